@@ -1,0 +1,163 @@
+//! `picklecost analyze`: find the environment, start Python, load, measure, report.
+use crate::load::{self, Workdir};
+use crate::measure::{self, PayloadResult, stats::{ByteStats, LatencySummary}};
+use crate::options::AnalyzeOptions;
+use crate::output::{progress::Progress, summary};
+use crate::python::{self, Module, env, interp};
+use crate::report::model::*;
+use crate::report::{self, Exporter, OutDir, Run};
+use crate::verdict;
+use crate::cli::GcMode;
+use anyhow::{Context, Result};
+use pyo3::prelude::*;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+pub fn run(options: AnalyzeOptions) -> Result<()> {
+    let started = Instant::now();
+    let python_env = env::find(options.python.as_deref(), &options.site_dir)?;
+    let out = OutDir::prepare(&options.out_dir)?;
+    let outcome = analyze(&options, &python_env, &out, started);
+    if outcome.is_err() {
+        out.discard();
+    }
+    outcome
+}
+
+fn analyze(options: &AnalyzeOptions, python_env: &env::PythonEnv, out: &OutDir, started: Instant) -> Result<()> {
+    let progress = Progress::new(options.quiet);
+    let mut phases = BTreeMap::new();
+
+    interp::start(python_env).context("starting the embedded Python")?;
+    let workdir = Workdir::create().context("creating a scratch directory")?;
+
+    Python::attach(|py| -> Result<()> {
+        let python_info = describe_python(py, python_env)?;
+
+        progress.spinner(&format!("loading {} (stage {})", options.site_dir.display(), options.stage.as_str()));
+        let load_started = Instant::now();
+        let loaded = load::load(py, options, &workdir);
+        progress.clear();
+        let site = loaded?;
+        phases.insert("load".to_string(), load_started.elapsed().as_secs_f64());
+
+        let measure_started = Instant::now();
+        let settings = measure::Settings {
+            protocol: options.protocol,
+            iterations: options.iterations,
+            sample: options.sample,
+            budget_seconds: options.budget_seconds,
+            gc_enabled: options.gc == GcMode::On,
+        };
+        let measured = measure::measure(py, &site, options.fields.as_deref(), &settings, &progress)?;
+        phases.insert("measure".to_string(), measure_started.elapsed().as_secs_f64());
+
+        let report_started = Instant::now();
+        let payloads: Vec<PayloadJson> = measured
+            .payloads
+            .iter()
+            .map(|p| payload_json(p, &site.page_keys))
+            .collect();
+        let verdict = verdict::judge(&payloads, &measured.fields);
+        let measured_seconds: f64 = measured.payloads.iter().map(|p| p.measured.as_secs_f64()).sum();
+        let mut results = Results {
+            tool: ToolInfo { name: "picklecost", version: env!("CARGO_PKG_VERSION") },
+            python: python_info.0,
+            site: SiteInfo {
+                path: options.site_dir.display().to_string(),
+                generator: site.generator.clone(),
+                generator_version: site.generator_version.clone(),
+                stage: site.stage.clone(),
+                pages: site.pages.len(),
+                load_seconds: site.load_seconds,
+                build_root: site.build_root.clone(),
+            },
+            settings: SettingsInfo {
+                protocol: options.protocol,
+                iterations: options.iterations,
+                sample: options.sample,
+                budget_seconds: options.budget_seconds,
+                gc: if settings.gc_enabled { "on" } else { "off" },
+                fields: measured.fields.clone(),
+            },
+            payloads,
+            verdict,
+            timing: Timing {
+                total_seconds: 0.0,
+                load_seconds: site.load_seconds,
+                measured_seconds,
+                calibration_seconds: measured.calibration.as_secs_f64(),
+                phases: BTreeMap::new(),
+            },
+            environment: EnvironmentInfo { command_line: options.command_line.clone(), ..python_info.1 },
+        };
+        // The report phase is timed up to the moment results.json is serialised.
+        phases.insert("report".to_string(), report_started.elapsed().as_secs_f64());
+        results.timing.phases = phases.clone();
+        results.timing.total_seconds = started.elapsed().as_secs_f64();
+        let run = Run { results: &results, payloads: &measured.payloads };
+        let exporters: [&dyn Exporter; 4] =
+            [&report::hgrm::Hgrm, &report::svg::Svg, &report::markdown::Markdown, &report::json::Json];
+        out.write(&run, &exporters).context("writing the report")?;
+        summary::print(&results, out.path());
+        Ok(())
+    })
+}
+
+fn describe_python(py: Python<'_>, python_env: &env::PythonEnv) -> Result<(PythonInfo, EnvironmentInfo)> {
+    let described = python::module(py, Module::Env)?.call_method0("describe")?;
+    let get = |key: &str| described.get_item(key);
+    let mut info = PythonInfo {
+        version: get("version")?.extract()?,
+        implementation: get("implementation")?.extract()?,
+        build: get("build")?.extract()?,
+        free_threaded: get("free_threaded")?.extract()?,
+        gil_enabled: get("gil_enabled")?.extract()?,
+        executable: get("executable")?.extract()?,
+        prefix: get("prefix")?.extract()?,
+        base_prefix: get("base_prefix")?.extract()?,
+        environment_found_by: python_env.source.to_string(),
+    };
+    if info.executable.is_empty() {
+        info.executable = python_env.executable.display().to_string();
+    }
+    let environment = EnvironmentInfo {
+        cpu: get("cpu")?.extract()?,
+        cpu_count: get("cpu_count")?.extract()?,
+        platform: get("platform")?.extract()?,
+        command_line: String::new(),
+    };
+    Ok((info, environment))
+}
+
+fn payload_json(p: &PayloadResult, page_keys: &[String]) -> PayloadJson {
+    let key = |i: usize| {
+        if p.kind == measure::PayloadKind::Site { "site".to_string() } else { page_keys[i].clone() }
+    };
+    let sizes: Vec<u64> = p.sizes.iter().map(|&(_, b)| b).collect();
+    let error = p.failures.first().map(|(_, e)| {
+        if p.objects > 1 {
+            format!("{e} ({} of {} measured objects failed)", p.failures.len(), p.sizes.len() + p.failures.len())
+        } else {
+            e.clone()
+        }
+    });
+    PayloadJson {
+        name: p.kind.name().to_string(),
+        picklable: p.picklable(),
+        error,
+        count: p.sizes.len(),
+        objects: p.objects,
+        bytes: ByteStats::of(&sizes),
+        dumps_ns: LatencySummary::of(&p.dumps),
+        loads_ns: LatencySummary::of(&p.loads),
+        roundtrip_ns: LatencySummary::of(&p.roundtrip),
+        failures_count: p.failures.len(),
+        failures: p.failures.iter().take(50).map(|(i, e)| ObjectError { key: key(*i), error: e.clone() }).collect(),
+        sampled: p.plan.is_sampled(p.objects) || p.cut_by_budget,
+        selection: p.selection.clone(),
+        iterations: p.plan.iterations,
+        measured_seconds: p.measured.as_secs_f64(),
+        sizes: p.sizes.iter().map(|&(i, b)| ObjectSize { key: key(i), bytes: b }).collect(),
+    }
+}

@@ -1,0 +1,95 @@
+//! Command-line definitions only; validation lives in `options.rs`.
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "picklecost",
+    version,
+    about = "Can this Python object graph be shipped to worker interpreters cheaply? Measures pickle size and latency of a site generator's Site, its Pages and minimal page payloads."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Load a site's real object graph and measure what pickling it costs.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    /// The site directory (read-only: nothing is written into it).
+    pub site_dir: PathBuf,
+
+    /// Report directory (created if missing; never inside SITE_DIR).
+    #[arg(long, default_value = "picklecost-report")]
+    pub out: PathBuf,
+
+    /// How far to take the site before measuring: `discovered` (content and assets found, as a
+    /// build does before rendering) or `rendered` (a full build, in a temporary copy).
+    #[arg(long, value_enum, default_value_t = Stage::Discovered)]
+    pub stage: Stage,
+
+    /// Load a non-Bengal project: `module:function`, called with the site directory as a
+    /// pathlib.Path; returns the site (pages in `site.pages`) or a tuple (site, pages).
+    #[arg(long, value_name = "MODULE:FUNCTION")]
+    pub loader: Option<String>,
+
+    /// Interpreter of the Python environment to run in (default: $VIRTUAL_ENV, then a .venv in
+    /// SITE_DIR or its parents).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+
+    /// Pickle protocol.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(0..=5))]
+    pub protocol: u8,
+
+    /// Page attributes of the `page_subset` payload, comma-separated
+    /// (Bengal default: source_path,content,metadata,output_path).
+    #[arg(long, value_delimiter = ',')]
+    pub fields: Option<Vec<String>>,
+
+    /// Timed dumps+loads rounds per sampled object (reduced to fit --budget if needed).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub iterations: u32,
+
+    /// Latency-sample at most N pages per page payload (default: all that fit the budget).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub sample: Option<u64>,
+
+    /// Seconds the measuring phase may take; iterations and samples are planned to fit.
+    #[arg(long, default_value_t = 20.0)]
+    pub budget: f64,
+
+    /// Keep Python's cyclic GC running while timing (default off, like timeit).
+    #[arg(long, value_enum, default_value_t = GcMode::Off)]
+    pub gc: GcMode,
+
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Discovered,
+    Rendered,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Discovered => "discovered",
+            Stage::Rendered => "rendered",
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GcMode {
+    Off,
+    On,
+}

@@ -1,0 +1,99 @@
+//! Load the site's object graph through the Python side (one adapter per generator, see
+//! `python/py/picklecost_load.py`) and keep handles to it for measuring.
+use crate::error::UserError;
+use crate::options::AnalyzeOptions;
+use crate::python::{self, Module};
+use anyhow::Result;
+use pyo3::prelude::*;
+use std::path::{Path, PathBuf};
+
+pub struct LoadedSite {
+    pub site: Py<PyAny>,
+    pub pages: Vec<Py<PyAny>>,
+    pub page_keys: Vec<String>,
+    /// (group, content length) per page, the order stratified samples follow.
+    pub strata: Vec<(String, u64)>,
+    pub generator: String,
+    pub generator_version: String,
+    pub stage: String,
+    /// Where a rendered build ran (a temporary copy), if it did.
+    pub build_root: Option<String>,
+    pub load_seconds: f64,
+}
+
+/// A scratch directory outside the site for builds; removed when dropped, also on errors.
+pub struct Workdir(PathBuf);
+
+impl Workdir {
+    pub fn create() -> Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let path = std::env::temp_dir().join(format!("picklecost-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path)?;
+        Ok(Self(path))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn load(py: Python<'_>, options: &AnalyzeOptions, workdir: &Workdir) -> Result<LoadedSite> {
+    let loader = python::module(py, Module::Load)?;
+    let loaded = loader
+        .call_method1(
+            "load",
+            (
+                options.site_dir.to_string_lossy().as_ref(),
+                options.stage.as_str(),
+                options.loader.as_deref(),
+                workdir.path().to_string_lossy().as_ref(),
+            ),
+        )
+        .map_err(|err| {
+            let load_error = loader.getattr("LoadError").ok();
+            match load_error {
+                Some(cls) if err.is_instance(py, &cls) => {
+                    let msg = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+                    anyhow::Error::new(UserError::Load(msg))
+                }
+                _ => anyhow::anyhow!(
+                    "loading {} failed unexpectedly: {}",
+                    options.site_dir.display(),
+                    python::describe_error(py, &err)
+                ),
+            }
+        })?;
+
+    let pages: Vec<Py<PyAny>> = loaded
+        .getattr("pages")?
+        .try_iter()?
+        .map(|p| p.map(|p| p.unbind()))
+        .collect::<PyResult<_>>()?;
+    let payloads = python::module(py, Module::Payloads)?;
+    let page_keys = pages
+        .iter()
+        .map(|page| payloads.call_method1("page_key", (page.bind(py),))?.extract::<String>())
+        .collect::<PyResult<Vec<_>>>()?;
+    let strata: Vec<(String, u64)> =
+        payloads.call_method1("strata", (loaded.getattr("pages")?,))?.extract()?;
+    Ok(LoadedSite {
+        site: loaded.getattr("site")?.unbind(),
+        pages,
+        page_keys,
+        strata,
+        generator: loaded.getattr("generator")?.extract()?,
+        generator_version: loaded.getattr("generator_version")?.str()?.to_string(),
+        stage: loaded.getattr("stage")?.extract()?,
+        build_root: loaded.getattr("build_root")?.extract()?,
+        load_seconds: loaded.getattr("seconds")?.extract()?,
+    })
+}

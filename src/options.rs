@@ -1,0 +1,125 @@
+//! Settings validated from the command line: every check that needs no Python happens here.
+use crate::cli::{AnalyzeArgs, GcMode, Stage};
+use crate::error::UserError;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct AnalyzeOptions {
+    pub site_dir: PathBuf,
+    pub out_dir: PathBuf,
+    pub stage: Stage,
+    pub loader: Option<String>,
+    pub python: Option<PathBuf>,
+    pub protocol: u8,
+    pub fields: Option<Vec<String>>,
+    pub iterations: u32,
+    pub sample: Option<u64>,
+    pub budget_seconds: f64,
+    pub gc: GcMode,
+    pub quiet: bool,
+    pub command_line: String,
+}
+
+impl AnalyzeOptions {
+    pub fn from_args(args: AnalyzeArgs) -> Result<Self, UserError> {
+        let site_dir = std::path::absolute(&args.site_dir).unwrap_or(args.site_dir.clone());
+        if !site_dir.exists() {
+            return Err(UserError::SiteMissing(args.site_dir));
+        }
+        if !site_dir.is_dir() {
+            return Err(UserError::SiteNotDirectory(args.site_dir));
+        }
+        let site_dir = site_dir.canonicalize().unwrap_or(site_dir);
+        let out_dir = std::path::absolute(&args.out).unwrap_or(args.out.clone());
+        if resolve_existing_prefix(&out_dir).starts_with(&site_dir) {
+            return Err(UserError::OutInsideSite { out: args.out, site: site_dir });
+        }
+        if !(args.budget.is_finite() && args.budget > 0.0) {
+            return Err(UserError::BadBudget(args.budget));
+        }
+        let fields: Option<Vec<String>> = args.fields.map(|fields| {
+            fields.into_iter().map(|f| f.trim().to_string()).filter(|f| !f.is_empty()).collect()
+        });
+        if matches!(&fields, Some(f) if f.is_empty()) {
+            return Err(UserError::Fields("--fields is empty: name at least one page attribute".into()));
+        }
+        Ok(Self {
+            site_dir,
+            out_dir,
+            stage: args.stage,
+            loader: args.loader,
+            python: args.python,
+            protocol: args.protocol,
+            fields,
+            iterations: args.iterations,
+            sample: args.sample,
+            budget_seconds: args.budget,
+            gc: args.gc,
+            quiet: args.quiet,
+            command_line: command_line(),
+        })
+    }
+}
+
+/// Canonicalise the longest existing prefix of a path that may not exist yet, so a symlinked
+/// or `..`-laden --out cannot sneak into the site directory.
+fn resolve_existing_prefix(path: &Path) -> PathBuf {
+    let mut existing = lexically_normal(path);
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name().map(|n| n.to_owned()), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let mut resolved = existing.canonicalize().unwrap_or(existing);
+    for name in rest.into_iter().rev() {
+        resolved.push(name);
+    }
+    resolved
+}
+
+fn lexically_normal(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn command_line() -> String {
+    std::env::args()
+        .map(|arg| {
+            if !arg.is_empty()
+                && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c))
+            {
+                arg
+            } else {
+                format!("'{}'", arg.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_resolution_sees_through_dotdot() {
+        let tmp = std::env::temp_dir().canonicalize().unwrap();
+        let weird = tmp.join("does-not-exist-a").join("..").join("b");
+        assert_eq!(resolve_existing_prefix(&weird), tmp.join("b"));
+    }
+}

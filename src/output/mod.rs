@@ -1,0 +1,4 @@
+//! What the user sees on the terminal: progress on stderr, the summary on stdout.
+pub mod format;
+pub mod progress;
+pub mod summary;

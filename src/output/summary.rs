@@ -1,0 +1,93 @@
+//! The short terminal summary: table, verdict, where the report is.
+use crate::output::format::{bytes, nanos};
+use crate::report::model::Results;
+use std::io::Write;
+use std::path::Path;
+
+pub fn print(r: &Results, out: &Path) {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "picklecost {} — {} ({} {}, stage {}, {} pages, Python {}, protocol {}, gc {})\n\n",
+        r.tool.version,
+        r.site.path,
+        r.site.generator,
+        r.site.generator_version,
+        r.site.stage,
+        r.site.pages,
+        r.python.version,
+        r.settings.protocol,
+        r.settings.gc
+    ));
+    let header = ["payload", "picklable", "count", "size p50", "size max", "dumps p50/p99", "loads p50/p99", "round trip p50/p99"];
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
+    for p in &r.payloads {
+        let size = |f: fn(&crate::measure::stats::ByteStats) -> u64| p.bytes.as_ref().map_or("-".into(), |b| bytes(f(b)));
+        let lat = |l: &crate::measure::stats::LatencySummary| {
+            if l.samples == 0 { "-".to_string() } else { format!("{} / {}", nanos(l.p50), nanos(l.p99)) }
+        };
+        rows.push(vec![
+            p.name.clone(),
+            if p.picklable { "yes".into() } else { "NO".into() },
+            format!("{}/{}", p.count, p.objects),
+            size(|b| b.median),
+            size(|b| b.max),
+            lat(&p.dumps_ns),
+            lat(&p.loads_ns),
+            lat(&p.roundtrip_ns),
+        ]);
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    for (i, row) in rows.iter().enumerate() {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (cell, w))| {
+                let pad = w - cell.chars().count();
+                if c == 0 { format!("{cell}{}", " ".repeat(pad)) } else { format!("{}{cell}", " ".repeat(pad)) }
+            })
+            .collect();
+        s.push_str(&format!("  {}\n", cells.join("  ")));
+        if i == 0 {
+            s.push_str(&format!("  {}\n", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  ")));
+        }
+    }
+    s.push('\n');
+    for p in r.payloads.iter().filter(|p| !p.picklable) {
+        s.push_str(&format!("  {} not picklable: {}\n", p.name, p.error.as_deref().unwrap_or("no object measured")));
+    }
+    s.push_str(&format!("{}\n", wrap(&r.verdict.text, 96)));
+    if r.verdict.page_drags_site {
+        s.push_str("\n  ! A single Page is nearly as large as the whole Site: it drags the Site's graph along.\n");
+    }
+    s.push_str(&format!(
+        "\nmeasured {:.2} s of pickle operations in a {:.2} s run (load {:.2} s); report: {}\n",
+        r.timing.measured_seconds,
+        r.timing.total_seconds,
+        r.timing.load_seconds,
+        out.join("report.md").display()
+    ));
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(s.as_bytes());
+    let _ = stdout.flush();
+}
+
+fn wrap(text: &str, width: usize) -> String {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines.join("\n")
+}

@@ -1,0 +1,60 @@
+//! Everything that touches CPython. The Python that runs embedded lives in `py/` as real
+//! modules, loaded here under their own names so they can import one another.
+pub mod env;
+pub mod interp;
+
+use pyo3::prelude::*;
+use pyo3::types::PyModule;
+use std::ffi::CString;
+
+#[derive(Clone, Copy)]
+pub enum Module {
+    Env,
+    Load,
+    Payloads,
+}
+
+impl Module {
+    fn name(self) -> &'static str {
+        match self {
+            Module::Env => "picklecost_env",
+            Module::Load => "picklecost_load",
+            Module::Payloads => "picklecost_payloads",
+        }
+    }
+
+    fn source(self) -> &'static str {
+        match self {
+            Module::Env => include_str!("py/picklecost_env.py"),
+            Module::Load => include_str!("py/picklecost_load.py"),
+            Module::Payloads => include_str!("py/picklecost_payloads.py"),
+        }
+    }
+}
+
+/// Import one of the embedded modules, compiling it on first use.
+pub fn module(py: Python<'_>, which: Module) -> PyResult<Bound<'_, PyModule>> {
+    let name = which.name();
+    let modules = py.import("sys")?.getattr("modules")?;
+    if let Ok(existing) = modules.get_item(name) {
+        return Ok(existing.cast_into::<PyModule>()?);
+    }
+    let code = CString::new(which.source()).expect("embedded Python has no NUL bytes");
+    let file = CString::new(format!("<picklecost>/{name}.py")).unwrap();
+    let module_name = CString::new(name).unwrap();
+    let module = PyModule::from_code(py, &code, &file, &module_name)?;
+    modules.set_item(name, &module)?;
+    Ok(module)
+}
+
+/// "TypeError: cannot pickle '_thread.lock' object" — the first line only, never a traceback.
+pub fn describe_error(py: Python<'_>, err: &PyErr) -> String {
+    let kind = err
+        .get_type(py)
+        .qualname()
+        .map(|q| q.to_string())
+        .unwrap_or_else(|_| "Exception".into());
+    let value = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+    let first = value.lines().next().unwrap_or("").trim();
+    if first.is_empty() { kind } else { format!("{kind}: {first}") }
+}

@@ -1,0 +1,75 @@
+"""Build the per-page payloads a worker would receive, and the keys used to sample pages."""
+
+import os
+import pathlib
+
+DEFAULT_FIELDS = {
+    "bengal": ["source_path", "content", "metadata", "output_path"],
+}
+FALLBACK_FIELDS = ["source_path", "content", "metadata"]
+
+
+class FieldError(Exception):
+    pass
+
+
+def default_fields(generator):
+    return list(DEFAULT_FIELDS.get(generator, FALLBACK_FIELDS))
+
+
+def available_fields(page):
+    """Instance attributes plus public properties: what `getattr(page, name)` can serve."""
+    names = set(getattr(page, "__dict__", {}))
+    for klass in type(page).__mro__:
+        for name in getattr(klass, "__slots__", ()) or ():
+            if isinstance(name, str) and hasattr(page, name):
+                names.add(name)
+        for name, value in vars(klass).items():
+            if isinstance(value, property) and not name.startswith("__"):
+                names.add(name)
+    return sorted(names)
+
+
+def validate_fields(page, fields):
+    if not fields:
+        raise FieldError("--fields is empty: name at least one page attribute")
+    known = set(available_fields(page))
+    unknown = [f for f in fields if f not in known]
+    if unknown:
+        raise FieldError(
+            "unknown page field(s) %s for %s; available: %s"
+            % (", ".join(unknown), type(page).__qualname__, ", ".join(sorted(known)))
+        )
+
+
+def _plain(value):
+    # Paths become strings, as a worker payload would carry them; everything else stays as the
+    # live object so that what it drags along (e.g. Page references in metadata) is measured.
+    if isinstance(value, pathlib.PurePath):
+        return str(value)
+    return value
+
+
+def subset(page, fields):
+    return {name: _plain(getattr(page, name, None)) for name in fields}
+
+
+def page_key(page):
+    """A readable identity for a page in reports."""
+    for attr in ("source_path", "path", "url", "slug", "title"):
+        value = getattr(page, attr, None)
+        if value:
+            return str(value)
+    return "%s@%x" % (type(page).__qualname__, id(page))
+
+
+def strata(pages):
+    """(group, content length) per page: sampling along this order covers sections and sizes."""
+    keys = []
+    for page in pages:
+        source = getattr(page, "source_path", None)
+        group = os.path.dirname(str(source)) if source else type(page).__qualname__
+        content = getattr(page, "content", None)
+        size = len(content) if isinstance(content, (str, bytes)) else 0
+        keys.append((group, size))
+    return keys

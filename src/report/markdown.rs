@@ -1,0 +1,131 @@
+//! report.md: design-doc-ready, verdict first.
+use super::model::{PayloadJson, Results};
+use super::{Exporter, Run, svg, write_file};
+use crate::output::format::{bytes, nanos};
+use anyhow::Result;
+use std::fmt::Write;
+use std::path::Path;
+
+pub struct Markdown;
+
+impl Exporter for Markdown {
+    fn export(&self, run: &Run, dir: &Path) -> Result<()> {
+        write_file(&dir.join("report.md"), render(run.results))
+    }
+}
+
+pub fn summary_table(payloads: &[PayloadJson]) -> String {
+    let mut t = String::new();
+    t.push_str("| payload | picklable | count | size p50 | size max | dumps p50 / p99 | loads p50 / p99 | round trip p50 / p99 |\n");
+    t.push_str("|---|---|---:|---:|---:|---:|---:|---:|\n");
+    for p in payloads {
+        let size = |f: fn(&crate::measure::stats::ByteStats) -> u64| {
+            p.bytes.as_ref().map_or("–".to_string(), |b| bytes(f(b)))
+        };
+        let lat = |s: &crate::measure::stats::LatencySummary| {
+            if s.samples == 0 { "–".to_string() } else { format!("{} / {}", nanos(s.p50), nanos(s.p99)) }
+        };
+        let _ = writeln!(
+            t,
+            "| `{}` | {} | {} of {} | {} | {} | {} | {} | {} |",
+            p.name,
+            if p.picklable { "yes".to_string() } else { format!("**no** ({} failed)", p.failures_count) },
+            p.count,
+            p.objects,
+            size(|b| b.median),
+            size(|b| b.max),
+            lat(&p.dumps_ns),
+            lat(&p.loads_ns),
+            lat(&p.roundtrip_ns)
+        );
+    }
+    t
+}
+
+fn render(r: &Results) -> String {
+    let mut md = String::new();
+    let _ = writeln!(md, "# picklecost: {}\n", r.site.path);
+    let _ = writeln!(
+        md,
+        "{} site, {} pages, stage `{}`, pickle protocol {}, measured {}.\n",
+        r.site.generator, r.site.pages, r.site.stage, r.settings.protocol, r.python.version
+    );
+    md.push_str("## Verdict\n\n");
+    let _ = writeln!(md, "{}\n", r.verdict.text);
+    if r.verdict.page_drags_site {
+        md.push_str("> **A single Page is nearly as large as the whole Site:** it drags the Site's object graph along. Ship a page subset instead of Page objects.\n\n");
+    }
+    md.push_str("## Summary\n\n");
+    md.push_str(&summary_table(&r.payloads));
+    md.push_str("\nLatencies are per object (one `pickle.dumps` or `pickle.loads` call); round trip is dumps + loads of the same object. Sizes are `len(pickle.dumps(obj, protocol))`.\n\n");
+
+    for p in r.payloads.iter().filter(|p| !p.failures.is_empty()) {
+        let _ = writeln!(md, "### `{}` failures ({} objects)\n", p.name, p.failures_count);
+        for f in p.failures.iter().take(10) {
+            let _ = writeln!(md, "- `{}`: {}", f.key, f.error);
+        }
+        md.push('\n');
+    }
+
+    md.push_str("## Charts\n\n");
+    let _ = writeln!(md, "![Round-trip latency by percentile](charts/{})\n", svg::LATENCY);
+    let _ = writeln!(md, "![Full Site and Page vs page subset](charts/{})\n", svg::COMPARISON);
+    for p in r.payloads.iter().filter(|p| p.count > 0) {
+        let _ = writeln!(md, "![Pickled size distribution of {0}](charts/{1})\n", p.name, svg::size_chart(&p.name));
+    }
+
+    if let Some(page) = r.payloads.iter().find(|p| p.name == "page" && p.sizes.len() > 1) {
+        let mut sorted: Vec<_> = page.sizes.iter().collect();
+        sorted.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+        md.push_str("### Largest and smallest page pickles\n\n| page | bytes |\n|---|---:|\n");
+        let n = sorted.len();
+        for s in sorted.iter().take(5).chain(sorted.iter().skip(n.saturating_sub(3).max(5))) {
+            let _ = writeln!(md, "| `{}` | {} |", s.key, s.bytes);
+        }
+        md.push('\n');
+    }
+
+    md.push_str("## Environment\n\n");
+    let _ = writeln!(md, "- Python {} ({}), {}", r.python.version, r.python.implementation, r.python.build);
+    let _ = writeln!(
+        md,
+        "- Build: {}; GIL {}",
+        if r.python.free_threaded { "free-threaded" } else { "with GIL" },
+        if r.python.gil_enabled { "enabled" } else { "disabled" }
+    );
+    let _ = writeln!(md, "- Interpreter: `{}` (prefix `{}`, found by {})", r.python.executable, r.python.prefix, r.python.environment_found_by);
+    let _ = writeln!(md, "- CPU: {} ({} logical CPUs), {}", r.environment.cpu, r.environment.cpu_count, r.environment.platform);
+    let _ = writeln!(md, "- {} {} ({} {})", r.tool.name, r.tool.version, r.site.generator, r.site.generator_version);
+    let _ = writeln!(md, "- Command: `{}`\n", r.environment.command_line);
+
+    md.push_str("## Method\n\n");
+    let stage = match r.site.stage.as_str() {
+        "discovered" => "`discovered`: `Site.from_config(root)`, `discover_content()`, `discover_assets()` — what a build does before rendering".to_string(),
+        "rendered" => format!(
+            "`rendered`: a full Bengal build (`site.build(parallel=False, incremental=False)`) of a temporary copy of the site{}, then the in-memory graph",
+            r.site.build_root.as_deref().map(|p| format!(" at `{p}` (removed afterwards)")).unwrap_or_default()
+        ),
+        other => format!("`{other}`: the object graph returned by the --loader function"),
+    };
+    let _ = writeln!(md, "- Stage: {stage}; loading took {:.2} s.", r.site.load_seconds);
+    let _ = writeln!(md, "- Payloads: `site` = the Site object; `page` = each Page object pickled on its own, as a worker would receive it; `page_subset` = per page a plain dict of `{}` (paths as strings, other values as they are).", r.settings.fields.join("`, `"));
+    let _ = writeln!(md, "- Pickle protocol {}; up to {} timed rounds per object; time budget {} s for the measuring phase (one untimed calibration round per payload sets the plan).", r.settings.protocol, r.settings.iterations, r.settings.budget_seconds);
+    for p in &r.payloads {
+        let _ = writeln!(md, "- `{}`: {}.", p.name, p.selection);
+    }
+    let _ = writeln!(
+        md,
+        "- Garbage collection: {} while timing; the loaded graph is frozen (`gc.freeze()`) and each unpickled copy is released and collected outside the timed region.",
+        if r.settings.gc == "off" { "disabled (like `timeit`)" } else { "enabled (`--gc on`)" }
+    );
+    let _ = writeln!(md, "- Latencies are recorded in HdrHistograms (ns, 3 significant digits); distributions are in `histograms/*.hgrm` (µs).");
+    let phases: Vec<String> = r.timing.phases.iter().map(|(k, v)| format!("{k} {v:.2} s")).collect();
+    let _ = writeln!(
+        md,
+        "- Run time: {:.2} s in all ({}); the timed pickle operations themselves took {:.2} s.",
+        r.timing.total_seconds,
+        phases.join(", "),
+        r.timing.measured_seconds
+    );
+    md
+}

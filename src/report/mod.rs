@@ -1,0 +1,97 @@
+//! Everything written to --out: one exporter per format behind one trait. Files are written to
+//! a staging directory and moved into place only when every exporter succeeded.
+pub mod hgrm;
+pub mod json;
+pub mod markdown;
+pub mod model;
+pub mod svg;
+
+use crate::measure::PayloadResult;
+use anyhow::{Context, Result};
+use model::Results;
+use std::path::{Path, PathBuf};
+
+pub struct Run<'a> {
+    pub results: &'a Results,
+    pub payloads: &'a [PayloadResult],
+}
+
+pub trait Exporter {
+    /// Write this format's files under `dir` (a staging directory).
+    fn export(&self, run: &Run, dir: &Path) -> Result<()>;
+}
+
+/// The report directory; remembers whether this run created it, to remove it on failure.
+pub struct OutDir {
+    path: PathBuf,
+    created: bool,
+}
+
+impl OutDir {
+    /// Create (if needed) and prove writable up front, before minutes of measuring.
+    pub fn prepare(path: &Path) -> Result<Self, crate::error::UserError> {
+        let unwritable = |reason: String| crate::error::UserError::OutUnwritable {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let created = !path.exists();
+        std::fs::create_dir_all(path).map_err(|e| unwritable(e.to_string()))?;
+        let probe = path.join(format!(".picklecost-probe-{}", std::process::id()));
+        std::fs::write(&probe, b"").map_err(|e| {
+            if created {
+                let _ = std::fs::remove_dir_all(path);
+            }
+            unwritable(e.to_string())
+        })?;
+        let _ = std::fs::remove_file(&probe);
+        Ok(Self { path: path.to_path_buf(), created })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A failed run leaves no report directory it created.
+    pub fn discard(&self) {
+        if self.created {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+
+    pub fn write(&self, run: &Run, exporters: &[&dyn Exporter]) -> Result<()> {
+        let staging = self.path.join(format!(".picklecost-staging-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging)?;
+        let written = (|| -> Result<()> {
+            for exporter in exporters {
+                exporter.export(run, &staging)?;
+            }
+            publish(&staging, &self.path)
+        })();
+        let _ = std::fs::remove_dir_all(&staging);
+        written
+    }
+}
+
+/// Move every staged file into the report directory, replacing older ones.
+fn publish(staging: &Path, out: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(staging)? {
+        let entry = entry?;
+        let target = out.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            std::fs::create_dir_all(&target)?;
+            publish(&entry.path(), &target)?;
+        } else {
+            std::fs::rename(entry.path(), &target)
+                .with_context(|| format!("moving report file into {}", target.display()))?;
+        }
+    }
+    Ok(())
+}
+
+pub fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, contents).with_context(|| format!("writing {}", path.display()))
+}

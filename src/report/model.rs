@@ -1,0 +1,112 @@
+//! results.json: the machine-readable record of one run. Every number in it was measured in
+//! this run.
+use crate::measure::stats::{ByteStats, LatencySummary};
+use crate::verdict::Verdict;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Results {
+    pub tool: ToolInfo,
+    pub python: PythonInfo,
+    pub site: SiteInfo,
+    pub settings: SettingsInfo,
+    pub payloads: Vec<PayloadJson>,
+    pub verdict: Verdict,
+    pub timing: Timing,
+    pub environment: EnvironmentInfo,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct ToolInfo {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+/// Filled by `picklecost_env.describe()` in the embedded interpreter.
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
+pub struct PythonInfo {
+    pub version: String,
+    pub implementation: String,
+    pub build: String,
+    pub free_threaded: bool,
+    pub gil_enabled: bool,
+    pub executable: String,
+    pub prefix: String,
+    pub base_prefix: String,
+    #[serde(default)]
+    pub environment_found_by: String,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct SiteInfo {
+    pub path: String,
+    pub generator: String,
+    pub generator_version: String,
+    pub stage: String,
+    pub pages: usize,
+    pub load_seconds: f64,
+    /// The temporary copy a rendered build ran in (already removed).
+    pub build_root: Option<String>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct SettingsInfo {
+    pub protocol: u8,
+    pub iterations: u32,
+    pub sample: Option<u64>,
+    pub budget_seconds: f64,
+    pub gc: &'static str,
+    pub fields: Vec<String>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct PayloadJson {
+    pub name: String,
+    pub picklable: bool,
+    pub error: Option<String>,
+    /// Objects sized (pickled) in this run.
+    pub count: usize,
+    /// Objects of this kind in the site.
+    pub objects: usize,
+    pub bytes: Option<ByteStats>,
+    pub dumps_ns: LatencySummary,
+    pub loads_ns: LatencySummary,
+    pub roundtrip_ns: LatencySummary,
+    pub failures_count: usize,
+    pub failures: Vec<ObjectError>,
+    pub sampled: bool,
+    pub selection: String,
+    pub iterations: u32,
+    pub measured_seconds: f64,
+    pub sizes: Vec<ObjectSize>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct ObjectSize {
+    pub key: String,
+    pub bytes: u64,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct ObjectError {
+    pub key: String,
+    pub error: String,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Timing {
+    pub total_seconds: f64,
+    pub load_seconds: f64,
+    pub measured_seconds: f64,
+    pub calibration_seconds: f64,
+    pub phases: BTreeMap<String, f64>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct EnvironmentInfo {
+    pub cpu: String,
+    pub cpu_count: u64,
+    pub platform: String,
+    pub command_line: String,
+}

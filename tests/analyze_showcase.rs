@@ -1,0 +1,159 @@
+//! The real Bengal showcase site, at both stages: real values, an untouched site directory.
+mod common;
+use common::*;
+
+#[test]
+fn discovered_stage_reports_real_pickle_sizes() {
+    let site = showcase();
+    let before = snapshot(&site);
+    let out = TempDir::new("showcase");
+    let report = out.path().join("report");
+    let o = picklecost(&[
+        "analyze",
+        site.to_str().unwrap(),
+        "--python",
+        python().to_str().unwrap(),
+        "--out",
+        report.to_str().unwrap(),
+        "--budget",
+        "8",
+    ]);
+    assert!(o.status.success(), "stderr: {}", stderr(&o));
+    let r = read_results(&report);
+    let truth = independent_sizes(&site, 5, "source_path,content,metadata,output_path", None);
+
+    assert_eq!(r["tool"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(r["python"]["version"].as_str().unwrap()[..4], *"3.13");
+    assert_eq!(r["python"]["free_threaded"], false);
+    assert_eq!(r["site"]["generator"], "bengal");
+    assert_eq!(r["site"]["generator_version"], "0.1.2");
+    assert_eq!(r["site"]["stage"], "discovered");
+    assert_eq!(r["site"]["pages"], truth["pages"]);
+    assert_eq!(r["site"]["pages"], 57);
+    assert_eq!(r["settings"]["protocol"], 5);
+    assert_eq!(r["settings"]["gc"], "off");
+
+    let site_p = payload(&r, "site");
+    assert_eq!(site_p["picklable"], true);
+    assert_eq!(site_p["error"], serde_json::Value::Null);
+    assert_eq!(site_p["bytes"]["total"], truth["site"]);
+    assert_eq!(site_p["count"], 1);
+
+    for name in ["page", "page_subset"] {
+        let p = payload(&r, name);
+        assert_eq!(p["picklable"], true, "{name}");
+        let reported: Vec<u64> =
+            sorted_u64(&serde_json::Value::Array(p["sizes"].as_array().unwrap().iter().map(|s| s["bytes"].clone()).collect()));
+        let expected = sorted_u64(&truth[name]);
+        assert_eq!(reported, expected, "{name}: every size equals len(pickle.dumps(obj, 5))");
+        assert_eq!(p["bytes"]["total"].as_u64().unwrap(), expected.iter().sum::<u64>());
+        assert_eq!(p["bytes"]["min"].as_u64().unwrap(), expected[0]);
+        assert_eq!(p["bytes"]["max"].as_u64().unwrap(), *expected.last().unwrap());
+        assert_eq!(p["bytes"]["median"].as_u64().unwrap(), expected[(expected.len() + 1) / 2 - 1]);
+        assert_eq!(p["count"], 57);
+        for op in ["dumps_ns", "loads_ns", "roundtrip_ns"] {
+            let s = &p[op];
+            assert!(s["samples"].as_u64().unwrap() >= 57, "{name} {op}");
+            assert!(s["min"].as_u64().unwrap() > 0);
+            assert!(s["min"].as_u64() <= s["p50"].as_u64() && s["p50"].as_u64() <= s["p99"].as_u64());
+            assert!(s["p99"].as_u64() <= s["max"].as_u64());
+        }
+    }
+    // One Page drags the whole Site: its pickle is within a few per cent of the Site's.
+    let page_median = payload(&r, "page")["bytes"]["median"].as_f64().unwrap();
+    let site_bytes = site_p["bytes"]["total"].as_f64().unwrap();
+    assert!(page_median > 0.9 * site_bytes);
+    assert_eq!(r["verdict"]["page_drags_site"], true);
+    assert!(payload(&r, "page_subset")["bytes"]["median"].as_u64() < payload(&r, "page")["bytes"]["median"].as_u64());
+
+    // Timing adds up: the phases cover the measured operations.
+    let t = &r["timing"];
+    let measured = t["measured_seconds"].as_f64().unwrap();
+    let per_payload: f64 = r["payloads"].as_array().unwrap().iter().map(|p| p["measured_seconds"].as_f64().unwrap()).sum();
+    assert!((measured - per_payload).abs() < 1e-6);
+    assert!(measured > 0.0 && measured <= t["phases"]["measure"].as_f64().unwrap());
+    for phase in ["load", "measure", "report"] {
+        assert!(t["phases"][phase].as_f64().is_some(), "phase {phase}");
+    }
+    assert!(t["total_seconds"].as_f64().unwrap() >= t["phases"]["measure"].as_f64().unwrap());
+
+    // Histograms: nine .hgrm files whose counts match results.json.
+    for name in ["site", "page", "page_subset"] {
+        for (op, key) in [("dumps", "dumps_ns"), ("loads", "loads_ns"), ("roundtrip", "roundtrip_ns")] {
+            let (rows, total) = parse_hgrm(&report.join(format!("histograms/{name}-{op}.hgrm")));
+            let samples = payload(&r, name)[key]["samples"].as_u64().unwrap();
+            assert_eq!(total, samples, "{name}-{op}");
+            let last = rows.last().unwrap();
+            assert_eq!(last.1, 1.0);
+            assert_eq!(last.2, samples);
+            let max_us = payload(&r, name)[key]["max"].as_f64().unwrap() / 1000.0;
+            assert!((last.0 - max_us).abs() / max_us < 0.01, "{name}-{op}: {} vs {max_us}", last.0);
+        }
+    }
+    for chart in ["latency-percentiles.svg", "full-vs-subset.svg", "size-page.svg", "size-page_subset.svg", "size-site.svg"] {
+        let svg = std::fs::read_to_string(report.join("charts").join(chart)).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("<text"), "{chart}");
+    }
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    let verdict_at = md.find("## Verdict").unwrap();
+    assert!(verdict_at < md.find("## Summary").unwrap());
+    assert!(md.contains("charts/latency-percentiles.svg") && md.contains("## Environment") && md.contains("## Method"));
+    assert!(md.contains(&format!("{} of 57", 57)));
+    let out_text = stdout(&o);
+    assert!(out_text.contains("page_subset") && out_text.contains("drags"), "{out_text}");
+    assert!(!report.join(format!(".picklecost-staging-{}", 0)).exists());
+
+    assert_eq!(before, snapshot(&site), "the site directory changed");
+}
+
+#[test]
+fn rendered_stage_builds_a_copy_and_leaves_the_site_byte_identical() {
+    let site = showcase();
+    let before = snapshot(&site);
+    let out = TempDir::new("rendered");
+    let o = picklecost(&[
+        "analyze",
+        site.to_str().unwrap(),
+        "--python",
+        python().to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+        "--stage",
+        "rendered",
+        "--budget",
+        "6",
+    ]);
+    assert!(o.status.success(), "stderr: {}", stderr(&o));
+    assert_eq!(before, snapshot(&site), "the site directory changed");
+    let r = read_results(out.path());
+    assert_eq!(r["site"]["stage"], "rendered");
+
+    let count = std::process::Command::new(python())
+        .arg("-B")
+        .arg(root().join("tests/support/rendered_count.py"))
+        .arg(&site)
+        .output()
+        .unwrap();
+    let count: u64 = String::from_utf8_lossy(&count.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT ").map(|n| n.parse().unwrap()))
+        .expect("rendered_count.py result");
+    assert_eq!(r["site"]["pages"].as_u64().unwrap(), count, "Bengal's own page count after a build");
+    assert!(count > 57);
+
+    let build_root = r["site"]["build_root"].as_str().unwrap();
+    assert!(!std::path::Path::new(build_root).exists(), "the build copy was not removed");
+    assert!(!build_root.starts_with(site.to_str().unwrap()));
+    let page = payload(&r, "page");
+    let subset = payload(&r, "page_subset");
+    assert_eq!(page["picklable"], true);
+    let sizes: Vec<u64> = page["sizes"].as_array().unwrap().iter().map(|s| s["bytes"].as_u64().unwrap()).collect();
+    assert_eq!(page["bytes"]["total"].as_u64().unwrap(), sizes.iter().sum::<u64>());
+    assert_eq!(sizes.len() as u64, page["count"].as_u64().unwrap());
+    // After a build the graph is far bigger than before it.
+    assert!(payload(&r, "site")["bytes"]["total"].as_u64().unwrap() > 2_000_000);
+    assert_eq!(r["verdict"]["page_drags_site"], true);
+    // Bengal's known trap: after a build, page metadata holds live Page references, so even the
+    // default subset (which carries metadata) is megabytes.
+    assert!(subset["bytes"]["max"].as_u64().unwrap() > 1_000_000, "{}", subset["bytes"]);
+}

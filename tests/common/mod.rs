@@ -1,0 +1,166 @@
+#![allow(dead_code)]
+//! Shared helpers for the integration tests: they run the built binary on real sites.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_picklecost"))
+}
+
+/// The venv scripts/setup made (scripts/test exports it).
+pub fn python() -> PathBuf {
+    std::env::var_os("PICKLECOST_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv/bin/python"))
+}
+
+pub fn showcase() -> PathBuf {
+    let path = root().join("../shared/sites/bengal-showcase");
+    assert!(path.join("bengal.toml").is_file(), "the shared showcase site is missing at {path:?}");
+    path.canonicalize().unwrap()
+}
+
+pub fn tiny_blog() -> PathBuf {
+    root().join("samples/tiny-blog").canonicalize().unwrap()
+}
+
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let path = std::env::temp_dir().join(format!("picklecost-test-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path.canonicalize().unwrap())
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Run `picklecost` as a user's shell would: without the machine's Python output variables.
+pub fn picklecost(args: &[&str]) -> Output {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .env_remove("PYTHONUNBUFFERED")
+        .env_remove("PYTHONDONTWRITEBYTECODE")
+        .env_remove("VIRTUAL_ENV");
+    cmd.output().expect("running picklecost")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Exactly one line on stderr, starting with `error:`, and a non-zero exit.
+pub fn assert_one_error_line(o: &Output, must_contain: &str) {
+    let err = stderr(o);
+    assert!(!o.status.success(), "expected failure, got success; stderr: {err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one stderr line, got: {err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    assert!(lines[0].contains(must_contain), "expected {must_contain:?} in {err}");
+    assert!(!err.contains("Traceback") && !err.contains("panicked"), "{err}");
+}
+
+pub fn read_results(out: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(out.join("results.json")).expect("results.json");
+    serde_json::from_str(&text).expect("results.json parses")
+}
+
+pub fn payload<'a>(results: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    results["payloads"].as_array().unwrap().iter().find(|p| p["name"] == name).unwrap()
+}
+
+/// Sizes computed by tests/support/independent_sizes.py, i.e. len(pickle.dumps(obj, protocol)).
+pub fn independent_sizes(site: &Path, protocol: u8, fields: &str, loader: Option<&str>) -> serde_json::Value {
+    let mut cmd = Command::new(python());
+    cmd.arg("-B")
+        .arg(root().join("tests/support/independent_sizes.py"))
+        .arg(site)
+        .arg(protocol.to_string())
+        .arg(fields)
+        .current_dir(std::env::temp_dir());
+    if let Some(loader) = loader {
+        cmd.arg(loader);
+    }
+    let out = cmd.output().expect("running the independent size script");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find_map(|l| l.strip_prefix("RESULT ")).unwrap_or_else(|| {
+        panic!("no result from independent_sizes.py: {}", String::from_utf8_lossy(&out.stderr))
+    });
+    serde_json::from_str(line).unwrap()
+}
+
+/// Every file and directory under `dir` with its size, mode and content digest.
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (bool, u64, u32, u64)> {
+    use std::hash::{Hash, Hasher};
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            let rel = entry.path().strip_prefix(dir).unwrap().to_path_buf();
+            let digest = if meta.is_file() {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                std::fs::read(entry.path()).unwrap().hash(&mut h);
+                h.finish()
+            } else {
+                stack.push(entry.path());
+                0
+            };
+            out.insert(rel, (meta.is_dir(), meta.len(), meta.permissions().mode(), digest));
+        }
+    }
+    out
+}
+
+/// Parse an .hgrm file: (value µs, percentile, total count) rows and the footer's total count.
+pub fn parse_hgrm(path: &Path) -> (Vec<(f64, f64, u64)>, u64) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["Value", "Percentile", "TotalCount", "1/(1-Percentile)"]);
+    let mut rows = Vec::new();
+    let mut total = None;
+    for line in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("#[Max") {
+            let count = rest.split("Total count").nth(1).unwrap();
+            total = Some(count.trim_matches(|c: char| c == '=' || c == ']' || c.is_whitespace()).parse().unwrap());
+            continue;
+        }
+        if line.starts_with('#') {
+            continue;
+        }
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        assert!(cols.len() == 3 || cols.len() == 4, "bad row {line:?}");
+        rows.push((cols[0].parse().unwrap(), cols[1].parse().unwrap(), cols[2].parse().unwrap()));
+    }
+    (rows, total.expect("#[Max footer"))
+}
+
+pub fn sorted_u64(values: &serde_json::Value) -> Vec<u64> {
+    let mut v: Vec<u64> = values.as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect();
+    v.sort_unstable();
+    v
+}

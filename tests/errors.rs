@@ -1,0 +1,170 @@
+//! Bad input: one `error:` line naming the problem, a non-zero exit, nothing left behind.
+mod common;
+use common::*;
+use std::path::Path;
+
+fn analyze(site: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["analyze", site.to_str().unwrap(), "--out", out.to_str().unwrap(), "--budget", "2"];
+    args.extend_from_slice(extra);
+    picklecost(&args)
+}
+
+fn with_python<'a>(extra: &[&'a str], py: &'a str) -> Vec<&'a str> {
+    let mut v = vec!["--python", py];
+    v.extend_from_slice(extra);
+    v
+}
+
+#[test]
+fn site_dir_missing_or_a_file() {
+    let tmp = TempDir::new("err-missing");
+    let out = tmp.path().join("out");
+    let py = python();
+    let o = analyze(&tmp.path().join("nope"), &out, &with_python(&[], py.to_str().unwrap()));
+    assert_one_error_line(&o, "does not exist");
+    let file = tmp.path().join("file.txt");
+    std::fs::write(&file, "x").unwrap();
+    let o = analyze(&file, &out, &with_python(&[], py.to_str().unwrap()));
+    assert_one_error_line(&o, "is a file, not a directory");
+    assert!(!out.exists(), "no report directory may be left behind");
+}
+
+#[test]
+fn a_directory_that_is_no_site() {
+    let tmp = TempDir::new("err-nosite");
+    let site = tmp.path().join("site");
+    std::fs::create_dir(&site).unwrap();
+    let out = tmp.path().join("out");
+    let py = python();
+    let o = analyze(&site, &out, &with_python(&[], py.to_str().unwrap()));
+    assert_one_error_line(&o, "--loader module:function");
+    assert!(!out.exists());
+    assert_eq!(std::fs::read_dir(&site).unwrap().count(), 0);
+}
+
+#[test]
+fn broken_bengal_toml() {
+    let tmp = TempDir::new("err-toml");
+    let site = tmp.path().join("site");
+    std::fs::create_dir_all(site.join("content")).unwrap();
+    std::fs::write(site.join("bengal.toml"), "[site\ntitle = \"x\"\n").unwrap();
+    let out = tmp.path().join("out");
+    let py = python();
+    let o = analyze(&site, &out, &with_python(&[], py.to_str().unwrap()));
+    assert_one_error_line(&o, "bengal.toml is not valid TOML");
+    assert!(!out.exists());
+}
+
+#[test]
+fn loader_errors_show_their_cause() {
+    let tmp = TempDir::new("err-loader");
+    let site = tmp.path().join("proj");
+    std::fs::create_dir(&site).unwrap();
+    std::fs::write(
+        site.join("myloader.py"),
+        "def ok(root):\n    return ('s', [1])\n\ndef bad(root):\n    raise RuntimeError('database password missing')\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let py = python();
+    let py = py.to_str().unwrap();
+    for (loader, expected) in [
+        ("missingmod:load", "--loader module 'missingmod' not found"),
+        ("myloader:nothere", "has no function 'nothere'"),
+        ("myloader:bad", "raised RuntimeError: database password missing"),
+    ] {
+        let o = analyze(&site, &out, &with_python(&["--loader", loader], py));
+        assert_one_error_line(&o, expected);
+    }
+    assert!(!out.exists());
+    assert!(!site.join("__pycache__").exists(), "importing the loader wrote bytecode into the site");
+}
+
+#[test]
+fn no_python_environment_found() {
+    let tmp = TempDir::new("err-noenv");
+    let out = tmp.path().join("out");
+    // The site's parents (the temp dir, /) hold no .venv, VIRTUAL_ENV is removed, no --python.
+    let o = analyze(&tiny_blog_copy(&tmp), &out, &[]);
+    assert_one_error_line(&o, "no Python environment found");
+    let o = analyze(&tiny_blog(), &out, &["--python", "/nonexistent/bin/python"]);
+    assert_one_error_line(&o, "does not exist");
+}
+
+fn tiny_blog_copy(tmp: &TempDir) -> std::path::PathBuf {
+    let site = tmp.path().join("blog");
+    copy_dir(&tiny_blog(), &site);
+    site
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn python_version_mismatch_names_both_versions_and_the_rebuild() {
+    let tmp = TempDir::new("err-version");
+    let venv = tmp.path().join("venv311");
+    std::fs::create_dir_all(venv.join("bin")).unwrap();
+    std::fs::write(venv.join("pyvenv.cfg"), "home = /usr/bin\nversion = 3.11.7\n").unwrap();
+    std::fs::write(venv.join("bin/python"), "").unwrap();
+    let out = tmp.path().join("out");
+    let o = analyze(&tiny_blog(), &out, &["--python", venv.join("bin/python").to_str().unwrap()]);
+    assert_one_error_line(&o, "is Python 3.11, but this picklecost embeds Python 3.13");
+    assert!(stderr(&o).contains("PYO3_PYTHON="));
+    // uv writes version_info instead of version
+    std::fs::write(venv.join("pyvenv.cfg"), "home = /usr/bin\nversion_info = 3.12.4.final.0\n").unwrap();
+    let o = analyze(&tiny_blog(), &out, &["--python", venv.join("bin/python").to_str().unwrap()]);
+    assert_one_error_line(&o, "is Python 3.12");
+    assert!(!out.exists());
+}
+
+#[test]
+fn unknown_fields_list_the_available_attributes() {
+    let tmp = TempDir::new("err-fields");
+    let out = tmp.path().join("out");
+    let py = python();
+    let o = analyze(&tiny_blog(), &out, &with_python(&["--fields", "content,no_such_field"], py.to_str().unwrap()));
+    assert_one_error_line(&o, "unknown page field(s) no_such_field");
+    let err = stderr(&o);
+    assert!(err.contains("available: ") && err.contains("metadata") && err.contains("source_path"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn out_inside_the_site_or_unwritable() {
+    let tmp = TempDir::new("err-out");
+    let py = python();
+    let site = tiny_blog_copy(&tmp);
+    let before = snapshot(&site);
+    let o = analyze(&site, &site.join("report"), &with_python(&[], py.to_str().unwrap()));
+    assert_one_error_line(&o, "is inside the site directory");
+    let sneaky = tmp.path().join("elsewhere/../blog/content/r");
+    let o = analyze(&site, &sneaky, &with_python(&[], py.to_str().unwrap()));
+    assert_one_error_line(&o, "is inside the site directory");
+    assert_eq!(before, snapshot(&site));
+
+    let file = tmp.path().join("plainfile");
+    std::fs::write(&file, "x").unwrap();
+    let o = analyze(&site, &file.join("report"), &with_python(&[], py.to_str().unwrap()));
+    assert_one_error_line(&o, "cannot write the report to --out");
+}
+
+#[test]
+fn bad_protocol_and_budget_are_usage_errors() {
+    let o = picklecost(&["analyze", tiny_blog().to_str().unwrap(), "--protocol", "9"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).starts_with("error:"));
+    let o = picklecost(&["analyze", tiny_blog().to_str().unwrap(), "--budget", "-1"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).starts_with("error:"));
+}

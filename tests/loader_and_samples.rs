@@ -1,0 +1,118 @@
+//! --loader on a project written for the test, and the sample site with non-default settings.
+mod common;
+use common::*;
+
+const PROJECT: &str = r#"
+import threading
+
+class Page:
+    def __init__(self, site, n):
+        self.site = site
+        self.source_path = "page-%d.txt" % n
+        self.body = "word " * (50 * n)
+        self.meta = {"n": n, "tags": ["a", "b"]}
+
+class Site:
+    def __init__(self, root):
+        self.root = str(root)
+        self.lock = threading.Lock()  # makes the whole Site unpicklable
+        self.pages = []
+
+class Standalone:
+    def __init__(self, n):
+        self.source_path = "doc-%d.txt" % n
+        self.body = "x" * (100 * n)
+
+def load(root):
+    site = Site(root)
+    site.pages = [Page(site, n) for n in range(1, 8)]
+    return site
+
+def load_pair(root):
+    return Site(root), [Standalone(n) for n in range(1, 6)]
+"#;
+
+#[test]
+fn custom_loader_unpicklable_site_and_exact_page_sizes() {
+    let tmp = TempDir::new("loader");
+    let project = tmp.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    std::fs::write(project.join("projloader.py"), PROJECT).unwrap();
+    let out = tmp.path().join("out");
+    let o = picklecost(&[
+        "analyze", project.to_str().unwrap(), "--python", python().to_str().unwrap(),
+        "--out", out.to_str().unwrap(), "--loader", "projloader:load_pair",
+        "--fields", "source_path", "--budget", "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = read_results(&out);
+    assert_eq!(r["site"]["generator"], "custom:projloader:load_pair");
+    assert_eq!(r["site"]["pages"], 5);
+    let site = payload(&r, "site");
+    assert_eq!(site["picklable"], false);
+    assert!(site["error"].as_str().unwrap().contains("cannot pickle '_thread.lock' object"), "{}", site["error"]);
+    assert_eq!(site["count"], 0);
+    let truth = independent_sizes(&project, 5, "source_path", Some("projloader:load_pair"));
+    for name in ["page", "page_subset"] {
+        let p = payload(&r, name);
+        assert_eq!(p["picklable"], true);
+        let got = sorted_u64(&serde_json::Value::Array(p["sizes"].as_array().unwrap().iter().map(|s| s["bytes"].clone()).collect()));
+        assert_eq!(got, sorted_u64(&truth[name]), "{name}");
+    }
+    let text = stdout(&o);
+    assert!(text.contains("site not picklable: TypeError: cannot pickle '_thread.lock' object"), "{text}");
+    assert!(!project.join("__pycache__").exists());
+
+    // Pages that reference the unpicklable Site are unpicklable too, each one reported.
+    let out2 = tmp.path().join("out2");
+    let o = picklecost(&[
+        "analyze", project.to_str().unwrap(), "--python", python().to_str().unwrap(),
+        "--out", out2.to_str().unwrap(), "--loader", "projloader:load",
+        "--fields", "source_path,meta", "--budget", "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = read_results(&out2);
+    let page = payload(&r, "page");
+    assert_eq!(page["picklable"], false);
+    assert_eq!(page["failures_count"], 7);
+    assert!(page["error"].as_str().unwrap().contains("7 of 7"), "{}", page["error"]);
+    let subset = payload(&r, "page_subset");
+    assert_eq!(subset["picklable"], true);
+    assert_eq!(subset["count"], 7);
+    assert!(!project.join("__pycache__").exists());
+}
+
+#[test]
+fn sample_site_with_protocol_2_and_chosen_fields() {
+    let site = tiny_blog();
+    let before = snapshot(&site);
+    let tmp = TempDir::new("tiny");
+    let out = tmp.path().join("out");
+    let o = picklecost(&[
+        "analyze", site.to_str().unwrap(), "--python", python().to_str().unwrap(),
+        "--out", out.to_str().unwrap(), "--protocol", "2", "--fields", "source_path,metadata",
+        "--iterations", "3", "--sample", "4", "--gc", "on", "--budget", "5",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = read_results(&out);
+    let truth = independent_sizes(&site, 2, "source_path,metadata", None);
+    assert_eq!(r["site"]["pages"], truth["pages"]);
+    assert_eq!(r["settings"]["protocol"], 2);
+    assert_eq!(r["settings"]["gc"], "on");
+    assert_eq!(r["settings"]["fields"], serde_json::json!(["source_path", "metadata"]));
+    assert_eq!(payload(&r, "site")["bytes"]["total"], truth["site"]);
+    let pages = truth["pages"].as_u64().unwrap();
+    for name in ["page", "page_subset"] {
+        let p = payload(&r, name);
+        let got = sorted_u64(&serde_json::Value::Array(p["sizes"].as_array().unwrap().iter().map(|s| s["bytes"].clone()).collect()));
+        assert_eq!(got, sorted_u64(&truth[name]), "{name}");
+        // every page once, four of them twice more
+        assert_eq!(p["roundtrip_ns"]["samples"].as_u64().unwrap(), pages + 4 * 2, "{name}");
+        assert_eq!(p["iterations"], 3);
+    }
+    assert_eq!(payload(&r, "site")["roundtrip_ns"]["samples"], 3);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("enabled (`--gc on`)"));
+    assert!(md.contains("--protocol 2"), "the exact command line is in the report");
+    assert_eq!(before, snapshot(&site));
+}

@@ -1,0 +1,58 @@
+import pathlib
+import unittest
+
+import _paths  # noqa: F401
+import picklecost_payloads as payloads
+
+
+class Page:
+    __slots__ = ("extra",)
+
+    def __init__(self):
+        self.extra = 1
+
+    @property
+    def title(self):
+        return "T"
+
+
+class DictPage:
+    def __init__(self, source, content):
+        self.source_path = pathlib.Path(source)
+        self.content = content
+        self.metadata = {"k": [1, 2]}
+
+
+class PayloadTests(unittest.TestCase):
+    def test_subset_turns_paths_into_strings_and_keeps_other_values(self):
+        page = DictPage("/site/content/a.md", "hello")
+        got = payloads.subset(page, ["source_path", "content", "metadata"])
+        self.assertEqual(got, {"source_path": "/site/content/a.md", "content": "hello",
+                               "metadata": {"k": [1, 2]}})
+        self.assertIs(got["metadata"], page.metadata)
+
+    def test_available_fields_lists_attributes_slots_and_properties(self):
+        self.assertEqual(payloads.available_fields(DictPage("a", "b")),
+                         ["content", "metadata", "source_path"])
+        self.assertEqual(payloads.available_fields(Page()), ["extra", "title"])
+
+    def test_unknown_fields_name_what_is_available(self):
+        with self.assertRaises(payloads.FieldError) as caught:
+            payloads.validate_fields(DictPage("a", "b"), ["content", "bogus"])
+        message = str(caught.exception)
+        self.assertIn("bogus", message)
+        self.assertIn("available: content, metadata, source_path", message)
+
+    def test_defaults_per_generator(self):
+        self.assertEqual(payloads.default_fields("bengal"),
+                         ["source_path", "content", "metadata", "output_path"])
+        self.assertEqual(payloads.default_fields("custom:x:y"), payloads.FALLBACK_FIELDS)
+
+    def test_strata_group_by_directory_and_size(self):
+        pages = [DictPage("/s/a/x.md", "12345"), DictPage("/s/b/y.md", "")]
+        self.assertEqual(payloads.strata(pages), [("/s/a", 5), ("/s/b", 0)])
+        self.assertEqual(payloads.page_key(pages[0]), "/s/a/x.md")
+
+
+if __name__ == "__main__":
+    unittest.main()
