@@ -158,6 +158,15 @@ fn payload_json(p: &PayloadResult, page_keys: &[String]) -> PayloadJson {
         selection: p.selection.clone(),
         iterations: p.plan.iterations,
         measured_seconds: p.measured.as_secs_f64(),
+        plan: PlanJson {
+            wall_seconds: p.wall.as_secs_f64(),
+            release_seconds: p.releasing.as_secs_f64(),
+            round_estimate_seconds: p.round_estimate_seconds,
+            share_seconds: p.plan.share_seconds,
+            sized: p.plan.sized,
+            timed: p.plan.timed,
+            cut_by_budget: p.cut_by_budget,
+        },
         sizes: p.sizes.iter().map(|&(i, b)| ObjectSize { key: key(i), bytes: b }).collect(),
     }
 }

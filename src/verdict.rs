@@ -84,7 +84,9 @@ pub fn judge(payloads: &[PayloadJson], fields: &[String]) -> Verdict {
                 let faster = p.roundtrip_ns.p50 as f64 / q.roundtrip_ns.p50 as f64;
                 v.subset_smaller_than_page = Some(smaller);
                 v.subset_faster_than_page = Some(faster);
-                let relation = if smaller >= 1.0 {
+                let relation = if smaller < 2.0 && smaller >= 1.0 {
+                    "barely smaller (a selected field drags the graph along)".to_string()
+                } else if smaller >= 1.0 {
                     format!("{} smaller", ratio(smaller))
                 } else {
                     format!("{} larger", ratio(1.0 / smaller))

@@ -106,8 +106,11 @@ fn sample_site_with_protocol_2_and_chosen_fields() {
         let p = payload(&r, name);
         let got = sorted_u64(&serde_json::Value::Array(p["sizes"].as_array().unwrap().iter().map(|s| s["bytes"].clone()).collect()));
         assert_eq!(got, sorted_u64(&truth[name]), "{name}");
-        // every page once, four of them twice more
-        assert_eq!(p["roundtrip_ns"]["samples"].as_u64().unwrap(), pages + 4 * 2, "{name}");
+        // --sample 4 pages get 3 dumps+loads rounds each; every other page one timed dumps
+        assert_eq!(p["roundtrip_ns"]["samples"].as_u64().unwrap(), 4 * 3, "{name}");
+        assert_eq!(p["loads_ns"]["samples"].as_u64().unwrap(), 4 * 3, "{name}");
+        assert_eq!(p["dumps_ns"]["samples"].as_u64().unwrap(), pages - 4 + 4 * 3, "{name}");
+        assert_eq!(p["plan"]["timed"], 4);
         assert_eq!(p["iterations"], 3);
     }
     assert_eq!(payload(&r, "site")["roundtrip_ns"]["samples"], 3);

@@ -56,6 +56,11 @@ pub struct PayloadResult {
     /// Sum of the timed dumps and loads calls: the samples in the histograms.
     pub measured: Duration,
     pub plan: PayloadPlan,
+    /// Wall time of this payload's measuring loop, and the part of it spent freeing copies.
+    pub wall: Duration,
+    pub releasing: Duration,
+    /// Calibrated wall time of one round (with its collection), which the plan was made from.
+    pub round_estimate_seconds: f64,
     /// The budget ran out before every planned object was sized.
     pub cut_by_budget: bool,
     /// How the sized objects were chosen, in words.
@@ -80,19 +85,25 @@ struct Pickler<'py> {
     dumps: Bound<'py, PyAny>,
     loads: Bound<'py, PyAny>,
     collect: Bound<'py, PyAny>,
+    get_count: Bound<'py, PyAny>,
     protocol: u8,
+    /// Wall time spent releasing unpickled copies: harness overhead, reported as such.
+    releasing: std::cell::Cell<Duration>,
 }
 
-struct Round {
+/// Collect once this many container objects await it: often enough that memory stays flat,
+/// rarely enough that collecting tiny payloads' garbage does not cost more than pickling them.
+const COLLECT_AFTER_OBJECTS: i64 = 20_000;
+
+/// One timed `pickle.dumps`: the size, and a dumps sample.
+struct Sized<'py> {
+    pickled: Bound<'py, PyAny>,
     bytes: u64,
     dumps: Duration,
-    loads: Duration,
 }
 
 impl<'py> Pickler<'py> {
-    /// One dumps and one loads, each timed on its own; the copy is released and collected
-    /// outside the timed region so memory does not grow from round to round.
-    fn round(&self, obj: &Bound<'py, PyAny>) -> Result<Round, String> {
+    fn dumps(&self, obj: &Bound<'py, PyAny>) -> Result<Sized<'py>, String> {
         let started = Instant::now();
         let pickled = self.dumps.call1((obj, self.protocol));
         let dumps = started.elapsed();
@@ -101,17 +112,72 @@ impl<'py> Pickler<'py> {
             .cast::<PyBytes>()
             .map(|b| b.as_bytes().len() as u64)
             .map_err(|_| "pickle.dumps did not return bytes".to_string())?;
+        Ok(Sized { pickled, bytes, dumps })
+    }
+
+    /// One timed `pickle.loads` of what `dumps` made; the copy is released and collected
+    /// outside the timed region so memory does not grow from round to round.
+    fn loads(&self, sized: Sized<'py>) -> Result<Duration, String> {
         let started = Instant::now();
-        let copy = self.loads.call1((&pickled,));
+        let copy = self.loads.call1((&sized.pickled,));
         let loads = started.elapsed();
-        drop(pickled);
+        let releasing = Instant::now();
+        drop(sized);
         let result = match copy {
-            Ok(_) => Ok(Round { bytes, dumps, loads }),
+            Ok(_) => Ok(loads),
             Err(e) => Err(format!("pickles, but loads fails: {}", python::describe_error(self.py, &e))),
         };
-        let _ = self.collect.call0();
+        self.release_garbage();
+        self.releasing.set(self.releasing.get() + releasing.elapsed());
         result
     }
+
+    fn release_garbage(&self) {
+        let pending = self
+            .get_count
+            .call0()
+            .and_then(|c| c.get_item(0))
+            .and_then(|c| c.extract::<i64>())
+            .unwrap_or(i64::MAX);
+        if pending >= COLLECT_AFTER_OBJECTS {
+            let _ = self.collect.call0();
+        }
+    }
+}
+
+/// Costs from untimed warm-up rounds over the probes: at least one per probe and at least
+/// 20 ms in all, so that a microsecond payload is not judged by its first, cold call.
+fn calibrate<'py>(
+    pickler: &Pickler<'py>,
+    probes: &[usize],
+    object: impl Fn(usize) -> PyResult<Bound<'py, PyAny>>,
+) -> PyResult<(f64, f64)> {
+    const MIN_TIME: Duration = Duration::from_millis(20);
+    const MAX_ROUNDS: usize = 200;
+    if probes.is_empty() {
+        return Ok((0.0, 0.0));
+    }
+    let round = |i: usize| -> PyResult<Duration> {
+        let obj = object(i)?;
+        let started = Instant::now();
+        if let Ok(sized) = pickler.dumps(&obj) {
+            let dumps = started.elapsed();
+            let _ = pickler.loads(sized);
+            return Ok(dumps);
+        }
+        Ok(started.elapsed())
+    };
+    // The very first round pays for imports and caches; it is not a fair estimate.
+    round(probes[0])?;
+    let started = Instant::now();
+    let mut dumps = Duration::ZERO;
+    let mut rounds = 0;
+    while rounds < probes.len() || (started.elapsed() < MIN_TIME && rounds < MAX_ROUNDS) {
+        dumps += round(probes[rounds % probes.len()])?;
+        rounds += 1;
+    }
+    let n = rounds as f64;
+    Ok((dumps.as_secs_f64() / n, started.elapsed().as_secs_f64() / n))
 }
 
 pub fn measure(
@@ -139,7 +205,9 @@ pub fn measure(
         dumps: pickle.getattr("dumps")?,
         loads: pickle.getattr("loads")?,
         collect: gc.getattr("collect")?,
+        get_count: gc.getattr("get_count")?,
         protocol: settings.protocol,
+        releasing: std::cell::Cell::new(Duration::ZERO),
     };
     let subset_fn = payloads_py.getattr("subset")?;
     let fields_py = fields.clone();
@@ -164,28 +232,35 @@ pub fn measure(
         let calibration_started = Instant::now();
         let mut costs = Vec::new();
         for kind in PayloadKind::ALL {
-            let n = count(kind);
-            let probes = sample::stratified(&site.strata, 3.min(n));
-            let probes: Vec<usize> = if kind == PayloadKind::Site { vec![0] } else { probes };
-            let started = Instant::now();
-            for &i in &probes {
-                let obj = object(kind, i)?;
-                let _ = pickler.round(&obj);
-            }
-            let per_round = started.elapsed().as_secs_f64() / probes.len().max(1) as f64;
-            costs.push(PayloadCost { objects: n, round_seconds: per_round });
+            let probes: Vec<usize> = if kind == PayloadKind::Site {
+                vec![0]
+            } else {
+                sample::stratified(&site.strata, 3.min(count(kind)))
+            };
+            let (dumps_seconds, round_seconds) = calibrate(&pickler, &probes, |i| object(kind, i))?;
+            costs.push(PayloadCost { objects: count(kind), dumps_seconds, round_seconds });
         }
         let calibration = calibration_started.elapsed();
-        let budget = (settings.budget_seconds - calibration.as_secs_f64()).max(0.0);
-        let plans = plan::plan(&costs, budget, settings.iterations, settings.sample);
-        let total_rounds: u64 = plans
-            .iter()
-            .map(|p| (p.sized + p.repeated * (p.iterations as usize - 1)) as u64)
-            .sum();
-        progress.start_measuring(total_rounds);
 
-        let mut payloads = Vec::new();
-        for (kind, plan) in PayloadKind::ALL.into_iter().zip(plans) {
+        // Cheapest payload first: what it leaves of its share flows on to the costlier ones.
+        let mut order: Vec<usize> = (0..costs.len()).collect();
+        let need = |k: usize| plan::need(&costs[k], settings.iterations, settings.sample);
+        order.sort_by(|&a, &b| need(a).total_cmp(&need(b)));
+        let measuring_started = Instant::now();
+        let budget = (settings.budget_seconds - calibration.as_secs_f64()).max(0.0);
+        let planned_rounds = |plans: &[PayloadPlan]| -> u64 {
+            plans.iter().map(PayloadPlan::dumps_calls).sum()
+        };
+        let ordered_costs: Vec<PayloadCost> = order.iter().map(|&k| costs[k]).collect();
+        progress.start_measuring(planned_rounds(&plan::plan(&ordered_costs, budget, settings.iterations, settings.sample)));
+
+        let mut payloads: Vec<Option<PayloadResult>> = PayloadKind::ALL.iter().map(|_| None).collect();
+        for (step, &k) in order.iter().enumerate() {
+            let kind = PayloadKind::ALL[k];
+            let left = (budget - measuring_started.elapsed().as_secs_f64()).max(0.0);
+            let plans = plan::plan(&ordered_costs[step..], left, settings.iterations, settings.sample);
+            progress.set_remaining(planned_rounds(&plans));
+            let plan = plans[0].clone();
             let n = count(kind);
             let chosen: Vec<usize> = if kind == PayloadKind::Site {
                 vec![0]
@@ -206,9 +281,13 @@ pub fn measure(
                 measured: Duration::ZERO,
                 cut_by_budget: false,
                 selection: String::new(),
+                round_estimate_seconds: costs[k].round_seconds,
+                wall: Duration::ZERO,
+                releasing: Duration::ZERO,
                 plan: plan.clone(),
             };
             let started = Instant::now();
+            let releasing_before = pickler.releasing.get();
             // Estimates can be off: repeats stop at the share, sizing at twice the share.
             let share = Duration::from_secs_f64(plan.share_seconds);
             for (position, &index) in visit.iter().enumerate() {
@@ -217,32 +296,50 @@ pub fn measure(
                     break;
                 }
                 let obj = object(kind, index)?;
-                let rounds = if position < plan.repeated && started.elapsed() < share { plan.iterations } else { 1 };
-                for r in 0..rounds {
-                    match pickler.round(&obj) {
-                        Ok(round) => {
-                            if r == 0 {
-                                result.sizes.push((index, round.bytes));
-                            }
-                            let ns = |d: Duration| (d.as_nanos() as u64).max(1);
-                            result.dumps.saturating_record(ns(round.dumps));
-                            result.loads.saturating_record(ns(round.loads));
-                            result.roundtrip.saturating_record(ns(round.dumps + round.loads));
-                            result.measured += round.dumps + round.loads;
+                // The first `timed` objects of the visit get latency rounds, the rest a dumps.
+                let rounds = if position < plan.timed && started.elapsed() < share { plan.iterations } else { 0 };
+                let ns = |d: Duration| (d.as_nanos() as u64).max(1);
+                for r in 0..rounds.max(1) {
+                    let sized = match pickler.dumps(&obj) {
+                        Ok(sized) => sized,
+                        Err(error) => {
+                            result.failures.push((index, error));
+                            break;
+                        }
+                    };
+                    let dumps = sized.dumps;
+                    if r == 0 {
+                        result.sizes.push((index, sized.bytes));
+                    }
+                    result.dumps.saturating_record(ns(dumps));
+                    result.measured += dumps;
+                    if rounds == 0 {
+                        break;
+                    }
+                    match pickler.loads(sized) {
+                        Ok(loads) => {
+                            result.loads.saturating_record(ns(loads));
+                            result.roundtrip.saturating_record(ns(dumps + loads));
+                            result.measured += loads;
                         }
                         Err(error) => {
+                            result.sizes.retain(|&(i, _)| i != index);
                             result.failures.push((index, error));
                             break;
                         }
                     }
                 }
-                progress.advance(rounds as u64);
+                progress.advance(rounds.max(1) as u64);
             }
             result.selection = describe_selection(kind, n, &result);
-            payloads.push(result);
+            result.wall = started.elapsed();
+            result.releasing = pickler.releasing.get() - releasing_before;
+            payloads[k] = Some(result);
         }
+        let payloads = payloads.into_iter().map(|p| p.expect("every payload measured")).collect();
         Ok(Measurements { payloads, fields: fields.clone(), calibration })
     })();
+    gc.call_method0("collect")?;
     if was_enabled {
         gc.call_method0("enable")?;
     }
@@ -253,26 +350,24 @@ pub fn measure(
 
 fn describe_selection(kind: PayloadKind, n: usize, r: &PayloadResult) -> String {
     let attempted = r.sizes.len() + r.failures.len();
-    let noun = if kind == PayloadKind::Site { "object" } else { "pages" };
-    let mut text = if kind == PayloadKind::Site {
-        "the Site object".to_string()
-    } else if r.plan.is_sampled(n) || r.cut_by_budget {
+    let timed = (r.loads.len() as usize).div_ceil(r.plan.iterations.max(1) as usize);
+    if kind == PayloadKind::Site {
+        return format!("the Site object; {} timed dumps+loads rounds", r.loads.len());
+    }
+    let mut text = if r.plan.is_sampled(n) || r.cut_by_budget {
         format!(
-            "stratified sample of {attempted} of {n} {noun} (sorted by directory and content length, evenly spaced) — sizing all would not fit the budget"
+            "sizes of a stratified sample of {attempted} of {n} pages (sorted by directory and content length, evenly spaced), because sizing every page would not fit the budget"
         )
     } else {
-        format!("all {n} {noun}")
+        format!("sizes of all {n} pages")
     };
-    if r.plan.repeated > 0 {
-        let repeated = r.plan.repeated.min(attempted);
-        text.push_str(&format!(
-            "; {} timed rounds for {} of them{}",
-            r.plan.iterations,
-            repeated,
-            if repeated < attempted { ", one round for the rest" } else { "" }
-        ));
+    if timed >= attempted {
+        text.push_str(&format!("; {} timed dumps+loads rounds for each", r.plan.iterations));
     } else {
-        text.push_str("; one timed round each");
+        text.push_str(&format!(
+            "; latency from {} timed dumps+loads rounds on {timed} of them (spread evenly), one timed dumps for the rest",
+            r.plan.iterations
+        ));
     }
     if r.cut_by_budget {
         text.push_str(" (the budget ran out before the planned sample was complete)");

@@ -43,6 +43,13 @@ impl Progress {
         self.replace(Some(bar));
     }
 
+    /// Re-plan: what is left to do from here on.
+    pub fn set_remaining(&self, rounds: u64) {
+        if let Some(bar) = &*self.bar.lock().unwrap() {
+            bar.set_length(bar.position() + rounds);
+        }
+    }
+
     pub fn advance(&self, n: u64) {
         if let Some(bar) = &*self.bar.lock().unwrap() {
             bar.inc(n);

@@ -79,7 +79,22 @@ pub struct PayloadJson {
     pub selection: String,
     pub iterations: u32,
     pub measured_seconds: f64,
+    pub plan: PlanJson,
     pub sizes: Vec<ObjectSize>,
+}
+
+/// How the budget was spent on this payload, so a surprising sample size can be explained.
+#[derive(Serialize, Debug, Clone)]
+pub struct PlanJson {
+    /// Wall time of the measuring loop, and how much of it went to freeing unpickled copies.
+    pub wall_seconds: f64,
+    pub release_seconds: f64,
+    pub round_estimate_seconds: f64,
+    pub share_seconds: f64,
+    pub sized: usize,
+    /// Objects that got the latency rounds (dumps + loads); the others one timed dumps.
+    pub timed: usize,
+    pub cut_by_budget: bool,
 }
 
 #[derive(Serialize, Debug, Clone)]
