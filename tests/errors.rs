@@ -168,3 +168,31 @@ fn bad_protocol_and_budget_are_usage_errors() {
     assert!(!o.status.success());
     assert!(stderr(&o).starts_with("error:"));
 }
+
+#[test]
+fn ctrl_c_stops_the_tool_and_leaves_nothing_behind() {
+    let site = showcase();
+    let before = snapshot(&site);
+    let tmp = TempDir::new("ctrlc");
+    let out = tmp.path().join("out");
+    // A rendered build takes seconds: the interrupt lands while Bengal is building the copy.
+    let result = std::process::Command::new(python())
+        .arg("-B")
+        .arg(root().join("tests/support/interrupt.py"))
+        .arg("1.5")
+        .arg(bin())
+        .args(["analyze", site.to_str().unwrap(), "--python", python().to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap(), "--stage", "rendered"])
+        .env_remove("PYTHONUNBUFFERED")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&result.stdout);
+    let line = text.lines().find_map(|l| l.strip_prefix("RESULT ")).expect("interrupt.py result");
+    let r: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_ne!(r["rc"], 0, "{r}");
+    let err = r["stderr"].as_str().unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: interrupted"), "{err}");
+    assert!(!out.exists(), "a report directory was left behind");
+    assert_eq!(before, snapshot(&site));
+}

@@ -26,6 +26,7 @@ pub struct Workdir(PathBuf);
 
 impl Workdir {
     pub fn create() -> Result<Self> {
+        remove_abandoned();
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
@@ -37,6 +38,20 @@ impl Workdir {
 
     pub fn path(&self) -> &Path {
         &self.0
+    }
+}
+
+/// Ctrl-C ends the tool at once (Python installs no signal handlers here), which can leave a
+/// build copy behind: remove those whose process is gone.
+fn remove_abandoned() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("picklecost-")) else { continue };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 
@@ -61,6 +76,9 @@ pub fn load(py: Python<'_>, options: &AnalyzeOptions, workdir: &Workdir) -> Resu
         .map_err(|err| {
             let load_error = loader.getattr("LoadError").ok();
             match load_error {
+                _ if err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py) => {
+                    anyhow::anyhow!("interrupted while loading the site")
+                }
                 Some(cls) if err.is_instance(py, &cls) => {
                     let msg = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
                     anyhow::Error::new(UserError::Load(msg))

@@ -89,6 +89,7 @@ struct Pickler<'py> {
     protocol: u8,
     /// Wall time spent releasing unpickled copies: harness overhead, reported as such.
     releasing: std::cell::Cell<Duration>,
+    interrupted: std::cell::Cell<bool>,
 }
 
 /// Collect once this many container objects await it: often enough that memory stays flat,
@@ -103,11 +104,20 @@ struct Sized<'py> {
 }
 
 impl<'py> Pickler<'py> {
+    /// A Ctrl-C that Python turned into KeyboardInterrupt must stop the run, not be recorded
+    /// as one more object that failed to pickle.
+    fn describe(&self, err: &PyErr) -> String {
+        if err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(self.py) {
+            self.interrupted.set(true);
+        }
+        python::describe_error(self.py, err)
+    }
+
     fn dumps(&self, obj: &Bound<'py, PyAny>) -> Result<Sized<'py>, String> {
         let started = Instant::now();
         let pickled = self.dumps.call1((obj, self.protocol));
         let dumps = started.elapsed();
-        let pickled = pickled.map_err(|e| python::describe_error(self.py, &e))?;
+        let pickled = pickled.map_err(|e| self.describe(&e))?;
         let bytes = pickled
             .cast::<PyBytes>()
             .map(|b| b.as_bytes().len() as u64)
@@ -125,7 +135,7 @@ impl<'py> Pickler<'py> {
         drop(sized);
         let result = match copy {
             Ok(_) => Ok(loads),
-            Err(e) => Err(format!("pickles, but loads fails: {}", python::describe_error(self.py, &e))),
+            Err(e) => Err(format!("pickles, but loads fails: {}", self.describe(&e))),
         };
         self.release_garbage();
         self.releasing.set(self.releasing.get() + releasing.elapsed());
@@ -190,7 +200,9 @@ pub fn measure(
     let payloads_py = python::module(py, Module::Payloads)?;
     let fields: Vec<String> = match fields {
         Some(f) => f.to_vec(),
-        None => payloads_py.call_method1("default_fields", (&site.generator,))?.extract()?,
+        None => payloads_py
+            .call_method1("default_fields", (&site.generator, site.pages.first().map(|p| p.bind(py))))?
+            .extract()?,
     };
     if let Some(first) = site.pages.first() {
         if let Err(err) = payloads_py.call_method1("validate_fields", (first.bind(py), fields.clone())) {
@@ -208,6 +220,7 @@ pub fn measure(
         get_count: gc.getattr("get_count")?,
         protocol: settings.protocol,
         releasing: std::cell::Cell::new(Duration::ZERO),
+        interrupted: std::cell::Cell::new(false),
     };
     let subset_fn = payloads_py.getattr("subset")?;
     let fields_py = fields.clone();
@@ -330,6 +343,9 @@ pub fn measure(
                     }
                 }
                 progress.advance(rounds.max(1) as u64);
+                if pickler.interrupted.get() {
+                    anyhow::bail!("interrupted while measuring");
+                }
             }
             result.selection = describe_selection(kind, n, &result);
             result.wall = started.elapsed();

@@ -47,6 +47,9 @@ class PayloadTests(unittest.TestCase):
         self.assertEqual(payloads.default_fields("bengal"),
                          ["source_path", "content", "metadata", "output_path"])
         self.assertEqual(payloads.default_fields("custom:x:y"), payloads.FALLBACK_FIELDS)
+        self.assertEqual(payloads.default_fields("custom:x:y", DictPage("a", "b")),
+                         ["source_path", "content", "metadata"])
+        self.assertEqual(payloads.default_fields("custom:x:y", Page()), ["extra", "title"])
 
     def test_strata_group_by_directory_and_size(self):
         pages = [DictPage("/s/a/x.md", "12345"), DictPage("/s/b/y.md", "")]

@@ -6,11 +6,11 @@ pulls in) and exclusive (opcodes, memo puts and inline scalars of its own). Pick
 shared object's bytes land at its first reference in pickling order, later references cost a
 memo GET that counts towards the referrer.
 
-What gets a record: every object pickle memoizes that is reached through a nameable element of
-its parent (attribute, key, index, reduce argument). Ints, floats, bools and None are written
-inline and count towards their container, as do str dict keys, globals (classes, functions), the
-state dict of an instance (its entries become `.attr` children of the instance) and temporary
-tuples built by `__reduce_ex__`. The exclusive bytes of all records add up to the length of the
+What gets a record: every object pickle saves in full (not as a memo reference) that is reached
+through a nameable element of its parent (attribute, dict value, index, reduce argument, class).
+Ints, floats, bools and None are written inline and count towards their container, as do str
+dict keys, the state dict of an instance (its entries become `.attr` children of the instance),
+and what pickle builds on the fly (the argument tuple of `__reduce_ex__`, a global's name). The exclusive bytes of all records add up to the length of the
 stream, the stream header, frame headers and STOP being counted to the root.
 """
 
@@ -205,6 +205,7 @@ class Attribution:
         self.inclusive = [e - s for s, e in zip(self.start, self.end)]
         self.exclusive = [i - c for i, c in zip(self.inclusive, inner)]
         self._paths = {0: root}
+        self._kids = None
 
     def __len__(self):
         return len(self.parent)
@@ -222,18 +223,15 @@ class Attribution:
             paths[r] = path
         return path
 
-    def children(self, r):
-        return [c for c in range(r + 1, len(self.parent)) if self.parent[c] == r] \
-            if r + 1 < len(self.parent) else []
-
-    def child(self, r, elem):
-        """The record of parent r's child reached through `elem`, or None (inline or memo hit)."""
-        for c in range(r + 1, len(self.parent)):
-            if self.start[c] >= self.end[r]:
-                break
-            if self.parent[c] == r and self.elem[c] == elem:
-                return c
-        return None
+    def children_index(self):
+        """{record: [child records in pickling order]}."""
+        if self._kids is None:
+            kids = {}
+            for r, p in enumerate(self.parent):
+                if p >= 0:
+                    kids.setdefault(p, []).append(r)
+            self._kids = kids
+        return self._kids
 
     def shared_bytes(self):
         """Bytes written while saving (non-root) objects that are referenced more than once."""
@@ -267,16 +265,14 @@ class Attribution:
                 for r in best]
 
     def tree(self, depth, fold=0.005):
-        kids = {}
-        for r in range(1, len(self.parent)):
-            if self.depth[r] <= depth:
-                kids.setdefault(self.parent[r], []).append(r)
+        kids = self.children_index()
         threshold = self.total_bytes * fold
 
         def node(r):
             out = {"name": self.root if r == 0 else _label(self.elem[r], self.path(r)),
                    "path": self.path(r), "bytes": self.inclusive[r], "children": []}
-            rows = sorted(kids.get(r, ()), key=lambda c: -self.inclusive[c])
+            rows = sorted(kids.get(r, ()), key=lambda c: -self.inclusive[c]) \
+                if self.depth[r] < depth else []
             other = other_count = 0
             for c in rows:
                 if self.inclusive[c] >= threshold and self.inclusive[c] > 0:
@@ -302,7 +298,11 @@ def _type_name(t):
 
 def attribute_bytes(obj, root="site", protocol=5, top=30, tree_depth=4):
     """Memo-aware byte attribution of pickle.dumps(obj, protocol); see the module docstring."""
-    pickle_bytes = len(pickle.dumps(obj, protocol))
+    try:
+        pickle_bytes = len(pickle.dumps(obj, protocol))
+    except Exception as exc:  # noqa: BLE001
+        raise ValueError("%s does not pickle (%s); find_unpicklable() names the culprits"
+                         % (root, walk.error_text(exc))) from exc
     result = Attribution(obj, root, protocol)
     return {
         "total_bytes": result.total_bytes,

@@ -13,8 +13,17 @@ class FieldError(Exception):
     pass
 
 
-def default_fields(generator):
-    return list(DEFAULT_FIELDS.get(generator, FALLBACK_FIELDS))
+def default_fields(generator, page=None):
+    if generator in DEFAULT_FIELDS:
+        return list(DEFAULT_FIELDS[generator])
+    if page is None:
+        return list(FALLBACK_FIELDS)
+    # An unknown project: the usual fields it has, else its public instance attributes.
+    present = [f for f in FALLBACK_FIELDS if hasattr(page, f)]
+    if present:
+        return present
+    public = [f for f in available_fields(page) if not f.startswith("_")]
+    return public or available_fields(page)
 
 
 def available_fields(page):

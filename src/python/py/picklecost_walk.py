@@ -19,8 +19,6 @@ ATOMIC = frozenset({
     type(None), bool, int, float, complex, str, bytes, bytearray,
     type(Ellipsis), type(NotImplemented), pickle.PickleBuffer,
 })
-# Saved by reference (module + qualified name): no children either.
-GLOBAL_TYPES = (type, types.FunctionType, types.BuiltinFunctionType)
 # Keys whose repr is a Python literal that indexes the dict again.
 _LITERAL_KEYS = frozenset({str, int, float, bool, type(None), bytes})
 

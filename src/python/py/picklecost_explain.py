@@ -1,0 +1,257 @@
+"""Explain what a pickle costs and why: the entry points the Rust side calls.
+
+- `find_unpicklable(obj, root, ...)`: every minimal object that does not pickle, with its path
+  (picklecost_walk).
+- `attribute_bytes(obj, root, ...)`: which objects the bytes of the pickle are spent on
+  (picklecost_attribution).
+- `drag(page, site, others, ...)`: which attributes of a page pull in the site or other pages.
+- `suggest(pages, site, ...)` and `build_payload(page, fields, exclude_keys)`: the page
+  attributes a worker could be sent instead of the whole page.
+
+Everything returned is plain dicts, lists, strings and numbers. Paths are Python expressions
+starting at the root name, e.g. `page.metadata['_posts'][3]`.
+"""
+
+import pathlib
+import pickle
+import statistics
+
+import picklecost_walk as walk
+from picklecost_attribution import Attribution, attribute_bytes  # noqa: F401 - re-exported
+from picklecost_walk import find_unpicklable  # noqa: F401 - re-exported
+
+__all__ = ["find_unpicklable", "attribute_bytes", "drag", "suggest", "build_payload"]
+
+
+def _ids(objects):
+    """Ids of `objects`: a set/frozenset of ints is taken as ids already."""
+    if isinstance(objects, (set, frozenset)) and all(type(x) is int for x in objects):
+        return set(objects)
+    return {id(o) for o in objects or ()}
+
+
+def _kind(hits, site_id):
+    site = site_id in hits
+    page = any(h != site_id for h in hits)
+    if site and page:
+        return "both"
+    return "site" if site else "page"
+
+
+_REASON = {"site": "reaches the site", "page": "reaches Page objects",
+           "both": "reaches the site and Page objects"}
+
+
+def _is_dict(value):
+    return isinstance(value, dict)
+
+
+def drag(page, site, others, root="page", protocol=5):
+    """Attributes of `page` whose pickling pulls in `site` or one of `others`.
+
+    Returns [{"path", "bytes", "reaches", "parent", "alone_bytes"}] sorted by bytes descending:
+    one entry per top-level attribute (pickled state entry) that reaches the site or another
+    page, and for dict attributes one entry per offending key (`parent` is then the attribute's
+    path). `bytes` is what the entry adds to pickle.dumps(page): memo-aware, so an object
+    already pulled in by an earlier attribute costs only its memo reference (counted as 0).
+    `alone_bytes` is len(pickle.dumps(value)) on its own (None if that fails).
+    """
+    site_id = id(site) if site is not None else None
+    targets = _ids(others)
+    targets.discard(id(page))
+    if site_id is not None:
+        targets.add(site_id)
+    cut = {id(page)}
+    attribution = Attribution(page, root, protocol)
+    kids = attribution.children_index()
+    top_records = {attribution.elem[c]: c for c in kids.get(0, ())}
+
+    def bytes_of(record):
+        return attribution.inclusive[record] if record is not None else 0
+
+    out = []
+    for _name, elem, value in walk.top_level(page, protocol):
+        hits, _error = walk.reaches(value, targets, protocol, cut)
+        if not hits:
+            continue
+        path = walk.join(root, elem)
+        record = top_records.get(elem)
+        out.append({"path": path, "bytes": bytes_of(record), "reaches": _kind(hits, site_id),
+                    "parent": None, "alone_bytes": _alone(value, protocol)})
+        if not _is_dict(value):
+            continue
+        sub = {}
+        if record is not None:
+            sub = {attribution.elem[c]: c for c in kids.get(record, ())}
+        for i, (key, item) in enumerate(value.items()):
+            key_hits, _ = walk.reaches(item, targets, protocol, cut)
+            if not key_hits:
+                continue
+            _key_elem, item_elem = walk._key_elems(key, i)
+            out.append({"path": walk.join(path, item_elem), "bytes": bytes_of(sub.get(item_elem)),
+                        "reaches": _kind(key_hits, site_id), "parent": path,
+                        "alone_bytes": _alone(item, protocol)})
+    out.sort(key=lambda e: -e["bytes"])
+    return out
+
+
+def _alone(value, protocol):
+    try:
+        return len(pickle.dumps(value, protocol))
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _sample(items, n):
+    count = len(items)
+    if count <= n:
+        return list(items)
+    if n <= 1:
+        return [items[0]]
+    return [items[round(i * (count - 1) / (n - 1))] for i in range(n)]
+
+
+def _plain(value):
+    if isinstance(value, pathlib.PurePath):
+        return str(value)
+    return value
+
+
+def _empty(value):
+    if value is None:
+        return True
+    try:
+        return len(value) == 0
+    except TypeError:
+        return False
+
+
+def build_payload(page, fields, exclude_keys=None):
+    """{field: value} for the page: paths become strings, dict fields are copied without the
+    keys `exclude_keys[field]` lists."""
+    exclude_keys = exclude_keys or {}
+    payload = {}
+    for field in fields:
+        value = _plain(getattr(page, field, None))
+        drop = exclude_keys.get(field)
+        if drop and _is_dict(value):
+            drop = set(drop)
+            value = {k: v for k, v in value.items() if k not in drop}
+        payload[field] = value
+    return payload
+
+
+class _Field:
+    def __init__(self, name):
+        self.name = name
+        self.bad = None          # reason the whole field cannot go
+        self.bad_keys = {}       # key -> reason (dict fields)
+        self.good_keys = set()
+
+
+def suggest(pages, site, protocol=5, sample=20):
+    """The page attributes a worker could receive instead of the whole page.
+
+    Keeps the pickled-state attributes (instance dict / slots entries) that pickle, reach
+    neither the site nor any page (the page itself included) and hold page-specific data. The
+    safety checks (pickles, reaches nothing) run on every page, each value being pickled once
+    with the C pickler and cut at the site and pages; whether a field is page-specific (not the
+    same on every sampled page, not None/empty on all of them) is judged on an evenly spaced
+    sample of `sample` pages. A dict attribute of which only some keys reach the site/pages or
+    do not pickle is kept without those keys.
+
+    Returns {"fields": [...], "exclude_keys": {field: [keys]}, "median_bytes": int,
+    "dropped": [{"field", "reason"}], "sampled": int, "checked": int}; median_bytes is the
+    median over the sample of len(pickle.dumps(build_payload(page, fields, exclude_keys))).
+    """
+    pages = list(pages)
+    picks = _sample(pages, max(1, sample))
+    site_id = id(site) if site is not None else None
+    targets = {id(p) for p in pages}
+    if site_id is not None:
+        targets.add(site_id)
+
+    fields = {}
+    for page in pages:
+        for name, _elem, value in walk.top_level(page, protocol):
+            if not isinstance(name, str):
+                continue
+            field = fields.get(name)
+            if field is None:
+                field = fields[name] = _Field(name)
+            if field.bad:
+                continue
+            problem = _problem(_plain(value), targets, site_id, protocol)
+            if problem is None:
+                if _is_dict(value):
+                    field.good_keys.update(value)
+                continue
+            if not _is_dict(value):
+                field.bad = problem
+                continue
+            for key, item in value.items():
+                key_problem = _problem(item, targets, site_id, protocol)
+                if key_problem is None:
+                    field.good_keys.add(key)
+                else:
+                    field.bad_keys.setdefault(key, key_problem)
+
+    kept, exclude_keys, dropped = [], {}, []
+    for name, field in fields.items():
+        reason = field.bad
+        if reason is None and field.bad_keys:
+            if not field.good_keys - set(field.bad_keys):
+                reason = "no key would be left (%s)" % "; ".join(
+                    sorted(set(field.bad_keys.values())))
+            else:
+                exclude_keys[name] = sorted(field.bad_keys, key=repr)
+        if reason is None:
+            values = [build_payload(p, [name], exclude_keys)[name] for p in picks]
+            if all(_empty(v) for v in values):
+                reason = "None or empty on every sampled page"
+            elif len(picks) > 1 and _all_same(values, protocol):
+                reason = "same value on every sampled page"
+            else:
+                for v in values:  # a cleaned dict must hold up too (a dict subclass's state)
+                    reason = _problem(v, targets, site_id, protocol)
+                    if reason:
+                        break
+        if reason:
+            dropped.append({"field": name, "reason": reason})
+            exclude_keys.pop(name, None)
+        else:
+            kept.append(name)
+
+    sizes = []
+    for page in picks:
+        try:
+            sizes.append(len(pickle.dumps(build_payload(page, kept, exclude_keys), protocol)))
+        except Exception:  # noqa: BLE001 - every kept value was checked; be safe anyway
+            pass
+    return {"fields": kept, "exclude_keys": exclude_keys,
+            "median_bytes": int(statistics.median(sizes)) if sizes else 0,
+            "dropped": dropped, "sampled": len(picks), "checked": len(pages)}
+
+
+def _problem(value, targets, site_id, protocol):
+    """None if `value` pickles on its own without reaching a target, else the reason."""
+    hits, error = walk.reaches(value, targets, protocol)
+    if hits:
+        return _REASON[_kind(hits, site_id)]
+    if error is not None:
+        return "does not pickle (%s)" % walk.error_text(error)
+    return None
+
+
+def _all_same(values, protocol):
+    first = None
+    for i, v in enumerate(values):
+        try:
+            data = pickle.dumps(v, protocol)
+        except Exception:  # noqa: BLE001
+            return False
+        if i == 0:
+            first = data
+        elif data != first:
+            return False
+    return True
