@@ -1,17 +1,5 @@
-//! picklecost: can this Python object graph be shipped to worker interpreters cheaply?
-mod analyze;
-mod charts;
-mod cli;
-mod error;
-mod load;
-mod measure;
-mod options;
-mod output;
-mod python;
-mod report;
-mod verdict;
-
 use clap::Parser;
+use picklecost::{analyze, cli, error, options, python};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

@@ -164,3 +164,28 @@ pub fn sorted_u64(values: &serde_json::Value) -> Vec<u64> {
     v.sort_unstable();
     v
 }
+
+/// Run a script from tests/support/pickle with the venv's Python, panicking with its stderr on
+/// failure: a missing interpreter must fail the test, not skip it.
+pub fn run_python(script: &str, args: &[&str]) -> String {
+    let out = Command::new(python())
+        .arg("-B")
+        .arg(root().join("tests/support/pickle").join(script))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", python()));
+    assert!(out.status.success(), "{script} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Pickles written by real CPython (tests/support/pickle/gen_fixtures.py), once per test binary.
+pub fn fixtures(name: &str) -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        run_python("gen_fixtures.py", &[dir.to_str().unwrap()]);
+        dir
+    })
+    .clone()
+}

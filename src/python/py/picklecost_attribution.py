@@ -7,10 +7,10 @@ shared object's bytes land at its first reference in pickling order, later refer
 memo GET that counts towards the referrer.
 
 What gets a record: every object pickle saves in full (not as a memo reference) that is reached
-through a nameable element of its parent (attribute, dict value, index, reduce argument, class).
+through a nameable element of its parent (attribute, dict value, index, reduce argument).
 Ints, floats, bools and None are written inline and count towards their container, as do str
-dict keys, the state dict of an instance (its entries become `.attr` children of the instance),
-and what pickle builds on the fly (the argument tuple of `__reduce_ex__`, a global's name). The exclusive bytes of all records add up to the length of the
+dict keys, classes (globals), the state dict of an instance (its entries become `.attr`
+children of the instance), and what pickle builds on the fly (`__reduce_ex__` argument tuples). The exclusive bytes of all records add up to the length of the
 stream, the stream header, frame headers and STOP being counted to the root.
 """
 
@@ -71,7 +71,8 @@ class _Tracker(pickle._Pickler):
             children = walk.container_children(obj) or ()
         names = {}
         for elem, child in children:
-            if type(child) not in _INLINE:
+            # classes are globals: their few bytes count to the instance that first needs them
+            if type(child) not in _INLINE and elem[0] != "type(":
                 names.setdefault(id(child), elem)
         frame.names = names
         return names

@@ -1,0 +1,17 @@
+//! picklecost: can this Python object graph be shipped to worker interpreters cheaply?
+//!
+//! Data flows one way: cli/options → python (environment, interpreter) → load → measure →
+//! verdict → report (files) and output (terminal). `pickle` reads pickle streams without
+//! executing them.
+pub mod analyze;
+pub mod charts;
+pub mod cli;
+pub mod error;
+pub mod load;
+pub mod measure;
+pub mod options;
+pub mod output;
+pub mod pickle;
+pub mod python;
+pub mod report;
+pub mod verdict;

@@ -1,0 +1,1405 @@
+//! Static analysis of pickle streams: opcode statistics, imported globals,
+//! memo use, large literals, nesting, and whether the stream is plain data.
+//!
+//! Nothing here unpickles. The analysis runs a *symbolic* unpickler stack that
+//! only knows, per item, "string (and which bytes)", "container" or "other":
+//! enough to resolve STACK_GLOBAL operands and to measure nesting, with memory
+//! bounded by [`Limits`] rather than by anything the input declares.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_pickle::{HashableValue, Value};
+
+use super::reader::{Arg, Op, Opcode, PickleError, Reader};
+
+/// Globals that give a pickle code execution, file/network/process access or
+/// a way to reach those indirectly. An entry is `module.*` (whole module and
+/// its submodules), `module.prefix*` (names starting with prefix) or an exact
+/// `module.qualname`. Python 2 names (`__builtin__`) are listed alongside the
+/// Python 3 ones because CPython maps them at load time for protocols < 3.
+pub const UNSAFE_GLOBALS: &[&str] = &[
+    "os.*",
+    "posix.*",
+    "nt.*",
+    "posixpath.*",
+    "ntpath.*",
+    "subprocess.*",
+    "pty.*",
+    "shutil.*",
+    "socket.*",
+    "_socket.*",
+    "sys.*",
+    "importlib.*",
+    "runpy.*",
+    "code.*",
+    "codeop.*",
+    "ctypes.*",
+    "_ctypes.*",
+    "multiprocessing.*",
+    "asyncio.*",
+    "webbrowser.*",
+    "pickle.*",
+    "_pickle.*",
+    "marshal.*",
+    "types.*",
+    "signal.*",
+    "tempfile.*",
+    "pathlib.*",
+    "glob.*",
+    "io.open",
+    "io.FileIO",
+    "_io.open",
+    "_io.FileIO",
+    "operator.attrgetter",
+    "operator.methodcaller",
+    "builtins.eval",
+    "builtins.exec",
+    "builtins.compile",
+    "builtins.__import__",
+    "builtins.open",
+    "builtins.getattr",
+    "builtins.setattr",
+    "builtins.delattr",
+    "builtins.globals",
+    "builtins.locals",
+    "builtins.vars",
+    "builtins.input",
+    "builtins.breakpoint",
+    "builtins.exit",
+    "builtins.quit",
+    "__builtin__.eval",
+    "__builtin__.exec",
+    "__builtin__.execfile",
+    "__builtin__.compile",
+    "__builtin__.__import__",
+    "__builtin__.open",
+    "__builtin__.file",
+    "__builtin__.getattr",
+    "__builtin__.setattr",
+    "__builtin__.delattr",
+    "__builtin__.globals",
+    "__builtin__.locals",
+    "__builtin__.vars",
+    "__builtin__.input",
+    "__builtin__.raw_input",
+    "__builtin__.reload",
+    "commands.*",
+    "popen2.*",
+];
+
+/// True if `module.name` matches [`UNSAFE_GLOBALS`].
+pub fn is_unsafe_global(module: &str, name: &str) -> bool {
+    UNSAFE_GLOBALS.iter().any(|pat| {
+        let (pm, pn) = pat.rsplit_once('.').unwrap_or((pat, ""));
+        if pn == "*" {
+            return module == pm
+                || module
+                    .strip_prefix(pm)
+                    .is_some_and(|rest| rest.starts_with('.'));
+        }
+        if module != pm {
+            return false;
+        }
+        match pn.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix),
+            None => name == pn,
+        }
+    })
+}
+
+/// Resource bounds; exceeding the first two is an error, the others only
+/// degrade precision (see field docs).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Maximum of [`StreamReport::max_depth`].
+    pub max_depth: usize,
+    /// Maximum run-length-encoded entries on the symbolic stack. Runs of
+    /// non-string items take one entry, so only many distinct strings between
+    /// a MARK and its consumer (e.g. a huge tuple of strings) count.
+    pub max_stack_entries: usize,
+    /// Memoized strings remembered for STACK_GLOBAL resolution; beyond it a
+    /// STACK_GLOBAL fed from the memo reports `<unknown>` (and unsafe).
+    pub max_memo_strings: usize,
+    /// Plain-data decoding is skipped (plain_data = false) when the decoded
+    /// value would be nested deeper than this; serde_pickle recurses per
+    /// level, so deep values are decoded on a thread with a matching stack.
+    pub max_decode_depth: u32,
+    /// ... or when its estimated in-memory size exceeds this many bytes plus
+    /// `decode_bytes_per_input_byte` times the stream size. Memo references
+    /// are copied by serde_pickle, so a small pickle can expand exponentially.
+    pub max_decode_bytes: u64,
+    pub decode_bytes_per_input_byte: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 10_000,
+            max_stack_entries: 1 << 20,
+            max_memo_strings: 1 << 16,
+            max_decode_depth: 1000,
+            max_decode_bytes: 64 << 20,
+            decode_bytes_per_input_byte: 32,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct InspectOptions {
+    /// How many literals to keep in [`StreamReport::largest`].
+    pub top_n: usize,
+    /// Check plain-data status with serde_pickle (costs a full decode).
+    pub check_plain: bool,
+    /// Render plain streams into [`StreamReport::dump`].
+    pub dump: bool,
+    /// Cut the dump after this many characters.
+    pub dump_max_chars: usize,
+    pub limits: Limits,
+}
+
+impl Default for InspectOptions {
+    fn default() -> Self {
+        InspectOptions {
+            top_n: 10,
+            check_plain: true,
+            dump: false,
+            dump_max_chars: 4096,
+            limits: Limits::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OpcodeStat {
+    pub count: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GlobalRef {
+    /// `module.qualname` as spelled in the stream; `<ext:CODE>` for EXT1/2/4
+    /// (the copyreg extension registry is a runtime property, not knowable
+    /// statically) and `<unknown>` for STACK_GLOBAL operands that are not
+    /// traceable strings.
+    pub name: String,
+    /// Number of GLOBAL/INST/STACK_GLOBAL/EXT opcodes naming it (repeated uses
+    /// of an object are usually memo GETs and are not counted here).
+    pub count: u64,
+    /// Listed in [`UNSAFE_GLOBALS`], or not statically resolvable.
+    #[serde(rename = "unsafe")]
+    pub is_unsafe: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MemoStats {
+    pub puts: u64,
+    pub gets: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Literal {
+    /// "str" for the unicode opcodes; "bytes" for BINBYTES* and the protocol
+    /// 0-2 STRING/BINSTRING/SHORT_BINSTRING 8-bit strings; "bytearray".
+    pub kind: &'static str,
+    /// Offset of the opcode.
+    pub offset: usize,
+    /// Payload length in bytes as stored (UTF-8 for str; for protocol 0
+    /// UNICODE/STRING the escaped text line).
+    pub size: usize,
+    /// First 60 characters, escaped.
+    pub preview: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StreamReport {
+    /// Offset of the stream's first byte in the analysed buffer.
+    pub offset: usize,
+    /// Argument of the first PROTO opcode; None when there is none (protocol
+    /// 0 and 1 streams have no PROTO).
+    pub protocol: Option<u8>,
+    /// Bytes of this stream including STOP.
+    pub size: usize,
+    pub frames: u64,
+    pub opcodes: BTreeMap<String, OpcodeStat>,
+    /// In order of first appearance.
+    pub globals: Vec<GlobalRef>,
+    pub memo: MemoStats,
+    /// Largest string/bytes literals, biggest first (ties: earliest first).
+    pub largest: Vec<Literal>,
+    /// NEXT_BUFFER opcodes (out-of-band buffers the loader must supply).
+    pub buffers: u64,
+    /// Maximum, over the stream, of open MARKs plus container objects (list,
+    /// dict, set, frozenset, tuple) sitting on the unpickler stack at once.
+    /// Nested data built in protocol 0 counts one MARK per level, in protocol
+    /// 1+ one container per level (plus a MARK per batched level).
+    pub max_depth: usize,
+    /// No globals, EXT, PERSID/BINPERSID, REDUCE, BUILD, NEWOBJ(_EX), INST,
+    /// OBJ or out-of-band buffers, and serde_pickle decodes the stream within
+    /// the decode limits of [`Limits`].
+    pub plain_data: bool,
+    /// Rendering of the decoded value, when requested and plain.
+    pub dump: Option<String>,
+}
+
+/// Outcome for one file of [`inspect_files`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileReport {
+    pub path: PathBuf,
+    /// Read succeeded and every stream analysed without error.
+    pub ok: bool,
+    /// I/O error or the first stream error (later streams cannot be located).
+    pub error: Option<String>,
+    pub error_offset: Option<usize>,
+    /// Streams analysed before any error.
+    pub streams: Vec<StreamReport>,
+}
+
+/// Analyses the first stream in `data` (what `pickle.loads` would read).
+pub fn inspect(data: &[u8], opts: &InspectOptions) -> Result<StreamReport, PickleError> {
+    inspect_stream(data, 0, opts)
+}
+
+/// Analyses every concatenated stream of `data` with default options. After
+/// the first error the remaining bytes cannot be resynchronised, so the error
+/// is the last element.
+pub fn inspect_all(data: &[u8]) -> Vec<Result<StreamReport, PickleError>> {
+    inspect_all_with(data, &InspectOptions::default())
+}
+
+pub fn inspect_all_with(
+    data: &[u8],
+    opts: &InspectOptions,
+) -> Vec<Result<StreamReport, PickleError>> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < data.len() {
+        match inspect_stream(data, pos, opts) {
+            Ok(r) => {
+                pos += r.size;
+                out.push(Ok(r));
+            }
+            Err(e) => {
+                out.push(Err(e));
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Analyses files in parallel.
+pub fn inspect_files(paths: &[PathBuf]) -> Vec<FileReport> {
+    inspect_files_with(paths, &InspectOptions::default())
+}
+
+pub fn inspect_files_with(paths: &[PathBuf], opts: &InspectOptions) -> Vec<FileReport> {
+    paths.par_iter().map(|p| inspect_file(p, opts)).collect()
+}
+
+pub fn inspect_file(path: &Path, opts: &InspectOptions) -> FileReport {
+    let mut report = FileReport {
+        path: path.to_path_buf(),
+        ok: false,
+        error: None,
+        error_offset: None,
+        streams: Vec::new(),
+    };
+    let data = match std::fs::read(path) {
+        Ok(d) => d,
+        Err(e) => {
+            report.error = Some(e.to_string());
+            return report;
+        }
+    };
+    for r in inspect_all_with(&data, opts) {
+        match r {
+            Ok(s) => report.streams.push(s),
+            Err(e) => {
+                report.error = Some(e.to_string());
+                report.error_offset = Some(e.offset());
+            }
+        }
+    }
+    report.ok = report.error.is_none();
+    report
+}
+
+/// Distinct global names referenced by all streams of `data`, sorted. On a
+/// malformed stream, the names seen before the error are still returned; a
+/// loader would fail at the error too, so it cannot import anything later.
+pub fn globals_of(data: &[u8]) -> Vec<String> {
+    let opts = InspectOptions {
+        top_n: 0,
+        check_plain: false,
+        ..InspectOptions::default()
+    };
+    let mut names = Vec::new();
+    let mut pos = 0;
+    while pos < data.len() {
+        let mut a = Analyzer::new(data, pos, &opts);
+        let res = a.run();
+        names.extend(a.globals.iter().map(|g| g.name.clone()));
+        match res {
+            Ok(end) => pos = end,
+            Err(_) => break,
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// True when `data` is one or more well-formed streams that are all plain data.
+pub fn is_plain_data(data: &[u8]) -> bool {
+    let opts = InspectOptions {
+        top_n: 0,
+        ..InspectOptions::default()
+    };
+    let all = inspect_all_with(data, &opts);
+    !all.is_empty() && all.iter().all(|r| matches!(r, Ok(s) if s.plain_data))
+}
+
+fn inspect_stream(
+    data: &[u8],
+    start: usize,
+    opts: &InspectOptions,
+) -> Result<StreamReport, PickleError> {
+    let mut a = Analyzer::new(data, start, opts);
+    let end = a.run()?;
+    Ok(a.finish(end))
+}
+
+// ---------------------------------------------------------------------------
+// Symbolic stack
+
+#[derive(Clone, Copy)]
+enum Sym<'a> {
+    Other,
+    Container,
+    Str(&'a [u8]),
+}
+
+struct Entry<'a> {
+    sym: Sym<'a>,
+    /// Run length; always 1 for Str.
+    count: usize,
+}
+
+struct SymStack<'a> {
+    entries: Vec<Entry<'a>>,
+    len: usize,
+    containers: usize,
+    /// Stack length at each open MARK.
+    marks: Vec<usize>,
+    max_entries: usize,
+}
+
+impl<'a> SymStack<'a> {
+    fn new(max_entries: usize) -> Self {
+        SymStack {
+            entries: Vec::new(),
+            len: 0,
+            containers: 0,
+            marks: Vec::new(),
+            max_entries,
+        }
+    }
+
+    fn depth(&self) -> usize {
+        self.marks.len() + self.containers
+    }
+
+    /// Items above the innermost MARK: all the unpickler lets an opcode touch.
+    #[inline]
+    fn avail(&self) -> usize {
+        self.len - self.marks.last().copied().unwrap_or(0)
+    }
+
+    #[inline]
+    fn require(&self, n: usize, op: &Op) -> Result<(), PickleError> {
+        let available = self.avail();
+        if available < n {
+            return Err(PickleError::StackUnderflow {
+                opcode: op.opcode.name(),
+                offset: op.offset,
+                needed: n,
+                available,
+            });
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn push(&mut self, sym: Sym<'a>, offset: usize) -> Result<(), PickleError> {
+        self.len += 1;
+        if matches!(sym, Sym::Container) {
+            self.containers += 1;
+        }
+        if let Some(top) = self.entries.last_mut() {
+            let same = matches!(
+                (top.sym, sym),
+                (Sym::Other, Sym::Other) | (Sym::Container, Sym::Container)
+            );
+            if same {
+                top.count += 1;
+                return Ok(());
+            }
+        }
+        if self.entries.len() >= self.max_entries {
+            return Err(PickleError::StackLimit {
+                limit: self.max_entries,
+                offset,
+            });
+        }
+        self.entries.push(Entry { sym, count: 1 });
+        Ok(())
+    }
+
+    /// Pops `n` items; callers check `require` first.
+    #[inline]
+    fn pop(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some(top) = self.entries.last_mut() else {
+                return;
+            };
+            let k = top.count.min(n);
+            top.count -= k;
+            n -= k;
+            self.len -= k;
+            if matches!(top.sym, Sym::Container) {
+                self.containers -= k;
+            }
+            if top.count == 0 {
+                self.entries.pop();
+            }
+        }
+    }
+
+    fn pop_mark(&mut self, op: &Op) -> Result<(), PickleError> {
+        let Some(m) = self.marks.pop() else {
+            return Err(PickleError::NoMark {
+                opcode: op.opcode.name(),
+                offset: op.offset,
+            });
+        };
+        self.pop(self.len - m);
+        Ok(())
+    }
+
+    /// The `i`-th item from the top (0 = top), if above the mark.
+    fn peek(&self, i: usize) -> Option<Sym<'a>> {
+        if i >= self.avail() {
+            return None;
+        }
+        let mut skip = i;
+        for e in self.entries.iter().rev() {
+            if skip < e.count {
+                return Some(e.sym);
+            }
+            skip -= e.count;
+        }
+        None
+    }
+}
+
+// Memo indices are small dense integers; SipHash would dominate the cost of
+// the lookups done on every GET.
+#[derive(Default)]
+struct IdxHasher(u64);
+
+impl Hasher for IdxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type IdxMap<V> = HashMap<u64, V, BuildHasherDefault<IdxHasher>>;
+
+/// String values in the memo, for STACK_GLOBAL operands fetched with GET.
+/// Indices below `max` live in a dense Vec (CPython numbers its memo from 0,
+/// so this is the common case and needs no hashing); larger ones in a map
+/// holding at most `max` entries. Both are bounded by `max`, never by input.
+struct MemoStrs<'a> {
+    dense: Vec<Option<&'a [u8]>>,
+    sparse: IdxMap<&'a [u8]>,
+    /// Largest key ever put in `sparse`: MEMOIZE indices only grow, so most
+    /// non-string puts can skip the removal.
+    sparse_max: u64,
+    max: usize,
+}
+
+impl<'a> MemoStrs<'a> {
+    fn new(max: usize) -> Self {
+        MemoStrs {
+            dense: Vec::new(),
+            sparse: IdxMap::default(),
+            sparse_max: 0,
+            max,
+        }
+    }
+
+    #[inline]
+    fn set(&mut self, idx: u64, s: Option<&'a [u8]>) {
+        if idx < self.max as u64 {
+            let i = idx as usize;
+            if i < self.dense.len() {
+                self.dense[i] = s;
+            } else if s.is_some() {
+                self.dense.resize(i + 1, Option::None);
+                self.dense[i] = s;
+            }
+        } else if let Some(s) = s {
+            if self.sparse.len() < self.max {
+                self.sparse.insert(idx, s);
+                self.sparse_max = self.sparse_max.max(idx);
+            }
+        } else if idx <= self.sparse_max && !self.sparse.is_empty() {
+            self.sparse.remove(&idx);
+        }
+    }
+
+    #[inline]
+    fn get(&self, idx: u64) -> Option<&'a [u8]> {
+        if idx < self.max as u64 {
+            self.dense.get(idx as usize).copied().flatten()
+        } else {
+            self.sparse.get(&idx).copied()
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Analyzer
+
+/// Opcodes that make a stream something other than plain data.
+fn is_object_op(op: Opcode) -> bool {
+    use Opcode::*;
+    matches!(
+        op,
+        Global
+            | StackGlobal
+            | Inst
+            | Obj
+            | Ext1
+            | Ext2
+            | Ext4
+            | PersId
+            | BinPersId
+            | Reduce
+            | Build
+            | NewObj
+            | NewObjEx
+            | NextBuffer
+            | ReadonlyBuffer
+    )
+}
+
+struct Analyzer<'a, 'o> {
+    data: &'a [u8],
+    start: usize,
+    opts: &'o InspectOptions,
+    stack: SymStack<'a>,
+    memo_strs: MemoStrs<'a>,
+    /// What MEMOIZE will use as index: CPython uses len(memo), which equals
+    /// the next fresh index for every pickle CPython writes.
+    memo_len: u64,
+    counts: [OpcodeStat; 256],
+    protocol: Option<u8>,
+    memo: MemoStats,
+    max_depth: usize,
+    globals: Vec<GlobalRef>,
+    global_idx: HashMap<String, usize>,
+    /// Min-heap of (size, earliest-first) of the largest literals.
+    largest: BinaryHeap<Reverse<(usize, Reverse<usize>)>>,
+    object_ops: bool,
+}
+
+impl<'a, 'o> Analyzer<'a, 'o> {
+    fn new(data: &'a [u8], start: usize, opts: &'o InspectOptions) -> Self {
+        Analyzer {
+            data,
+            start,
+            opts,
+            stack: SymStack::new(opts.limits.max_stack_entries),
+            memo_strs: MemoStrs::new(opts.limits.max_memo_strings),
+            memo_len: 0,
+            counts: [OpcodeStat::default(); 256],
+            protocol: None,
+            memo: MemoStats::default(),
+            max_depth: 0,
+            globals: Vec::new(),
+            global_idx: HashMap::new(),
+            largest: BinaryHeap::new(),
+            object_ops: false,
+        }
+    }
+
+    fn add_global(&mut self, name: String, is_unsafe: bool) {
+        match self.global_idx.get(&name) {
+            Some(&i) => self.globals[i].count += 1,
+            None => {
+                self.global_idx.insert(name.clone(), self.globals.len());
+                self.globals.push(GlobalRef {
+                    name,
+                    count: 1,
+                    is_unsafe,
+                });
+            }
+        }
+    }
+
+    fn add_named_global(&mut self, module: Option<&[u8]>, name: Option<&[u8]>) {
+        let m = module.map(String::from_utf8_lossy);
+        let n = name.map(String::from_utf8_lossy);
+        let is_unsafe = match (&m, &n) {
+            (Some(m), Some(n)) => is_unsafe_global(m, n),
+            _ => true,
+        };
+        let full = format!(
+            "{}.{}",
+            m.as_deref().unwrap_or("<unknown>"),
+            n.as_deref().unwrap_or("<unknown>")
+        );
+        self.add_global(full, is_unsafe);
+    }
+
+    #[inline]
+    fn literal(&mut self, size: usize, offset: usize) {
+        let n = self.opts.top_n;
+        if n == 0 {
+            return;
+        }
+        let key = Reverse((size, Reverse(offset)));
+        if self.largest.len() < n {
+            self.largest.push(key);
+        } else if let Some(min) = self.largest.peek()
+            && key < *min
+        {
+            self.largest.pop();
+            self.largest.push(key);
+        }
+    }
+
+    #[inline]
+    fn memo_put(&mut self, idx: u64) {
+        self.memo.puts += 1;
+        self.memo_len = self.memo_len.max(idx.saturating_add(1));
+        let s = match self.stack.peek(0) {
+            Some(Sym::Str(s)) => Some(s),
+            _ => Option::None,
+        };
+        self.memo_strs.set(idx, s);
+    }
+
+    #[inline]
+    fn memo_get(&mut self, idx: u64, offset: usize) -> Result<(), PickleError> {
+        self.memo.gets += 1;
+        let sym = match self.memo_strs.get(idx) {
+            Some(s) => Sym::Str(s),
+            Option::None => Sym::Other,
+        };
+        self.stack.push(sym, offset)
+    }
+
+    #[inline]
+    fn check_depth(&mut self, offset: usize) -> Result<(), PickleError> {
+        let d = self.stack.depth();
+        if d > self.max_depth {
+            self.max_depth = d;
+            if d > self.opts.limits.max_depth {
+                return Err(PickleError::DepthLimit {
+                    limit: self.opts.limits.max_depth,
+                    offset,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs to this stream's STOP and returns the offset just past it.
+    fn run(&mut self) -> Result<usize, PickleError> {
+        use Opcode::*;
+        let mut reader = Reader::at(self.data, self.start);
+        loop {
+            let Some(op) = reader.next_op()? else {
+                return Err(PickleError::MissingStop {
+                    offset: self.data.len(),
+                });
+            };
+            let stat = &mut self.counts[op.opcode.byte() as usize];
+            stat.count += 1;
+            stat.bytes += op.len as u64;
+            let off = op.offset;
+            let st = &mut self.stack;
+            match op.opcode {
+                Mark => {
+                    st.marks.push(st.len);
+                    self.check_depth(off)?;
+                }
+                Stop => {
+                    st.require(1, &op)?;
+                    return Ok(reader.position());
+                }
+                Pop => {
+                    // CPython pops the MARK itself when nothing is above it.
+                    if st.avail() == 0 && !st.marks.is_empty() {
+                        st.marks.pop();
+                    } else {
+                        st.require(1, &op)?;
+                        st.pop(1);
+                    }
+                }
+                PopMark => st.pop_mark(&op)?,
+                Dup => {
+                    st.require(1, &op)?;
+                    let top = st.peek(0).unwrap_or(Sym::Other);
+                    st.push(top, off)?;
+                    self.check_depth(off)?;
+                }
+                Int | BinInt | BinInt1 | BinInt2 | Long | Long1 | Long4 | None | NewTrue
+                | NewFalse | Float | BinFloat => st.push(Sym::Other, off)?,
+                ShortBinUnicode => {
+                    // Hot in protocol 4+: skip the generic argument decoder.
+                    let s = &op.bytes[2..];
+                    st.push(Sym::Str(s), off)?;
+                    self.literal(s.len(), off);
+                }
+                String | BinString | ShortBinString | Unicode | BinUnicode | BinUnicode8 => {
+                    let Arg::Bytes(s) = op.arg() else {
+                        unreachable_arg(&op)
+                    };
+                    st.push(Sym::Str(s), off)?;
+                    self.literal(s.len(), off);
+                }
+                BinBytes | ShortBinBytes | BinBytes8 | ByteArray8 => {
+                    let Arg::Bytes(s) = op.arg() else {
+                        unreachable_arg(&op)
+                    };
+                    st.push(Sym::Other, off)?;
+                    self.literal(s.len(), off);
+                }
+                NextBuffer => st.push(Sym::Other, off)?,
+                ReadonlyBuffer => st.require(1, &op)?,
+                EmptyList | EmptyTuple | EmptyDict | EmptySet => {
+                    st.push(Sym::Container, off)?;
+                    self.check_depth(off)?;
+                }
+                List | Tuple | Dict | FrozenSet => {
+                    st.pop_mark(&op)?;
+                    st.push(Sym::Container, off)?;
+                }
+                Tuple1 | Tuple2 | Tuple3 => {
+                    let n = (op.opcode.byte() - Tuple1.byte() + 1) as usize;
+                    st.require(n, &op)?;
+                    st.pop(n);
+                    st.push(Sym::Container, off)?;
+                    self.check_depth(off)?;
+                }
+                Append => {
+                    st.require(2, &op)?;
+                    st.pop(1);
+                }
+                SetItem => {
+                    st.require(3, &op)?;
+                    st.pop(2);
+                }
+                Appends | SetItems | AddItems => {
+                    st.pop_mark(&op)?;
+                    st.require(1, &op)?;
+                }
+                Build => {
+                    st.require(2, &op)?;
+                    st.pop(1);
+                }
+                Reduce | NewObj => {
+                    st.require(2, &op)?;
+                    st.pop(2);
+                    st.push(Sym::Other, off)?;
+                }
+                NewObjEx => {
+                    st.require(3, &op)?;
+                    st.pop(3);
+                    st.push(Sym::Other, off)?;
+                }
+                BinPersId => {
+                    st.require(1, &op)?;
+                    st.pop(1);
+                    st.push(Sym::Other, off)?;
+                }
+                PersId => st.push(Sym::Other, off)?,
+                Obj => {
+                    // OBJ takes the class and its arguments from above a MARK.
+                    st.require(1, &op)?;
+                    st.pop_mark(&op)?;
+                    st.push(Sym::Other, off)?;
+                }
+                Global => {
+                    st.push(Sym::Other, off)?;
+                    let Arg::Pair(m, n) = op.arg() else {
+                        unreachable_arg(&op)
+                    };
+                    self.add_named_global(Some(m), Some(n));
+                }
+                Inst => {
+                    st.pop_mark(&op)?;
+                    st.push(Sym::Other, off)?;
+                    let Arg::Pair(m, n) = op.arg() else {
+                        unreachable_arg(&op)
+                    };
+                    self.add_named_global(Some(m), Some(n));
+                }
+                StackGlobal => {
+                    st.require(2, &op)?;
+                    let as_str = |s: Option<Sym<'a>>| match s {
+                        Some(Sym::Str(b)) => Some(b),
+                        _ => Option::None,
+                    };
+                    let name = as_str(st.peek(0));
+                    let module = as_str(st.peek(1));
+                    st.pop(2);
+                    st.push(Sym::Other, off)?;
+                    self.add_named_global(module, name);
+                }
+                Ext1 | Ext2 | Ext4 => {
+                    st.push(Sym::Other, off)?;
+                    let code = op.arg().as_int().unwrap_or(-1);
+                    self.add_global(format!("<ext:{code}>"), true);
+                }
+                BinPut => {
+                    st.require(1, &op)?;
+                    self.memo_put(op.bytes[1] as u64);
+                }
+                Put | LongBinPut => {
+                    st.require(1, &op)?;
+                    self.memo_put(op.arg().as_int().unwrap_or(0) as u64);
+                }
+                Memoize => {
+                    st.require(1, &op)?;
+                    self.memo_put(self.memo_len);
+                }
+                BinGet => self.memo_get(op.bytes[1] as u64, off)?,
+                Get | LongBinGet => {
+                    self.memo_get(op.arg().as_int().unwrap_or(0) as u64, off)?;
+                }
+                Proto => {
+                    if self.protocol.is_none() {
+                        self.protocol = op.arg().as_int().map(|v| v as u8);
+                    }
+                }
+                Frame => {}
+            }
+            if is_object_op(op.opcode) {
+                self.object_ops = true;
+            }
+        }
+    }
+
+    fn finish(self, end: usize) -> StreamReport {
+        let data = self.data;
+        let stream = &data[self.start..end];
+        let mut opcodes = BTreeMap::new();
+        for (b, stat) in self.counts.iter().enumerate() {
+            if stat.count > 0
+                && let Some(op) = Opcode::from_byte(b as u8)
+            {
+                opcodes.insert(op.name().to_string(), *stat);
+            }
+        }
+        let count_of = |op: Opcode| self.counts[op.byte() as usize].count;
+
+        let mut largest: Vec<_> = self.largest.into_iter().map(|Reverse(k)| k).collect();
+        largest.sort_by(|a, b| b.cmp(a));
+        let largest = largest
+            .into_iter()
+            .filter_map(|(_, Reverse(offset))| describe_literal(data, offset))
+            .collect();
+
+        let (plain_data, dump) = if !self.object_ops && self.opts.check_plain {
+            let dump_chars = self.opts.dump.then_some(self.opts.dump_max_chars);
+            decode_plain(stream, &self.opts.limits, dump_chars)
+        } else {
+            (false, Option::None)
+        };
+
+        StreamReport {
+            offset: self.start,
+            protocol: self.protocol,
+            size: end - self.start,
+            frames: count_of(Opcode::Frame),
+            opcodes,
+            globals: self.globals,
+            memo: self.memo,
+            largest,
+            buffers: count_of(Opcode::NextBuffer),
+            max_depth: self.max_depth,
+            plain_data,
+            dump,
+        }
+    }
+}
+
+#[cold]
+fn unreachable_arg(op: &Op) -> ! {
+    // The reader decides the Arg variant from the opcode, so this would be a
+    // bug in reader.rs, not bad input.
+    unreachable!(
+        "{} decoded with unexpected argument {:?}",
+        op.opcode,
+        op.arg()
+    )
+}
+
+fn describe_literal(data: &[u8], offset: usize) -> Option<Literal> {
+    let op = Reader::at(data, offset).next_op().ok()??;
+    let Arg::Bytes(s) = op.arg() else {
+        return Option::None;
+    };
+    let kind = match op.opcode {
+        Opcode::ShortBinUnicode | Opcode::BinUnicode | Opcode::BinUnicode8 | Opcode::Unicode => {
+            "str"
+        }
+        Opcode::ByteArray8 => "bytearray",
+        _ => "bytes",
+    };
+    const PREVIEW_CHARS: usize = 60;
+    let head = &s[..s.len().min(PREVIEW_CHARS * 4)];
+    let preview = if kind == "str" {
+        String::from_utf8_lossy(head)
+            .chars()
+            .take(PREVIEW_CHARS)
+            .flat_map(char::escape_debug)
+            .collect()
+    } else {
+        head[..head.len().min(PREVIEW_CHARS)]
+            .escape_ascii()
+            .to_string()
+    };
+    Some(Literal {
+        kind,
+        offset,
+        size: s.len(),
+        preview,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Plain-data decoding
+
+/// Decodes a plain stream with serde_pickle, after proving the result is
+/// small and shallow enough (see [`Limits::max_decode_depth`]). Returns
+/// whether it decoded and, if asked, its rendering.
+fn decode_plain(
+    stream: &[u8],
+    limits: &Limits,
+    dump_chars: Option<usize>,
+) -> (bool, Option<String>) {
+    let budget = limits.max_decode_bytes.saturating_add(
+        limits
+            .decode_bytes_per_input_byte
+            .saturating_mul(stream.len() as u64),
+    );
+    let Some((cost, depth)) = decoded_extent(stream) else {
+        return (false, Option::None);
+    };
+    if cost > budget || depth > limits.max_decode_depth {
+        return (false, Option::None);
+    }
+    // serde_pickle's conversion, our renderer and Value's Drop all recurse
+    // once per nesting level; deep values get a thread with a stack sized for
+    // them instead of risking the caller's (an overflow aborts the process).
+    let work =
+        move || match serde_pickle::value_from_slice(stream, serde_pickle::DeOptions::default()) {
+            Ok(v) => (true, dump_chars.map(|max| render(&v, max))),
+            Err(_) => (false, Option::None),
+        };
+    if depth <= INLINE_DECODE_DEPTH {
+        return work();
+    }
+    let stack = (depth as usize)
+        .saturating_mul(STACK_PER_LEVEL)
+        .max(1 << 20);
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .stack_size(stack)
+            .spawn_scoped(s, work)
+            .ok()
+            .and_then(|h| h.join().ok())
+            .unwrap_or((false, Option::None))
+    })
+}
+
+/// Depth decoded on the caller's thread; measured to need < 300 KiB in
+/// debug builds, well inside the 2 MiB of a default Rust thread.
+const INLINE_DECODE_DEPTH: u32 = 32;
+/// Generous per-level stack (debug builds use ~5 KiB per level); only the
+/// touched part of a thread stack is ever committed.
+const STACK_PER_LEVEL: usize = 32 << 10;
+
+/// Rough heap footprint of one decoded serde_pickle value, payload aside.
+const NODE_COST: u64 = 32;
+
+/// Replays a plain stream as an object graph (node per value, edge per
+/// containment) and returns the size and depth the tree would have once
+/// every memo reference is copied, which is what serde_pickle does. None for
+/// cycles (serde_pickle rejects them) or anything outside the plain subset.
+fn decoded_extent(stream: &[u8]) -> Option<(u64, u32)> {
+    use Opcode::*;
+    let mut own: Vec<u64> = Vec::new();
+    let mut edges: Vec<(u32, u32)> = Vec::new();
+    let mut stack: Vec<u32> = Vec::new();
+    let mut marks: Vec<usize> = Vec::new();
+    let mut memo: IdxMap<u32> = IdxMap::default();
+    let node = |own: &mut Vec<u64>, cost: u64| -> Option<u32> {
+        let id = u32::try_from(own.len()).ok()?;
+        own.push(cost);
+        Some(id)
+    };
+    let mut root = Option::None;
+    for op in Reader::new(stream) {
+        let op = op.ok()?;
+        let base = marks.last().copied().unwrap_or(0);
+        match op.opcode {
+            Int | BinInt | BinInt1 | BinInt2 | Long | Long1 | Long4 | None | NewTrue | NewFalse
+            | Float | BinFloat | EmptyList | EmptyTuple | EmptyDict | EmptySet => {
+                let id = node(&mut own, NODE_COST)?;
+                stack.push(id);
+            }
+            String | BinString | ShortBinString | Unicode | ShortBinUnicode | BinUnicode
+            | BinUnicode8 | BinBytes | ShortBinBytes | BinBytes8 | ByteArray8 => {
+                let len = match op.arg() {
+                    Arg::Bytes(s) => s.len() as u64,
+                    _ => 0,
+                };
+                let id = node(&mut own, NODE_COST + len)?;
+                stack.push(id);
+            }
+            Mark => marks.push(stack.len()),
+            List | Tuple | Dict | FrozenSet => {
+                let m = marks.pop()?;
+                let id = node(&mut own, NODE_COST)?;
+                edges.extend(stack.drain(m..).map(|c| (id, c)));
+                stack.push(id);
+            }
+            Tuple1 | Tuple2 | Tuple3 => {
+                let n = (op.opcode.byte() - Tuple1.byte() + 1) as usize;
+                let m = stack.len().checked_sub(n).filter(|&m| m >= base)?;
+                let id = node(&mut own, NODE_COST)?;
+                edges.extend(stack.drain(m..).map(|c| (id, c)));
+                stack.push(id);
+            }
+            Append | SetItem => {
+                let n = if op.opcode == Append { 1 } else { 2 };
+                let m = stack.len().checked_sub(n).filter(|&m| m > base)?;
+                let target = stack[m - 1];
+                edges.extend(stack.drain(m..).map(|c| (target, c)));
+            }
+            Appends | SetItems | AddItems => {
+                let m = marks.pop()?;
+                let target = *stack.get(m.checked_sub(1)?)?;
+                edges.extend(stack.drain(m..).map(|c| (target, c)));
+            }
+            Pop => {
+                if stack.len() == base && !marks.is_empty() {
+                    marks.pop();
+                } else {
+                    stack.pop()?;
+                }
+            }
+            PopMark => {
+                let m = marks.pop()?;
+                stack.truncate(m);
+            }
+            Dup => stack.push(*stack.last()?),
+            Put | BinPut | LongBinPut => {
+                memo.insert(op.arg().as_int()? as u64, *stack.last()?);
+            }
+            Memoize => {
+                memo.insert(memo.len() as u64, *stack.last()?);
+            }
+            Get | BinGet | LongBinGet => stack.push(*memo.get(&(op.arg().as_int()? as u64))?),
+            Proto | Frame => {}
+            Stop => {
+                root = stack.pop();
+                break;
+            }
+            _ => return Option::None,
+        }
+    }
+    let root = root?;
+
+    // Adjacency in CSR form via a counting sort: O(edges), no per-node Vecs.
+    let n = own.len();
+    let mut start = vec![0u32; n + 1];
+    for &(p, _) in &edges {
+        start[p as usize + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut adj = vec![0u32; edges.len()];
+    for &(p, c) in &edges {
+        adj[fill[p as usize] as usize] = c;
+        fill[p as usize] += 1;
+    }
+    drop(edges);
+
+    // Iterative post-order DFS; memoised per node because shared subtrees are
+    // copied, not shared, in the decoded value.
+    const NEW: u8 = 0;
+    const OPEN: u8 = 1;
+    const DONE: u8 = 2;
+    let mut state = vec![NEW; n];
+    let mut cost = vec![0u64; n];
+    let mut depth = vec![0u32; n];
+    let mut work: Vec<(u32, u32)> = vec![(root, start[root as usize])];
+    state[root as usize] = OPEN;
+    while let Some(&mut (v, ref mut next)) = work.last_mut() {
+        let vi = v as usize;
+        if *next < start[vi + 1] {
+            let c = adj[*next as usize];
+            *next += 1;
+            match state[c as usize] {
+                NEW => {
+                    state[c as usize] = OPEN;
+                    work.push((c, start[c as usize]));
+                }
+                OPEN => return Option::None,
+                _ => {}
+            }
+        } else {
+            let mut total = own[vi];
+            let mut d = 0;
+            for &c in &adj[start[vi] as usize..start[vi + 1] as usize] {
+                total = total.saturating_add(cost[c as usize]);
+                d = d.max(depth[c as usize]);
+            }
+            cost[vi] = total;
+            depth[vi] = d + 1;
+            state[vi] = DONE;
+            work.pop();
+        }
+    }
+    Some((cost[root as usize], depth[root as usize]))
+}
+
+/// Python-like rendering of a decoded value, cut at `max_chars`.
+fn render(v: &Value, max_chars: usize) -> String {
+    let mut out = String::new();
+    render_value(v, &mut out, max_chars);
+    if out.len() > max_chars {
+        let mut cut = max_chars;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push('…');
+    }
+    out
+}
+
+fn render_seq<'v, T: 'v>(
+    items: impl IntoIterator<Item = &'v T>,
+    open: &str,
+    close: &str,
+    out: &mut String,
+    max: usize,
+    mut f: impl FnMut(&'v T, &mut String),
+) {
+    out.push_str(open);
+    for (i, item) in items.into_iter().enumerate() {
+        if out.len() > max {
+            break;
+        }
+        if i > 0 {
+            out.push_str(", ");
+        }
+        f(item, out);
+    }
+    out.push_str(close);
+}
+
+fn render_bytes(b: &[u8], out: &mut String) {
+    let _ = write!(out, "b'{}'", b.escape_ascii());
+}
+
+fn render_str(s: &str, out: &mut String) {
+    let _ = write!(out, "'{}'", s.escape_debug());
+}
+
+fn render_float(f: f64, out: &mut String) {
+    let _ = write!(out, "{f:?}");
+}
+
+// Depth is bounded by Limits::max_decode_depth before any value gets here.
+fn render_value(v: &Value, out: &mut String, max: usize) {
+    if out.len() > max {
+        return;
+    }
+    match v {
+        Value::None => out.push_str("None"),
+        Value::Bool(b) => out.push_str(if *b { "True" } else { "False" }),
+        Value::I64(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::F64(f) => render_float(*f, out),
+        Value::Bytes(b) => render_bytes(b, out),
+        Value::String(s) => render_str(s, out),
+        Value::List(l) => render_seq(l, "[", "]", out, max, |x, o| render_value(x, o, max)),
+        Value::Tuple(t) => {
+            let close = if t.len() == 1 { ",)" } else { ")" };
+            render_seq(t, "(", close, out, max, |x, o| render_value(x, o, max))
+        }
+        Value::Set(s) if s.is_empty() => out.push_str("set()"),
+        Value::Set(s) => render_seq(s, "{", "}", out, max, |x, o| render_hashable(x, o, max)),
+        Value::FrozenSet(s) => render_seq(s, "frozenset({", "})", out, max, |x, o| {
+            render_hashable(x, o, max)
+        }),
+        Value::Dict(d) => {
+            out.push('{');
+            for (i, (k, v)) in d.iter().enumerate() {
+                if out.len() > max {
+                    break;
+                }
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                render_hashable(k, out, max);
+                out.push_str(": ");
+                render_value(v, out, max);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn render_hashable(v: &HashableValue, out: &mut String, max: usize) {
+    if out.len() > max {
+        return;
+    }
+    match v {
+        HashableValue::None => out.push_str("None"),
+        HashableValue::Bool(b) => out.push_str(if *b { "True" } else { "False" }),
+        HashableValue::I64(i) => {
+            let _ = write!(out, "{i}");
+        }
+        HashableValue::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        HashableValue::F64(f) => render_float(*f, out),
+        HashableValue::Bytes(b) => render_bytes(b, out),
+        HashableValue::String(s) => render_str(s, out),
+        HashableValue::Tuple(t) => {
+            let close = if t.len() == 1 { ",)" } else { ")" };
+            render_seq(t, "(", close, out, max, |x, o| render_hashable(x, o, max))
+        }
+        HashableValue::FrozenSet(s) => render_seq(s, "frozenset({", "})", out, max, |x, o| {
+            render_hashable(x, o, max)
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_patterns() {
+        assert!(is_unsafe_global("os", "system"));
+        assert!(is_unsafe_global("os.path", "join"));
+        assert!(is_unsafe_global("posix", "system"));
+        assert!(is_unsafe_global("builtins", "eval"));
+        assert!(is_unsafe_global("__builtin__", "getattr"));
+        assert!(!is_unsafe_global("builtins", "set"));
+        assert!(!is_unsafe_global("osx", "thing"));
+        assert!(!is_unsafe_global("collections", "OrderedDict"));
+        assert!(!is_unsafe_global("datetime", "datetime"));
+    }
+
+    #[test]
+    fn stack_global_via_memo() {
+        // proto 4: 'os' memoized, 'system' memoized, STACK_GLOBAL, then again via BINGET.
+        let data = b"\x80\x04\x8c\x02os\x94\x8c\x06system\x94\x93\x94h\x00h\x01\x93\x86.";
+        let r = inspect(data, &InspectOptions::default()).unwrap();
+        assert_eq!(
+            r.globals,
+            vec![GlobalRef {
+                name: "os.system".into(),
+                count: 2,
+                is_unsafe: true
+            }]
+        );
+        assert_eq!(r.memo, MemoStats { puts: 3, gets: 2 });
+        assert_eq!(r.protocol, Some(4));
+        assert!(!r.plain_data);
+    }
+
+    #[test]
+    fn unresolvable_stack_global_is_unsafe() {
+        let r = inspect(b"\x80\x04K\x01\x8c\x01x\x93.", &InspectOptions::default()).unwrap();
+        assert_eq!(r.globals[0].name, "<unknown>.x");
+        assert!(r.globals[0].is_unsafe);
+    }
+
+    #[test]
+    fn plain_and_dump() {
+        let opts = InspectOptions {
+            dump: true,
+            ..Default::default()
+        };
+        // {'a': [1, 2.5, None, True], 'b': b'\x00'}
+        let data = b"\x80\x04}\x94(\x8c\x01a\x94]\x94(K\x01G@\x04\x00\x00\x00\x00\x00\x00N\x88e\x8c\x01b\x94C\x01\x00\x94u.";
+        let r = inspect(data, &opts).unwrap();
+        assert!(r.plain_data);
+        assert_eq!(
+            r.dump.as_deref(),
+            Some("{'a': [1, 2.5, None, True], 'b': b'\\x00'}")
+        );
+    }
+
+    #[test]
+    fn exponential_sharing_is_not_decoded() {
+        // l0 = ['x']; l(n+1) = [l(n), l(n)]: 2^60 copies once serde_pickle
+        // copies memo references, from a ~1 KB pickle.
+        let mut s = b"\x80\x04]\x94\x8c\x01x\x94a".to_vec();
+        let mut prev = 0u32;
+        for i in 0..60u32 {
+            s.extend_from_slice(b"]\x94(j");
+            s.extend_from_slice(&prev.to_le_bytes());
+            s.extend_from_slice(b"j");
+            s.extend_from_slice(&prev.to_le_bytes());
+            s.extend_from_slice(b"e");
+            prev = 2 + i;
+        }
+        s.push(b'.');
+        let (cost, depth) = decoded_extent(&s).unwrap();
+        assert!(cost > 1 << 40, "{cost}");
+        assert_eq!(depth, 62);
+        let r = inspect(&s, &InspectOptions::default()).unwrap();
+        assert!(!r.plain_data);
+        assert_eq!(
+            r.memo,
+            MemoStats {
+                puts: 62,
+                gets: 120
+            }
+        );
+    }
+}

@@ -1,0 +1,535 @@
+import dataclasses
+import io
+import os
+import pathlib
+import pickle
+import shutil
+import tempfile
+import threading
+import time
+import types
+import unittest
+
+import _paths  # noqa: F401
+import picklecost_attribution as attribution
+import picklecost_explain as explain
+import picklecost_walk as walk
+
+SHOWCASE = "/work/shared/sites/bengal-showcase"
+
+
+# --- graphs ------------------------------------------------------------------------------------
+
+class Node:
+    def __init__(self, **attrs):
+        self.__dict__.update(attrs)
+
+
+class Slotted:
+    __slots__ = ("name", "guard")
+
+    def __init__(self, name, guard):
+        self.name = name
+        self.guard = guard
+
+
+@dataclasses.dataclass
+class Record:
+    title: str
+    hook: object = None
+
+
+class RefusesToPickle:
+    def __reduce__(self):
+        raise RuntimeError("refuses to be pickled")
+
+
+class ReduceExRaises:
+    def __reduce_ex__(self, protocol):
+        raise ValueError("no reduction for you")
+
+
+def evaluate(path, **names):
+    return eval(path, {"__builtins__": {"list": list, "type": type, "vars": vars}}, names)
+
+
+def failures_by_path(report):
+    return {f["path"]: f for f in report["failures"]}
+
+
+# --- find_unpicklable --------------------------------------------------------------------------
+
+class FindUnpicklableTests(unittest.TestCase):
+    def test_a_graph_that_pickles_is_answered_by_one_dump(self):
+        root = Node(a=[1, 2, {"x": Node(y="z")}], b=(1.5, None))
+        report = explain.find_unpicklable(root, root="r")
+        self.assertEqual(report["failures"], [])
+        self.assertEqual(report["visited"], 1)
+        self.assertFalse(report["truncated"])
+
+    def test_every_kind_of_culprit_at_its_path(self):
+        lock = threading.Lock()
+        handle = open(os.devnull)
+        self.addCleanup(handle.close)
+        gen = (i for i in range(3))
+        fn = lambda: 1  # noqa: E731
+        proxy = types.MappingProxyType({"k": 1})
+        refuses = RefusesToPickle()
+        root = Node(
+            fine=["text", 3, {"ok": (1, 2)}],
+            config={"engine": Node(cache=Node(_lock=lock, size=10))},
+            hooks=[fn, gen],
+            out=Node(stream=handle),
+            view=proxy,
+            items=(1, refuses),
+        )
+        report = explain.find_unpicklable(root, root="site")
+        found = failures_by_path(report)
+        expected = {
+            "site.config['engine'].cache._lock": (lock, "_thread.lock", "cannot pickle '_thread.lock'"),
+            "site.hooks[0]": (fn, "builtins.function", "lambda"),
+            "site.hooks[1]": (gen, "builtins.generator", "generator"),
+            "site.out.stream": (handle, "_io.TextIOWrapper", "TextIOWrapper"),
+            "site.view": (proxy, "builtins.mappingproxy", "mappingproxy"),
+            "site.items[1]": (refuses, __name__ + ".RefusesToPickle", "RuntimeError: refuses"),
+        }
+        self.assertEqual(set(found), set(expected))
+        for path, (obj, type_name, error) in expected.items():
+            with self.subTest(path=path):
+                self.assertIs(evaluate(path, site=root), obj)
+                self.assertEqual(found[path]["type"], type_name)
+                self.assertIn(error, found[path]["error"])
+                self.assertEqual(found[path]["paths_reaching"], 1)
+                with self.assertRaises(Exception):
+                    pickle.dumps(obj)
+        # pickling order: config comes before hooks, out, view and items
+        self.assertEqual([f["path"] for f in report["failures"]][0],
+                         "site.config['engine'].cache._lock")
+        self.assertFalse(report["truncated"])
+
+    def test_reduce_ex_that_raises_is_a_culprit(self):
+        bad = ReduceExRaises()
+        report = explain.find_unpicklable({"x": [bad]}, root="d")
+        self.assertEqual(report["failures"], [
+            {"path": "d['x'][0]", "type": __name__ + ".ReduceExRaises",
+             "error": "ValueError: no reduction for you", "paths_reaching": 1}])
+
+    def test_cycle_with_a_culprit_inside(self):
+        a, b = Node(), Node()
+        a.b = b
+        b.a = a
+        b.lock = threading.Lock()
+        report = explain.find_unpicklable(a, root="a")
+        self.assertEqual([f["path"] for f in report["failures"]], ["a.b.lock"])
+        self.assertEqual(report["failures"][0]["paths_reaching"], 1)
+
+    def test_shared_culprit_is_reported_once_with_its_references(self):
+        lock = threading.Lock()
+        root = Node(first=Node(guard=lock), second=Node(guard=lock))
+        report = explain.find_unpicklable(root, root="r")
+        self.assertEqual(len(report["failures"]), 1)
+        failure = report["failures"][0]
+        self.assertEqual(failure["path"], "r.first.guard")  # first in pickling order
+        self.assertEqual(failure["paths_reaching"], 2)
+
+    def test_culprit_beyond_max_depth(self):
+        head = Node()
+        node = head
+        for _ in range(10):
+            node.next = Node()
+            node = node.next
+        node.lock = threading.Lock()
+        report = explain.find_unpicklable(head, root="h", max_depth=4)
+        self.assertTrue(report["truncated"])
+        self.assertEqual(report["failures"], [])
+        self.assertEqual(len(report["limits"]), 1)
+        self.assertIn("max_depth 4 reached at 1 path", report["limits"][0])
+        self.assertEqual(report["unexplored"][0]["path"], "h" + ".next" * 5)
+        deep = explain.find_unpicklable(head, root="h")
+        self.assertEqual([f["path"] for f in deep["failures"]], ["h" + ".next" * 10 + ".lock"])
+        self.assertFalse(deep["truncated"])
+
+    def test_visit_budget(self):
+        root = [Node(lock=threading.Lock()) for _ in range(20)]
+        report = explain.find_unpicklable(root, root="r", max_visits=10)
+        self.assertTrue(report["truncated"])
+        self.assertIn("visit budget 10 exhausted", report["limits"])
+        self.assertLessEqual(report["visited"], 10)
+
+    def test_slots_and_dataclasses(self):
+        lock = threading.Lock()
+        fn = lambda: 0  # noqa: E731
+        root = [Slotted("s", lock), Record("t", hook=fn)]
+        found = failures_by_path(explain.find_unpicklable(root, root="r"))
+        self.assertEqual(set(found), {"r[0].guard", "r[1].hook"})
+        self.assertIs(evaluate("r[0].guard", r=root), lock)
+
+    def test_unpicklable_dict_key(self):
+        key = threading.RLock()
+        root = Node(table={"a": 1, key: "value"})
+        report = explain.find_unpicklable(root, root="r")
+        self.assertEqual([f["path"] for f in report["failures"]], ["list(r.table)[1]"])
+        self.assertIs(evaluate("list(r.table)[1]", r=root), key)
+        self.assertEqual(report["failures"][0]["type"], "_thread.RLock")
+
+    def test_local_class_is_the_culprit_not_its_instances(self):
+        class Local:
+            pass
+
+        root = Node(items=[Local(), Local()])
+        report = explain.find_unpicklable(root, root="r")
+        self.assertEqual([f["path"] for f in report["failures"]], ["type(r.items[0])"])
+        self.assertEqual(report["failures"][0]["paths_reaching"], 2)
+
+    def test_site_wide_culprit_is_found_in_linear_time(self):
+        # every page drags the site, whose config holds a lock: a naive descent would pickle the
+        # whole site once per page
+        site = Node(config={"lock": threading.Lock()}, pages=[])
+        for i in range(3000):
+            site.pages.append(Node(site=site, content="x" * 2000, metadata={"n": i}))
+        started = time.perf_counter()
+        report = explain.find_unpicklable(site, root="site")
+        elapsed = time.perf_counter() - started
+        self.assertEqual([f["path"] for f in report["failures"]], ["site.config['lock']"])
+        self.assertLess(report["visited"], 3 * 3000 + 10)
+        self.assertLess(elapsed, 5.0)
+        page_report = explain.find_unpicklable(site.pages[7], root="page")
+        self.assertEqual([f["path"] for f in page_report["failures"]], ["page.site.config['lock']"])
+
+
+# --- attribute_bytes ---------------------------------------------------------------------------
+
+def make_graph():
+    shared = {"author": "someone", "bio": "b" * 5000}
+    pages = [Node(title="p%d" % i, body="word " * (200 * (i + 1)), meta=shared, n=i,
+                  path=pathlib.PurePosixPath("/c/p%d.md" % i), when=(1.5, None, True))
+             for i in range(5)]
+    site = Node(pages=pages, big=b"\x00" * 200_000, slots=Slotted("s", [1, 2]),
+                record=Record("r", hook=frozenset({1, 2})), table={("a", 1): [1.0], "k": {3}})
+    for page in pages:
+        page.site = site
+    return site
+
+
+class AttributeBytesTests(unittest.TestCase):
+    def check_invariants(self, obj, protocol=5):
+        result = attribution.Attribution(obj, "root", protocol)
+        self.assertEqual(sum(result.exclusive), result.total_bytes)
+        self.assertTrue(all(x >= 0 for x in result.exclusive))
+        stream = io.BytesIO()
+        pickle._Pickler(stream, protocol).dump(obj)
+        self.assertEqual(result.total_bytes, len(stream.getvalue()))
+        c_bytes = len(pickle.dumps(obj, protocol))
+        self.assertLessEqual(abs(result.total_bytes - c_bytes), c_bytes * 0.01)
+        return result
+
+    def test_exclusive_bytes_add_up_to_the_stream_for_every_protocol(self):
+        for protocol in range(0, pickle.HIGHEST_PROTOCOL + 1):
+            with self.subTest(protocol=protocol):
+                self.check_invariants(make_graph(), protocol)
+
+    def test_report_shape_and_paths(self):
+        site = make_graph()
+        report = explain.attribute_bytes(site, root="site", top=10, tree_depth=3)
+        self.assertEqual(report["total_bytes"], report["pickle_bytes"])
+        top = report["top_paths"]
+        self.assertEqual(top[0]["path"], "site")
+        self.assertEqual(top[0]["inclusive_bytes"], report["total_bytes"])
+        self.assertEqual(len(top), 10)
+        paths = {row["path"]: row for row in top}
+        self.assertIn("site.big", paths)  # the 200 kB bytes object
+        self.assertGreaterEqual(paths["site.big"]["inclusive_bytes"], 200_000)
+        self.assertEqual(paths["site.big"]["type"], "builtins.bytes")
+        self.assertFalse(any("__dict__" in row["path"] for row in top))
+        for row in top:
+            self.assertGreaterEqual(row["inclusive_bytes"], row["exclusive_bytes"])
+        types_ = [row["type"] for row in report["by_type"]]
+        self.assertEqual(types_[0], "builtins.bytes")
+        self.assertIn(__name__ + ".Node", types_)
+        by_bytes = [row["bytes"] for row in report["by_type"]]
+        self.assertEqual(by_bytes, sorted(by_bytes, reverse=True))
+        self.assertEqual(sum(by_bytes), report["total_bytes"])
+        node_row = next(r for r in report["by_type"] if r["type"] == __name__ + ".Node")
+        self.assertEqual(node_row["count"], 6)
+
+    def test_shared_object_is_paid_for_at_its_first_reference(self):
+        shared = "s" * 10_000
+        root = Node(a=Node(text=shared), b=Node(text=shared))
+        result = self.check_invariants(root)
+        kids = result.children_index()
+        paths = {result.path(r): r for r in range(len(result))}
+        self.assertGreater(result.inclusive[paths["root.a.text"]], 10_000)
+        self.assertNotIn("root.b.text", paths)  # a memo GET: counted to root.b
+        self.assertLess(result.inclusive[paths["root.b"]], 100)
+        self.assertEqual(result.refs[paths["root.a.text"]], 1)
+        report = explain.attribute_bytes(root, root="root")
+        self.assertEqual(report["shared_bytes"], result.inclusive[paths["root.a.text"]])
+        self.assertIn(paths["root.a.text"], kids[paths["root.a"]])
+
+    def test_tree_is_nested_and_folds_small_children(self):
+        root = Node(big="x" * 100_000, **{"small%d" % i: "y%d" % i for i in range(30)})
+        tree = explain.attribute_bytes(root, root="root", tree_depth=2)["tree"]
+        self.assertEqual(tree["name"], "root")
+        names = [c["name"] for c in tree["children"]]
+        self.assertEqual(names, [".big", "(other)"])
+        other = tree["children"][1]
+        self.assertEqual(other["count"], 30)
+        self.assertLessEqual(sum(c["bytes"] for c in tree["children"]), tree["bytes"])
+
+    def test_deep_graph_beyond_the_recursion_limit(self):
+        head = Node()
+        node = head
+        for _ in range(1500):
+            node.next = Node(v="x")
+            node = node.next
+        result = self.check_invariants(head)
+        self.assertEqual(max(result.depth), 1500)
+
+    def test_unpicklable_graph_is_refused_with_a_pointer(self):
+        with self.assertRaises(ValueError) as caught:
+            explain.attribute_bytes(Node(lock=threading.Lock()), root="r")
+        self.assertIn("find_unpicklable", str(caught.exception))
+
+
+# --- drag and suggest on synthetic pages -----------------------------------------------------
+
+class Site:
+    def __init__(self):
+        self.config = {"title": "T", "theme": "x" * 20_000}
+        self.pages = []
+
+
+class Page:
+    def __init__(self, site, i):
+        self.source_path = pathlib.Path("/site/content/p%d.md" % i)
+        self.content = "body %d " % i * 50
+        self.metadata = {"title": "page %d" % i, "weight": i}
+        self.kind = "page"            # the same on every page
+        self.cache = None             # empty on every page
+        self.related = []
+        self._site = site
+
+
+def make_site(n=12):
+    site = Site()
+    site.pages = [Page(site, i) for i in range(n)]
+    listing = site.pages[0]
+    listing.metadata["_posts"] = site.pages[1:5]
+    site.pages[3].related = [site.pages[4]]
+    site.pages[5].metadata["callback"] = lambda: 0
+    return site
+
+
+class DragSuggestSyntheticTests(unittest.TestCase):
+    def test_drag_names_attributes_and_dict_keys(self):
+        site = make_site()
+        page = site.pages[0]
+        rows = explain.drag(page, site, site.pages, root="page")
+        by_path = {row["path"]: row for row in rows}
+        self.assertEqual(set(by_path), {"page.metadata", "page.metadata['_posts']", "page._site"})
+        self.assertEqual(by_path["page._site"]["reaches"], "site")
+        # the pages are where the walk stops: their own _site is not followed
+        self.assertEqual(by_path["page.metadata['_posts']"]["reaches"], "page")
+        self.assertEqual(by_path["page.metadata['_posts']"]["parent"], "page.metadata")
+        # memo-aware: metadata comes first in pickling order and brings the site in
+        full = len(pickle.dumps(page))
+        self.assertGreater(by_path["page.metadata"]["bytes"], full * 0.9)
+        self.assertLess(by_path["page._site"]["bytes"], 10)
+        self.assertGreater(by_path["page._site"]["alone_bytes"], 20_000)
+        self.assertEqual(rows[0]["path"], "page.metadata")
+        self.assertEqual([r["bytes"] for r in rows], sorted((r["bytes"] for r in rows), reverse=True))
+
+    def test_drag_accepts_ids_and_ignores_the_page_itself(self):
+        site = make_site()
+        page = site.pages[3]
+        ids = {id(p) for p in site.pages}
+        rows = explain.drag(page, site, ids)
+        self.assertEqual({r["path"]: r["reaches"] for r in rows},
+                         {"page.related": "page", "page._site": "site"})
+        self.assertEqual(explain.drag(page, None, []), [])
+
+    def test_suggest_keeps_page_data_and_drops_keys_that_drag(self):
+        site = make_site()
+        result = explain.suggest(site.pages, site, sample=6)
+        self.assertEqual(result["fields"], ["source_path", "content", "metadata"])
+        self.assertEqual(result["exclude_keys"], {"metadata": ["_posts", "callback"]})
+        reasons = {d["field"]: d["reason"] for d in result["dropped"]}
+        self.assertEqual(reasons, {"kind": "same value on every sampled page",
+                                   "cache": "None or empty on every sampled page",
+                                   "related": "reaches Page objects",
+                                   "_site": "reaches the site"})
+        self.assertEqual(result["sampled"], 6)
+        self.assertEqual(result["checked"], 12)
+        sizes = []
+        for page in site.pages:
+            payload = explain.build_payload(page, result["fields"], result["exclude_keys"])
+            sizes.append(len(pickle.dumps(payload)))
+        self.assertLess(max(sizes), 2_000)
+        self.assertTrue(min(sizes) <= result["median_bytes"] <= max(sizes))
+
+    def test_suggest_drops_a_field_that_drags_on_any_page(self):
+        site = make_site()
+        for page in site.pages:
+            page.related = [page.source_path.name]
+        site.pages[9].related = [site.pages[2]]  # one unsampled page
+        result = explain.suggest(site.pages, site, sample=2)
+        reasons = {d["field"]: d["reason"] for d in result["dropped"]}
+        self.assertEqual(reasons["related"], "reaches Page objects")
+        self.assertNotIn("related", result["fields"])
+
+    def test_suggest_drops_an_unpicklable_field_and_a_dict_with_no_good_key(self):
+        site = make_site(4)
+        for page in site.pages:
+            page.hook = threading.Lock()
+            page.links = {"up": site}
+        result = explain.suggest(site.pages, site)
+        reasons = {d["field"]: d["reason"] for d in result["dropped"]}
+        self.assertIn("does not pickle (TypeError: cannot pickle '_thread.lock'", reasons["hook"])
+        self.assertEqual(reasons["links"], "no key would be left (reaches the site)")
+
+    def test_build_payload(self):
+        site = make_site()
+        page = site.pages[0]
+        payload = explain.build_payload(page, ["source_path", "metadata", "missing"],
+                                        {"metadata": ["_posts"]})
+        self.assertEqual(payload, {"source_path": "/site/content/p0.md",
+                                   "metadata": {"title": "page 0", "weight": 0},
+                                   "missing": None})
+        self.assertIn("_posts", page.metadata)  # a copy, the page is untouched
+        self.assertIs(explain.build_payload(page, ["metadata"], {})["metadata"], page.metadata)
+
+
+# --- the real Bengal showcase -----------------------------------------------------------------
+
+_LOADED = {}
+
+
+def _bengal_available():
+    try:
+        import bengal  # noqa: F401
+    except ImportError:
+        return False
+    return os.path.isfile(os.path.join(SHOWCASE, "bengal.toml"))
+
+
+def load_showcase(stage):
+    """Load once per test run: the rendered build takes seconds (in a temporary copy)."""
+    if stage not in _LOADED:
+        import picklecost_load
+
+        workdir = tempfile.mkdtemp(prefix="picklecost-explain-")
+        try:
+            _LOADED[stage] = picklecost_load.load(SHOWCASE, stage, None, workdir)
+        finally:
+            if stage == "discovered":
+                shutil.rmtree(workdir, ignore_errors=True)
+        _LOADED[stage].workdir = workdir
+    return _LOADED[stage]
+
+
+def tearDownModule():
+    for loaded in _LOADED.values():
+        shutil.rmtree(loaded.workdir, ignore_errors=True)
+    _LOADED.clear()
+
+
+def slow(test):
+    """Marks a test that loads (and for `rendered` builds) the real showcase site; it still runs
+    by default."""
+    test.slow = True
+    return test
+
+
+@unittest.skipUnless(_bengal_available(), "bengal or the showcase site is not available")
+class ShowcaseTests(unittest.TestCase):
+    def pages_to_check(self, loaded):
+        pages = loaded.pages
+        return [pages[0], pages[len(pages) // 2], pages[-1]]
+
+    def check_attribution(self, obj, root):
+        result = attribution.Attribution(obj, root)
+        c_bytes = len(pickle.dumps(obj, 5))
+        self.assertEqual(sum(result.exclusive), result.total_bytes)
+        self.assertLessEqual(abs(result.total_bytes - c_bytes), c_bytes * 0.01)
+        return result
+
+    @slow
+    def test_attribution_invariant_on_site_and_pages_at_both_stages(self):
+        for stage in ("discovered", "rendered"):
+            loaded = load_showcase(stage)
+            with self.subTest(stage=stage, obj="site"):
+                self.check_attribution(loaded.site, "site")
+            for page in self.pages_to_check(loaded):
+                with self.subTest(stage=stage, page=str(page.source_path)):
+                    self.check_attribution(page, "page")
+
+    @slow
+    def test_the_showcase_pickles_and_an_injected_lock_is_found(self):
+        for stage in ("discovered", "rendered"):
+            loaded = load_showcase(stage)
+            with self.subTest(stage=stage):
+                self.assertEqual(explain.find_unpicklable(loaded.site)["failures"], [])
+                holder = next(p for p in loaded.pages if isinstance(p.metadata, dict))
+                lock = threading.Lock()
+                holder.metadata["_picklecost_test_lock"] = lock
+                try:
+                    report = explain.find_unpicklable(loaded.pages[0], root="page")
+                finally:
+                    del holder.metadata["_picklecost_test_lock"]
+                self.assertEqual(len(report["failures"]), 1)
+                failure = report["failures"][0]
+                self.assertIs(evaluate(failure["path"], page=loaded.pages[0]), lock)
+                self.assertFalse(report["truncated"])
+
+    @slow
+    def test_discovered_pages_drag_the_site(self):
+        loaded = load_showcase("discovered")
+        for page in self.pages_to_check(loaded):
+            rows = explain.drag(page, loaded.site, loaded.pages)
+            by_path = {r["path"]: r for r in rows}
+            with self.subTest(page=str(page.source_path)):
+                self.assertIn("page._site", by_path)
+                self.assertEqual(by_path["page._site"]["reaches"], "site")
+                dragged = sum(r["bytes"] for r in rows if r["parent"] is None)
+                self.assertGreater(dragged, 0.9 * len(pickle.dumps(page, 5)))
+        result = explain.suggest(loaded.pages, loaded.site)
+        self.assertIn("content", result["fields"])
+        self.assertIn("source_path", result["fields"])
+        self.assertNotIn("_site", result["fields"])
+        self.assertLess(result["median_bytes"], 32_000)
+
+    @slow
+    def test_rendered_metadata_drag_is_found_and_excluded(self):
+        loaded = load_showcase("rendered")
+        offending = set()
+        metadata_pages = 0
+        for page in loaded.pages:
+            rows = explain.drag(page, loaded.site, loaded.pages)
+            keys = {r["path"] for r in rows if r["parent"] == "page.metadata"}
+            if keys:
+                metadata_pages += 1
+                self.assertIn("page.metadata", {r["path"] for r in rows})
+            offending |= keys
+            if metadata_pages >= 3:
+                break
+        self.assertGreater(metadata_pages, 0, "no rendered page has metadata holding pages")
+
+        result = explain.suggest(loaded.pages, loaded.site)
+        excluded = result["exclude_keys"].get("metadata", [])
+        self.assertIn("metadata", result["fields"])
+        self.assertTrue(offending)
+        for path in offending:  # e.g. page.metadata['_posts']
+            self.assertIn(evaluate(path[len("page.metadata["):-1]), excluded)
+        self.assertNotIn("_site", result["fields"])
+        full = len(pickle.dumps(loaded.pages[0], 5))
+        self.assertLess(result["median_bytes"], full / 100)
+        self.assertLess(result["median_bytes"], 64_000)
+        targets = {id(p) for p in loaded.pages} | {id(loaded.site)}
+        for page in loaded.pages:  # no page's suggested payload drags anything
+            payload = explain.build_payload(page, result["fields"], result["exclude_keys"])
+            hits, error = walk.reaches(payload, targets)
+            self.assertEqual((hits, error), (set(), None), str(page.source_path))
+
+
+if __name__ == "__main__":
+    unittest.main()
