@@ -7,6 +7,7 @@ use crate::python::{self, Module, env, interp};
 use crate::report::model::*;
 use crate::report::{self, Exporter, OutDir, Run};
 use crate::verdict;
+use crate::pickle;
 use crate::cli::GcMode;
 use anyhow::{Context, Result};
 use pyo3::prelude::*;
@@ -52,11 +53,16 @@ fn analyze(options: &AnalyzeOptions, python_env: &env::PythonEnv, out: &OutDir, 
         let measured = measure::measure(py, &site, options.fields.as_deref(), &settings, &progress)?;
         phases.insert("measure".to_string(), measure_started.elapsed().as_secs_f64());
 
+        let inspect_started = Instant::now();
+        let facts = py.detach(|| inspect_payloads(&measured.payloads));
+        phases.insert("inspect".to_string(), inspect_started.elapsed().as_secs_f64());
+
         let report_started = Instant::now();
         let payloads: Vec<PayloadJson> = measured
             .payloads
             .iter()
-            .map(|p| payload_json(p, &site.page_keys))
+            .zip(facts)
+            .map(|(p, facts)| payload_json(p, &site.page_keys, facts))
             .collect();
         let verdict = verdict::judge(&payloads, &measured.fields);
         let measured_seconds: f64 = measured.payloads.iter().map(|p| p.measured.as_secs_f64()).sum();
@@ -130,7 +136,43 @@ fn describe_python(py: Python<'_>, python_env: &env::PythonEnv) -> Result<(Pytho
     Ok((info, environment))
 }
 
-fn payload_json(p: &PayloadResult, page_keys: &[String]) -> PayloadJson {
+/// What the pickle streams themselves say a receiver needs, read in parallel without Python.
+pub struct PickleFacts {
+    pub import_closure: Vec<String>,
+    pub plain_data: Option<bool>,
+    pub unsafe_globals: Vec<String>,
+    pub inspected: usize,
+}
+
+fn inspect_payloads(payloads: &[PayloadResult]) -> Vec<PickleFacts> {
+    use rayon::prelude::*;
+    payloads
+        .iter()
+        .map(|p| {
+            let per_pickle: Vec<(Vec<String>, bool)> = p
+                .retained
+                .par_iter()
+                .map(|data| (pickle::globals_of(data), pickle::is_plain_data(data)))
+                .collect();
+            let mut closure: Vec<String> = per_pickle.iter().flat_map(|(g, _)| g.iter().cloned()).collect();
+            closure.sort();
+            closure.dedup();
+            let unsafe_globals = closure
+                .iter()
+                .filter(|g| g.rsplit_once('.').is_some_and(|(m, n)| pickle::is_unsafe_global(m, n)))
+                .cloned()
+                .collect();
+            PickleFacts {
+                plain_data: (!per_pickle.is_empty()).then(|| per_pickle.iter().all(|(_, plain)| *plain)),
+                import_closure: closure,
+                unsafe_globals,
+                inspected: per_pickle.len(),
+            }
+        })
+        .collect()
+}
+
+fn payload_json(p: &PayloadResult, page_keys: &[String], facts: PickleFacts) -> PayloadJson {
     let key = |i: usize| {
         if p.kind == measure::PayloadKind::Site { "site".to_string() } else { page_keys[i].clone() }
     };
@@ -158,6 +200,10 @@ fn payload_json(p: &PayloadResult, page_keys: &[String]) -> PayloadJson {
         selection: p.selection.clone(),
         iterations: p.plan.iterations,
         measured_seconds: p.measured.as_secs_f64(),
+        import_closure: facts.import_closure,
+        plain_data: facts.plain_data,
+        unsafe_globals: facts.unsafe_globals,
+        inspected: facts.inspected,
         plan: PlanJson {
             wall_seconds: p.wall.as_secs_f64(),
             release_seconds: p.releasing.as_secs_f64(),

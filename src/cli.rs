@@ -17,6 +17,25 @@ pub struct Cli {
 pub enum Command {
     /// Load a site's real object graph and measure what pickling it costs.
     Analyze(AnalyzeArgs),
+    /// Read pickle files without executing them: opcodes, globals a receiver must import
+    /// (unsafe ones flagged), memo use, largest literals, plain-data check.
+    Inspect(InspectArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// Pickle files, or directories to search for *.pickle/*.pkl files.
+    #[arg(required = true, value_name = "FILE_OR_DIR")]
+    pub paths: Vec<PathBuf>,
+    /// One JSON document on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// How many globals and literals to list per file.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Print the value of plain-data streams (bounded).
+    #[arg(long)]
+    pub dump: bool,
 }
 
 #[derive(Args, Debug)]

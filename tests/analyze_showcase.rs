@@ -60,11 +60,24 @@ fn discovered_stage_reports_real_pickle_sizes() {
         }
     }
     // One Page drags the whole Site: its pickle is within a few per cent of the Site's.
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
     let page_median = payload(&r, "page")["bytes"]["median"].as_f64().unwrap();
     let site_bytes = site_p["bytes"]["total"].as_f64().unwrap();
     assert!(page_median > 0.9 * site_bytes);
     assert_eq!(r["verdict"]["page_drags_site"], true);
     assert!(payload(&r, "page_subset")["bytes"]["median"].as_u64() < payload(&r, "page")["bytes"]["median"].as_u64());
+
+    // The import closure comes from the pickle streams: a Page needs Bengal's classes, a
+    // discovered-stage subset none of them.
+    let closure = |name: &str| -> Vec<String> {
+        payload(&r, name)["import_closure"].as_array().unwrap().iter().map(|g| g.as_str().unwrap().to_string()).collect()
+    };
+    assert!(closure("page").contains(&"bengal.core.page.Page".to_string()), "{:?}", closure("page"));
+    assert!(closure("site").contains(&"bengal.core.site.Site".to_string()));
+    assert!(closure("page_subset").iter().all(|g| !g.starts_with("bengal.")), "{:?}", closure("page_subset"));
+    assert_eq!(payload(&r, "page")["plain_data"], false);
+    assert!(payload(&r, "page")["inspected"].as_u64().unwrap() >= 1);
+    assert!(md.contains("## What a worker must be able to import"));
 
     // Timing adds up: the phases cover the measured operations.
     let t = &r["timing"];
@@ -72,7 +85,7 @@ fn discovered_stage_reports_real_pickle_sizes() {
     let per_payload: f64 = r["payloads"].as_array().unwrap().iter().map(|p| p["measured_seconds"].as_f64().unwrap()).sum();
     assert!((measured - per_payload).abs() < 1e-6);
     assert!(measured > 0.0 && measured <= t["phases"]["measure"].as_f64().unwrap());
-    for phase in ["load", "measure", "report"] {
+    for phase in ["load", "measure", "inspect", "report"] {
         assert!(t["phases"][phase].as_f64().is_some(), "phase {phase}");
     }
     assert!(t["total_seconds"].as_f64().unwrap() >= t["phases"]["measure"].as_f64().unwrap());
@@ -94,7 +107,6 @@ fn discovered_stage_reports_real_pickle_sizes() {
         let svg = std::fs::read_to_string(report.join("charts").join(chart)).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("<text"), "{chart}");
     }
-    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
     let verdict_at = md.find("## Verdict").unwrap();
     assert!(verdict_at < md.find("## Summary").unwrap());
     assert!(md.contains("charts/latency-percentiles.svg") && md.contains("## Environment") && md.contains("## Method"));

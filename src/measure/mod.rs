@@ -59,6 +59,8 @@ pub struct PayloadResult {
     /// Wall time of this payload's measuring loop, and the part of it spent freeing copies.
     pub wall: Duration,
     pub releasing: Duration,
+    /// Copies of a few of the pickles made (spread over the visit), for static inspection.
+    pub retained: Vec<Vec<u8>>,
     /// Calibrated wall time of one round (with its collection), which the plan was made from.
     pub round_estimate_seconds: f64,
     /// The budget ran out before every planned object was sized.
@@ -295,6 +297,7 @@ pub fn measure(
                 cut_by_budget: false,
                 selection: String::new(),
                 round_estimate_seconds: costs[k].round_seconds,
+                retained: Vec::new(),
                 wall: Duration::ZERO,
                 releasing: Duration::ZERO,
                 plan: plan.clone(),
@@ -323,6 +326,7 @@ pub fn measure(
                     let dumps = sized.dumps;
                     if r == 0 {
                         result.sizes.push((index, sized.bytes));
+                        retain(&mut result.retained, &sized.pickled);
                     }
                     result.dumps.saturating_record(ns(dumps));
                     result.measured += dumps;
@@ -362,6 +366,19 @@ pub fn measure(
     gc.call_method0("unfreeze")?;
     progress.finish_measuring();
     result
+}
+
+/// Keep copies of the first few pickles of a payload (the visit order spreads them) for the
+/// static inspection after measuring; never more than a bounded amount of memory.
+fn retain(kept: &mut Vec<Vec<u8>>, pickled: &Bound<'_, PyAny>) {
+    const KEEP: usize = 8;
+    const MAX_BYTES: usize = 64 << 20;
+    let Ok(bytes) = pickled.cast::<PyBytes>() else { return };
+    let held: usize = kept.iter().map(Vec::len).sum();
+    let data = bytes.as_bytes();
+    if kept.len() < KEEP && held + data.len() <= MAX_BYTES {
+        kept.push(data.to_vec());
+    }
 }
 
 fn describe_selection(kind: PayloadKind, n: usize, r: &PayloadResult) -> String {

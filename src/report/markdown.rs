@@ -67,6 +67,34 @@ fn render(r: &Results) -> String {
         md.push('\n');
     }
 
+    md.push_str("## What a worker must be able to import\n\n");
+    md.push_str("Read from the pickle streams themselves (opcode scan, nothing unpickled): every global a receiving interpreter must resolve. A sub-interpreter or process can unpickle the payload only if it can import all of them.\n\n");
+    for p in r.payloads.iter().filter(|p| p.inspected > 0) {
+        let _ = writeln!(
+            md,
+            "- `{}` ({} pickle(s) inspected; {}): {}",
+            p.name,
+            p.inspected,
+            match p.plain_data {
+                Some(true) => "plain data",
+                _ => "not plain data",
+            },
+            if p.import_closure.is_empty() {
+                "no imports needed".to_string()
+            } else {
+                format!(
+                    "{} globals — {}",
+                    p.import_closure.len(),
+                    p.import_closure.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(", ")
+                )
+            }
+        );
+        if !p.unsafe_globals.is_empty() {
+            let _ = writeln!(md, "  - **unsafe to load**: {}", p.unsafe_globals.join(", "));
+        }
+    }
+    md.push('\n');
+
     md.push_str("## Charts\n\n");
     let _ = writeln!(md, "![Round-trip latency by percentile](charts/{})\n", svg::LATENCY);
     let _ = writeln!(md, "![Full Site and Page vs page subset](charts/{})\n", svg::COMPARISON);

@@ -79,6 +79,15 @@ pub struct PayloadJson {
     pub selection: String,
     pub iterations: u32,
     pub measured_seconds: f64,
+    /// Every global (`module.qualname`) a receiver must resolve to unpickle this payload, read
+    /// from the pickle streams without executing them.
+    pub import_closure: Vec<String>,
+    /// Decodable as plain data (no class references at all).
+    pub plain_data: Option<bool>,
+    /// Globals that would be dangerous to resolve (see `picklecost inspect`).
+    pub unsafe_globals: Vec<String>,
+    /// How many of this payload's pickles were inspected.
+    pub inspected: usize,
     pub plan: PlanJson,
     pub sizes: Vec<ObjectSize>,
 }

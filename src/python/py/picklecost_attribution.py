@@ -10,15 +10,14 @@ What gets a record: every object pickle saves in full (not as a memo reference) 
 through a nameable element of its parent (attribute, dict value, index, reduce argument).
 Ints, floats, bools and None are written inline and count towards their container, as do str
 dict keys, classes (globals), the state dict of an instance (its entries become `.attr`
-children of the instance), and what pickle builds on the fly (`__reduce_ex__` argument tuples). The exclusive bytes of all records add up to the length of the
-stream, the stream header, frame headers and STOP being counted to the root.
+children of the instance), and what pickle builds on the fly (`__reduce_ex__` argument
+tuples). The exclusive bytes of all records add up to the length of the stream, the stream
+header, frame headers and STOP being counted to the root.
 """
 
 import heapq
 import io
 import pickle
-import sys
-import threading
 
 import picklecost_walk as walk
 
@@ -155,33 +154,6 @@ class _Tracker(pickle._Pickler):
         self._stack.pop()
 
 
-def _deep(fn, *args):
-    """Run fn in a thread with a big stack and recursion limit: the pure-Python pickler recurses
-    several frames per level of the graph."""
-    result = {}
-
-    def target():
-        try:
-            result["value"] = fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            result["error"] = exc
-
-    old_limit = sys.getrecursionlimit()
-    old_size = threading.stack_size()
-    try:
-        sys.setrecursionlimit(max(old_limit, 200_000))
-        threading.stack_size(512 * 1024 * 1024)
-        thread = threading.Thread(target=target, name="picklecost-attribution")
-        thread.start()
-    finally:
-        threading.stack_size(old_size)
-    thread.join()
-    sys.setrecursionlimit(old_limit)
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
-
-
 class Attribution:
     """Records of one pickling: paths, inclusive and exclusive bytes per object."""
 
@@ -190,7 +162,7 @@ class Attribution:
         self.protocol = protocol
         buffer = io.BytesIO()
         tracker = _Tracker(buffer, protocol)
-        _deep(tracker.run, obj)
+        walk.run_deep(tracker.run, obj)
         self.total_bytes = len(buffer.getbuffer())
         self.parent = tracker.parent
         self.elem = tracker.elem
@@ -299,6 +271,10 @@ def _type_name(t):
 
 def attribute_bytes(obj, root="site", protocol=5, top=30, tree_depth=4):
     """Memo-aware byte attribution of pickle.dumps(obj, protocol); see the module docstring."""
+    return walk.run_deep(_attribute_bytes, obj, root, protocol, top, tree_depth)
+
+
+def _attribute_bytes(obj, root, protocol, top, tree_depth):
     try:
         pickle_bytes = len(pickle.dumps(obj, protocol))
     except Exception as exc:  # noqa: BLE001

@@ -53,20 +53,31 @@ def drag(page, site, others, root="page", protocol=5):
     one entry per top-level attribute (pickled state entry) that reaches the site or another
     page, and for dict attributes one entry per offending key (`parent` is then the attribute's
     path). `bytes` is what the entry adds to pickle.dumps(page): memo-aware, so an object
-    already pulled in by an earlier attribute costs only its memo reference (counted as 0).
-    `alone_bytes` is len(pickle.dumps(value)) on its own (None if that fails).
+    already pulled in by an earlier attribute costs only its memo reference (counted as 0);
+    None if the page does not pickle at all. `alone_bytes` is len(pickle.dumps(value)) on its
+    own (None if that fails). The walk stops at the site and at pages: "reaches" says which it
+    met first on each route ("both" if some routes meet the site, others a page).
     """
+    return walk.run_deep(_drag, page, site, others, root, protocol)
+
+
+def _drag(page, site, others, root, protocol):
     site_id = id(site) if site is not None else None
     targets = _ids(others)
     targets.discard(id(page))
     if site_id is not None:
         targets.add(site_id)
     cut = {id(page)}
-    attribution = Attribution(page, root, protocol)
-    kids = attribution.children_index()
-    top_records = {attribution.elem[c]: c for c in kids.get(0, ())}
+    try:
+        attribution = Attribution(page, root, protocol)
+    except Exception:  # noqa: BLE001 - the page does not pickle: reachability still holds
+        attribution = None
+    kids = attribution.children_index() if attribution else {}
+    top_records = {attribution.elem[c]: c for c in kids.get(0, ())} if attribution else {}
 
     def bytes_of(record):
+        if attribution is None:
+            return None
         return attribution.inclusive[record] if record is not None else 0
 
     out = []
@@ -91,7 +102,7 @@ def drag(page, site, others, root="page", protocol=5):
             out.append({"path": walk.join(path, item_elem), "bytes": bytes_of(sub.get(item_elem)),
                         "reaches": _kind(key_hits, site_id), "parent": path,
                         "alone_bytes": _alone(item, protocol)})
-    out.sort(key=lambda e: -e["bytes"])
+    out.sort(key=lambda e: -(e["bytes"] or 0))
     return out
 
 
@@ -164,6 +175,10 @@ def suggest(pages, site, protocol=5, sample=20):
     "dropped": [{"field", "reason"}], "sampled": int, "checked": int}; median_bytes is the
     median over the sample of len(pickle.dumps(build_payload(page, fields, exclude_keys))).
     """
+    return walk.run_deep(_suggest, pages, site, protocol, sample)
+
+
+def _suggest(pages, site, protocol, sample):
     pages = list(pages)
     picks = _sample(pages, max(1, sample))
     site_id = id(site) if site is not None else None

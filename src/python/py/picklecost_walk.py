@@ -12,6 +12,8 @@ the child of `P` is `prefix + P + suffix`, e.g. ("", ".pages"), ("", "[3]"), ("t
 
 import copyreg
 import pickle
+import sys
+import threading
 import types
 
 # Saved inline or by value with no children pickle descends into.
@@ -206,6 +208,55 @@ def top_level(obj, protocol):
     return state_entries(obj, rv[2], protocol) or []
 
 
+# --- deep graphs -----------------------------------------------------------------------------
+
+_deep = threading.local()
+
+
+def run_deep(fn, *args):
+    """fn(*args) in a thread with a 512 MB stack and a recursion limit of 200,000.
+
+    Pickling recurses once or more per level of the graph: the pure-Python pickler by several
+    Python frames per level, the C pickler of Python 3.11 against the same recursion limit.
+    Nested calls run directly.
+    """
+    if getattr(_deep, "active", False):
+        return fn(*args)
+    result = {}
+
+    def target():
+        _deep.active = True
+        try:
+            result["value"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            result["error"] = exc
+
+    old_limit = sys.getrecursionlimit()
+    old_size = threading.stack_size()
+    try:
+        sys.setrecursionlimit(max(old_limit, 200_000))
+        for megabytes in (512, 256, 64):
+            try:
+                threading.stack_size(megabytes * 1024 * 1024)
+                break
+            except (ValueError, RuntimeError):  # the platform's maximum is lower
+                continue
+        thread = threading.Thread(target=target, name="picklecost-deep")
+        thread.start()
+    except BaseException:
+        sys.setrecursionlimit(old_limit)
+        raise
+    finally:
+        threading.stack_size(old_size)
+    try:
+        thread.join()
+    finally:
+        sys.setrecursionlimit(old_limit)
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
 # --- probing with the C pickler ----------------------------------------------------------------
 
 class _Cut(Exception):
@@ -277,7 +328,17 @@ def find_unpicklable(obj, root="site", protocol=5, max_depth=100, max_visits=200
     Minimal: the object does not pickle on its own and none of the children pickle would save
     for it fails. Children are probed with the C pickler; objects already known to pickle, or
     known to fail, are cut from later probes, so each object is pickled about once.
+
+    Returns {"failures": [{"path", "type", "error", "paths_reaching"}], "visited",
+    "truncated", "limits", "unexplored"}: failures in the order pickle reaches them, each under
+    the first path pickle reaches it by; paths_reaching counts the references to it from the
+    objects the search expanded (a lower bound when truncated). "visited" counts the objects
+    probed; "unexplored" lists (up to 50) failing objects the limits kept it from expanding.
     """
+    return run_deep(_find_unpicklable, obj, root, protocol, max_depth, max_visits)
+
+
+def _find_unpicklable(obj, root, protocol, max_depth, max_visits):
     try:
         pickle.dumps(obj, protocol)
         return {"failures": [], "visited": 1, "truncated": False, "limits": [], "unexplored": []}
