@@ -7,6 +7,7 @@ use crate::python::{self, Module, env, interp};
 use crate::report::model::*;
 use crate::report::{self, Exporter, OutDir, Run};
 use crate::verdict;
+use crate::explain;
 use crate::pickle;
 use crate::cli::GcMode;
 use anyhow::{Context, Result};
@@ -42,6 +43,55 @@ fn analyze(options: &AnalyzeOptions, python_env: &env::PythonEnv, out: &OutDir, 
         let site = loaded?;
         phases.insert("load".to_string(), load_started.elapsed().as_secs_f64());
 
+        let fields = measure::resolve_fields(py, &site, options.fields.as_deref())?;
+        if let Some(field) = options.exclude_keys.keys().find(|f| !fields.contains(f)) {
+            return Err(crate::error::UserError::Fields(format!(
+                "--exclude-keys names {field:?}, which is not one of the subset's fields ({})",
+                fields.join(",")
+            ))
+            .into());
+        }
+
+        // The suggestion comes first: it defines the `page_suggested` payload to measure.
+        let diagnose_started = Instant::now();
+        let mut diagnosis_errors = Vec::new();
+        let suggestion = if options.diagnose && !site.pages.is_empty() {
+            progress.spinner("working out a minimal page payload");
+            let pages = pyo3::types::PyList::new(py, site.pages.iter().map(|p| p.bind(py)))?;
+            let suggested = explain::suggest(py, pages.as_any(), site.site.bind(py), options.protocol);
+            progress.clear();
+            match suggested {
+                Ok(s) if !s.fields.is_empty() => Some(s),
+                Ok(_) => {
+                    diagnosis_errors.push("no page attribute is picklable and self-contained: nothing to suggest".to_string());
+                    None
+                }
+                Err(e) => {
+                    diagnosis_errors.push(format!("suggesting a payload: {e}"));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let mut diagnose_seconds = diagnose_started.elapsed().as_secs_f64();
+
+        let subset_view = measure::PageView {
+            fields: fields.clone(),
+            exclude_keys: if options.exclude_keys.is_empty() {
+                None
+            } else {
+                Some(py.import("json")?.call_method1("loads", (serde_json::to_string(&options.exclude_keys)?,))?)
+            },
+        };
+        let suggested_view = match &suggestion {
+            Some(s) => Some(measure::PageView {
+                fields: s.fields.clone(),
+                exclude_keys: Some(explain::exclude_keys_py(py, &s.exclude_keys)?),
+            }),
+            None => None,
+        };
+
         let measure_started = Instant::now();
         let settings = measure::Settings {
             protocol: options.protocol,
@@ -50,21 +100,55 @@ fn analyze(options: &AnalyzeOptions, python_env: &env::PythonEnv, out: &OutDir, 
             budget_seconds: options.budget_seconds,
             gc_enabled: options.gc == GcMode::On,
         };
-        let measured = measure::measure(py, &site, options.fields.as_deref(), &settings, &progress)?;
+        let measured = measure::measure(py, &site, &subset_view, suggested_view.as_ref(), &settings, &progress)?;
         phases.insert("measure".to_string(), measure_started.elapsed().as_secs_f64());
 
         let inspect_started = Instant::now();
         let facts = py.detach(|| inspect_payloads(&measured.payloads));
         phases.insert("inspect".to_string(), inspect_started.elapsed().as_secs_f64());
 
+        let diagnoses = if options.diagnose {
+            progress.spinner("explaining sizes and failures");
+            let started = Instant::now();
+            let d = explain::diagnose::diagnose(
+                py,
+                &site,
+                &measured.payloads,
+                &subset_view,
+                suggested_view.as_ref(),
+                options.protocol,
+                options.limits,
+            );
+            progress.clear();
+            diagnose_seconds += started.elapsed().as_secs_f64();
+            d?
+        } else {
+            measured.payloads.iter().map(|_| Default::default()).collect()
+        };
+        if options.diagnose {
+            phases.insert("diagnose".to_string(), diagnose_seconds);
+        }
+
         let report_started = Instant::now();
         let payloads: Vec<PayloadJson> = measured
             .payloads
             .iter()
             .zip(facts)
-            .map(|(p, facts)| payload_json(p, &site.page_keys, facts))
+            .zip(diagnoses)
+            .map(|((p, facts), diagnosis)| payload_json(p, &site.page_keys, facts, diagnosis))
             .collect();
-        let verdict = verdict::judge(&payloads, &measured.fields);
+        let suggestion = suggestion.map(|s| SuggestionJson {
+            options: s.as_options(),
+            measured_median_bytes: payloads
+                .iter()
+                .find(|p| p.name == "page_suggested")
+                .and_then(|p| p.bytes.as_ref().map(|b| b.median)),
+            fields: s.fields,
+            exclude_keys: s.exclude_keys,
+            median_bytes: s.median_bytes,
+            dropped: s.dropped,
+        });
+        let verdict = verdict::judge(&payloads, &fields, suggestion.as_ref(), &diagnosis_errors);
         let measured_seconds: f64 = measured.payloads.iter().map(|p| p.measured.as_secs_f64()).sum();
         let mut results = Results {
             tool: ToolInfo { name: "picklecost", version: env!("CARGO_PKG_VERSION") },
@@ -84,9 +168,12 @@ fn analyze(options: &AnalyzeOptions, python_env: &env::PythonEnv, out: &OutDir, 
                 sample: options.sample,
                 budget_seconds: options.budget_seconds,
                 gc: if settings.gc_enabled { "on" } else { "off" },
-                fields: measured.fields.clone(),
+                fields: fields.clone(),
+                exclude_keys: options.exclude_keys.clone(),
+                diagnose: options.diagnose,
             },
             payloads,
+            suggestion,
             verdict,
             timing: Timing {
                 total_seconds: 0.0,
@@ -172,7 +259,12 @@ fn inspect_payloads(payloads: &[PayloadResult]) -> Vec<PickleFacts> {
         .collect()
 }
 
-fn payload_json(p: &PayloadResult, page_keys: &[String], facts: PickleFacts) -> PayloadJson {
+fn payload_json(
+    p: &PayloadResult,
+    page_keys: &[String],
+    facts: PickleFacts,
+    diagnosis: explain::diagnose::PayloadDiagnosis,
+) -> PayloadJson {
     let key = |i: usize| {
         if p.kind == measure::PayloadKind::Site { "site".to_string() } else { page_keys[i].clone() }
     };
@@ -195,7 +287,16 @@ fn payload_json(p: &PayloadResult, page_keys: &[String], facts: PickleFacts) -> 
         loads_ns: LatencySummary::of(&p.loads),
         roundtrip_ns: LatencySummary::of(&p.roundtrip),
         failures_count: p.failures.len(),
-        failures: p.failures.iter().take(50).map(|(i, e)| ObjectError { key: key(*i), error: e.clone() }).collect(),
+        failed_objects: p.failures.iter().take(50).map(|(i, e)| ObjectError { key: key(*i), error: e.clone() }).collect(),
+        failure_search: diagnosis.culprits.as_ref().map(|c| FailureSearch {
+            visited: c.visited,
+            truncated: c.truncated,
+            limits: c.limits.clone(),
+        }),
+        failures: diagnosis.culprits.map(|c| c.failures).unwrap_or_default(),
+        attribution: diagnosis.attribution,
+        drag: diagnosis.drag,
+        diagnosis_errors: diagnosis.errors,
         sampled: p.plan.is_sampled(p.objects) || p.cut_by_budget,
         selection: p.selection.clone(),
         iterations: p.plan.iterations,

@@ -71,6 +71,23 @@ pub struct AnalyzeArgs {
     #[arg(long, value_delimiter = ',')]
     pub fields: Option<Vec<String>>,
 
+    /// Keys to drop from dict-valued fields of the subset, as FIELD:KEY,FIELD:KEY
+    /// (e.g. metadata:_posts); the report suggests a value.
+    #[arg(long, value_delimiter = ',', value_name = "FIELD:KEY")]
+    pub exclude_keys: Option<Vec<String>>,
+
+    /// Skip the explanations (unpicklable paths, byte attribution, drag, suggested payload).
+    #[arg(long)]
+    pub no_diagnose: bool,
+
+    /// How deep the unpicklable-object search follows references.
+    #[arg(long, default_value_t = 100)]
+    pub max_depth: u32,
+
+    /// How many objects the unpicklable-object search may visit.
+    #[arg(long, default_value_t = 200_000)]
+    pub max_visits: u64,
+
     /// Timed dumps+loads rounds per sampled object (reduced to fit --budget if needed).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub iterations: u32,

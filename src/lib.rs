@@ -7,6 +7,7 @@ pub mod analyze;
 pub mod charts;
 pub mod cli;
 pub mod error;
+pub mod explain;
 pub mod inspect;
 pub mod load;
 pub mod measure;

@@ -12,6 +12,10 @@ pub struct AnalyzeOptions {
     pub python: Option<PathBuf>,
     pub protocol: u8,
     pub fields: Option<Vec<String>>,
+    /// field -> keys to drop from it
+    pub exclude_keys: std::collections::BTreeMap<String, Vec<String>>,
+    pub diagnose: bool,
+    pub limits: crate::explain::Limits,
     pub iterations: u32,
     pub sample: Option<u64>,
     pub budget_seconds: f64,
@@ -43,7 +47,22 @@ impl AnalyzeOptions {
         if matches!(&fields, Some(f) if f.is_empty()) {
             return Err(UserError::Fields("--fields is empty: name at least one page attribute".into()));
         }
+        let mut exclude_keys = std::collections::BTreeMap::<String, Vec<String>>::new();
+        for item in args.exclude_keys.unwrap_or_default() {
+            let Some((field, key)) = item.split_once(':').filter(|(f, k)| !f.trim().is_empty() && !k.is_empty()) else {
+                return Err(UserError::Fields(format!("--exclude-keys wants FIELD:KEY items, got {item:?}")));
+            };
+            exclude_keys.entry(field.trim().to_string()).or_default().push(key.to_string());
+        }
+        if let Some(fields) = &fields {
+            if let Some(field) = exclude_keys.keys().find(|f| !fields.contains(f)) {
+                return Err(UserError::Fields(format!("--exclude-keys names {field:?}, which is not one of --fields")));
+            }
+        }
         Ok(Self {
+            exclude_keys,
+            diagnose: !args.no_diagnose,
+            limits: crate::explain::Limits { max_depth: args.max_depth, max_visits: args.max_visits },
             site_dir,
             out_dir,
             stage: args.stage,

@@ -1,6 +1,6 @@
 //! The one-paragraph answer: how `site`, `page` and `page_subset` compare, from measured numbers.
 use crate::output::format::{bytes, nanos, ratio};
-use crate::report::model::PayloadJson;
+use crate::report::model::{PayloadJson, SuggestionJson};
 use serde::Serialize;
 
 /// A Page this close to the Site's size is taken to carry the Site along.
@@ -16,7 +16,40 @@ pub struct Verdict {
     pub subset_faster_than_page: Option<f64>,
 }
 
-pub fn judge(payloads: &[PayloadJson], fields: &[String]) -> Verdict {
+/// "site.config['x']._lock (TypeError: ...), and 2 more"
+fn culprit_list(p: &PayloadJson) -> Option<String> {
+    if p.failures.is_empty() {
+        return None;
+    }
+    let named: Vec<String> =
+        p.failures.iter().take(3).map(|c| format!("`{}` ({}: {})", c.path, c.type_name, c.error)).collect();
+    let more = p.failures.len().saturating_sub(3);
+    Some(if more > 0 { format!("{}, and {more} more", named.join(", ")) } else { named.join(", ") })
+}
+
+/// "page._site (434.1 KB), page.metadata['_posts'] (1.2 MB)" — references that bring bytes in.
+pub fn drag_list(p: &PayloadJson, max: usize) -> Option<String> {
+    let mut drags: Vec<_> = p.drag.iter().filter(|d| d.bytes.unwrap_or(0) > 0).collect();
+    drags.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+    if drags.is_empty() {
+        return None;
+    }
+    let named: Vec<String> =
+        drags.iter().take(max).map(|d| format!("`{}` ({})", d.path, bytes(d.bytes.unwrap_or(0)))).collect();
+    let others = p.drag.len() - drags.len().min(max);
+    Some(if others > 0 {
+        format!("{} (and {others} more reference(s) into the same graph)", named.join(", "))
+    } else {
+        named.join(", ")
+    })
+}
+
+pub fn judge(
+    payloads: &[PayloadJson],
+    fields: &[String],
+    suggestion: Option<&SuggestionJson>,
+    notes: &[String],
+) -> Verdict {
     let find = |name: &str| payloads.iter().find(|p| p.name == name);
     let (site, page, subset) = (find("site"), find("page"), find("page_subset"));
     let mut v = Verdict::default();
@@ -30,10 +63,15 @@ pub fn judge(payloads: &[PayloadJson], fields: &[String]) -> Verdict {
             nanos(s.dumps_ns.p50),
             nanos(s.loads_ns.p50)
         )),
-        Some(s) => sentences.push(format!(
-            "The full Site is not picklable ({}), so it cannot be shipped to worker interpreters as it is.",
-            s.error.as_deref().unwrap_or("unknown error")
-        )),
+        Some(s) => {
+            sentences.push(format!(
+                "The full Site is not picklable ({}), so it cannot be shipped to worker interpreters as it is.",
+                s.error.as_deref().unwrap_or("unknown error")
+            ));
+            if let Some(list) = culprit_list(s) {
+                sentences.push(format!("Unpicklable objects in it ({}): {list}.", s.failures.len()));
+            }
+        }
         None => {}
     }
 
@@ -56,6 +94,9 @@ pub fn judge(payloads: &[PayloadJson], fields: &[String]) -> Verdict {
                         " — {:.0}% of the whole Site: pickling one Page drags the Site's object graph along with it",
                         share * 100.0
                     ));
+                    if let Some(list) = drag_list(p, 3) {
+                        s.push_str(&format!(", through {list}"));
+                    }
                 } else {
                     s.push_str(&format!(" ({:.1}% of the whole Site)", share * 100.0));
                 }
@@ -67,6 +108,9 @@ pub fn judge(payloads: &[PayloadJson], fields: &[String]) -> Verdict {
                     p.failures_count,
                     p.error.as_deref().unwrap_or("")
                 ));
+                if let Some(list) = culprit_list(p) {
+                    s.push_str(&format!(" Culprits: {list}."));
+                }
             }
             sentences.push(s);
         } else {
@@ -124,6 +168,21 @@ pub fn judge(payloads: &[PayloadJson], fields: &[String]) -> Verdict {
             )),
             _ => {}
         }
+    }
+    if let Some(sg) = suggestion {
+        let measured = find("page_suggested").and_then(|p| p.bytes.as_ref().map(|b| (b.median, p.roundtrip_ns.p50)));
+        let mut s = format!("Suggested minimal page payload: `{}`", sg.options);
+        if let Some((median, p50)) = measured {
+            s.push_str(&format!(", measured as `page_suggested`: {} median, {} round trip at p50", bytes(median), nanos(p50)));
+            if let Some(pb) = page.and_then(|p| p.bytes.as_ref()).filter(|_| median > 0) {
+                s.push_str(&format!(" ({} smaller than a full Page)", ratio(pb.median as f64 / median as f64)));
+            }
+        }
+        s.push('.');
+        sentences.push(s);
+    }
+    for note in notes {
+        sentences.push(format!("(Note: {note}.)"));
     }
     v.text = sentences.join(" ");
     v

@@ -424,3 +424,38 @@ fn random_bytes_never_panic() {
         let _ = globals_of(&d);
     }
 }
+
+/// Found by `scripts/fuzz`: NaN floats inside a frozenset made serde_pickle's sort panic during
+/// the plain-data check. Every input the fuzzer ever crashed on lives in regressions/.
+#[test]
+fn fuzz_regressions_do_not_panic() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/pickle/regressions");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let data = std::fs::read(entry.unwrap().path()).unwrap();
+        let options = picklecost::pickle::InspectOptions { dump: true, ..Default::default() };
+        for r in picklecost::pickle::inspect_all_with(&data, &options) {
+            if let Err(e) = r {
+                assert!(e.offset() <= data.len());
+            }
+        }
+        let _ = picklecost::pickle::is_plain_data(&data);
+        seen += 1;
+    }
+    assert!(seen >= 1);
+}
+
+#[test]
+fn nan_in_a_set_is_not_plain_but_nan_in_a_list_still_parses() {
+    // frozenset({nan}) and [nan], protocol 4, written by hand to match CPython's opcodes.
+    let nan = f64::NAN.to_be_bytes();
+    let mut set = vec![0x80, 4, 0x28, b'G'];
+    set.extend_from_slice(&nan);
+    set.extend_from_slice(&[0x91, b'.']);
+    let reports = picklecost::pickle::inspect_all(&set);
+    assert!(reports[0].as_ref().unwrap().plain_data == false);
+    let mut list = vec![0x80, 4, b']', b'G'];
+    list.extend_from_slice(&nan);
+    list.extend_from_slice(&[b'a', b'.']);
+    assert!(picklecost::pickle::inspect_all(&list)[0].is_ok());
+}

@@ -19,18 +19,66 @@ pub enum PayloadKind {
     Site,
     Page,
     PageSubset,
+    /// The smallest self-contained page payload `explain` suggested.
+    PageSuggested,
 }
 
 impl PayloadKind {
-    pub const ALL: [PayloadKind; 3] = [PayloadKind::Site, PayloadKind::Page, PayloadKind::PageSubset];
-
     pub fn name(self) -> &'static str {
         match self {
             PayloadKind::Site => "site",
             PayloadKind::Page => "page",
             PayloadKind::PageSubset => "page_subset",
+            PayloadKind::PageSuggested => "page_suggested",
         }
     }
+}
+
+/// A per-page payload built from selected page attributes (`payloads.subset`).
+pub struct PageView<'py> {
+    pub fields: Vec<String>,
+    /// {field: [keys]} (a Python dict) to drop from dict-valued fields.
+    pub exclude_keys: Option<Bound<'py, PyAny>>,
+}
+
+/// The object a worker would receive for payload `kind` and page `index`.
+pub fn build_object<'py>(
+    py: Python<'py>,
+    site: &LoadedSite,
+    subset_fn: &Bound<'py, PyAny>,
+    kind: PayloadKind,
+    index: usize,
+    subset: &PageView<'py>,
+    suggested: Option<&PageView<'py>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let view = |v: &PageView<'py>| subset_fn.call1((site.pages[index].bind(py), v.fields.clone(), v.exclude_keys.clone()));
+    match kind {
+        PayloadKind::Site => Ok(site.site.bind(py).clone()),
+        PayloadKind::Page => Ok(site.pages[index].bind(py).clone()),
+        PayloadKind::PageSubset => view(subset),
+        PayloadKind::PageSuggested => match suggested {
+            Some(v) => view(v),
+            None => Err(pyo3::exceptions::PyValueError::new_err("no suggested payload")),
+        },
+    }
+}
+
+/// The `--fields` to use: as given (validated against a real page) or the generator's default.
+pub fn resolve_fields(py: Python<'_>, site: &LoadedSite, requested: Option<&[String]>) -> Result<Vec<String>> {
+    let payloads_py = python::module(py, Module::Payloads)?;
+    let fields: Vec<String> = match requested {
+        Some(f) => f.to_vec(),
+        None => payloads_py
+            .call_method1("default_fields", (&site.generator, site.pages.first().map(|p| p.bind(py))))?
+            .extract()?,
+    };
+    if let Some(first) = site.pages.first() {
+        if let Err(err) = payloads_py.call_method1("validate_fields", (first.bind(py), fields.clone())) {
+            let msg = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+            return Err(UserError::Fields(msg).into());
+        }
+    }
+    Ok(fields)
 }
 
 #[derive(Debug, Clone)]
@@ -77,7 +125,6 @@ impl PayloadResult {
 
 pub struct Measurements {
     pub payloads: Vec<PayloadResult>,
-    pub fields: Vec<String>,
     pub calibration: Duration,
 }
 
@@ -192,26 +239,15 @@ fn calibrate<'py>(
     Ok((dumps.as_secs_f64() / n, started.elapsed().as_secs_f64() / n))
 }
 
-pub fn measure(
-    py: Python<'_>,
+pub fn measure<'py>(
+    py: Python<'py>,
     site: &LoadedSite,
-    fields: Option<&[String]>,
+    subset: &PageView<'py>,
+    suggested: Option<&PageView<'py>>,
     settings: &Settings,
     progress: &Progress,
 ) -> Result<Measurements> {
     let payloads_py = python::module(py, Module::Payloads)?;
-    let fields: Vec<String> = match fields {
-        Some(f) => f.to_vec(),
-        None => payloads_py
-            .call_method1("default_fields", (&site.generator, site.pages.first().map(|p| p.bind(py))))?
-            .extract()?,
-    };
-    if let Some(first) = site.pages.first() {
-        if let Err(err) = payloads_py.call_method1("validate_fields", (first.bind(py), fields.clone())) {
-            let msg = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
-            return Err(UserError::Fields(msg).into());
-        }
-    }
     let pickle = py.import("pickle")?;
     let gc = py.import("gc")?;
     let pickler = Pickler {
@@ -225,14 +261,11 @@ pub fn measure(
         interrupted: std::cell::Cell::new(false),
     };
     let subset_fn = payloads_py.getattr("subset")?;
-    let fields_py = fields.clone();
-    let object = |kind: PayloadKind, index: usize| -> PyResult<Bound<'_, PyAny>> {
-        match kind {
-            PayloadKind::Site => Ok(site.site.bind(py).clone()),
-            PayloadKind::Page => Ok(site.pages[index].bind(py).clone()),
-            PayloadKind::PageSubset => subset_fn.call1((site.pages[index].bind(py), fields_py.clone())),
-        }
-    };
+    let object = |kind: PayloadKind, index: usize| build_object(py, site, &subset_fn, kind, index, subset, suggested);
+    let mut kinds = vec![PayloadKind::Site, PayloadKind::Page, PayloadKind::PageSubset];
+    if suggested.is_some() {
+        kinds.push(PayloadKind::PageSuggested);
+    }
     let count = |kind: PayloadKind| if kind == PayloadKind::Site { 1 } else { site.pages.len() };
 
     // The loaded graph is permanent for this run: freezing it keeps the collections between
@@ -246,7 +279,7 @@ pub fn measure(
     let result = (|| -> Result<Measurements> {
         let calibration_started = Instant::now();
         let mut costs = Vec::new();
-        for kind in PayloadKind::ALL {
+        for &kind in &kinds {
             let probes: Vec<usize> = if kind == PayloadKind::Site {
                 vec![0]
             } else {
@@ -269,9 +302,9 @@ pub fn measure(
         let ordered_costs: Vec<PayloadCost> = order.iter().map(|&k| costs[k]).collect();
         progress.start_measuring(planned_rounds(&plan::plan(&ordered_costs, budget, settings.iterations, settings.sample)));
 
-        let mut payloads: Vec<Option<PayloadResult>> = PayloadKind::ALL.iter().map(|_| None).collect();
+        let mut payloads: Vec<Option<PayloadResult>> = kinds.iter().map(|_| None).collect();
         for (step, &k) in order.iter().enumerate() {
-            let kind = PayloadKind::ALL[k];
+            let kind = kinds[k];
             let left = (budget - measuring_started.elapsed().as_secs_f64()).max(0.0);
             let plans = plan::plan(&ordered_costs[step..], left, settings.iterations, settings.sample);
             progress.set_remaining(planned_rounds(&plans));
@@ -357,7 +390,7 @@ pub fn measure(
             payloads[k] = Some(result);
         }
         let payloads = payloads.into_iter().map(|p| p.expect("every payload measured")).collect();
-        Ok(Measurements { payloads, fields: fields.clone(), calibration })
+        Ok(Measurements { payloads, calibration })
     })();
     gc.call_method0("collect")?;
     if was_enabled {

@@ -1001,6 +1001,35 @@ fn describe_literal(data: &[u8], offset: usize) -> Option<Literal> {
 // ---------------------------------------------------------------------------
 // Plain-data decoding
 
+/// serde_pickle sorts set members and dict keys and panics on NaN ("comparison does not
+/// implement a total order", found by fuzzing): such a stream is not decoded at all.
+fn nan_in_ordered_container(stream: &[u8]) -> bool {
+    let mut nan = false;
+    let mut ordered = false;
+    for op in Reader::new(stream).flatten() {
+        match op.opcode {
+            Opcode::BinFloat | Opcode::Float => {
+                nan |= match op.arg() {
+                    Arg::Float(f) => f.is_nan(),
+                    Arg::FloatText(t) => std::str::from_utf8(t)
+                        .ok()
+                        .and_then(|t| t.trim().parse::<f64>().ok())
+                        .is_none_or(|f| f.is_nan()),
+                    _ => false,
+                }
+            }
+            Opcode::EmptySet | Opcode::FrozenSet | Opcode::AddItems | Opcode::SetItem | Opcode::SetItems | Opcode::Dict => {
+                ordered = true
+            }
+            _ => {}
+        }
+        if nan && ordered {
+            return true;
+        }
+    }
+    false
+}
+
 /// Decodes a plain stream with serde_pickle, after proving the result is
 /// small and shallow enough (see [`Limits::max_decode_depth`]). Returns
 /// whether it decoded and, if asked, its rendering.
@@ -1018,6 +1047,9 @@ fn decode_plain(
         return (false, Option::None);
     };
     if cost > budget || depth > limits.max_decode_depth {
+        return (false, Option::None);
+    }
+    if nan_in_ordered_container(stream) {
         return (false, Option::None);
     }
     // serde_pickle's conversion, our renderer and Value's Drop all recurse

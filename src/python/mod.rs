@@ -12,6 +12,9 @@ pub enum Module {
     Env,
     Load,
     Payloads,
+    Walk,
+    Attribution,
+    Explain,
 }
 
 impl Module {
@@ -20,6 +23,9 @@ impl Module {
             Module::Env => "picklecost_env",
             Module::Load => "picklecost_load",
             Module::Payloads => "picklecost_payloads",
+            Module::Walk => "picklecost_walk",
+            Module::Attribution => "picklecost_attribution",
+            Module::Explain => "picklecost_explain",
         }
     }
 
@@ -28,6 +34,18 @@ impl Module {
             Module::Env => include_str!("py/picklecost_env.py"),
             Module::Load => include_str!("py/picklecost_load.py"),
             Module::Payloads => include_str!("py/picklecost_payloads.py"),
+            Module::Walk => include_str!("py/picklecost_walk.py"),
+            Module::Attribution => include_str!("py/picklecost_attribution.py"),
+            Module::Explain => include_str!("py/picklecost_explain.py"),
+        }
+    }
+
+    /// Embedded modules this one imports, which must be registered first.
+    fn imports(self) -> &'static [Module] {
+        match self {
+            Module::Attribution => &[Module::Walk],
+            Module::Explain => &[Module::Walk, Module::Attribution],
+            _ => &[],
         }
     }
 }
@@ -38,6 +56,9 @@ pub fn module(py: Python<'_>, which: Module) -> PyResult<Bound<'_, PyModule>> {
     let modules = py.import("sys")?.getattr("modules")?;
     if let Ok(existing) = modules.get_item(name) {
         return Ok(existing.cast_into::<PyModule>()?);
+    }
+    for dependency in which.imports() {
+        module(py, *dependency)?;
     }
     let code = CString::new(which.source()).expect("embedded Python has no NUL bytes");
     let file = CString::new(format!("<picklecost>/{name}.py")).unwrap();

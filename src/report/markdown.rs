@@ -59,9 +59,9 @@ fn render(r: &Results) -> String {
     md.push_str(&summary_table(&r.payloads));
     md.push_str("\nLatencies are per object (one `pickle.dumps` or `pickle.loads` call); round trip is dumps + loads of the same object. Sizes are `len(pickle.dumps(obj, protocol))`.\n\n");
 
-    for p in r.payloads.iter().filter(|p| !p.failures.is_empty()) {
-        let _ = writeln!(md, "### `{}` failures ({} objects)\n", p.name, p.failures_count);
-        for f in p.failures.iter().take(10) {
+    for p in r.payloads.iter().filter(|p| !p.failed_objects.is_empty()) {
+        let _ = writeln!(md, "### `{}`: objects that failed to pickle ({})\n", p.name, p.failures_count);
+        for f in p.failed_objects.iter().take(10) {
             let _ = writeln!(md, "- `{}`: {}", f.key, f.error);
         }
         md.push('\n');

@@ -12,6 +12,7 @@ pub struct Results {
     pub site: SiteInfo,
     pub settings: SettingsInfo,
     pub payloads: Vec<PayloadJson>,
+    pub suggestion: Option<SuggestionJson>,
     pub verdict: Verdict,
     pub timing: Timing,
     pub environment: EnvironmentInfo,
@@ -58,6 +59,8 @@ pub struct SettingsInfo {
     pub budget_seconds: f64,
     pub gc: &'static str,
     pub fields: Vec<String>,
+    pub exclude_keys: BTreeMap<String, Vec<String>>,
+    pub diagnose: bool,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -74,7 +77,18 @@ pub struct PayloadJson {
     pub loads_ns: LatencySummary,
     pub roundtrip_ns: LatencySummary,
     pub failures_count: usize,
-    pub failures: Vec<ObjectError>,
+    /// Objects that failed to pickle (first 50), with their error.
+    pub failed_objects: Vec<ObjectError>,
+    /// Every minimal unpicklable object inside the first failed object, with its path.
+    pub failures: Vec<crate::explain::Culprit>,
+    /// How the unpicklable-object search went (objects visited, limits that cut it short).
+    pub failure_search: Option<FailureSearch>,
+    /// Where the bytes of a typical object of this payload go (memo-aware).
+    pub attribution: Option<crate::explain::Attribution>,
+    /// References of a typical Page that reach the Site or other Pages, largest first.
+    pub drag: Vec<crate::explain::Drag>,
+    /// Explanations that could not be computed.
+    pub diagnosis_errors: Vec<String>,
     pub sampled: bool,
     pub selection: String,
     pub iterations: u32,
@@ -104,6 +118,26 @@ pub struct PlanJson {
     /// Objects that got the latency rounds (dumps + loads); the others one timed dumps.
     pub timed: usize,
     pub cut_by_budget: bool,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct FailureSearch {
+    pub visited: u64,
+    pub truncated: bool,
+    pub limits: Vec<String>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct SuggestionJson {
+    pub fields: Vec<String>,
+    pub exclude_keys: BTreeMap<String, Vec<serde_json::Value>>,
+    /// Median size estimated from a sample while suggesting.
+    pub median_bytes: Option<u64>,
+    /// Median size measured as the `page_suggested` payload.
+    pub measured_median_bytes: Option<u64>,
+    pub dropped: Vec<crate::explain::Dropped>,
+    /// Ready to paste: `--fields ... --exclude-keys ...`.
+    pub options: String,
 }
 
 #[derive(Serialize, Debug, Clone)]

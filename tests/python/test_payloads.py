@@ -31,6 +31,13 @@ class PayloadTests(unittest.TestCase):
                                "metadata": {"k": [1, 2]}})
         self.assertIs(got["metadata"], page.metadata)
 
+    def test_subset_drops_excluded_keys_from_a_copy(self):
+        page = DictPage("/a.md", "x")
+        page.metadata = {"keep": 1, "_posts": [page]}
+        got = payloads.subset(page, ["metadata"], {"metadata": ["_posts"]})
+        self.assertEqual(got, {"metadata": {"keep": 1}})
+        self.assertIn("_posts", page.metadata)
+
     def test_available_fields_lists_attributes_slots_and_properties(self):
         self.assertEqual(payloads.available_fields(DictPage("a", "b")),
                          ["content", "metadata", "source_path"])

@@ -172,6 +172,11 @@ class Attribution:
         self.refs = tracker.refs
         self.depth = tracker.depth
         inner = tracker.inner
+        if not self.parent:  # an int, float, bool or None root is written inline
+            for column, value in ((self.parent, -1), (self.elem, ("", "")), (self.rtype, type(obj)),
+                                  (self.start, 0), (self.end, 0), (self.refs, 0),
+                                  (self.depth, 0), (inner, 0)):
+                column.append(value)
         # the root owns the whole stream: PROTO, frame headers outside any save, STOP
         self.start[0] = 0
         self.end[0] = self.total_bytes
@@ -225,8 +230,7 @@ class Attribution:
             else:
                 entry[0] += x
                 entry[1] += 1
-        rows = [{"type": "%s.%s" % (getattr(t, "__module__", "?"), t.__qualname__),
-                 "bytes": b, "count": n} for t, (b, n) in sums.items()]
+        rows = [{"type": _type_name(t), "bytes": b, "count": n} for t, (b, n) in sums.items()]
         rows.sort(key=lambda row: (-row["bytes"], row["type"]))
         return rows
 
@@ -266,11 +270,21 @@ def _label(elem, path):
 
 
 def _type_name(t):
-    return "%s.%s" % (getattr(t, "__module__", "?"), t.__qualname__)
+    return "%s.%s" % (getattr(t, "__module__", None) or "?", t.__qualname__)
 
 
 def attribute_bytes(obj, root="site", protocol=5, top=30, tree_depth=4):
-    """Memo-aware byte attribution of pickle.dumps(obj, protocol); see the module docstring."""
+    """Memo-aware byte attribution of pickle.dumps(obj, protocol); see the module docstring.
+
+    Returns {"total_bytes" (length of the stream attributed), "pickle_bytes" (len of the C
+    pickler's dumps), "objects" (records), "top_paths": [{"path", "type", "inclusive_bytes",
+    "exclusive_bytes"}] (the `top` largest by inclusive bytes, the root first), "by_type":
+    [{"type", "bytes" (exclusive, summed), "count"}] (descending), "shared_bytes" (bytes written
+    while saving non-root objects that are referenced again later), "tree": {"name", "path",
+    "bytes" (inclusive), "children": [...]} down to `tree_depth` levels below the root, children
+    under 0.5% of the total folded into one {"name": "(other)", "path": None, "count"} child}.
+    Raises ValueError if `obj` does not pickle.
+    """
     return walk.run_deep(_attribute_bytes, obj, root, protocol, top, tree_depth)
 
 

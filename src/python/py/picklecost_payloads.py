@@ -59,8 +59,17 @@ def _plain(value):
     return value
 
 
-def subset(page, fields):
-    return {name: _plain(getattr(page, name, None)) for name in fields}
+def subset(page, fields, exclude_keys=None):
+    """{field: value}; a dict field listed in `exclude_keys` is copied without those keys."""
+    out = {}
+    for name in fields:
+        value = _plain(getattr(page, name, None))
+        drop = (exclude_keys or {}).get(name)
+        if drop and isinstance(value, dict):
+            drop = set(drop)
+            value = {k: v for k, v in value.items() if k not in drop}
+        out[name] = value
+    return out
 
 
 def page_key(page):

@@ -11,6 +11,7 @@ the child of `P` is `prefix + P + suffix`, e.g. ("", ".pages"), ("", "[3]"), ("t
 """
 
 import copyreg
+import keyword
 import pickle
 import sys
 import threading
@@ -49,12 +50,12 @@ def _literal(key):
     return False
 
 
-def _key_elems(key, index, keys_prefix="list(", keys_suffix=")"):
-    """(element for the key object or None when it is not worth a path, element for the value)."""
+def _key_elems(key, index):
+    """(element for the key object, or None when its repr is a literal; element for the value)
+    of the index-th item of a dict."""
     if _literal(key):
         return None, ("", "[%r]" % (key,))
-    key_elem = (keys_prefix, "%s[%d]" % (keys_suffix, index))
-    return key_elem, ("list(", ".values())[%d]" % index)
+    return ("list(", ")[%d]" % index), ("list(", ".values())[%d]" % index)
 
 
 def dict_children(d):
@@ -130,7 +131,7 @@ def state_entries(obj, state, protocol):
     out = []
     for index, d in dicts:
         for k, v in d.items():
-            if plain and type(k) is str and k.isidentifier():
+            if plain and type(k) is str and k.isidentifier() and not keyword.iskeyword(k):
                 elem = ("", "." + k)
             elif plain:
                 elem = ("vars(", ")[%r]" % (k,))
@@ -349,7 +350,7 @@ def _find_unpicklable(obj, root, protocol, max_depth, max_visits):
     passing = {}   # id -> object
     errors = {}    # id -> exception from the probe that found it failing
     refs = {}      # id -> references to it from expanded failing objects
-    culprits = []  # (id, path) in the order they were found
+    culprits = []  # (preorder number, id, path, object) of the minimal failing objects
     unexplored = []
     depth_cuts = 0
     visited = 1

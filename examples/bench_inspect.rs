@@ -1,0 +1,51 @@
+//! Throughput of the pickle reader, for scripts/bench: one large pickle on one core, and many
+//! page payload files on one core vs all cores.
+//!   cargo run --release --example bench_inspect -- SITE.pickle PAGES_DIR
+use picklecost::pickle::{self, InspectOptions};
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn best_of<F: FnMut()>(runs: usize, mut f: F) -> f64 {
+    f();
+    (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let site = std::fs::read(&args[1]).expect("site pickle");
+    let mb = site.len() as f64 / 1e6;
+    let scan = best_of(5, || {
+        pickle::scan(&site).unwrap();
+    });
+    let options = InspectOptions { check_plain: false, ..Default::default() };
+    let inspect = best_of(3, || {
+        pickle::inspect_all_with(&site, &options);
+    });
+    println!("site pickle {mb:.1} MB: opcode scan {:.0} MB/s, full inspect {:.0} MB/s (one core)", mb / scan, mb / inspect);
+
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&args[2]).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let total: u64 = files.iter().map(|f| std::fs::metadata(f).unwrap().len()).sum();
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let single = best_of(3, || {
+        one.install(|| pickle::inspect_files(&files));
+    });
+    let all = best_of(3, || {
+        pickle::inspect_files(&files);
+    });
+    println!(
+        "{} page payload files ({:.1} MB): {:.3} s on one core, {:.3} s on {} cores, speed-up {:.2}x",
+        files.len(),
+        total as f64 / 1e6,
+        single,
+        all,
+        rayon::current_num_threads(),
+        single / all
+    );
+}
