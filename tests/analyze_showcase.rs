@@ -16,7 +16,7 @@ fn discovered_stage_reports_real_pickle_sizes() {
         "--out",
         report.to_str().unwrap(),
         "--budget",
-        "8",
+        "30",
     ]);
     assert!(o.status.success(), "stderr: {}", stderr(&o));
     let r = read_results(&report);

@@ -42,7 +42,7 @@ fn custom_loader_unpicklable_site_and_exact_page_sizes() {
     let o = picklecost(&[
         "analyze", project.to_str().unwrap(), "--python", python().to_str().unwrap(),
         "--out", out.to_str().unwrap(), "--loader", "projloader:load_pair",
-        "--fields", "source_path", "--budget", "3",
+        "--fields", "source_path", "--budget", "30",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out);
@@ -68,7 +68,7 @@ fn custom_loader_unpicklable_site_and_exact_page_sizes() {
     let o = picklecost(&[
         "analyze", project.to_str().unwrap(), "--python", python().to_str().unwrap(),
         "--out", out2.to_str().unwrap(), "--loader", "projloader:load",
-        "--fields", "source_path,meta", "--budget", "3",
+        "--fields", "source_path,meta", "--budget", "30",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out2);
@@ -91,7 +91,7 @@ fn sample_site_with_protocol_2_and_chosen_fields() {
     let o = picklecost(&[
         "analyze", site.to_str().unwrap(), "--python", python().to_str().unwrap(),
         "--out", out.to_str().unwrap(), "--protocol", "2", "--fields", "source_path,metadata",
-        "--iterations", "3", "--sample", "4", "--gc", "on", "--budget", "5",
+        "--iterations", "3", "--sample", "4", "--gc", "on", "--budget", "30",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out);

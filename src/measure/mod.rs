@@ -337,8 +337,10 @@ pub fn measure<'py>(
             };
             let started = Instant::now();
             let releasing_before = pickler.releasing.get();
-            // Estimates can be off: repeats stop at the share, sizing at twice the share.
+            // Estimates can be off: repeats stop half as much again past the share (a share that
+            // exactly fits its need must not lose rounds to noise), sizing at twice the share.
             let share = Duration::from_secs_f64(plan.share_seconds);
+            let repeat_deadline = share.mul_f64(1.5) + Duration::from_millis(100);
             for (position, &index) in visit.iter().enumerate() {
                 if position > 0 && started.elapsed() > share * 2 + Duration::from_millis(200) {
                     result.cut_by_budget = true;
@@ -346,7 +348,7 @@ pub fn measure<'py>(
                 }
                 let obj = object(kind, index)?;
                 // The first `timed` objects of the visit get latency rounds, the rest a dumps.
-                let rounds = if position < plan.timed && started.elapsed() < share { plan.iterations } else { 0 };
+                let rounds = if position < plan.timed && started.elapsed() < repeat_deadline { plan.iterations } else { 0 };
                 let ns = |d: Duration| (d.as_nanos() as u64).max(1);
                 for r in 0..rounds.max(1) {
                     let sized = match pickler.dumps(&obj) {
