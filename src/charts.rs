@@ -426,6 +426,82 @@ impl Ranged for Ticked {
 }
 
 // ---------------------------------------------------------------------------------------
+// Icicle chart of bytes by path
+// ---------------------------------------------------------------------------------------
+
+/// One node of a byte tree: an object (or a folded group of small ones) and what it holds.
+pub struct TreeNode {
+    pub label: String,
+    pub bytes: u64,
+    pub children: Vec<TreeNode>,
+}
+
+/// Icicle chart: the root spans the full width, each level below splits its parent's width
+/// by bytes, so wide boxes are where a pickle's bytes go.
+pub fn icicle(tree: &TreeNode, title: &str, path: &Path) -> Result<()> {
+    const WIDTH: u32 = 1200;
+    const ROW: u32 = 46;
+    fn depth(n: &TreeNode) -> u32 {
+        1 + n.children.iter().map(depth).max().unwrap_or(0)
+    }
+    let levels = depth(tree).min(8);
+    let height = HEADER + 20 + levels * ROW + 20;
+    render_svg(path, (WIDTH, height), |root| {
+        let body = header(
+            root,
+            title,
+            &format!("{} in all · box width = bytes written for that object and what it holds first", human_bytes(tree.bytes as f64)),
+        )?;
+        let (w, _) = body.dim_in_pixel();
+        let left = 20i32;
+        let usable = (w as i32 - 40).max(1) as f64;
+        fn draw_node(
+            area: &Area<'_>,
+            node: &TreeNode,
+            x: f64,
+            width: f64,
+            level: u32,
+            levels: u32,
+            index: usize,
+        ) -> Result<()> {
+            if level >= levels || width < 1.0 {
+                return Ok(());
+            }
+            let y = 10 + (level * ROW) as i32;
+            let x0 = x.round() as i32;
+            let x1 = (x + width).round() as i32 - 1;
+            let fill = color(index + level as usize * 3).mix(0.85);
+            area.draw(&Rectangle::new([(x0, y), (x1.max(x0), y + ROW as i32 - 4)], fill.filled()))?;
+            area.draw(&Rectangle::new([(x0, y), (x1.max(x0), y + ROW as i32 - 4)], WHITE.stroke_width(1)))?;
+            // Only label boxes wide enough to read (about 7 px per character at this size).
+            let text = format!("{} · {}", node.label, human_bytes(node.bytes as f64));
+            let fits = ((width - 8.0) / 7.0).max(0.0) as usize;
+            if fits >= 6 {
+                let shown: String = if text.chars().count() > fits {
+                    text.chars().take(fits.saturating_sub(1)).collect::<String>() + "…"
+                } else {
+                    text
+                };
+                area.draw(&Text::new(
+                    clean(&shown),
+                    (x0 + 4, y + (ROW as i32 - 4) / 2),
+                    anchored(font(13.0, WHITE), HPos::Left, VPos::Center),
+                ))?;
+            }
+            let total: u64 = node.bytes.max(1);
+            let mut cx = x;
+            for (i, child) in node.children.iter().enumerate() {
+                let cw = width * child.bytes as f64 / total as f64;
+                draw_node(area, child, cx, cw, level + 1, levels, index * 7 + i + 1)?;
+                cx += cw;
+            }
+            Ok(())
+        }
+        draw_node(&body, tree, left as f64, usable, 0, levels, 0)
+    })
+}
+
+// ---------------------------------------------------------------------------------------
 // Rendering plumbing
 // ---------------------------------------------------------------------------------------
 

@@ -79,6 +79,37 @@ fn discovered_stage_reports_real_pickle_sizes() {
     assert!(payload(&r, "page")["inspected"].as_u64().unwrap() >= 1);
     assert!(md.contains("## What a worker must be able to import"));
 
+    // Explanations: the Page drags the Site through page._site; the bytes add up.
+    let page = payload(&r, "page");
+    let drag = page["drag"].as_array().unwrap();
+    let site_drag = drag.iter().find(|d| d["path"] == "page._site").expect("page._site drag found");
+    assert_eq!(site_drag["reaches"], "site");
+    assert!(site_drag["bytes"].as_u64().unwrap() > 400_000, "{site_drag}");
+    for name in ["site", "page", "page_subset"] {
+        let a = &payload(&r, name)["attribution"];
+        let total = a["total_bytes"].as_u64().unwrap();
+        let by_type: u64 = a["by_type"].as_array().unwrap().iter().map(|t| t["bytes"].as_u64().unwrap()).sum();
+        assert_eq!(by_type, total, "{name}: attribution by type adds up to the attributed stream");
+        assert!(a["top_paths"][0]["inclusive_bytes"].as_u64().unwrap() == total);
+        // The attributed object is the median-sized one: its real pickle is the payload median.
+        let median = payload(&r, name)["bytes"]["median"].as_u64().unwrap();
+        assert!((total as f64 - median as f64).abs() <= 0.01 * median as f64, "{name}: {total} vs {median}");
+        assert_eq!(a["pickle_bytes"].as_u64().unwrap(), median, "{name}");
+    }
+    assert_eq!(payload(&r, "site")["attribution"]["top_paths"][0]["path"], "site");
+    let suggestion = &r["suggestion"];
+    let fields: Vec<&str> = suggestion["fields"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    assert!(fields.contains(&"content") && !fields.contains(&"_site") && !fields.contains(&"_section"), "{fields:?}");
+    let suggested = payload(&r, "page_suggested");
+    assert_eq!(suggested["picklable"], true);
+    assert_eq!(suggested["count"], 57);
+    assert!(suggested["bytes"]["median"].as_u64().unwrap() * 20 < page["bytes"]["median"].as_u64().unwrap());
+    assert_eq!(suggestion["measured_median_bytes"], suggested["bytes"]["median"]);
+    assert!(t_phase(&r, "diagnose") > 0.0);
+    assert!(report.join("charts/site-bytes-icicle.svg").is_file());
+    assert!(md.contains("## Why") && md.contains("### What a Page drags along") && md.contains("`page._site`"));
+    assert!(stdout(&o).contains("suggested payload: --fields "));
+
     // Timing adds up: the phases cover the measured operations.
     let t = &r["timing"];
     let measured = t["measured_seconds"].as_f64().unwrap();
@@ -165,7 +196,32 @@ fn rendered_stage_builds_a_copy_and_leaves_the_site_byte_identical() {
     // After a build the graph is far bigger than before it.
     assert!(payload(&r, "site")["bytes"]["total"].as_u64().unwrap() > 2_000_000);
     assert_eq!(r["verdict"]["page_drags_site"], true);
+    // The explanation finds the trap on its own: metadata keys that hold live Pages are named
+    // among the drags, and the suggestion drops exactly those keys.
+    let drags: Vec<&str> = page["drag"].as_array().unwrap().iter().map(|d| d["path"].as_str().unwrap()).collect();
+    assert!(drags.iter().any(|d| d.starts_with("page.metadata[")), "{drags:?}");
+    let excluded: Vec<&str> = r["suggestion"]["exclude_keys"]["metadata"]
+        .as_array()
+        .expect("metadata keys excluded")
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert!(excluded.contains(&"_posts") && excluded.contains(&"_paginator"), "{excluded:?}");
+    for d in &drags {
+        if let Some(key) = d.strip_prefix("page.metadata['").and_then(|k| k.split('\'').next()) {
+            assert!(excluded.contains(&key), "dragging key {key} not excluded: {excluded:?}");
+        }
+    }
+    let suggested = payload(&r, "page_suggested");
+    assert_eq!(suggested["picklable"], true);
+    assert!(suggested["bytes"]["median"].as_u64().unwrap() < 100_000, "{}", suggested["bytes"]);
+    assert!(suggested["bytes"]["max"].as_u64().unwrap() < 1_000_000, "no suggested payload drags the graph");
+
     // Bengal's known trap: after a build, page metadata holds live Page references, so even the
     // default subset (which carries metadata) is megabytes.
     assert!(subset["bytes"]["max"].as_u64().unwrap() > 1_000_000, "{}", subset["bytes"]);
+}
+
+fn t_phase(r: &serde_json::Value, phase: &str) -> f64 {
+    r["timing"]["phases"][phase].as_f64().unwrap_or_else(|| panic!("phase {phase} missing"))
 }

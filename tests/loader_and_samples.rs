@@ -61,6 +61,12 @@ fn custom_loader_unpicklable_site_and_exact_page_sizes() {
     }
     let text = stdout(&o);
     assert!(text.contains("site not picklable: TypeError: cannot pickle '_thread.lock' object"), "{text}");
+    let culprits = site["failures"].as_array().unwrap();
+    assert_eq!(culprits.len(), 1, "{culprits:?}");
+    assert_eq!(culprits[0]["path"], "site.lock");
+    assert_eq!(culprits[0]["type"], "_thread.lock");
+    assert_eq!(culprits[0]["paths_reaching"], 1);
+    assert!(text.contains("culprit: site.lock"), "{text}");
     assert!(!project.join("__pycache__").exists());
 
     // Pages that reference the unpicklable Site are unpicklable too, each one reported.
@@ -76,9 +82,16 @@ fn custom_loader_unpicklable_site_and_exact_page_sizes() {
     assert_eq!(page["picklable"], false);
     assert_eq!(page["failures_count"], 7);
     assert!(page["error"].as_str().unwrap().contains("7 of 7"), "{}", page["error"]);
+    let culprits = page["failures"].as_array().unwrap();
+    assert_eq!(culprits.len(), 1, "{culprits:?}");
+    assert_eq!(culprits[0]["path"], "page.site.lock");
     let subset = payload(&r, "page_subset");
     assert_eq!(subset["picklable"], true);
     assert_eq!(subset["count"], 7);
+    // The suggestion leaves out the reference to the unpicklable Site.
+    let fields: Vec<&str> = r["suggestion"]["fields"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    assert!(!fields.contains(&"site") && fields.contains(&"body"), "{fields:?}");
+    assert_eq!(payload(&r, "page_suggested")["picklable"], true);
     assert!(!project.join("__pycache__").exists());
 }
 
@@ -118,4 +131,43 @@ fn sample_site_with_protocol_2_and_chosen_fields() {
     assert!(md.contains("enabled (`--gc on`)"));
     assert!(md.contains("--protocol 2"), "the exact command line is in the report");
     assert_eq!(before, snapshot(&site));
+}
+
+#[test]
+fn no_diagnose_skips_the_explanations() {
+    let tmp = TempDir::new("nodiag");
+    let out = tmp.path().join("out");
+    let o = picklecost(&[
+        "analyze", tiny_blog().to_str().unwrap(), "--python", python().to_str().unwrap(),
+        "--out", out.to_str().unwrap(), "--no-diagnose", "--budget", "30",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = read_results(&out);
+    assert!(r["timing"]["phases"]["diagnose"].is_null());
+    assert!(r["suggestion"].is_null());
+    assert_eq!(r["payloads"].as_array().unwrap().len(), 3);
+    assert!(payload(&r, "page")["attribution"].is_null());
+}
+
+#[test]
+fn exclude_keys_shape_the_subset() {
+    let tmp = TempDir::new("exclude");
+    let out = tmp.path().join("out");
+    let site = tiny_blog();
+    let o = picklecost(&[
+        "analyze", site.to_str().unwrap(), "--python", python().to_str().unwrap(),
+        "--out", out.to_str().unwrap(), "--fields", "source_path,metadata",
+        "--exclude-keys", "metadata:title,metadata:tags", "--no-diagnose", "--budget", "30",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = read_results(&out);
+    let with_all = independent_sizes(&site, 5, "source_path,metadata", None);
+    let subset_total = payload(&r, "page_subset")["bytes"]["total"].as_u64().unwrap();
+    let full_total: u64 = with_all["page_subset"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum();
+    assert!(subset_total < full_total, "dropping keys must shrink the subset: {subset_total} vs {full_total}");
+    let o = picklecost(&[
+        "analyze", site.to_str().unwrap(), "--python", python().to_str().unwrap(),
+        "--out", out.to_str().unwrap(), "--fields", "source_path", "--exclude-keys", "metadata:x",
+    ]);
+    assert_one_error_line(&o, "--exclude-keys names \"metadata\", which is not one of --fields");
 }

@@ -57,6 +57,15 @@ pub fn print(r: &Results, out: &Path) {
     s.push('\n');
     for p in r.payloads.iter().filter(|p| !p.picklable) {
         s.push_str(&format!("  {} not picklable: {}\n", p.name, p.error.as_deref().unwrap_or("no object measured")));
+        for c in p.failures.iter().take(5) {
+            s.push_str(&format!("    culprit: {}  ({}: {}, {} reference(s))\n", c.path, c.type_name, c.error, c.paths_reaching));
+        }
+        if p.failures.len() > 5 {
+            s.push_str(&format!("    ... {} more culprits in report.md\n", p.failures.len() - 5));
+        }
+    }
+    if let Some(sg) = &r.suggestion {
+        s.push_str(&format!("  suggested payload: {}\n", sg.options));
     }
     s.push_str(&format!("{}\n", wrap(&r.verdict.text, 96)));
     if r.verdict.page_drags_site {

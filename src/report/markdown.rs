@@ -95,9 +95,14 @@ fn render(r: &Results) -> String {
     }
     md.push('\n');
 
+    why(&mut md, r);
+
     md.push_str("## Charts\n\n");
     let _ = writeln!(md, "![Round-trip latency by percentile](charts/{})\n", svg::LATENCY);
     let _ = writeln!(md, "![Full Site and Page vs page subset](charts/{})\n", svg::COMPARISON);
+    if r.payloads.iter().any(|p| p.name == "site" && p.attribution.is_some()) {
+        let _ = writeln!(md, "![Where the Site's pickled bytes go](charts/{})\n", svg::SITE_BYTES);
+    }
     for p in r.payloads.iter().filter(|p| p.count > 0) {
         let _ = writeln!(md, "![Pickled size distribution of {0}](charts/{1})\n", p.name, svg::size_chart(&p.name));
     }
@@ -156,4 +161,91 @@ fn render(r: &Results) -> String {
         r.timing.measured_seconds
     );
     md
+}
+
+fn code(s: &str) -> String {
+    format!("`{}`", s.replace('`', "'").replace('|', "\\|"))
+}
+
+/// "Why": culprits, where the bytes go, what a Page drags, and the suggested payload.
+fn why(md: &mut String, r: &Results) {
+    if !r.settings.diagnose {
+        md.push_str("## Why\n\nNot computed (`--no-diagnose`).\n\n");
+        return;
+    }
+    md.push_str("## Why\n\n");
+    for p in r.payloads.iter().filter(|p| !p.failures.is_empty() || p.failure_search.is_some()) {
+        let _ = writeln!(md, "### Unpicklable objects in `{}`\n", p.name);
+        md.push_str("Every minimal object that fails to pickle on its own (none of its children explains the failure), with the path from the root as Python would spell it.\n\n");
+        md.push_str("| path | type | error | references to it |\n|---|---|---|---:|\n");
+        for c in &p.failures {
+            let _ = writeln!(md, "| {} | {} | {} | {} |", code(&c.path), code(&c.type_name), c.error.replace('|', "\\|"), c.paths_reaching);
+        }
+        if let Some(search) = &p.failure_search {
+            let _ = writeln!(
+                md,
+                "\n{} objects visited{}.\n",
+                search.visited,
+                if search.truncated { format!("; the search was cut short: {}", search.limits.join("; ")) } else { String::new() }
+            );
+        }
+    }
+    for p in r.payloads.iter() {
+        let Some(a) = &p.attribution else { continue };
+        let _ = writeln!(md, "### Where the bytes of `{}` go\n", p.name);
+        let _ = writeln!(
+            md,
+            "Attributed for {}: {} bytes in all ({} by the C pickler); each object counted once, at its first reference in pickling order; {} bytes belong to objects reachable by more than one path.\n",
+            a.subject,
+            a.total_bytes,
+            a.pickle_bytes,
+            a.shared_bytes
+        );
+        md.push_str("| path | type | inclusive | exclusive |\n|---|---|---:|---:|\n");
+        for t in a.top_paths.iter().take(12) {
+            let _ = writeln!(md, "| {} | {} | {} | {} |", code(&t.path), code(&t.type_name), bytes(t.inclusive_bytes), bytes(t.exclusive_bytes));
+        }
+        md.push_str("\n| type | bytes | objects |\n|---|---:|---:|\n");
+        for t in a.by_type.iter().take(8) {
+            let _ = writeln!(md, "| {} | {} | {} |", code(&t.type_name), bytes(t.bytes), t.count);
+        }
+        md.push('\n');
+    }
+    if let Some(p) = r.payloads.iter().find(|p| p.name == "page" && !p.drag.is_empty()) {
+        md.push_str("### What a Page drags along\n\n");
+        md.push_str("References of the typical Page that reach the Site or other Pages. *Adds* is what the reference brings into this Page's pickle (an object already pulled in by an earlier attribute adds nothing); *alone* is that value pickled on its own.\n\n");
+        md.push_str("| reference | reaches | adds | alone |\n|---|---|---:|---:|\n");
+        for d in &p.drag {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} |",
+                code(&d.path),
+                d.reaches,
+                d.bytes.map_or("–".into(), bytes),
+                d.alone_bytes.map_or("–".into(), bytes)
+            );
+        }
+        md.push('\n');
+    }
+    if let Some(sg) = &r.suggestion {
+        md.push_str("### Suggested minimal payload\n\n");
+        md.push_str("Page attributes that pickle, drag neither the Site nor other Pages, and carry page-specific data; dict fields keep all keys but the listed ones. Checked on every page, sized on a sample.\n\n");
+        let _ = writeln!(md, "```\n{}\n```\n", sg.options);
+        let _ = writeln!(
+            md,
+            "Estimated median {}; measured as `page_suggested`: {}.\n",
+            sg.median_bytes.map_or("–".into(), bytes),
+            sg.measured_median_bytes.map_or("–".into(), bytes)
+        );
+        if !sg.dropped.is_empty() {
+            md.push_str("| left out | why |\n|---|---|\n");
+            for d in &sg.dropped {
+                let _ = writeln!(md, "| {} | {} |", code(&d.field), d.reason.replace('|', "\\|"));
+            }
+            md.push('\n');
+        }
+    }
+    for p in r.payloads.iter().filter(|p| !p.diagnosis_errors.is_empty()) {
+        let _ = writeln!(md, "- `{}`: could not explain: {}", p.name, p.diagnosis_errors.join("; "));
+    }
 }

@@ -6,6 +6,15 @@ use std::path::Path;
 
 pub const LATENCY: &str = "latency-percentiles.svg";
 pub const COMPARISON: &str = "full-vs-subset.svg";
+pub const SITE_BYTES: &str = "site-bytes-icicle.svg";
+
+fn tree_node(t: &crate::explain::ByteTree) -> charts::TreeNode {
+    charts::TreeNode {
+        label: t.path.clone().unwrap_or_else(|| t.name.clone()),
+        bytes: t.bytes,
+        children: t.children.iter().map(tree_node).collect(),
+    }
+}
 
 pub fn size_chart(payload: &str) -> String {
     format!("size-{payload}.svg")
@@ -34,6 +43,16 @@ impl Exporter for Svg {
         let title = format!("Round-trip latency (dumps + loads), {}", run.results.site.path);
         charts::latency_percentiles(&chart_payloads, &title, &dir.join(LATENCY))?;
         charts::comparison(&chart_payloads, &dir.join(COMPARISON))?;
+        let site_tree = run
+            .results
+            .payloads
+            .iter()
+            .find(|p| p.name == "site")
+            .and_then(|p| p.attribution.as_ref())
+            .and_then(|a| a.tree.as_ref());
+        if let Some(tree) = site_tree {
+            charts::icicle(&tree_node(tree), "Where the Site's pickled bytes go", &dir.join(SITE_BYTES))?;
+        }
         for p in chart_payloads.iter().filter(|p| !p.sizes.is_empty()) {
             charts::size_distribution(p, &dir.join(size_chart(p.name)))?;
         }
