@@ -1001,14 +1001,17 @@ fn describe_literal(data: &[u8], offset: usize) -> Option<Literal> {
 // ---------------------------------------------------------------------------
 // Plain-data decoding
 
-/// serde_pickle sorts set members and dict keys and panics on NaN ("comparison does not
-/// implement a total order", found by fuzzing): such a stream is not decoded at all.
-fn nan_in_ordered_container(stream: &[u8]) -> bool {
-    let mut nan = false;
-    let mut ordered = false;
+/// serde_pickle collects set members and dict keys into sorted containers with an ordering
+/// that mixes ints and floats; NaN, or floats next to ints beyond 2^53 (where i64 -> f64 loses
+/// precision), break its total order and the sort panics (both found by fuzzing). Such a
+/// stream is not decoded at all.
+fn unorderable_values(stream: &[u8]) -> bool {
+    const EXACT: i64 = 1 << 53;
+    let (mut nan, mut float, mut big_int, mut ordered) = (false, false, false, false);
     for op in Reader::new(stream).flatten() {
         match op.opcode {
             Opcode::BinFloat | Opcode::Float => {
+                float = true;
                 nan |= match op.arg() {
                     Arg::Float(f) => f.is_nan(),
                     Arg::FloatText(t) => std::str::from_utf8(t)
@@ -1018,12 +1021,20 @@ fn nan_in_ordered_container(stream: &[u8]) -> bool {
                     _ => false,
                 }
             }
+            Opcode::Int | Opcode::Long | Opcode::Long1 | Opcode::Long4 | Opcode::BinInt => {
+                big_int |= match op.arg() {
+                    Arg::Int(i) => i.unsigned_abs() > EXACT as u64,
+                    Arg::LongBytes(b) => b.len() >= 7,
+                    Arg::BigText(_) => true,
+                    _ => false,
+                }
+            }
             Opcode::EmptySet | Opcode::FrozenSet | Opcode::AddItems | Opcode::SetItem | Opcode::SetItems | Opcode::Dict => {
                 ordered = true
             }
             _ => {}
         }
-        if nan && ordered {
+        if ordered && (nan || (float && big_int)) {
             return true;
         }
     }
@@ -1049,17 +1060,23 @@ fn decode_plain(
     if cost > budget || depth > limits.max_decode_depth {
         return (false, Option::None);
     }
-    if nan_in_ordered_container(stream) {
+    if unorderable_values(stream) {
         return (false, Option::None);
     }
     // serde_pickle's conversion, our renderer and Value's Drop all recurse
     // once per nesting level; deep values get a thread with a stack sized for
     // them instead of risking the caller's (an overflow aborts the process).
-    let work =
-        move || match serde_pickle::value_from_slice(stream, serde_pickle::DeOptions::default()) {
-            Ok(v) => (true, dump_chars.map(|max| render(&v, max))),
-            Err(_) => (false, Option::None),
-        };
+    // Last line of defence: a panic inside serde_pickle on an input the guard above did not
+    // foresee makes the stream "not plain", never a crash of the tool.
+    let work = move || {
+        std::panic::catch_unwind(|| {
+            match serde_pickle::value_from_slice(stream, serde_pickle::DeOptions::default()) {
+                Ok(v) => (true, dump_chars.map(|max| render(&v, max))),
+                Err(_) => (false, Option::None),
+            }
+        })
+        .unwrap_or((false, Option::None))
+    };
     if depth <= INLINE_DECODE_DEPTH {
         return work();
     }

@@ -1,0 +1,802 @@
+"""What it costs to hand a payload to a worker: a thread, a sub-interpreter or a process.
+
+- `availability()`: which transports this Python has, and why not.
+- `check_imports(modules)`: whether each module imports inside an isolated and a legacy-config
+  sub-interpreter (a pickle referring to a module that cannot load there cannot be unpickled
+  there).
+- `measure_thread(payloads, rounds)`: a worker thread gets each payload by reference.
+- `SubinterpreterTransport(workers, config, modules)` and `ProcessTransport(workers, modules)`:
+  the payload is pickled in this interpreter, the bytes go to the worker, which unpickles them,
+  reads the fields and sends back a small result. `roundtrip(obj, protocol)` times one round trip
+  in ns, `run_batch(objects, protocol)` keeps all workers busy, `close()` releases the workers.
+
+Workers cannot import this module: in the embedded run it is compiled from a string and is not a
+file on sys.path. They get their code as source text instead (`_WORKER_SOURCE`), which both the
+sub-interpreters (`_interpreters.exec`) and the spawned processes (`exec` as the Process target,
+a builtin that pickles by name) run.
+
+How the sub-interpreter workers are driven: like CPython 3.14's InterpreterPoolExecutor, each
+interpreter is owned by one thread of this interpreter that, per item, puts the bytes on a
+cross-interpreter queue, runs the worker step in the interpreter (`_interpreters.exec`, which
+blocks that thread and releases this interpreter's GIL) and takes the result from a second
+queue. A loop living inside the sub-interpreter would have to poll the queues: they have no
+blocking get in 3.13 or 3.14 (the stdlib wrappers sleep 10 ms between polls).
+
+Everything returned is plain dicts, lists, strings and integers; times are nanoseconds from
+`time.perf_counter_ns`. Failures that concern a payload raise `TransportError`, whose message is
+the worker's exception as "Type: first line".
+"""
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import pickle
+import queue
+import sys
+import threading
+import time
+import weakref
+
+DEFAULT_TIMEOUT = 60.0  # seconds a worker may take for one item (or to start) before we give up
+
+_MIN_SUBINTERPRETERS = (3, 13)
+
+
+class TransportError(Exception):
+    """A payload could not make the trip, or a worker did not answer in time."""
+
+
+# --- code that runs in the workers -------------------------------------------------------------
+
+# Run as source text by every worker (and, for the thread transport, by this module itself).
+_WORKER_SOURCE = r'''
+import pickle
+import sys
+import time
+
+
+def _pc_describe(exc):
+    """"ImportError: module _tracemalloc does not support loading in subinterpreters"."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    return "%s: %s" % (type(exc).__name__, first) if first else type(exc).__name__
+
+
+def _pc_len(value):
+    try:
+        return len(value)
+    except TypeError:
+        return 0
+
+
+def _pc_touch(obj):
+    """Read the payload's fields the way a worker would; the number of fields is the result."""
+    if isinstance(obj, dict):
+        for value in obj.values():
+            _pc_len(value)
+        return len(obj)
+    attrs = getattr(obj, "__dict__", None)
+    if attrs is not None:
+        for name in list(attrs):
+            _pc_len(getattr(obj, name))
+        return len(attrs)
+    if isinstance(obj, (list, tuple)):
+        for value in obj:
+            _pc_len(value)
+        return len(obj)
+    return 1
+
+
+def _pc_import(modules):
+    """Import each module; returns (ns, {module: error})."""
+    errors = {}
+    start = time.perf_counter_ns()
+    for name in modules:
+        try:
+            __import__(name)
+        except BaseException as exc:
+            errors[name] = _pc_describe(exc)
+    return time.perf_counter_ns() - start, errors
+'''
+
+# Sub-interpreter worker step, run once per item. The queue helpers are version specific.
+_STEP_SOURCE = r'''
+def _pc_step():
+    data = _pc_get(_PC_IN)
+    try:
+        result = _pc_touch(pickle.loads(data))
+    except BaseException as exc:
+        result = "error:" + _pc_describe(exc)  # a str result is an error, an int a success
+    _pc_put(_PC_OUT, result)
+'''
+
+# Raw _interpqueues calls, as the stdlib wrappers make them (test.support.interpreters.queues in
+# 3.13, concurrent.interpreters._queues in 3.14). Items are shareable objects (bytes, int, str),
+# never pickled by the queue itself. Unbound op 2 = UNBOUND_ERROR.
+_QUEUE_SOURCE_313 = r'''
+import _interpqueues
+
+
+def _pc_put(qid, obj):
+    _interpqueues.put(qid, obj, 0, 2)  # fmt 0: shareable objects only
+
+
+def _pc_get(qid):
+    return _interpqueues.get(qid)[0]  # (obj, fmt, unboundop)
+
+
+def _pc_new_queue():
+    return _interpqueues.create(0, 0, 2)  # maxsize, fmt, unboundop
+'''
+
+_QUEUE_SOURCE_314 = r'''
+import _interpqueues
+
+
+def _pc_put(qid, obj):
+    _interpqueues.put(qid, obj, -1)  # -1: the queue's own unbound op
+
+
+def _pc_get(qid):
+    return _interpqueues.get(qid)[0]  # (obj, unboundop)
+
+
+def _pc_new_queue():
+    return _interpqueues.create(0, 2, -1)  # maxsize, unboundop, fallback
+'''
+
+# Process worker: runs in a spawned child, after `_WORKER_SOURCE`.
+_SERVE_SOURCE = r'''
+def _pc_serve(conn, modules, dont_write_bytecode):
+    import os
+
+    sys.dont_write_bytecode = dont_write_bytecode
+    # Keep whatever the imports print off the tool's terminal.
+    sink = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(sink, 1)
+    os.dup2(sink, 2)
+    conn.send_bytes(pickle.dumps(("ready", os.getpid())))
+    import_ns, errors = _pc_import(modules)
+    conn.send_bytes(pickle.dumps(("imported", import_ns, errors)))
+    while True:
+        try:
+            data = conn.recv_bytes()
+        except (EOFError, OSError):
+            return
+        if not data:
+            return
+        try:
+            result = _pc_touch(pickle.loads(data))
+        except BaseException as exc:
+            result = "error:" + _pc_describe(exc)
+        conn.send_bytes(pickle.dumps(result))
+
+
+_pc_serve(_pc_conn, _pc_modules, _pc_dont_write_bytecode)
+'''
+
+_here = {}
+exec(_WORKER_SOURCE, _here)
+_touch = _here["_pc_touch"]
+_describe = _here["_pc_describe"]
+
+
+def _queue_source():
+    return _QUEUE_SOURCE_314 if sys.version_info >= (3, 14) else _QUEUE_SOURCE_313
+
+
+def _result(value):
+    """A worker's reply: the int it computed, or TransportError for its "error:..." string."""
+    if isinstance(value, str):
+        raise TransportError(value[len("error:"):] if value.startswith("error:") else value)
+    return value
+
+
+# --- availability ------------------------------------------------------------------------------
+
+def _version():
+    return "%d.%d" % sys.version_info[:2]
+
+
+def _subinterpreter_support():
+    """(available, reason, api)."""
+    if sys.version_info < _MIN_SUBINTERPRETERS:
+        return (False, "Python %s has no per-interpreter queues (_interpqueues); needs 3.13+"
+                % _version(), None)
+    try:
+        import _interpqueues  # noqa: F401
+        import _interpreters
+    except ImportError as exc:
+        return (False, "this Python %s build has no sub-interpreter modules (%s)"
+                % (_version(), _describe(exc)), None)
+    try:
+        current = _interpreters.get_current()[0]
+        main = _interpreters.get_main()[0]
+    except Exception as exc:
+        return False, "cannot query the running interpreter (%s)" % _describe(exc), None
+    if current != main:
+        return False, "running in a sub-interpreter; workers are created from the main one", None
+    try:
+        import concurrent.interpreters  # noqa: F401 - 3.14+
+        api = "concurrent.interpreters"
+    except ImportError:
+        api = "_interpreters"
+    return True, None, api
+
+
+def _python_executable():
+    """The Python that spawned workers run: sys.executable, unless it is not a Python (an
+    embedding program), then the environment's bin/python3."""
+    candidates = [sys.executable, getattr(sys, "_base_executable", None)]
+    candidates += [os.path.join(sys.prefix, "bin", name)
+                   for name in ("python3", "python", "python%s" % _version())]
+    for path in candidates:
+        if path and os.path.isfile(path) and os.path.basename(path).lower().startswith("python"):
+            return path
+    return None
+
+
+def availability():
+    sub_ok, sub_reason, api = _subinterpreter_support()
+    process = {"available": True, "reason": None}
+    try:
+        multiprocessing.get_context("spawn")
+    except ValueError as exc:
+        process = {"available": False, "reason": "no spawn start method (%s)" % exc}
+    else:
+        if _python_executable() is None:
+            process = {"available": False,
+                       "reason": "no Python executable to spawn (sys.executable is %r)"
+                       % sys.executable}
+    return {
+        "thread": {"available": True, "reason": None},
+        "subinterpreter": {"available": sub_ok, "reason": sub_reason, "api": api},
+        "process": process,
+    }
+
+
+# --- sub-interpreters: low level ---------------------------------------------------------------
+
+def _excinfo_text(excinfo):
+    name = getattr(getattr(excinfo, "type", None), "__name__", None) or "Exception"
+    msg = (getattr(excinfo, "msg", None) or "").strip()
+    return "%s: %s" % (name, msg.splitlines()[0]) if msg else name
+
+
+class _Interpreter:
+    """One sub-interpreter, created with a named config ("isolated" or "legacy")."""
+
+    def __init__(self, config):
+        import _interpreters
+
+        self._mod = _interpreters
+        self.config = config
+        self.id = _interpreters.create(_interpreters.new_config(config))
+
+    def run(self, code):
+        """Run source or a code object in the interpreter's __main__; None or "Type: message"."""
+        excinfo = self._mod.exec(self.id, code, restrict=True)
+        return None if excinfo is None else _excinfo_text(excinfo)
+
+    def bootstrap(self, extra_source=""):
+        """Give it this interpreter's sys.path (a sub-interpreter starts from the startup
+        config's path, without what was added at run time) and the worker code."""
+        source = "import sys\nsys.path[:] = %r\nsys.dont_write_bytecode = %r\n" % (
+            list(sys.path), bool(sys.dont_write_bytecode))
+        error = self.run(source + _WORKER_SOURCE + extra_source)
+        if error:
+            raise TransportError("cannot set up a sub-interpreter worker: " + error)
+
+    def destroy(self):
+        if self.id is None:
+            return
+        try:
+            self._mod.destroy(self.id, restrict=True)
+        except self._mod.InterpreterNotFoundError:
+            pass
+        self.id = None
+
+
+def check_imports(modules):
+    """Does `import module` work in an isolated and in a legacy-config sub-interpreter?
+
+    One interpreter per config serves all modules: a failed import removes the failed module from
+    sys.modules, so a later import that needs it retries and fails the same way, and what stays
+    behind is only modules that imported completely, as a fresh import would load them too.
+    After a failure that is not an ImportError (module code raising something else half-way)
+    the interpreter is replaced before the next module.
+    """
+    modules = [str(m) for m in modules]
+    ok, reason, _ = _subinterpreter_support()
+    if not ok:
+        return [{"module": m, "isolated_ok": None, "legacy_ok": None, "error": reason,
+                 "legacy_error": None} for m in modules]
+    outcome = {"isolated": {}, "legacy": {}}
+    for config in ("isolated", "legacy"):
+        interp = None
+        try:
+            for name in modules:
+                if interp is None:
+                    interp = _Interpreter(config)
+                    interp.bootstrap()
+                error = interp.run("import " + name)
+                outcome[config][name] = error
+                if error and not error.startswith(("ImportError", "ModuleNotFoundError")):
+                    interp.destroy()
+                    interp = None
+        finally:
+            if interp is not None:
+                interp.destroy()
+    rows = []
+    for name in modules:
+        iso, leg = outcome["isolated"][name], outcome["legacy"][name]
+        rows.append({"module": name, "isolated_ok": iso is None, "legacy_ok": leg is None,
+                     "error": iso or leg, "legacy_error": leg})
+    return rows
+
+
+# --- threads -----------------------------------------------------------------------------------
+
+def measure_thread(payloads, rounds=1, timeout=DEFAULT_TIMEOUT):
+    """A worker thread gets each payload by reference through a queue.Queue, reads its fields and
+    replies: the cost of the hand-off alone, which the other transports pay on top of copying."""
+    inbox, outbox = queue.Queue(), queue.Queue()
+
+    def work():
+        while True:
+            obj = inbox.get()
+            if obj is inbox:
+                return
+            try:
+                outbox.put(_touch(obj))
+            except BaseException as exc:  # reported, never raised in the worker
+                outbox.put("error:" + _describe(exc))
+
+    start = time.perf_counter_ns()
+    worker = threading.Thread(target=work, name="picklecost-thread-worker", daemon=True)
+    worker.start()
+    setup_ns = time.perf_counter_ns() - start
+    times = []
+    try:
+        for _ in range(max(1, int(rounds))):
+            for obj in payloads:
+                t0 = time.perf_counter_ns()
+                inbox.put(obj)
+                try:
+                    reply = outbox.get(timeout=timeout)
+                except queue.Empty:
+                    raise TransportError("the worker thread did not answer within %gs" % timeout)
+                times.append(time.perf_counter_ns() - t0)
+                _result(reply)
+    finally:
+        inbox.put(inbox)
+        worker.join(timeout)
+    return {"roundtrip_ns": times, "setup_ns": setup_ns}
+
+
+# --- shared by the pickling transports ---------------------------------------------------------
+
+def _deal(objects, workers):
+    """Round-robin: [(index, obj)] per worker."""
+    shares = [[] for _ in range(workers)]
+    for index, obj in enumerate(objects):
+        shares[index % workers].append((index, obj))
+    return shares
+
+
+def _batch_result(wall_ns, timings, errors):
+    """timings: {index: ns}; errors: {index: message}."""
+    messages = [errors[i] for i in sorted(errors)]
+    return {"wall_ns": wall_ns, "per_item_ns": [timings[i] for i in sorted(timings)],
+            "failed": len(errors), "errors": list(dict.fromkeys(messages))[:5]}
+
+
+# --- sub-interpreters --------------------------------------------------------------------------
+
+class _SubWorker:
+    """A sub-interpreter, its two queues and the thread of this interpreter that drives it."""
+
+    _STEP = compile("_pc_step()", "<picklecost-worker>", "exec")
+
+    def __init__(self, config, number, put, get, new_queue, destroy_queue):
+        self.number = number
+        self.stuck = False
+        self._put, self._get = put, get
+        self._destroy_queue = destroy_queue
+        self.inq = self.outq = None
+        self.interp = None
+        self.tasks = queue.SimpleQueue()
+        self.replies = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._serve, daemon=True,
+                                       name="picklecost-subinterpreter-%d" % number)
+        start = time.perf_counter_ns()
+        self.interp = _Interpreter(config)
+        self.create_ns = time.perf_counter_ns() - start
+        try:
+            self.inq, self.outq = new_queue(), new_queue()
+            self.interp.bootstrap("\n_PC_IN, _PC_OUT = %d, %d\n%s\n%s" % (
+                self.inq, self.outq, _queue_source(), _STEP_SOURCE))
+        except BaseException:
+            self.stop(0)
+            raise
+        self.thread.start()
+
+    def import_modules(self, modules):
+        """Import `modules` in the interpreter: (ns, {module: error})."""
+        errors = {}
+        start = time.perf_counter_ns()
+        for name in modules:
+            error = self.interp.run("import " + name)
+            if error:
+                errors[name] = error
+        return time.perf_counter_ns() - start, errors
+
+    def _step(self, data):
+        """Bytes in, the worker's reply (int, or "error:..." str) out."""
+        self._put(self.inq, data)
+        error = self.interp.run(self._STEP)
+        if error:
+            return "error:" + error
+        return self._get(self.outq)
+
+    def _serve(self):
+        while True:
+            task = self.tasks.get()
+            if task is None:
+                return
+            try:
+                if task[0] == "one":
+                    self.replies.put(self._step(task[1]))
+                else:
+                    _, items, protocol = task
+                    done = []
+                    for index, obj in items:
+                        start = time.perf_counter_ns()
+                        try:
+                            reply = self._step(pickle.dumps(obj, protocol))
+                        except Exception as exc:  # pickling failed in this interpreter
+                            reply = "error:" + _describe(exc)
+                        done.append((index, time.perf_counter_ns() - start, reply))
+                    self.replies.put(done)
+            except BaseException as exc:
+                self.replies.put("error:" + _describe(exc))
+
+    def stop(self, timeout):
+        """Stop the thread and destroy the interpreter; False if it is still busy (stuck)."""
+        if self.thread.is_alive():
+            self.tasks.put(None)
+            self.thread.join(timeout)
+        if self.thread.is_alive():
+            return False
+        if self.interp is not None:
+            self.interp.destroy()
+        for qid in (self.inq, self.outq):
+            if qid is not None:
+                try:
+                    self._destroy_queue(qid)
+                except Exception:
+                    pass
+        self.inq = self.outq = None
+        return True
+
+
+def _close_workers(workers, timeout):
+    left = [w for w in workers if not w.stop(timeout)]
+    workers[:] = left
+    return not left
+
+
+class SubinterpreterTransport:
+    """W sub-interpreters with `config` "isolated" (own GIL, only multi-phase-init extension
+    modules) or "legacy" (shares the main GIL, can load any extension module).
+
+    `setup_ns` = {"create": [ns per worker], "import": [ns per worker to import `modules`]};
+    `import_errors` = [{"module", "error"}] for modules that did not import (the payloads that
+    need them will fail with the same error).
+    """
+
+    def __init__(self, workers=2, config="isolated", modules=(), timeout=DEFAULT_TIMEOUT):
+        if config not in ("isolated", "legacy"):
+            raise ValueError("config must be 'isolated' or 'legacy', not %r" % (config,))
+        ok, reason, _ = _subinterpreter_support()
+        if not ok:
+            raise TransportError(reason)
+        import _interpqueues
+
+        helpers = {}
+        exec(_queue_source(), helpers)
+        self.config = config
+        self.timeout = float(timeout)
+        self.modules = [str(m) for m in modules]
+        self._workers = []
+        self._next = 0
+        self._finalizer = weakref.finalize(self, _close_workers, self._workers, 5.0)
+        self.setup_ns = {"create": [], "import": []}
+        errors = {}
+        try:
+            for number in range(max(1, int(workers))):
+                worker = _SubWorker(config, number, helpers["_pc_put"], helpers["_pc_get"],
+                                    helpers["_pc_new_queue"], _interpqueues.destroy)
+                self._workers.append(worker)
+                self.setup_ns["create"].append(worker.create_ns)
+                import_ns, failed = worker.import_modules(self.modules)
+                self.setup_ns["import"].append(import_ns)
+                for name, error in failed.items():
+                    errors.setdefault(name, error)
+        except BaseException:
+            self.close()
+            raise
+        self.import_errors = [{"module": m, "error": e} for m, e in errors.items()]
+
+    @property
+    def workers(self):
+        return len(self._workers)
+
+    def _usable(self):
+        workers = [w for w in self._workers if not w.stuck]
+        if not workers:
+            raise TransportError("no sub-interpreter worker left (closed, or all timed out)")
+        return workers
+
+    def roundtrip(self, obj, protocol=pickle.HIGHEST_PROTOCOL):
+        """pickle.dumps here + bytes onto the queue + unpickling and reading the fields in the
+        next worker (round-robin) + the result back, in ns. Includes the hand-off to the thread
+        that drives the worker, as measure_thread does."""
+        workers = self._usable()
+        worker = workers[self._next % len(workers)]
+        self._next += 1
+        start = time.perf_counter_ns()
+        data = pickle.dumps(obj, protocol)
+        worker.tasks.put(("one", data))
+        try:
+            reply = worker.replies.get(timeout=self.timeout)
+        except queue.Empty:
+            worker.stuck = True
+            raise TransportError("sub-interpreter worker %d did not answer within %gs"
+                                 % (worker.number, self.timeout))
+        elapsed = time.perf_counter_ns() - start
+        _result(reply)
+        return elapsed
+
+    def run_batch(self, objects, protocol=pickle.HIGHEST_PROTOCOL):
+        """All workers busy: objects are dealt round-robin and every worker's thread pickles and
+        ships its share one item after the other. per_item_ns (in object order, successes only)
+        runs from pickle.dumps to the result; wall_ns is the whole batch."""
+        objects = list(objects)
+        workers = self._usable()
+        shares = _deal(objects, len(workers))
+        timings, errors = {}, {}
+        start = time.perf_counter_ns()
+        busy = []
+        for worker, share in zip(workers, shares):
+            if share:
+                worker.tasks.put(("batch", share, protocol))
+                busy.append((worker, share))
+        for worker, share in busy:
+            deadline = self.timeout * len(share)
+            try:
+                done = worker.replies.get(timeout=max(0.0, deadline - _elapsed_s(start)))
+            except queue.Empty:
+                worker.stuck = True
+                for index, _ in share:
+                    errors[index] = ("sub-interpreter worker %d did not finish its %d items "
+                                     "within %gs" % (worker.number, len(share), deadline))
+                continue
+            if isinstance(done, str):
+                for index, _ in share:
+                    errors[index] = done[len("error:"):]
+                continue
+            for index, ns, reply in done:
+                if isinstance(reply, str):
+                    errors[index] = reply[len("error:"):]
+                else:
+                    timings[index] = ns
+        return _batch_result(time.perf_counter_ns() - start, timings, errors)
+
+    def close(self):
+        """Destroy the interpreters. A worker that timed out may still be busy: it is left to the
+        process's exit (its thread is a daemon) and close() returns False."""
+        return self._finalizer() if self._finalizer.alive else not self._workers
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _elapsed_s(start_ns):
+    return (time.perf_counter_ns() - start_ns) / 1e9
+
+
+# --- processes ---------------------------------------------------------------------------------
+
+class _ProcWorker:
+    def __init__(self, process, conn):
+        self.process = process
+        self.conn = conn
+        self.stuck = False
+
+    def receive(self, timeout, what):
+        if not self.conn.poll(timeout):
+            self.stuck = True
+            if not self.process.is_alive():
+                raise TransportError("worker process %s exited with code %s while %s"
+                                     % (self.process.pid, self.process.exitcode, what))
+            raise TransportError("worker process %s did not answer within %gs while %s"
+                                 % (self.process.pid, timeout, what))
+        try:
+            return pickle.loads(self.conn.recv_bytes())
+        except (EOFError, OSError):
+            self.stuck = True
+            self.process.join(1.0)
+            raise TransportError("worker process %s exited with code %s while %s"
+                                 % (self.process.pid, self.process.exitcode, what))
+
+    def stop(self, timeout):
+        try:
+            self.conn.send_bytes(b"")
+        except (OSError, ValueError):
+            pass
+        self.process.join(timeout)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout)
+        self.conn.close()
+
+
+def _stop_processes(workers, timeout):
+    while workers:
+        workers.pop().stop(timeout)
+
+
+class ProcessTransport:
+    """W worker processes started with multiprocessing's "spawn" method, running this
+    environment's Python; payload bytes and results go over a Pipe.
+
+    `setup_ns` = {"spawn": [ns from start() to the worker's first message], "import": [ns the
+    worker spent importing `modules`, measured in the worker]}.
+    """
+
+    def __init__(self, workers=2, modules=(), timeout=DEFAULT_TIMEOUT):
+        executable = _python_executable()
+        if executable is None:
+            raise TransportError("no Python executable to spawn workers with (sys.executable "
+                                 "is %r)" % sys.executable)
+        ctx = multiprocessing.get_context("spawn")
+        from multiprocessing import spawn
+
+        if spawn.get_executable() != executable:
+            # An embedding program's sys.executable is not a Python: name the real one.
+            ctx.set_executable(executable)
+        if not hasattr(sys, "argv"):  # the spawn preparation data reads it
+            sys.argv = [""]
+        try:  # start the resource tracker now, not inside the first worker's spawn time
+            from multiprocessing import resource_tracker
+            resource_tracker.ensure_running()
+        except Exception:
+            pass
+        self.timeout = float(timeout)
+        self.modules = [str(m) for m in modules]
+        self.executable = executable
+        self._workers = []
+        self._next = 0
+        self._finalizer = weakref.finalize(self, _stop_processes, self._workers, 5.0)
+        self.setup_ns = {"spawn": [], "import": []}
+        errors = {}
+        source = _WORKER_SOURCE + _SERVE_SOURCE
+        try:
+            for number in range(max(1, int(workers))):
+                parent, child = ctx.Pipe(duplex=True)
+                namespace = {"__name__": "__picklecost_worker__", "_pc_conn": child,
+                             "_pc_modules": self.modules,
+                             "_pc_dont_write_bytecode": bool(sys.dont_write_bytecode)}
+                process = ctx.Process(target=exec, args=(source, namespace), daemon=True,
+                                      name="picklecost-process-%d" % number)
+                start = time.perf_counter_ns()
+                process.start()
+                child.close()
+                worker = _ProcWorker(process, parent)
+                self._workers.append(worker)
+                worker.receive(self.timeout, "starting")
+                self.setup_ns["spawn"].append(time.perf_counter_ns() - start)
+                _, import_ns, failed = worker.receive(self.timeout, "importing modules")
+                self.setup_ns["import"].append(import_ns)
+                for name, error in failed.items():
+                    errors.setdefault(name, error)
+        except BaseException:
+            self.close()
+            raise
+        self.import_errors = [{"module": m, "error": e} for m, e in errors.items()]
+
+    @property
+    def workers(self):
+        return len(self._workers)
+
+    def _usable(self):
+        workers = [w for w in self._workers if not w.stuck]
+        if not workers:
+            raise TransportError("no worker process left (closed, or all failed)")
+        return workers
+
+    def roundtrip(self, obj, protocol=pickle.HIGHEST_PROTOCOL):
+        """pickle.dumps + bytes through the pipe + unpickling and reading the fields in the next
+        worker (round-robin) + the result back, in ns."""
+        workers = self._usable()
+        worker = workers[self._next % len(workers)]
+        self._next += 1
+        start = time.perf_counter_ns()
+        worker.conn.send_bytes(pickle.dumps(obj, protocol))
+        reply = worker.receive(self.timeout, "handling a payload")
+        elapsed = time.perf_counter_ns() - start
+        _result(reply)
+        return elapsed
+
+    def run_batch(self, objects, protocol=pickle.HIGHEST_PROTOCOL):
+        """All workers busy: objects are dealt round-robin; each worker has one item in flight,
+        the next is pickled and sent as soon as its result arrives. per_item_ns (object order,
+        successes only) runs from pickle.dumps to the result; wall_ns is the whole batch."""
+        objects = list(objects)
+        workers = self._usable()
+        pending = {id(w.conn): (w, list(share))
+                   for w, share in zip(workers, _deal(objects, len(workers))) if share}
+        in_flight = {}
+        timings, errors = {}, {}
+
+        def send(worker, share):
+            while share:
+                index, obj = share.pop(0)
+                t0 = time.perf_counter_ns()
+                try:
+                    data = pickle.dumps(obj, protocol)
+                except Exception as exc:
+                    errors[index] = _describe(exc)
+                    continue
+                worker.conn.send_bytes(data)
+                in_flight[id(worker.conn)] = (index, t0)
+                return
+
+        start = time.perf_counter_ns()
+        for worker, share in pending.values():
+            send(worker, share)
+        while in_flight:
+            conns = [pending[key][0].conn for key in in_flight]
+            ready = multiprocessing.connection.wait(conns, timeout=self.timeout)
+            if not ready:
+                for key, (index, _) in list(in_flight.items()):
+                    worker, share = pending[key]
+                    worker.stuck = True
+                    errors[index] = "worker process %s did not answer within %gs" % (
+                        worker.process.pid, self.timeout)
+                    for later, _ in share:
+                        errors[later] = "not sent: its worker process timed out"
+                    share.clear()
+                break
+            for conn in ready:
+                worker, share = pending[id(conn)]
+                index, t0 = in_flight.pop(id(conn))
+                try:
+                    reply = worker.receive(0, "handling a payload")
+                except TransportError as exc:
+                    reply = "error:%s" % exc
+                    for later, _ in share:
+                        errors[later] = "not sent: %s" % exc
+                    share.clear()
+                if isinstance(reply, str):
+                    errors[index] = reply[len("error:"):]
+                else:
+                    timings[index] = time.perf_counter_ns() - t0
+                send(worker, share)
+        return _batch_result(time.perf_counter_ns() - start, timings, errors)
+
+    def close(self):
+        self._finalizer()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,417 @@
+import hashlib
+import json
+import os
+import pathlib
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+
+import _paths  # noqa: F401
+import picklecost_render as render
+import picklecost_transports as transports
+
+SHOWCASE = "/work/shared/sites/bengal-showcase"
+PY_DIR = os.path.join(_paths.ROOT, "src", "python", "py")
+OLD_PYTHONS = {
+    "3.11": "/root/.pyenv/versions/3.11.7/bin/python3.11",
+    "3.12": "/root/.pyenv/versions/3.12.1/bin/python3.12",
+}
+NOT_IN_SUBINTERPRETERS = "does not support loading in subinterpreters"
+HAS_SUBINTERPRETERS = sys.version_info >= (3, 13)
+
+# A module that cannot load in an isolated sub-interpreter (tracemalloc is single-phase init),
+# and a class whose unpickling takes a while.
+NEEDS_TRACEMALLOC = '''
+import time
+import tracemalloc
+
+
+class Thing:
+    def __init__(self, name):
+        self.name = name
+        self.tags = ["a", "b"]
+
+
+class Slow:
+    def __init__(self, delay):
+        self.delay = delay
+
+    def __setstate__(self, state):
+        time.sleep(state["delay"])
+        self.__dict__.update(state)
+'''
+
+
+def _bengal_available():
+    try:
+        import bengal  # noqa: F401
+    except ImportError:
+        return False
+    return os.path.isfile(os.path.join(SHOWCASE, "bengal.toml"))
+
+
+def _run(python, code, timeout=180):
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env.pop("PYTHONPATH", None)
+    return subprocess.run([python, "-B", "-c", code], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=tempfile.gettempdir())
+
+
+def _payload():
+    """A dict like a page payload, about 6 KB pickled."""
+    return {"source_path": "content/docs/page.md", "content": "word " * 1000,
+            "metadata": {"title": "A page", "tags": ["x", "y"], "weight": 3,
+                         "date": "2024-05-01"},
+            "output_path": "public/docs/page/index.html"}
+
+
+def _live_interpreters():
+    import _interpreters
+
+    return len(_interpreters.list_all())
+
+
+def _tree(root):
+    """Everything about a directory tree that a write could change."""
+    state = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            st = os.lstat(path)
+            digest = None
+            if os.path.isfile(path):
+                with open(path, "rb") as f:
+                    digest = hashlib.sha256(f.read()).hexdigest()
+            state[os.path.relpath(path, root)] = (st.st_mode, st.st_size, st.st_mtime_ns, digest)
+    return state
+
+
+class AvailabilityTests(unittest.TestCase):
+    def test_this_python(self):
+        info = transports.availability()
+        self.assertEqual(info["thread"], {"available": True, "reason": None})
+        self.assertEqual(info["process"], {"available": True, "reason": None})
+        sub = info["subinterpreter"]
+        if HAS_SUBINTERPRETERS:
+            self.assertEqual(sub, {"available": True, "reason": None,
+                                   "api": "concurrent.interpreters"
+                                   if sys.version_info >= (3, 14) else "_interpreters"})
+        else:
+            self.assertFalse(sub["available"])
+
+    def test_older_pythons_report_the_reason_and_still_measure_threads_and_processes(self):
+        found = [(v, p) for v, p in OLD_PYTHONS.items() if os.path.exists(p)]
+        if not found:
+            self.skipTest("no Python 3.11 or 3.12 here")
+        for version, python in found:
+            with self.subTest(version=version):
+                code = textwrap.dedent('''
+                    import json, sys
+                    sys.path.insert(0, %r)
+                    import picklecost_transports as t
+                    info = t.availability()
+                    rows = t.check_imports(["json"])
+                    try:
+                        t.SubinterpreterTransport(1, "isolated", [])
+                        refused = None
+                    except t.TransportError as exc:
+                        refused = str(exc)
+                    thread = t.measure_thread([{"a": 1}], 3)
+                    with t.ProcessTransport(1, ["json"]) as p:
+                        ns = p.roundtrip({"a": [1, 2, 3]})
+                    print(json.dumps({"info": info, "rows": rows, "refused": refused,
+                                      "thread": thread, "process_ns": ns}))
+                ''') % PY_DIR
+                done = _run(python, code)
+                self.assertEqual(done.returncode, 0, done.stderr)
+                out = json.loads(done.stdout)
+                reason = ("Python %s has no per-interpreter queues (_interpqueues); needs 3.13+"
+                          % version)
+                self.assertEqual(out["info"]["subinterpreter"],
+                                 {"available": False, "reason": reason, "api": None})
+                self.assertTrue(out["info"]["thread"]["available"])
+                self.assertTrue(out["info"]["process"]["available"])
+                self.assertEqual(out["rows"], [{"module": "json", "isolated_ok": None,
+                                                "legacy_ok": None, "error": reason,
+                                                "legacy_error": None}])
+                self.assertEqual(out["refused"], reason)
+                self.assertEqual(len(out["thread"]["roundtrip_ns"]), 3)
+                self.assertGreater(out["process_ns"], 0)
+
+
+class ThreadTests(unittest.TestCase):
+    def test_round_trips(self):
+        payloads = [_payload(), {"x": 1}, [1, 2, 3]]
+        result = transports.measure_thread(payloads, rounds=4)
+        self.assertEqual(len(result["roundtrip_ns"]), 12)
+        self.assertTrue(all(type(ns) is int and ns > 0 for ns in result["roundtrip_ns"]))
+        self.assertGreater(result["setup_ns"], 0)
+
+    def test_worker_error_is_raised_with_its_message(self):
+        class Broken:
+            @property
+            def __dict__(self):
+                raise RuntimeError("cannot read me")
+
+        with self.assertRaises(transports.TransportError) as caught:
+            transports.measure_thread([Broken()], 1)
+        self.assertEqual(str(caught.exception), "RuntimeError: cannot read me")
+
+
+class _TempModule(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        pathlib.Path(self.dir.name, "pc_needs_tracemalloc.py").write_text(NEEDS_TRACEMALLOC)
+        sys.path.insert(0, self.dir.name)
+        import pc_needs_tracemalloc
+
+        self.module = pc_needs_tracemalloc
+
+    def tearDown(self):
+        sys.path[:] = [p for p in sys.path if p != self.dir.name]
+        sys.modules.pop("pc_needs_tracemalloc", None)
+        self.dir.cleanup()
+
+
+@unittest.skipUnless(HAS_SUBINTERPRETERS, "sub-interpreters need Python 3.13+")
+class CheckImportsTests(_TempModule):
+    def test_modules(self):
+        before = _live_interpreters()
+        rows = transports.check_imports(["json", "tracemalloc", "bengal.core.page",
+                                         "pc_needs_tracemalloc", "no_such_module_pc"])
+        self.assertEqual(_live_interpreters(), before)
+        by_name = {row["module"]: row for row in rows}
+        self.assertEqual([row["module"] for row in rows],
+                         ["json", "tracemalloc", "bengal.core.page", "pc_needs_tracemalloc",
+                          "no_such_module_pc"])
+        self.assertEqual(by_name["json"], {"module": "json", "isolated_ok": True,
+                                           "legacy_ok": True, "error": None,
+                                           "legacy_error": None})
+        refused = ("ImportError: module _tracemalloc does not support loading in "
+                   "subinterpreters")
+        self.assertEqual(by_name["tracemalloc"], {"module": "tracemalloc",
+                                                  "isolated_ok": False, "legacy_ok": True,
+                                                  "error": refused, "legacy_error": None})
+        # The module found through a sys.path entry added at run time: the sub-interpreters
+        # got this interpreter's sys.path.
+        self.assertEqual(by_name["pc_needs_tracemalloc"]["error"], refused)
+        self.assertTrue(by_name["pc_needs_tracemalloc"]["legacy_ok"])
+        missing = by_name["no_such_module_pc"]
+        self.assertEqual((missing["isolated_ok"], missing["legacy_ok"]), (False, False))
+        self.assertEqual(missing["error"], "ModuleNotFoundError: No module named 'no_such_module_pc'")
+        if _bengal_available():
+            # Bengal's logger imports tracemalloc: no Bengal object unpickles in an isolated
+            # sub-interpreter, all of them do in a legacy one.
+            self.assertEqual(by_name["bengal.core.page"]["error"], refused)
+            self.assertTrue(by_name["bengal.core.page"]["legacy_ok"])
+
+
+@unittest.skipUnless(HAS_SUBINTERPRETERS, "sub-interpreters need Python 3.13+")
+class SubinterpreterTests(_TempModule):
+    def test_round_trips_and_batch_with_two_isolated_workers(self):
+        before = _live_interpreters()
+        transport = transports.SubinterpreterTransport(2, "isolated", ["json", "datetime"])
+        try:
+            self.assertEqual(_live_interpreters(), before + 2)
+            self.assertEqual(transport.workers, 2)
+            for key in ("create", "import"):
+                self.assertEqual(len(transport.setup_ns[key]), 2)
+                self.assertTrue(all(type(ns) is int and ns > 0 for ns in transport.setup_ns[key]))
+            self.assertEqual(transport.import_errors, [])
+            payload = _payload()
+            self.assertGreater(len(pickle.dumps(payload, 5)), 5000)
+            times = [transport.roundtrip(payload, 5) for _ in range(6)]
+            self.assertTrue(all(type(ns) is int and ns > 0 for ns in times))
+            batch = transport.run_batch([payload, {"a": 1}, [1, 2]] * 3, 5)
+            self.assertEqual(len(batch["per_item_ns"]), 9)
+            self.assertEqual((batch["failed"], batch["errors"]), (0, []))
+            self.assertGreaterEqual(batch["wall_ns"], max(batch["per_item_ns"]))
+        finally:
+            self.assertTrue(transport.close())
+        self.assertEqual(_live_interpreters(), before)
+        with self.assertRaises(transports.TransportError):
+            transport.roundtrip({"a": 1})
+
+    def test_class_from_a_module_that_cannot_load_isolated(self):
+        thing = self.module.Thing("x")
+        with transports.SubinterpreterTransport(2, "isolated", ["pc_needs_tracemalloc"]) as t:
+            self.assertEqual(t.import_errors, [{
+                "module": "pc_needs_tracemalloc",
+                "error": "ImportError: module _tracemalloc " + NOT_IN_SUBINTERPRETERS}])
+            with self.assertRaises(transports.TransportError) as caught:
+                t.roundtrip(thing)
+            self.assertEqual(str(caught.exception),
+                             "ImportError: module _tracemalloc " + NOT_IN_SUBINTERPRETERS)
+            # The worker survives a failed payload.
+            self.assertGreater(t.roundtrip({"fine": True}), 0)
+            batch = t.run_batch([thing, {"a": 1}, thing, {"b": 2}])
+            self.assertEqual(batch["failed"], 2)
+            self.assertEqual(len(batch["per_item_ns"]), 2)
+            self.assertEqual(batch["errors"],
+                             ["ImportError: module _tracemalloc " + NOT_IN_SUBINTERPRETERS])
+        with transports.SubinterpreterTransport(2, "legacy", ["pc_needs_tracemalloc"]) as t:
+            self.assertEqual(t.import_errors, [])
+            self.assertGreater(t.roundtrip(thing), 0)
+            batch = t.run_batch([thing] * 4)
+            self.assertEqual((batch["failed"], len(batch["per_item_ns"])), (0, 4))
+
+    def test_a_worker_that_does_not_answer_times_out_and_is_still_cleaned_up(self):
+        before = _live_interpreters()
+        t = transports.SubinterpreterTransport(1, "legacy", ["pc_needs_tracemalloc"],
+                                               timeout=0.5)
+        with self.assertRaises(transports.TransportError) as caught:
+            t.roundtrip(self.module.Slow(1.5))
+        self.assertIn("did not answer within 0.5s", str(caught.exception))
+        with self.assertRaises(transports.TransportError):
+            t.roundtrip({"a": 1})  # its only worker is busy
+        self.assertTrue(t.close())  # waits for the slow item, then destroys the interpreter
+        self.assertEqual(_live_interpreters(), before)
+
+    def test_bad_config(self):
+        with self.assertRaises(ValueError):
+            transports.SubinterpreterTransport(1, "shared", [])
+
+
+class ProcessTests(_TempModule):
+    def test_round_trips_batch_and_errors(self):
+        with transports.ProcessTransport(2, ["json", "pc_needs_tracemalloc"]) as t:
+            self.assertEqual(t.workers, 2)
+            self.assertEqual(len(t.setup_ns["spawn"]), 2)
+            self.assertEqual(len(t.setup_ns["import"]), 2)
+            self.assertEqual(t.import_errors, [])
+            self.assertGreater(t.roundtrip(_payload()), 0)
+            self.assertGreater(t.roundtrip(self.module.Thing("x")), 0)
+            only_here = _memory_only_class()
+            with self.assertRaises(transports.TransportError) as caught:
+                # pickled by reference to a module the worker cannot find
+                t.roundtrip(only_here())
+            self.assertEqual(str(caught.exception),
+                             "ModuleNotFoundError: No module named 'pc_memory_only'")
+            batch = t.run_batch([_payload(), {"a": 1}, only_here(), [1]])
+            self.assertEqual((batch["failed"], len(batch["per_item_ns"])), (1, 3))
+
+    def test_timeout(self):
+        with transports.ProcessTransport(1, [], timeout=0.5) as t:
+            with self.assertRaises(transports.TransportError) as caught:
+                t.roundtrip(self.module.Slow(3))
+            self.assertIn("did not answer within 0.5s", str(caught.exception))
+
+
+def _memory_only_class():
+    """A class of a module that exists only in this process's sys.modules."""
+    import types
+
+    module = sys.modules.get("pc_memory_only")
+    if module is None:
+        module = types.ModuleType("pc_memory_only")
+        exec("class ProcessOnlyHere:\n    pass\n", module.__dict__)
+        sys.modules["pc_memory_only"] = module
+    return module.ProcessOnlyHere
+
+
+# Mimics the embedded run: the module is compiled from a string under its own name, its file is
+# not on sys.path, __main__ is no script, and the workers still start.
+EMBEDDED = '''
+import json, sys, types
+sys.path[:] = [p for p in sys.path if p not in ("", %(py_dir)r)]
+with open(%(source)r, encoding="utf-8") as f:
+    source = f.read()
+module = types.ModuleType("picklecost_transports")
+sys.modules["picklecost_transports"] = module
+exec(compile(source, "<picklecost>/picklecost_transports.py", "exec"), module.__dict__)
+t = module
+import importlib.util
+assert importlib.util.find_spec("picklecost_render") is None  # nothing of ours on sys.path
+
+from pathlib import Path
+from bengal.core.site import Site
+import contextlib, io
+with contextlib.redirect_stdout(io.StringIO()):
+    site = Site.from_config(Path(%(site)r))
+    site.discover_content()
+    site.discover_assets()
+fields = ["source_path", "content", "metadata", "output_path"]
+payloads = []
+for page in site.pages[:6]:
+    subset = {}
+    for name in fields:
+        value = getattr(page, name, None)
+        subset[name] = str(value) if isinstance(value, Path) else value
+    payloads.append(subset)
+modules = ["bengal.core.page", "datetime"]
+out = {}
+with t.ProcessTransport(2, modules) as p:
+    out["process_setup"] = p.setup_ns
+    out["process_errors"] = p.import_errors
+    out["process"] = [p.roundtrip(x) for x in payloads]
+    out["process_batch"] = p.run_batch(payloads)
+    out["page"] = p.roundtrip(site.pages[1])  # a whole Page, site and all
+if t.availability()["subinterpreter"]["available"]:
+    with t.SubinterpreterTransport(2, "legacy", modules) as s:
+        out["legacy"] = [s.roundtrip(x) for x in payloads]
+print(json.dumps(out))
+'''
+
+
+@unittest.skipUnless(_bengal_available(), "bengal or the showcase site is not available")
+class EmbeddedLikeTests(unittest.TestCase):
+    def test_workers_start_without_this_module_on_sys_path(self):
+        code = EMBEDDED % {"py_dir": PY_DIR, "site": SHOWCASE,
+                           "source": os.path.join(PY_DIR, "picklecost_transports.py")}
+        done = _run(sys.executable, code)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        out = json.loads(done.stdout)
+        self.assertEqual(out["process_errors"], [])
+        self.assertEqual(len(out["process_setup"]["spawn"]), 2)
+        self.assertEqual(len(out["process"]), 6)
+        self.assertTrue(all(ns > 0 for ns in out["process"]))
+        self.assertEqual(out["process_batch"]["failed"], 0)
+        self.assertEqual(len(out["process_batch"]["per_item_ns"]), 6)
+        self.assertGreater(out["page"], 0)
+        if HAS_SUBINTERPRETERS:
+            self.assertEqual(len(out["legacy"]), 6)
+            self.assertTrue(all(ns > 0 for ns in out["legacy"]))
+
+
+@unittest.skipUnless(_bengal_available(), "bengal or the showcase site is not available")
+class RenderCostTests(unittest.TestCase):
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="picklecost-render-")
+
+    def tearDown(self):
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def test_sample_of_the_discovered_showcase_leaves_the_site_untouched(self):
+        import picklecost_load
+
+        before = _tree(SHOWCASE)
+        loaded = picklecost_load.load(SHOWCASE, "discovered", None, self.work)
+        page = loaded.pages[0]  # in the sample
+        attrs_before = dict(vars(page))
+        result = render.render_cost(loaded.site, loaded.pages, 5, self.work)
+        self.assertTrue(result["available"])
+        self.assertEqual(result["errors"], [])
+        self.assertEqual(result["pages"], 5)
+        self.assertTrue(result["sampled"])
+        self.assertEqual(len(result["render_ns"]), 5)
+        self.assertTrue(all(type(ns) is int and ns > 0 for ns in result["render_ns"]))
+        self.assertTrue(result["prepared"])
+        self.assertIn("RenderingPipeline", result["method"])
+        self.assertEqual(_tree(SHOWCASE), before)
+        self.assertEqual(loaded.site.output_dir, pathlib.Path(SHOWCASE) / "public")
+        self.assertEqual(dict(vars(page)), attrs_before)
+        written = list(pathlib.Path(self.work, "render-output").rglob("index.html"))
+        self.assertGreaterEqual(len(written), 5)
+
+    def test_not_bengal(self):
+        result = render.render_cost(object(), [], 5, self.work)
+        self.assertFalse(result["available"])
+        self.assertIn("only measured for Bengal sites", result["reason"])
+
+
+if __name__ == "__main__":
+    unittest.main()
