@@ -8,6 +8,7 @@ use crate::report::model::*;
 use crate::report::{self, Exporter, OutDir, Run};
 use crate::verdict;
 use crate::explain;
+use crate::transport;
 use crate::pickle;
 use crate::cli::GcMode;
 use anyhow::{Context, Result};
@@ -129,6 +130,29 @@ fn analyze(options: &AnalyzeOptions, python_env: &env::PythonEnv, out: &OutDir, 
             phases.insert("diagnose".to_string(), diagnose_seconds);
         }
 
+        let transported = match &options.transports {
+            Some(settings) => {
+                progress.spinner("shipping payloads through a thread, sub-interpreters and processes, then rendering pages");
+                let closures: Vec<Vec<String>> = facts.iter().map(|f| f.import_closure.clone()).collect();
+                let outcome = transport::run(
+                    py,
+                    &site,
+                    &measured.payloads,
+                    &closures,
+                    &subset_view,
+                    suggested_view.as_ref(),
+                    settings,
+                    &workdir,
+                );
+                progress.clear();
+                let outcome = outcome?;
+                phases.insert("transports".to_string(), outcome.transports_seconds);
+                phases.insert("render".to_string(), outcome.render_seconds);
+                Some(outcome)
+            }
+            None => None,
+        };
+
         let report_started = Instant::now();
         let payloads: Vec<PayloadJson> = measured
             .payloads
@@ -149,6 +173,29 @@ fn analyze(options: &AnalyzeOptions, python_env: &env::PythonEnv, out: &OutDir, 
             dropped: s.dropped,
         });
         let verdict = verdict::judge(&payloads, &fields, suggestion.as_ref(), &diagnosis_errors);
+        let verdicts = transported.as_ref().map(|o| o.verdicts.clone()).unwrap_or_default();
+        let answer = verdict::answer(&payloads, &verdicts);
+        let transports_json: Vec<TransportJson> = transported
+            .as_ref()
+            .map(|o| {
+                o.cells
+                    .iter()
+                    .map(|c| TransportJson {
+                        name: c.transport.clone(),
+                        available: c.available,
+                        reason: c.reason.clone(),
+                        payload: c.payload.clone(),
+                        roundtrip_ns: LatencySummary::of(&c.roundtrip),
+                        setup_ns: c.setup.as_ref().and_then(|s| {
+                            let mut per: Vec<u64> = s.create.iter().zip(&s.import).map(|(a, b)| a + b).collect();
+                            per.sort_unstable();
+                            per.get(per.len().saturating_sub(1) / 2).copied()
+                        }),
+                        setup: c.setup.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let measured_seconds: f64 = measured.payloads.iter().map(|p| p.measured.as_secs_f64()).sum();
         let mut results = Results {
             tool: ToolInfo { name: "picklecost", version: env!("CARGO_PKG_VERSION") },
@@ -174,6 +221,21 @@ fn analyze(options: &AnalyzeOptions, python_env: &env::PythonEnv, out: &OutDir, 
             },
             payloads,
             suggestion,
+            answer,
+            transports: transports_json,
+            transport_availability: transported.as_ref().map(|o| o.availability.clone()).unwrap_or(serde_json::Value::Null),
+            imports: transported.as_ref().map(|o| o.imports.clone()).unwrap_or_default(),
+            render_ns: transported.as_ref().filter(|o| !o.render_hist.is_empty()).map(|o| LatencySummary::of(&o.render_hist)),
+            render: transported.as_ref().map(|o| RenderJson {
+                available: o.render.available,
+                reason: o.render.reason.clone(),
+                pages: o.render.pages,
+                sampled: o.render.sampled,
+                method: o.render.method.clone(),
+                errors: o.render.errors.iter().take(5).cloned().collect(),
+            }),
+            verdicts,
+            thresholds: options.transports.as_ref().map(|t| t.thresholds),
             verdict,
             timing: Timing {
                 total_seconds: 0.0,
@@ -188,7 +250,11 @@ fn analyze(options: &AnalyzeOptions, python_env: &env::PythonEnv, out: &OutDir, 
         phases.insert("report".to_string(), report_started.elapsed().as_secs_f64());
         results.timing.phases = phases.clone();
         results.timing.total_seconds = started.elapsed().as_secs_f64();
-        let run = Run { results: &results, payloads: &measured.payloads };
+        let run = Run {
+            results: &results,
+            payloads: &measured.payloads,
+            transports: transported.as_ref().map(|o| (o.cells.as_slice(), &o.render_hist)),
+        };
         let exporters: [&dyn Exporter; 4] =
             [&report::hgrm::Hgrm, &report::svg::Svg, &report::markdown::Markdown, &report::json::Json];
         out.write(&run, &exporters).context("writing the report")?;

@@ -88,6 +88,26 @@ pub struct AnalyzeArgs {
     #[arg(long, default_value_t = 200_000)]
     pub max_visits: u64,
 
+    /// Skip the transports (thread, sub-interpreter, process) and the render cost.
+    #[arg(long)]
+    pub no_transports: bool,
+
+    /// Worker sub-interpreters / processes (default: CPU count).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub workers: Option<u32>,
+
+    /// Seconds the transport round trips may take in all.
+    #[arg(long, default_value_t = 15.0)]
+    pub transport_budget: f64,
+
+    /// Transfer cost up to this share of render cost is `practical`.
+    #[arg(long, default_value_t = 0.05)]
+    pub practical: f64,
+
+    /// Transfer cost up to this share of render cost is `marginal` (above: `impractical`).
+    #[arg(long, default_value_t = 0.25)]
+    pub marginal: f64,
+
     /// Timed dumps+loads rounds per sampled object (reduced to fit --budget if needed).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub iterations: u32,

@@ -16,4 +16,5 @@ pub mod output;
 pub mod pickle;
 pub mod python;
 pub mod report;
+pub mod transport;
 pub mod verdict;

@@ -15,6 +15,8 @@ pub struct AnalyzeOptions {
     /// field -> keys to drop from it
     pub exclude_keys: std::collections::BTreeMap<String, Vec<String>>,
     pub diagnose: bool,
+    /// None: transports and render cost are skipped.
+    pub transports: Option<crate::transport::Settings>,
     pub limits: crate::explain::Limits,
     pub iterations: u32,
     pub sample: Option<u64>,
@@ -59,7 +61,26 @@ impl AnalyzeOptions {
                 return Err(UserError::Fields(format!("--exclude-keys names {field:?}, which is not one of --fields")));
             }
         }
+        if !(args.transport_budget.is_finite() && args.transport_budget > 0.0) {
+            return Err(UserError::BadBudget(args.transport_budget));
+        }
+        if !(0.0 < args.practical && args.practical <= args.marginal) {
+            return Err(UserError::Fields(format!(
+                "--practical ({}) must be above 0 and at most --marginal ({})",
+                args.practical, args.marginal
+            )));
+        }
+        let workers = args.workers.map(|w| w as usize).unwrap_or_else(|| {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        });
+        let transports = (!args.no_transports).then(|| crate::transport::Settings {
+            workers,
+            budget_seconds: args.transport_budget,
+            protocol: args.protocol,
+            thresholds: crate::transport::strategy::Thresholds { practical: args.practical, marginal: args.marginal },
+        });
         Ok(Self {
+            transports,
             exclude_keys,
             diagnose: !args.no_diagnose,
             limits: crate::explain::Limits { max_depth: args.max_depth, max_visits: args.max_visits },

@@ -187,3 +187,50 @@ pub fn judge(
     v.text = sentences.join(" ");
     v
 }
+
+/// The one-line answer to "is the Site picklable cheaply?", from the measured payloads and the
+/// per-strategy verdicts.
+pub fn answer(payloads: &[PayloadJson], verdicts: &[crate::transport::VerdictRow]) -> String {
+    let Some(site) = payloads.iter().find(|p| p.name == "site") else {
+        return "No Site was measured.".into();
+    };
+    if !site.picklable {
+        return format!("No: the Site cannot be pickled at all ({}).", site.error.as_deref().unwrap_or("unknown error"));
+    }
+    let size = site.bytes.as_ref().map_or(0, |b| b.median);
+    let mut s = format!("The Site pickles ({}, {} per round trip at p50)", bytes(size), nanos(site.roundtrip_ns.p50));
+    let describe = |v: &crate::transport::VerdictRow| match v.transfer_share {
+        Some(share) => format!("{} via {} ({:.1}% of render time)", class_word(v.class), v.transport, share * 100.0),
+        None => format!("not shippable via {}", v.transport),
+    };
+    let site_rows: Vec<String> = verdicts.iter().filter(|v| v.payload == "site").map(describe).collect();
+    if site_rows.is_empty() {
+        s.push('.');
+        return s;
+    }
+    s.push_str(&format!("; shipping it once per worker is {}", site_rows.join(", ")));
+    // The best per-page payload by its best copying transport.
+    let best = verdicts
+        .iter()
+        .filter(|v| v.payload != "site" && v.transfer_share.is_some())
+        .min_by(|a, b| a.transfer_share.partial_cmp(&b.transfer_share).unwrap());
+    if let Some(b) = best {
+        s.push_str(&format!(
+            "; the cheapest per-page option is `{}` via {}: {} ({:.2}% of render time)",
+            b.payload,
+            b.transport,
+            class_word(b.class),
+            b.transfer_share.unwrap_or(0.0) * 100.0
+        ));
+    }
+    s.push('.');
+    s
+}
+
+fn class_word(c: crate::transport::strategy::Class) -> &'static str {
+    match c {
+        crate::transport::strategy::Class::Practical => "practical",
+        crate::transport::strategy::Class::Marginal => "marginal",
+        crate::transport::strategy::Class::Impractical => "impractical",
+    }
+}

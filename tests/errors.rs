@@ -4,7 +4,7 @@ use common::*;
 use std::path::Path;
 
 fn analyze(site: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["analyze", site.to_str().unwrap(), "--out", out.to_str().unwrap(), "--budget", "2"];
+    let mut args = vec!["analyze", site.to_str().unwrap(), "--out", out.to_str().unwrap(), "--budget", "2", "--no-transports"];
     args.extend_from_slice(extra);
     picklecost(&args)
 }

@@ -42,7 +42,7 @@ fn custom_loader_unpicklable_site_and_exact_page_sizes() {
     let o = picklecost(&[
         "analyze", project.to_str().unwrap(), "--python", python().to_str().unwrap(),
         "--out", out.to_str().unwrap(), "--loader", "projloader:load_pair",
-        "--fields", "source_path", "--budget", "30",
+        "--fields", "source_path", "--budget", "30", "--no-transports",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out);
@@ -74,7 +74,7 @@ fn custom_loader_unpicklable_site_and_exact_page_sizes() {
     let o = picklecost(&[
         "analyze", project.to_str().unwrap(), "--python", python().to_str().unwrap(),
         "--out", out2.to_str().unwrap(), "--loader", "projloader:load",
-        "--fields", "source_path,meta", "--budget", "30",
+        "--fields", "source_path,meta", "--budget", "30", "--no-transports",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out2);
@@ -104,7 +104,7 @@ fn sample_site_with_protocol_2_and_chosen_fields() {
     let o = picklecost(&[
         "analyze", site.to_str().unwrap(), "--python", python().to_str().unwrap(),
         "--out", out.to_str().unwrap(), "--protocol", "2", "--fields", "source_path,metadata",
-        "--iterations", "3", "--sample", "4", "--gc", "on", "--budget", "30",
+        "--iterations", "3", "--sample", "4", "--gc", "on", "--budget", "30", "--no-transports",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out);
@@ -139,7 +139,7 @@ fn no_diagnose_skips_the_explanations() {
     let out = tmp.path().join("out");
     let o = picklecost(&[
         "analyze", tiny_blog().to_str().unwrap(), "--python", python().to_str().unwrap(),
-        "--out", out.to_str().unwrap(), "--no-diagnose", "--budget", "30",
+        "--out", out.to_str().unwrap(), "--no-diagnose", "--budget", "30", "--no-transports",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out);
@@ -157,7 +157,7 @@ fn exclude_keys_shape_the_subset() {
     let o = picklecost(&[
         "analyze", site.to_str().unwrap(), "--python", python().to_str().unwrap(),
         "--out", out.to_str().unwrap(), "--fields", "source_path,metadata",
-        "--exclude-keys", "metadata:title,metadata:tags", "--no-diagnose", "--budget", "30",
+        "--exclude-keys", "metadata:title,metadata:tags", "--no-diagnose", "--budget", "30", "--no-transports",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out);

@@ -15,6 +15,8 @@ pub enum Module {
     Walk,
     Attribution,
     Explain,
+    Transports,
+    Render,
 }
 
 impl Module {
@@ -26,6 +28,8 @@ impl Module {
             Module::Walk => "picklecost_walk",
             Module::Attribution => "picklecost_attribution",
             Module::Explain => "picklecost_explain",
+            Module::Transports => "picklecost_transports",
+            Module::Render => "picklecost_render",
         }
     }
 
@@ -37,6 +41,8 @@ impl Module {
             Module::Walk => include_str!("py/picklecost_walk.py"),
             Module::Attribution => include_str!("py/picklecost_attribution.py"),
             Module::Explain => include_str!("py/picklecost_explain.py"),
+            Module::Transports => include_str!("py/picklecost_transports.py"),
+            Module::Render => include_str!("py/picklecost_render.py"),
         }
     }
 
@@ -45,6 +51,7 @@ impl Module {
         match self {
             Module::Attribution => &[Module::Walk],
             Module::Explain => &[Module::Walk, Module::Attribution],
+            Module::Render => &[Module::Load],
             _ => &[],
         }
     }

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 pub struct Run<'a> {
     pub results: &'a Results,
     pub payloads: &'a [PayloadResult],
+    /// Transport round trips and the render-cost histogram, when measured.
+    pub transports: Option<(&'a [crate::transport::Cell], &'a hdrhistogram::Histogram<u64>)>,
 }
 
 pub trait Exporter {

@@ -13,6 +13,15 @@ pub struct Results {
     pub settings: SettingsInfo,
     pub payloads: Vec<PayloadJson>,
     pub suggestion: Option<SuggestionJson>,
+    /// "Is the Site picklable cheaply?" in one line.
+    pub answer: String,
+    pub transports: Vec<TransportJson>,
+    pub transport_availability: serde_json::Value,
+    pub imports: Vec<crate::transport::ImportRow>,
+    pub render_ns: Option<LatencySummary>,
+    pub render: Option<RenderJson>,
+    pub verdicts: Vec<crate::transport::VerdictRow>,
+    pub thresholds: Option<crate::transport::strategy::Thresholds>,
     pub verdict: Verdict,
     pub timing: Timing,
     pub environment: EnvironmentInfo,
@@ -118,6 +127,28 @@ pub struct PlanJson {
     /// Objects that got the latency rounds (dumps + loads); the others one timed dumps.
     pub timed: usize,
     pub cut_by_budget: bool,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct TransportJson {
+    pub name: String,
+    pub available: bool,
+    pub reason: Option<String>,
+    pub payload: String,
+    pub roundtrip_ns: LatencySummary,
+    /// Per worker: median of creating it plus importing the payloads' modules in it.
+    pub setup_ns: Option<u64>,
+    pub setup: Option<crate::transport::Setup>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct RenderJson {
+    pub available: bool,
+    pub reason: Option<String>,
+    pub pages: u64,
+    pub sampled: bool,
+    pub method: Option<String>,
+    pub errors: Vec<serde_json::Value>,
 }
 
 #[derive(Serialize, Debug, Clone)]

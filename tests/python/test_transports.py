@@ -271,9 +271,13 @@ class SubinterpreterTests(_TempModule):
         self.assertTrue(t.close())  # waits for the slow item, then destroys the interpreter
         self.assertEqual(_live_interpreters(), before)
 
-    def test_bad_config(self):
+    def test_bad_config_and_module_names(self):
         with self.assertRaises(ValueError):
             transports.SubinterpreterTransport(1, "shared", [])
+        with self.assertRaises(ValueError):
+            transports.SubinterpreterTransport(1, "isolated", ["os; print(1)"])
+        with self.assertRaises(ValueError):
+            transports.check_imports(["json", "a..b"])
 
 
 class ProcessTests(_TempModule):
@@ -415,3 +419,12 @@ class RenderCostTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ModulesForGlobalsTests(unittest.TestCase):
+    def test_longest_imported_prefix_is_the_module(self):
+        import collections.abc  # noqa: F401
+        got = transports.modules_for_globals(
+            ["collections.OrderedDict", "collections.abc.Mapping", "datetime.date",
+             "no_such_module.Thing", "pathlib.Path"])
+        self.assertEqual(got, ["collections", "collections.abc", "datetime", "pathlib"])

@@ -181,6 +181,15 @@ _touch = _here["_pc_touch"]
 _describe = _here["_pc_describe"]
 
 
+def _module_names(modules):
+    """The names, checked: they are pasted into `import ...` statements."""
+    names = [str(m) for m in modules]
+    for name in names:
+        if not all(part.isidentifier() for part in name.split(".")):
+            raise ValueError("not a module name: %r" % (name,))
+    return names
+
+
 def _queue_source():
     return _QUEUE_SOURCE_314 if sys.version_info >= (3, 14) else _QUEUE_SOURCE_313
 
@@ -306,7 +315,7 @@ def check_imports(modules):
     After a failure that is not an ImportError (module code raising something else half-way)
     the interpreter is replaced before the next module.
     """
-    modules = [str(m) for m in modules]
+    modules = _module_names(modules)
     ok, reason, _ = _subinterpreter_support()
     if not ok:
         return [{"module": m, "isolated_ok": None, "legacy_ok": None, "error": reason,
@@ -507,7 +516,7 @@ class SubinterpreterTransport:
         exec(_queue_source(), helpers)
         self.config = config
         self.timeout = float(timeout)
-        self.modules = [str(m) for m in modules]
+        self.modules = _module_names(modules)
         self._workers = []
         self._next = 0
         self._finalizer = weakref.finalize(self, _close_workers, self._workers, 5.0)
@@ -680,7 +689,7 @@ class ProcessTransport:
         except Exception:
             pass
         self.timeout = float(timeout)
-        self.modules = [str(m) for m in modules]
+        self.modules = _module_names(modules)
         self.executable = executable
         self._workers = []
         self._next = 0
@@ -800,3 +809,18 @@ class ProcessTransport:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def modules_for_globals(names):
+    """The modules behind `module.qualname` globals read from a pickle stream: the longest
+    dotted prefix that is an imported module (qualnames can hold dots too)."""
+    found = []
+    for name in names:
+        parts = name.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            candidate = ".".join(parts[:cut])
+            if candidate in sys.modules:
+                if candidate not in found:
+                    found.append(candidate)
+                break
+    return found

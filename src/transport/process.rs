@@ -1,0 +1,24 @@
+//! Worker processes started with `spawn` (the site's interpreter): the same pickled round trip
+//! as sub-interpreters, over a pipe. Fork with copy-on-write needs no pickling and is not here.
+use super::{Pool, Transport};
+use pyo3::prelude::*;
+
+pub struct Process {
+    pub pool: Pool,
+}
+
+impl Process {
+    pub fn start(py: Python<'_>, workers: usize, modules: &[String]) -> Result<Self, String> {
+        Ok(Self { pool: Pool::start(py, "ProcessTransport", (workers, modules.to_vec()))? })
+    }
+}
+
+impl Transport for Process {
+    fn name(&self) -> &'static str {
+        "process"
+    }
+
+    fn measure(&self, py: Python<'_>, objects: &[Bound<'_, PyAny>], rounds: usize, deadline: std::time::Instant) -> Result<Vec<u64>, String> {
+        self.pool.measure(py, objects, rounds, deadline)
+    }
+}
