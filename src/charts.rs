@@ -502,6 +502,93 @@ pub fn icicle(tree: &TreeNode, title: &str, path: &Path) -> Result<()> {
 }
 
 // ---------------------------------------------------------------------------------------
+// Transfer cost as a share of render cost
+// ---------------------------------------------------------------------------------------
+
+/// One strategy row: label, and its transfer cost as a fraction of render cost (None: the
+/// payload cannot be shipped that way).
+pub struct ShareRow {
+    pub label: String,
+    pub share: Option<f64>,
+}
+
+/// Horizontal bars on a log scale of "% of render time", with the practical and marginal
+/// thresholds drawn as vertical lines.
+pub fn shares(rows: &[ShareRow], practical: f64, marginal: f64, path: &Path) -> Result<()> {
+    const WIDTH: u32 = 1100;
+    const ROW: u32 = 34;
+    const LABEL: i32 = 430;
+    let height = HEADER + 40 + (rows.len().max(1) as u32) * ROW + 50;
+    let (lo, hi) = (1e-4f64, 10.0f64); // 0.01% .. 1000%
+    render_svg(path, (WIDTH, height), |root| {
+        let body = header(
+            root,
+            "Transfer cost as a share of render cost",
+            &format!("whole site, per strategy and transport · practical <= {:.0}% < marginal <= {:.0}% < impractical", practical * 100.0, marginal * 100.0),
+        )?;
+        let (w, _) = body.dim_in_pixel();
+        let x0 = LABEL + 10;
+        let x1 = w as i32 - 30;
+        let x_of = |f: f64| -> i32 {
+            let t = (f.clamp(lo, hi).log10() - lo.log10()) / (hi.log10() - lo.log10());
+            x0 + (t * (x1 - x0) as f64) as i32
+        };
+        let top = 20i32;
+        let bottom = top + (rows.len().max(1) as u32 * ROW) as i32;
+        for tick in [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0] {
+            let x = x_of(tick);
+            body.draw(&PathElement::new(vec![(x, top), (x, bottom)], RGBColor(0xdd, 0xdd, 0xdd).stroke_width(1)))?;
+            body.draw(&Text::new(
+                format!("{}%", tick * 100.0),
+                (x, bottom + 8),
+                anchored(font(13.0, MUTED), HPos::Center, VPos::Top),
+            ))?;
+        }
+        for (limit, c) in [(practical, RGBColor(0x2c, 0xa0, 0x2c)), (marginal, RGBColor(0xd6, 0x27, 0x28))] {
+            let x = x_of(limit);
+            body.draw(&PathElement::new(vec![(x, top - 6), (x, bottom)], c.stroke_width(2)))?;
+        }
+        if rows.is_empty() {
+            body.draw(&Text::new("No data", ((x0 + x1) / 2, (top + bottom) / 2), no_data_style()))?;
+        }
+        for (i, row) in rows.iter().enumerate() {
+            let y = top + (i as u32 * ROW) as i32;
+            body.draw(&Text::new(
+                clean(&row.label),
+                (LABEL, y + ROW as i32 / 2),
+                anchored(font(14.0, TEXT), HPos::Right, VPos::Center),
+            ))?;
+            match row.share {
+                Some(share) => {
+                    let color = if share <= practical {
+                        RGBColor(0x2c, 0xa0, 0x2c)
+                    } else if share <= marginal {
+                        RGBColor(0xff, 0x9f, 0x1c)
+                    } else {
+                        RGBColor(0xd6, 0x27, 0x28)
+                    };
+                    let end = x_of(share).max(x0 + 2);
+                    body.draw(&Rectangle::new([(x0, y + 6), (end, y + ROW as i32 - 6)], color.mix(0.85).filled()))?;
+                    body.draw(&Text::new(
+                        format!("{:.2}%", share * 100.0),
+                        (end + 6, y + ROW as i32 / 2),
+                        anchored(font(13.0, TEXT), HPos::Left, VPos::Center),
+                    ))?;
+                }
+                None => {
+                    body.draw(&Text::new(
+                        "not shippable",
+                        (x0 + 6, y + ROW as i32 / 2),
+                        anchored(font_s(13.0, RGBColor(0xd6, 0x27, 0x28), FontStyle::Italic), HPos::Left, VPos::Center),
+                    ))?;
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------
 // Rendering plumbing
 // ---------------------------------------------------------------------------------------
 

@@ -18,6 +18,35 @@ pub fn print(r: &Results, out: &Path) {
         r.settings.protocol,
         r.settings.gc
     ));
+    if !r.verdicts.is_empty() {
+        s.push_str(&format!("{}\n\n", wrap(&format!("Is the Site picklable cheaply? {}", r.answer), 96)));
+        let rows: Vec<[String; 4]> = r
+            .verdicts
+            .iter()
+            .map(|v| {
+                [
+                    v.strategy.clone(),
+                    v.transport.clone(),
+                    v.transfer_share.map_or("not shippable".into(), |x| format!("{:.2}% of render", x * 100.0)),
+                    serde_json::to_value(v.class).ok().and_then(|c| c.as_str().map(str::to_uppercase)).unwrap_or_default(),
+                ]
+            })
+            .collect();
+        let w: Vec<usize> = (0..4).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+        for row in &rows {
+            s.push_str(&format!(
+                "  {:<w0$}  {:<w1$}  {:>w2$}  {}\n",
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                w0 = w[0],
+                w1 = w[1],
+                w2 = w[2]
+            ));
+        }
+        s.push('\n');
+    }
     let header = ["payload", "picklable", "count", "size p50", "size max", "dumps p50/p99", "loads p50/p99", "round trip p50/p99"];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
     for p in &r.payloads {

@@ -50,6 +50,7 @@ fn render(r: &Results) -> String {
         "{} site, {} pages, stage `{}`, pickle protocol {}, measured {}.\n",
         r.site.generator, r.site.pages, r.site.stage, r.settings.protocol, r.python.version
     );
+    strategies(&mut md, r);
     md.push_str("## Verdict\n\n");
     let _ = writeln!(md, "{}\n", r.verdict.text);
     if r.verdict.page_drags_site {
@@ -96,6 +97,7 @@ fn render(r: &Results) -> String {
     md.push('\n');
 
     why(&mut md, r);
+    transports(&mut md, r);
 
     md.push_str("## Charts\n\n");
     let _ = writeln!(md, "![Round-trip latency by percentile](charts/{})\n", svg::LATENCY);
@@ -247,5 +249,100 @@ fn why(md: &mut String, r: &Results) {
     }
     for p in r.payloads.iter().filter(|p| !p.diagnosis_errors.is_empty()) {
         let _ = writeln!(md, "- `{}`: could not explain: {}", p.name, p.diagnosis_errors.join("; "));
+    }
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or("–".into(), |v| format!("{:.2}%", v * 100.0))
+}
+
+/// The answer and the per-strategy table lead the report.
+fn strategies(md: &mut String, r: &Results) {
+    md.push_str("## Answer\n\n");
+    let _ = writeln!(md, "**Is the Site picklable cheaply?** {}\n", r.answer);
+    if r.verdicts.is_empty() {
+        return;
+    }
+    let t = r.thresholds.unwrap_or_default();
+    let _ = writeln!(
+        md,
+        "Transfer cost for the whole site as a share of its render cost on this machine: `practical` <= {:.0}%, `marginal` <= {:.0}%, else `impractical` (and always when the payload cannot be shipped). Threads share objects by reference and are the zero-copy baseline (see Transports).\n",
+        t.practical * 100.0,
+        t.marginal * 100.0
+    );
+    md.push_str("| strategy | transport | workers | transfer / render | one-time set-up / render | class | why |\n|---|---|---:|---:|---:|---|---|\n");
+    for v in &r.verdicts {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | **{}** | {} |",
+            v.strategy,
+            v.transport,
+            v.workers,
+            pct(v.transfer_share),
+            pct(v.setup_share),
+            serde_json::to_value(v.class).ok().and_then(|c| c.as_str().map(str::to_string)).unwrap_or_default(),
+            v.why.replace('|', "\\|")
+        );
+    }
+    let _ = writeln!(md, "\n![Transfer cost vs render cost](charts/{})\n", svg::SHARES);
+}
+
+fn transports(md: &mut String, r: &Results) {
+    if r.transports.is_empty() {
+        return;
+    }
+    md.push_str("## Transports\n\n");
+    md.push_str("Each payload sent to a worker and a small result sent back, timed end to end: `thread` hands the object over by reference (no copy) and reads its fields; `subinterpreter` pickles in the main interpreter, passes the bytes through a queue and unpickles in an isolated sub-interpreter (own GIL); `subinterpreter-legacy` is a legacy-config sub-interpreter (shares the main GIL: isolation, not parallelism), measured only for payloads an isolated one cannot take; `process` does the same with spawned worker processes of the site's interpreter. Fork with copy-on-write needs no pickling at all and is not measured here.\n\n");
+    md.push_str("| transport | payload | round trip p50 / p99 | samples | set-up per worker | note |\n|---|---|---:|---:|---:|---|\n");
+    for t in &r.transports {
+        let _ = writeln!(
+            md,
+            "| {} | `{}` | {} | {} | {} | {} |",
+            t.name,
+            t.payload,
+            if t.roundtrip_ns.samples > 0 { format!("{} / {}", nanos(t.roundtrip_ns.p50), nanos(t.roundtrip_ns.p99)) } else { "–".into() },
+            t.roundtrip_ns.samples,
+            t.setup_ns.map_or("–".into(), nanos),
+            t.reason.as_deref().unwrap_or("").replace('|', "\\|")
+        );
+    }
+    md.push('\n');
+    for payload in r.payloads.iter().map(|p| p.name.as_str()) {
+        if r.transports.iter().any(|t| t.payload == payload && t.roundtrip_ns.samples > 0) {
+            let _ = writeln!(md, "![Round trip of {payload} by transport](charts/{})\n", svg::transport_chart(payload));
+        }
+    }
+    if !r.imports.is_empty() {
+        md.push_str("### Can the payload cross into a sub-interpreter?\n\nModules the unpickling imports (from the pickle stream's globals), imported in a fresh isolated and legacy-config sub-interpreter:\n\n| payload | module | isolated | legacy | error |\n|---|---|---|---|---|\n");
+        let mark = |b: Option<bool>| match b {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "n/a",
+        };
+        for i in &r.imports {
+            let _ = writeln!(md, "| `{}` | `{}` | {} | {} | {} |", i.payload, i.module, mark(i.isolated_ok), mark(i.legacy_ok), i.error.as_deref().unwrap_or(""));
+        }
+        md.push('\n');
+    }
+    if let Some(render) = &r.render {
+        md.push_str("### Render cost\n\n");
+        match (&r.render_ns, render.available) {
+            (Some(s), true) => {
+                let _ = writeln!(
+                    md,
+                    "{} pages rendered{}: p50 {}, p90 {}, p99 {}, max {} per page. Method: {}\n",
+                    s.samples,
+                    if render.sampled { " (a sample)" } else { "" },
+                    nanos(s.p50),
+                    nanos(s.p90),
+                    nanos(s.p99),
+                    nanos(s.max),
+                    render.method.as_deref().unwrap_or("")
+                );
+            }
+            _ => {
+                let _ = writeln!(md, "Not measured: {}\n", render.reason.as_deref().unwrap_or("unknown reason"));
+            }
+        }
     }
 }

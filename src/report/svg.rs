@@ -7,6 +7,11 @@ use std::path::Path;
 pub const LATENCY: &str = "latency-percentiles.svg";
 pub const COMPARISON: &str = "full-vs-subset.svg";
 pub const SITE_BYTES: &str = "site-bytes-icicle.svg";
+pub const SHARES: &str = "transfer-vs-render.svg";
+
+pub fn transport_chart(payload: &str) -> String {
+    format!("transports-{payload}.svg")
+}
 
 fn tree_node(t: &crate::explain::ByteTree) -> charts::TreeNode {
     charts::TreeNode {
@@ -52,6 +57,28 @@ impl Exporter for Svg {
             .and_then(|a| a.tree.as_ref());
         if let Some(tree) = site_tree {
             charts::icicle(&tree_node(tree), "Where the Site's pickled bytes go", &dir.join(SITE_BYTES))?;
+        }
+        if let Some((cells, _)) = run.transports {
+            let rows: Vec<charts::ShareRow> = run
+                .results
+                .verdicts
+                .iter()
+                .map(|v| charts::ShareRow { label: format!("{} via {}", v.strategy, v.transport), share: v.transfer_share })
+                .collect();
+            let t = run.results.thresholds.unwrap_or_default();
+            charts::shares(&rows, t.practical, t.marginal, &dir.join(SHARES))?;
+            let empty = crate::measure::stats::new_histogram();
+            for payload in run.payloads.iter().map(|p| p.kind.name()) {
+                let lines: Vec<ChartPayload> = cells
+                    .iter()
+                    .filter(|c| c.payload == payload && !c.roundtrip.is_empty())
+                    .map(|c| ChartPayload { name: &c.transport, sizes: &[], dumps: &empty, loads: &empty, roundtrip: &c.roundtrip })
+                    .collect();
+                if !lines.is_empty() {
+                    let title = format!("Round trip of `{payload}` by transport (send, unpickle in the worker, reply)");
+                    charts::latency_percentiles(&lines, &title, &dir.join(transport_chart(payload)))?;
+                }
+            }
         }
         for p in chart_payloads.iter().filter(|p| !p.sizes.is_empty()) {
             charts::size_distribution(p, &dir.join(size_chart(p.name)))?;
