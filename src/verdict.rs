@@ -199,9 +199,10 @@ pub fn answer(payloads: &[PayloadJson], verdicts: &[crate::transport::VerdictRow
     }
     let size = site.bytes.as_ref().map_or(0, |b| b.median);
     let mut s = format!("The Site pickles ({}, {} per round trip at p50)", bytes(size), nanos(site.roundtrip_ns.p50));
-    let describe = |v: &crate::transport::VerdictRow| match v.transfer_share {
-        Some(share) => format!("{} via {} ({:.1}% of render time)", class_word(v.class), v.transport, share * 100.0),
-        None => format!("not shippable via {}", v.transport),
+    let describe = |v: &crate::transport::VerdictRow| match (v.class, v.transfer_share) {
+        (crate::transport::strategy::Class::Unknown, _) => format!("unclassified via {} (no render cost)", v.transport),
+        (_, Some(share)) => format!("{} via {} ({:.1}% of render time)", class_word(v.class), v.transport, share * 100.0),
+        (_, None) => format!("not shippable via {}", v.transport),
     };
     let site_rows: Vec<String> = verdicts.iter().filter(|v| v.payload == "site").map(describe).collect();
     if site_rows.is_empty() {
@@ -232,5 +233,6 @@ fn class_word(c: crate::transport::strategy::Class) -> &'static str {
         crate::transport::strategy::Class::Practical => "practical",
         crate::transport::strategy::Class::Marginal => "marginal",
         crate::transport::strategy::Class::Impractical => "impractical",
+        crate::transport::strategy::Class::Unknown => "unclassified (no render cost)",
     }
 }

@@ -110,6 +110,51 @@ fn discovered_stage_reports_real_pickle_sizes() {
     assert!(md.contains("## Why") && md.contains("### What a Page drags along") && md.contains("`page._site`"));
     assert!(stdout(&o).contains("suggested payload: --fields "));
 
+    // Transports: all three carry the Page subset; Bengal's own classes cannot enter an isolated
+    // sub-interpreter (its logger imports tracemalloc), so a legacy one is measured instead.
+    let transports = r["transports"].as_array().unwrap();
+    let cell = |name: &str, payload: &str| {
+        transports.iter().find(|t| t["name"] == name && t["payload"] == payload).unwrap_or_else(|| panic!("{name}/{payload} missing"))
+    };
+    for name in ["thread", "subinterpreter", "process"] {
+        let c = cell(name, "page_subset");
+        assert_eq!(c["available"], true, "{c}");
+        assert!(c["roundtrip_ns"]["samples"].as_u64().unwrap() >= 3, "{c}");
+        assert!(c["roundtrip_ns"]["p50"].as_u64().unwrap() > 0);
+    }
+    assert!(cell("process", "page_subset")["setup_ns"].as_u64().unwrap() > 0);
+    let isolated_page = cell("subinterpreter", "page");
+    assert_eq!(isolated_page["available"], false);
+    assert!(isolated_page["reason"].as_str().unwrap().contains("not shippable"), "{isolated_page}");
+    assert!(cell("subinterpreter-legacy", "page")["roundtrip_ns"]["samples"].as_u64().unwrap() >= 3);
+    let import_row = r["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["payload"] == "page" && i["module"] == "bengal.core.page")
+        .expect("bengal.core.page import checked");
+    assert_eq!(import_row["isolated_ok"], false);
+    assert_eq!(import_row["legacy_ok"], true);
+    assert!(import_row["error"].as_str().unwrap().contains("does not support loading in subinterpreters"));
+    assert_eq!(r["render_ns"]["samples"], 57);
+    assert!(r["render_ns"]["p50"].as_u64().unwrap() > 0);
+    let verdicts = r["verdicts"].as_array().unwrap();
+    assert_eq!(verdicts.len(), 8, "4 payloads x 2 copying transports");
+    let page_sub = verdicts.iter().find(|v| v["payload"] == "page" && v["transport"] == "subinterpreter").unwrap();
+    assert_eq!(page_sub["class"], "impractical");
+    assert!(page_sub["transfer_share"].is_null());
+    // The share is the measured round trip times the pages over the measured render time.
+    let page_proc = verdicts.iter().find(|v| v["payload"] == "page" && v["transport"] == "process").unwrap();
+    let expected = cell("process", "page")["roundtrip_ns"]["p50"].as_f64().unwrap() * 57.0
+        / (r["render_ns"]["p50"].as_f64().unwrap() * 57.0);
+    assert!((page_proc["transfer_share"].as_f64().unwrap() - expected).abs() < 1e-9);
+    assert!(r["answer"].as_str().unwrap().starts_with("The Site pickles"));
+    for phase in ["transports", "render"] {
+        assert!(t_phase(&r, phase) > 0.0);
+    }
+    assert!(md.find("## Answer").unwrap() < md.find("## Verdict").unwrap());
+    assert!(report.join("charts/transfer-vs-render.svg").is_file());
+
     // Timing adds up: the phases cover the measured operations.
     let t = &r["timing"];
     let measured = t["measured_seconds"].as_f64().unwrap();
@@ -216,6 +261,16 @@ fn rendered_stage_builds_a_copy_and_leaves_the_site_byte_identical() {
     assert_eq!(suggested["picklable"], true);
     assert!(suggested["bytes"]["median"].as_u64().unwrap() < 100_000, "{}", suggested["bytes"]);
     assert!(suggested["bytes"]["max"].as_u64().unwrap() < 1_000_000, "no suggested payload drags the graph");
+
+    // Verdicts move the expected way: full Pages cost more of the render time than the
+    // suggested payload, through the same transport.
+    let rank = |class: &str| ["practical", "marginal", "impractical"].iter().position(|c| *c == class).unwrap();
+    let verdicts = r["verdicts"].as_array().unwrap();
+    let class_of = |payload: &str| {
+        verdicts.iter().find(|v| v["payload"] == payload && v["transport"] == "process").unwrap()["class"].as_str().unwrap().to_string()
+    };
+    assert!(rank(&class_of("page")) > rank(&class_of("page_suggested")), "{} vs {}", class_of("page"), class_of("page_suggested"));
+    assert_eq!(class_of("page"), "impractical");
 
     // Bengal's known trap: after a build, page metadata holds live Page references, so even the
     // default subset (which carries metadata) is megabytes.

@@ -171,3 +171,42 @@ fn exclude_keys_shape_the_subset() {
     ]);
     assert_one_error_line(&o, "--exclude-keys names \"metadata\", which is not one of --fields");
 }
+
+#[test]
+fn a_payload_needing_a_module_refused_by_subinterpreters_is_not_shippable() {
+    let tmp = TempDir::new("refused");
+    let project = tmp.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    // Importing this module imports tracemalloc, which an isolated 3.13 sub-interpreter refuses.
+    std::fs::write(
+        project.join("tracedpages.py"),
+        "import tracemalloc\n\nclass Page:\n    def __init__(self, n):\n        self.source_path = 'p%d' % n\n        self.body = 'x' * n\n\nclass Site:\n    def __init__(self):\n        self.pages = [Page(n) for n in range(1, 6)]\n\ndef load(root):\n    return Site()\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let o = picklecost(&[
+        "analyze", project.to_str().unwrap(), "--python", python().to_str().unwrap(),
+        "--out", out.to_str().unwrap(), "--loader", "tracedpages:load", "--budget", "30",
+        "--transport-budget", "4",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = read_results(&out);
+    let imports = r["imports"].as_array().unwrap();
+    let row = imports.iter().find(|i| i["payload"] == "page" && i["module"] == "tracedpages").expect("module checked");
+    assert_eq!(row["isolated_ok"], false);
+    assert!(row["error"].as_str().unwrap().contains("does not support loading in subinterpreters"), "{row}");
+    let cell = r["transports"].as_array().unwrap().iter().find(|t| t["name"] == "subinterpreter" && t["payload"] == "page").unwrap();
+    assert_eq!(cell["available"], false);
+    assert!(cell["reason"].as_str().unwrap().contains("not shippable"), "{cell}");
+    let verdict = r["verdicts"].as_array().unwrap().iter().find(|v| v["payload"] == "page" && v["transport"] == "subinterpreter").unwrap();
+    assert_eq!(verdict["class"], "impractical");
+    assert!(verdict["why"].as_str().unwrap().contains("not shippable"));
+    // Plain dict subsets need no project module: they cross, and processes take everything.
+    let subset = r["transports"].as_array().unwrap().iter().find(|t| t["name"] == "subinterpreter" && t["payload"] == "page_subset").unwrap();
+    assert_eq!(subset["available"], true, "{subset}");
+    // A custom project has no render cost: shippable rows are unclassified, never guessed.
+    assert_eq!(r["render"]["available"], false);
+    let proc_page = r["verdicts"].as_array().unwrap().iter().find(|v| v["payload"] == "page" && v["transport"] == "process").unwrap();
+    assert_eq!(proc_page["class"], "unknown");
+    assert!(!project.join("__pycache__").exists());
+}

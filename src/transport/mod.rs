@@ -374,11 +374,9 @@ fn judge(
             class: Class::Impractical,
             why: String::new(),
         };
-        if !render.available || render_total <= 0.0 {
-            row.why = format!("no render cost to compare with ({})", render.reason.as_deref().unwrap_or("none measured"));
-        } else if !cell.available || cell.roundtrip.is_empty() {
+        if !cell.available || cell.roundtrip.is_empty() {
             row.why = cell.reason.clone().unwrap_or_else(|| "not measured".into());
-            if cell.transport == "subinterpreter" {
+            if cell.transport == "subinterpreter" && render_total > 0.0 {
                 if let Some(legacy) = cells.iter().find(|c| c.transport == "subinterpreter-legacy" && c.payload == cell.payload && !c.roundtrip.is_empty()) {
                     let share = strategy::transfer_ns(strategy, legacy.roundtrip.value_at_quantile(0.5), pages, workers) / render_total;
                     row.why.push_str(&format!(
@@ -387,6 +385,13 @@ fn judge(
                     ));
                 }
             }
+        } else if !render.available || render_total <= 0.0 {
+            row.class = Class::Unknown;
+            row.why = format!(
+                "{} round trip p50, but no render cost to compare with ({})",
+                crate::output::format::nanos(cell.roundtrip.value_at_quantile(0.5)),
+                render.reason.as_deref().unwrap_or("none measured")
+            );
         } else {
             let p50 = cell.roundtrip.value_at_quantile(0.5);
             let share = strategy::transfer_ns(strategy, p50, pages, workers) / render_total;

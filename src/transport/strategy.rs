@@ -22,6 +22,8 @@ pub enum Class {
     Practical,
     Marginal,
     Impractical,
+    /// No render cost to compare with (a generator picklecost cannot render).
+    Unknown,
 }
 
 pub fn classify(share: f64, t: Thresholds) -> Class {
