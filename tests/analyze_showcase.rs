@@ -19,6 +19,8 @@ fn discovered_stage_reports_real_pickle_sizes() {
         "30",
     ]);
     assert!(o.status.success(), "stderr: {}", stderr(&o));
+    // No progress bars when stderr is not a terminal, and none of Bengal's own chatter.
+    assert_eq!(stderr(&o), "", "stderr must stay empty on success");
     let r = read_results(&report);
     let truth = independent_sizes(&site, 5, "source_path,content,metadata,output_path", None);
 
