@@ -23,11 +23,18 @@ fn main() {
     let scan = best_of(5, || {
         pickle::scan(&site).unwrap();
     });
-    let options = InspectOptions { check_plain: false, ..Default::default() };
+    let options = InspectOptions {
+        check_plain: false,
+        ..Default::default()
+    };
     let inspect = best_of(3, || {
         pickle::inspect_all_with(&site, &options);
     });
-    println!("site pickle {mb:.1} MB: opcode scan {:.0} MB/s, full inspect {:.0} MB/s (one core)", mb / scan, mb / inspect);
+    println!(
+        "site pickle {mb:.1} MB: opcode scan {:.0} MB/s, full inspect {:.0} MB/s (one core)",
+        mb / scan,
+        mb / inspect
+    );
 
     // Further arguments: pickles whose opcode mix is harder than a Site's long strings.
     for extra in &args[3..] {
@@ -48,7 +55,10 @@ fn main() {
         );
     }
 
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&args[2]).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&args[2])
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let total: u64 = files.iter().map(|f| std::fs::metadata(f).unwrap().len()).sum();
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();

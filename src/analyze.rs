@@ -1,16 +1,19 @@
 //! `picklecost analyze`: find the environment, start Python, load, measure, report.
+use crate::cli::GcMode;
+use crate::explain;
 use crate::load::{self, Workdir};
-use crate::measure::{self, PayloadResult, stats::{ByteStats, LatencySummary}};
+use crate::measure::{
+    self, PayloadResult,
+    stats::{ByteStats, LatencySummary},
+};
 use crate::options::AnalyzeOptions;
 use crate::output::{progress::Progress, summary};
+use crate::pickle;
 use crate::python::{self, Module, env, interp};
 use crate::report::model::*;
 use crate::report::{self, Exporter, OutDir, Run};
-use crate::verdict;
-use crate::explain;
 use crate::transport;
-use crate::pickle;
-use crate::cli::GcMode;
+use crate::verdict;
 use anyhow::{Context, Result};
 use pyo3::prelude::*;
 use std::collections::BTreeMap;
@@ -27,7 +30,12 @@ pub fn run(options: AnalyzeOptions) -> Result<()> {
     outcome
 }
 
-fn analyze(options: &AnalyzeOptions, python_env: &env::PythonEnv, out: &OutDir, started: Instant) -> Result<()> {
+fn analyze(
+    options: &AnalyzeOptions,
+    python_env: &env::PythonEnv,
+    out: &OutDir,
+    started: Instant,
+) -> Result<()> {
     let progress = Progress::new(options.quiet);
     let mut phases = BTreeMap::new();
 
@@ -37,7 +45,11 @@ fn analyze(options: &AnalyzeOptions, python_env: &env::PythonEnv, out: &OutDir, 
     Python::attach(|py| -> Result<()> {
         let python_info = describe_python(py, python_env)?;
 
-        progress.spinner(&format!("loading {} (stage {})", options.site_dir.display(), options.stage.as_str()));
+        progress.spinner(&format!(
+            "loading {} (stage {})",
+            options.site_dir.display(),
+            options.stage.as_str()
+        ));
         let load_started = Instant::now();
         let loaded = load::load(py, options, &workdir);
         progress.clear();
@@ -64,7 +76,9 @@ fn analyze(options: &AnalyzeOptions, python_env: &env::PythonEnv, out: &OutDir, 
             match suggested {
                 Ok(s) if !s.fields.is_empty() => Some(s),
                 Ok(_) => {
-                    diagnosis_errors.push("no page attribute is picklable and self-contained: nothing to suggest".to_string());
+                    diagnosis_errors.push(
+                        "no page attribute is picklable and self-contained: nothing to suggest".to_string(),
+                    );
                     None
                 }
                 Err(e) => {
@@ -82,7 +96,10 @@ fn analyze(options: &AnalyzeOptions, python_env: &env::PythonEnv, out: &OutDir, 
             exclude_keys: if options.exclude_keys.is_empty() {
                 None
             } else {
-                Some(py.import("json")?.call_method1("loads", (serde_json::to_string(&options.exclude_keys)?,))?)
+                Some(
+                    py.import("json")?
+                        .call_method1("loads", (serde_json::to_string(&options.exclude_keys)?,))?,
+                )
             },
         };
         let suggested_view = match &suggestion {
@@ -101,7 +118,14 @@ fn analyze(options: &AnalyzeOptions, python_env: &env::PythonEnv, out: &OutDir, 
             budget_seconds: options.budget_seconds,
             gc_enabled: options.gc == GcMode::On,
         };
-        let measured = measure::measure(py, &site, &subset_view, suggested_view.as_ref(), &settings, &progress)?;
+        let measured = measure::measure(
+            py,
+            &site,
+            &subset_view,
+            suggested_view.as_ref(),
+            &settings,
+            &progress,
+        )?;
         phases.insert("measure".to_string(), measure_started.elapsed().as_secs_f64());
 
         let inspect_started = Instant::now();
@@ -173,7 +197,10 @@ fn analyze(options: &AnalyzeOptions, python_env: &env::PythonEnv, out: &OutDir, 
             dropped: s.dropped,
         });
         let verdict = verdict::judge(&payloads, &fields, suggestion.as_ref(), &diagnosis_errors);
-        let verdicts = transported.as_ref().map(|o| o.verdicts.clone()).unwrap_or_default();
+        let verdicts = transported
+            .as_ref()
+            .map(|o| o.verdicts.clone())
+            .unwrap_or_default();
         let answer = verdict::answer(&payloads, &verdicts);
         let transports_json: Vec<TransportJson> = transported
             .as_ref()
@@ -187,7 +214,8 @@ fn analyze(options: &AnalyzeOptions, python_env: &env::PythonEnv, out: &OutDir, 
                         payload: c.payload.clone(),
                         roundtrip_ns: LatencySummary::of(&c.roundtrip),
                         setup_ns: c.setup.as_ref().and_then(|s| {
-                            let mut per: Vec<u64> = s.create.iter().zip(&s.import).map(|(a, b)| a + b).collect();
+                            let mut per: Vec<u64> =
+                                s.create.iter().zip(&s.import).map(|(a, b)| a + b).collect();
                             per.sort_unstable();
                             per.get(per.len().saturating_sub(1) / 2).copied()
                         }),
@@ -198,7 +226,10 @@ fn analyze(options: &AnalyzeOptions, python_env: &env::PythonEnv, out: &OutDir, 
             .unwrap_or_default();
         let measured_seconds: f64 = measured.payloads.iter().map(|p| p.measured.as_secs_f64()).sum();
         let mut results = Results {
-            tool: ToolInfo { name: "picklecost", version: env!("CARGO_PKG_VERSION") },
+            tool: ToolInfo {
+                name: "picklecost",
+                version: env!("CARGO_PKG_VERSION"),
+            },
             python: python_info.0,
             site: SiteInfo {
                 path: options.site_dir.display().to_string(),
@@ -223,9 +254,18 @@ fn analyze(options: &AnalyzeOptions, python_env: &env::PythonEnv, out: &OutDir, 
             suggestion,
             answer,
             transports: transports_json,
-            transport_availability: transported.as_ref().map(|o| o.availability.clone()).unwrap_or(serde_json::Value::Null),
-            imports: transported.as_ref().map(|o| o.imports.clone()).unwrap_or_default(),
-            render_ns: transported.as_ref().filter(|o| !o.render_hist.is_empty()).map(|o| LatencySummary::of(&o.render_hist)),
+            transport_availability: transported
+                .as_ref()
+                .map(|o| o.availability.clone())
+                .unwrap_or(serde_json::Value::Null),
+            imports: transported
+                .as_ref()
+                .map(|o| o.imports.clone())
+                .unwrap_or_default(),
+            render_ns: transported
+                .as_ref()
+                .filter(|o| !o.render_hist.is_empty())
+                .map(|o| LatencySummary::of(&o.render_hist)),
             render: transported.as_ref().map(|o| RenderJson {
                 available: o.render.available,
                 reason: o.render.reason.clone(),
@@ -244,7 +284,10 @@ fn analyze(options: &AnalyzeOptions, python_env: &env::PythonEnv, out: &OutDir, 
                 calibration_seconds: measured.calibration.as_secs_f64(),
                 phases: BTreeMap::new(),
             },
-            environment: EnvironmentInfo { command_line: options.command_line.clone(), ..python_info.1 },
+            environment: EnvironmentInfo {
+                command_line: options.command_line.clone(),
+                ..python_info.1
+            },
         };
         // The report phase is timed up to the moment results.json is serialised.
         phases.insert("report".to_string(), report_started.elapsed().as_secs_f64());
@@ -255,8 +298,12 @@ fn analyze(options: &AnalyzeOptions, python_env: &env::PythonEnv, out: &OutDir, 
             payloads: &measured.payloads,
             transports: transported.as_ref().map(|o| (o.cells.as_slice(), &o.render_hist)),
         };
-        let exporters: [&dyn Exporter; 4] =
-            [&report::hgrm::Hgrm, &report::svg::Svg, &report::markdown::Markdown, &report::json::Json];
+        let exporters: [&dyn Exporter; 4] = [
+            &report::hgrm::Hgrm,
+            &report::svg::Svg,
+            &report::markdown::Markdown,
+            &report::json::Json,
+        ];
         out.write(&run, &exporters).context("writing the report")?;
         summary::print(&results, out.path());
         Ok(())
@@ -312,7 +359,10 @@ fn inspect_payloads(payloads: &[PayloadResult]) -> Vec<PickleFacts> {
             closure.dedup();
             let unsafe_globals = closure
                 .iter()
-                .filter(|g| g.rsplit_once('.').is_some_and(|(m, n)| pickle::is_unsafe_global(m, n)))
+                .filter(|g| {
+                    g.rsplit_once('.')
+                        .is_some_and(|(m, n)| pickle::is_unsafe_global(m, n))
+                })
                 .cloned()
                 .collect();
             PickleFacts {
@@ -332,12 +382,20 @@ fn payload_json(
     diagnosis: explain::diagnose::PayloadDiagnosis,
 ) -> PayloadJson {
     let key = |i: usize| {
-        if p.kind == measure::PayloadKind::Site { "site".to_string() } else { page_keys[i].clone() }
+        if p.kind == measure::PayloadKind::Site {
+            "site".to_string()
+        } else {
+            page_keys[i].clone()
+        }
     };
     let sizes: Vec<u64> = p.sizes.iter().map(|&(_, b)| b).collect();
     let error = p.failures.first().map(|(_, e)| {
         if p.objects > 1 {
-            format!("{e} ({} of {} measured objects failed)", p.failures.len(), p.sizes.len() + p.failures.len())
+            format!(
+                "{e} ({} of {} measured objects failed)",
+                p.failures.len(),
+                p.sizes.len() + p.failures.len()
+            )
         } else {
             e.clone()
         }
@@ -353,7 +411,15 @@ fn payload_json(
         loads_ns: LatencySummary::of(&p.loads),
         roundtrip_ns: LatencySummary::of(&p.roundtrip),
         failures_count: p.failures.len(),
-        failed_objects: p.failures.iter().take(50).map(|(i, e)| ObjectError { key: key(*i), error: e.clone() }).collect(),
+        failed_objects: p
+            .failures
+            .iter()
+            .take(50)
+            .map(|(i, e)| ObjectError {
+                key: key(*i),
+                error: e.clone(),
+            })
+            .collect(),
         failure_search: diagnosis.culprits.as_ref().map(|c| FailureSearch {
             visited: c.visited,
             truncated: c.truncated,
@@ -380,6 +446,13 @@ fn payload_json(
             timed: p.plan.timed,
             cut_by_budget: p.cut_by_budget,
         },
-        sizes: p.sizes.iter().map(|&(i, b)| ObjectSize { key: key(i), bytes: b }).collect(),
+        sizes: p
+            .sizes
+            .iter()
+            .map(|&(i, b)| ObjectSize {
+                key: key(i),
+                bytes: b,
+            })
+            .collect(),
     }
 }

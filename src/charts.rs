@@ -100,9 +100,7 @@ fn anchored(style: TextStyle<'static>, h: HPos, v: VPos) -> TextStyle<'static> {
 
 /// Strip characters that are not allowed in XML text (plotters escapes `<&>"'` itself).
 fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -177,10 +175,7 @@ fn with_step(v: f64, step: f64, units: &[(f64, &'static str)]) -> String {
         // e.g. 1,000,001 B rather than 1.000001 MB
         return format!("{} {}", group_thousands(v.round() as u64), units[0].1);
     }
-    format!(
-        "{} {unit}",
-        trim_zeros(format!("{:.*}", decimals, v / scale))
-    )
+    format!("{} {unit}", trim_zeros(format!("{:.*}", decimals, v / scale)))
 }
 
 /// Human latency from nanoseconds: "850 ns", "12 µs", "1.5 ms", "2.3 s".
@@ -450,7 +445,10 @@ pub fn icicle(tree: &TreeNode, title: &str, path: &Path) -> Result<()> {
         let body = header(
             root,
             title,
-            &format!("{} in all · box width = bytes written for that object and what it holds first", human_bytes(tree.bytes as f64)),
+            &format!(
+                "{} in all · box width = bytes written for that object and what it holds first",
+                human_bytes(tree.bytes as f64)
+            ),
         )?;
         let (w, _) = body.dim_in_pixel();
         let left = 20i32;
@@ -471,8 +469,14 @@ pub fn icicle(tree: &TreeNode, title: &str, path: &Path) -> Result<()> {
             let x0 = x.round() as i32;
             let x1 = (x + width).round() as i32 - 1;
             let fill = color(index + level as usize * 3).mix(0.85);
-            area.draw(&Rectangle::new([(x0, y), (x1.max(x0), y + ROW as i32 - 4)], fill.filled()))?;
-            area.draw(&Rectangle::new([(x0, y), (x1.max(x0), y + ROW as i32 - 4)], WHITE.stroke_width(1)))?;
+            area.draw(&Rectangle::new(
+                [(x0, y), (x1.max(x0), y + ROW as i32 - 4)],
+                fill.filled(),
+            ))?;
+            area.draw(&Rectangle::new(
+                [(x0, y), (x1.max(x0), y + ROW as i32 - 4)],
+                WHITE.stroke_width(1),
+            ))?;
             // Only label boxes wide enough to read (about 7 px per character at this size).
             let text = format!("{} · {}", node.label, human_bytes(node.bytes as f64));
             let fits = ((width - 8.0) / 7.0).max(0.0) as usize;
@@ -524,7 +528,11 @@ pub fn shares(rows: &[ShareRow], practical: f64, marginal: f64, path: &Path) -> 
         let body = header(
             root,
             "Transfer cost as a share of render cost",
-            &format!("whole site, per strategy and transport · practical <= {:.0}% < marginal <= {:.0}% < impractical", practical * 100.0, marginal * 100.0),
+            &format!(
+                "whole site, per strategy and transport · practical <= {:.0}% < marginal <= {:.0}% < impractical",
+                practical * 100.0,
+                marginal * 100.0
+            ),
         )?;
         let (w, _) = body.dim_in_pixel();
         let x0 = LABEL + 10;
@@ -537,19 +545,32 @@ pub fn shares(rows: &[ShareRow], practical: f64, marginal: f64, path: &Path) -> 
         let bottom = top + (rows.len().max(1) as u32 * ROW) as i32;
         for tick in [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0] {
             let x = x_of(tick);
-            body.draw(&PathElement::new(vec![(x, top), (x, bottom)], RGBColor(0xdd, 0xdd, 0xdd).stroke_width(1)))?;
+            body.draw(&PathElement::new(
+                vec![(x, top), (x, bottom)],
+                RGBColor(0xdd, 0xdd, 0xdd).stroke_width(1),
+            ))?;
             body.draw(&Text::new(
                 format!("{}%", tick * 100.0),
                 (x, bottom + 8),
                 anchored(font(13.0, MUTED), HPos::Center, VPos::Top),
             ))?;
         }
-        for (limit, c) in [(practical, RGBColor(0x2c, 0xa0, 0x2c)), (marginal, RGBColor(0xd6, 0x27, 0x28))] {
+        for (limit, c) in [
+            (practical, RGBColor(0x2c, 0xa0, 0x2c)),
+            (marginal, RGBColor(0xd6, 0x27, 0x28)),
+        ] {
             let x = x_of(limit);
-            body.draw(&PathElement::new(vec![(x, top - 6), (x, bottom)], c.stroke_width(2)))?;
+            body.draw(&PathElement::new(
+                vec![(x, top - 6), (x, bottom)],
+                c.stroke_width(2),
+            ))?;
         }
         if rows.is_empty() {
-            body.draw(&Text::new("No data", ((x0 + x1) / 2, (top + bottom) / 2), no_data_style()))?;
+            body.draw(&Text::new(
+                "No data",
+                ((x0 + x1) / 2, (top + bottom) / 2),
+                no_data_style(),
+            ))?;
         }
         for (i, row) in rows.iter().enumerate() {
             let y = top + (i as u32 * ROW) as i32;
@@ -568,7 +589,10 @@ pub fn shares(rows: &[ShareRow], practical: f64, marginal: f64, path: &Path) -> 
                         RGBColor(0xd6, 0x27, 0x28)
                     };
                     let end = x_of(share).max(x0 + 2);
-                    body.draw(&Rectangle::new([(x0, y + 6), (end, y + ROW as i32 - 6)], color.mix(0.85).filled()))?;
+                    body.draw(&Rectangle::new(
+                        [(x0, y + 6), (end, y + ROW as i32 - 6)],
+                        color.mix(0.85).filled(),
+                    ))?;
                     body.draw(&Text::new(
                         format!("{:.2}%", share * 100.0),
                         (end + 6, y + ROW as i32 / 2),
@@ -579,7 +603,11 @@ pub fn shares(rows: &[ShareRow], practical: f64, marginal: f64, path: &Path) -> 
                     body.draw(&Text::new(
                         "not shippable",
                         (x0 + 6, y + ROW as i32 / 2),
-                        anchored(font_s(13.0, RGBColor(0xd6, 0x27, 0x28), FontStyle::Italic), HPos::Left, VPos::Center),
+                        anchored(
+                            font_s(13.0, RGBColor(0xd6, 0x27, 0x28), FontStyle::Italic),
+                            HPos::Left,
+                            VPos::Center,
+                        ),
                     ))?;
                 }
             }
@@ -595,11 +623,7 @@ pub fn shares(rows: &[ShareRow], practical: f64, marginal: f64, path: &Path) -> 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
 /// Render an SVG in memory and atomically write it to `path`.
-fn render_svg(
-    path: &Path,
-    size: (u32, u32),
-    draw: impl FnOnce(&Area<'_>) -> Result<()>,
-) -> Result<()> {
+fn render_svg(path: &Path, size: (u32, u32), draw: impl FnOnce(&Area<'_>) -> Result<()>) -> Result<()> {
     let mut buf = String::new();
     {
         let root = SVGBackend::with_string(&mut buf, size).into_drawing_area();
@@ -653,11 +677,7 @@ fn header<'a>(root: &Area<'a>, title: &str, subtitle: &str) -> Result<Area<'a>> 
     top.draw(&Text::new(
         clean(title),
         (cx, 12),
-        anchored(
-            font_s(TITLE_SIZE, TEXT, FontStyle::Bold),
-            HPos::Center,
-            VPos::Top,
-        ),
+        anchored(font_s(TITLE_SIZE, TEXT, FontStyle::Bold), HPos::Center, VPos::Top),
     ))?;
     if !subtitle.is_empty() {
         top.draw(&Text::new(
@@ -670,11 +690,7 @@ fn header<'a>(root: &Area<'a>, title: &str, subtitle: &str) -> Result<Area<'a>> 
 }
 
 fn no_data_style() -> TextStyle<'static> {
-    anchored(
-        font_s(26.0, MUTED, FontStyle::Italic),
-        HPos::Center,
-        VPos::Center,
-    )
+    anchored(font_s(26.0, MUTED, FontStyle::Italic), HPos::Center, VPos::Center)
 }
 
 fn median_u64(values: &[u64]) -> Option<f64> {
@@ -719,11 +735,7 @@ pub fn latency_percentiles(payloads: &[ChartPayload], title: &str, path: &Path) 
                 .map(|s| {
                     let x = MAX_NINES * s as f64 / PCT_STEPS as f64;
                     let q = 1.0 - 10f64.powf(-x);
-                    let v = if s == 0 {
-                        h.min()
-                    } else {
-                        h.value_at_quantile(q)
-                    };
+                    let v = if s == 0 { h.min() } else { h.value_at_quantile(q) };
                     (x, (v.max(1) as f64).log10())
                 })
                 .collect();
@@ -815,9 +827,7 @@ pub fn latency_percentiles(payloads: &[ChartPayload], title: &str, path: &Path) 
             chart
                 .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(3)))?
                 .label(label.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(4))
-                });
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(4)));
         }
         chart
             .configure_series_labels()
@@ -1438,11 +1448,7 @@ mod tests {
         size_distribution(&d[0].payload(), &path).unwrap();
         let s = read_svg(&path);
         assert!(s.contains("site") && s.contains("<rect") && s.contains("median"));
-        assert!(
-            texts(&s)
-                .iter()
-                .any(|t| t.ends_with(" MB") || t.ends_with(" KB"))
-        );
+        assert!(texts(&s).iter().any(|t| t.ends_with(" MB") || t.ends_with(" KB")));
 
         let wide = Data {
             sizes: sizes(5, 40.0, 4_000_000.0, 2000),

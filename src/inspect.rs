@@ -1,6 +1,8 @@
 //! `picklecost inspect`: what pickle files on disk contain and need, without loading them.
 use crate::output::format::bytes;
-use crate::pickle::{self, FileReport, GlobalRef, InspectOptions, Literal, MemoStats, OpcodeStat, StreamReport};
+use crate::pickle::{
+    self, FileReport, GlobalRef, InspectOptions, Literal, MemoStats, OpcodeStat, StreamReport,
+};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -61,9 +63,17 @@ pub struct InspectReport {
 /// Exit status: every stream parsed (true) or not.
 pub fn run(settings: &InspectSettings) -> Result<bool> {
     let files = collect_files(&settings.paths)?;
-    let options = InspectOptions { top_n: settings.top, dump: settings.dump, ..InspectOptions::default() };
+    let options = InspectOptions {
+        top_n: settings.top,
+        dump: settings.dump,
+        ..InspectOptions::default()
+    };
     let reports = pickle::inspect_files_with(&files, &options);
-    let report = summarize(reports, files.iter().map(|f| file_size(f)).collect(), settings.top);
+    let report = summarize(
+        reports,
+        files.iter().map(|f| file_size(f)).collect(),
+        settings.top,
+    );
     let all_ok = report.totals.failed == 0;
     let text = if settings.json {
         serde_json::to_string_pretty(&report)? + "\n"
@@ -91,7 +101,10 @@ fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         } else if path.exists() {
             files.push(path.clone());
         } else {
-            bail!("{} does not exist; name pickle files or directories that hold them", path.display());
+            bail!(
+                "{} does not exist; name pickle files or directories that hold them",
+                path.display()
+            );
         }
     }
     if files.is_empty() {
@@ -111,7 +124,10 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
         if kind.is_dir() {
             walk(&path, files)?;
         } else if kind.is_file()
-            && path.extension().and_then(|e| e.to_str()).is_some_and(|e| PICKLE_EXTENSIONS.contains(&e))
+            && path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| PICKLE_EXTENSIONS.contains(&e))
         {
             files.push(path);
         }
@@ -135,9 +151,20 @@ fn add_globals(into: &mut BTreeMap<String, (u64, bool)>, from: &[GlobalRef]) {
 }
 
 fn sorted_globals(map: BTreeMap<String, (u64, bool)>) -> Vec<GlobalRef> {
-    let mut globals: Vec<GlobalRef> =
-        map.into_iter().map(|(name, (count, is_unsafe))| GlobalRef { name, count, is_unsafe }).collect();
-    globals.sort_by(|a, b| b.is_unsafe.cmp(&a.is_unsafe).then(b.count.cmp(&a.count)).then(a.name.cmp(&b.name)));
+    let mut globals: Vec<GlobalRef> = map
+        .into_iter()
+        .map(|(name, (count, is_unsafe))| GlobalRef {
+            name,
+            count,
+            is_unsafe,
+        })
+        .collect();
+    globals.sort_by(|a, b| {
+        b.is_unsafe
+            .cmp(&a.is_unsafe)
+            .then(b.count.cmp(&a.count))
+            .then(a.name.cmp(&b.name))
+    });
     globals
 }
 
@@ -180,7 +207,11 @@ pub fn summarize(reports: Vec<FileReport>, sizes: Vec<u64>, top: usize) -> Inspe
             streams: r.streams,
         };
         totals.files += 1;
-        if summary.ok { totals.ok += 1 } else { totals.failed += 1 }
+        if summary.ok {
+            totals.ok += 1
+        } else {
+            totals.failed += 1
+        }
         totals.size += size;
         totals.streams += summary.stream_count;
         totals.plain_data_files += summary.plain_data as usize;
@@ -220,22 +251,43 @@ fn human(report: &InspectReport, top: usize) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let _ = writeln!(s, "  memo: {} puts, {} gets; max depth {}; {} out-of-band buffer(s)", f.memo.puts, f.memo.gets, f.max_depth, f.buffers);
+        let _ = writeln!(
+            s,
+            "  memo: {} puts, {} gets; max depth {}; {} out-of-band buffer(s)",
+            f.memo.puts, f.memo.gets, f.max_depth, f.buffers
+        );
         if f.globals.is_empty() {
             let _ = writeln!(s, "  globals: none (a receiver needs no imports)");
         } else {
             let _ = writeln!(s, "  globals a receiver must import ({}):", f.globals.len());
             for g in f.globals.iter().take(top) {
-                let _ = writeln!(s, "    {:>6}x  {}{}", g.count, g.name, if g.is_unsafe { "   UNSAFE" } else { "" });
+                let _ = writeln!(
+                    s,
+                    "    {:>6}x  {}{}",
+                    g.count,
+                    g.name,
+                    if g.is_unsafe { "   UNSAFE" } else { "" }
+                );
             }
             if f.globals.len() > top {
-                let _ = writeln!(s, "    ... {} more (--top to show more, --json for all)", f.globals.len() - top);
+                let _ = writeln!(
+                    s,
+                    "    ... {} more (--top to show more, --json for all)",
+                    f.globals.len() - top
+                );
             }
         }
         if !f.largest.is_empty() {
             let _ = writeln!(s, "  largest literals:");
             for l in f.largest.iter().take(top.min(5)) {
-                let _ = writeln!(s, "    {:>10}  {} at {}: {}", bytes(l.size as u64), l.kind, l.offset, l.preview);
+                let _ = writeln!(
+                    s,
+                    "    {:>10}  {} at {}: {}",
+                    bytes(l.size as u64),
+                    l.kind,
+                    l.offset,
+                    l.preview
+                );
             }
         }
         for stream in f.streams.iter().filter_map(|st| st.dump.as_ref()) {
@@ -255,8 +307,17 @@ fn human(report: &InspectReport, top: usize) -> String {
         t.unsafe_globals
     );
     if t.unsafe_globals > 0 {
-        let names: Vec<&str> = t.globals.iter().filter(|g| g.is_unsafe).map(|g| g.name.as_str()).collect();
-        let _ = writeln!(s, "WARNING: loading these pickles would call {}", names.join(", "));
+        let names: Vec<&str> = t
+            .globals
+            .iter()
+            .filter(|g| g.is_unsafe)
+            .map(|g| g.name.as_str())
+            .collect();
+        let _ = writeln!(
+            s,
+            "WARNING: loading these pickles would call {}",
+            names.join(", ")
+        );
     }
     s
 }

@@ -42,5 +42,9 @@ fn one_line(err: &anyhow::Error) -> String {
     if let Some(user) = err.downcast_ref::<error::UserError>() {
         return user.to_string();
     }
-    err.chain().map(|e| e.to_string()).collect::<Vec<_>>().join(": ").replace('\n', " ")
+    err.chain()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+        .replace('\n', " ")
 }

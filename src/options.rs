@@ -38,28 +38,47 @@ impl AnalyzeOptions {
         let site_dir = site_dir.canonicalize().unwrap_or(site_dir);
         let out_dir = std::path::absolute(&args.out).unwrap_or(args.out.clone());
         if resolve_existing_prefix(&out_dir).starts_with(&site_dir) {
-            return Err(UserError::OutInsideSite { out: args.out, site: site_dir });
+            return Err(UserError::OutInsideSite {
+                out: args.out,
+                site: site_dir,
+            });
         }
         if !(args.budget.is_finite() && args.budget > 0.0) {
             return Err(UserError::BadBudget(args.budget));
         }
         let fields: Option<Vec<String>> = args.fields.map(|fields| {
-            fields.into_iter().map(|f| f.trim().to_string()).filter(|f| !f.is_empty()).collect()
+            fields
+                .into_iter()
+                .map(|f| f.trim().to_string())
+                .filter(|f| !f.is_empty())
+                .collect()
         });
         if matches!(&fields, Some(f) if f.is_empty()) {
-            return Err(UserError::Fields("--fields is empty: name at least one page attribute".into()));
+            return Err(UserError::Fields(
+                "--fields is empty: name at least one page attribute".into(),
+            ));
         }
         let mut exclude_keys = std::collections::BTreeMap::<String, Vec<String>>::new();
         for item in args.exclude_keys.unwrap_or_default() {
-            let Some((field, key)) = item.split_once(':').filter(|(f, k)| !f.trim().is_empty() && !k.is_empty()) else {
-                return Err(UserError::Fields(format!("--exclude-keys wants FIELD:KEY items, got {item:?}")));
+            let Some((field, key)) = item
+                .split_once(':')
+                .filter(|(f, k)| !f.trim().is_empty() && !k.is_empty())
+            else {
+                return Err(UserError::Fields(format!(
+                    "--exclude-keys wants FIELD:KEY items, got {item:?}"
+                )));
             };
-            exclude_keys.entry(field.trim().to_string()).or_default().push(key.to_string());
+            exclude_keys
+                .entry(field.trim().to_string())
+                .or_default()
+                .push(key.to_string());
         }
-        if let Some(fields) = &fields {
-            if let Some(field) = exclude_keys.keys().find(|f| !fields.contains(f)) {
-                return Err(UserError::Fields(format!("--exclude-keys names {field:?}, which is not one of --fields")));
-            }
+        if let Some(fields) = &fields
+            && let Some(field) = exclude_keys.keys().find(|f| !fields.contains(f))
+        {
+            return Err(UserError::Fields(format!(
+                "--exclude-keys names {field:?}, which is not one of --fields"
+            )));
         }
         if !(args.transport_budget.is_finite() && args.transport_budget > 0.0) {
             return Err(UserError::BadBudget(args.transport_budget));
@@ -70,20 +89,27 @@ impl AnalyzeOptions {
                 args.practical, args.marginal
             )));
         }
-        let workers = args.workers.map(|w| w as usize).unwrap_or_else(|| {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-        });
-        let transports = (!args.no_transports).then(|| crate::transport::Settings {
+        let workers = args
+            .workers
+            .map(|w| w as usize)
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+        let transports = (!args.no_transports).then_some(crate::transport::Settings {
             workers,
             budget_seconds: args.transport_budget,
             protocol: args.protocol,
-            thresholds: crate::transport::strategy::Thresholds { practical: args.practical, marginal: args.marginal },
+            thresholds: crate::transport::strategy::Thresholds {
+                practical: args.practical,
+                marginal: args.marginal,
+            },
         });
         Ok(Self {
             transports,
             exclude_keys,
             diagnose: !args.no_diagnose,
-            limits: crate::explain::Limits { max_depth: args.max_depth, max_visits: args.max_visits },
+            limits: crate::explain::Limits {
+                max_depth: args.max_depth,
+                max_visits: args.max_visits,
+            },
             site_dir,
             out_dir,
             stage: args.stage,
@@ -141,7 +167,9 @@ fn command_line() -> String {
     std::env::args()
         .map(|arg| {
             if !arg.is_empty()
-                && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c))
+                && arg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c))
             {
                 arg
             } else {

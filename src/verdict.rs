@@ -21,10 +21,18 @@ fn culprit_list(p: &PayloadJson) -> Option<String> {
     if p.failures.is_empty() {
         return None;
     }
-    let named: Vec<String> =
-        p.failures.iter().take(3).map(|c| format!("`{}` ({}: {})", c.path, c.type_name, c.error)).collect();
+    let named: Vec<String> = p
+        .failures
+        .iter()
+        .take(3)
+        .map(|c| format!("`{}` ({}: {})", c.path, c.type_name, c.error))
+        .collect();
     let more = p.failures.len().saturating_sub(3);
-    Some(if more > 0 { format!("{}, and {more} more", named.join(", ")) } else { named.join(", ") })
+    Some(if more > 0 {
+        format!("{}, and {more} more", named.join(", "))
+    } else {
+        named.join(", ")
+    })
 }
 
 /// "page._site (434.1 KB), page.metadata['_posts'] (1.2 MB)" — references that bring bytes in.
@@ -34,11 +42,17 @@ pub fn drag_list(p: &PayloadJson, max: usize) -> Option<String> {
     if drags.is_empty() {
         return None;
     }
-    let named: Vec<String> =
-        drags.iter().take(max).map(|d| format!("`{}` ({})", d.path, bytes(d.bytes.unwrap_or(0)))).collect();
+    let named: Vec<String> = drags
+        .iter()
+        .take(max)
+        .map(|d| format!("`{}` ({})", d.path, bytes(d.bytes.unwrap_or(0))))
+        .collect();
     let others = p.drag.len() - drags.len().min(max);
     Some(if others > 0 {
-        format!("{} (and {others} more reference(s) into the same graph)", named.join(", "))
+        format!(
+            "{} (and {others} more reference(s) into the same graph)",
+            named.join(", ")
+        )
     } else {
         named.join(", ")
     })
@@ -69,7 +83,10 @@ pub fn judge(
                 s.error.as_deref().unwrap_or("unknown error")
             ));
             if let Some(list) = culprit_list(s) {
-                sentences.push(format!("Unpicklable objects in it ({}): {list}.", s.failures.len()));
+                sentences.push(format!(
+                    "Unpicklable objects in it ({}): {list}.",
+                    s.failures.len()
+                ));
             }
         }
         None => {}
@@ -128,7 +145,7 @@ pub fn judge(
                 let faster = p.roundtrip_ns.p50 as f64 / q.roundtrip_ns.p50 as f64;
                 v.subset_smaller_than_page = Some(smaller);
                 v.subset_faster_than_page = Some(faster);
-                let relation = if smaller < 2.0 && smaller >= 1.0 {
+                let relation = if (1.0..2.0).contains(&smaller) {
                     "barely smaller (a selected field drags the graph along)".to_string()
                 } else if smaller >= 1.0 {
                     format!("{} smaller", ratio(smaller))
@@ -170,12 +187,20 @@ pub fn judge(
         }
     }
     if let Some(sg) = suggestion {
-        let measured = find("page_suggested").and_then(|p| p.bytes.as_ref().map(|b| (b.median, p.roundtrip_ns.p50)));
+        let measured =
+            find("page_suggested").and_then(|p| p.bytes.as_ref().map(|b| (b.median, p.roundtrip_ns.p50)));
         let mut s = format!("Suggested minimal page payload: `{}`", sg.options);
         if let Some((median, p50)) = measured {
-            s.push_str(&format!(", measured as `page_suggested`: {} median, {} round trip at p50", bytes(median), nanos(p50)));
+            s.push_str(&format!(
+                ", measured as `page_suggested`: {} median, {} round trip at p50",
+                bytes(median),
+                nanos(p50)
+            ));
             if let Some(pb) = page.and_then(|p| p.bytes.as_ref()).filter(|_| median > 0) {
-                s.push_str(&format!(" ({} smaller than a full Page)", ratio(pb.median as f64 / median as f64)));
+                s.push_str(&format!(
+                    " ({} smaller than a full Page)",
+                    ratio(pb.median as f64 / median as f64)
+                ));
             }
         }
         s.push('.');
@@ -195,21 +220,42 @@ pub fn answer(payloads: &[PayloadJson], verdicts: &[crate::transport::VerdictRow
         return "No Site was measured.".into();
     };
     if !site.picklable {
-        return format!("No: the Site cannot be pickled at all ({}).", site.error.as_deref().unwrap_or("unknown error"));
+        return format!(
+            "No: the Site cannot be pickled at all ({}).",
+            site.error.as_deref().unwrap_or("unknown error")
+        );
     }
     let size = site.bytes.as_ref().map_or(0, |b| b.median);
-    let mut s = format!("The Site pickles ({}, {} per round trip at p50)", bytes(size), nanos(site.roundtrip_ns.p50));
+    let mut s = format!(
+        "The Site pickles ({}, {} per round trip at p50)",
+        bytes(size),
+        nanos(site.roundtrip_ns.p50)
+    );
     let describe = |v: &crate::transport::VerdictRow| match (v.class, v.transfer_share) {
-        (crate::transport::strategy::Class::Unknown, _) => format!("unclassified via {} (no render cost)", v.transport),
-        (_, Some(share)) => format!("{} via {} ({:.1}% of render time)", class_word(v.class), v.transport, share * 100.0),
+        (crate::transport::strategy::Class::Unknown, _) => {
+            format!("unclassified via {} (no render cost)", v.transport)
+        }
+        (_, Some(share)) => format!(
+            "{} via {} ({:.1}% of render time)",
+            class_word(v.class),
+            v.transport,
+            share * 100.0
+        ),
         (_, None) => format!("not shippable via {}", v.transport),
     };
-    let site_rows: Vec<String> = verdicts.iter().filter(|v| v.payload == "site").map(describe).collect();
+    let site_rows: Vec<String> = verdicts
+        .iter()
+        .filter(|v| v.payload == "site")
+        .map(describe)
+        .collect();
     if site_rows.is_empty() {
         s.push('.');
         return s;
     }
-    s.push_str(&format!("; shipping it once per worker is {}", site_rows.join(", ")));
+    s.push_str(&format!(
+        "; shipping it once per worker is {}",
+        site_rows.join(", ")
+    ));
     // The best per-page payload by its best copying transport.
     let best = verdicts
         .iter()

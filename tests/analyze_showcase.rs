@@ -44,14 +44,29 @@ fn discovered_stage_reports_real_pickle_sizes() {
     for name in ["page", "page_subset"] {
         let p = payload(&r, name);
         assert_eq!(p["picklable"], true, "{name}");
-        let reported: Vec<u64> =
-            sorted_u64(&serde_json::Value::Array(p["sizes"].as_array().unwrap().iter().map(|s| s["bytes"].clone()).collect()));
+        let reported: Vec<u64> = sorted_u64(&serde_json::Value::Array(
+            p["sizes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["bytes"].clone())
+                .collect(),
+        ));
         let expected = sorted_u64(&truth[name]);
-        assert_eq!(reported, expected, "{name}: every size equals len(pickle.dumps(obj, 5))");
-        assert_eq!(p["bytes"]["total"].as_u64().unwrap(), expected.iter().sum::<u64>());
+        assert_eq!(
+            reported, expected,
+            "{name}: every size equals len(pickle.dumps(obj, 5))"
+        );
+        assert_eq!(
+            p["bytes"]["total"].as_u64().unwrap(),
+            expected.iter().sum::<u64>()
+        );
         assert_eq!(p["bytes"]["min"].as_u64().unwrap(), expected[0]);
         assert_eq!(p["bytes"]["max"].as_u64().unwrap(), *expected.last().unwrap());
-        assert_eq!(p["bytes"]["median"].as_u64().unwrap(), expected[(expected.len() + 1) / 2 - 1]);
+        assert_eq!(
+            p["bytes"]["median"].as_u64().unwrap(),
+            expected[expected.len().div_ceil(2) - 1]
+        );
         assert_eq!(p["count"], 57);
         for op in ["dumps_ns", "loads_ns", "roundtrip_ns"] {
             let s = &p[op];
@@ -67,16 +82,32 @@ fn discovered_stage_reports_real_pickle_sizes() {
     let site_bytes = site_p["bytes"]["total"].as_f64().unwrap();
     assert!(page_median > 0.9 * site_bytes);
     assert_eq!(r["verdict"]["page_drags_site"], true);
-    assert!(payload(&r, "page_subset")["bytes"]["median"].as_u64() < payload(&r, "page")["bytes"]["median"].as_u64());
+    assert!(
+        payload(&r, "page_subset")["bytes"]["median"].as_u64()
+            < payload(&r, "page")["bytes"]["median"].as_u64()
+    );
 
     // The import closure comes from the pickle streams: a Page needs Bengal's classes, a
     // discovered-stage subset none of them.
     let closure = |name: &str| -> Vec<String> {
-        payload(&r, name)["import_closure"].as_array().unwrap().iter().map(|g| g.as_str().unwrap().to_string()).collect()
+        payload(&r, name)["import_closure"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g.as_str().unwrap().to_string())
+            .collect()
     };
-    assert!(closure("page").contains(&"bengal.core.page.Page".to_string()), "{:?}", closure("page"));
+    assert!(
+        closure("page").contains(&"bengal.core.page.Page".to_string()),
+        "{:?}",
+        closure("page")
+    );
     assert!(closure("site").contains(&"bengal.core.site.Site".to_string()));
-    assert!(closure("page_subset").iter().all(|g| !g.starts_with("bengal.")), "{:?}", closure("page_subset"));
+    assert!(
+        closure("page_subset").iter().all(|g| !g.starts_with("bengal.")),
+        "{:?}",
+        closure("page_subset")
+    );
     assert_eq!(payload(&r, "page")["plain_data"], false);
     assert!(payload(&r, "page")["inspected"].as_u64().unwrap() >= 1);
     assert!(md.contains("## What a worker must be able to import"));
@@ -84,24 +115,46 @@ fn discovered_stage_reports_real_pickle_sizes() {
     // Explanations: the Page drags the Site through page._site; the bytes add up.
     let page = payload(&r, "page");
     let drag = page["drag"].as_array().unwrap();
-    let site_drag = drag.iter().find(|d| d["path"] == "page._site").expect("page._site drag found");
+    let site_drag = drag
+        .iter()
+        .find(|d| d["path"] == "page._site")
+        .expect("page._site drag found");
     assert_eq!(site_drag["reaches"], "site");
     assert!(site_drag["bytes"].as_u64().unwrap() > 400_000, "{site_drag}");
     for name in ["site", "page", "page_subset"] {
         let a = &payload(&r, name)["attribution"];
         let total = a["total_bytes"].as_u64().unwrap();
-        let by_type: u64 = a["by_type"].as_array().unwrap().iter().map(|t| t["bytes"].as_u64().unwrap()).sum();
-        assert_eq!(by_type, total, "{name}: attribution by type adds up to the attributed stream");
+        let by_type: u64 = a["by_type"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["bytes"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            by_type, total,
+            "{name}: attribution by type adds up to the attributed stream"
+        );
         assert!(a["top_paths"][0]["inclusive_bytes"].as_u64().unwrap() == total);
         // The attributed object is the median-sized one: its real pickle is the payload median.
         let median = payload(&r, name)["bytes"]["median"].as_u64().unwrap();
-        assert!((total as f64 - median as f64).abs() <= 0.01 * median as f64, "{name}: {total} vs {median}");
+        assert!(
+            (total as f64 - median as f64).abs() <= 0.01 * median as f64,
+            "{name}: {total} vs {median}"
+        );
         assert_eq!(a["pickle_bytes"].as_u64().unwrap(), median, "{name}");
     }
     assert_eq!(payload(&r, "site")["attribution"]["top_paths"][0]["path"], "site");
     let suggestion = &r["suggestion"];
-    let fields: Vec<&str> = suggestion["fields"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
-    assert!(fields.contains(&"content") && !fields.contains(&"_site") && !fields.contains(&"_section"), "{fields:?}");
+    let fields: Vec<&str> = suggestion["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"content") && !fields.contains(&"_site") && !fields.contains(&"_section"),
+        "{fields:?}"
+    );
     let suggested = payload(&r, "page_suggested");
     assert_eq!(suggested["picklable"], true);
     assert_eq!(suggested["count"], 57);
@@ -109,14 +162,19 @@ fn discovered_stage_reports_real_pickle_sizes() {
     assert_eq!(suggestion["measured_median_bytes"], suggested["bytes"]["median"]);
     assert!(t_phase(&r, "diagnose") > 0.0);
     assert!(report.join("charts/site-bytes-icicle.svg").is_file());
-    assert!(md.contains("## Why") && md.contains("### What a Page drags along") && md.contains("`page._site`"));
+    assert!(
+        md.contains("## Why") && md.contains("### What a Page drags along") && md.contains("`page._site`")
+    );
     assert!(stdout(&o).contains("suggested payload: --fields "));
 
     // Transports: all three carry the Page subset; Bengal's own classes cannot enter an isolated
     // sub-interpreter (its logger imports tracemalloc), so a legacy one is measured instead.
     let transports = r["transports"].as_array().unwrap();
     let cell = |name: &str, payload: &str| {
-        transports.iter().find(|t| t["name"] == name && t["payload"] == payload).unwrap_or_else(|| panic!("{name}/{payload} missing"))
+        transports
+            .iter()
+            .find(|t| t["name"] == name && t["payload"] == payload)
+            .unwrap_or_else(|| panic!("{name}/{payload} missing"))
     };
     for name in ["thread", "subinterpreter", "process"] {
         let c = cell(name, "page_subset");
@@ -127,8 +185,19 @@ fn discovered_stage_reports_real_pickle_sizes() {
     assert!(cell("process", "page_subset")["setup_ns"].as_u64().unwrap() > 0);
     let isolated_page = cell("subinterpreter", "page");
     assert_eq!(isolated_page["available"], false);
-    assert!(isolated_page["reason"].as_str().unwrap().contains("not shippable"), "{isolated_page}");
-    assert!(cell("subinterpreter-legacy", "page")["roundtrip_ns"]["samples"].as_u64().unwrap() >= 3);
+    assert!(
+        isolated_page["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not shippable"),
+        "{isolated_page}"
+    );
+    assert!(
+        cell("subinterpreter-legacy", "page")["roundtrip_ns"]["samples"]
+            .as_u64()
+            .unwrap()
+            >= 3
+    );
     let import_row = r["imports"]
         .as_array()
         .unwrap()
@@ -137,16 +206,27 @@ fn discovered_stage_reports_real_pickle_sizes() {
         .expect("bengal.core.page import checked");
     assert_eq!(import_row["isolated_ok"], false);
     assert_eq!(import_row["legacy_ok"], true);
-    assert!(import_row["error"].as_str().unwrap().contains("does not support loading in subinterpreters"));
+    assert!(
+        import_row["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not support loading in subinterpreters")
+    );
     assert_eq!(r["render_ns"]["samples"], 57);
     assert!(r["render_ns"]["p50"].as_u64().unwrap() > 0);
     let verdicts = r["verdicts"].as_array().unwrap();
     assert_eq!(verdicts.len(), 8, "4 payloads x 2 copying transports");
-    let page_sub = verdicts.iter().find(|v| v["payload"] == "page" && v["transport"] == "subinterpreter").unwrap();
+    let page_sub = verdicts
+        .iter()
+        .find(|v| v["payload"] == "page" && v["transport"] == "subinterpreter")
+        .unwrap();
     assert_eq!(page_sub["class"], "impractical");
     assert!(page_sub["transfer_share"].is_null());
     // The share is the measured round trip times the pages over the measured render time.
-    let page_proc = verdicts.iter().find(|v| v["payload"] == "page" && v["transport"] == "process").unwrap();
+    let page_proc = verdicts
+        .iter()
+        .find(|v| v["payload"] == "page" && v["transport"] == "process")
+        .unwrap();
     let expected = cell("process", "page")["roundtrip_ns"]["p50"].as_f64().unwrap() * 57.0
         / (r["render_ns"]["p50"].as_f64().unwrap() * 57.0);
     assert!((page_proc["transfer_share"].as_f64().unwrap() - expected).abs() < 1e-9);
@@ -160,7 +240,12 @@ fn discovered_stage_reports_real_pickle_sizes() {
     // Timing adds up: the phases cover the measured operations.
     let t = &r["timing"];
     let measured = t["measured_seconds"].as_f64().unwrap();
-    let per_payload: f64 = r["payloads"].as_array().unwrap().iter().map(|p| p["measured_seconds"].as_f64().unwrap()).sum();
+    let per_payload: f64 = r["payloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["measured_seconds"].as_f64().unwrap())
+        .sum();
     assert!((measured - per_payload).abs() < 1e-6);
     assert!(measured > 0.0 && measured <= t["phases"]["measure"].as_f64().unwrap());
     for phase in ["load", "measure", "inspect", "report"] {
@@ -170,7 +255,11 @@ fn discovered_stage_reports_real_pickle_sizes() {
 
     // Histograms: nine .hgrm files whose counts match results.json.
     for name in ["site", "page", "page_subset"] {
-        for (op, key) in [("dumps", "dumps_ns"), ("loads", "loads_ns"), ("roundtrip", "roundtrip_ns")] {
+        for (op, key) in [
+            ("dumps", "dumps_ns"),
+            ("loads", "loads_ns"),
+            ("roundtrip", "roundtrip_ns"),
+        ] {
             let (rows, total) = parse_hgrm(&report.join(format!("histograms/{name}-{op}.hgrm")));
             let samples = payload(&r, name)[key]["samples"].as_u64().unwrap();
             assert_eq!(total, samples, "{name}-{op}");
@@ -178,19 +267,36 @@ fn discovered_stage_reports_real_pickle_sizes() {
             assert_eq!(last.1, 1.0);
             assert_eq!(last.2, samples);
             let max_us = payload(&r, name)[key]["max"].as_f64().unwrap() / 1000.0;
-            assert!((last.0 - max_us).abs() / max_us < 0.01, "{name}-{op}: {} vs {max_us}", last.0);
+            assert!(
+                (last.0 - max_us).abs() / max_us < 0.01,
+                "{name}-{op}: {} vs {max_us}",
+                last.0
+            );
         }
     }
-    for chart in ["latency-percentiles.svg", "full-vs-subset.svg", "size-page.svg", "size-page_subset.svg", "size-site.svg"] {
+    for chart in [
+        "latency-percentiles.svg",
+        "full-vs-subset.svg",
+        "size-page.svg",
+        "size-page_subset.svg",
+        "size-site.svg",
+    ] {
         let svg = std::fs::read_to_string(report.join("charts").join(chart)).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("<text"), "{chart}");
     }
     let verdict_at = md.find("## Verdict").unwrap();
     assert!(verdict_at < md.find("## Summary").unwrap());
-    assert!(md.contains("charts/latency-percentiles.svg") && md.contains("## Environment") && md.contains("## Method"));
+    assert!(
+        md.contains("charts/latency-percentiles.svg")
+            && md.contains("## Environment")
+            && md.contains("## Method")
+    );
     assert!(md.contains(&format!("{} of 57", 57)));
     let out_text = stdout(&o);
-    assert!(out_text.contains("page_subset") && out_text.contains("drags"), "{out_text}");
+    assert!(
+        out_text.contains("page_subset") && out_text.contains("drags"),
+        "{out_text}"
+    );
     assert!(!report.join(format!(".picklecost-staging-{}", 0)).exists());
 
     assert_eq!(before, snapshot(&site), "the site directory changed");
@@ -228,24 +334,44 @@ fn rendered_stage_builds_a_copy_and_leaves_the_site_byte_identical() {
         .lines()
         .find_map(|l| l.strip_prefix("RESULT ").map(|n| n.parse().unwrap()))
         .expect("rendered_count.py result");
-    assert_eq!(r["site"]["pages"].as_u64().unwrap(), count, "Bengal's own page count after a build");
+    assert_eq!(
+        r["site"]["pages"].as_u64().unwrap(),
+        count,
+        "Bengal's own page count after a build"
+    );
     assert!(count > 57);
 
     let build_root = r["site"]["build_root"].as_str().unwrap();
-    assert!(!std::path::Path::new(build_root).exists(), "the build copy was not removed");
+    assert!(
+        !std::path::Path::new(build_root).exists(),
+        "the build copy was not removed"
+    );
     assert!(!build_root.starts_with(site.to_str().unwrap()));
     let page = payload(&r, "page");
     let subset = payload(&r, "page_subset");
     assert_eq!(page["picklable"], true);
-    let sizes: Vec<u64> = page["sizes"].as_array().unwrap().iter().map(|s| s["bytes"].as_u64().unwrap()).collect();
-    assert_eq!(page["bytes"]["total"].as_u64().unwrap(), sizes.iter().sum::<u64>());
+    let sizes: Vec<u64> = page["sizes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        page["bytes"]["total"].as_u64().unwrap(),
+        sizes.iter().sum::<u64>()
+    );
     assert_eq!(sizes.len() as u64, page["count"].as_u64().unwrap());
     // After a build the graph is far bigger than before it.
     assert!(payload(&r, "site")["bytes"]["total"].as_u64().unwrap() > 2_000_000);
     assert_eq!(r["verdict"]["page_drags_site"], true);
     // The explanation finds the trap on its own: metadata keys that hold live Pages are named
     // among the drags, and the suggestion drops exactly those keys.
-    let drags: Vec<&str> = page["drag"].as_array().unwrap().iter().map(|d| d["path"].as_str().unwrap()).collect();
+    let drags: Vec<&str> = page["drag"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["path"].as_str().unwrap())
+        .collect();
     assert!(drags.iter().any(|d| d.starts_with("page.metadata[")), "{drags:?}");
     let excluded: Vec<&str> = r["suggestion"]["exclude_keys"]["metadata"]
         .as_array()
@@ -253,32 +379,70 @@ fn rendered_stage_builds_a_copy_and_leaves_the_site_byte_identical() {
         .iter()
         .map(|k| k.as_str().unwrap())
         .collect();
-    assert!(excluded.contains(&"_posts") && excluded.contains(&"_paginator"), "{excluded:?}");
+    assert!(
+        excluded.contains(&"_posts") && excluded.contains(&"_paginator"),
+        "{excluded:?}"
+    );
     for d in &drags {
-        if let Some(key) = d.strip_prefix("page.metadata['").and_then(|k| k.split('\'').next()) {
-            assert!(excluded.contains(&key), "dragging key {key} not excluded: {excluded:?}");
+        if let Some(key) = d
+            .strip_prefix("page.metadata['")
+            .and_then(|k| k.split('\'').next())
+        {
+            assert!(
+                excluded.contains(&key),
+                "dragging key {key} not excluded: {excluded:?}"
+            );
         }
     }
     let suggested = payload(&r, "page_suggested");
     assert_eq!(suggested["picklable"], true);
-    assert!(suggested["bytes"]["median"].as_u64().unwrap() < 100_000, "{}", suggested["bytes"]);
-    assert!(suggested["bytes"]["max"].as_u64().unwrap() < 1_000_000, "no suggested payload drags the graph");
+    assert!(
+        suggested["bytes"]["median"].as_u64().unwrap() < 100_000,
+        "{}",
+        suggested["bytes"]
+    );
+    assert!(
+        suggested["bytes"]["max"].as_u64().unwrap() < 1_000_000,
+        "no suggested payload drags the graph"
+    );
 
     // Verdicts move the expected way: full Pages cost more of the render time than the
     // suggested payload, through the same transport.
-    let rank = |class: &str| ["practical", "marginal", "impractical"].iter().position(|c| *c == class).unwrap();
+    let rank = |class: &str| {
+        ["practical", "marginal", "impractical"]
+            .iter()
+            .position(|c| *c == class)
+            .unwrap()
+    };
     let verdicts = r["verdicts"].as_array().unwrap();
     let class_of = |payload: &str| {
-        verdicts.iter().find(|v| v["payload"] == payload && v["transport"] == "process").unwrap()["class"].as_str().unwrap().to_string()
+        verdicts
+            .iter()
+            .find(|v| v["payload"] == payload && v["transport"] == "process")
+            .unwrap()["class"]
+            .as_str()
+            .unwrap()
+            .to_string()
     };
-    assert!(rank(&class_of("page")) > rank(&class_of("page_suggested")), "{} vs {}", class_of("page"), class_of("page_suggested"));
+    assert!(
+        rank(&class_of("page")) > rank(&class_of("page_suggested")),
+        "{} vs {}",
+        class_of("page"),
+        class_of("page_suggested")
+    );
     assert_eq!(class_of("page"), "impractical");
 
     // Bengal's known trap: after a build, page metadata holds live Page references, so even the
     // default subset (which carries metadata) is megabytes.
-    assert!(subset["bytes"]["max"].as_u64().unwrap() > 1_000_000, "{}", subset["bytes"]);
+    assert!(
+        subset["bytes"]["max"].as_u64().unwrap() > 1_000_000,
+        "{}",
+        subset["bytes"]
+    );
 }
 
 fn t_phase(r: &serde_json::Value, phase: &str) -> f64 {
-    r["timing"]["phases"][phase].as_f64().unwrap_or_else(|| panic!("phase {phase} missing"))
+    r["timing"]["phases"][phase]
+        .as_f64()
+        .unwrap_or_else(|| panic!("phase {phase} missing"))
 }

@@ -4,7 +4,15 @@ use common::*;
 use std::path::Path;
 
 fn analyze(site: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["analyze", site.to_str().unwrap(), "--out", out.to_str().unwrap(), "--budget", "2", "--no-transports"];
+    let mut args = vec![
+        "analyze",
+        site.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--budget",
+        "2",
+        "--no-transports",
+    ];
     args.extend_from_slice(extra);
     picklecost(&args)
 }
@@ -20,7 +28,11 @@ fn site_dir_missing_or_a_file() {
     let tmp = TempDir::new("err-missing");
     let out = tmp.path().join("out");
     let py = python();
-    let o = analyze(&tmp.path().join("nope"), &out, &with_python(&[], py.to_str().unwrap()));
+    let o = analyze(
+        &tmp.path().join("nope"),
+        &out,
+        &with_python(&[], py.to_str().unwrap()),
+    );
     assert_one_error_line(&o, "does not exist");
     let file = tmp.path().join("file.txt");
     std::fs::write(&file, "x").unwrap();
@@ -77,7 +89,10 @@ fn loader_errors_show_their_cause() {
         assert_one_error_line(&o, expected);
     }
     assert!(!out.exists());
-    assert!(!site.join("__pycache__").exists(), "importing the loader wrote bytecode into the site");
+    assert!(
+        !site.join("__pycache__").exists(),
+        "importing the loader wrote bytecode into the site"
+    );
 }
 
 #[test]
@@ -118,12 +133,24 @@ fn python_version_mismatch_names_both_versions_and_the_rebuild() {
     std::fs::write(venv.join("pyvenv.cfg"), "home = /usr/bin\nversion = 3.11.7\n").unwrap();
     std::fs::write(venv.join("bin/python"), "").unwrap();
     let out = tmp.path().join("out");
-    let o = analyze(&tiny_blog(), &out, &["--python", venv.join("bin/python").to_str().unwrap()]);
+    let o = analyze(
+        &tiny_blog(),
+        &out,
+        &["--python", venv.join("bin/python").to_str().unwrap()],
+    );
     assert_one_error_line(&o, "is Python 3.11, but this picklecost embeds Python 3.13");
     assert!(stderr(&o).contains("PYO3_PYTHON="));
     // uv writes version_info instead of version
-    std::fs::write(venv.join("pyvenv.cfg"), "home = /usr/bin\nversion_info = 3.12.4.final.0\n").unwrap();
-    let o = analyze(&tiny_blog(), &out, &["--python", venv.join("bin/python").to_str().unwrap()]);
+    std::fs::write(
+        venv.join("pyvenv.cfg"),
+        "home = /usr/bin\nversion_info = 3.12.4.final.0\n",
+    )
+    .unwrap();
+    let o = analyze(
+        &tiny_blog(),
+        &out,
+        &["--python", venv.join("bin/python").to_str().unwrap()],
+    );
     assert_one_error_line(&o, "is Python 3.12");
     assert!(!out.exists());
 }
@@ -133,10 +160,17 @@ fn unknown_fields_list_the_available_attributes() {
     let tmp = TempDir::new("err-fields");
     let out = tmp.path().join("out");
     let py = python();
-    let o = analyze(&tiny_blog(), &out, &with_python(&["--fields", "content,no_such_field"], py.to_str().unwrap()));
+    let o = analyze(
+        &tiny_blog(),
+        &out,
+        &with_python(&["--fields", "content,no_such_field"], py.to_str().unwrap()),
+    );
     assert_one_error_line(&o, "unknown page field(s) no_such_field");
     let err = stderr(&o);
-    assert!(err.contains("available: ") && err.contains("metadata") && err.contains("source_path"), "{err}");
+    assert!(
+        err.contains("available: ") && err.contains("metadata") && err.contains("source_path"),
+        "{err}"
+    );
     assert!(!out.exists());
 }
 
@@ -146,7 +180,11 @@ fn out_inside_the_site_or_unwritable() {
     let py = python();
     let site = tiny_blog_copy(&tmp);
     let before = snapshot(&site);
-    let o = analyze(&site, &site.join("report"), &with_python(&[], py.to_str().unwrap()));
+    let o = analyze(
+        &site,
+        &site.join("report"),
+        &with_python(&[], py.to_str().unwrap()),
+    );
     assert_one_error_line(&o, "is inside the site directory");
     let sneaky = tmp.path().join("elsewhere/../blog/content/r");
     let o = analyze(&site, &sneaky, &with_python(&[], py.to_str().unwrap()));
@@ -155,7 +193,11 @@ fn out_inside_the_site_or_unwritable() {
 
     let file = tmp.path().join("plainfile");
     std::fs::write(&file, "x").unwrap();
-    let o = analyze(&site, &file.join("report"), &with_python(&[], py.to_str().unwrap()));
+    let o = analyze(
+        &site,
+        &file.join("report"),
+        &with_python(&[], py.to_str().unwrap()),
+    );
     assert_one_error_line(&o, "cannot write the report to --out");
 }
 
@@ -181,13 +223,21 @@ fn ctrl_c_stops_the_tool_and_leaves_nothing_behind() {
         .arg(root().join("tests/support/interrupt.py"))
         .arg("1.5")
         .arg(bin())
-        .args(["analyze", site.to_str().unwrap(), "--python", python().to_str().unwrap()])
+        .args([
+            "analyze",
+            site.to_str().unwrap(),
+            "--python",
+            python().to_str().unwrap(),
+        ])
         .args(["--out", out.to_str().unwrap(), "--stage", "rendered"])
         .env_remove("PYTHONUNBUFFERED")
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&result.stdout);
-    let line = text.lines().find_map(|l| l.strip_prefix("RESULT ")).expect("interrupt.py result");
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .expect("interrupt.py result");
     let r: serde_json::Value = serde_json::from_str(line).unwrap();
     assert_ne!(r["rc"], 0, "{r}");
     let err = r["stderr"].as_str().unwrap();

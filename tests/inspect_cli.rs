@@ -20,7 +20,13 @@ for proto in range(6):
     facts[name] = {"size": len(data), "ops": dict(ops)}
 print(json.dumps(facts))
 "#;
-    let out = Command::new(python()).arg("-B").arg("-c").arg(script).arg(dir).output().unwrap();
+    let out = Command::new(python())
+        .arg("-B")
+        .arg("-c")
+        .arg(script)
+        .arg(dir)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -35,7 +41,11 @@ fn json_report_matches_pickletools_for_every_protocol() {
     let files = report["files"].as_array().unwrap();
     assert_eq!(files.len(), 6);
     for f in files {
-        let name = std::path::Path::new(f["path"].as_str().unwrap()).file_name().unwrap().to_str().unwrap();
+        let name = std::path::Path::new(f["path"].as_str().unwrap())
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
         let expected = &facts[name];
         assert_eq!(f["ok"], true, "{name}");
         assert_eq!(f["error"], serde_json::Value::Null);
@@ -53,17 +63,46 @@ fn json_report_matches_pickletools_for_every_protocol() {
             .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
             .collect();
         assert_eq!(counts, want, "{name}: opcode histogram equals pickletools.genops");
-        let bytes: u64 = f["opcodes"].as_object().unwrap().values().map(|v| v["bytes"].as_u64().unwrap()).sum();
-        assert_eq!(bytes, expected["size"].as_u64().unwrap(), "{name}: opcode bytes add up to the file");
-        let globals: Vec<&str> = f["globals"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
-        assert!(globals.contains(&"collections.OrderedDict") && globals.contains(&"datetime.date"), "{name}: {globals:?}");
-        assert!(f["globals"].as_array().unwrap().iter().all(|g| g["unsafe"] == false));
+        let bytes: u64 = f["opcodes"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v["bytes"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            bytes,
+            expected["size"].as_u64().unwrap(),
+            "{name}: opcode bytes add up to the file"
+        );
+        let globals: Vec<&str> = f["globals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            globals.contains(&"collections.OrderedDict") && globals.contains(&"datetime.date"),
+            "{name}: {globals:?}"
+        );
+        assert!(
+            f["globals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|g| g["unsafe"] == false)
+        );
         assert_eq!(f["plain_data"], false);
         if name == "p2.pkl" {
-            assert!(globals.contains(&"__builtin__.set"), "protocol 2 spells set as __builtin__.set");
+            assert!(
+                globals.contains(&"__builtin__.set"),
+                "protocol 2 spells set as __builtin__.set"
+            );
         }
         if name >= "p2.pkl" {
-            assert_eq!(f["protocol"].as_u64().unwrap().to_string(), name[1..2].to_string());
+            assert_eq!(
+                f["protocol"].as_u64().unwrap().to_string(),
+                name[1..2].to_string()
+            );
         }
     }
     assert_eq!(report["totals"]["files"], 6);
@@ -106,7 +145,11 @@ fn broken_streams_exit_1_with_offsets_and_others_still_reported() {
         if path.ends_with("garbage.pkl") {
             assert_eq!(f["ok"], false);
             assert_eq!(f["error_offset"], 2);
-            assert!(f["error"].as_str().unwrap().contains("offset 2"), "{}", f["error"]);
+            assert!(
+                f["error"].as_str().unwrap().contains("offset 2"),
+                "{}",
+                f["error"]
+            );
         } else if path.ends_with("truncated.pkl") {
             assert_eq!(f["ok"], false);
             assert!(f["error_offset"].as_u64().unwrap() <= (good.len() / 2) as u64);
@@ -123,12 +166,21 @@ fn broken_streams_exit_1_with_offsets_and_others_still_reported() {
 fn plain_data_is_recognised_and_dumped() {
     let tmp = TempDir::new("plain");
     let out = Command::new(python())
-        .args(["-B", "-c", "import pickle,sys; open(sys.argv[1],'wb').write(pickle.dumps({'k': [1, 'two', 3.0]}, 4))"])
+        .args([
+            "-B",
+            "-c",
+            "import pickle,sys; open(sys.argv[1],'wb').write(pickle.dumps({'k': [1, 'two', 3.0]}, 4))",
+        ])
         .arg(tmp.path().join("plain.pkl"))
         .output()
         .unwrap();
     assert!(out.status.success());
-    let o = picklecost(&["inspect", tmp.path().join("plain.pkl").to_str().unwrap(), "--json", "--dump"]);
+    let o = picklecost(&[
+        "inspect",
+        tmp.path().join("plain.pkl").to_str().unwrap(),
+        "--json",
+        "--dump",
+    ]);
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let f = &report["files"][0];
     assert_eq!(f["plain_data"], true);

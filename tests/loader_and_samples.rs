@@ -40,9 +40,19 @@ fn custom_loader_unpicklable_site_and_exact_page_sizes() {
     std::fs::write(project.join("projloader.py"), PROJECT).unwrap();
     let out = tmp.path().join("out");
     let o = picklecost(&[
-        "analyze", project.to_str().unwrap(), "--python", python().to_str().unwrap(),
-        "--out", out.to_str().unwrap(), "--loader", "projloader:load_pair",
-        "--fields", "source_path", "--budget", "30", "--no-transports",
+        "analyze",
+        project.to_str().unwrap(),
+        "--python",
+        python().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--loader",
+        "projloader:load_pair",
+        "--fields",
+        "source_path",
+        "--budget",
+        "30",
+        "--no-transports",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out);
@@ -50,17 +60,34 @@ fn custom_loader_unpicklable_site_and_exact_page_sizes() {
     assert_eq!(r["site"]["pages"], 5);
     let site = payload(&r, "site");
     assert_eq!(site["picklable"], false);
-    assert!(site["error"].as_str().unwrap().contains("cannot pickle '_thread.lock' object"), "{}", site["error"]);
+    assert!(
+        site["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot pickle '_thread.lock' object"),
+        "{}",
+        site["error"]
+    );
     assert_eq!(site["count"], 0);
     let truth = independent_sizes(&project, 5, "source_path", Some("projloader:load_pair"));
     for name in ["page", "page_subset"] {
         let p = payload(&r, name);
         assert_eq!(p["picklable"], true);
-        let got = sorted_u64(&serde_json::Value::Array(p["sizes"].as_array().unwrap().iter().map(|s| s["bytes"].clone()).collect()));
+        let got = sorted_u64(&serde_json::Value::Array(
+            p["sizes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["bytes"].clone())
+                .collect(),
+        ));
         assert_eq!(got, sorted_u64(&truth[name]), "{name}");
     }
     let text = stdout(&o);
-    assert!(text.contains("site not picklable: TypeError: cannot pickle '_thread.lock' object"), "{text}");
+    assert!(
+        text.contains("site not picklable: TypeError: cannot pickle '_thread.lock' object"),
+        "{text}"
+    );
     let culprits = site["failures"].as_array().unwrap();
     assert_eq!(culprits.len(), 1, "{culprits:?}");
     assert_eq!(culprits[0]["path"], "site.lock");
@@ -72,16 +99,30 @@ fn custom_loader_unpicklable_site_and_exact_page_sizes() {
     // Pages that reference the unpicklable Site are unpicklable too, each one reported.
     let out2 = tmp.path().join("out2");
     let o = picklecost(&[
-        "analyze", project.to_str().unwrap(), "--python", python().to_str().unwrap(),
-        "--out", out2.to_str().unwrap(), "--loader", "projloader:load",
-        "--fields", "source_path,meta", "--budget", "30", "--no-transports",
+        "analyze",
+        project.to_str().unwrap(),
+        "--python",
+        python().to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+        "--loader",
+        "projloader:load",
+        "--fields",
+        "source_path,meta",
+        "--budget",
+        "30",
+        "--no-transports",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out2);
     let page = payload(&r, "page");
     assert_eq!(page["picklable"], false);
     assert_eq!(page["failures_count"], 7);
-    assert!(page["error"].as_str().unwrap().contains("7 of 7"), "{}", page["error"]);
+    assert!(
+        page["error"].as_str().unwrap().contains("7 of 7"),
+        "{}",
+        page["error"]
+    );
     let culprits = page["failures"].as_array().unwrap();
     assert_eq!(culprits.len(), 1, "{culprits:?}");
     assert_eq!(culprits[0]["path"], "page.site.lock");
@@ -89,8 +130,16 @@ fn custom_loader_unpicklable_site_and_exact_page_sizes() {
     assert_eq!(subset["picklable"], true);
     assert_eq!(subset["count"], 7);
     // The suggestion leaves out the reference to the unpicklable Site.
-    let fields: Vec<&str> = r["suggestion"]["fields"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
-    assert!(!fields.contains(&"site") && fields.contains(&"body"), "{fields:?}");
+    let fields: Vec<&str> = r["suggestion"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(
+        !fields.contains(&"site") && fields.contains(&"body"),
+        "{fields:?}"
+    );
     assert_eq!(payload(&r, "page_suggested")["picklable"], true);
     assert!(!project.join("__pycache__").exists());
 }
@@ -102,9 +151,25 @@ fn sample_site_with_protocol_2_and_chosen_fields() {
     let tmp = TempDir::new("tiny");
     let out = tmp.path().join("out");
     let o = picklecost(&[
-        "analyze", site.to_str().unwrap(), "--python", python().to_str().unwrap(),
-        "--out", out.to_str().unwrap(), "--protocol", "2", "--fields", "source_path,metadata",
-        "--iterations", "3", "--sample", "4", "--gc", "on", "--budget", "30", "--no-transports",
+        "analyze",
+        site.to_str().unwrap(),
+        "--python",
+        python().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--protocol",
+        "2",
+        "--fields",
+        "source_path,metadata",
+        "--iterations",
+        "3",
+        "--sample",
+        "4",
+        "--gc",
+        "on",
+        "--budget",
+        "30",
+        "--no-transports",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out);
@@ -112,24 +177,41 @@ fn sample_site_with_protocol_2_and_chosen_fields() {
     assert_eq!(r["site"]["pages"], truth["pages"]);
     assert_eq!(r["settings"]["protocol"], 2);
     assert_eq!(r["settings"]["gc"], "on");
-    assert_eq!(r["settings"]["fields"], serde_json::json!(["source_path", "metadata"]));
+    assert_eq!(
+        r["settings"]["fields"],
+        serde_json::json!(["source_path", "metadata"])
+    );
     assert_eq!(payload(&r, "site")["bytes"]["total"], truth["site"]);
     let pages = truth["pages"].as_u64().unwrap();
     for name in ["page", "page_subset"] {
         let p = payload(&r, name);
-        let got = sorted_u64(&serde_json::Value::Array(p["sizes"].as_array().unwrap().iter().map(|s| s["bytes"].clone()).collect()));
+        let got = sorted_u64(&serde_json::Value::Array(
+            p["sizes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["bytes"].clone())
+                .collect(),
+        ));
         assert_eq!(got, sorted_u64(&truth[name]), "{name}");
         // --sample 4 pages get 3 dumps+loads rounds each; every other page one timed dumps
         assert_eq!(p["roundtrip_ns"]["samples"].as_u64().unwrap(), 4 * 3, "{name}");
         assert_eq!(p["loads_ns"]["samples"].as_u64().unwrap(), 4 * 3, "{name}");
-        assert_eq!(p["dumps_ns"]["samples"].as_u64().unwrap(), pages - 4 + 4 * 3, "{name}");
+        assert_eq!(
+            p["dumps_ns"]["samples"].as_u64().unwrap(),
+            pages - 4 + 4 * 3,
+            "{name}"
+        );
         assert_eq!(p["plan"]["timed"], 4);
         assert_eq!(p["iterations"], 3);
     }
     assert_eq!(payload(&r, "site")["roundtrip_ns"]["samples"], 3);
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("enabled (`--gc on`)"));
-    assert!(md.contains("--protocol 2"), "the exact command line is in the report");
+    assert!(
+        md.contains("--protocol 2"),
+        "the exact command line is in the report"
+    );
     assert_eq!(before, snapshot(&site));
 }
 
@@ -138,8 +220,16 @@ fn no_diagnose_skips_the_explanations() {
     let tmp = TempDir::new("nodiag");
     let out = tmp.path().join("out");
     let o = picklecost(&[
-        "analyze", tiny_blog().to_str().unwrap(), "--python", python().to_str().unwrap(),
-        "--out", out.to_str().unwrap(), "--no-diagnose", "--budget", "30", "--no-transports",
+        "analyze",
+        tiny_blog().to_str().unwrap(),
+        "--python",
+        python().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-diagnose",
+        "--budget",
+        "30",
+        "--no-transports",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out);
@@ -155,21 +245,51 @@ fn exclude_keys_shape_the_subset() {
     let out = tmp.path().join("out");
     let site = tiny_blog();
     let o = picklecost(&[
-        "analyze", site.to_str().unwrap(), "--python", python().to_str().unwrap(),
-        "--out", out.to_str().unwrap(), "--fields", "source_path,metadata",
-        "--exclude-keys", "metadata:title,metadata:tags", "--no-diagnose", "--budget", "30", "--no-transports",
+        "analyze",
+        site.to_str().unwrap(),
+        "--python",
+        python().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--fields",
+        "source_path,metadata",
+        "--exclude-keys",
+        "metadata:title,metadata:tags",
+        "--no-diagnose",
+        "--budget",
+        "30",
+        "--no-transports",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out);
     let with_all = independent_sizes(&site, 5, "source_path,metadata", None);
     let subset_total = payload(&r, "page_subset")["bytes"]["total"].as_u64().unwrap();
-    let full_total: u64 = with_all["page_subset"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum();
-    assert!(subset_total < full_total, "dropping keys must shrink the subset: {subset_total} vs {full_total}");
+    let full_total: u64 = with_all["page_subset"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert!(
+        subset_total < full_total,
+        "dropping keys must shrink the subset: {subset_total} vs {full_total}"
+    );
     let o = picklecost(&[
-        "analyze", site.to_str().unwrap(), "--python", python().to_str().unwrap(),
-        "--out", out.to_str().unwrap(), "--fields", "source_path", "--exclude-keys", "metadata:x",
+        "analyze",
+        site.to_str().unwrap(),
+        "--python",
+        python().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--fields",
+        "source_path",
+        "--exclude-keys",
+        "metadata:x",
     ]);
-    assert_one_error_line(&o, "--exclude-keys names \"metadata\", which is not one of --fields");
+    assert_one_error_line(
+        &o,
+        "--exclude-keys names \"metadata\", which is not one of --fields",
+    );
 }
 
 #[test]
@@ -185,28 +305,69 @@ fn a_payload_needing_a_module_refused_by_subinterpreters_is_not_shippable() {
     .unwrap();
     let out = tmp.path().join("out");
     let o = picklecost(&[
-        "analyze", project.to_str().unwrap(), "--python", python().to_str().unwrap(),
-        "--out", out.to_str().unwrap(), "--loader", "tracedpages:load", "--budget", "30",
-        "--transport-budget", "4",
+        "analyze",
+        project.to_str().unwrap(),
+        "--python",
+        python().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--loader",
+        "tracedpages:load",
+        "--budget",
+        "30",
+        "--transport-budget",
+        "4",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out);
     let imports = r["imports"].as_array().unwrap();
-    let row = imports.iter().find(|i| i["payload"] == "page" && i["module"] == "tracedpages").expect("module checked");
+    let row = imports
+        .iter()
+        .find(|i| i["payload"] == "page" && i["module"] == "tracedpages")
+        .expect("module checked");
     assert_eq!(row["isolated_ok"], false);
-    assert!(row["error"].as_str().unwrap().contains("does not support loading in subinterpreters"), "{row}");
-    let cell = r["transports"].as_array().unwrap().iter().find(|t| t["name"] == "subinterpreter" && t["payload"] == "page").unwrap();
+    assert!(
+        row["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not support loading in subinterpreters"),
+        "{row}"
+    );
+    let cell = r["transports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "subinterpreter" && t["payload"] == "page")
+        .unwrap();
     assert_eq!(cell["available"], false);
-    assert!(cell["reason"].as_str().unwrap().contains("not shippable"), "{cell}");
-    let verdict = r["verdicts"].as_array().unwrap().iter().find(|v| v["payload"] == "page" && v["transport"] == "subinterpreter").unwrap();
+    assert!(
+        cell["reason"].as_str().unwrap().contains("not shippable"),
+        "{cell}"
+    );
+    let verdict = r["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["payload"] == "page" && v["transport"] == "subinterpreter")
+        .unwrap();
     assert_eq!(verdict["class"], "impractical");
     assert!(verdict["why"].as_str().unwrap().contains("not shippable"));
     // Plain dict subsets need no project module: they cross, and processes take everything.
-    let subset = r["transports"].as_array().unwrap().iter().find(|t| t["name"] == "subinterpreter" && t["payload"] == "page_subset").unwrap();
+    let subset = r["transports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "subinterpreter" && t["payload"] == "page_subset")
+        .unwrap();
     assert_eq!(subset["available"], true, "{subset}");
     // A custom project has no render cost: shippable rows are unclassified, never guessed.
     assert_eq!(r["render"]["available"], false);
-    let proc_page = r["verdicts"].as_array().unwrap().iter().find(|v| v["payload"] == "page" && v["transport"] == "process").unwrap();
+    let proc_page = r["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["payload"] == "page" && v["transport"] == "process")
+        .unwrap();
     assert_eq!(proc_page["class"], "unknown");
     assert!(!project.join("__pycache__").exists());
 }

@@ -8,7 +8,8 @@ use std::process::Command;
 fn subinterpreters_unavailable_the_rest_completes() {
     let bin = std::env::var("PICKLECOST_OLD_BIN")
         .expect("PICKLECOST_OLD_BIN is not set: run the suite with scripts/test, which builds picklecost against Python 3.12/3.11 too");
-    let py = std::env::var("PICKLECOST_OLD_PYTHON").expect("PICKLECOST_OLD_PYTHON is not set (scripts/test sets it)");
+    let py = std::env::var("PICKLECOST_OLD_PYTHON")
+        .expect("PICKLECOST_OLD_PYTHON is not set (scripts/test sets it)");
     let tmp = TempDir::new("oldpy");
     let project = tmp.path().join("project");
     std::fs::create_dir(&project).unwrap();
@@ -19,8 +20,22 @@ fn subinterpreters_unavailable_the_rest_completes() {
     .unwrap();
     let out = tmp.path().join("out");
     let o = Command::new(&bin)
-        .args(["analyze", project.to_str().unwrap(), "--python", &py, "--out", out.to_str().unwrap()])
-        .args(["--loader", "plainsite:load", "--budget", "20", "--transport-budget", "3"])
+        .args([
+            "analyze",
+            project.to_str().unwrap(),
+            "--python",
+            &py,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .args([
+            "--loader",
+            "plainsite:load",
+            "--budget",
+            "20",
+            "--transport-budget",
+            "3",
+        ])
         .env_remove("PYTHONDONTWRITEBYTECODE")
         .env_remove("PYTHONUNBUFFERED")
         .env_remove("VIRTUAL_ENV")
@@ -29,7 +44,10 @@ fn subinterpreters_unavailable_the_rest_completes() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let r = read_results(&out);
     let version = r["python"]["version"].as_str().unwrap();
-    assert!(version.starts_with("3.12") || version.starts_with("3.11"), "{version}");
+    assert!(
+        version.starts_with("3.12") || version.starts_with("3.11"),
+        "{version}"
+    );
     let sub = &r["transport_availability"]["subinterpreter"];
     assert_eq!(sub["available"], false);
     assert!(sub["reason"].as_str().unwrap().contains("needs 3.13+"), "{sub}");
@@ -46,7 +64,13 @@ fn subinterpreters_unavailable_the_rest_completes() {
             other => panic!("unexpected transport {other}"),
         }
     }
-    assert!(r["imports"].as_array().unwrap().iter().all(|i| i["isolated_ok"].is_null()));
+    assert!(
+        r["imports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["isolated_ok"].is_null())
+    );
     // The pickle measurements are all there.
     for name in ["site", "page", "page_subset"] {
         assert_eq!(payload(&r, name)["picklable"], true, "{name}");

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use picklecost::pickle::{
-    InspectOptions, Limits, PickleError, globals_of, inspect, inspect_all, inspect_all_with,
-    inspect_files, is_plain_data, scan,
+    InspectOptions, Limits, PickleError, globals_of, inspect, inspect_all, inspect_all_with, inspect_files,
+    is_plain_data, scan,
 };
 
 #[test]
@@ -38,10 +38,7 @@ fn malicious_os_system_is_flagged_and_not_run() {
     assert_eq!(globals_of(&payload), ["os.system"]);
     assert!(!is_plain_data(&payload));
 
-    assert!(
-        !std::path::Path::new(&target).exists(),
-        "payload was executed"
-    );
+    assert!(!std::path::Path::new(&target).exists(), "payload was executed");
 }
 
 #[test]
@@ -433,7 +430,10 @@ fn fuzz_regressions_do_not_panic() {
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let data = std::fs::read(entry.unwrap().path()).unwrap();
-        let options = picklecost::pickle::InspectOptions { dump: true, ..Default::default() };
+        let options = picklecost::pickle::InspectOptions {
+            dump: true,
+            ..Default::default()
+        };
         for r in picklecost::pickle::inspect_all_with(&data, &options) {
             if let Err(e) = r {
                 assert!(e.offset() <= data.len());
@@ -453,9 +453,9 @@ fn nan_in_a_set_is_not_plain_but_nan_in_a_list_still_parses() {
     set.extend_from_slice(&nan);
     set.extend_from_slice(&[0x91, b'.']);
     let reports = picklecost::pickle::inspect_all(&set);
-    assert!(reports[0].as_ref().unwrap().plain_data == false);
+    assert!(!reports[0].as_ref().unwrap().plain_data);
     let mut list = vec![0x80, 4, b']', b'G'];
     list.extend_from_slice(&nan);
-    list.extend_from_slice(&[b'a', b'.']);
+    list.extend_from_slice(b"a.");
     assert!(picklecost::pickle::inspect_all(&list)[0].is_ok());
 }

@@ -80,27 +80,15 @@ fn check_case(dir: &std::path::Path, c: &Case) -> Vec<String> {
     );
     fail("frames", r.frames.to_string(), c.frames.to_string());
     fail("buffers", r.buffers.to_string(), c.buffers.to_string());
-    fail(
-        "memo.puts",
-        r.memo.puts.to_string(),
-        c.memo_puts.to_string(),
-    );
-    fail(
-        "memo.gets",
-        r.memo.gets.to_string(),
-        c.memo_gets.to_string(),
-    );
+    fail("memo.puts", r.memo.puts.to_string(), c.memo_puts.to_string());
+    fail("memo.gets", r.memo.gets.to_string(), c.memo_gets.to_string());
     fail(
         "globals",
         format!("{:?}", expanded_globals(r)),
         format!("{:?}", c.globals),
     );
     let want_plain = !c.object_ops && !c.cyclic;
-    fail(
-        "plain_data",
-        r.plain_data.to_string(),
-        want_plain.to_string(),
-    );
+    fail("plain_data", r.plain_data.to_string(), want_plain.to_string());
     fail(
         "is_plain_data",
         is_plain_data(&data).to_string(),
@@ -111,11 +99,7 @@ fn check_case(dir: &std::path::Path, c: &Case) -> Vec<String> {
     for (name, _) in &c.ops {
         *want_counts.entry(name.clone()).or_default() += 1;
     }
-    let got_counts: BTreeMap<String, u64> = r
-        .opcodes
-        .iter()
-        .map(|(k, v)| (k.clone(), v.count))
-        .collect();
+    let got_counts: BTreeMap<String, u64> = r.opcodes.iter().map(|(k, v)| (k.clone(), v.count)).collect();
     fail(
         "opcode counts",
         format!("{got_counts:?}"),
@@ -139,12 +123,7 @@ fn matches_cpython_on_every_fixture() {
     let (dir, cases) = load();
     assert!(cases.len() > 200, "only {} cases", cases.len());
     let errs: Vec<String> = cases.iter().flat_map(|c| check_case(&dir, c)).collect();
-    assert!(
-        errs.is_empty(),
-        "{} mismatches:\n{}",
-        errs.len(),
-        errs.join("\n")
-    );
+    assert!(errs.is_empty(), "{} mismatches:\n{}", errs.len(), errs.join("\n"));
 }
 
 #[test]
@@ -217,14 +196,10 @@ fn specific_values() {
         dump: true,
         ..Default::default()
     };
-    let r = inspect_all_with(&read("nested_p2.pkl"), &opts)
-        .remove(0)
-        .unwrap();
+    let r = inspect_all_with(&read("nested_p2.pkl"), &opts).remove(0).unwrap();
     // Protocol 2 pickles sets via __builtin__.set + REDUCE: not plain.
     assert!(!r.plain_data && r.dump.is_none());
-    let r = inspect_all_with(&read("nested_p4.pkl"), &opts)
-        .remove(0)
-        .unwrap();
+    let r = inspect_all_with(&read("nested_p4.pkl"), &opts).remove(0).unwrap();
     assert!(r.plain_data);
     assert_eq!(
         r.dump.as_deref(),
@@ -237,11 +212,7 @@ fn specific_values() {
     assert_eq!(r.protocol, None);
 
     // A tuple that contains itself is unwound with POP_MARK (protocol 1) or POP.
-    assert!(
-        one("recursive_tuple_p1.pkl")
-            .opcodes
-            .contains_key("POP_MARK")
-    );
+    assert!(one("recursive_tuple_p1.pkl").opcodes.contains_key("POP_MARK"));
     assert!(one("recursive_tuple_p4.pkl").opcodes.contains_key("POP"));
     let r = one("big_dict_p2.pkl");
     assert_eq!(r.opcodes["SETITEMS"].count, 3);
@@ -290,8 +261,5 @@ fn concatenated_cpython_streams() {
     assert_eq!(reports.len(), files.len());
     assert!(reports[..4].iter().all(|r| r.is_ok()));
     let err = reports[4].as_ref().unwrap_err();
-    assert!(
-        err.offset() >= last_start && err.offset() <= all.len(),
-        "{err}"
-    );
+    assert!(err.offset() >= last_start && err.offset() <= all.len(), "{err}");
 }

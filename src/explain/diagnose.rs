@@ -34,7 +34,9 @@ fn root_name(kind: PayloadKind) -> &'static str {
 pub fn typical_index(p: &PayloadResult) -> Option<usize> {
     let mut sizes = p.sizes.clone();
     sizes.sort_by_key(|&(_, bytes)| bytes);
-    sizes.get(sizes.len().saturating_sub(1) / 2).map(|&(index, _)| index)
+    sizes
+        .get(sizes.len().saturating_sub(1) / 2)
+        .map(|&(index, _)| index)
 }
 
 pub fn diagnose<'py>(
@@ -54,7 +56,10 @@ pub fn diagnose<'py>(
         let root = root_name(p.kind);
         let object = |index| measure::build_object(py, site, &subset_fn, p.kind, index, subset, suggested);
         if let Some(&(index, _)) = p.failures.first() {
-            match object(index).map_err(anyhow::Error::from).and_then(|o| super::find_unpicklable(py, &o, root, protocol, limits)) {
+            match object(index)
+                .map_err(anyhow::Error::from)
+                .and_then(|o| super::find_unpicklable(py, &o, root, protocol, limits))
+            {
                 Ok(c) => d.culprits = Some(c),
                 Err(e) => d.errors.push(format!("finding unpicklable objects: {e}")),
             }

@@ -116,7 +116,8 @@ impl Suggestion {
             .exclude_keys
             .iter()
             .flat_map(|(field, keys)| {
-                keys.iter().map(move |k| format!("{field}:{}", k.as_str().map_or(k.to_string(), str::to_string)))
+                keys.iter()
+                    .map(move |k| format!("{field}:{}", k.as_str().map_or(k.to_string(), str::to_string)))
             })
             .collect();
         if !excluded.is_empty() {
@@ -127,7 +128,11 @@ impl Suggestion {
 }
 
 /// Call a function of the explain module and read its plain-data answer through JSON.
-fn call<'py, T: DeserializeOwned>(py: Python<'py>, function: &str, args: impl pyo3::call::PyCallArgs<'py>) -> Result<T> {
+fn call<'py, T: DeserializeOwned>(
+    py: Python<'py>,
+    function: &str,
+    args: impl pyo3::call::PyCallArgs<'py>,
+) -> Result<T> {
     let explain = python::module(py, Module::Explain)?;
     let value = explain
         .call_method1(function, args)
@@ -136,26 +141,56 @@ fn call<'py, T: DeserializeOwned>(py: Python<'py>, function: &str, args: impl py
     serde_json::from_str(&text).with_context(|| format!("reading the result of {function}"))
 }
 
-pub fn find_unpicklable(py: Python<'_>, obj: &Bound<'_, PyAny>, root: &str, protocol: u8, limits: Limits) -> Result<Culprits> {
-    call(py, "find_unpicklable", (obj, root, protocol, limits.max_depth, limits.max_visits))
+pub fn find_unpicklable(
+    py: Python<'_>,
+    obj: &Bound<'_, PyAny>,
+    root: &str,
+    protocol: u8,
+    limits: Limits,
+) -> Result<Culprits> {
+    call(
+        py,
+        "find_unpicklable",
+        (obj, root, protocol, limits.max_depth, limits.max_visits),
+    )
 }
 
-pub fn attribute_bytes(py: Python<'_>, obj: &Bound<'_, PyAny>, root: &str, protocol: u8, top: usize) -> Result<Attribution> {
+pub fn attribute_bytes(
+    py: Python<'_>,
+    obj: &Bound<'_, PyAny>,
+    root: &str,
+    protocol: u8,
+    top: usize,
+) -> Result<Attribution> {
     let mut a: Attribution = call(py, "attribute_bytes", (obj, root, protocol, top, 4))?;
     a.subject = root.to_string();
     Ok(a)
 }
 
-pub fn drag(py: Python<'_>, page: &Bound<'_, PyAny>, site: &Bound<'_, PyAny>, pages: &Bound<'_, PyAny>, protocol: u8) -> Result<Vec<Drag>> {
+pub fn drag(
+    py: Python<'_>,
+    page: &Bound<'_, PyAny>,
+    site: &Bound<'_, PyAny>,
+    pages: &Bound<'_, PyAny>,
+    protocol: u8,
+) -> Result<Vec<Drag>> {
     call(py, "drag", (page, site, pages, "page", protocol))
 }
 
-pub fn suggest(py: Python<'_>, pages: &Bound<'_, PyAny>, site: &Bound<'_, PyAny>, protocol: u8) -> Result<Suggestion> {
+pub fn suggest(
+    py: Python<'_>,
+    pages: &Bound<'_, PyAny>,
+    site: &Bound<'_, PyAny>,
+    protocol: u8,
+) -> Result<Suggestion> {
     call(py, "suggest", (pages, site, protocol, 20))
 }
 
 /// The suggestion's exclusions as the Python dict `subset()` takes (keys as Python made them).
-pub fn exclude_keys_py<'py>(py: Python<'py>, keys: &BTreeMap<String, Vec<serde_json::Value>>) -> Result<Bound<'py, PyAny>> {
+pub fn exclude_keys_py<'py>(
+    py: Python<'py>,
+    keys: &BTreeMap<String, Vec<serde_json::Value>>,
+) -> Result<Bound<'py, PyAny>> {
     let text = serde_json::to_string(keys)?;
     Ok(py.import("json")?.call_method1("loads", (text,))?)
 }

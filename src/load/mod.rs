@@ -44,11 +44,17 @@ impl Workdir {
 /// Ctrl-C ends the tool at once (Python installs no signal handlers here), which can leave a
 /// build copy behind: remove those whose process is gone.
 fn remove_abandoned() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("picklecost-")) else { continue };
-        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("picklecost-")) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
         if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
             let _ = std::fs::remove_dir_all(entry.path());
         }
@@ -99,10 +105,15 @@ pub fn load(py: Python<'_>, options: &AnalyzeOptions, workdir: &Workdir) -> Resu
     let payloads = python::module(py, Module::Payloads)?;
     let page_keys = pages
         .iter()
-        .map(|page| payloads.call_method1("page_key", (page.bind(py),))?.extract::<String>())
+        .map(|page| {
+            payloads
+                .call_method1("page_key", (page.bind(py),))?
+                .extract::<String>()
+        })
         .collect::<PyResult<Vec<_>>>()?;
-    let strata: Vec<(String, u64)> =
-        payloads.call_method1("strata", (loaded.getattr("pages")?,))?.extract()?;
+    let strata: Vec<(String, u64)> = payloads
+        .call_method1("strata", (loaded.getattr("pages")?,))?
+        .extract()?;
     Ok(LoadedSite {
         site: loaded.getattr("site")?.unbind(),
         pages,

@@ -51,7 +51,13 @@ pub fn build_object<'py>(
     subset: &PageView<'py>,
     suggested: Option<&PageView<'py>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let view = |v: &PageView<'py>| subset_fn.call1((site.pages[index].bind(py), v.fields.clone(), v.exclude_keys.clone()));
+    let view = |v: &PageView<'py>| {
+        subset_fn.call1((
+            site.pages[index].bind(py),
+            v.fields.clone(),
+            v.exclude_keys.clone(),
+        ))
+    };
     match kind {
         PayloadKind::Site => Ok(site.site.bind(py).clone()),
         PayloadKind::Page => Ok(site.pages[index].bind(py).clone()),
@@ -64,19 +70,26 @@ pub fn build_object<'py>(
 }
 
 /// The `--fields` to use: as given (validated against a real page) or the generator's default.
-pub fn resolve_fields(py: Python<'_>, site: &LoadedSite, requested: Option<&[String]>) -> Result<Vec<String>> {
+pub fn resolve_fields(
+    py: Python<'_>,
+    site: &LoadedSite,
+    requested: Option<&[String]>,
+) -> Result<Vec<String>> {
     let payloads_py = python::module(py, Module::Payloads)?;
     let fields: Vec<String> = match requested {
         Some(f) => f.to_vec(),
         None => payloads_py
-            .call_method1("default_fields", (&site.generator, site.pages.first().map(|p| p.bind(py))))?
+            .call_method1(
+                "default_fields",
+                (&site.generator, site.pages.first().map(|p| p.bind(py))),
+            )?
             .extract()?,
     };
-    if let Some(first) = site.pages.first() {
-        if let Err(err) = payloads_py.call_method1("validate_fields", (first.bind(py), fields.clone())) {
-            let msg = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
-            return Err(UserError::Fields(msg).into());
-        }
+    if let Some(first) = site.pages.first()
+        && let Err(err) = payloads_py.call_method1("validate_fields", (first.bind(py), fields.clone()))
+    {
+        let msg = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+        return Err(UserError::Fields(msg).into());
     }
     Ok(fields)
 }
@@ -171,7 +184,11 @@ impl<'py> Pickler<'py> {
             .cast::<PyBytes>()
             .map(|b| b.as_bytes().len() as u64)
             .map_err(|_| "pickle.dumps did not return bytes".to_string())?;
-        Ok(Sized { pickled, bytes, dumps })
+        Ok(Sized {
+            pickled,
+            bytes,
+            dumps,
+        })
     }
 
     /// One timed `pickle.loads` of what `dumps` made; the copy is released and collected
@@ -261,12 +278,19 @@ pub fn measure<'py>(
         interrupted: std::cell::Cell::new(false),
     };
     let subset_fn = payloads_py.getattr("subset")?;
-    let object = |kind: PayloadKind, index: usize| build_object(py, site, &subset_fn, kind, index, subset, suggested);
+    let object =
+        |kind: PayloadKind, index: usize| build_object(py, site, &subset_fn, kind, index, subset, suggested);
     let mut kinds = vec![PayloadKind::Site, PayloadKind::Page, PayloadKind::PageSubset];
     if suggested.is_some() {
         kinds.push(PayloadKind::PageSuggested);
     }
-    let count = |kind: PayloadKind| if kind == PayloadKind::Site { 1 } else { site.pages.len() };
+    let count = |kind: PayloadKind| {
+        if kind == PayloadKind::Site {
+            1
+        } else {
+            site.pages.len()
+        }
+    };
 
     // The loaded graph is permanent for this run: freezing it keeps the collections between
     // rounds from walking the whole Site every time.
@@ -286,7 +310,11 @@ pub fn measure<'py>(
                 sample::stratified(&site.strata, 3.min(count(kind)))
             };
             let (dumps_seconds, round_seconds) = calibrate(&pickler, &probes, |i| object(kind, i))?;
-            costs.push(PayloadCost { objects: count(kind), dumps_seconds, round_seconds });
+            costs.push(PayloadCost {
+                objects: count(kind),
+                dumps_seconds,
+                round_seconds,
+            });
         }
         let calibration = calibration_started.elapsed();
 
@@ -296,11 +324,15 @@ pub fn measure<'py>(
         order.sort_by(|&a, &b| need(a).total_cmp(&need(b)));
         let measuring_started = Instant::now();
         let budget = (settings.budget_seconds - calibration.as_secs_f64()).max(0.0);
-        let planned_rounds = |plans: &[PayloadPlan]| -> u64 {
-            plans.iter().map(PayloadPlan::dumps_calls).sum()
-        };
+        let planned_rounds =
+            |plans: &[PayloadPlan]| -> u64 { plans.iter().map(PayloadPlan::dumps_calls).sum() };
         let ordered_costs: Vec<PayloadCost> = order.iter().map(|&k| costs[k]).collect();
-        progress.start_measuring(planned_rounds(&plan::plan(&ordered_costs, budget, settings.iterations, settings.sample)));
+        progress.start_measuring(planned_rounds(&plan::plan(
+            &ordered_costs,
+            budget,
+            settings.iterations,
+            settings.sample,
+        )));
 
         let mut payloads: Vec<Option<PayloadResult>> = kinds.iter().map(|_| None).collect();
         for (step, &k) in order.iter().enumerate() {
@@ -317,7 +349,10 @@ pub fn measure<'py>(
             } else {
                 (0..n).collect()
             };
-            let visit: Vec<usize> = sample::spread_order(chosen.len()).into_iter().map(|i| chosen[i]).collect();
+            let visit: Vec<usize> = sample::spread_order(chosen.len())
+                .into_iter()
+                .map(|i| chosen[i])
+                .collect();
             let mut result = PayloadResult {
                 kind,
                 objects: n,
@@ -348,7 +383,11 @@ pub fn measure<'py>(
                 }
                 let obj = object(kind, index)?;
                 // The first `timed` objects of the visit get latency rounds, the rest a dumps.
-                let rounds = if position < plan.timed && started.elapsed() < repeat_deadline { plan.iterations } else { 0 };
+                let rounds = if position < plan.timed && started.elapsed() < repeat_deadline {
+                    plan.iterations
+                } else {
+                    0
+                };
                 let ns = |d: Duration| (d.as_nanos() as u64).max(1);
                 for r in 0..rounds.max(1) {
                     let sized = match pickler.dumps(&obj) {
@@ -391,8 +430,14 @@ pub fn measure<'py>(
             result.releasing = pickler.releasing.get() - releasing_before;
             payloads[k] = Some(result);
         }
-        let payloads = payloads.into_iter().map(|p| p.expect("every payload measured")).collect();
-        Ok(Measurements { payloads, calibration })
+        let payloads = payloads
+            .into_iter()
+            .map(|p| p.expect("every payload measured"))
+            .collect();
+        Ok(Measurements {
+            payloads,
+            calibration,
+        })
     })();
     gc.call_method0("collect")?;
     if was_enabled {
@@ -408,7 +453,9 @@ pub fn measure<'py>(
 fn retain(kept: &mut Vec<Vec<u8>>, pickled: &Bound<'_, PyAny>) {
     const KEEP: usize = 8;
     const MAX_BYTES: usize = 64 << 20;
-    let Ok(bytes) = pickled.cast::<PyBytes>() else { return };
+    let Ok(bytes) = pickled.cast::<PyBytes>() else {
+        return;
+    };
     let held: usize = kept.iter().map(Vec::len).sum();
     let data = bytes.as_bytes();
     if kept.len() < KEEP && held + data.len() <= MAX_BYTES {
@@ -430,7 +477,10 @@ fn describe_selection(kind: PayloadKind, n: usize, r: &PayloadResult) -> String 
         format!("sizes of all {n} pages")
     };
     if timed >= attempted {
-        text.push_str(&format!("; {} timed dumps+loads rounds for each", r.plan.iterations));
+        text.push_str(&format!(
+            "; {} timed dumps+loads rounds for each",
+            r.plan.iterations
+        ));
     } else {
         text.push_str(&format!(
             "; latency from {} timed dumps+loads rounds on {timed} of them (spread evenly), one timed dumps for the rest",

@@ -84,7 +84,12 @@ pub fn plan(costs: &[PayloadCost], budget: f64, iterations: u32, sample: Option<
             let (d, r) = (seconds(c.dumps_seconds), seconds(c.round_seconds));
             let target = latency_target(c, sample);
             if need <= share + 1e-12 {
-                return PayloadPlan { sized: c.objects, timed: target, iterations, share_seconds: share };
+                return PayloadPlan {
+                    sized: c.objects,
+                    timed: target,
+                    iterations,
+                    share_seconds: share,
+                };
             }
             // Latency rounds may take what they need up to their part; sizing gets the rest ...
             let latency_part = (r * (target * iterations as usize) as f64).min(share * (1.0 - SIZING_SHARE));
@@ -98,7 +103,12 @@ pub fn plan(costs: &[PayloadCost], budget: f64, iterations: u32, sample: Option<
                 timed = MIN_OBJECTS.min(cap);
                 its = (affordable(left, r * timed.max(1) as f64) as u32).clamp(1, iterations);
             }
-            PayloadPlan { sized, timed, iterations: its, share_seconds: share }
+            PayloadPlan {
+                sized,
+                timed,
+                iterations: its,
+                share_seconds: share,
+            }
         })
         .collect()
 }
@@ -108,27 +118,59 @@ mod tests {
     use super::*;
 
     fn spent(p: &PayloadPlan, c: &PayloadCost) -> f64 {
-        c.dumps_seconds * (p.sized - p.timed) as f64 + c.round_seconds * (p.timed * p.iterations as usize) as f64
+        c.dumps_seconds * (p.sized - p.timed) as f64
+            + c.round_seconds * (p.timed * p.iterations as usize) as f64
     }
 
     #[test]
     fn everything_fits_when_budget_is_large() {
         let costs = [
-            PayloadCost { objects: 1, dumps_seconds: 0.005, round_seconds: 0.01 },
-            PayloadCost { objects: 100, dumps_seconds: 0.0005, round_seconds: 0.001 },
+            PayloadCost {
+                objects: 1,
+                dumps_seconds: 0.005,
+                round_seconds: 0.01,
+            },
+            PayloadCost {
+                objects: 100,
+                dumps_seconds: 0.0005,
+                round_seconds: 0.001,
+            },
         ];
         let plans = plan(&costs, 100.0, 10, None);
-        assert_eq!(plans[0], PayloadPlan { sized: 1, timed: 1, iterations: 10, share_seconds: 0.1 });
-        assert_eq!((plans[1].sized, plans[1].timed, plans[1].iterations), (100, 100, 10));
+        assert_eq!(
+            plans[0],
+            PayloadPlan {
+                sized: 1,
+                timed: 1,
+                iterations: 10,
+                share_seconds: 0.1
+            }
+        );
+        assert_eq!(
+            (plans[1].sized, plans[1].timed, plans[1].iterations),
+            (100, 100, 10)
+        );
     }
 
     #[test]
     fn heavy_pages_are_sampled_and_the_plan_fits_the_budget() {
         // 1,100 pages that each drag a 50 MB site: 0.25 s a dumps, 0.6 s a round.
         let costs = [
-            PayloadCost { objects: 1, dumps_seconds: 0.25, round_seconds: 0.6 },
-            PayloadCost { objects: 1100, dumps_seconds: 0.25, round_seconds: 0.6 },
-            PayloadCost { objects: 1100, dumps_seconds: 0.00005, round_seconds: 0.0001 },
+            PayloadCost {
+                objects: 1,
+                dumps_seconds: 0.25,
+                round_seconds: 0.6,
+            },
+            PayloadCost {
+                objects: 1100,
+                dumps_seconds: 0.25,
+                round_seconds: 0.6,
+            },
+            PayloadCost {
+                objects: 1100,
+                dumps_seconds: 0.00005,
+                round_seconds: 0.0001,
+            },
         ];
         let plans = plan(&costs, 20.0, 10, None);
         let total: f64 = plans.iter().zip(&costs).map(|(p, c)| spent(p, c)).sum();
@@ -136,7 +178,10 @@ mod tests {
         let page = &plans[1];
         assert!(page.is_sampled(1100));
         assert!(page.sized >= MIN_OBJECTS && page.sized < 60, "{page:?}");
-        assert!(page.timed >= MIN_OBJECTS.min(page.sized) && page.timed <= page.sized, "{page:?}");
+        assert!(
+            page.timed >= MIN_OBJECTS.min(page.sized) && page.timed <= page.sized,
+            "{page:?}"
+        );
         assert!(!plans[2].is_sampled(1100));
         assert_eq!((plans[2].timed, plans[2].iterations), (1100, 10));
     }
@@ -145,7 +190,11 @@ mod tests {
     fn sizing_everything_is_preferred_to_repeating_latency_rounds() {
         // Sizing all 200 pages costs 2 s, all latency rounds would cost 20 s: with 5 s, every
         // page is sized and what is left times a sample.
-        let costs = [PayloadCost { objects: 200, dumps_seconds: 0.01, round_seconds: 0.01 }];
+        let costs = [PayloadCost {
+            objects: 200,
+            dumps_seconds: 0.01,
+            round_seconds: 0.01,
+        }];
         let p = &plan(&costs, 5.0, 10, None)[0];
         assert_eq!(p.sized, 200);
         assert!(p.timed >= 5 && spent(p, &costs[0]) <= 5.0 + 1e-9, "{p:?}");
@@ -153,7 +202,11 @@ mod tests {
 
     #[test]
     fn sample_limits_timed_objects() {
-        let costs = [PayloadCost { objects: 50, dumps_seconds: 0.0005, round_seconds: 0.001 }];
+        let costs = [PayloadCost {
+            objects: 50,
+            dumps_seconds: 0.0005,
+            round_seconds: 0.001,
+        }];
         let p = &plan(&costs, 100.0, 5, Some(7))[0];
         assert_eq!((p.sized, p.timed, p.iterations), (50, 7, 5));
         assert_eq!(p.dumps_calls(), 43 + 35);

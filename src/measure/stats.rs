@@ -72,7 +72,16 @@ mod tests {
     #[test]
     fn byte_stats_are_exact_nearest_rank() {
         let stats = ByteStats::of(&[5, 1, 4, 2, 3, 10, 9, 8, 7, 6]).unwrap();
-        assert_eq!(stats, ByteStats { min: 1, median: 5, p90: 9, max: 10, total: 55 });
+        assert_eq!(
+            stats,
+            ByteStats {
+                min: 1,
+                median: 5,
+                p90: 9,
+                max: 10,
+                total: 55
+            }
+        );
         assert_eq!(ByteStats::of(&[]), None);
         assert_eq!(ByteStats::of(&[7]).unwrap().median, 7);
     }

@@ -11,7 +11,10 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(quiet: bool) -> Self {
-        Self { enabled: !quiet && std::io::stderr().is_terminal(), bar: Mutex::new(None) }
+        Self {
+            enabled: !quiet && std::io::stderr().is_terminal(),
+            bar: Mutex::new(None),
+        }
     }
 
     fn replace(&self, bar: Option<ProgressBar>) {
@@ -37,8 +40,7 @@ impl Progress {
         }
         let bar = ProgressBar::with_draw_target(Some(rounds), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("measuring {bar:40} {pos}/{len} rounds {elapsed}/{eta}")
-                .unwrap(),
+            ProgressStyle::with_template("measuring {bar:40} {pos}/{len} rounds {elapsed}/{eta}").unwrap(),
         );
         self.replace(Some(bar));
     }

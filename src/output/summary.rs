@@ -19,7 +19,10 @@ pub fn print(r: &Results, out: &Path) {
         r.settings.gc
     ));
     if !r.verdicts.is_empty() {
-        s.push_str(&format!("{}\n\n", wrap(&format!("Is the Site picklable cheaply? {}", r.answer), 96)));
+        s.push_str(&format!(
+            "{}\n\n",
+            wrap(&format!("Is the Site picklable cheaply? {}", r.answer), 96)
+        ));
         let rows: Vec<[String; 4]> = r
             .verdicts
             .iter()
@@ -27,12 +30,18 @@ pub fn print(r: &Results, out: &Path) {
                 [
                     v.strategy.clone(),
                     v.transport.clone(),
-                    v.transfer_share.map_or("not shippable".into(), |x| format!("{:.2}% of render", x * 100.0)),
-                    serde_json::to_value(v.class).ok().and_then(|c| c.as_str().map(str::to_uppercase)).unwrap_or_default(),
+                    v.transfer_share
+                        .map_or("not shippable".into(), |x| format!("{:.2}% of render", x * 100.0)),
+                    serde_json::to_value(v.class)
+                        .ok()
+                        .and_then(|c| c.as_str().map(str::to_uppercase))
+                        .unwrap_or_default(),
                 ]
             })
             .collect();
-        let w: Vec<usize> = (0..4).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+        let w: Vec<usize> = (0..4)
+            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+            .collect();
         for row in &rows {
             s.push_str(&format!(
                 "  {:<w0$}  {:<w1$}  {:>w2$}  {}\n",
@@ -47,12 +56,27 @@ pub fn print(r: &Results, out: &Path) {
         }
         s.push('\n');
     }
-    let header = ["payload", "picklable", "count", "size p50", "size max", "dumps p50/p99", "loads p50/p99", "round trip p50/p99"];
+    let header = [
+        "payload",
+        "picklable",
+        "count",
+        "size p50",
+        "size max",
+        "dumps p50/p99",
+        "loads p50/p99",
+        "round trip p50/p99",
+    ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
     for p in &r.payloads {
-        let size = |f: fn(&crate::measure::stats::ByteStats) -> u64| p.bytes.as_ref().map_or("-".into(), |b| bytes(f(b)));
+        let size = |f: fn(&crate::measure::stats::ByteStats) -> u64| {
+            p.bytes.as_ref().map_or("-".into(), |b| bytes(f(b)))
+        };
         let lat = |l: &crate::measure::stats::LatencySummary| {
-            if l.samples == 0 { "-".to_string() } else { format!("{} / {}", nanos(l.p50), nanos(l.p99)) }
+            if l.samples == 0 {
+                "-".to_string()
+            } else {
+                format!("{} / {}", nanos(l.p50), nanos(l.p99))
+            }
         };
         rows.push(vec![
             p.name.clone(),
@@ -75,22 +99,43 @@ pub fn print(r: &Results, out: &Path) {
             .enumerate()
             .map(|(c, (cell, w))| {
                 let pad = w - cell.chars().count();
-                if c == 0 { format!("{cell}{}", " ".repeat(pad)) } else { format!("{}{cell}", " ".repeat(pad)) }
+                if c == 0 {
+                    format!("{cell}{}", " ".repeat(pad))
+                } else {
+                    format!("{}{cell}", " ".repeat(pad))
+                }
             })
             .collect();
         s.push_str(&format!("  {}\n", cells.join("  ")));
         if i == 0 {
-            s.push_str(&format!("  {}\n", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  ")));
+            s.push_str(&format!(
+                "  {}\n",
+                widths
+                    .iter()
+                    .map(|w| "-".repeat(*w))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+            ));
         }
     }
     s.push('\n');
     for p in r.payloads.iter().filter(|p| !p.picklable) {
-        s.push_str(&format!("  {} not picklable: {}\n", p.name, p.error.as_deref().unwrap_or("no object measured")));
+        s.push_str(&format!(
+            "  {} not picklable: {}\n",
+            p.name,
+            p.error.as_deref().unwrap_or("no object measured")
+        ));
         for c in p.failures.iter().take(5) {
-            s.push_str(&format!("    culprit: {}  ({}: {}, {} reference(s))\n", c.path, c.type_name, c.error, c.paths_reaching));
+            s.push_str(&format!(
+                "    culprit: {}  ({}: {}, {} reference(s))\n",
+                c.path, c.type_name, c.error, c.paths_reaching
+            ));
         }
         if p.failures.len() > 5 {
-            s.push_str(&format!("    ... {} more culprits in report.md\n", p.failures.len() - 5));
+            s.push_str(&format!(
+                "    ... {} more culprits in report.md\n",
+                p.failures.len() - 5
+            ));
         }
     }
     if let Some(sg) = &r.suggestion {
@@ -98,7 +143,9 @@ pub fn print(r: &Results, out: &Path) {
     }
     s.push_str(&format!("{}\n", wrap(&r.verdict.text, 96)));
     if r.verdict.page_drags_site {
-        s.push_str("\n  ! A single Page is nearly as large as the whole Site: it drags the Site's graph along.\n");
+        s.push_str(
+            "\n  ! A single Page is nearly as large as the whole Site: it drags the Site's graph along.\n",
+        );
     }
     s.push_str(&format!(
         "\nmeasured {:.2} s of pickle operations in a {:.2} s run (load {:.2} s); report: {}\n",

@@ -100,10 +100,7 @@ pub fn is_unsafe_global(module: &str, name: &str) -> bool {
     UNSAFE_GLOBALS.iter().any(|pat| {
         let (pm, pn) = pat.rsplit_once('.').unwrap_or((pat, ""));
         if pn == "*" {
-            return module == pm
-                || module
-                    .strip_prefix(pm)
-                    .is_some_and(|rest| rest.starts_with('.'));
+            return module == pm || module.strip_prefix(pm).is_some_and(|rest| rest.starts_with('.'));
         }
         if module != pm {
             return false;
@@ -274,10 +271,7 @@ pub fn inspect_all(data: &[u8]) -> Vec<Result<StreamReport, PickleError>> {
     inspect_all_with(data, &InspectOptions::default())
 }
 
-pub fn inspect_all_with(
-    data: &[u8],
-    opts: &InspectOptions,
-) -> Vec<Result<StreamReport, PickleError>> {
+pub fn inspect_all_with(data: &[u8], opts: &InspectOptions) -> Vec<Result<StreamReport, PickleError>> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < data.len() {
@@ -367,11 +361,7 @@ pub fn is_plain_data(data: &[u8]) -> bool {
     !all.is_empty() && all.iter().all(|r| matches!(r, Ok(s) if s.plain_data))
 }
 
-fn inspect_stream(
-    data: &[u8],
-    start: usize,
-    opts: &InspectOptions,
-) -> Result<StreamReport, PickleError> {
+fn inspect_stream(data: &[u8], start: usize, opts: &InspectOptions) -> Result<StreamReport, PickleError> {
     let mut a = Analyzer::new(data, start, opts);
     let end = a.run()?;
     Ok(a.finish(end))
@@ -772,8 +762,8 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     st.push(top, off)?;
                     self.check_depth(off)?;
                 }
-                Int | BinInt | BinInt1 | BinInt2 | Long | Long1 | Long4 | None | NewTrue
-                | NewFalse | Float | BinFloat => st.push(Sym::Other, off)?,
+                Int | BinInt | BinInt1 | BinInt2 | Long | Long1 | Long4 | None | NewTrue | NewFalse
+                | Float | BinFloat => st.push(Sym::Other, off)?,
                 ShortBinUnicode => {
                     // Hot in protocol 4+: skip the generic argument decoder.
                     let s = &op.bytes[2..];
@@ -958,11 +948,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
 fn unreachable_arg(op: &Op) -> ! {
     // The reader decides the Arg variant from the opcode, so this would be a
     // bug in reader.rs, not bad input.
-    unreachable!(
-        "{} decoded with unexpected argument {:?}",
-        op.opcode,
-        op.arg()
-    )
+    unreachable!("{} decoded with unexpected argument {:?}", op.opcode, op.arg())
 }
 
 fn describe_literal(data: &[u8], offset: usize) -> Option<Literal> {
@@ -971,9 +957,7 @@ fn describe_literal(data: &[u8], offset: usize) -> Option<Literal> {
         return Option::None;
     };
     let kind = match op.opcode {
-        Opcode::ShortBinUnicode | Opcode::BinUnicode | Opcode::BinUnicode8 | Opcode::Unicode => {
-            "str"
-        }
+        Opcode::ShortBinUnicode | Opcode::BinUnicode | Opcode::BinUnicode8 | Opcode::Unicode => "str",
         Opcode::ByteArray8 => "bytearray",
         _ => "bytes",
     };
@@ -986,9 +970,7 @@ fn describe_literal(data: &[u8], offset: usize) -> Option<Literal> {
             .flat_map(char::escape_debug)
             .collect()
     } else {
-        head[..head.len().min(PREVIEW_CHARS)]
-            .escape_ascii()
-            .to_string()
+        head[..head.len().min(PREVIEW_CHARS)].escape_ascii().to_string()
     };
     Some(Literal {
         kind,
@@ -1029,9 +1011,12 @@ fn unorderable_values(stream: &[u8]) -> bool {
                     _ => false,
                 }
             }
-            Opcode::EmptySet | Opcode::FrozenSet | Opcode::AddItems | Opcode::SetItem | Opcode::SetItems | Opcode::Dict => {
-                ordered = true
-            }
+            Opcode::EmptySet
+            | Opcode::FrozenSet
+            | Opcode::AddItems
+            | Opcode::SetItem
+            | Opcode::SetItems
+            | Opcode::Dict => ordered = true,
             _ => {}
         }
         if ordered && (nan || (float && big_int)) {
@@ -1044,11 +1029,7 @@ fn unorderable_values(stream: &[u8]) -> bool {
 /// Decodes a plain stream with serde_pickle, after proving the result is
 /// small and shallow enough (see [`Limits::max_decode_depth`]). Returns
 /// whether it decoded and, if asked, its rendering.
-fn decode_plain(
-    stream: &[u8],
-    limits: &Limits,
-    dump_chars: Option<usize>,
-) -> (bool, Option<String>) {
+fn decode_plain(stream: &[u8], limits: &Limits, dump_chars: Option<usize>) -> (bool, Option<String>) {
     let budget = limits.max_decode_bytes.saturating_add(
         limits
             .decode_bytes_per_input_byte
@@ -1080,9 +1061,7 @@ fn decode_plain(
     if depth <= INLINE_DECODE_DEPTH {
         return work();
     }
-    let stack = (depth as usize)
-        .saturating_mul(STACK_PER_LEVEL)
-        .max(1 << 20);
+    let stack = (depth as usize).saturating_mul(STACK_PER_LEVEL).max(1 << 20);
     std::thread::scope(|s| {
         std::thread::Builder::new()
             .stack_size(stack)
@@ -1124,13 +1103,13 @@ fn decoded_extent(stream: &[u8]) -> Option<(u64, u32)> {
         let op = op.ok()?;
         let base = marks.last().copied().unwrap_or(0);
         match op.opcode {
-            Int | BinInt | BinInt1 | BinInt2 | Long | Long1 | Long4 | None | NewTrue | NewFalse
-            | Float | BinFloat | EmptyList | EmptyTuple | EmptyDict | EmptySet => {
+            Int | BinInt | BinInt1 | BinInt2 | Long | Long1 | Long4 | None | NewTrue | NewFalse | Float
+            | BinFloat | EmptyList | EmptyTuple | EmptyDict | EmptySet => {
                 let id = node(&mut own, NODE_COST)?;
                 stack.push(id);
             }
-            String | BinString | ShortBinString | Unicode | ShortBinUnicode | BinUnicode
-            | BinUnicode8 | BinBytes | ShortBinBytes | BinBytes8 | ByteArray8 => {
+            String | BinString | ShortBinString | Unicode | ShortBinUnicode | BinUnicode | BinUnicode8
+            | BinBytes | ShortBinBytes | BinBytes8 | ByteArray8 => {
                 let len = match op.arg() {
                     Arg::Bytes(s) => s.len() as u64,
                     _ => 0,
@@ -1445,12 +1424,6 @@ mod tests {
         assert_eq!(depth, 62);
         let r = inspect(&s, &InspectOptions::default()).unwrap();
         assert!(!r.plain_data);
-        assert_eq!(
-            r.memo,
-            MemoStats {
-                puts: 62,
-                gets: 120
-            }
-        );
+        assert_eq!(r.memo, MemoStats { puts: 62, gets: 120 });
     }
 }

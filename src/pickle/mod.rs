@@ -5,7 +5,7 @@ mod reader;
 
 pub use inspect::{
     FileReport, GlobalRef, InspectOptions, Limits, Literal, MemoStats, OpcodeStat, StreamReport,
-    UNSAFE_GLOBALS, globals_of, inspect, inspect_all, inspect_all_with, inspect_file,
-    inspect_files, inspect_files_with, is_plain_data, is_unsafe_global,
+    UNSAFE_GLOBALS, globals_of, inspect, inspect_all, inspect_all_with, inspect_file, inspect_files,
+    inspect_files_with, is_plain_data, is_unsafe_global,
 };
 pub use reader::{Arg, Op, Opcode, PickleError, Reader, scan};

@@ -246,9 +246,7 @@ impl<'a> Op<'a> {
 pub enum PickleError {
     #[error("unknown opcode 0x{byte:02x} at offset {offset}")]
     UnknownOpcode { byte: u8, offset: usize },
-    #[error(
-        "truncated {opcode} argument at offset {offset}: needs {needed} bytes, {available} remain"
-    )]
+    #[error("truncated {opcode} argument at offset {offset}: needs {needed} bytes, {available} remain")]
     Truncated {
         opcode: &'static str,
         offset: usize,
@@ -400,11 +398,7 @@ fn variable_len(data: &[u8], offset: usize, opcode: Opcode) -> Result<usize, Pic
 }
 
 #[inline(always)]
-fn fixed<const N: usize>(
-    data: &[u8],
-    offset: usize,
-    opcode: Opcode,
-) -> Result<[u8; N], PickleError> {
+fn fixed<const N: usize>(data: &[u8], offset: usize, opcode: Opcode) -> Result<[u8; N], PickleError> {
     let start = offset + 1;
     match data.get(start..start + N) {
         Some(s) => {
@@ -475,10 +469,7 @@ fn parse_decimal<'a>(s: &'a [u8], opcode: Opcode, offset: usize) -> Result<Arg<'
         return Err(bad(opcode, offset, "not a decimal integer"));
     }
     // The text is pure ASCII by now, so from_utf8 cannot fail.
-    match std::str::from_utf8(s)
-        .ok()
-        .and_then(|t| t.parse::<i64>().ok())
-    {
+    match std::str::from_utf8(s).ok().and_then(|t| t.parse::<i64>().ok()) {
         Some(v) => Ok(Arg::Int(v)),
         None => Ok(Arg::BigText(s)),
     }
@@ -519,10 +510,7 @@ fn decode_arg(data: &[u8], offset: usize, opcode: Opcode) -> Result<(Arg<'_>, us
             }
             (Arg::Int(v as i64), 9)
         }
-        ArgKind::Float8 => (
-            Arg::Float(f64::from_be_bytes(fixed(data, offset, opcode)?)),
-            9,
-        ),
+        ArgKind::Float8 => (Arg::Float(f64::from_be_bytes(fixed(data, offset, opcode)?)), 9),
         ArgKind::String1 | ArgKind::Bytes1 => {
             let n = fixed::<1>(data, offset, opcode)?[0] as u64;
             let (p, len) = payload(data, offset, start + 1, n, opcode)?;
@@ -574,13 +562,8 @@ fn decode_arg(data: &[u8], offset: usize, opcode: Opcode) -> Result<(Arg<'_>, us
                 (Opcode::Int, b"01") => Arg::Bool(true),
                 _ => parse_decimal(l, opcode, offset)?,
             };
-            if matches!(opcode, Opcode::Get | Opcode::Put) && !matches!(arg, Arg::Int(v) if v >= 0)
-            {
-                return Err(bad(
-                    opcode,
-                    offset,
-                    "memo index is not a non-negative integer",
-                ));
+            if matches!(opcode, Opcode::Get | Opcode::Put) && !matches!(arg, Arg::Int(v) if v >= 0) {
+                return Err(bad(opcode, offset, "memo index is not a non-negative integer"));
             }
             (arg, l.len() + 2)
         }
@@ -594,10 +577,7 @@ fn decode_arg(data: &[u8], offset: usize, opcode: Opcode) -> Result<(Arg<'_>, us
             if l.is_empty() || !l.is_ascii() {
                 return Err(bad(opcode, offset, "not a float literal"));
             }
-            let arg = match std::str::from_utf8(l)
-                .ok()
-                .and_then(|t| t.parse::<f64>().ok())
-            {
+            let arg = match std::str::from_utf8(l).ok().and_then(|t| t.parse::<f64>().ok()) {
                 Some(v) => Arg::Float(v),
                 None => Arg::FloatText(l),
             };
@@ -651,22 +631,21 @@ mod tests {
         for &op in Opcode::ALL {
             assert_eq!(Opcode::from_byte(op.byte()), Some(op));
         }
-        let known = (0..=255u8)
-            .filter(|&b| Opcode::from_byte(b).is_some())
-            .count();
+        let known = (0..=255u8).filter(|&b| Opcode::from_byte(b).is_some()).count();
         assert_eq!(known, 68);
     }
 
     #[test]
     fn protocol0_text_ops() {
-        let data = b"(I01\nI-5\nL123456789012345678901234567890L\nF1.5\nS'ab'\nVx\\u20ac\ncos\nsystem\np0\ng0\nt.";
+        let data =
+            b"(I01\nI-5\nL123456789012345678901234567890L\nF1.5\nS'ab'\nVx\\u20ac\ncos\nsystem\np0\ng0\nt.";
         let got = ops(data);
         let names: Vec<_> = got.iter().map(|o| o.0).collect();
         assert_eq!(
             names,
             [
-                "MARK", "INT", "INT", "LONG", "FLOAT", "STRING", "UNICODE", "GLOBAL", "PUT", "GET",
-                "TUPLE", "STOP"
+                "MARK", "INT", "INT", "LONG", "FLOAT", "STRING", "UNICODE", "GLOBAL", "PUT", "GET", "TUPLE",
+                "STOP"
             ]
         );
         let mut r = Reader::new(data);

@@ -87,10 +87,13 @@ fn from_root(root: &Path, source: &'static str) -> Result<PythonEnv, UserError> 
         .iter()
         .map(|rel| root.join(rel))
         .find(|p| p.is_file())
-        .ok_or_else(|| {
-            UserError::PythonEnv(format!("no python interpreter in {}/bin", root.display()))
-        })?;
-    Ok(PythonEnv { version: read_version(&cfg)?, root, executable, source })
+        .ok_or_else(|| UserError::PythonEnv(format!("no python interpreter in {}/bin", root.display())))?;
+    Ok(PythonEnv {
+        version: read_version(&cfg)?,
+        root,
+        executable,
+        source,
+    })
 }
 
 /// major.minor from `version = 3.13.0` (venv) or `version_info = 3.13.0.final.0` (uv).
@@ -102,9 +105,7 @@ fn read_version(cfg: &Path) -> Result<String, UserError> {
         .filter_map(|line| line.split_once('='))
         .find(|(key, _)| matches!(key.trim(), "version" | "version_info"))
         .map(|(_, value)| value.trim().to_string())
-        .ok_or_else(|| {
-            UserError::PythonEnv(format!("{} names no Python version", cfg.display()))
-        })?;
+        .ok_or_else(|| UserError::PythonEnv(format!("{} names no Python version", cfg.display())))?;
     Ok(major_minor(&version))
 }
 
@@ -141,8 +142,11 @@ mod tests {
         let cfg = dir.join("pyvenv.cfg");
         std::fs::write(&cfg, "home = /usr/bin\nversion = 3.13.0\n").unwrap();
         assert_eq!(read_version(&cfg).unwrap(), "3.13");
-        std::fs::write(&cfg, "home = /x\nimplementation = CPython\nversion_info = 3.12.4.final.0\n")
-            .unwrap();
+        std::fs::write(
+            &cfg,
+            "home = /x\nimplementation = CPython\nversion_info = 3.12.4.final.0\n",
+        )
+        .unwrap();
         assert_eq!(read_version(&cfg).unwrap(), "3.12");
         std::fs::write(&cfg, "home = /x\n").unwrap();
         assert!(read_version(&cfg).is_err());

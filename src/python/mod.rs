@@ -84,5 +84,9 @@ pub fn describe_error(py: Python<'_>, err: &PyErr) -> String {
         .unwrap_or_else(|_| "Exception".into());
     let value = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
     let first = value.lines().next().unwrap_or("").trim();
-    if first.is_empty() { kind } else { format!("{kind}: {first}") }
+    if first.is_empty() {
+        kind
+    } else {
+        format!("{kind}: {first}")
+    }
 }

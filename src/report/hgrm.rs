@@ -14,8 +14,14 @@ const NS_PER_US: f64 = 1000.0;
 impl Exporter for Hgrm {
     fn export(&self, run: &Run, dir: &Path) -> Result<()> {
         for payload in run.payloads {
-            for (op, hist) in [("dumps", &payload.dumps), ("loads", &payload.loads), ("roundtrip", &payload.roundtrip)] {
-                let path = dir.join("histograms").join(format!("{}-{op}.hgrm", payload.kind.name()));
+            for (op, hist) in [
+                ("dumps", &payload.dumps),
+                ("loads", &payload.loads),
+                ("roundtrip", &payload.roundtrip),
+            ] {
+                let path = dir
+                    .join("histograms")
+                    .join(format!("{}-{op}.hgrm", payload.kind.name()));
                 write_file(&path, percentile_distribution(hist, NS_PER_US))?;
             }
         }
@@ -25,7 +31,11 @@ impl Exporter for Hgrm {
 
 pub fn percentile_distribution(h: &Histogram<u64>, scale: f64) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:>12} {:>14} {:>10} {:>14}\n", "Value", "Percentile", "TotalCount", "1/(1-Percentile)");
+    let _ = writeln!(
+        out,
+        "{:>12} {:>14} {:>10} {:>14}\n",
+        "Value", "Percentile", "TotalCount", "1/(1-Percentile)"
+    );
     if !h.is_empty() {
         for v in h.iter_quantiles(TICKS_PER_HALF_DISTANCE) {
             let q = v.quantile_iterated_to();
@@ -40,11 +50,20 @@ pub fn percentile_distribution(h: &Histogram<u64>, scale: f64) -> String {
     }
     let mean = if h.is_empty() { 0.0 } else { h.mean() / scale };
     let stdev = if h.is_empty() { 0.0 } else { h.stdev() / scale };
-    let max = if h.is_empty() { 0.0 } else { h.highest_equivalent(h.max()) as f64 / scale };
+    let max = if h.is_empty() {
+        0.0
+    } else {
+        h.highest_equivalent(h.max()) as f64 / scale
+    };
     let _ = writeln!(out, "#[Mean    = {mean:12.3}, StdDeviation   = {stdev:12.3}]");
     let _ = writeln!(out, "#[Max     = {max:12.3}, Total count    = {:12}]", h.len());
     let sub_buckets = 2u64.pow((2.0 * 10f64.powi(h.sigfig() as i32)).log2().ceil() as u32);
-    let _ = writeln!(out, "#[Buckets = {:12}, SubBuckets     = {:12}]", h.buckets(), sub_buckets);
+    let _ = writeln!(
+        out,
+        "#[Buckets = {:12}, SubBuckets     = {:12}]",
+        h.buckets(),
+        sub_buckets
+    );
     out
 }
 

@@ -23,13 +23,21 @@ pub fn summary_table(payloads: &[PayloadJson]) -> String {
             p.bytes.as_ref().map_or("–".to_string(), |b| bytes(f(b)))
         };
         let lat = |s: &crate::measure::stats::LatencySummary| {
-            if s.samples == 0 { "–".to_string() } else { format!("{} / {}", nanos(s.p50), nanos(s.p99)) }
+            if s.samples == 0 {
+                "–".to_string()
+            } else {
+                format!("{} / {}", nanos(s.p50), nanos(s.p99))
+            }
         };
         let _ = writeln!(
             t,
             "| `{}` | {} | {} of {} | {} | {} | {} | {} | {} |",
             p.name,
-            if p.picklable { "yes".to_string() } else { format!("**no** ({} failed)", p.failures_count) },
+            if p.picklable {
+                "yes".to_string()
+            } else {
+                format!("**no** ({} failed)", p.failures_count)
+            },
             p.count,
             p.objects,
             size(|b| b.median),
@@ -61,7 +69,11 @@ fn render(r: &Results) -> String {
     md.push_str("\nLatencies are per object (one `pickle.dumps` or `pickle.loads` call); round trip is dumps + loads of the same object. Sizes are `len(pickle.dumps(obj, protocol))`.\n\n");
 
     for p in r.payloads.iter().filter(|p| !p.failed_objects.is_empty()) {
-        let _ = writeln!(md, "### `{}`: objects that failed to pickle ({})\n", p.name, p.failures_count);
+        let _ = writeln!(
+            md,
+            "### `{}`: objects that failed to pickle ({})\n",
+            p.name, p.failures_count
+        );
         for f in p.failed_objects.iter().take(10) {
             let _ = writeln!(md, "- `{}`: {}", f.key, f.error);
         }
@@ -86,7 +98,11 @@ fn render(r: &Results) -> String {
                 format!(
                     "{} globals — {}",
                     p.import_closure.len(),
-                    p.import_closure.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(", ")
+                    p.import_closure
+                        .iter()
+                        .map(|g| format!("`{g}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             }
         );
@@ -100,13 +116,33 @@ fn render(r: &Results) -> String {
     transports(&mut md, r);
 
     md.push_str("## Charts\n\n");
-    let _ = writeln!(md, "![Round-trip latency by percentile](charts/{})\n", svg::LATENCY);
-    let _ = writeln!(md, "![Full Site and Page vs page subset](charts/{})\n", svg::COMPARISON);
-    if r.payloads.iter().any(|p| p.name == "site" && p.attribution.is_some()) {
-        let _ = writeln!(md, "![Where the Site's pickled bytes go](charts/{})\n", svg::SITE_BYTES);
+    let _ = writeln!(
+        md,
+        "![Round-trip latency by percentile](charts/{})\n",
+        svg::LATENCY
+    );
+    let _ = writeln!(
+        md,
+        "![Full Site and Page vs page subset](charts/{})\n",
+        svg::COMPARISON
+    );
+    if r.payloads
+        .iter()
+        .any(|p| p.name == "site" && p.attribution.is_some())
+    {
+        let _ = writeln!(
+            md,
+            "![Where the Site's pickled bytes go](charts/{})\n",
+            svg::SITE_BYTES
+        );
     }
     for p in r.payloads.iter().filter(|p| p.count > 0) {
-        let _ = writeln!(md, "![Pickled size distribution of {0}](charts/{1})\n", p.name, svg::size_chart(&p.name));
+        let _ = writeln!(
+            md,
+            "![Pickled size distribution of {0}](charts/{1})\n",
+            p.name,
+            svg::size_chart(&p.name)
+        );
     }
 
     if let Some(page) = r.payloads.iter().find(|p| p.name == "page" && p.sizes.len() > 1) {
@@ -114,23 +150,51 @@ fn render(r: &Results) -> String {
         sorted.sort_by(|a, b| b.bytes.cmp(&a.bytes));
         md.push_str("### Largest and smallest page pickles\n\n| page | bytes |\n|---|---:|\n");
         let n = sorted.len();
-        for s in sorted.iter().take(5).chain(sorted.iter().skip(n.saturating_sub(3).max(5))) {
+        for s in sorted
+            .iter()
+            .take(5)
+            .chain(sorted.iter().skip(n.saturating_sub(3).max(5)))
+        {
             let _ = writeln!(md, "| `{}` | {} |", s.key, s.bytes);
         }
         md.push('\n');
     }
 
     md.push_str("## Environment\n\n");
-    let _ = writeln!(md, "- Python {} ({}), {}", r.python.version, r.python.implementation, r.python.build);
+    let _ = writeln!(
+        md,
+        "- Python {} ({}), {}",
+        r.python.version, r.python.implementation, r.python.build
+    );
     let _ = writeln!(
         md,
         "- Build: {}; GIL {}",
-        if r.python.free_threaded { "free-threaded" } else { "with GIL" },
-        if r.python.gil_enabled { "enabled" } else { "disabled" }
+        if r.python.free_threaded {
+            "free-threaded"
+        } else {
+            "with GIL"
+        },
+        if r.python.gil_enabled {
+            "enabled"
+        } else {
+            "disabled"
+        }
     );
-    let _ = writeln!(md, "- Interpreter: `{}` (prefix `{}`, found by {})", r.python.executable, r.python.prefix, r.python.environment_found_by);
-    let _ = writeln!(md, "- CPU: {} ({} logical CPUs), {}", r.environment.cpu, r.environment.cpu_count, r.environment.platform);
-    let _ = writeln!(md, "- {} {} ({} {})", r.tool.name, r.tool.version, r.site.generator, r.site.generator_version);
+    let _ = writeln!(
+        md,
+        "- Interpreter: `{}` (prefix `{}`, found by {})",
+        r.python.executable, r.python.prefix, r.python.environment_found_by
+    );
+    let _ = writeln!(
+        md,
+        "- CPU: {} ({} logical CPUs), {}",
+        r.environment.cpu, r.environment.cpu_count, r.environment.platform
+    );
+    let _ = writeln!(
+        md,
+        "- {} {} ({} {})",
+        r.tool.name, r.tool.version, r.site.generator, r.site.generator_version
+    );
     let _ = writeln!(md, "- Command: `{}`\n", r.environment.command_line);
 
     md.push_str("## Method\n\n");
@@ -143,18 +207,38 @@ fn render(r: &Results) -> String {
         other => format!("`{other}`: the object graph returned by the --loader function"),
     };
     let _ = writeln!(md, "- Stage: {stage}; loading took {:.2} s.", r.site.load_seconds);
-    let _ = writeln!(md, "- Payloads: `site` = the Site object; `page` = each Page object pickled on its own, as a worker would receive it; `page_subset` = per page a plain dict of `{}` (paths as strings, other values as they are).", r.settings.fields.join("`, `"));
-    let _ = writeln!(md, "- Pickle protocol {}; up to {} timed rounds per object; time budget {} s for the measuring phase (one untimed calibration round per payload sets the plan).", r.settings.protocol, r.settings.iterations, r.settings.budget_seconds);
+    let _ = writeln!(
+        md,
+        "- Payloads: `site` = the Site object; `page` = each Page object pickled on its own, as a worker would receive it; `page_subset` = per page a plain dict of `{}` (paths as strings, other values as they are).",
+        r.settings.fields.join("`, `")
+    );
+    let _ = writeln!(
+        md,
+        "- Pickle protocol {}; up to {} timed rounds per object; time budget {} s for the measuring phase (one untimed calibration round per payload sets the plan).",
+        r.settings.protocol, r.settings.iterations, r.settings.budget_seconds
+    );
     for p in &r.payloads {
         let _ = writeln!(md, "- `{}`: {}.", p.name, p.selection);
     }
     let _ = writeln!(
         md,
         "- Garbage collection: {} while timing; the loaded graph is frozen (`gc.freeze()`) and each unpickled copy is released and collected outside the timed region.",
-        if r.settings.gc == "off" { "disabled (like `timeit`)" } else { "enabled (`--gc on`)" }
+        if r.settings.gc == "off" {
+            "disabled (like `timeit`)"
+        } else {
+            "enabled (`--gc on`)"
+        }
     );
-    let _ = writeln!(md, "- Latencies are recorded in HdrHistograms (ns, 3 significant digits); distributions are in `histograms/*.hgrm` (µs).");
-    let phases: Vec<String> = r.timing.phases.iter().map(|(k, v)| format!("{k} {v:.2} s")).collect();
+    let _ = writeln!(
+        md,
+        "- Latencies are recorded in HdrHistograms (ns, 3 significant digits); distributions are in `histograms/*.hgrm` (µs)."
+    );
+    let phases: Vec<String> = r
+        .timing
+        .phases
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.2} s"))
+        .collect();
     let _ = writeln!(
         md,
         "- Run time: {:.2} s in all ({}); the timed pickle operations themselves took {:.2} s.",
@@ -176,19 +260,34 @@ fn why(md: &mut String, r: &Results) {
         return;
     }
     md.push_str("## Why\n\n");
-    for p in r.payloads.iter().filter(|p| !p.failures.is_empty() || p.failure_search.is_some()) {
+    for p in r
+        .payloads
+        .iter()
+        .filter(|p| !p.failures.is_empty() || p.failure_search.is_some())
+    {
         let _ = writeln!(md, "### Unpicklable objects in `{}`\n", p.name);
         md.push_str("Every minimal object that fails to pickle on its own (none of its children explains the failure), with the path from the root as Python would spell it.\n\n");
         md.push_str("| path | type | error | references to it |\n|---|---|---|---:|\n");
         for c in &p.failures {
-            let _ = writeln!(md, "| {} | {} | {} | {} |", code(&c.path), code(&c.type_name), c.error.replace('|', "\\|"), c.paths_reaching);
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} |",
+                code(&c.path),
+                code(&c.type_name),
+                c.error.replace('|', "\\|"),
+                c.paths_reaching
+            );
         }
         if let Some(search) = &p.failure_search {
             let _ = writeln!(
                 md,
                 "\n{} objects visited{}.\n",
                 search.visited,
-                if search.truncated { format!("; the search was cut short: {}", search.limits.join("; ")) } else { String::new() }
+                if search.truncated {
+                    format!("; the search was cut short: {}", search.limits.join("; "))
+                } else {
+                    String::new()
+                }
             );
         }
     }
@@ -198,18 +297,28 @@ fn why(md: &mut String, r: &Results) {
         let _ = writeln!(
             md,
             "Attributed for {}: {} bytes in all ({} by the C pickler); each object counted once, at its first reference in pickling order; {} bytes belong to objects reachable by more than one path.\n",
-            a.subject,
-            a.total_bytes,
-            a.pickle_bytes,
-            a.shared_bytes
+            a.subject, a.total_bytes, a.pickle_bytes, a.shared_bytes
         );
         md.push_str("| path | type | inclusive | exclusive |\n|---|---|---:|---:|\n");
         for t in a.top_paths.iter().take(12) {
-            let _ = writeln!(md, "| {} | {} | {} | {} |", code(&t.path), code(&t.type_name), bytes(t.inclusive_bytes), bytes(t.exclusive_bytes));
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} |",
+                code(&t.path),
+                code(&t.type_name),
+                bytes(t.inclusive_bytes),
+                bytes(t.exclusive_bytes)
+            );
         }
         md.push_str("\n| type | bytes | objects |\n|---|---:|---:|\n");
         for t in a.by_type.iter().take(8) {
-            let _ = writeln!(md, "| {} | {} | {} |", code(&t.type_name), bytes(t.bytes), t.count);
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} |",
+                code(&t.type_name),
+                bytes(t.bytes),
+                t.count
+            );
         }
         md.push('\n');
     }
@@ -248,7 +357,12 @@ fn why(md: &mut String, r: &Results) {
         }
     }
     for p in r.payloads.iter().filter(|p| !p.diagnosis_errors.is_empty()) {
-        let _ = writeln!(md, "- `{}`: could not explain: {}", p.name, p.diagnosis_errors.join("; "));
+        let _ = writeln!(
+            md,
+            "- `{}`: could not explain: {}",
+            p.name,
+            p.diagnosis_errors.join("; ")
+        );
     }
 }
 
@@ -280,7 +394,10 @@ fn strategies(md: &mut String, r: &Results) {
             v.workers,
             pct(v.transfer_share),
             pct(v.setup_share),
-            serde_json::to_value(v.class).ok().and_then(|c| c.as_str().map(str::to_string)).unwrap_or_default(),
+            serde_json::to_value(v.class)
+                .ok()
+                .and_then(|c| c.as_str().map(str::to_string))
+                .unwrap_or_default(),
             v.why.replace('|', "\\|")
         );
     }
@@ -300,7 +417,11 @@ fn transports(md: &mut String, r: &Results) {
             "| {} | `{}` | {} | {} | {} | {} |",
             t.name,
             t.payload,
-            if t.roundtrip_ns.samples > 0 { format!("{} / {}", nanos(t.roundtrip_ns.p50), nanos(t.roundtrip_ns.p99)) } else { "–".into() },
+            if t.roundtrip_ns.samples > 0 {
+                format!("{} / {}", nanos(t.roundtrip_ns.p50), nanos(t.roundtrip_ns.p99))
+            } else {
+                "–".into()
+            },
             t.roundtrip_ns.samples,
             t.setup_ns.map_or("–".into(), nanos),
             t.reason.as_deref().unwrap_or("").replace('|', "\\|")
@@ -308,8 +429,15 @@ fn transports(md: &mut String, r: &Results) {
     }
     md.push('\n');
     for payload in r.payloads.iter().map(|p| p.name.as_str()) {
-        if r.transports.iter().any(|t| t.payload == payload && t.roundtrip_ns.samples > 0) {
-            let _ = writeln!(md, "![Round trip of {payload} by transport](charts/{})\n", svg::transport_chart(payload));
+        if r.transports
+            .iter()
+            .any(|t| t.payload == payload && t.roundtrip_ns.samples > 0)
+        {
+            let _ = writeln!(
+                md,
+                "![Round trip of {payload} by transport](charts/{})\n",
+                svg::transport_chart(payload)
+            );
         }
     }
     if !r.imports.is_empty() {
@@ -320,7 +448,15 @@ fn transports(md: &mut String, r: &Results) {
             None => "n/a",
         };
         for i in &r.imports {
-            let _ = writeln!(md, "| `{}` | `{}` | {} | {} | {} |", i.payload, i.module, mark(i.isolated_ok), mark(i.legacy_ok), i.error.as_deref().unwrap_or(""));
+            let _ = writeln!(
+                md,
+                "| `{}` | `{}` | {} | {} | {} |",
+                i.payload,
+                i.module,
+                mark(i.isolated_ok),
+                mark(i.legacy_ok),
+                i.error.as_deref().unwrap_or("")
+            );
         }
         md.push('\n');
     }
@@ -341,7 +477,11 @@ fn transports(md: &mut String, r: &Results) {
                 );
             }
             _ => {
-                let _ = writeln!(md, "Not measured: {}\n", render.reason.as_deref().unwrap_or("unknown reason"));
+                let _ = writeln!(
+                    md,
+                    "Not measured: {}\n",
+                    render.reason.as_deref().unwrap_or("unknown reason")
+                );
             }
         }
     }

@@ -46,7 +46,10 @@ impl OutDir {
             unwritable(e.to_string())
         })?;
         let _ = std::fs::remove_file(&probe);
-        Ok(Self { path: path.to_path_buf(), created })
+        Ok(Self {
+            path: path.to_path_buf(),
+            created,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -61,7 +64,9 @@ impl OutDir {
     }
 
     pub fn write(&self, run: &Run, exporters: &[&dyn Exporter]) -> Result<()> {
-        let staging = self.path.join(format!(".picklecost-staging-{}", std::process::id()));
+        let staging = self
+            .path
+            .join(format!(".picklecost-staging-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&staging);
         std::fs::create_dir_all(&staging)?;
         let written = (|| -> Result<()> {

@@ -31,8 +31,11 @@ impl Exporter for Svg {
     fn export(&self, run: &Run, dir: &Path) -> Result<()> {
         let dir = dir.join("charts");
         std::fs::create_dir_all(&dir)?;
-        let sizes: Vec<Vec<u64>> =
-            run.payloads.iter().map(|p| p.sizes.iter().map(|&(_, b)| b).collect()).collect();
+        let sizes: Vec<Vec<u64>> = run
+            .payloads
+            .iter()
+            .map(|p| p.sizes.iter().map(|&(_, b)| b).collect())
+            .collect();
         let chart_payloads: Vec<ChartPayload> = run
             .payloads
             .iter()
@@ -56,14 +59,21 @@ impl Exporter for Svg {
             .and_then(|p| p.attribution.as_ref())
             .and_then(|a| a.tree.as_ref());
         if let Some(tree) = site_tree {
-            charts::icicle(&tree_node(tree), "Where the Site's pickled bytes go", &dir.join(SITE_BYTES))?;
+            charts::icicle(
+                &tree_node(tree),
+                "Where the Site's pickled bytes go",
+                &dir.join(SITE_BYTES),
+            )?;
         }
         if let Some((cells, _)) = run.transports {
             let rows: Vec<charts::ShareRow> = run
                 .results
                 .verdicts
                 .iter()
-                .map(|v| charts::ShareRow { label: format!("{} via {}", v.strategy, v.transport), share: v.transfer_share })
+                .map(|v| charts::ShareRow {
+                    label: format!("{} via {}", v.strategy, v.transport),
+                    share: v.transfer_share,
+                })
                 .collect();
             let t = run.results.thresholds.unwrap_or_default();
             charts::shares(&rows, t.practical, t.marginal, &dir.join(SHARES))?;
@@ -72,10 +82,18 @@ impl Exporter for Svg {
                 let lines: Vec<ChartPayload> = cells
                     .iter()
                     .filter(|c| c.payload == payload && !c.roundtrip.is_empty())
-                    .map(|c| ChartPayload { name: &c.transport, sizes: &[], dumps: &empty, loads: &empty, roundtrip: &c.roundtrip })
+                    .map(|c| ChartPayload {
+                        name: &c.transport,
+                        sizes: &[],
+                        dumps: &empty,
+                        loads: &empty,
+                        roundtrip: &c.roundtrip,
+                    })
                     .collect();
                 if !lines.is_empty() {
-                    let title = format!("Round trip of `{payload}` by transport (send, unpickle in the worker, reply)");
+                    let title = format!(
+                        "Round trip of `{payload}` by transport (send, unpickle in the worker, reply)"
+                    );
                     charts::latency_percentiles(&lines, &title, &dir.join(transport_chart(payload)))?;
                 }
             }

@@ -19,7 +19,13 @@ use strategy::{Class, Strategy, Thresholds};
 pub trait Transport {
     fn name(&self) -> &'static str;
     /// Up to `rounds` round trips over `objects` (round-robin), stopping at `deadline`.
-    fn measure(&self, py: Python<'_>, objects: &[Bound<'_, PyAny>], rounds: usize, deadline: Instant) -> Result<Vec<u64>, String>;
+    fn measure(
+        &self,
+        py: Python<'_>,
+        objects: &[Bound<'_, PyAny>],
+        rounds: usize,
+        deadline: Instant,
+    ) -> Result<Vec<u64>, String>;
 }
 
 /// A Python-side worker pool (`SubinterpreterTransport`, `ProcessTransport`), closed on drop.
@@ -45,10 +51,17 @@ pub struct ImportError {
 }
 
 impl Pool {
-    fn start<'py>(py: Python<'py>, class: &str, args: impl pyo3::call::PyCallArgs<'py>) -> Result<Self, String> {
+    fn start<'py>(
+        py: Python<'py>,
+        class: &str,
+        args: impl pyo3::call::PyCallArgs<'py>,
+    ) -> Result<Self, String> {
         let describe = |e: PyErr| python::describe_error(py, &e);
         let module = python::module(py, Module::Transports).map_err(describe)?;
-        let object = module.getattr(class).and_then(|c| c.call1(args)).map_err(describe)?;
+        let object = module
+            .getattr(class)
+            .and_then(|c| c.call1(args))
+            .map_err(describe)?;
         let json = py.import("json").map_err(describe)?;
         let read = |attr: &str| -> Result<String, String> {
             json.call_method1("dumps", (object.getattr(attr).map_err(describe)?,))
@@ -56,11 +69,22 @@ impl Pool {
                 .map_err(describe)
         };
         let setup = serde_json::from_str(&read("setup_ns")?).map_err(|e| e.to_string())?;
-        let import_errors = serde_json::from_str(&read("import_errors").unwrap_or_else(|_| "[]".into())).unwrap_or_default();
-        Ok(Self { object: object.unbind(), setup, import_errors })
+        let import_errors =
+            serde_json::from_str(&read("import_errors").unwrap_or_else(|_| "[]".into())).unwrap_or_default();
+        Ok(Self {
+            object: object.unbind(),
+            setup,
+            import_errors,
+        })
     }
 
-    fn measure(&self, py: Python<'_>, objects: &[Bound<'_, PyAny>], rounds: usize, deadline: Instant) -> Result<Vec<u64>, String> {
+    fn measure(
+        &self,
+        py: Python<'_>,
+        objects: &[Bound<'_, PyAny>],
+        rounds: usize,
+        deadline: Instant,
+    ) -> Result<Vec<u64>, String> {
         let pool = self.object.bind(py);
         let mut out = Vec::with_capacity(rounds);
         for i in 0..rounds {
@@ -187,7 +211,9 @@ pub fn run<'py>(
 
     // Which modules each payload's unpickling imports, and whether they load in sub-interpreters.
     let modules_of = |globals: &Vec<String>| -> Result<Vec<String>> {
-        Ok(transports_py.call_method1("modules_for_globals", (globals.clone(),))?.extract()?)
+        Ok(transports_py
+            .call_method1("modules_for_globals", (globals.clone(),))?
+            .extract()?)
     };
     let payload_modules: Vec<Vec<String>> = closures.iter().map(modules_of).collect::<Result<_>>()?;
     let mut all_modules: Vec<String> = payload_modules.iter().flatten().cloned().collect();
@@ -200,7 +226,10 @@ pub fn run<'py>(
         legacy_ok: Option<bool>,
         error: Option<String>,
     }
-    let checks: Vec<Check> = json_of(py, &transports_py.call_method1("check_imports", (all_modules.clone(),))?)?;
+    let checks: Vec<Check> = json_of(
+        py,
+        &transports_py.call_method1("check_imports", (all_modules.clone(),))?,
+    )?;
     let mut imports = Vec::new();
     for (p, modules) in payloads.iter().zip(&payload_modules) {
         for m in modules {
@@ -216,14 +245,21 @@ pub fn run<'py>(
         }
     }
     let refused_isolated = |payload: &str| -> Option<&ImportRow> {
-        imports.iter().find(|r| r.payload == payload && r.isolated_ok == Some(false))
+        imports
+            .iter()
+            .find(|r| r.payload == payload && r.isolated_ok == Some(false))
     };
 
     // The objects each payload sends: the Site, or a spread of the sized pages' payloads.
     let subset_fn = python::module(py, Module::Payloads)?.getattr("subset")?;
     let mut objects: Vec<Vec<Bound<'py, PyAny>>> = Vec::new();
     for p in payloads {
-        let indices: Vec<usize> = p.sizes.iter().map(|&(i, _)| i).take(OBJECTS_PER_PAYLOAD).collect();
+        let indices: Vec<usize> = p
+            .sizes
+            .iter()
+            .map(|&(i, _)| i)
+            .take(OBJECTS_PER_PAYLOAD)
+            .collect();
         let objs = indices
             .iter()
             .map(|&i| measure::build_object(py, site, &subset_fn, p.kind, i, subset, suggested))
@@ -239,9 +275,17 @@ pub fn run<'py>(
             Err(e) => (None, Some(e)),
         }
     };
-    let (isolated, isolated_err) = if available("subinterpreter") { start_sub("isolated") } else { (None, reason("subinterpreter")) };
+    let (isolated, isolated_err) = if available("subinterpreter") {
+        start_sub("isolated")
+    } else {
+        (None, reason("subinterpreter"))
+    };
     let needs_legacy = payloads.iter().any(|p| refused_isolated(p.kind.name()).is_some());
-    let (legacy, legacy_err) = if available("subinterpreter") && needs_legacy { start_sub("legacy") } else { (None, None) };
+    let (legacy, legacy_err) = if available("subinterpreter") && needs_legacy {
+        start_sub("legacy")
+    } else {
+        (None, None)
+    };
     let (process, process_err) = if available("process") {
         match process::Process::start(py, workers, &all_modules) {
             Ok(p) => (Some(p), None),
@@ -254,30 +298,35 @@ pub fn run<'py>(
     let mut cells = Vec::new();
     let active_cells = payloads.iter().filter(|p| !p.sizes.is_empty()).count().max(1);
     let transports_count = 2 + isolated.is_some() as usize + legacy.is_some() as usize;
-    let per_cell = Duration::from_secs_f64((settings.budget_seconds / (active_cells * transports_count) as f64).max(0.05));
-    let measure_cell = |t: &dyn Transport, setup: Option<Setup>, p: &PayloadResult, objs: &[Bound<'py, PyAny>]| -> Cell {
-        let mut cell = Cell {
-            transport: t.name().to_string(),
-            payload: p.kind.name().to_string(),
-            available: true,
-            reason: None,
-            roundtrip: stats::new_histogram(),
-            setup,
-        };
-        if objs.is_empty() {
-            cell.available = false;
-            cell.reason = Some("no picklable object of this payload to send".into());
-        } else {
-            match t.measure(py, objs, MAX_ROUNDS, Instant::now() + per_cell) {
-                Ok(samples) => samples.into_iter().for_each(|ns| cell.roundtrip.saturating_record(ns.max(1))),
-                Err(e) => {
-                    cell.available = false;
-                    cell.reason = Some(e);
+    let per_cell = Duration::from_secs_f64(
+        (settings.budget_seconds / (active_cells * transports_count) as f64).max(0.05),
+    );
+    let measure_cell =
+        |t: &dyn Transport, setup: Option<Setup>, p: &PayloadResult, objs: &[Bound<'py, PyAny>]| -> Cell {
+            let mut cell = Cell {
+                transport: t.name().to_string(),
+                payload: p.kind.name().to_string(),
+                available: true,
+                reason: None,
+                roundtrip: stats::new_histogram(),
+                setup,
+            };
+            if objs.is_empty() {
+                cell.available = false;
+                cell.reason = Some("no picklable object of this payload to send".into());
+            } else {
+                match t.measure(py, objs, MAX_ROUNDS, Instant::now() + per_cell) {
+                    Ok(samples) => samples
+                        .into_iter()
+                        .for_each(|ns| cell.roundtrip.saturating_record(ns.max(1))),
+                    Err(e) => {
+                        cell.available = false;
+                        cell.reason = Some(e);
+                    }
                 }
             }
-        }
-        cell
-    };
+            cell
+        };
     for (p, objs) in payloads.iter().zip(&objects) {
         cells.push(measure_cell(&thread::Thread, None, p, objs));
         cells.push(match (&isolated, refused_isolated(p.kind.name())) {
@@ -296,7 +345,14 @@ pub fn run<'py>(
             None => unavailable("process", p, process_err.clone()),
         });
     }
-    for pool in [isolated.as_ref().map(|s| &s.pool), legacy.as_ref().map(|s| &s.pool), process.as_ref().map(|p| &p.pool)].into_iter().flatten() {
+    for pool in [
+        isolated.as_ref().map(|s| &s.pool),
+        legacy.as_ref().map(|s| &s.pool),
+        process.as_ref().map(|p| &p.pool),
+    ]
+    .into_iter()
+    .flatten()
+    {
         pool.close(py);
     }
     let transports_seconds = started.elapsed().as_secs_f64();
@@ -307,17 +363,45 @@ pub fn run<'py>(
     let pages = pyo3::types::PyList::new(py, site.pages.iter().map(|p| p.bind(py)))?;
     let render: Render = match render_py.call_method1(
         "render_cost",
-        (site.site.bind(py), pages, render_sample(site.pages.len()), workdir.path().join("render").to_string_lossy().as_ref()),
+        (
+            site.site.bind(py),
+            pages,
+            render_sample(site.pages.len()),
+            workdir.path().join("render").to_string_lossy().as_ref(),
+        ),
     ) {
         Ok(r) => json_of(py, &r)?,
-        Err(e) => Render { available: false, reason: Some(python::describe_error(py, &e)), ..Default::default() },
+        Err(e) => Render {
+            available: false,
+            reason: Some(python::describe_error(py, &e)),
+            ..Default::default()
+        },
     };
     let mut render_hist = stats::new_histogram();
-    render.render_ns.iter().for_each(|&ns| render_hist.saturating_record(ns.max(1)));
+    render
+        .render_ns
+        .iter()
+        .for_each(|&ns| render_hist.saturating_record(ns.max(1)));
     let render_seconds = render_started.elapsed().as_secs_f64();
 
-    let verdicts = judge(&cells, &render, &render_hist, site.pages.len(), workers, settings.thresholds);
-    Ok(Outcome { availability, cells, imports, render, render_hist, verdicts, transports_seconds, render_seconds })
+    let verdicts = judge(
+        &cells,
+        &render,
+        &render_hist,
+        site.pages.len(),
+        workers,
+        settings.thresholds,
+    );
+    Ok(Outcome {
+        availability,
+        cells,
+        imports,
+        render,
+        render_hist,
+        verdicts,
+        transports_seconds,
+        render_seconds,
+    })
 }
 
 /// Pages to render for the cost estimate: all of a small site, a spread sample of a big one.
@@ -358,7 +442,10 @@ fn judge(
 ) -> Vec<VerdictRow> {
     let render_total = render_hist.value_at_quantile(0.5) as f64 * pages as f64;
     let mut rows = Vec::new();
-    for cell in cells.iter().filter(|c| c.transport == "subinterpreter" || c.transport == "process") {
+    for cell in cells
+        .iter()
+        .filter(|c| c.transport == "subinterpreter" || c.transport == "process")
+    {
         let strategy = match cell.payload.as_str() {
             "site" => Strategy::SitePerWorker,
             "page" => Strategy::EachPage,
@@ -376,14 +463,21 @@ fn judge(
         };
         if !cell.available || cell.roundtrip.is_empty() {
             row.why = cell.reason.clone().unwrap_or_else(|| "not measured".into());
-            if cell.transport == "subinterpreter" && render_total > 0.0 {
-                if let Some(legacy) = cells.iter().find(|c| c.transport == "subinterpreter-legacy" && c.payload == cell.payload && !c.roundtrip.is_empty()) {
-                    let share = strategy::transfer_ns(strategy, legacy.roundtrip.value_at_quantile(0.5), pages, workers) / render_total;
-                    row.why.push_str(&format!(
+            if cell.transport == "subinterpreter"
+                && render_total > 0.0
+                && let Some(legacy) = cells.iter().find(|c| {
+                    c.transport == "subinterpreter-legacy"
+                        && c.payload == cell.payload
+                        && !c.roundtrip.is_empty()
+                })
+            {
+                let share =
+                    strategy::transfer_ns(strategy, legacy.roundtrip.value_at_quantile(0.5), pages, workers)
+                        / render_total;
+                row.why.push_str(&format!(
                         "; a legacy-config sub-interpreter can take it ({:.1}% of render time) but shares the main GIL: isolation, not parallelism",
                         share * 100.0
                     ));
-                }
             }
         } else if !render.available || render_total <= 0.0 {
             row.class = Class::Unknown;
@@ -395,7 +489,10 @@ fn judge(
         } else {
             let p50 = cell.roundtrip.value_at_quantile(0.5);
             let share = strategy::transfer_ns(strategy, p50, pages, workers) / render_total;
-            let setup_ns: u64 = cell.setup.as_ref().map_or(0, |s| s.create.iter().sum::<u64>() + s.import.iter().sum::<u64>());
+            let setup_ns: u64 = cell
+                .setup
+                .as_ref()
+                .map_or(0, |s| s.create.iter().sum::<u64>() + s.import.iter().sum::<u64>());
             row.transfer_share = Some(share);
             row.setup_share = Some(setup_ns as f64 / render_total);
             row.class = strategy::classify(share, thresholds);

@@ -9,7 +9,9 @@ pub struct Process {
 
 impl Process {
     pub fn start(py: Python<'_>, workers: usize, modules: &[String]) -> Result<Self, String> {
-        Ok(Self { pool: Pool::start(py, "ProcessTransport", (workers, modules.to_vec()))? })
+        Ok(Self {
+            pool: Pool::start(py, "ProcessTransport", (workers, modules.to_vec()))?,
+        })
     }
 }
 
@@ -18,7 +20,13 @@ impl Transport for Process {
         "process"
     }
 
-    fn measure(&self, py: Python<'_>, objects: &[Bound<'_, PyAny>], rounds: usize, deadline: std::time::Instant) -> Result<Vec<u64>, String> {
+    fn measure(
+        &self,
+        py: Python<'_>,
+        objects: &[Bound<'_, PyAny>],
+        rounds: usize,
+        deadline: std::time::Instant,
+    ) -> Result<Vec<u64>, String> {
         self.pool.measure(py, objects, rounds, deadline)
     }
 }

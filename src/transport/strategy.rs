@@ -12,7 +12,10 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Self { practical: 0.05, marginal: 0.25 }
+        Self {
+            practical: 0.05,
+            marginal: 0.25,
+        }
     }
 }
 

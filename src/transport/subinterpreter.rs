@@ -10,17 +10,35 @@ pub struct Subinterpreter {
 }
 
 impl Subinterpreter {
-    pub fn start(py: Python<'_>, workers: usize, config: &'static str, modules: &[String]) -> Result<Self, String> {
-        Ok(Self { pool: Pool::start(py, "SubinterpreterTransport", (workers, config, modules.to_vec()))?, config })
+    pub fn start(
+        py: Python<'_>,
+        workers: usize,
+        config: &'static str,
+        modules: &[String],
+    ) -> Result<Self, String> {
+        Ok(Self {
+            pool: Pool::start(py, "SubinterpreterTransport", (workers, config, modules.to_vec()))?,
+            config,
+        })
     }
 }
 
 impl Transport for Subinterpreter {
     fn name(&self) -> &'static str {
-        if self.config == "legacy" { "subinterpreter-legacy" } else { "subinterpreter" }
+        if self.config == "legacy" {
+            "subinterpreter-legacy"
+        } else {
+            "subinterpreter"
+        }
     }
 
-    fn measure(&self, py: Python<'_>, objects: &[Bound<'_, PyAny>], rounds: usize, deadline: std::time::Instant) -> Result<Vec<u64>, String> {
+    fn measure(
+        &self,
+        py: Python<'_>,
+        objects: &[Bound<'_, PyAny>],
+        rounds: usize,
+        deadline: std::time::Instant,
+    ) -> Result<Vec<u64>, String> {
         self.pool.measure(py, objects, rounds, deadline)
     }
 }

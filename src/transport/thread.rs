@@ -10,7 +10,13 @@ impl Transport for Thread {
         "thread"
     }
 
-    fn measure(&self, py: Python<'_>, objects: &[Bound<'_, PyAny>], rounds: usize, _deadline: std::time::Instant) -> Result<Vec<u64>, String> {
+    fn measure(
+        &self,
+        py: Python<'_>,
+        objects: &[Bound<'_, PyAny>],
+        rounds: usize,
+        _deadline: std::time::Instant,
+    ) -> Result<Vec<u64>, String> {
         let module = python::module(py, Module::Transports).map_err(|e| python::describe_error(py, &e))?;
         let per_object = rounds.div_ceil(objects.len().max(1)).max(1);
         let list = pyo3::types::PyList::new(py, objects).map_err(|e| python::describe_error(py, &e))?;

@@ -21,7 +21,10 @@ pub fn python() -> PathBuf {
 
 pub fn showcase() -> PathBuf {
     let path = root().join("../shared/sites/bengal-showcase");
-    assert!(path.join("bengal.toml").is_file(), "the shared showcase site is missing at {path:?}");
+    assert!(
+        path.join("bengal.toml").is_file(),
+        "the shared showcase site is missing at {path:?}"
+    );
     path.canonicalize().unwrap()
 }
 
@@ -33,7 +36,10 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(tag: &str) -> Self {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
         let path = std::env::temp_dir().join(format!("picklecost-test-{tag}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&path).unwrap();
         Self(path.canonicalize().unwrap())
@@ -70,11 +76,17 @@ pub fn stdout(o: &Output) -> String {
 /// Exactly one line on stderr, starting with `error:`, and a non-zero exit.
 pub fn assert_one_error_line(o: &Output, must_contain: &str) {
     let err = stderr(o);
-    assert!(!o.status.success(), "expected failure, got success; stderr: {err}");
+    assert!(
+        !o.status.success(),
+        "expected failure, got success; stderr: {err}"
+    );
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "expected one stderr line, got: {err}");
     assert!(lines[0].starts_with("error: "), "{err}");
-    assert!(lines[0].contains(must_contain), "expected {must_contain:?} in {err}");
+    assert!(
+        lines[0].contains(must_contain),
+        "expected {must_contain:?} in {err}"
+    );
     assert!(!err.contains("Traceback") && !err.contains("panicked"), "{err}");
 }
 
@@ -84,7 +96,12 @@ pub fn read_results(out: &Path) -> serde_json::Value {
 }
 
 pub fn payload<'a>(results: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    results["payloads"].as_array().unwrap().iter().find(|p| p["name"] == name).unwrap()
+    results["payloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap()
 }
 
 /// Sizes computed by tests/support/independent_sizes.py, i.e. len(pickle.dumps(obj, protocol)).
@@ -101,9 +118,15 @@ pub fn independent_sizes(site: &Path, protocol: u8, fields: &str, loader: Option
     }
     let out = cmd.output().expect("running the independent size script");
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().find_map(|l| l.strip_prefix("RESULT ")).unwrap_or_else(|| {
-        panic!("no result from independent_sizes.py: {}", String::from_utf8_lossy(&out.stderr))
-    });
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .unwrap_or_else(|| {
+            panic!(
+                "no result from independent_sizes.py: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
     serde_json::from_str(line).unwrap()
 }
 
@@ -126,7 +149,10 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (bool, u64, u32, u64)> {
                 stack.push(entry.path());
                 0
             };
-            out.insert(rel, (meta.is_dir(), meta.len(), meta.permissions().mode(), digest));
+            out.insert(
+                rel,
+                (meta.is_dir(), meta.len(), meta.permissions().mode(), digest),
+            );
         }
     }
     out
@@ -146,7 +172,12 @@ pub fn parse_hgrm(path: &Path) -> (Vec<(f64, f64, u64)>, u64) {
         }
         if let Some(rest) = line.strip_prefix("#[Max") {
             let count = rest.split("Total count").nth(1).unwrap();
-            total = Some(count.trim_matches(|c: char| c == '=' || c == ']' || c.is_whitespace()).parse().unwrap());
+            total = Some(
+                count
+                    .trim_matches(|c: char| c == '=' || c == ']' || c.is_whitespace())
+                    .parse()
+                    .unwrap(),
+            );
             continue;
         }
         if line.starts_with('#') {
@@ -154,13 +185,22 @@ pub fn parse_hgrm(path: &Path) -> (Vec<(f64, f64, u64)>, u64) {
         }
         let cols: Vec<&str> = line.split_whitespace().collect();
         assert!(cols.len() == 3 || cols.len() == 4, "bad row {line:?}");
-        rows.push((cols[0].parse().unwrap(), cols[1].parse().unwrap(), cols[2].parse().unwrap()));
+        rows.push((
+            cols[0].parse().unwrap(),
+            cols[1].parse().unwrap(),
+            cols[2].parse().unwrap(),
+        ));
     }
     (rows, total.expect("#[Max footer"))
 }
 
 pub fn sorted_u64(values: &serde_json::Value) -> Vec<u64> {
-    let mut v: Vec<u64> = values.as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect();
+    let mut v: Vec<u64> = values
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .collect();
     v.sort_unstable();
     v
 }
@@ -174,7 +214,11 @@ pub fn run_python(script: &str, args: &[&str]) -> String {
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", python()));
-    assert!(out.status.success(), "{script} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
