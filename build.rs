@@ -4,7 +4,10 @@ fn main() {
     pyo3_build_config::add_libpython_rpath_link_args();
     let config = pyo3_build_config::get();
     let version = config.version();
-    println!("cargo:rustc-env=PICKLECOST_PY_VERSION={}.{}", version.major, version.minor);
+    println!(
+        "cargo:rustc-env=PICKLECOST_PY_VERSION={}.{}",
+        version.major, version.minor
+    );
     let exe = config.executable().map(|e| e.to_string()).unwrap_or_default();
     println!("cargo:rustc-env=PICKLECOST_PY_EXECUTABLE={exe}");
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
