@@ -50,6 +50,14 @@ class PayloadTests(unittest.TestCase):
         self.assertIn("bogus", message)
         self.assertIn("available: content, metadata, source_path", message)
 
+    def test_mapping_pages_use_their_keys(self):
+        page = {"source_path": pathlib.Path("/a.md"), "body": "x", 3: "not a field"}
+        self.assertEqual(payloads.available_fields(page), ["body", "source_path"])
+        self.assertEqual(payloads.default_fields("custom:m:f", page), ["source_path"])
+        self.assertEqual(payloads.subset(page, ["source_path", "body"]),
+                         {"source_path": "/a.md", "body": "x"})
+        self.assertEqual(payloads.page_key(page), "/a.md")
+
     def test_defaults_per_generator(self):
         self.assertEqual(payloads.default_fields("bengal"),
                          ["source_path", "content", "metadata", "output_path"])

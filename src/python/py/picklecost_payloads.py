@@ -1,5 +1,6 @@
 """Build the per-page payloads a worker would receive, and the keys used to sample pages."""
 
+import collections.abc
 import os
 import pathlib
 
@@ -19,15 +20,24 @@ def default_fields(generator, page=None):
     if page is None:
         return list(FALLBACK_FIELDS)
     # An unknown project: the usual fields it has, else its public instance attributes.
-    present = [f for f in FALLBACK_FIELDS if hasattr(page, f)]
+    present = [f for f in FALLBACK_FIELDS if f in available_fields(page)]
     if present:
         return present
     public = [f for f in available_fields(page) if not f.startswith("_")]
     return public or available_fields(page)
 
 
+def _field(page, name):
+    if isinstance(page, collections.abc.Mapping):
+        return page.get(name)
+    return getattr(page, name, None)
+
+
 def available_fields(page):
-    """Instance attributes plus public properties: what `getattr(page, name)` can serve."""
+    """Instance attributes plus public properties: what `getattr(page, name)` can serve (for
+    pages that are mappings, their string keys)."""
+    if isinstance(page, collections.abc.Mapping):
+        return sorted(k for k in page if isinstance(k, str))
     names = set(getattr(page, "__dict__", {}))
     for klass in type(page).__mro__:
         for name in getattr(klass, "__slots__", ()) or ():
@@ -63,7 +73,7 @@ def subset(page, fields, exclude_keys=None):
     """{field: value}; a dict field listed in `exclude_keys` is copied without those keys."""
     out = {}
     for name in fields:
-        value = _plain(getattr(page, name, None))
+        value = _plain(_field(page, name))
         drop = (exclude_keys or {}).get(name)
         if drop and isinstance(value, dict):
             drop = set(drop)
@@ -75,7 +85,7 @@ def subset(page, fields, exclude_keys=None):
 def page_key(page):
     """A readable identity for a page in reports."""
     for attr in ("source_path", "path", "url", "slug", "title"):
-        value = getattr(page, attr, None)
+        value = _field(page, attr)
         if value:
             return str(value)
     return "%s@%x" % (type(page).__qualname__, id(page))
@@ -85,9 +95,9 @@ def strata(pages):
     """(group, content length) per page: sampling along this order covers sections and sizes."""
     keys = []
     for page in pages:
-        source = getattr(page, "source_path", None)
+        source = _field(page, "source_path")
         group = os.path.dirname(str(source)) if source else type(page).__qualname__
-        content = getattr(page, "content", None)
+        content = _field(page, "content")
         size = len(content) if isinstance(content, (str, bytes)) else 0
         keys.append((group, size))
     return keys
