@@ -96,16 +96,13 @@ fn analyze(
             exclude_keys: if options.exclude_keys.is_empty() {
                 None
             } else {
-                Some(
-                    py.import("json")?
-                        .call_method1("loads", (serde_json::to_string(&options.exclude_keys)?,))?,
-                )
+                Some(python::to_py(py, &options.exclude_keys)?)
             },
         };
         let suggested_view = match &suggestion {
             Some(s) => Some(measure::PageView {
                 fields: s.fields.clone(),
-                exclude_keys: Some(explain::exclude_keys_py(py, &s.exclude_keys)?),
+                exclude_keys: Some(python::to_py(py, &s.exclude_keys)?),
             }),
             None => None,
         };
@@ -311,29 +308,14 @@ fn analyze(
 }
 
 fn describe_python(py: Python<'_>, python_env: &env::PythonEnv) -> Result<(PythonInfo, EnvironmentInfo)> {
+    // One `describe()` dict carries both: each struct takes its own keys from it.
     let described = python::module(py, Module::Env)?.call_method0("describe")?;
-    let get = |key: &str| described.get_item(key);
-    let mut info = PythonInfo {
-        version: get("version")?.extract()?,
-        implementation: get("implementation")?.extract()?,
-        build: get("build")?.extract()?,
-        free_threaded: get("free_threaded")?.extract()?,
-        gil_enabled: get("gil_enabled")?.extract()?,
-        executable: get("executable")?.extract()?,
-        prefix: get("prefix")?.extract()?,
-        base_prefix: get("base_prefix")?.extract()?,
-        environment_found_by: python_env.source.to_string(),
-    };
+    let mut info: PythonInfo = python::from_py(&described)?;
+    info.environment_found_by = python_env.source.to_string();
     if info.executable.is_empty() {
         info.executable = python_env.executable.display().to_string();
     }
-    let environment = EnvironmentInfo {
-        cpu: get("cpu")?.extract()?,
-        cpu_count: get("cpu_count")?.extract()?,
-        platform: get("platform")?.extract()?,
-        command_line: String::new(),
-    };
-    Ok((info, environment))
+    Ok((info, python::from_py(&described)?))
 }
 
 /// What the pickle streams themselves say a receiver needs, read in parallel without Python.

@@ -8,16 +8,7 @@ fn discovered_stage_reports_real_pickle_sizes() {
     let before = snapshot(&site);
     let out = TempDir::new("showcase");
     let report = out.path().join("report");
-    let o = picklecost(&[
-        "analyze",
-        site.to_str().unwrap(),
-        "--python",
-        python().to_str().unwrap(),
-        "--out",
-        report.to_str().unwrap(),
-        "--budget",
-        "30",
-    ]);
+    let o = analyze(&site, &report, &["--budget", "30"]);
     assert!(o.status.success(), "stderr: {}", stderr(&o));
     // No progress bars when stderr is not a terminal, and none of Bengal's own chatter.
     assert_eq!(stderr(&o), "", "stderr must stay empty on success");
@@ -307,18 +298,7 @@ fn rendered_stage_builds_a_copy_and_leaves_the_site_byte_identical() {
     let site = showcase();
     let before = snapshot(&site);
     let out = TempDir::new("rendered");
-    let o = picklecost(&[
-        "analyze",
-        site.to_str().unwrap(),
-        "--python",
-        python().to_str().unwrap(),
-        "--out",
-        out.path().to_str().unwrap(),
-        "--stage",
-        "rendered",
-        "--budget",
-        "6",
-    ]);
+    let o = analyze(&site, out.path(), &["--stage", "rendered", "--budget", "6"]);
     assert!(o.status.success(), "stderr: {}", stderr(&o));
     assert_eq!(before, snapshot(&site), "the site directory changed");
     let r = read_results(out.path());

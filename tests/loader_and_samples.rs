@@ -39,21 +39,19 @@ fn custom_loader_unpicklable_site_and_exact_page_sizes() {
     std::fs::create_dir(&project).unwrap();
     std::fs::write(project.join("projloader.py"), PROJECT).unwrap();
     let out = tmp.path().join("out");
-    let o = picklecost(&[
-        "analyze",
-        project.to_str().unwrap(),
-        "--python",
-        python().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--loader",
-        "projloader:load_pair",
-        "--fields",
-        "source_path",
-        "--budget",
-        "30",
-        "--no-transports",
-    ]);
+    let o = analyze(
+        &project,
+        &out,
+        &[
+            "--loader",
+            "projloader:load_pair",
+            "--fields",
+            "source_path",
+            "--budget",
+            "30",
+            "--no-transports",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out);
     assert_eq!(r["site"]["generator"], "custom:projloader:load_pair");
@@ -98,21 +96,19 @@ fn custom_loader_unpicklable_site_and_exact_page_sizes() {
 
     // Pages that reference the unpicklable Site are unpicklable too, each one reported.
     let out2 = tmp.path().join("out2");
-    let o = picklecost(&[
-        "analyze",
-        project.to_str().unwrap(),
-        "--python",
-        python().to_str().unwrap(),
-        "--out",
-        out2.to_str().unwrap(),
-        "--loader",
-        "projloader:load",
-        "--fields",
-        "source_path,meta",
-        "--budget",
-        "30",
-        "--no-transports",
-    ]);
+    let o = analyze(
+        &project,
+        &out2,
+        &[
+            "--loader",
+            "projloader:load",
+            "--fields",
+            "source_path,meta",
+            "--budget",
+            "30",
+            "--no-transports",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out2);
     let page = payload(&r, "page");
@@ -150,27 +146,25 @@ fn sample_site_with_protocol_2_and_chosen_fields() {
     let before = snapshot(&site);
     let tmp = TempDir::new("tiny");
     let out = tmp.path().join("out");
-    let o = picklecost(&[
-        "analyze",
-        site.to_str().unwrap(),
-        "--python",
-        python().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--protocol",
-        "2",
-        "--fields",
-        "source_path,metadata",
-        "--iterations",
-        "3",
-        "--sample",
-        "4",
-        "--gc",
-        "on",
-        "--budget",
-        "30",
-        "--no-transports",
-    ]);
+    let o = analyze(
+        &site,
+        &out,
+        &[
+            "--protocol",
+            "2",
+            "--fields",
+            "source_path,metadata",
+            "--iterations",
+            "3",
+            "--sample",
+            "4",
+            "--gc",
+            "on",
+            "--budget",
+            "30",
+            "--no-transports",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out);
     let truth = independent_sizes(&site, 2, "source_path,metadata", None);
@@ -219,18 +213,11 @@ fn sample_site_with_protocol_2_and_chosen_fields() {
 fn no_diagnose_skips_the_explanations() {
     let tmp = TempDir::new("nodiag");
     let out = tmp.path().join("out");
-    let o = picklecost(&[
-        "analyze",
-        tiny_blog().to_str().unwrap(),
-        "--python",
-        python().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--no-diagnose",
-        "--budget",
-        "30",
-        "--no-transports",
-    ]);
+    let o = analyze(
+        &tiny_blog(),
+        &out,
+        &["--no-diagnose", "--budget", "30", "--no-transports"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out);
     assert!(r["timing"]["phases"]["diagnose"].is_null());
@@ -244,22 +231,20 @@ fn exclude_keys_shape_the_subset() {
     let tmp = TempDir::new("exclude");
     let out = tmp.path().join("out");
     let site = tiny_blog();
-    let o = picklecost(&[
-        "analyze",
-        site.to_str().unwrap(),
-        "--python",
-        python().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--fields",
-        "source_path,metadata",
-        "--exclude-keys",
-        "metadata:title,metadata:tags",
-        "--no-diagnose",
-        "--budget",
-        "30",
-        "--no-transports",
-    ]);
+    let o = analyze(
+        &site,
+        &out,
+        &[
+            "--fields",
+            "source_path,metadata",
+            "--exclude-keys",
+            "metadata:title,metadata:tags",
+            "--no-diagnose",
+            "--budget",
+            "30",
+            "--no-transports",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out);
     let with_all = independent_sizes(&site, 5, "source_path,metadata", None);
@@ -274,18 +259,11 @@ fn exclude_keys_shape_the_subset() {
         subset_total < full_total,
         "dropping keys must shrink the subset: {subset_total} vs {full_total}"
     );
-    let o = picklecost(&[
-        "analyze",
-        site.to_str().unwrap(),
-        "--python",
-        python().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--fields",
-        "source_path",
-        "--exclude-keys",
-        "metadata:x",
-    ]);
+    let o = analyze(
+        &site,
+        &out,
+        &["--fields", "source_path", "--exclude-keys", "metadata:x"],
+    );
     assert_one_error_line(
         &o,
         "--exclude-keys names \"metadata\", which is not one of --fields",
@@ -304,20 +282,18 @@ fn a_payload_needing_a_module_refused_by_subinterpreters_is_not_shippable() {
     )
     .unwrap();
     let out = tmp.path().join("out");
-    let o = picklecost(&[
-        "analyze",
-        project.to_str().unwrap(),
-        "--python",
-        python().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--loader",
-        "tracedpages:load",
-        "--budget",
-        "30",
-        "--transport-budget",
-        "4",
-    ]);
+    let o = analyze(
+        &project,
+        &out,
+        &[
+            "--loader",
+            "tracedpages:load",
+            "--budget",
+            "30",
+            "--transport-budget",
+            "4",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out);
     let imports = r["imports"].as_array().unwrap();

@@ -137,8 +137,7 @@ fn call<'py, T: DeserializeOwned>(
     let value = explain
         .call_method1(function, args)
         .map_err(|e| anyhow::anyhow!("{function}: {}", python::describe_error(py, &e)))?;
-    let text: String = py.import("json")?.call_method1("dumps", (value,))?.extract()?;
-    serde_json::from_str(&text).with_context(|| format!("reading the result of {function}"))
+    python::from_py(&value).with_context(|| format!("reading the result of {function}"))
 }
 
 pub fn find_unpicklable(
@@ -184,13 +183,4 @@ pub fn suggest(
     protocol: u8,
 ) -> Result<Suggestion> {
     call(py, "suggest", (pages, site, protocol, 20))
-}
-
-/// The suggestion's exclusions as the Python dict `subset()` takes (keys as Python made them).
-pub fn exclude_keys_py<'py>(
-    py: Python<'py>,
-    keys: &BTreeMap<String, Vec<serde_json::Value>>,
-) -> Result<Bound<'py, PyAny>> {
-    let text = serde_json::to_string(keys)?;
-    Ok(py.import("json")?.call_method1("loads", (text,))?)
 }

@@ -75,6 +75,23 @@ pub fn module(py: Python<'_>, which: Module) -> PyResult<Bound<'_, PyModule>> {
     Ok(module)
 }
 
+/// Read a plain-data Python value (dicts, lists, strings, numbers) into a Rust type.
+pub fn from_py<T: serde::de::DeserializeOwned>(value: &Bound<'_, PyAny>) -> anyhow::Result<T> {
+    let text: String = value
+        .py()
+        .import("json")?
+        .call_method1("dumps", (value,))?
+        .extract()?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// The reverse: a Rust value as Python plain data.
+pub fn to_py<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> anyhow::Result<Bound<'py, PyAny>> {
+    Ok(py
+        .import("json")?
+        .call_method1("loads", (serde_json::to_string(value)?,))?)
+}
+
 /// "TypeError: cannot pickle '_thread.lock' object" — the first line only, never a traceback.
 pub fn describe_error(py: Python<'_>, err: &PyErr) -> String {
     let kind = err

@@ -192,10 +192,11 @@ pub struct Timing {
     pub phases: BTreeMap<String, f64>,
 }
 
-#[derive(Serialize, Debug, Clone)]
+#[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct EnvironmentInfo {
     pub cpu: String,
     pub cpu_count: u64,
     pub platform: String,
+    #[serde(default)]
     pub command_line: String,
 }

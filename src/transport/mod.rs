@@ -28,11 +28,11 @@ pub trait Transport {
     ) -> Result<Vec<u64>, String>;
 }
 
-/// A Python-side worker pool (`SubinterpreterTransport`, `ProcessTransport`), closed on drop.
+/// A Python-side worker pool (`SubinterpreterTransport`, `ProcessTransport`); `close` ends it.
 pub struct Pool {
     object: Py<PyAny>,
+    protocol: u8,
     pub setup: Setup,
-    pub import_errors: Vec<ImportError>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, Default)]
@@ -44,17 +44,12 @@ pub struct Setup {
     pub import: Vec<u64>,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct ImportError {
-    pub module: String,
-    pub error: String,
-}
-
 impl Pool {
     fn start<'py>(
         py: Python<'py>,
         class: &str,
         args: impl pyo3::call::PyCallArgs<'py>,
+        protocol: u8,
     ) -> Result<Self, String> {
         let describe = |e: PyErr| python::describe_error(py, &e);
         let module = python::module(py, Module::Transports).map_err(describe)?;
@@ -62,19 +57,12 @@ impl Pool {
             .getattr(class)
             .and_then(|c| c.call1(args))
             .map_err(describe)?;
-        let json = py.import("json").map_err(describe)?;
-        let read = |attr: &str| -> Result<String, String> {
-            json.call_method1("dumps", (object.getattr(attr).map_err(describe)?,))
-                .and_then(|s| s.extract::<String>())
-                .map_err(describe)
-        };
-        let setup = serde_json::from_str(&read("setup_ns")?).map_err(|e| e.to_string())?;
-        let import_errors =
-            serde_json::from_str(&read("import_errors").unwrap_or_else(|_| "[]".into())).unwrap_or_default();
+        let setup =
+            python::from_py(&object.getattr("setup_ns").map_err(describe)?).map_err(|e| e.to_string())?;
         Ok(Self {
             object: object.unbind(),
+            protocol,
             setup,
-            import_errors,
         })
     }
 
@@ -93,7 +81,7 @@ impl Pool {
             }
             let obj = &objects[i % objects.len()];
             let ns = pool
-                .call_method1("roundtrip", (obj, PROTOCOL.with(|p| p.get())))
+                .call_method1("roundtrip", (obj, self.protocol))
                 .and_then(|r| r.extract::<u64>())
                 .map_err(|e| python::describe_error(py, &e))?;
             out.push(ns);
@@ -104,10 +92,6 @@ impl Pool {
     fn close(&self, py: Python<'_>) {
         let _ = self.object.bind(py).call_method0("close");
     }
-}
-
-thread_local! {
-    static PROTOCOL: std::cell::Cell<u8> = const { std::cell::Cell::new(5) };
 }
 
 /// However tight the budget, this many round trips per measured cell.
@@ -185,11 +169,6 @@ pub struct Outcome {
     pub render_seconds: f64,
 }
 
-fn json_of<T: serde::de::DeserializeOwned>(py: Python<'_>, value: &Bound<'_, PyAny>) -> Result<T> {
-    let text: String = py.import("json")?.call_method1("dumps", (value,))?.extract()?;
-    Ok(serde_json::from_str(&text)?)
-}
-
 /// Everything: imports check, the three transports per payload, render cost, verdicts.
 #[allow(clippy::too_many_arguments)]
 pub fn run<'py>(
@@ -202,10 +181,9 @@ pub fn run<'py>(
     settings: &Settings,
     workdir: &Workdir,
 ) -> Result<Outcome> {
-    PROTOCOL.with(|p| p.set(settings.protocol));
     let started = Instant::now();
     let transports_py = python::module(py, Module::Transports)?;
-    let availability: serde_json::Value = json_of(py, &transports_py.call_method0("availability")?)?;
+    let availability: serde_json::Value = python::from_py(&transports_py.call_method0("availability")?)?;
     let available = |name: &str| availability[name]["available"].as_bool().unwrap_or(false);
     let reason = |name: &str| availability[name]["reason"].as_str().map(str::to_string);
 
@@ -226,10 +204,8 @@ pub fn run<'py>(
         legacy_ok: Option<bool>,
         error: Option<String>,
     }
-    let checks: Vec<Check> = json_of(
-        py,
-        &transports_py.call_method1("check_imports", (all_modules.clone(),))?,
-    )?;
+    let checks: Vec<Check> =
+        python::from_py(&transports_py.call_method1("check_imports", (all_modules.clone(),))?)?;
     let mut imports = Vec::new();
     for (p, modules) in payloads.iter().zip(&payload_modules) {
         for m in modules {
@@ -254,15 +230,11 @@ pub fn run<'py>(
     let subset_fn = python::module(py, Module::Payloads)?.getattr("subset")?;
     let mut objects: Vec<Vec<Bound<'py, PyAny>>> = Vec::new();
     for p in payloads {
-        let indices: Vec<usize> = p
+        let objs = p
             .sizes
             .iter()
-            .map(|&(i, _)| i)
             .take(OBJECTS_PER_PAYLOAD)
-            .collect();
-        let objs = indices
-            .iter()
-            .map(|&i| measure::build_object(py, site, &subset_fn, p.kind, i, subset, suggested))
+            .map(|&(i, _)| measure::build_object(py, site, &subset_fn, p.kind, i, subset, suggested))
             .collect::<PyResult<Vec<_>>>()?;
         objects.push(objs);
     }
@@ -270,7 +242,7 @@ pub fn run<'py>(
     // Start the pools once; each transport then carries every payload in turn.
     let workers = settings.workers.max(1);
     let start_sub = |config: &'static str| -> (Option<subinterpreter::Subinterpreter>, Option<String>) {
-        match subinterpreter::Subinterpreter::start(py, workers, config, &all_modules) {
+        match subinterpreter::Subinterpreter::start(py, workers, config, &all_modules, settings.protocol) {
             Ok(s) => (Some(s), None),
             Err(e) => (None, Some(e)),
         }
@@ -287,7 +259,7 @@ pub fn run<'py>(
         (None, None)
     };
     let (process, process_err) = if available("process") {
-        match process::Process::start(py, workers, &all_modules) {
+        match process::Process::start(py, workers, &all_modules, settings.protocol) {
             Ok(p) => (Some(p), None),
             Err(e) => (None, Some(e)),
         }
@@ -370,7 +342,7 @@ pub fn run<'py>(
             workdir.path().join("render").to_string_lossy().as_ref(),
         ),
     ) {
-        Ok(r) => json_of(py, &r)?,
+        Ok(r) => python::from_py(&r)?,
         Err(e) => Render {
             available: false,
             reason: Some(python::describe_error(py, &e)),

@@ -8,9 +8,9 @@ pub struct Process {
 }
 
 impl Process {
-    pub fn start(py: Python<'_>, workers: usize, modules: &[String]) -> Result<Self, String> {
+    pub fn start(py: Python<'_>, workers: usize, modules: &[String], protocol: u8) -> Result<Self, String> {
         Ok(Self {
-            pool: Pool::start(py, "ProcessTransport", (workers, modules.to_vec()))?,
+            pool: Pool::start(py, "ProcessTransport", (workers, modules.to_vec()), protocol)?,
         })
     }
 }

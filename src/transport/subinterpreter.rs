@@ -15,9 +15,15 @@ impl Subinterpreter {
         workers: usize,
         config: &'static str,
         modules: &[String],
+        protocol: u8,
     ) -> Result<Self, String> {
         Ok(Self {
-            pool: Pool::start(py, "SubinterpreterTransport", (workers, config, modules.to_vec()))?,
+            pool: Pool::start(
+                py,
+                "SubinterpreterTransport",
+                (workers, config, modules.to_vec()),
+                protocol,
+            )?,
             config,
         })
     }

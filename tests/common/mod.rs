@@ -65,6 +65,21 @@ pub fn picklecost(args: &[&str]) -> Output {
     cmd.output().expect("running picklecost")
 }
 
+/// `picklecost analyze SITE --python <the test venv> --out OUT EXTRA...`
+pub fn analyze(site: &Path, out: &Path, extra: &[&str]) -> Output {
+    let python = python();
+    let mut args = vec![
+        "analyze",
+        site.to_str().unwrap(),
+        "--python",
+        python.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    picklecost(&args)
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }

@@ -495,7 +495,40 @@ def _close_workers(workers, timeout):
     return not left
 
 
-class SubinterpreterTransport:
+class _Pool:
+    """What both worker pools share: round-robin over the workers that still answer, the
+    import errors their set-up met, and closing (also at exit, through `_finalizer`)."""
+
+    _gone = "no worker left"
+
+    @property
+    def workers(self):
+        return len(self._workers)
+
+    def _next_worker(self):
+        workers = self._usable()
+        worker = workers[self._next % len(workers)]
+        self._next += 1
+        return worker
+
+    def _usable(self):
+        workers = [w for w in self._workers if not w.stuck]
+        if not workers:
+            raise TransportError(self._gone)
+        return workers
+
+    @staticmethod
+    def _import_errors(errors):
+        return [{"module": m, "error": e} for m, e in errors.items()]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class SubinterpreterTransport(_Pool):
     """W sub-interpreters with `config` "isolated" (own GIL, only multi-phase-init extension
     modules) or "legacy" (shares the main GIL, can load any extension module).
 
@@ -535,25 +568,15 @@ class SubinterpreterTransport:
         except BaseException:
             self.close()
             raise
-        self.import_errors = [{"module": m, "error": e} for m, e in errors.items()]
+        self.import_errors = self._import_errors(errors)
 
-    @property
-    def workers(self):
-        return len(self._workers)
-
-    def _usable(self):
-        workers = [w for w in self._workers if not w.stuck]
-        if not workers:
-            raise TransportError("no sub-interpreter worker left (closed, or all timed out)")
-        return workers
+    _gone = "no sub-interpreter worker left (closed, or all timed out)"
 
     def roundtrip(self, obj, protocol=pickle.HIGHEST_PROTOCOL):
         """pickle.dumps here + bytes onto the queue + unpickling and reading the fields in the
         next worker (round-robin) + the result back, in ns. Includes the hand-off to the thread
         that drives the worker, as measure_thread does."""
-        workers = self._usable()
-        worker = workers[self._next % len(workers)]
-        self._next += 1
+        worker = self._next_worker()
         start = time.perf_counter_ns()
         data = pickle.dumps(obj, protocol)
         worker.tasks.put(("one", data))
@@ -607,12 +630,6 @@ class SubinterpreterTransport:
         process's exit (its thread is a daemon) and close() returns False."""
         return self._finalizer() if self._finalizer.alive else not self._workers
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
 
 def _elapsed_s(start_ns):
     return (time.perf_counter_ns() - start_ns) / 1e9
@@ -662,7 +679,7 @@ def _stop_processes(workers, timeout):
         workers.pop().stop(timeout)
 
 
-class ProcessTransport:
+class ProcessTransport(_Pool):
     """W worker processes started with multiprocessing's "spawn" method, running this
     environment's Python; payload bytes and results go over a Pipe.
 
@@ -719,24 +736,14 @@ class ProcessTransport:
         except BaseException:
             self.close()
             raise
-        self.import_errors = [{"module": m, "error": e} for m, e in errors.items()]
+        self.import_errors = self._import_errors(errors)
 
-    @property
-    def workers(self):
-        return len(self._workers)
-
-    def _usable(self):
-        workers = [w for w in self._workers if not w.stuck]
-        if not workers:
-            raise TransportError("no worker process left (closed, or all failed)")
-        return workers
+    _gone = "no worker process left (closed, or all failed)"
 
     def roundtrip(self, obj, protocol=pickle.HIGHEST_PROTOCOL):
         """pickle.dumps + bytes through the pipe + unpickling and reading the fields in the next
         worker (round-robin) + the result back, in ns."""
-        workers = self._usable()
-        worker = workers[self._next % len(workers)]
-        self._next += 1
+        worker = self._next_worker()
         start = time.perf_counter_ns()
         worker.conn.send_bytes(pickle.dumps(obj, protocol))
         reply = worker.receive(self.timeout, "handling a payload")
@@ -803,12 +810,6 @@ class ProcessTransport:
 
     def close(self):
         self._finalizer()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def modules_for_globals(names):
