@@ -1,5 +1,6 @@
-//! Command-line definitions only; validation lives in `options.rs`.
-use clap::{Args, Parser, Subcommand, ValueEnum};
+//! Command-line definitions only; checking them into plain settings lives in `settings.rs`.
+use crate::model::{DEFAULT_MARGINAL, DEFAULT_PRACTICAL, GcMode, Stage};
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -101,11 +102,11 @@ pub struct AnalyzeArgs {
     pub transport_budget: f64,
 
     /// Transfer cost up to this share of render cost is `practical`.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = DEFAULT_PRACTICAL)]
     pub practical: f64,
 
     /// Transfer cost up to this share of render cost is `marginal` (above: `impractical`).
-    #[arg(long, default_value_t = 0.25)]
+    #[arg(long, default_value_t = DEFAULT_MARGINAL)]
     pub marginal: f64,
 
     /// Timed dumps+loads rounds per sampled object (reduced to fit --budget if needed).
@@ -127,25 +128,4 @@ pub struct AnalyzeArgs {
     /// No progress bars.
     #[arg(long, short)]
     pub quiet: bool,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stage {
-    Discovered,
-    Rendered,
-}
-
-impl Stage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Discovered => "discovered",
-            Stage::Rendered => "rendered",
-        }
-    }
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GcMode {
-    Off,
-    On,
 }

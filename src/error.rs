@@ -14,6 +14,8 @@ pub enum UserError {
     OutUnwritable { path: PathBuf, reason: String },
     #[error("--budget must be a positive number of seconds, got {0}")]
     BadBudget(f64),
+    #[error("--transport-budget must be a positive number of seconds, got {0}")]
+    BadTransportBudget(f64),
     #[error("{0}")]
     PythonEnv(String),
     #[error("{0}")]

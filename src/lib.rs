@@ -1,20 +1,35 @@
 //! picklecost: can this Python object graph be shipped to worker interpreters cheaply?
 //!
-//! Data flows one way: cli/options → python (environment, interpreter) → load → measure →
-//! verdict → report (files) and output (terminal). `pickle` reads pickle streams without
-//! executing them.
-pub mod analyze;
+//! Data flows one way, and imports point only down this list (no module imports one above it):
+//!
+//! - `cli` (clap definitions), `model` (shared kinds and the results document), `units`,
+//!   `error`, `settings` (the command line checked into plain data);
+//! - `python`: find the environment, start CPython as it, the embedded `picklecost` package;
+//! - `generators`: load a site through its generator adapter (Python side);
+//! - `payloads`: the objects a worker would receive;
+//! - `measure`: pickle size and latency under a budget;
+//! - `explain`: why a payload is big or unpicklable, and the suggested payload;
+//! - `transport`: thread, sub-interpreter and process round trips, and render cost;
+//! - `verdict`: the numbers judged, in sentences and per-strategy rows;
+//! - `report` (files) and `ui` (terminal);
+//! - `commands`: one module per subcommand; `main.rs` dispatches.
+//!
+//! `pickle` reads pickle streams without executing them (used by `commands::inspect` and by
+//! `analyze` on the pickles it made).
 pub mod charts;
 pub mod cli;
+pub mod commands;
 pub mod error;
 pub mod explain;
-pub mod inspect;
-pub mod load;
+pub mod generators;
 pub mod measure;
-pub mod options;
-pub mod output;
+pub mod model;
+pub mod payloads;
 pub mod pickle;
 pub mod python;
 pub mod report;
+pub mod settings;
 pub mod transport;
+pub mod ui;
+pub mod units;
 pub mod verdict;

@@ -1,40 +1,50 @@
 use clap::Parser;
-use picklecost::{analyze, cli, error, inspect, options, python};
+use picklecost::cli::{Cli, Command};
+use picklecost::settings::{AnalyzeSettings, InspectSettings};
+use picklecost::{commands, error, python};
 use std::process::ExitCode;
 
-fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
-    if let cli::Command::Inspect(args) = &cli.command {
-        let settings = inspect::InspectSettings {
-            paths: args.paths.clone(),
-            json: args.json,
-            top: args.top,
-            dump: args.dump,
-        };
-        // 0: every stream parsed; 1: some did not (the rest are still reported); 2: usage.
-        return match inspect::run(&settings) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::from(1),
-            Err(err) => {
-                eprintln!("error: {}", one_line(&err));
-                ExitCode::from(2)
-            }
-        };
-    }
-    let outcome = match cli.command {
-        cli::Command::Inspect(_) => unreachable!("handled above"),
-        cli::Command::Analyze(args) => options::AnalyzeOptions::from_args(args)
-            .map_err(anyhow::Error::from)
-            .and_then(analyze::run),
-    };
-    python::interp::flush();
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {}", one_line(&err));
-            ExitCode::from(1)
+/// How a run ended, and the one place that maps it to an exit code.
+enum Outcome {
+    /// Everything done (inspect: every stream parsed).
+    Done,
+    /// inspect: some streams did not parse; the rest were still reported.
+    Partial,
+    /// analyze: any error, one `error:` line.
+    Failed(anyhow::Error),
+    /// inspect: bad usage, one `error:` line.
+    Usage(anyhow::Error),
+}
+
+impl Outcome {
+    fn code(&self) -> u8 {
+        match self {
+            Outcome::Done => 0,
+            Outcome::Partial | Outcome::Failed(_) => 1,
+            Outcome::Usage(_) => 2,
         }
     }
+}
+
+fn main() -> ExitCode {
+    let outcome = match Cli::parse().command {
+        Command::Inspect(args) => match commands::inspect::run(&InspectSettings::from_args(args)) {
+            Ok(true) => Outcome::Done,
+            Ok(false) => Outcome::Partial,
+            Err(err) => Outcome::Usage(err),
+        },
+        Command::Analyze(args) => {
+            let result = AnalyzeSettings::from_args(args)
+                .map_err(anyhow::Error::from)
+                .and_then(commands::analyze::run);
+            python::interp::flush();
+            result.map_or_else(Outcome::Failed, |()| Outcome::Done)
+        }
+    };
+    if let Outcome::Failed(err) | Outcome::Usage(err) = &outcome {
+        eprintln!("error: {}", one_line(err));
+    }
+    ExitCode::from(outcome.code())
 }
 
 /// A user error is its own message; anything else is shown with its chain of context.

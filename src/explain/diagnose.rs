@@ -1,15 +1,12 @@
 //! Run the explanations for each measured payload, on the objects that matter: the first one
 //! that failed, or a typical (median-sized) one.
-use super::{Attribution, Culprits, Drag, Limits};
-use crate::load::LoadedSite;
-use crate::measure::{self, PageView, PayloadKind, PayloadResult};
-use crate::python::{self, Module};
+use crate::measure::PayloadResult;
+use crate::model::PayloadKind;
+use crate::model::explain::{Attribution, Culprits, Drag};
+use crate::payloads::Payloads;
+use crate::settings::{ExplainLimits, tuning};
 use anyhow::Result;
-use pyo3::prelude::*;
 use serde::Serialize;
-
-/// How many attribute paths to keep per payload.
-pub const TOP_PATHS: usize = 30;
 
 #[derive(Serialize, Debug, Clone, Default)]
 pub struct PayloadDiagnosis {
@@ -39,22 +36,19 @@ pub fn typical_index(p: &PayloadResult) -> Option<usize> {
         .map(|&(index, _)| index)
 }
 
-pub fn diagnose<'py>(
-    py: Python<'py>,
-    site: &LoadedSite,
-    payloads: &[PayloadResult],
-    subset: &PageView<'py>,
-    suggested: Option<&PageView<'py>>,
+pub fn diagnose(
+    payloads: &Payloads<'_, '_>,
+    measured: &[PayloadResult],
     protocol: u8,
-    limits: Limits,
+    limits: ExplainLimits,
 ) -> Result<Vec<PayloadDiagnosis>> {
-    let subset_fn = python::module(py, Module::Payloads)?.getattr("subset")?;
-    let pages = pyo3::types::PyList::new(py, site.pages.iter().map(|p| p.bind(py)))?;
+    let (py, site) = (payloads.py, payloads.site);
+    let pages = site.page_list(py)?;
     let mut out = Vec::new();
-    for p in payloads {
+    for p in measured {
         let mut d = PayloadDiagnosis::default();
         let root = root_name(p.kind);
-        let object = |index| measure::build_object(py, site, &subset_fn, p.kind, index, subset, suggested);
+        let object = |index| payloads.object(p.kind, index);
         if let Some(&(index, _)) = p.failures.first() {
             match object(index)
                 .map_err(anyhow::Error::from)
@@ -66,7 +60,7 @@ pub fn diagnose<'py>(
         }
         if let Some(index) = typical_index(p) {
             let obj = object(index)?;
-            match super::attribute_bytes(py, &obj, root, protocol, TOP_PATHS) {
+            match super::attribute_bytes(py, &obj, root, protocol, tuning::TOP_PATHS) {
                 Ok(mut a) => {
                     if p.kind != PayloadKind::Site {
                         a.subject = format!("{root} of {} (the median-sized one)", site.page_keys[index]);

@@ -1,12 +1,13 @@
 //! Measure pickle size and dumps/loads latency of each payload under a time budget.
+pub mod facts;
 pub mod plan;
 pub mod sample;
-pub mod stats;
 
-use crate::error::UserError;
-use crate::load::LoadedSite;
-use crate::output::progress::Progress;
-use crate::python::{self, Module};
+use crate::model::stats;
+use crate::model::{GcMode, PayloadKind};
+use crate::payloads::Payloads;
+use crate::python;
+use crate::settings::MeasureSettings;
 use anyhow::Result;
 use hdrhistogram::Histogram;
 use plan::{PayloadCost, PayloadPlan};
@@ -14,93 +15,13 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::time::{Duration, Instant};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PayloadKind {
-    Site,
-    Page,
-    PageSubset,
-    /// The smallest self-contained page payload `explain` suggested.
-    PageSuggested,
-}
-
-impl PayloadKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            PayloadKind::Site => "site",
-            PayloadKind::Page => "page",
-            PayloadKind::PageSubset => "page_subset",
-            PayloadKind::PageSuggested => "page_suggested",
-        }
-    }
-}
-
-/// A per-page payload built from selected page attributes (`payloads.subset`).
-pub struct PageView<'py> {
-    pub fields: Vec<String>,
-    /// {field: [keys]} (a Python dict) to drop from dict-valued fields.
-    pub exclude_keys: Option<Bound<'py, PyAny>>,
-}
-
-/// The object a worker would receive for payload `kind` and page `index`.
-pub fn build_object<'py>(
-    py: Python<'py>,
-    site: &LoadedSite,
-    subset_fn: &Bound<'py, PyAny>,
-    kind: PayloadKind,
-    index: usize,
-    subset: &PageView<'py>,
-    suggested: Option<&PageView<'py>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let view = |v: &PageView<'py>| {
-        subset_fn.call1((
-            site.pages[index].bind(py),
-            v.fields.clone(),
-            v.exclude_keys.clone(),
-        ))
-    };
-    match kind {
-        PayloadKind::Site => Ok(site.site.bind(py).clone()),
-        PayloadKind::Page => Ok(site.pages[index].bind(py).clone()),
-        PayloadKind::PageSubset => view(subset),
-        PayloadKind::PageSuggested => match suggested {
-            Some(v) => view(v),
-            None => Err(pyo3::exceptions::PyValueError::new_err("no suggested payload")),
-        },
-    }
-}
-
-/// The `--fields` to use: as given (validated against a real page) or the generator's default.
-pub fn resolve_fields(
-    py: Python<'_>,
-    site: &LoadedSite,
-    requested: Option<&[String]>,
-) -> Result<Vec<String>> {
-    let payloads_py = python::module(py, Module::Payloads)?;
-    let fields: Vec<String> = match requested {
-        Some(f) => f.to_vec(),
-        None => payloads_py
-            .call_method1(
-                "default_fields",
-                (&site.generator, site.pages.first().map(|p| p.bind(py))),
-            )?
-            .extract()?,
-    };
-    if let Some(first) = site.pages.first()
-        && let Err(err) = payloads_py.call_method1("validate_fields", (first.bind(py), fields.clone()))
-    {
-        let msg = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
-        return Err(UserError::Fields(msg).into());
-    }
-    Ok(fields)
-}
-
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub protocol: u8,
-    pub iterations: u32,
-    pub sample: Option<u64>,
-    pub budget_seconds: f64,
-    pub gc_enabled: bool,
+/// Where the measuring loop reports how far it got (the terminal's progress bar, or nothing).
+pub trait Progress {
+    fn start_measuring(&self, rounds: u64);
+    /// Re-plan: what is left to do from here on.
+    fn set_remaining(&self, rounds: u64);
+    fn advance(&self, n: u64);
+    fn finish_measuring(&self);
 }
 
 pub struct PayloadResult {
@@ -257,14 +178,12 @@ fn calibrate<'py>(
 }
 
 pub fn measure<'py>(
-    py: Python<'py>,
-    site: &LoadedSite,
-    subset: &PageView<'py>,
-    suggested: Option<&PageView<'py>>,
-    settings: &Settings,
-    progress: &Progress,
+    payloads: &Payloads<'_, 'py>,
+    settings: &MeasureSettings,
+    progress: &dyn Progress,
 ) -> Result<Measurements> {
-    let payloads_py = python::module(py, Module::Payloads)?;
+    let py = payloads.py;
+    let site = payloads.site;
     let pickle = py.import("pickle")?;
     let gc = py.import("gc")?;
     let pickler = Pickler {
@@ -277,27 +196,16 @@ pub fn measure<'py>(
         releasing: std::cell::Cell::new(Duration::ZERO),
         interrupted: std::cell::Cell::new(false),
     };
-    let subset_fn = payloads_py.getattr("subset")?;
-    let object =
-        |kind: PayloadKind, index: usize| build_object(py, site, &subset_fn, kind, index, subset, suggested);
-    let mut kinds = vec![PayloadKind::Site, PayloadKind::Page, PayloadKind::PageSubset];
-    if suggested.is_some() {
-        kinds.push(PayloadKind::PageSuggested);
-    }
-    let count = |kind: PayloadKind| {
-        if kind == PayloadKind::Site {
-            1
-        } else {
-            site.pages.len()
-        }
-    };
+    let object = |kind: PayloadKind, index: usize| payloads.object(kind, index);
+    let kinds = payloads.kinds();
+    let count = |kind: PayloadKind| payloads.count(kind);
 
     // The loaded graph is permanent for this run: freezing it keeps the collections between
     // rounds from walking the whole Site every time.
     let was_enabled: bool = gc.call_method0("isenabled")?.extract()?;
     gc.call_method0("collect")?;
     gc.call_method0("freeze")?;
-    if !settings.gc_enabled {
+    if settings.gc == GcMode::Off {
         gc.call_method0("disable")?;
     }
     let result = (|| -> Result<Measurements> {
@@ -334,7 +242,7 @@ pub fn measure<'py>(
             settings.sample,
         )));
 
-        let mut payloads: Vec<Option<PayloadResult>> = kinds.iter().map(|_| None).collect();
+        let mut results: Vec<Option<PayloadResult>> = kinds.iter().map(|_| None).collect();
         for (step, &k) in order.iter().enumerate() {
             let kind = kinds[k];
             let left = (budget - measuring_started.elapsed().as_secs_f64()).max(0.0);
@@ -428,14 +336,13 @@ pub fn measure<'py>(
             result.selection = describe_selection(kind, n, &result);
             result.wall = started.elapsed();
             result.releasing = pickler.releasing.get() - releasing_before;
-            payloads[k] = Some(result);
+            results[k] = Some(result);
         }
-        let payloads = payloads
-            .into_iter()
-            .map(|p| p.expect("every payload measured"))
-            .collect();
         Ok(Measurements {
-            payloads,
+            payloads: results
+                .into_iter()
+                .map(|p| p.expect("every payload measured"))
+                .collect(),
             calibration,
         })
     })();

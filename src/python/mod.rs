@@ -1,78 +1,103 @@
-//! Everything that touches CPython. The Python that runs embedded lives in `py/` as real
-//! modules, loaded here under their own names so they can import one another.
+//! Everything that touches CPython. The Python that runs embedded is the `picklecost` package in
+//! `py/picklecost/`, real modules served from memory by a meta-path finder (`py/bootstrap.py`).
 pub mod env;
 pub mod interp;
 
 use pyo3::prelude::*;
-use pyo3::types::PyModule;
+use pyo3::types::{PyDict, PyModule};
 use std::ffi::CString;
 
+/// (dotted name, source, is package): the whole embedded package.
+const SOURCES: &[(&str, &str, bool)] = &[
+    ("picklecost", include_str!("py/picklecost/__init__.py"), true),
+    ("picklecost.util", include_str!("py/picklecost/util.py"), false),
+    ("picklecost.env", include_str!("py/picklecost/env.py"), false),
+    (
+        "picklecost.payloads",
+        include_str!("py/picklecost/payloads.py"),
+        false,
+    ),
+    ("picklecost.walk", include_str!("py/picklecost/walk.py"), false),
+    (
+        "picklecost.attribution",
+        include_str!("py/picklecost/attribution.py"),
+        false,
+    ),
+    (
+        "picklecost.explain",
+        include_str!("py/picklecost/explain.py"),
+        false,
+    ),
+    (
+        "picklecost.transports",
+        include_str!("py/picklecost/transports.py"),
+        false,
+    ),
+    (
+        "picklecost.generators",
+        include_str!("py/picklecost/generators/__init__.py"),
+        true,
+    ),
+    (
+        "picklecost.generators.base",
+        include_str!("py/picklecost/generators/base.py"),
+        false,
+    ),
+    (
+        "picklecost.generators.bengal",
+        include_str!("py/picklecost/generators/bengal.py"),
+        false,
+    ),
+    (
+        "picklecost.generators.custom",
+        include_str!("py/picklecost/generators/custom.py"),
+        false,
+    ),
+];
+
+/// The modules the Rust side calls into.
 #[derive(Clone, Copy)]
 pub enum Module {
     Env,
-    Load,
+    Generators,
     Payloads,
-    Walk,
-    Attribution,
     Explain,
     Transports,
-    Render,
 }
 
 impl Module {
     fn name(self) -> &'static str {
         match self {
-            Module::Env => "picklecost_env",
-            Module::Load => "picklecost_load",
-            Module::Payloads => "picklecost_payloads",
-            Module::Walk => "picklecost_walk",
-            Module::Attribution => "picklecost_attribution",
-            Module::Explain => "picklecost_explain",
-            Module::Transports => "picklecost_transports",
-            Module::Render => "picklecost_render",
-        }
-    }
-
-    fn source(self) -> &'static str {
-        match self {
-            Module::Env => include_str!("py/picklecost_env.py"),
-            Module::Load => include_str!("py/picklecost_load.py"),
-            Module::Payloads => include_str!("py/picklecost_payloads.py"),
-            Module::Walk => include_str!("py/picklecost_walk.py"),
-            Module::Attribution => include_str!("py/picklecost_attribution.py"),
-            Module::Explain => include_str!("py/picklecost_explain.py"),
-            Module::Transports => include_str!("py/picklecost_transports.py"),
-            Module::Render => include_str!("py/picklecost_render.py"),
-        }
-    }
-
-    /// Embedded modules this one imports, which must be registered first.
-    fn imports(self) -> &'static [Module] {
-        match self {
-            Module::Attribution => &[Module::Walk],
-            Module::Explain => &[Module::Walk, Module::Attribution],
-            Module::Render => &[Module::Load],
-            _ => &[],
+            Module::Env => "picklecost.env",
+            Module::Generators => "picklecost.generators",
+            Module::Payloads => "picklecost.payloads",
+            Module::Explain => "picklecost.explain",
+            Module::Transports => "picklecost.transports",
         }
     }
 }
 
-/// Import one of the embedded modules, compiling it on first use.
+/// Import one of the embedded modules (the finder is installed on first use).
 pub fn module(py: Python<'_>, which: Module) -> PyResult<Bound<'_, PyModule>> {
-    let name = which.name();
-    let modules = py.import("sys")?.getattr("modules")?;
-    if let Ok(existing) = modules.get_item(name) {
-        return Ok(existing.cast_into::<PyModule>()?);
+    install_finder(py)?;
+    py.import(which.name())
+}
+
+fn install_finder(py: Python<'_>) -> PyResult<()> {
+    let sys = py.import("sys")?;
+    if sys.hasattr("_picklecost_sources")? {
+        return Ok(());
     }
-    for dependency in which.imports() {
-        module(py, *dependency)?;
+    let sources = PyDict::new(py);
+    for (name, source, is_package) in SOURCES {
+        sources.set_item(name, (source, is_package))?;
     }
-    let code = CString::new(which.source()).expect("embedded Python has no NUL bytes");
-    let file = CString::new(format!("<picklecost>/{name}.py")).unwrap();
-    let module_name = CString::new(name).unwrap();
-    let module = PyModule::from_code(py, &code, &file, &module_name)?;
-    modules.set_item(name, &module)?;
-    Ok(module)
+    let globals = PyDict::new(py);
+    globals.set_item("SOURCES", &sources)?;
+    let code = CString::new(include_str!("py/bootstrap.py")).expect("embedded Python has no NUL bytes");
+    py.run(&code, Some(&globals), None)?;
+    sys.setattr("_picklecost_sources", sources)?;
+    Ok(())
 }
 
 /// Read a plain-data Python value (dicts, lists, strings, numbers) into a Rust type.

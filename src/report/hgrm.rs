@@ -1,6 +1,6 @@
 //! HdrHistogram percentile distribution text, as Java's outputPercentileDistribution writes it
 //! and the public HdrHistogram plotter reads it; values in microseconds.
-use super::{Exporter, Run, write_file};
+use super::{Exporter, ReportFile, Run};
 use anyhow::Result;
 use hdrhistogram::Histogram;
 use std::fmt::Write;
@@ -12,20 +12,19 @@ const TICKS_PER_HALF_DISTANCE: u32 = 5;
 const NS_PER_US: f64 = 1000.0;
 
 impl Exporter for Hgrm {
-    fn export(&self, run: &Run, dir: &Path) -> Result<()> {
+    fn export(&self, run: &Run) -> Result<Vec<ReportFile>> {
+        let mut files = Vec::new();
         for payload in run.payloads {
             for (op, hist) in [
                 ("dumps", &payload.dumps),
                 ("loads", &payload.loads),
                 ("roundtrip", &payload.roundtrip),
             ] {
-                let path = dir
-                    .join("histograms")
-                    .join(format!("{}-{op}.hgrm", payload.kind.name()));
-                write_file(&path, percentile_distribution(hist, NS_PER_US))?;
+                let path = Path::new("histograms").join(format!("{}-{op}.hgrm", payload.kind.name()));
+                files.push(ReportFile::new(path, percentile_distribution(hist, NS_PER_US)));
             }
         }
-        Ok(())
+        Ok(files)
     }
 }
 

@@ -1,13 +1,13 @@
-use super::{Exporter, Run, write_file};
+//! results.json: the whole run, machine-readable.
+use super::{Exporter, ReportFile, Run};
 use anyhow::Result;
-use std::path::Path;
 
 pub struct Json;
 
 impl Exporter for Json {
-    fn export(&self, run: &Run, dir: &Path) -> Result<()> {
+    fn export(&self, run: &Run) -> Result<Vec<ReportFile>> {
         let mut text = serde_json::to_string_pretty(run.results)?;
         text.push('\n');
-        write_file(&dir.join("results.json"), text)
+        Ok(vec![ReportFile::new("results.json", text)])
     }
 }

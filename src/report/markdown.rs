@@ -1,16 +1,17 @@
 //! report.md: design-doc-ready, verdict first.
-use super::model::{PayloadJson, Results};
-use super::{Exporter, Run, svg, write_file};
-use crate::output::format::{bytes, nanos};
+use super::{Exporter, ReportFile, Run, svg};
+use crate::model::PayloadKind;
+use crate::model::results::{PayloadJson, Results};
+use crate::model::stats::{ByteStats, LatencySummary};
+use crate::units::{bytes, nanos};
 use anyhow::Result;
 use std::fmt::Write;
-use std::path::Path;
 
 pub struct Markdown;
 
 impl Exporter for Markdown {
-    fn export(&self, run: &Run, dir: &Path) -> Result<()> {
-        write_file(&dir.join("report.md"), render(run.results))
+    fn export(&self, run: &Run) -> Result<Vec<ReportFile>> {
+        Ok(vec![ReportFile::new("report.md", render(run.results))])
     }
 }
 
@@ -19,10 +20,8 @@ pub fn summary_table(payloads: &[PayloadJson]) -> String {
     t.push_str("| payload | picklable | count | size p50 | size max | dumps p50 / p99 | loads p50 / p99 | round trip p50 / p99 |\n");
     t.push_str("|---|---|---:|---:|---:|---:|---:|---:|\n");
     for p in payloads {
-        let size = |f: fn(&crate::measure::stats::ByteStats) -> u64| {
-            p.bytes.as_ref().map_or("–".to_string(), |b| bytes(f(b)))
-        };
-        let lat = |s: &crate::measure::stats::LatencySummary| {
+        let size = |f: fn(&ByteStats) -> u64| p.bytes.as_ref().map_or("–".to_string(), |b| bytes(f(b)));
+        let lat = |s: &LatencySummary| {
             if s.samples == 0 {
                 "–".to_string()
             } else {
@@ -128,7 +127,7 @@ fn render(r: &Results) -> String {
     );
     if r.payloads
         .iter()
-        .any(|p| p.name == "site" && p.attribution.is_some())
+        .any(|p| p.name == PayloadKind::Site && p.attribution.is_some())
     {
         let _ = writeln!(
             md,
@@ -141,11 +140,15 @@ fn render(r: &Results) -> String {
             md,
             "![Pickled size distribution of {0}](charts/{1})\n",
             p.name,
-            svg::size_chart(&p.name)
+            svg::size_chart(p.name)
         );
     }
 
-    if let Some(page) = r.payloads.iter().find(|p| p.name == "page" && p.sizes.len() > 1) {
+    if let Some(page) = r
+        .payloads
+        .iter()
+        .find(|p| p.name == PayloadKind::Page && p.sizes.len() > 1)
+    {
         let mut sorted: Vec<_> = page.sizes.iter().collect();
         sorted.sort_by(|a, b| b.bytes.cmp(&a.bytes));
         md.push_str("### Largest and smallest page pickles\n\n| page | bytes |\n|---|---:|\n");
@@ -198,15 +201,11 @@ fn render(r: &Results) -> String {
     let _ = writeln!(md, "- Command: `{}`\n", r.environment.command_line);
 
     md.push_str("## Method\n\n");
-    let stage = match r.site.stage.as_str() {
-        "discovered" => "`discovered`: `Site.from_config(root)`, `discover_content()`, `discover_assets()` — what a build does before rendering".to_string(),
-        "rendered" => format!(
-            "`rendered`: a full Bengal build (`site.build(parallel=False, incremental=False)`) of a temporary copy of the site{}, then the in-memory graph",
-            r.site.build_root.as_deref().map(|p| format!(" at `{p}` (removed afterwards)")).unwrap_or_default()
-        ),
-        other => format!("`{other}`: the object graph returned by the --loader function"),
-    };
-    let _ = writeln!(md, "- Stage: {stage}; loading took {:.2} s.", r.site.load_seconds);
+    let _ = writeln!(
+        md,
+        "- Stage: {}; loading took {:.2} s.",
+        r.site.stage_method, r.site.load_seconds
+    );
     let _ = writeln!(
         md,
         "- Payloads: `site` = the Site object; `page` = each Page object pickled on its own, as a worker would receive it; `page_subset` = per page a plain dict of `{}` (paths as strings, other values as they are).",
@@ -223,7 +222,7 @@ fn render(r: &Results) -> String {
     let _ = writeln!(
         md,
         "- Garbage collection: {} while timing; the loaded graph is frozen (`gc.freeze()`) and each unpickled copy is released and collected outside the timed region.",
-        if r.settings.gc == "off" {
+        if r.settings.gc == crate::model::GcMode::Off {
             "disabled (like `timeit`)"
         } else {
             "enabled (`--gc on`)"
@@ -322,7 +321,11 @@ fn why(md: &mut String, r: &Results) {
         }
         md.push('\n');
     }
-    if let Some(p) = r.payloads.iter().find(|p| p.name == "page" && !p.drag.is_empty()) {
+    if let Some(p) = r
+        .payloads
+        .iter()
+        .find(|p| p.name == PayloadKind::Page && !p.drag.is_empty())
+    {
         md.push_str("### What a Page drags along\n\n");
         md.push_str("References of the typical Page that reach the Site or other Pages. *Adds* is what the reference brings into this Page's pickle (an object already pulled in by an earlier attribute adds nothing); *alone* is that value pickled on its own.\n\n");
         md.push_str("| reference | reaches | adds | alone |\n|---|---|---:|---:|\n");
@@ -428,7 +431,7 @@ fn transports(md: &mut String, r: &Results) {
         );
     }
     md.push('\n');
-    for payload in r.payloads.iter().map(|p| p.name.as_str()) {
+    for payload in r.payloads.iter().map(|p| p.name) {
         if r.transports
             .iter()
             .any(|t| t.payload == payload && t.roundtrip_ns.samples > 0)

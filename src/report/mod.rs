@@ -1,14 +1,15 @@
-//! Everything written to --out: one exporter per format behind one trait. Files are written to
-//! a staging directory and moved into place only when every exporter succeeded.
+//! Everything written to --out: exporters turn a run into files (bytes), one exporter per
+//! format behind one trait, and `OutDir::write` is the one place that writes them — to a staging
+//! directory first, moved into place only when every exporter succeeded.
+pub mod assemble;
 pub mod hgrm;
 pub mod json;
 pub mod markdown;
-pub mod model;
 pub mod svg;
 
 use crate::measure::PayloadResult;
+use crate::model::results::Results;
 use anyhow::{Context, Result};
-use model::Results;
 use std::path::{Path, PathBuf};
 
 pub struct Run<'a> {
@@ -18,9 +19,29 @@ pub struct Run<'a> {
     pub transports: Option<(&'a [crate::transport::Cell], &'a hdrhistogram::Histogram<u64>)>,
 }
 
+/// One file of the report: its path relative to the report directory, and its contents.
+pub struct ReportFile {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+}
+
+impl ReportFile {
+    pub fn new(path: impl Into<PathBuf>, bytes: impl Into<Vec<u8>>) -> Self {
+        Self {
+            path: path.into(),
+            bytes: bytes.into(),
+        }
+    }
+}
+
 pub trait Exporter {
-    /// Write this format's files under `dir` (a staging directory).
-    fn export(&self, run: &Run, dir: &Path) -> Result<()>;
+    /// This format's files for the run; nothing is written here.
+    fn export(&self, run: &Run) -> Result<Vec<ReportFile>>;
+}
+
+/// Every format picklecost writes.
+pub fn exporters() -> [&'static dyn Exporter; 4] {
+    [&hgrm::Hgrm, &svg::Svg, &markdown::Markdown, &json::Json]
 }
 
 /// The report directory; remembers whether this run created it, to remove it on failure.
@@ -71,7 +92,9 @@ impl OutDir {
         std::fs::create_dir_all(&staging)?;
         let written = (|| -> Result<()> {
             for exporter in exporters {
-                exporter.export(run, &staging)?;
+                for file in exporter.export(run)? {
+                    write_file(&staging.join(&file.path), &file.bytes)?;
+                }
             }
             publish(&staging, &self.path)
         })();
@@ -96,7 +119,7 @@ fn publish(staging: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
+fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }

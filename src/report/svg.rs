@@ -1,6 +1,7 @@
-//! The SVG charts, drawn by `charts.rs` from the measured histograms and sizes.
-use super::{Exporter, Run};
+//! The SVG charts, drawn by `charts` from the measured histograms and sizes.
+use super::{Exporter, ReportFile, Run};
 use crate::charts::{self, ChartPayload};
+use crate::model::{PayloadKind, explain::ByteTree};
 use anyhow::Result;
 use std::path::Path;
 
@@ -9,11 +10,11 @@ pub const COMPARISON: &str = "full-vs-subset.svg";
 pub const SITE_BYTES: &str = "site-bytes-icicle.svg";
 pub const SHARES: &str = "transfer-vs-render.svg";
 
-pub fn transport_chart(payload: &str) -> String {
+pub fn transport_chart(payload: PayloadKind) -> String {
     format!("transports-{payload}.svg")
 }
 
-fn tree_node(t: &crate::explain::ByteTree) -> charts::TreeNode {
+fn tree_node(t: &ByteTree) -> charts::TreeNode {
     charts::TreeNode {
         label: t.path.clone().unwrap_or_else(|| t.name.clone()),
         bytes: t.bytes,
@@ -21,16 +22,34 @@ fn tree_node(t: &crate::explain::ByteTree) -> charts::TreeNode {
     }
 }
 
-pub fn size_chart(payload: &str) -> String {
+pub fn size_chart(payload: PayloadKind) -> String {
     format!("size-{payload}.svg")
 }
 
 pub struct Svg;
 
 impl Exporter for Svg {
-    fn export(&self, run: &Run, dir: &Path) -> Result<()> {
-        let dir = dir.join("charts");
-        std::fs::create_dir_all(&dir)?;
+    fn export(&self, run: &Run) -> Result<Vec<ReportFile>> {
+        let scratch = std::env::temp_dir().join(format!("picklecost-charts-{}", std::process::id()));
+        std::fs::create_dir_all(&scratch)?;
+        let drawn = draw(run, &scratch).and_then(|()| {
+            let mut files = Vec::new();
+            for entry in std::fs::read_dir(&scratch)? {
+                let entry = entry?;
+                files.push(ReportFile::new(
+                    Path::new("charts").join(entry.file_name()),
+                    std::fs::read(entry.path())?,
+                ));
+            }
+            Ok(files)
+        });
+        let _ = std::fs::remove_dir_all(&scratch);
+        drawn
+    }
+}
+
+fn draw(run: &Run, dir: &Path) -> Result<()> {
+    {
         let sizes: Vec<Vec<u64>> = run
             .payloads
             .iter()
@@ -55,7 +74,7 @@ impl Exporter for Svg {
             .results
             .payloads
             .iter()
-            .find(|p| p.name == "site")
+            .find(|p| p.name == PayloadKind::Site)
             .and_then(|p| p.attribution.as_ref())
             .and_then(|a| a.tree.as_ref());
         if let Some(tree) = site_tree {
@@ -77,13 +96,13 @@ impl Exporter for Svg {
                 .collect();
             let t = run.results.thresholds.unwrap_or_default();
             charts::shares(&rows, t.practical, t.marginal, &dir.join(SHARES))?;
-            let empty = crate::measure::stats::new_histogram();
-            for payload in run.payloads.iter().map(|p| p.kind.name()) {
+            let empty = crate::model::stats::new_histogram();
+            for payload in run.payloads.iter().map(|p| p.kind) {
                 let lines: Vec<ChartPayload> = cells
                     .iter()
                     .filter(|c| c.payload == payload && !c.roundtrip.is_empty())
                     .map(|c| ChartPayload {
-                        name: &c.transport,
+                        name: c.transport.name(),
                         sizes: &[],
                         dumps: &empty,
                         loads: &empty,
@@ -99,7 +118,7 @@ impl Exporter for Svg {
             }
         }
         for p in chart_payloads.iter().filter(|p| !p.sizes.is_empty()) {
-            charts::size_distribution(p, &dir.join(size_chart(p.name)))?;
+            charts::size_distribution(p, &dir.join(format!("size-{}.svg", p.name)))?;
         }
         Ok(())
     }

@@ -1,19 +1,37 @@
 //! Sub-interpreters (3.13 `_interpreters`, 3.14 `concurrent.interpreters`): pickled in the main
 //! interpreter, bytes through a queue, unpickled inside, a small result back.
 use super::{Pool, Transport};
+use crate::model::TransportKind;
 use pyo3::prelude::*;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Config {
+    /// Its own GIL: parallel with the main interpreter.
+    Isolated,
+    /// Shares the main GIL: isolation, not parallelism; loads modules an isolated one refuses.
+    Legacy,
+}
+
+impl Config {
+    /// The name `SubinterpreterTransport` takes.
+    fn python_name(self) -> &'static str {
+        match self {
+            Config::Isolated => "isolated",
+            Config::Legacy => "legacy",
+        }
+    }
+}
 
 pub struct Subinterpreter {
     pub pool: Pool,
-    /// "isolated" (own GIL) or "legacy" (shares the main GIL: isolation, not parallelism).
-    pub config: &'static str,
+    pub config: Config,
 }
 
 impl Subinterpreter {
     pub fn start(
         py: Python<'_>,
         workers: usize,
-        config: &'static str,
+        config: Config,
         modules: &[String],
         protocol: u8,
     ) -> Result<Self, String> {
@@ -21,7 +39,7 @@ impl Subinterpreter {
             pool: Pool::start(
                 py,
                 "SubinterpreterTransport",
-                (workers, config, modules.to_vec()),
+                (workers, config.python_name(), modules.to_vec()),
                 protocol,
             )?,
             config,
@@ -30,11 +48,10 @@ impl Subinterpreter {
 }
 
 impl Transport for Subinterpreter {
-    fn name(&self) -> &'static str {
-        if self.config == "legacy" {
-            "subinterpreter-legacy"
-        } else {
-            "subinterpreter"
+    fn kind(&self) -> TransportKind {
+        match self.config {
+            Config::Isolated => TransportKind::Subinterpreter,
+            Config::Legacy => TransportKind::SubinterpreterLegacy,
         }
     }
 

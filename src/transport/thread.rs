@@ -1,13 +1,14 @@
 //! The zero-copy baseline: a worker thread gets the object by reference through a queue.
 use super::Transport;
+use crate::model::TransportKind;
 use crate::python::{self, Module};
 use pyo3::prelude::*;
 
 pub struct Thread;
 
 impl Transport for Thread {
-    fn name(&self) -> &'static str {
-        "thread"
+    fn kind(&self) -> TransportKind {
+        TransportKind::Thread
     }
 
     fn measure(

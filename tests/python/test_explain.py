@@ -11,12 +11,10 @@ import time
 import types
 import unittest
 
-import _paths  # noqa: F401
-import picklecost_attribution as attribution
-import picklecost_explain as explain
-import picklecost_walk as walk
+import _paths
+from picklecost import attribution, explain, generators, walk
 
-SHOWCASE = "/work/shared/sites/bengal-showcase"
+from _paths import SAMPLE_SITE as SITE  # noqa: E402
 
 
 # --- graphs ------------------------------------------------------------------------------------
@@ -427,22 +425,21 @@ def _bengal_available():
         import bengal  # noqa: F401
     except ImportError:
         return False
-    return os.path.isfile(os.path.join(SHOWCASE, "bengal.toml"))
+    return True
 
 
-def load_showcase(stage):
+def load_site(site, stage):
     """Load once per test run: the rendered build takes seconds (in a temporary copy)."""
-    if stage not in _LOADED:
-        import picklecost_load
-
+    key = (site, stage)
+    if key not in _LOADED:
         workdir = tempfile.mkdtemp(prefix="picklecost-explain-")
         try:
-            _LOADED[stage] = picklecost_load.load(SHOWCASE, stage, None, workdir)
+            _LOADED[key] = generators.load(site, stage, None, workdir)
         finally:
             if stage == "discovered":
                 shutil.rmtree(workdir, ignore_errors=True)
-        _LOADED[stage].workdir = workdir
-    return _LOADED[stage]
+        _LOADED[key].workdir = workdir
+    return _LOADED[key]
 
 
 def tearDownModule():
@@ -458,8 +455,15 @@ def slow(test):
     return test
 
 
-@unittest.skipUnless(_bengal_available(), "bengal or the showcase site is not available")
-class ShowcaseTests(unittest.TestCase):
+class _RealSiteTests:
+    """On a real Bengal site: SITE, and the share of a page's bytes that its references to the
+    site and other pages must account for (smaller sites have relatively larger pages)."""
+
+    SITE = None
+    DRAG_SHARE = None
+    #: How many times smaller than a rendered Page the suggested payload must be.
+    SUGGESTED_SHRINK = None
+
     def pages_to_check(self, loaded):
         pages = loaded.pages
         return [pages[0], pages[len(pages) // 2], pages[-1]]
@@ -474,7 +478,7 @@ class ShowcaseTests(unittest.TestCase):
     @slow
     def test_attribution_invariant_on_site_and_pages_at_both_stages(self):
         for stage in ("discovered", "rendered"):
-            loaded = load_showcase(stage)
+            loaded = load_site(self.SITE, stage)
             with self.subTest(stage=stage, obj="site"):
                 self.check_attribution(loaded.site, "site")
             for page in self.pages_to_check(loaded):
@@ -484,7 +488,7 @@ class ShowcaseTests(unittest.TestCase):
     @slow
     def test_the_showcase_pickles_and_an_injected_lock_is_found(self):
         for stage in ("discovered", "rendered"):
-            loaded = load_showcase(stage)
+            loaded = load_site(self.SITE, stage)
             with self.subTest(stage=stage):
                 self.assertEqual(explain.find_unpicklable(loaded.site)["failures"], [])
                 holder = next(p for p in loaded.pages if isinstance(p.metadata, dict))
@@ -501,7 +505,7 @@ class ShowcaseTests(unittest.TestCase):
 
     @slow
     def test_discovered_pages_drag_the_site(self):
-        loaded = load_showcase("discovered")
+        loaded = load_site(self.SITE, "discovered")
         for page in self.pages_to_check(loaded):
             rows = explain.drag(page, loaded.site, loaded.pages)
             by_path = {r["path"]: r for r in rows}
@@ -509,7 +513,7 @@ class ShowcaseTests(unittest.TestCase):
                 self.assertIn("page._site", by_path)
                 self.assertEqual(by_path["page._site"]["reaches"], "site")
                 dragged = sum(r["bytes"] for r in rows if r["parent"] is None)
-                self.assertGreater(dragged, 0.9 * len(pickle.dumps(page, 5)))
+                self.assertGreater(dragged, self.DRAG_SHARE * len(pickle.dumps(page, 5)))
         result = explain.suggest(loaded.pages, loaded.site)
         self.assertIn("content", result["fields"])
         self.assertIn("source_path", result["fields"])
@@ -518,7 +522,7 @@ class ShowcaseTests(unittest.TestCase):
 
     @slow
     def test_rendered_metadata_drag_is_found_and_excluded(self):
-        loaded = load_showcase("rendered")
+        loaded = load_site(self.SITE, "rendered")
         targets = {id(p) for p in loaded.pages} | {id(loaded.site)}
         offending = set()
         metadata_pages = 0
@@ -543,12 +547,31 @@ class ShowcaseTests(unittest.TestCase):
             self.assertIn(evaluate(path[len("page.metadata["):-1]), excluded)
         self.assertNotIn("_site", result["fields"])
         full = len(pickle.dumps(loaded.pages[0], 5))
-        self.assertLess(result["median_bytes"], full / 100)
+        self.assertLess(result["median_bytes"], full / self.SUGGESTED_SHRINK)
         self.assertLess(result["median_bytes"], 64_000)
         for page in loaded.pages:  # no page's suggested payload drags anything
             payload = explain.build_payload(page, result["fields"], result["exclude_keys"])
             hits, error = walk.reaches(payload, targets)
             self.assertEqual((hits, error), (set(), None), str(page.source_path))
+
+
+
+@unittest.skipUnless(_bengal_available(), "Bengal is not installed in this Python")
+class SampleSiteTests(_RealSiteTests, unittest.TestCase):
+    SITE = SITE
+    DRAG_SHARE = 0.85
+    SUGGESTED_SHRINK = 20
+
+
+_SHOWCASE = os.path.join(_paths.ROOT, "..", "shared", "sites", "bengal-showcase")
+
+
+@unittest.skipUnless(_bengal_available() and os.path.isdir(_SHOWCASE),
+                     "needs Bengal and ../shared/sites/bengal-showcase")
+class SharedShowcaseTests(_RealSiteTests, unittest.TestCase):
+    SITE = _SHOWCASE
+    DRAG_SHARE = 0.9
+    SUGGESTED_SHRINK = 100
 
 
 if __name__ == "__main__":

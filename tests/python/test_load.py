@@ -5,7 +5,8 @@ import tempfile
 import unittest
 
 import _paths  # noqa: F401
-import picklecost_load as load
+from picklecost import generators as load
+from picklecost import util
 
 
 class CustomLoaderTests(unittest.TestCase):
@@ -76,7 +77,7 @@ class CustomLoaderTests(unittest.TestCase):
 class CapturedOutputTests(unittest.TestCase):
     def test_fd_level_writes_are_captured_and_stdout_restored(self):
         before = os.fstat(1)
-        with load.captured_output() as log:
+        with util.captured_output() as log:
             print("python-level")
             os.write(1, b"fd-level\n")
         self.assertIn("python-level", log.getvalue())

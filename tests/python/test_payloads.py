@@ -2,7 +2,7 @@ import pathlib
 import unittest
 
 import _paths  # noqa: F401
-import picklecost_payloads as payloads
+from picklecost import payloads
 
 
 class Page:
@@ -53,18 +53,22 @@ class PayloadTests(unittest.TestCase):
     def test_mapping_pages_use_their_keys(self):
         page = {"source_path": pathlib.Path("/a.md"), "body": "x", 3: "not a field"}
         self.assertEqual(payloads.available_fields(page), ["body", "source_path"])
-        self.assertEqual(payloads.default_fields("custom:m:f", page), ["source_path"])
+        self.assertEqual(payloads.default_fields(page), ["source_path"])
         self.assertEqual(payloads.subset(page, ["source_path", "body"]),
                          {"source_path": "/a.md", "body": "x"})
         self.assertEqual(payloads.page_key(page), "/a.md")
 
     def test_defaults_per_generator(self):
-        self.assertEqual(payloads.default_fields("bengal"),
+        from picklecost.generators.bengal import Bengal
+        from picklecost.generators.custom import Custom
+
+        self.assertEqual(Bengal().default_fields(None),
                          ["source_path", "content", "metadata", "output_path"])
-        self.assertEqual(payloads.default_fields("custom:x:y"), payloads.FALLBACK_FIELDS)
-        self.assertEqual(payloads.default_fields("custom:x:y", DictPage("a", "b")),
+        custom = Custom("x:y")
+        self.assertEqual(custom.default_fields(None), payloads.FALLBACK_FIELDS)
+        self.assertEqual(custom.default_fields(DictPage("a", "b")),
                          ["source_path", "content", "metadata"])
-        self.assertEqual(payloads.default_fields("custom:x:y", Page()), ["extra", "title"])
+        self.assertEqual(custom.default_fields(Page()), ["extra", "title"])
 
     def test_strata_group_by_directory_and_size(self):
         pages = [DictPage("/s/a/x.md", "12345"), DictPage("/s/b/y.md", "")]

@@ -11,11 +11,12 @@ import textwrap
 import unittest
 
 import _paths  # noqa: F401
-import picklecost_render as render
-import picklecost_transports as transports
+from picklecost import generators, transports
+from picklecost.generators.base import Adapter
+from picklecost.generators.bengal import Bengal
 
-SHOWCASE = "/work/shared/sites/bengal-showcase"
-PY_DIR = os.path.join(_paths.ROOT, "src", "python", "py")
+from _paths import SAMPLE_SITE as SITE  # noqa: E402
+PY_DIR = _paths.PY_DIR
 OLD_PYTHONS = {
     "3.11": "/root/.pyenv/versions/3.11.7/bin/python3.11",
     "3.12": "/root/.pyenv/versions/3.12.1/bin/python3.12",
@@ -51,7 +52,7 @@ def _bengal_available():
         import bengal  # noqa: F401
     except ImportError:
         return False
-    return os.path.isfile(os.path.join(SHOWCASE, "bengal.toml"))
+    return True
 
 
 def _run(python, code, timeout=180):
@@ -112,7 +113,7 @@ class AvailabilityTests(unittest.TestCase):
                 code = textwrap.dedent('''
                     import json, sys
                     sys.path.insert(0, %r)
-                    import picklecost_transports as t
+                    from picklecost import transports as t
                     info = t.availability()
                     rows = t.check_imports(["json"])
                     try:
@@ -212,7 +213,7 @@ class CheckImportsTests(_TempModule):
 
 @unittest.skipUnless(HAS_SUBINTERPRETERS, "sub-interpreters need Python 3.13+")
 class SubinterpreterTests(_TempModule):
-    def test_round_trips_and_batch_with_two_isolated_workers(self):
+    def test_round_trips_with_two_isolated_workers(self):
         before = _live_interpreters()
         transport = transports.SubinterpreterTransport(2, "isolated", ["json", "datetime"])
         try:
@@ -226,10 +227,6 @@ class SubinterpreterTests(_TempModule):
             self.assertGreater(len(pickle.dumps(payload, 5)), 5000)
             times = [transport.roundtrip(payload, 5) for _ in range(6)]
             self.assertTrue(all(type(ns) is int and ns > 0 for ns in times))
-            batch = transport.run_batch([payload, {"a": 1}, [1, 2]] * 3, 5)
-            self.assertEqual(len(batch["per_item_ns"]), 9)
-            self.assertEqual((batch["failed"], batch["errors"]), (0, []))
-            self.assertGreaterEqual(batch["wall_ns"], max(batch["per_item_ns"]))
         finally:
             self.assertTrue(transport.close())
         self.assertEqual(_live_interpreters(), before)
@@ -248,16 +245,13 @@ class SubinterpreterTests(_TempModule):
                              "ImportError: module _tracemalloc " + NOT_IN_SUBINTERPRETERS)
             # The worker survives a failed payload.
             self.assertGreater(t.roundtrip({"fine": True}), 0)
-            batch = t.run_batch([thing, {"a": 1}, thing, {"b": 2}])
-            self.assertEqual(batch["failed"], 2)
-            self.assertEqual(len(batch["per_item_ns"]), 2)
-            self.assertEqual(batch["errors"],
-                             ["ImportError: module _tracemalloc " + NOT_IN_SUBINTERPRETERS])
+            with self.assertRaises(transports.TransportError):
+                t.roundtrip(thing)
+            self.assertGreater(t.roundtrip({"b": 2}), 0)
         with transports.SubinterpreterTransport(2, "legacy", ["pc_needs_tracemalloc"]) as t:
             self.assertEqual(t.import_errors, [])
             self.assertGreater(t.roundtrip(thing), 0)
-            batch = t.run_batch([thing] * 4)
-            self.assertEqual((batch["failed"], len(batch["per_item_ns"])), (0, 4))
+            self.assertTrue(all(t.roundtrip(thing) > 0 for _ in range(4)))
 
     def test_a_worker_that_does_not_answer_times_out_and_is_still_cleaned_up(self):
         before = _live_interpreters()
@@ -281,10 +275,10 @@ class SubinterpreterTests(_TempModule):
 
 
 class ProcessTests(_TempModule):
-    def test_round_trips_batch_and_errors(self):
+    def test_round_trips_and_errors(self):
         with transports.ProcessTransport(2, ["json", "pc_needs_tracemalloc"]) as t:
             self.assertEqual(t.workers, 2)
-            self.assertEqual(len(t.setup_ns["spawn"]), 2)
+            self.assertEqual(len(t.setup_ns["create"]), 2)
             self.assertEqual(len(t.setup_ns["import"]), 2)
             self.assertEqual(t.import_errors, [])
             self.assertGreater(t.roundtrip(_payload()), 0)
@@ -295,8 +289,8 @@ class ProcessTests(_TempModule):
                 t.roundtrip(only_here())
             self.assertEqual(str(caught.exception),
                              "ModuleNotFoundError: No module named 'pc_memory_only'")
-            batch = t.run_batch([_payload(), {"a": 1}, only_here(), [1]])
-            self.assertEqual((batch["failed"], len(batch["per_item_ns"])), (1, 3))
+            # The worker survives it.
+            self.assertGreater(t.roundtrip([1]), 0)
 
     def test_timeout(self):
         with transports.ProcessTransport(1, [], timeout=0.5) as t:
@@ -317,19 +311,25 @@ def _memory_only_class():
     return module.ProcessOnlyHere
 
 
-# Mimics the embedded run: the module is compiled from a string under its own name, its file is
-# not on sys.path, __main__ is no script, and the workers still start.
+# Mimics the embedded run: the package is served from memory by the binary's finder, its files
+# are not on sys.path, __main__ is no script, and the workers still start.
 EMBEDDED = '''
-import json, sys, types
+import json, os, sys, types
 sys.path[:] = [p for p in sys.path if p not in ("", %(py_dir)r)]
-with open(%(source)r, encoding="utf-8") as f:
-    source = f.read()
-module = types.ModuleType("picklecost_transports")
-sys.modules["picklecost_transports"] = module
-exec(compile(source, "<picklecost>/picklecost_transports.py", "exec"), module.__dict__)
-t = module
-import importlib.util
-assert importlib.util.find_spec("picklecost_render") is None  # nothing of ours on sys.path
+SOURCES = {}
+for folder, _, files in os.walk(os.path.join(%(py_dir)r, "picklecost")):
+    for name in files:
+        if name.endswith(".py"):
+            rel = os.path.relpath(os.path.join(folder, name), %(py_dir)r)[:-3].split(os.sep)
+            package = rel[-1] == "__init__"
+            dotted = ".".join(rel[:-1] if package else rel)
+            with open(os.path.join(folder, name), encoding="utf-8") as f:
+                SOURCES[dotted] = (f.read(), package)
+with open(os.path.join(%(py_dir)r, "bootstrap.py"), encoding="utf-8") as f:
+    exec(f.read(), {"SOURCES": SOURCES})
+from picklecost import transports as t
+assert not t.__file__ if hasattr(t, "__file__") else True
+assert t.__spec__.origin.startswith("<picklecost>")  # served from memory, not from disk
 
 from pathlib import Path
 from bengal.core.site import Site
@@ -352,7 +352,6 @@ with t.ProcessTransport(2, modules) as p:
     out["process_setup"] = p.setup_ns
     out["process_errors"] = p.import_errors
     out["process"] = [p.roundtrip(x) for x in payloads]
-    out["process_batch"] = p.run_batch(payloads)
     out["page"] = p.roundtrip(site.pages[1])  # a whole Page, site and all
 if t.availability()["subinterpreter"]["available"]:
     with t.SubinterpreterTransport(2, "legacy", modules) as s:
@@ -361,27 +360,24 @@ print(json.dumps(out))
 '''
 
 
-@unittest.skipUnless(_bengal_available(), "bengal or the showcase site is not available")
+@unittest.skipUnless(_bengal_available(), "Bengal is not installed in this Python")
 class EmbeddedLikeTests(unittest.TestCase):
     def test_workers_start_without_this_module_on_sys_path(self):
-        code = EMBEDDED % {"py_dir": PY_DIR, "site": SHOWCASE,
-                           "source": os.path.join(PY_DIR, "picklecost_transports.py")}
+        code = EMBEDDED % {"py_dir": PY_DIR, "site": SITE}
         done = _run(sys.executable, code)
         self.assertEqual(done.returncode, 0, done.stderr)
         out = json.loads(done.stdout)
         self.assertEqual(out["process_errors"], [])
-        self.assertEqual(len(out["process_setup"]["spawn"]), 2)
+        self.assertEqual(len(out["process_setup"]["create"]), 2)
         self.assertEqual(len(out["process"]), 6)
         self.assertTrue(all(ns > 0 for ns in out["process"]))
-        self.assertEqual(out["process_batch"]["failed"], 0)
-        self.assertEqual(len(out["process_batch"]["per_item_ns"]), 6)
         self.assertGreater(out["page"], 0)
         if HAS_SUBINTERPRETERS:
             self.assertEqual(len(out["legacy"]), 6)
             self.assertTrue(all(ns > 0 for ns in out["legacy"]))
 
 
-@unittest.skipUnless(_bengal_available(), "bengal or the showcase site is not available")
+@unittest.skipUnless(_bengal_available(), "Bengal is not installed in this Python")
 class RenderCostTests(unittest.TestCase):
     def setUp(self):
         self.work = tempfile.mkdtemp(prefix="picklecost-render-")
@@ -390,13 +386,11 @@ class RenderCostTests(unittest.TestCase):
         shutil.rmtree(self.work, ignore_errors=True)
 
     def test_sample_of_the_discovered_showcase_leaves_the_site_untouched(self):
-        import picklecost_load
-
-        before = _tree(SHOWCASE)
-        loaded = picklecost_load.load(SHOWCASE, "discovered", None, self.work)
+        before = _tree(SITE)
+        loaded = generators.load(SITE, "discovered", None, self.work)
         page = loaded.pages[0]  # in the sample
         attrs_before = dict(vars(page))
-        result = render.render_cost(loaded.site, loaded.pages, 5, self.work)
+        result = loaded.adapter.render_cost(loaded.site, loaded.pages, 5, self.work)
         self.assertTrue(result["available"])
         self.assertEqual(result["errors"], [])
         self.assertEqual(result["pages"], 5)
@@ -405,16 +399,16 @@ class RenderCostTests(unittest.TestCase):
         self.assertTrue(all(type(ns) is int and ns > 0 for ns in result["render_ns"]))
         self.assertTrue(result["prepared"])
         self.assertIn("RenderingPipeline", result["method"])
-        self.assertEqual(_tree(SHOWCASE), before)
-        self.assertEqual(loaded.site.output_dir, pathlib.Path(SHOWCASE) / "public")
+        self.assertEqual(_tree(SITE), before)
+        self.assertEqual(loaded.site.output_dir, pathlib.Path(SITE) / "public")
         self.assertEqual(dict(vars(page)), attrs_before)
         written = list(pathlib.Path(self.work, "render-output").rglob("index.html"))
         self.assertGreaterEqual(len(written), 5)
 
-    def test_not_bengal(self):
-        result = render.render_cost(object(), [], 5, self.work)
+    def test_unknown_generator(self):
+        result = Adapter().render_cost(object(), [], 5, self.work)
         self.assertFalse(result["available"])
-        self.assertIn("only measured for Bengal sites", result["reason"])
+        self.assertIn("only measured for generators picklecost knows", result["reason"])
 
 
 if __name__ == "__main__":

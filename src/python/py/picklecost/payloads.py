@@ -1,12 +1,11 @@
-"""Build the per-page payloads a worker would receive, and the keys used to sample pages."""
+"""The generic per-page payload a worker would receive: a plain view of selected page attributes,
+and the keys used to name and sample pages. Generator adapters use these unless they know better.
+"""
 
 import collections.abc
 import os
 import pathlib
 
-DEFAULT_FIELDS = {
-    "bengal": ["source_path", "content", "metadata", "output_path"],
-}
 FALLBACK_FIELDS = ["source_path", "content", "metadata"]
 
 
@@ -14,12 +13,10 @@ class FieldError(Exception):
     pass
 
 
-def default_fields(generator, page=None):
-    if generator in DEFAULT_FIELDS:
-        return list(DEFAULT_FIELDS[generator])
+def default_fields(page=None):
+    """For a project no adapter knows: the usual fields it has, else its public attributes."""
     if page is None:
         return list(FALLBACK_FIELDS)
-    # An unknown project: the usual fields it has, else its public instance attributes.
     present = [f for f in FALLBACK_FIELDS if f in available_fields(page)]
     if present:
         return present
@@ -27,7 +24,7 @@ def default_fields(generator, page=None):
     return public or available_fields(page)
 
 
-def _field(page, name):
+def field(page, name):
     if isinstance(page, collections.abc.Mapping):
         return page.get(name)
     return getattr(page, name, None)
@@ -61,7 +58,7 @@ def validate_fields(page, fields):
         )
 
 
-def _plain(value):
+def plain(value):
     # Paths become strings, as a worker payload would carry them; everything else stays as the
     # live object so that what it drags along (e.g. Page references in metadata) is measured.
     if isinstance(value, pathlib.PurePath):
@@ -73,7 +70,7 @@ def subset(page, fields, exclude_keys=None):
     """{field: value}; a dict field listed in `exclude_keys` is copied without those keys."""
     out = {}
     for name in fields:
-        value = _plain(_field(page, name))
+        value = plain(field(page, name))
         drop = (exclude_keys or {}).get(name)
         if drop and isinstance(value, dict):
             drop = set(drop)
@@ -85,7 +82,7 @@ def subset(page, fields, exclude_keys=None):
 def page_key(page):
     """A readable identity for a page in reports."""
     for attr in ("source_path", "path", "url", "slug", "title"):
-        value = _field(page, attr)
+        value = field(page, attr)
         if value:
             return str(value)
     return "%s@%x" % (type(page).__qualname__, id(page))
@@ -95,9 +92,9 @@ def strata(pages):
     """(group, content length) per page: sampling along this order covers sections and sizes."""
     keys = []
     for page in pages:
-        source = _field(page, "source_path")
+        source = field(page, "source_path")
         group = os.path.dirname(str(source)) if source else type(page).__qualname__
-        content = _field(page, "content")
+        content = field(page, "content")
         size = len(content) if isinstance(content, (str, bytes)) else 0
         keys.append((group, size))
     return keys

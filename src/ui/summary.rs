@@ -1,6 +1,6 @@
 //! The short terminal summary: table, verdict, where the report is.
-use crate::output::format::{bytes, nanos};
-use crate::report::model::Results;
+use crate::model::results::Results;
+use crate::units::{bytes, nanos};
 use std::io::Write;
 use std::path::Path;
 
@@ -29,7 +29,7 @@ pub fn print(r: &Results, out: &Path) {
             .map(|v| {
                 [
                     v.strategy.clone(),
-                    v.transport.clone(),
+                    v.transport.to_string(),
                     v.transfer_share
                         .map_or("not shippable".into(), |x| format!("{:.2}% of render", x * 100.0)),
                     serde_json::to_value(v.class)
@@ -68,10 +68,10 @@ pub fn print(r: &Results, out: &Path) {
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
     for p in &r.payloads {
-        let size = |f: fn(&crate::measure::stats::ByteStats) -> u64| {
+        let size = |f: fn(&crate::model::stats::ByteStats) -> u64| {
             p.bytes.as_ref().map_or("-".into(), |b| bytes(f(b)))
         };
-        let lat = |l: &crate::measure::stats::LatencySummary| {
+        let lat = |l: &crate::model::stats::LatencySummary| {
             if l.samples == 0 {
                 "-".to_string()
             } else {
@@ -79,7 +79,7 @@ pub fn print(r: &Results, out: &Path) {
             }
         };
         rows.push(vec![
-            p.name.clone(),
+            p.name.to_string(),
             if p.picklable { "yes".into() } else { "NO".into() },
             format!("{}/{}", p.count, p.objects),
             size(|b| b.median),

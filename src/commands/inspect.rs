@@ -1,8 +1,9 @@
 //! `picklecost inspect`: what pickle files on disk contain and need, without loading them.
-use crate::output::format::bytes;
 use crate::pickle::{
     self, FileReport, GlobalRef, InspectOptions, Literal, MemoStats, OpcodeStat, StreamReport,
 };
+use crate::settings::InspectSettings;
+use crate::units::bytes;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -11,14 +12,6 @@ use std::path::{Path, PathBuf};
 
 /// File names taken from a directory (a file named on the command line is always read).
 const PICKLE_EXTENSIONS: &[&str] = &["pickle", "pkl", "pck", "pcl", "p", "pickle5", "pkl5"];
-
-#[derive(Debug, Clone)]
-pub struct InspectSettings {
-    pub paths: Vec<PathBuf>,
-    pub json: bool,
-    pub top: usize,
-    pub dump: bool,
-}
 
 /// One file: its streams folded together, and each stream as read.
 #[derive(Serialize, Debug)]

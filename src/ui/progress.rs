@@ -34,7 +34,13 @@ impl Progress {
         self.replace(Some(bar));
     }
 
-    pub fn start_measuring(&self, rounds: u64) {
+    pub fn clear(&self) {
+        self.replace(None);
+    }
+}
+
+impl crate::measure::Progress for Progress {
+    fn start_measuring(&self, rounds: u64) {
         if !self.enabled {
             return;
         }
@@ -46,23 +52,19 @@ impl Progress {
     }
 
     /// Re-plan: what is left to do from here on.
-    pub fn set_remaining(&self, rounds: u64) {
+    fn set_remaining(&self, rounds: u64) {
         if let Some(bar) = &*self.bar.lock().unwrap() {
             bar.set_length(bar.position() + rounds);
         }
     }
 
-    pub fn advance(&self, n: u64) {
+    fn advance(&self, n: u64) {
         if let Some(bar) = &*self.bar.lock().unwrap() {
             bar.inc(n);
         }
     }
 
-    pub fn finish_measuring(&self) {
-        self.replace(None);
-    }
-
-    pub fn clear(&self) {
+    fn finish_measuring(&self) {
         self.replace(None);
     }
 }

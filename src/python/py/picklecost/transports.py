@@ -8,7 +8,7 @@
 - `SubinterpreterTransport(workers, config, modules)` and `ProcessTransport(workers, modules)`:
   the payload is pickled in this interpreter, the bytes go to the worker, which unpickles them,
   reads the fields and sends back a small result. `roundtrip(obj, protocol)` times one round trip
-  in ns, `run_batch(objects, protocol)` keeps all workers busy, `close()` releases the workers.
+  in ns, `close()` releases the workers.
 
 Workers cannot import this module: in the embedded run it is compiled from a string and is not a
 file on sys.path. They get their code as source text instead (`_WORKER_SOURCE`), which both the
@@ -37,6 +37,8 @@ import threading
 import time
 import weakref
 
+from .util import DESCRIBE_SOURCE
+
 DEFAULT_TIMEOUT = 60.0  # seconds a worker may take for one item (or to start) before we give up
 
 _MIN_SUBINTERPRETERS = (3, 13)
@@ -49,17 +51,10 @@ class TransportError(Exception):
 # --- code that runs in the workers -------------------------------------------------------------
 
 # Run as source text by every worker (and, for the thread transport, by this module itself).
-_WORKER_SOURCE = r'''
+_WORKER_SOURCE = DESCRIBE_SOURCE + "\n_pc_describe = describe\ndel describe\n" + r'''
 import pickle
 import sys
 import time
-
-
-def _pc_describe(exc):
-    """"ImportError: module _tracemalloc does not support loading in subinterpreters"."""
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else ""
-    return "%s: %s" % (type(exc).__name__, first) if first else type(exc).__name__
 
 
 def _pc_len(value):
@@ -385,21 +380,6 @@ def measure_thread(payloads, rounds=1, timeout=DEFAULT_TIMEOUT):
 
 # --- shared by the pickling transports ---------------------------------------------------------
 
-def _deal(objects, workers):
-    """Round-robin: [(index, obj)] per worker."""
-    shares = [[] for _ in range(workers)]
-    for index, obj in enumerate(objects):
-        shares[index % workers].append((index, obj))
-    return shares
-
-
-def _batch_result(wall_ns, timings, errors):
-    """timings: {index: ns}; errors: {index: message}."""
-    messages = [errors[i] for i in sorted(errors)]
-    return {"wall_ns": wall_ns, "per_item_ns": [timings[i] for i in sorted(timings)],
-            "failed": len(errors), "errors": list(dict.fromkeys(messages))[:5]}
-
-
 # --- sub-interpreters --------------------------------------------------------------------------
 
 class _SubWorker:
@@ -454,19 +434,7 @@ class _SubWorker:
             if task is None:
                 return
             try:
-                if task[0] == "one":
-                    self.replies.put(self._step(task[1]))
-                else:
-                    _, items, protocol = task
-                    done = []
-                    for index, obj in items:
-                        start = time.perf_counter_ns()
-                        try:
-                            reply = self._step(pickle.dumps(obj, protocol))
-                        except Exception as exc:  # pickling failed in this interpreter
-                            reply = "error:" + _describe(exc)
-                        done.append((index, time.perf_counter_ns() - start, reply))
-                    self.replies.put(done)
+                self.replies.put(self._step(task[1]))
             except BaseException as exc:
                 self.replies.put("error:" + _describe(exc))
 
@@ -590,49 +558,10 @@ class SubinterpreterTransport(_Pool):
         _result(reply)
         return elapsed
 
-    def run_batch(self, objects, protocol=pickle.HIGHEST_PROTOCOL):
-        """All workers busy: objects are dealt round-robin and every worker's thread pickles and
-        ships its share one item after the other. per_item_ns (in object order, successes only)
-        runs from pickle.dumps to the result; wall_ns is the whole batch."""
-        objects = list(objects)
-        workers = self._usable()
-        shares = _deal(objects, len(workers))
-        timings, errors = {}, {}
-        start = time.perf_counter_ns()
-        busy = []
-        for worker, share in zip(workers, shares):
-            if share:
-                worker.tasks.put(("batch", share, protocol))
-                busy.append((worker, share))
-        for worker, share in busy:
-            deadline = self.timeout * len(share)
-            try:
-                done = worker.replies.get(timeout=max(0.0, deadline - _elapsed_s(start)))
-            except queue.Empty:
-                worker.stuck = True
-                for index, _ in share:
-                    errors[index] = ("sub-interpreter worker %d did not finish its %d items "
-                                     "within %gs" % (worker.number, len(share), deadline))
-                continue
-            if isinstance(done, str):
-                for index, _ in share:
-                    errors[index] = done[len("error:"):]
-                continue
-            for index, ns, reply in done:
-                if isinstance(reply, str):
-                    errors[index] = reply[len("error:"):]
-                else:
-                    timings[index] = ns
-        return _batch_result(time.perf_counter_ns() - start, timings, errors)
-
     def close(self):
         """Destroy the interpreters. A worker that timed out may still be busy: it is left to the
         process's exit (its thread is a daemon) and close() returns False."""
         return self._finalizer() if self._finalizer.alive else not self._workers
-
-
-def _elapsed_s(start_ns):
-    return (time.perf_counter_ns() - start_ns) / 1e9
 
 
 # --- processes ---------------------------------------------------------------------------------
@@ -683,7 +612,7 @@ class ProcessTransport(_Pool):
     """W worker processes started with multiprocessing's "spawn" method, running this
     environment's Python; payload bytes and results go over a Pipe.
 
-    `setup_ns` = {"spawn": [ns from start() to the worker's first message], "import": [ns the
+    `setup_ns` = {"create": [ns from start() to the worker's first message], "import": [ns the
     worker spent importing `modules`, measured in the worker]}.
     """
 
@@ -711,7 +640,7 @@ class ProcessTransport(_Pool):
         self._workers = []
         self._next = 0
         self._finalizer = weakref.finalize(self, _stop_processes, self._workers, 5.0)
-        self.setup_ns = {"spawn": [], "import": []}
+        self.setup_ns = {"create": [], "import": []}
         errors = {}
         source = _WORKER_SOURCE + _SERVE_SOURCE
         try:
@@ -728,7 +657,7 @@ class ProcessTransport(_Pool):
                 worker = _ProcWorker(process, parent)
                 self._workers.append(worker)
                 worker.receive(self.timeout, "starting")
-                self.setup_ns["spawn"].append(time.perf_counter_ns() - start)
+                self.setup_ns["create"].append(time.perf_counter_ns() - start)
                 _, import_ns, failed = worker.receive(self.timeout, "importing modules")
                 self.setup_ns["import"].append(import_ns)
                 for name, error in failed.items():
@@ -750,63 +679,6 @@ class ProcessTransport(_Pool):
         elapsed = time.perf_counter_ns() - start
         _result(reply)
         return elapsed
-
-    def run_batch(self, objects, protocol=pickle.HIGHEST_PROTOCOL):
-        """All workers busy: objects are dealt round-robin; each worker has one item in flight,
-        the next is pickled and sent as soon as its result arrives. per_item_ns (object order,
-        successes only) runs from pickle.dumps to the result; wall_ns is the whole batch."""
-        objects = list(objects)
-        workers = self._usable()
-        pending = {id(w.conn): (w, list(share))
-                   for w, share in zip(workers, _deal(objects, len(workers))) if share}
-        in_flight = {}
-        timings, errors = {}, {}
-
-        def send(worker, share):
-            while share:
-                index, obj = share.pop(0)
-                t0 = time.perf_counter_ns()
-                try:
-                    data = pickle.dumps(obj, protocol)
-                except Exception as exc:
-                    errors[index] = _describe(exc)
-                    continue
-                worker.conn.send_bytes(data)
-                in_flight[id(worker.conn)] = (index, t0)
-                return
-
-        start = time.perf_counter_ns()
-        for worker, share in pending.values():
-            send(worker, share)
-        while in_flight:
-            conns = [pending[key][0].conn for key in in_flight]
-            ready = multiprocessing.connection.wait(conns, timeout=self.timeout)
-            if not ready:
-                for key, (index, _) in list(in_flight.items()):
-                    worker, share = pending[key]
-                    worker.stuck = True
-                    errors[index] = "worker process %s did not answer within %gs" % (
-                        worker.process.pid, self.timeout)
-                    for later, _ in share:
-                        errors[later] = "not sent: its worker process timed out"
-                    share.clear()
-                break
-            for conn in ready:
-                worker, share = pending[id(conn)]
-                index, t0 = in_flight.pop(id(conn))
-                try:
-                    reply = worker.receive(0, "handling a payload")
-                except TransportError as exc:
-                    reply = "error:%s" % exc
-                    for later, _ in share:
-                        errors[later] = "not sent: %s" % exc
-                    share.clear()
-                if isinstance(reply, str):
-                    errors[index] = reply[len("error:"):]
-                else:
-                    timings[index] = time.perf_counter_ns() - t0
-                send(worker, share)
-        return _batch_result(time.perf_counter_ns() - start, timings, errors)
 
     def close(self):
         self._finalizer()

@@ -1,20 +1,14 @@
-//! The one-paragraph answer: how `site`, `page` and `page_subset` compare, from measured numbers.
-use crate::output::format::{bytes, nanos, ratio};
-use crate::report::model::{PayloadJson, SuggestionJson};
-use serde::Serialize;
+//! The verdicts, from measured numbers only: the one-paragraph comparison of `site`, `page` and
+//! `page_subset`, the one-line answer, and (in `strategies`) the per-strategy rows.
+pub mod strategies;
+
+use crate::model::PayloadKind;
+use crate::model::results::{PayloadJson, SuggestionJson, Verdict};
+use crate::model::transport::VerdictRow;
+use crate::units::{bytes, nanos, ratio};
 
 /// A Page this close to the Site's size is taken to carry the Site along.
 pub const DRAG_FRACTION: f64 = 0.5;
-
-#[derive(Serialize, Debug, Clone, Default)]
-pub struct Verdict {
-    pub text: String,
-    /// A single Page pickle is at least DRAG_FRACTION of the whole Site's.
-    pub page_drags_site: bool,
-    pub page_to_site_bytes: Option<f64>,
-    pub subset_smaller_than_page: Option<f64>,
-    pub subset_faster_than_page: Option<f64>,
-}
 
 /// "site.config['x']._lock (TypeError: ...), and 2 more"
 fn culprit_list(p: &PayloadJson) -> Option<String> {
@@ -64,8 +58,12 @@ pub fn judge(
     suggestion: Option<&SuggestionJson>,
     notes: &[String],
 ) -> Verdict {
-    let find = |name: &str| payloads.iter().find(|p| p.name == name);
-    let (site, page, subset) = (find("site"), find("page"), find("page_subset"));
+    let find = |kind: PayloadKind| payloads.iter().find(|p| p.name == kind);
+    let (site, page, subset) = (
+        find(PayloadKind::Site),
+        find(PayloadKind::Page),
+        find(PayloadKind::PageSubset),
+    );
     let mut v = Verdict::default();
     let mut sentences = Vec::new();
 
@@ -188,8 +186,8 @@ pub fn judge(
         }
     }
     if let Some(sg) = suggestion {
-        let measured =
-            find("page_suggested").and_then(|p| p.bytes.as_ref().map(|b| (b.median, p.roundtrip_ns.p50)));
+        let measured = find(PayloadKind::PageSuggested)
+            .and_then(|p| p.bytes.as_ref().map(|b| (b.median, p.roundtrip_ns.p50)));
         let mut s = format!("Suggested minimal page payload: `{}`", sg.options);
         if let Some((median, p50)) = measured {
             s.push_str(&format!(
@@ -216,8 +214,8 @@ pub fn judge(
 
 /// The one-line answer to "is the Site picklable cheaply?", from the measured payloads and the
 /// per-strategy verdicts.
-pub fn answer(payloads: &[PayloadJson], verdicts: &[crate::transport::VerdictRow]) -> String {
-    let Some(site) = payloads.iter().find(|p| p.name == "site") else {
+pub fn answer(payloads: &[PayloadJson], verdicts: &[VerdictRow]) -> String {
+    let Some(site) = payloads.iter().find(|p| p.name == PayloadKind::Site) else {
         return "No Site was measured.".into();
     };
     if !site.picklable {
@@ -232,13 +230,13 @@ pub fn answer(payloads: &[PayloadJson], verdicts: &[crate::transport::VerdictRow
         bytes(size),
         nanos(site.roundtrip_ns.p50)
     );
-    let describe = |v: &crate::transport::VerdictRow| match (v.class, v.transfer_share) {
-        (crate::transport::strategy::Class::Unknown, _) => {
+    let describe = |v: &VerdictRow| match (v.class, v.transfer_share) {
+        (crate::model::VerdictClass::Unknown, _) => {
             format!("unclassified via {} (no render cost)", v.transport)
         }
         (_, Some(share)) => format!(
             "{} via {} ({:.1}% of render time)",
-            class_word(v.class),
+            v.class.word(),
             v.transport,
             share * 100.0
         ),
@@ -246,7 +244,7 @@ pub fn answer(payloads: &[PayloadJson], verdicts: &[crate::transport::VerdictRow
     };
     let site_rows: Vec<String> = verdicts
         .iter()
-        .filter(|v| v.payload == "site")
+        .filter(|v| v.payload == PayloadKind::Site)
         .map(describe)
         .collect();
     if site_rows.is_empty() {
@@ -260,26 +258,17 @@ pub fn answer(payloads: &[PayloadJson], verdicts: &[crate::transport::VerdictRow
     // The best per-page payload by its best copying transport.
     let best = verdicts
         .iter()
-        .filter(|v| v.payload != "site" && v.transfer_share.is_some())
+        .filter(|v| v.payload != PayloadKind::Site && v.transfer_share.is_some())
         .min_by(|a, b| a.transfer_share.partial_cmp(&b.transfer_share).unwrap());
     if let Some(b) = best {
         s.push_str(&format!(
             "; the cheapest per-page option is `{}` via {}: {} ({:.2}% of render time)",
             b.payload,
             b.transport,
-            class_word(b.class),
+            b.class.word(),
             b.transfer_share.unwrap_or(0.0) * 100.0
         ));
     }
     s.push('.');
     s
-}
-
-fn class_word(c: crate::transport::strategy::Class) -> &'static str {
-    match c {
-        crate::transport::strategy::Class::Practical => "practical",
-        crate::transport::strategy::Class::Marginal => "marginal",
-        crate::transport::strategy::Class::Impractical => "impractical",
-        crate::transport::strategy::Class::Unknown => "unclassified (no render cost)",
-    }
 }

@@ -1,32 +1,82 @@
-//! Settings validated from the command line: every check that needs no Python happens here.
-use crate::cli::{AnalyzeArgs, GcMode, Stage};
+//! Settings checked from the command line into plain data: every check that needs no Python
+//! happens here. Imports nothing of the pipeline; every stage takes the part it needs.
+use crate::cli::{AnalyzeArgs, InspectArgs};
 use crate::error::UserError;
+use crate::model::{GcMode, Stage, Thresholds};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// Tuning numbers of the pipeline, in one place.
+pub mod tuning {
+    /// Pages rendered for the render-cost estimate: all of a small site, a spread of a big one.
+    pub const RENDER_PAGES: usize = 60;
+    /// Objects of a per-page payload sent through the transports (spread over the sized pages).
+    pub const TRANSPORT_OBJECTS_PER_PAYLOAD: usize = 16;
+    /// However tight the budget, this many round trips per measured transport cell...
+    pub const TRANSPORT_MIN_ROUNDS: usize = 3;
+    /// ...and never more than this many.
+    pub const TRANSPORT_MAX_ROUNDS: usize = 200;
+    /// Pages the suggestion judges "page-specific" on (its safety checks see every page).
+    pub const SUGGEST_SAMPLE_PAGES: usize = 20;
+    /// Levels below the root of the byte-attribution tree (the icicle chart).
+    pub const BYTE_TREE_DEPTH: usize = 4;
+    /// Attribute paths kept per payload in the byte attribution.
+    pub const TOP_PATHS: usize = 30;
+}
+
+/// Where the site is and how to load it.
 #[derive(Debug, Clone)]
-pub struct AnalyzeOptions {
+pub struct LoadSettings {
     pub site_dir: PathBuf,
-    pub out_dir: PathBuf,
     pub stage: Stage,
+    /// `module:function` of a user's own loader, instead of a generator adapter.
     pub loader: Option<String>,
-    pub python: Option<PathBuf>,
+}
+
+/// How the pickles are measured.
+#[derive(Debug, Clone)]
+pub struct MeasureSettings {
     pub protocol: u8,
-    pub fields: Option<Vec<String>>,
-    /// field -> keys to drop from it
-    pub exclude_keys: std::collections::BTreeMap<String, Vec<String>>,
-    pub diagnose: bool,
-    /// None: transports and render cost are skipped.
-    pub transports: Option<crate::transport::Settings>,
-    pub limits: crate::explain::Limits,
     pub iterations: u32,
     pub sample: Option<u64>,
     pub budget_seconds: f64,
     pub gc: GcMode,
+}
+
+/// How far the unpicklable-object search may go.
+#[derive(Debug, Clone, Copy)]
+pub struct ExplainLimits {
+    pub max_depth: u32,
+    pub max_visits: u64,
+}
+
+/// The transports, the render cost and the verdict thresholds.
+#[derive(Debug, Clone)]
+pub struct TransportSettings {
+    pub workers: usize,
+    pub budget_seconds: f64,
+    pub protocol: u8,
+    pub thresholds: Thresholds,
+}
+
+#[derive(Debug, Clone)]
+pub struct AnalyzeSettings {
+    pub load: LoadSettings,
+    pub out_dir: PathBuf,
+    pub python: Option<PathBuf>,
+    pub measure: MeasureSettings,
+    pub fields: Option<Vec<String>>,
+    /// field -> keys to drop from it
+    pub exclude_keys: BTreeMap<String, Vec<String>>,
+    /// None: no explanations.
+    pub explain: Option<ExplainLimits>,
+    /// None: transports and render cost are skipped.
+    pub transports: Option<TransportSettings>,
     pub quiet: bool,
     pub command_line: String,
 }
 
-impl AnalyzeOptions {
+impl AnalyzeSettings {
     pub fn from_args(args: AnalyzeArgs) -> Result<Self, UserError> {
         let site_dir = std::path::absolute(&args.site_dir).unwrap_or(args.site_dir.clone());
         if !site_dir.exists() {
@@ -58,7 +108,7 @@ impl AnalyzeOptions {
                 "--fields is empty: name at least one page attribute".into(),
             ));
         }
-        let mut exclude_keys = std::collections::BTreeMap::<String, Vec<String>>::new();
+        let mut exclude_keys = BTreeMap::<String, Vec<String>>::new();
         for item in args.exclude_keys.unwrap_or_default() {
             let Some((field, key)) = item
                 .split_once(':')
@@ -81,7 +131,7 @@ impl AnalyzeOptions {
             )));
         }
         if !(args.transport_budget.is_finite() && args.transport_budget > 0.0) {
-            return Err(UserError::BadBudget(args.transport_budget));
+            return Err(UserError::BadTransportBudget(args.transport_budget));
         }
         if !(0.0 < args.practical && args.practical <= args.marginal) {
             return Err(UserError::Fields(format!(
@@ -93,37 +143,60 @@ impl AnalyzeOptions {
             .workers
             .map(|w| w as usize)
             .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-        let transports = (!args.no_transports).then_some(crate::transport::Settings {
+        let transports = (!args.no_transports).then_some(TransportSettings {
             workers,
             budget_seconds: args.transport_budget,
             protocol: args.protocol,
-            thresholds: crate::transport::strategy::Thresholds {
+            thresholds: Thresholds {
                 practical: args.practical,
                 marginal: args.marginal,
             },
         });
         Ok(Self {
-            transports,
+            load: LoadSettings {
+                site_dir,
+                stage: args.stage,
+                loader: args.loader,
+            },
+            out_dir,
+            python: args.python,
+            measure: MeasureSettings {
+                protocol: args.protocol,
+                iterations: args.iterations,
+                sample: args.sample,
+                budget_seconds: args.budget,
+                gc: args.gc,
+            },
+            fields,
             exclude_keys,
-            diagnose: !args.no_diagnose,
-            limits: crate::explain::Limits {
+            explain: (!args.no_diagnose).then_some(ExplainLimits {
                 max_depth: args.max_depth,
                 max_visits: args.max_visits,
-            },
-            site_dir,
-            out_dir,
-            stage: args.stage,
-            loader: args.loader,
-            python: args.python,
-            protocol: args.protocol,
-            fields,
-            iterations: args.iterations,
-            sample: args.sample,
-            budget_seconds: args.budget,
-            gc: args.gc,
+            }),
+            transports,
             quiet: args.quiet,
             command_line: command_line(),
         })
+    }
+}
+
+/// What `picklecost inspect` reads and how it prints it.
+#[derive(Debug, Clone)]
+pub struct InspectSettings {
+    pub paths: Vec<PathBuf>,
+    pub json: bool,
+    pub top: usize,
+    pub dump: bool,
+}
+
+impl InspectSettings {
+    pub fn from_args(args: InspectArgs) -> Self {
+        Self {
+            paths: args.paths,
+            json: args.json,
+            top: args.top,
+            dump: args.dump,
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! results.json: the machine-readable record of one run. Every number in it was measured in
 //! this run.
-use crate::measure::stats::{ByteStats, LatencySummary};
-use crate::verdict::Verdict;
+use super::explain::{Attribution, Culprit, Drag, Dropped};
+use super::stats::{ByteStats, LatencySummary};
+use super::transport::{ImportRow, Setup, VerdictRow};
+use super::{PayloadKind, Stage, Thresholds, TransportKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -17,11 +19,11 @@ pub struct Results {
     pub answer: String,
     pub transports: Vec<TransportJson>,
     pub transport_availability: serde_json::Value,
-    pub imports: Vec<crate::transport::ImportRow>,
+    pub imports: Vec<ImportRow>,
     pub render_ns: Option<LatencySummary>,
     pub render: Option<RenderJson>,
-    pub verdicts: Vec<crate::transport::VerdictRow>,
-    pub thresholds: Option<crate::transport::strategy::Thresholds>,
+    pub verdicts: Vec<VerdictRow>,
+    pub thresholds: Option<Thresholds>,
     pub verdict: Verdict,
     pub timing: Timing,
     pub environment: EnvironmentInfo,
@@ -53,7 +55,9 @@ pub struct SiteInfo {
     pub path: String,
     pub generator: String,
     pub generator_version: String,
-    pub stage: String,
+    pub stage: Stage,
+    /// How the stage was reached (the generator adapter's words).
+    pub stage_method: String,
     pub pages: usize,
     pub load_seconds: f64,
     /// The temporary copy a rendered build ran in (already removed).
@@ -66,7 +70,7 @@ pub struct SettingsInfo {
     pub iterations: u32,
     pub sample: Option<u64>,
     pub budget_seconds: f64,
-    pub gc: &'static str,
+    pub gc: super::GcMode,
     pub fields: Vec<String>,
     pub exclude_keys: BTreeMap<String, Vec<String>>,
     pub diagnose: bool,
@@ -74,7 +78,7 @@ pub struct SettingsInfo {
 
 #[derive(Serialize, Debug, Clone)]
 pub struct PayloadJson {
-    pub name: String,
+    pub name: PayloadKind,
     pub picklable: bool,
     pub error: Option<String>,
     /// Objects sized (pickled) in this run.
@@ -89,13 +93,13 @@ pub struct PayloadJson {
     /// Objects that failed to pickle (first 50), with their error.
     pub failed_objects: Vec<ObjectError>,
     /// Every minimal unpicklable object inside the first failed object, with its path.
-    pub failures: Vec<crate::explain::Culprit>,
+    pub failures: Vec<Culprit>,
     /// How the unpicklable-object search went (objects visited, limits that cut it short).
     pub failure_search: Option<FailureSearch>,
     /// Where the bytes of a typical object of this payload go (memo-aware).
-    pub attribution: Option<crate::explain::Attribution>,
+    pub attribution: Option<Attribution>,
     /// References of a typical Page that reach the Site or other Pages, largest first.
-    pub drag: Vec<crate::explain::Drag>,
+    pub drag: Vec<Drag>,
     /// Explanations that could not be computed.
     pub diagnosis_errors: Vec<String>,
     pub sampled: bool,
@@ -131,14 +135,14 @@ pub struct PlanJson {
 
 #[derive(Serialize, Debug, Clone)]
 pub struct TransportJson {
-    pub name: String,
+    pub name: TransportKind,
     pub available: bool,
     pub reason: Option<String>,
-    pub payload: String,
+    pub payload: PayloadKind,
     pub roundtrip_ns: LatencySummary,
     /// Per worker: median of creating it plus importing the payloads' modules in it.
     pub setup_ns: Option<u64>,
-    pub setup: Option<crate::transport::Setup>,
+    pub setup: Option<Setup>,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -166,7 +170,7 @@ pub struct SuggestionJson {
     pub median_bytes: Option<u64>,
     /// Median size measured as the `page_suggested` payload.
     pub measured_median_bytes: Option<u64>,
-    pub dropped: Vec<crate::explain::Dropped>,
+    pub dropped: Vec<Dropped>,
     /// Ready to paste: `--fields ... --exclude-keys ...`.
     pub options: String,
 }
@@ -199,4 +203,15 @@ pub struct EnvironmentInfo {
     pub platform: String,
     #[serde(default)]
     pub command_line: String,
+}
+
+/// The one-paragraph comparison of the payloads.
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct Verdict {
+    pub text: String,
+    /// A single Page pickle is at least `verdict::DRAG_FRACTION` of the whole Site's.
+    pub page_drags_site: bool,
+    pub page_to_site_bytes: Option<f64>,
+    pub subset_smaller_than_page: Option<f64>,
+    pub subset_faster_than_page: Option<f64>,
 }

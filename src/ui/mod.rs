@@ -1,4 +1,3 @@
 //! What the user sees on the terminal: progress on stderr, the summary on stdout.
-pub mod format;
 pub mod progress;
 pub mod summary;

@@ -16,9 +16,10 @@ import pathlib
 import pickle
 import statistics
 
-import picklecost_walk as walk
-from picklecost_attribution import Attribution, attribute_bytes  # noqa: F401 - re-exported
-from picklecost_walk import find_unpicklable  # noqa: F401 - re-exported
+from . import payloads, walk
+from .attribution import Attribution, attribute_bytes  # noqa: F401 - re-exported
+from .util import even_sample
+from .walk import find_unpicklable  # noqa: F401 - re-exported
 
 __all__ = ["find_unpicklable", "attribute_bytes", "drag", "suggest", "build_payload"]
 
@@ -113,21 +114,6 @@ def _alone(value, protocol):
         return None
 
 
-def _sample(items, n):
-    count = len(items)
-    if count <= n:
-        return list(items)
-    if n <= 1:
-        return [items[0]]
-    return [items[round(i * (count - 1) / (n - 1))] for i in range(n)]
-
-
-def _plain(value):
-    if isinstance(value, pathlib.PurePath):
-        return str(value)
-    return value
-
-
 def _empty(value):
     if value is None:
         return True
@@ -139,17 +125,8 @@ def _empty(value):
 
 def build_payload(page, fields, exclude_keys=None):
     """{field: value} for the page: paths become strings, dict fields are copied without the
-    keys `exclude_keys[field]` lists."""
-    exclude_keys = exclude_keys or {}
-    payload = {}
-    for field in fields:
-        value = _plain(getattr(page, field, None))
-        drop = exclude_keys.get(field)
-        if drop and _is_dict(value):
-            drop = set(drop)
-            value = {k: v for k, v in value.items() if k not in drop}
-        payload[field] = value
-    return payload
+    keys `exclude_keys[field]` lists (the generic page payload)."""
+    return payloads.subset(page, fields, exclude_keys)
 
 
 class _Field:
@@ -160,7 +137,7 @@ class _Field:
         self.good_keys = set()
 
 
-def suggest(pages, site, protocol=5, sample=20):
+def suggest(pages, site, protocol=5, sample=20, build=None):
     """The page attributes a worker could receive instead of the whole page.
 
     Keeps the pickled-state attributes (instance dict / slots entries) that pickle, reach
@@ -175,12 +152,12 @@ def suggest(pages, site, protocol=5, sample=20):
     "dropped": [{"field", "reason"}], "sampled": int, "checked": int}; median_bytes is the
     median over the sample of len(pickle.dumps(build_payload(page, fields, exclude_keys))).
     """
-    return walk.run_deep(_suggest, pages, site, protocol, sample)
+    return walk.run_deep(_suggest, pages, site, protocol, sample, build or build_payload)
 
 
-def _suggest(pages, site, protocol, sample):
+def _suggest(pages, site, protocol, sample, build):
     pages = list(pages)
-    picks = _sample(pages, max(1, sample))
+    picks, _ = even_sample(pages, max(1, sample))
     site_id = id(site) if site is not None else None
     targets = {id(p) for p in pages}
     if site_id is not None:
@@ -196,7 +173,7 @@ def _suggest(pages, site, protocol, sample):
                 field = fields[name] = _Field(name)
             if field.bad:
                 continue
-            problem = _problem(_plain(value), targets, site_id, protocol)
+            problem = _problem(payloads.plain(value), targets, site_id, protocol)
             if problem is None:
                 if _is_dict(value):
                     field.good_keys.update(value)
@@ -221,7 +198,7 @@ def _suggest(pages, site, protocol, sample):
             else:
                 exclude_keys[name] = sorted(field.bad_keys, key=repr)
         if reason is None:
-            values = [build_payload(p, [name], exclude_keys)[name] for p in picks]
+            values = [build(p, [name], exclude_keys)[name] for p in picks]
             if all(_empty(v) for v in values):
                 reason = "None or empty on every sampled page"
             elif len(picks) > 1 and _all_same(values, protocol):
@@ -240,7 +217,7 @@ def _suggest(pages, site, protocol, sample):
     sizes = []
     for page in picks:
         try:
-            sizes.append(len(pickle.dumps(build_payload(page, kept, exclude_keys), protocol)))
+            sizes.append(len(pickle.dumps(build(page, kept, exclude_keys), protocol)))
         except Exception:  # noqa: BLE001 - every kept value was checked; be safe anyway
             pass
     return {"fields": kept, "exclude_keys": exclude_keys,

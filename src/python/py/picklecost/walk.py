@@ -31,10 +31,7 @@ def type_name(obj):
     return "%s.%s" % (getattr(t, "__module__", None) or "?", getattr(t, "__qualname__", t.__name__))
 
 
-def error_text(exc):
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else ""
-    return "%s: %s" % (type(exc).__name__, first) if first else type(exc).__name__
+from .util import describe as error_text  # noqa: E402 - one wording for every exception
 
 
 def join(parent, elem):

@@ -1,4 +1,5 @@
-//! Human units for bytes and durations, shared by the terminal and the Markdown report.
+//! Human units for bytes, durations and ratios: the only formatting of numbers for people, shared
+//! by the terminal, the Markdown report, the charts and the verdict prose. Imports nothing.
 
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];

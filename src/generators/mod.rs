@@ -1,13 +1,19 @@
-//! Load the site's object graph through the Python side (one adapter per generator, see
-//! `python/py/picklecost_load.py`) and keep handles to it for measuring.
+//! Load the site's object graph through its generator adapter and keep handles to it.
+//!
+//! The adapters live on the Python side (`picklecost.generators`: one module per generator, plus
+//! `--loader module:function`); they know how to detect a site, load a stage, name and sample
+//! its pages, build page payloads and render a page. Nothing here is generator-specific.
 use crate::error::UserError;
-use crate::options::AnalyzeOptions;
+use crate::model::Stage;
 use crate::python::{self, Module};
+use crate::settings::LoadSettings;
 use anyhow::Result;
 use pyo3::prelude::*;
 use std::path::{Path, PathBuf};
 
 pub struct LoadedSite {
+    /// The adapter that loaded the site (`picklecost.generators.base.Adapter`).
+    pub adapter: Py<PyAny>,
     pub site: Py<PyAny>,
     pub pages: Vec<Py<PyAny>>,
     pub page_keys: Vec<String>,
@@ -15,7 +21,9 @@ pub struct LoadedSite {
     pub strata: Vec<(String, u64)>,
     pub generator: String,
     pub generator_version: String,
-    pub stage: String,
+    pub stage: Stage,
+    /// How the stage was reached, in one sentence (the adapter's words).
+    pub stage_method: String,
     /// Where a rendered build ran (a temporary copy), if it did.
     pub build_root: Option<String>,
     pub load_seconds: f64,
@@ -67,20 +75,20 @@ impl Drop for Workdir {
     }
 }
 
-pub fn load(py: Python<'_>, options: &AnalyzeOptions, workdir: &Workdir) -> Result<LoadedSite> {
-    let loader = python::module(py, Module::Load)?;
-    let loaded = loader
+pub fn load(py: Python<'_>, request: &LoadSettings, workdir: &Workdir) -> Result<LoadedSite> {
+    let generators = python::module(py, Module::Generators)?;
+    let loaded = generators
         .call_method1(
             "load",
             (
-                options.site_dir.to_string_lossy().as_ref(),
-                options.stage.as_str(),
-                options.loader.as_deref(),
+                request.site_dir.to_string_lossy().as_ref(),
+                request.stage.as_str(),
+                request.loader.as_deref(),
                 workdir.path().to_string_lossy().as_ref(),
             ),
         )
         .map_err(|err| {
-            let load_error = loader.getattr("LoadError").ok();
+            let load_error = generators.getattr("LoadError").ok();
             match load_error {
                 _ if err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py) => {
                     anyhow::anyhow!("interrupted while loading the site")
@@ -91,38 +99,47 @@ pub fn load(py: Python<'_>, options: &AnalyzeOptions, workdir: &Workdir) -> Resu
                 }
                 _ => anyhow::anyhow!(
                     "loading {} failed unexpectedly: {}",
-                    options.site_dir.display(),
+                    request.site_dir.display(),
                     python::describe_error(py, &err)
                 ),
             }
         })?;
 
+    let adapter = loaded.getattr("adapter")?;
     let pages: Vec<Py<PyAny>> = loaded
         .getattr("pages")?
         .try_iter()?
         .map(|p| p.map(|p| p.unbind()))
         .collect::<PyResult<_>>()?;
-    let payloads = python::module(py, Module::Payloads)?;
     let page_keys = pages
         .iter()
         .map(|page| {
-            payloads
+            adapter
                 .call_method1("page_key", (page.bind(py),))?
                 .extract::<String>()
         })
         .collect::<PyResult<Vec<_>>>()?;
-    let strata: Vec<(String, u64)> = payloads
+    let strata: Vec<(String, u64)> = adapter
         .call_method1("strata", (loaded.getattr("pages")?,))?
         .extract()?;
     Ok(LoadedSite {
+        adapter: adapter.unbind(),
         site: loaded.getattr("site")?.unbind(),
         pages,
         page_keys,
         strata,
         generator: loaded.getattr("generator")?.extract()?,
         generator_version: loaded.getattr("generator_version")?.str()?.to_string(),
-        stage: loaded.getattr("stage")?.extract()?,
+        stage: request.stage,
+        stage_method: loaded.getattr("stage_method")?.extract()?,
         build_root: loaded.getattr("build_root")?.extract()?,
         load_seconds: loaded.getattr("seconds")?.extract()?,
     })
+}
+
+impl LoadedSite {
+    /// The pages as one Python list (what the adapter and the explanations take).
+    pub fn page_list<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyList>> {
+        pyo3::types::PyList::new(py, self.pages.iter().map(|p| p.bind(py)))
+    }
 }

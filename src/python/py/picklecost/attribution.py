@@ -19,7 +19,7 @@ import heapq
 import io
 import pickle
 
-import picklecost_walk as walk
+from . import walk
 
 _INLINE = frozenset({type(None), bool, int, float})
 _LEAF = frozenset({str, bytes, bytearray})

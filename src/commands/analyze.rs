@@ -1,0 +1,210 @@
+//! `picklecost analyze`: a short pipeline of named phases — load, suggest, measure, inspect,
+//! explain, ship (transports and render cost), judge, report — timed by one phase timer.
+use crate::error::UserError;
+use crate::explain::{self, diagnose::PayloadDiagnosis};
+use crate::generators::{self, LoadedSite, Workdir};
+use crate::measure::{self, facts};
+use crate::model::explain::Suggestion;
+use crate::model::results::{EnvironmentInfo, PythonInfo};
+use crate::payloads::{self, PageView, Payloads};
+use crate::python::{self, Module, env, interp};
+use crate::report::{self, OutDir, Run, assemble};
+use crate::settings::AnalyzeSettings;
+use crate::transport;
+use crate::ui::{progress::Progress, summary};
+use crate::verdict;
+use anyhow::{Context, Result};
+use pyo3::prelude::*;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+pub fn run(settings: AnalyzeSettings) -> Result<()> {
+    let started = Instant::now();
+    let python_env = env::find(settings.python.as_deref(), &settings.load.site_dir)?;
+    let out = OutDir::prepare(&settings.out_dir)?;
+    let outcome = analyze(&settings, &python_env, &out, started);
+    if outcome.is_err() {
+        out.discard();
+    }
+    outcome
+}
+
+/// Seconds per named phase; a phase timed twice (the explanations) adds up.
+#[derive(Default)]
+struct Phases(BTreeMap<String, f64>);
+
+impl Phases {
+    fn time<T>(&mut self, name: &str, work: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let result = work();
+        self.add(name, started.elapsed().as_secs_f64());
+        result
+    }
+
+    fn add(&mut self, name: &str, seconds: f64) {
+        *self.0.entry(name.to_string()).or_default() += seconds;
+    }
+}
+
+fn analyze(
+    settings: &AnalyzeSettings,
+    python_env: &env::PythonEnv,
+    out: &OutDir,
+    started: Instant,
+) -> Result<()> {
+    let progress = Progress::new(settings.quiet);
+    let mut phases = Phases::default();
+    interp::start(python_env).context("starting the embedded Python")?;
+    let workdir = Workdir::create().context("creating a scratch directory")?;
+
+    Python::attach(|py| -> Result<()> {
+        let (python_info, environment) = describe_python(py, python_env)?;
+
+        progress.spinner(&format!(
+            "loading {} (stage {})",
+            settings.load.site_dir.display(),
+            settings.load.stage
+        ));
+        let loaded = phases.time("load", || generators::load(py, &settings.load, &workdir));
+        progress.clear();
+        let site = loaded?;
+        let fields = subset_fields(py, &site, settings)?;
+
+        // The suggestion comes first: it defines the `page_suggested` payload to measure.
+        let mut notes = Vec::new();
+        let suggestion = match settings.explain {
+            Some(_) if !site.pages.is_empty() => phases.time("diagnose", || {
+                progress.spinner("working out a minimal page payload");
+                let suggested = suggest(py, &site, settings.measure.protocol, &mut notes);
+                progress.clear();
+                suggested
+            }),
+            _ => None,
+        };
+
+        let built = Payloads::new(
+            py,
+            &site,
+            PageView::new(py, fields.clone(), &settings.exclude_keys)?,
+            match &suggestion {
+                Some(s) => Some(PageView::new(py, s.fields.clone(), &s.exclude_keys)?),
+                None => None,
+            },
+        )?;
+
+        let measured = phases.time("measure", || {
+            measure::measure(&built, &settings.measure, &progress)
+        })?;
+        let facts = phases.time("inspect", || py.detach(|| facts::inspect(&measured.payloads)));
+
+        let diagnoses: Vec<PayloadDiagnosis> = match settings.explain {
+            Some(limits) => phases.time("diagnose", || {
+                progress.spinner("explaining sizes and failures");
+                let d = explain::diagnose::diagnose(
+                    &built,
+                    &measured.payloads,
+                    settings.measure.protocol,
+                    limits,
+                );
+                progress.clear();
+                d
+            })?,
+            None => measured.payloads.iter().map(|_| Default::default()).collect(),
+        };
+
+        let transported = match &settings.transports {
+            Some(transport_settings) => {
+                progress.spinner(
+                    "shipping payloads through a thread, sub-interpreters and processes, then rendering pages",
+                );
+                let closures: Vec<Vec<String>> = facts.iter().map(|f| f.import_closure.clone()).collect();
+                let outcome = transport::run(
+                    &built,
+                    &measured.payloads,
+                    &closures,
+                    transport_settings,
+                    &workdir,
+                );
+                progress.clear();
+                let outcome = outcome?;
+                phases.add("transports", outcome.transports_seconds);
+                phases.add("render", outcome.render_seconds);
+                Some(outcome)
+            }
+            None => None,
+        };
+
+        let report_started = Instant::now();
+        let verdicts = match (&transported, &settings.transports) {
+            (Some(outcome), Some(t)) => verdict::strategies::judge(outcome, site.pages.len(), t.thresholds),
+            _ => Vec::new(),
+        };
+        let mut results = assemble::results(assemble::Produced {
+            settings,
+            python: python_info,
+            environment,
+            site: &site,
+            fields,
+            measured: &measured,
+            facts,
+            diagnoses,
+            suggestion,
+            transported: transported.as_ref(),
+            verdicts,
+            notes,
+        });
+        // The report phase is timed up to the moment results.json is serialised.
+        phases.add("report", report_started.elapsed().as_secs_f64());
+        results.timing.phases = phases.0.clone();
+        results.timing.total_seconds = started.elapsed().as_secs_f64();
+        let run = Run {
+            results: &results,
+            payloads: &measured.payloads,
+            transports: transported.as_ref().map(|o| (o.cells.as_slice(), &o.render_hist)),
+        };
+        out.write(&run, &report::exporters())
+            .context("writing the report")?;
+        summary::print(&results, out.path());
+        Ok(())
+    })
+}
+
+/// The subset's fields (given, or the adapter's default), with `--exclude-keys` checked against
+/// them now that the default is known.
+fn subset_fields(py: Python<'_>, site: &LoadedSite, settings: &AnalyzeSettings) -> Result<Vec<String>> {
+    let fields = payloads::resolve_fields(py, site, settings.fields.as_deref())?;
+    if let Some(field) = settings.exclude_keys.keys().find(|f| !fields.contains(f)) {
+        return Err(UserError::Fields(format!(
+            "--exclude-keys names {field:?}, which is not one of the subset's fields ({})",
+            fields.join(",")
+        ))
+        .into());
+    }
+    Ok(fields)
+}
+
+/// The suggested payload, or None with the reason added to the notes.
+fn suggest(py: Python<'_>, site: &LoadedSite, protocol: u8, notes: &mut Vec<String>) -> Option<Suggestion> {
+    match explain::suggest(py, site, protocol) {
+        Ok(s) if !s.fields.is_empty() => Some(s),
+        Ok(_) => {
+            notes.push("no page attribute is picklable and self-contained: nothing to suggest".to_string());
+            None
+        }
+        Err(e) => {
+            notes.push(format!("suggesting a payload: {e}"));
+            None
+        }
+    }
+}
+
+fn describe_python(py: Python<'_>, python_env: &env::PythonEnv) -> Result<(PythonInfo, EnvironmentInfo)> {
+    // One `describe()` dict carries both: each struct takes its own keys from it.
+    let described = python::module(py, Module::Env)?.call_method0("describe")?;
+    let mut info: PythonInfo = python::from_py(&described)?;
+    info.environment_found_by = python_env.source.to_string();
+    if info.executable.is_empty() {
+        info.executable = python_env.executable.display().to_string();
+    }
+    Ok((info, python::from_py(&described)?))
+}

@@ -1,0 +1,3 @@
+//! One module per subcommand; `main.rs` dispatches to them.
+pub mod analyze;
+pub mod inspect;

@@ -1,0 +1,114 @@
+//! What the explanations found, as plain data: culprits, byte attribution, drag, the suggestion.
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
+pub struct Culprit {
+    pub path: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub error: String,
+    pub paths_reaching: u64,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
+pub struct Culprits {
+    pub failures: Vec<Culprit>,
+    pub visited: u64,
+    pub truncated: bool,
+    pub limits: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct TopPath {
+    pub path: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub inclusive_bytes: u64,
+    pub exclusive_bytes: u64,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct TypeBytes {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub bytes: u64,
+    pub count: u64,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ByteTree {
+    pub name: String,
+    #[serde(default)]
+    pub path: Option<String>,
+    pub bytes: u64,
+    #[serde(default)]
+    pub children: Vec<ByteTree>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Attribution {
+    /// The object the bytes were attributed for (a typical one for per-page payloads).
+    #[serde(default)]
+    pub subject: String,
+    pub total_bytes: u64,
+    pub pickle_bytes: u64,
+    pub top_paths: Vec<TopPath>,
+    pub by_type: Vec<TypeBytes>,
+    pub shared_bytes: u64,
+    #[serde(skip_serializing)]
+    pub tree: Option<ByteTree>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Drag {
+    pub path: String,
+    /// Bytes this reference adds to the page's pickle (memo-aware: what an earlier attribute
+    /// already pulled in costs nothing here).
+    pub bytes: Option<u64>,
+    /// What it reaches: "site", "page" or "both".
+    pub reaches: String,
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// Bytes of this value pickled on its own.
+    #[serde(default)]
+    pub alone_bytes: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Dropped {
+    pub field: String,
+    pub reason: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
+pub struct Suggestion {
+    pub fields: Vec<String>,
+    pub exclude_keys: BTreeMap<String, Vec<serde_json::Value>>,
+    pub median_bytes: Option<u64>,
+    #[serde(default)]
+    pub dropped: Vec<Dropped>,
+    #[serde(default)]
+    pub sampled: u64,
+    #[serde(default)]
+    pub checked: u64,
+}
+
+impl Suggestion {
+    /// The suggestion as options for a next run.
+    pub fn as_options(&self) -> String {
+        let mut s = format!("--fields {}", self.fields.join(","));
+        let excluded: Vec<String> = self
+            .exclude_keys
+            .iter()
+            .flat_map(|(field, keys)| {
+                keys.iter()
+                    .map(move |k| format!("{field}:{}", k.as_str().map_or(k.to_string(), str::to_string)))
+            })
+            .collect();
+        if !excluded.is_empty() {
+            s.push_str(&format!(" --exclude-keys {}", excluded.join(",")));
+        }
+        s
+    }
+}

@@ -1,0 +1,167 @@
+//! Plain data every stage shares: the kinds of things picklecost measures (enums serialized to
+//! the strings results.json uses) and the results document. Imports nothing of the pipeline.
+pub mod explain;
+pub mod results;
+pub mod stats;
+pub mod transport;
+
+use serde::{Deserialize, Serialize};
+
+/// How far the site is taken before measuring.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// What a build has before rendering.
+    Discovered,
+    /// After a full build (always of a copy of the site).
+    Rendered,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Discovered => "discovered",
+            Stage::Rendered => "rendered",
+        }
+    }
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GcMode {
+    Off,
+    On,
+}
+
+/// What a worker receives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayloadKind {
+    /// The whole Site object.
+    Site,
+    /// Each Page object on its own.
+    Page,
+    /// Per page, a plain view of the selected fields.
+    PageSubset,
+    /// The smallest self-contained page payload `explain` suggested.
+    PageSuggested,
+}
+
+impl PayloadKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PayloadKind::Site => "site",
+            PayloadKind::Page => "page",
+            PayloadKind::PageSubset => "page_subset",
+            PayloadKind::PageSuggested => "page_suggested",
+        }
+    }
+
+    /// One object for the whole site, or one per page.
+    pub fn per_page(self) -> bool {
+        self != PayloadKind::Site
+    }
+}
+
+/// How a payload reaches a worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum TransportKind {
+    /// By reference to a thread: the zero-copy baseline.
+    #[serde(rename = "thread")]
+    Thread,
+    /// Pickled into an isolated sub-interpreter (own GIL).
+    #[serde(rename = "subinterpreter")]
+    Subinterpreter,
+    /// Pickled into a legacy-config sub-interpreter (shares the main GIL).
+    #[serde(rename = "subinterpreter-legacy")]
+    SubinterpreterLegacy,
+    /// Pickled into a spawned worker process.
+    #[serde(rename = "process")]
+    Process,
+}
+
+impl TransportKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            TransportKind::Thread => "thread",
+            TransportKind::Subinterpreter => "subinterpreter",
+            TransportKind::SubinterpreterLegacy => "subinterpreter-legacy",
+            TransportKind::Process => "process",
+        }
+    }
+
+    /// Transports that copy the payload (pickling it), the ones a verdict is given for.
+    pub fn judged(self) -> bool {
+        matches!(self, TransportKind::Subinterpreter | TransportKind::Process)
+    }
+}
+
+impl std::fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for GcMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GcMode::Off => "off",
+            GcMode::On => "on",
+        })
+    }
+}
+
+impl std::fmt::Display for PayloadKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A strategy's class by transfer cost as a share of render cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerdictClass {
+    Practical,
+    Marginal,
+    Impractical,
+    /// No render cost to compare with (a generator picklecost cannot render).
+    Unknown,
+}
+
+impl VerdictClass {
+    pub fn word(self) -> &'static str {
+        match self {
+            VerdictClass::Practical => "practical",
+            VerdictClass::Marginal => "marginal",
+            VerdictClass::Impractical => "impractical",
+            VerdictClass::Unknown => "unclassified (no render cost)",
+        }
+    }
+}
+
+/// Verdict thresholds: transfer cost as a share of render cost.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Thresholds {
+    /// At most this share of render cost is `practical`.
+    pub practical: f64,
+    /// At most this share is `marginal`; above it, `impractical`.
+    pub marginal: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            practical: DEFAULT_PRACTICAL,
+            marginal: DEFAULT_MARGINAL,
+        }
+    }
+}
+
+pub const DEFAULT_PRACTICAL: f64 = 0.05;
+pub const DEFAULT_MARGINAL: f64 = 0.25;

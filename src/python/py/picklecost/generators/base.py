@@ -1,0 +1,48 @@
+"""What every generator adapter offers; the generic behaviour a new adapter inherits.
+
+An adapter knows how to detect its sites and its installed version, load a stage (`discovered`:
+what a build has before rendering; `rendered`: after a full build, always in a copy of the site
+outside it), name and sample the pages, build the default page payload (and the generator's own
+worker payload, if it has one) and render one page for the render cost.
+"""
+
+from .. import payloads
+
+
+class Adapter:
+    #: The generator's name in reports ("bengal").
+    name = "?"
+
+    def detect(self, root):
+        """Does this directory belong to this generator?"""
+        return False
+
+    def version(self, root):
+        """The installed version, or raise LoadError naming what is missing."""
+        return "unknown"
+
+    def load(self, root, stage, workdir):
+        """(site, pages, build_root or None) for `stage`; output goes under `workdir`."""
+        raise NotImplementedError
+
+    def stage_method(self, stage, build_root):
+        """How the stage was reached, in one sentence for the report's method section."""
+        return "`%s`" % stage
+
+    def page_key(self, page):
+        return payloads.page_key(page)
+
+    def strata(self, pages):
+        return payloads.strata(pages)
+
+    def default_fields(self, page):
+        return payloads.default_fields(page)
+
+    def page_payload(self, page, fields, exclude_keys=None):
+        return payloads.subset(page, fields, exclude_keys)
+
+    def render_cost(self, site, pages, sample, workdir):
+        return {"available": False,
+                "reason": "render cost is only measured for generators picklecost knows "
+                          "(this one is %s.%s)" % (type(site).__module__, type(site).__qualname__),
+                "render_ns": [], "pages": 0, "sampled": False, "method": None, "errors": []}

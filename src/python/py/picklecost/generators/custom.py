@@ -1,0 +1,101 @@
+"""`--loader module:function`: the user's own function loads the graph.
+
+The module is imported with the site directory first on `sys.path` (no bytecode written) and
+`function(pathlib.Path(DIR))` returns the site (pages in `site.pages`) or `(site, pages)`. With
+`--stage rendered` the function is called on a copy of the site outside it, with
+`stage="rendered"`, and must accept that keyword (a function without it is called for the
+`discovered` stage only, without the keyword).
+"""
+
+import importlib
+import inspect
+import shutil
+import sys
+from pathlib import Path
+
+from ..util import LoadError, describe
+from .base import Adapter
+
+
+def _split_spec(spec):
+    module, sep, function = spec.partition(":")
+    if not sep or not module or not function:
+        raise LoadError("--loader must look like module:function, got %r" % spec)
+    return module, function
+
+
+def _accepts_stage(function):
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "stage" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
+class Custom(Adapter):
+    def __init__(self, spec):
+        self.spec = spec
+        self.module_name, self.function_name = _split_spec(spec)
+        self.name = "custom:" + spec
+
+    def version(self, root):
+        module = sys.modules.get(self.module_name.split(".")[0])
+        return getattr(module, "__version__", None) or "unknown"
+
+    def _function(self, root):
+        sys.dont_write_bytecode = True
+        sys.path.insert(0, str(root))
+        name = self.module_name
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                raise LoadError("--loader module %r not found in %s or the Python environment" % (name, root))
+            raise LoadError("importing --loader module %r failed: %s" % (name, describe(exc)))
+        except Exception as exc:
+            raise LoadError("importing --loader module %r failed: %s" % (name, describe(exc)))
+        function = getattr(module, self.function_name, None)
+        if not callable(function):
+            raise LoadError("--loader module %r has no function %r" % (name, self.function_name))
+        return function
+
+    def load(self, root, stage, workdir):
+        function = self._function(root)
+        build_root = None
+        target = Path(root)
+        kwargs = {}
+        if _accepts_stage(function):
+            kwargs["stage"] = stage
+        elif stage != "discovered":
+            raise LoadError(
+                "--loader %s cannot load the %s stage: give the function a `stage` keyword "
+                "parameter (it is called with stage=%r on a copy of the site), or use "
+                "--stage discovered" % (self.spec, stage, stage))
+        if stage == "rendered":
+            build_root = Path(workdir) / "site"
+            shutil.copytree(root, build_root, symlinks=True)
+            target = build_root
+        try:
+            result = function(target, **kwargs)
+        except LoadError:
+            raise
+        except Exception as exc:
+            raise LoadError("--loader %s raised %s" % (self.spec, describe(exc)))
+        if isinstance(result, tuple) and len(result) == 2:
+            site, pages = result
+        else:
+            site = result
+            pages = getattr(site, "pages", None)
+            if pages is None:
+                raise LoadError(
+                    "--loader %s returned a %s without a `pages` attribute; return (site, pages) instead"
+                    % (self.spec, type(site).__qualname__))
+        try:
+            pages = list(pages)
+        except TypeError:
+            raise LoadError("--loader %s: pages is not iterable (%s)" % (self.spec, type(pages).__qualname__))
+        return site, pages, str(build_root) if build_root else None
+
+    def stage_method(self, stage, build_root):
+        where = " on a temporary copy of the site (removed afterwards)" if build_root else ""
+        return "`%s`: the object graph returned by the --loader function `%s`%s" % (stage, self.spec, where)

@@ -1,0 +1,63 @@
+"""Small helpers every part of the Python side shares."""
+
+import contextlib
+import io
+import os
+import sys
+
+
+class LoadError(Exception):
+    """A problem with the user's input: its message is shown as the tool's one error line."""
+
+
+# Workers (sub-interpreters, spawned processes) cannot import this package: they run this
+# source text too, so an exception reads the same wherever it happened.
+DESCRIBE_SOURCE = '''
+def describe(exc):
+    """"ImportError: module _tracemalloc does not support ..." — type and first line only."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    return "%s: %s" % (type(exc).__name__, first) if first else type(exc).__name__
+'''
+exec(DESCRIBE_SOURCE)
+
+
+@contextlib.contextmanager
+def captured_output():
+    """Keep a generator's own chatter (Bengal logs to stdout) off the tool's terminal.
+
+    Python-level streams are swapped, and fd 1 too, for writers that cached the real stdout.
+    """
+    buffer = io.StringIO()
+    sys.stdout.flush()
+    saved_fd = os.dup(1)
+    sink = open(os.devnull, "w")
+    os.dup2(sink.fileno(), 1)
+    try:
+        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+            yield buffer
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved_fd, 1)
+        os.close(saved_fd)
+        sink.close()
+
+
+@contextlib.contextmanager
+def working_directory(path):
+    previous = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def even_sample(items, n):
+    """At most `n` evenly spaced items, in order, first and last included; (items, sampled)."""
+    items = list(items)
+    if not n or n <= 0 or n >= len(items):
+        return items, False
+    if n == 1:
+        return [items[0]], True
+    return [items[round(i * (len(items) - 1) / (n - 1))] for i in range(n)], True

@@ -1,0 +1,211 @@
+//! results.json assembled from what every phase produced. Only plain copying and summarising
+//! here: every number was measured by an earlier phase.
+use crate::explain::diagnose::PayloadDiagnosis;
+use crate::generators::LoadedSite;
+use crate::measure::facts::PickleFacts;
+use crate::measure::{Measurements, PayloadResult};
+use crate::model::PayloadKind;
+use crate::model::explain::Suggestion;
+use crate::model::results::*;
+use crate::model::stats::{ByteStats, LatencySummary};
+use crate::model::transport::VerdictRow;
+use crate::settings::AnalyzeSettings;
+use crate::transport::Outcome;
+use std::collections::BTreeMap;
+
+/// Everything a run produced, phase by phase.
+pub struct Produced<'a> {
+    pub settings: &'a AnalyzeSettings,
+    pub python: PythonInfo,
+    pub environment: EnvironmentInfo,
+    pub site: &'a LoadedSite,
+    pub fields: Vec<String>,
+    pub measured: &'a Measurements,
+    pub facts: Vec<PickleFacts>,
+    pub diagnoses: Vec<PayloadDiagnosis>,
+    pub suggestion: Option<Suggestion>,
+    pub transported: Option<&'a Outcome>,
+    pub verdicts: Vec<VerdictRow>,
+    pub notes: Vec<String>,
+}
+
+pub fn results(p: Produced) -> Results {
+    let payloads: Vec<PayloadJson> = p
+        .measured
+        .payloads
+        .iter()
+        .zip(p.facts)
+        .zip(p.diagnoses)
+        .map(|((m, facts), diagnosis)| payload_json(m, &p.site.page_keys, facts, diagnosis))
+        .collect();
+    let suggestion = p.suggestion.map(|s| SuggestionJson {
+        options: s.as_options(),
+        measured_median_bytes: payloads
+            .iter()
+            .find(|q| q.name == PayloadKind::PageSuggested)
+            .and_then(|q| q.bytes.as_ref().map(|b| b.median)),
+        fields: s.fields,
+        exclude_keys: s.exclude_keys,
+        median_bytes: s.median_bytes,
+        dropped: s.dropped,
+    });
+    let verdict = crate::verdict::judge(&payloads, &p.fields, suggestion.as_ref(), &p.notes);
+    let answer = crate::verdict::answer(&payloads, &p.verdicts);
+    let t = p.transported;
+    let settings = p.settings;
+    Results {
+        tool: ToolInfo {
+            name: "picklecost",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        python: p.python,
+        site: SiteInfo {
+            path: settings.load.site_dir.display().to_string(),
+            generator: p.site.generator.clone(),
+            generator_version: p.site.generator_version.clone(),
+            stage: p.site.stage,
+            stage_method: p.site.stage_method.clone(),
+            pages: p.site.pages.len(),
+            load_seconds: p.site.load_seconds,
+            build_root: p.site.build_root.clone(),
+        },
+        settings: SettingsInfo {
+            protocol: settings.measure.protocol,
+            iterations: settings.measure.iterations,
+            sample: settings.measure.sample,
+            budget_seconds: settings.measure.budget_seconds,
+            gc: settings.measure.gc,
+            fields: p.fields,
+            exclude_keys: settings.exclude_keys.clone(),
+            diagnose: settings.explain.is_some(),
+        },
+        payloads,
+        suggestion,
+        answer,
+        transports: t.map(transports_json).unwrap_or_default(),
+        transport_availability: t.map_or(serde_json::Value::Null, |o| o.availability.clone()),
+        imports: t.map(|o| o.imports.clone()).unwrap_or_default(),
+        render_ns: t
+            .filter(|o| !o.render_hist.is_empty())
+            .map(|o| LatencySummary::of(&o.render_hist)),
+        render: t.map(|o| RenderJson {
+            available: o.render.available,
+            reason: o.render.reason.clone(),
+            pages: o.render.pages,
+            sampled: o.render.sampled,
+            method: o.render.method.clone(),
+            errors: o.render.errors.iter().take(5).cloned().collect(),
+        }),
+        verdicts: p.verdicts,
+        thresholds: settings.transports.as_ref().map(|t| t.thresholds),
+        verdict,
+        timing: Timing {
+            total_seconds: 0.0,
+            load_seconds: p.site.load_seconds,
+            measured_seconds: p.measured.payloads.iter().map(|m| m.measured.as_secs_f64()).sum(),
+            calibration_seconds: p.measured.calibration.as_secs_f64(),
+            phases: BTreeMap::new(),
+        },
+        environment: EnvironmentInfo {
+            command_line: settings.command_line.clone(),
+            ..p.environment
+        },
+    }
+}
+
+fn transports_json(o: &Outcome) -> Vec<TransportJson> {
+    o.cells
+        .iter()
+        .map(|c| TransportJson {
+            name: c.transport,
+            available: c.available,
+            reason: c.reason.clone(),
+            payload: c.payload,
+            roundtrip_ns: LatencySummary::of(&c.roundtrip),
+            setup_ns: c.setup.as_ref().and_then(|s| s.median_per_worker_ns()),
+            setup: c.setup.clone(),
+        })
+        .collect()
+}
+
+fn payload_json(
+    p: &PayloadResult,
+    page_keys: &[String],
+    facts: PickleFacts,
+    diagnosis: PayloadDiagnosis,
+) -> PayloadJson {
+    let key = |i: usize| {
+        if p.kind.per_page() {
+            page_keys[i].clone()
+        } else {
+            "site".to_string()
+        }
+    };
+    let sizes: Vec<u64> = p.sizes.iter().map(|&(_, b)| b).collect();
+    let error = p.failures.first().map(|(_, e)| {
+        if p.objects > 1 {
+            format!(
+                "{e} ({} of {} measured objects failed)",
+                p.failures.len(),
+                p.sizes.len() + p.failures.len()
+            )
+        } else {
+            e.clone()
+        }
+    });
+    PayloadJson {
+        name: p.kind,
+        picklable: p.picklable(),
+        error,
+        count: p.sizes.len(),
+        objects: p.objects,
+        bytes: ByteStats::of(&sizes),
+        dumps_ns: LatencySummary::of(&p.dumps),
+        loads_ns: LatencySummary::of(&p.loads),
+        roundtrip_ns: LatencySummary::of(&p.roundtrip),
+        failures_count: p.failures.len(),
+        failed_objects: p
+            .failures
+            .iter()
+            .take(50)
+            .map(|(i, e)| ObjectError {
+                key: key(*i),
+                error: e.clone(),
+            })
+            .collect(),
+        failure_search: diagnosis.culprits.as_ref().map(|c| FailureSearch {
+            visited: c.visited,
+            truncated: c.truncated,
+            limits: c.limits.clone(),
+        }),
+        failures: diagnosis.culprits.map(|c| c.failures).unwrap_or_default(),
+        attribution: diagnosis.attribution,
+        drag: diagnosis.drag,
+        diagnosis_errors: diagnosis.errors,
+        sampled: p.plan.is_sampled(p.objects) || p.cut_by_budget,
+        selection: p.selection.clone(),
+        iterations: p.plan.iterations,
+        measured_seconds: p.measured.as_secs_f64(),
+        import_closure: facts.import_closure,
+        plain_data: facts.plain_data,
+        unsafe_globals: facts.unsafe_globals,
+        inspected: facts.inspected,
+        plan: PlanJson {
+            wall_seconds: p.wall.as_secs_f64(),
+            release_seconds: p.releasing.as_secs_f64(),
+            round_estimate_seconds: p.round_estimate_seconds,
+            share_seconds: p.plan.share_seconds,
+            sized: p.plan.sized,
+            timed: p.plan.timed,
+            cut_by_budget: p.cut_by_budget,
+        },
+        sizes: p
+            .sizes
+            .iter()
+            .map(|&(i, b)| ObjectSize {
+                key: key(i),
+                bytes: b,
+            })
+            .collect(),
+    }
+}

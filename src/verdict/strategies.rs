@@ -1,0 +1,146 @@
+//! Which way of handing pages to workers is worth it: transfer cost as a share of the render
+//! cost of the whole site, per strategy, payload and copying transport.
+use crate::model::transport::VerdictRow;
+use crate::model::{PayloadKind, Thresholds, TransportKind, VerdictClass as Class};
+use crate::transport::Outcome;
+use crate::units::nanos;
+
+pub fn classify(share: f64, t: Thresholds) -> Class {
+    if share <= t.practical {
+        Class::Practical
+    } else if share <= t.marginal {
+        Class::Marginal
+    } else {
+        Class::Impractical
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// One copy of the whole Site per worker, pages rendered from it.
+    SitePerWorker,
+    /// Every page sent as its full Page object.
+    EachPage,
+    /// Every page sent as a smaller payload (subset or suggested).
+    EachPayload,
+}
+
+impl Strategy {
+    pub fn of(payload: PayloadKind) -> Self {
+        match payload {
+            PayloadKind::Site => Strategy::SitePerWorker,
+            PayloadKind::Page => Strategy::EachPage,
+            _ => Strategy::EachPayload,
+        }
+    }
+
+    pub fn describe(self, payload: PayloadKind) -> String {
+        match self {
+            Strategy::SitePerWorker => "ship the full Site once per worker".into(),
+            Strategy::EachPage => "ship each full Page".into(),
+            Strategy::EachPayload => format!("ship each {payload} payload"),
+        }
+    }
+}
+
+/// Total transfer time of a strategy: W Site copies, or one payload per page.
+pub fn transfer_ns(strategy: Strategy, roundtrip_p50: u64, pages: usize, workers: usize) -> f64 {
+    match strategy {
+        Strategy::SitePerWorker => roundtrip_p50 as f64 * workers as f64,
+        Strategy::EachPage | Strategy::EachPayload => roundtrip_p50 as f64 * pages as f64,
+    }
+}
+
+/// One row per copying transport and payload: transfer cost for the whole site as a share of
+/// its render cost, classified by the thresholds.
+pub fn judge(outcome: &Outcome, pages: usize, thresholds: Thresholds) -> Vec<VerdictRow> {
+    let (cells, render, render_hist, workers) = (
+        &outcome.cells,
+        &outcome.render,
+        &outcome.render_hist,
+        outcome.workers,
+    );
+    let render_total = render_hist.value_at_quantile(0.5) as f64 * pages as f64;
+    let mut rows = Vec::new();
+    for cell in cells.iter().filter(|c| c.transport.judged()) {
+        let strategy = Strategy::of(cell.payload);
+        let mut row = VerdictRow {
+            strategy: strategy.describe(cell.payload),
+            payload: cell.payload,
+            transport: cell.transport,
+            workers,
+            transfer_share: None,
+            setup_share: None,
+            class: Class::Impractical,
+            why: String::new(),
+        };
+        if !cell.available || cell.roundtrip.is_empty() {
+            row.why = cell.reason.clone().unwrap_or_else(|| "not measured".into());
+            if cell.transport == TransportKind::Subinterpreter
+                && render_total > 0.0
+                && let Some(legacy) = cells.iter().find(|c| {
+                    c.transport == TransportKind::SubinterpreterLegacy
+                        && c.payload == cell.payload
+                        && !c.roundtrip.is_empty()
+                })
+            {
+                let share = transfer_ns(strategy, legacy.roundtrip.value_at_quantile(0.5), pages, workers)
+                    / render_total;
+                row.why.push_str(&format!(
+                        "; a legacy-config sub-interpreter can take it ({:.1}% of render time) but shares the main GIL: isolation, not parallelism",
+                        share * 100.0
+                    ));
+            }
+        } else if !render.available || render_total <= 0.0 {
+            row.class = Class::Unknown;
+            row.why = format!(
+                "{} round trip p50, but no render cost to compare with ({})",
+                nanos(cell.roundtrip.value_at_quantile(0.5)),
+                render.reason.as_deref().unwrap_or("none measured")
+            );
+        } else {
+            let p50 = cell.roundtrip.value_at_quantile(0.5);
+            let share = transfer_ns(strategy, p50, pages, workers) / render_total;
+            let setup_ns: u64 = cell.setup.as_ref().map_or(0, |s| s.total_ns());
+            row.transfer_share = Some(share);
+            row.setup_share = Some(setup_ns as f64 / render_total);
+            row.class = classify(share, thresholds);
+            let count = match strategy {
+                Strategy::SitePerWorker => format!("{workers} copies"),
+                _ => format!("{pages} pages"),
+            };
+            row.why = format!(
+                "{} round trip p50 x {count} = {:.1}% of the {} it takes to render {pages} pages (p50 {}); starting {workers} workers costs another {:.1}% once",
+                nanos(p50),
+                share * 100.0,
+                nanos(render_total as u64),
+                nanos(render_hist.value_at_quantile(0.5)),
+                setup_ns as f64 / render_total * 100.0
+            );
+        }
+        rows.push(row);
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_are_inclusive_upper_bounds() {
+        let t = Thresholds::default();
+        assert_eq!(classify(0.0, t), Class::Practical);
+        assert_eq!(classify(0.05, t), Class::Practical);
+        assert_eq!(classify(0.050001, t), Class::Marginal);
+        assert_eq!(classify(0.25, t), Class::Marginal);
+        assert_eq!(classify(3.0, t), Class::Impractical);
+    }
+
+    #[test]
+    fn transfer_totals() {
+        assert_eq!(transfer_ns(Strategy::SitePerWorker, 1_000, 100, 4), 4_000.0);
+        assert_eq!(transfer_ns(Strategy::EachPage, 1_000, 100, 4), 100_000.0);
+        assert_eq!(transfer_ns(Strategy::EachPayload, 10, 100, 4), 1_000.0);
+    }
+}
