@@ -4,7 +4,6 @@
 //! verdict → report (files) and output (terminal). `pickle` reads pickle streams without
 //! executing them.
 pub mod analyze;
-pub mod charts;
 pub mod cli;
 pub mod error;
 pub mod explain;

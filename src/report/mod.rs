@@ -1,5 +1,6 @@
 //! Everything written to --out: one exporter per format behind one trait. Files are written to
 //! a staging directory and moved into place only when every exporter succeeded.
+pub mod charts;
 pub mod hgrm;
 pub mod json;
 pub mod markdown;

@@ -1,6 +1,7 @@
-//! The SVG charts, drawn by `charts.rs` from the measured histograms and sizes.
-use super::{Exporter, Run};
-use crate::charts::{self, ChartPayload};
+//! The SVG charts, drawn by `report::charts` from the measured histograms and sizes and
+//! written under `charts/`.
+use super::charts::{self, ChartPayload};
+use super::{Exporter, Run, write_file};
 use anyhow::Result;
 use std::path::Path;
 
@@ -49,8 +50,11 @@ impl Exporter for Svg {
             })
             .collect();
         let title = format!("Round-trip latency (dumps + loads), {}", run.results.site.path);
-        charts::latency_percentiles(&chart_payloads, &title, &dir.join(LATENCY))?;
-        charts::comparison(&chart_payloads, &dir.join(COMPARISON))?;
+        write_file(
+            &dir.join(LATENCY),
+            charts::latency_percentiles(&chart_payloads, &title)?,
+        )?;
+        write_file(&dir.join(COMPARISON), charts::comparison(&chart_payloads)?)?;
         let site_tree = run
             .results
             .payloads
@@ -59,11 +63,8 @@ impl Exporter for Svg {
             .and_then(|p| p.attribution.as_ref())
             .and_then(|a| a.tree.as_ref());
         if let Some(tree) = site_tree {
-            charts::icicle(
-                &tree_node(tree),
-                "Where the Site's pickled bytes go",
-                &dir.join(SITE_BYTES),
-            )?;
+            let svg = charts::icicle(&tree_node(tree), "Where the Site's pickled bytes go")?;
+            write_file(&dir.join(SITE_BYTES), svg)?;
         }
         if let Some((cells, _)) = run.transports {
             let rows: Vec<charts::ShareRow> = run
@@ -76,7 +77,7 @@ impl Exporter for Svg {
                 })
                 .collect();
             let t = run.results.thresholds.unwrap_or_default();
-            charts::shares(&rows, t.practical, t.marginal, &dir.join(SHARES))?;
+            write_file(&dir.join(SHARES), charts::shares(&rows, t.practical, t.marginal)?)?;
             let empty = crate::measure::stats::new_histogram();
             for payload in run.payloads.iter().map(|p| p.kind.name()) {
                 let lines: Vec<ChartPayload> = cells
@@ -94,12 +95,13 @@ impl Exporter for Svg {
                     let title = format!(
                         "Round trip of `{payload}` by transport (send, unpickle in the worker, reply)"
                     );
-                    charts::latency_percentiles(&lines, &title, &dir.join(transport_chart(payload)))?;
+                    let svg = charts::latency_percentiles(&lines, &title)?;
+                    write_file(&dir.join(transport_chart(payload)), svg)?;
                 }
             }
         }
         for p in chart_payloads.iter().filter(|p| !p.sizes.is_empty()) {
-            charts::size_distribution(p, &dir.join(size_chart(p.name)))?;
+            write_file(&dir.join(size_chart(p.name)), charts::size_distribution(p)?)?;
         }
         Ok(())
     }
