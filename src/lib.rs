@@ -16,7 +16,6 @@
 //!
 //! `pickle` reads pickle streams without executing them (used by `commands::inspect` and by
 //! `analyze` on the pickles it made).
-pub mod charts;
 pub mod cli;
 pub mod commands;
 pub mod error;

@@ -105,7 +105,7 @@ pub fn resolve_fields(
         None => site
             .adapter
             .bind(py)
-            .call_method1("default_fields", (first.clone(),))?
+            .call_method1("default_fields", (first,))?
             .extract()?,
     };
     if let Some(first) = first

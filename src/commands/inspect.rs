@@ -177,7 +177,7 @@ pub fn summarize(reports: Vec<FileReport>, sizes: Vec<u64>, top: usize) -> Inspe
             memo.gets += s.memo.gets;
             largest.extend(s.largest.iter().cloned());
         }
-        largest.sort_by(|a, b| b.size.cmp(&a.size));
+        largest.sort_by_key(|l| std::cmp::Reverse(l.size));
         largest.truncate(top);
         add_opcodes(&mut totals.opcodes, &opcodes);
         add_globals(&mut all_globals, &sorted_globals(globals.clone()));

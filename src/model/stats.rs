@@ -54,15 +54,21 @@ impl ByteStats {
         }
         let mut sorted = sizes.to_vec();
         sorted.sort_unstable();
-        let rank = |q: f64| sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1];
         Some(Self {
             min: sorted[0],
-            median: rank(0.5),
-            p90: rank(0.9),
+            median: nearest_rank(&sorted, 0.5),
+            p90: nearest_rank(&sorted, 0.9),
             max: *sorted.last().unwrap(),
             total: sorted.iter().sum(),
         })
     }
+}
+
+/// The value at quantile `q` of `sorted` (ascending, non-empty) by nearest rank: the smallest
+/// value with at least `q` of the sample at or below it. Always a measured value, never an
+/// average of two; the median of [1, 2, 3, 100] is 2.
+pub fn nearest_rank(sorted: &[u64], q: f64) -> u64 {
+    sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
 #[cfg(test)]
@@ -84,6 +90,17 @@ mod tests {
         );
         assert_eq!(ByteStats::of(&[]), None);
         assert_eq!(ByteStats::of(&[7]).unwrap().median, 7);
+    }
+
+    #[test]
+    fn nearest_rank_picks_a_measured_value() {
+        assert_eq!(nearest_rank(&[1, 2, 3, 100], 0.5), 2);
+        assert_eq!(nearest_rank(&[1, 2, 3, 100], 0.75), 3);
+        assert_eq!(nearest_rank(&[1, 2, 3, 100], 0.76), 100);
+        assert_eq!(nearest_rank(&[1, 2, 3, 100], 0.0), 1);
+        assert_eq!(nearest_rank(&[1, 2, 3, 100], 1.0), 100);
+        assert_eq!(nearest_rank(&[42], 0.99), 42);
+        assert_eq!(ByteStats::of(&[100, 3, 2, 1]).unwrap().median, 2);
     }
 
     #[test]

@@ -72,7 +72,7 @@ mod tests {
 
     #[test]
     fn writes_the_plotters_format() {
-        let mut h = crate::measure::stats::new_histogram();
+        let mut h = crate::model::stats::new_histogram();
         for v in 1..=100u64 {
             h.record(v * 1000).unwrap();
         }

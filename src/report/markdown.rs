@@ -150,7 +150,7 @@ fn render(r: &Results) -> String {
         .find(|p| p.name == PayloadKind::Page && p.sizes.len() > 1)
     {
         let mut sorted: Vec<_> = page.sizes.iter().collect();
-        sorted.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+        sorted.sort_by_key(|t| std::cmp::Reverse(t.bytes));
         md.push_str("### Largest and smallest page pickles\n\n| page | bytes |\n|---|---:|\n");
         let n = sorted.len();
         for s in sorted

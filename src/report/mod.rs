@@ -2,6 +2,7 @@
 //! format behind one trait, and `OutDir::write` is the one place that writes them — to a staging
 //! directory first, moved into place only when every exporter succeeded.
 pub mod assemble;
+pub mod charts;
 pub mod hgrm;
 pub mod json;
 pub mod markdown;

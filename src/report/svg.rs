@@ -1,9 +1,9 @@
-//! The SVG charts, drawn by `charts` from the measured histograms and sizes.
+//! The SVG charts, drawn by `report::charts` from the measured histograms and sizes, under
+//! `charts/`.
+use super::charts::{self, ChartPayload};
 use super::{Exporter, ReportFile, Run};
-use crate::charts::{self, ChartPayload};
 use crate::model::{PayloadKind, explain::ByteTree};
 use anyhow::Result;
-use std::path::Path;
 
 pub const LATENCY: &str = "latency-percentiles.svg";
 pub const COMPARISON: &str = "full-vs-subset.svg";
@@ -14,6 +14,10 @@ pub fn transport_chart(payload: PayloadKind) -> String {
     format!("transports-{payload}.svg")
 }
 
+pub fn size_chart(payload: PayloadKind) -> String {
+    format!("size-{payload}.svg")
+}
+
 fn tree_node(t: &ByteTree) -> charts::TreeNode {
     charts::TreeNode {
         label: t.path.clone().unwrap_or_else(|| t.name.clone()),
@@ -22,34 +26,12 @@ fn tree_node(t: &ByteTree) -> charts::TreeNode {
     }
 }
 
-pub fn size_chart(payload: PayloadKind) -> String {
-    format!("size-{payload}.svg")
-}
-
 pub struct Svg;
 
 impl Exporter for Svg {
     fn export(&self, run: &Run) -> Result<Vec<ReportFile>> {
-        let scratch = std::env::temp_dir().join(format!("picklecost-charts-{}", std::process::id()));
-        std::fs::create_dir_all(&scratch)?;
-        let drawn = draw(run, &scratch).and_then(|()| {
-            let mut files = Vec::new();
-            for entry in std::fs::read_dir(&scratch)? {
-                let entry = entry?;
-                files.push(ReportFile::new(
-                    Path::new("charts").join(entry.file_name()),
-                    std::fs::read(entry.path())?,
-                ));
-            }
-            Ok(files)
-        });
-        let _ = std::fs::remove_dir_all(&scratch);
-        drawn
-    }
-}
-
-fn draw(run: &Run, dir: &Path) -> Result<()> {
-    {
+        let mut files = Vec::new();
+        let mut add = |name: String, svg: String| files.push(ReportFile::new(format!("charts/{name}"), svg));
         let sizes: Vec<Vec<u64>> = run
             .payloads
             .iter()
@@ -68,8 +50,11 @@ fn draw(run: &Run, dir: &Path) -> Result<()> {
             })
             .collect();
         let title = format!("Round-trip latency (dumps + loads), {}", run.results.site.path);
-        charts::latency_percentiles(&chart_payloads, &title, &dir.join(LATENCY))?;
-        charts::comparison(&chart_payloads, &dir.join(COMPARISON))?;
+        add(
+            LATENCY.into(),
+            charts::latency_percentiles(&chart_payloads, &title)?,
+        );
+        add(COMPARISON.into(), charts::comparison(&chart_payloads)?);
         let site_tree = run
             .results
             .payloads
@@ -78,11 +63,10 @@ fn draw(run: &Run, dir: &Path) -> Result<()> {
             .and_then(|p| p.attribution.as_ref())
             .and_then(|a| a.tree.as_ref());
         if let Some(tree) = site_tree {
-            charts::icicle(
-                &tree_node(tree),
-                "Where the Site's pickled bytes go",
-                &dir.join(SITE_BYTES),
-            )?;
+            add(
+                SITE_BYTES.into(),
+                charts::icicle(&tree_node(tree), "Where the Site's pickled bytes go")?,
+            );
         }
         if let Some((cells, _)) = run.transports {
             let rows: Vec<charts::ShareRow> = run
@@ -95,7 +79,7 @@ fn draw(run: &Run, dir: &Path) -> Result<()> {
                 })
                 .collect();
             let t = run.results.thresholds.unwrap_or_default();
-            charts::shares(&rows, t.practical, t.marginal, &dir.join(SHARES))?;
+            add(SHARES.into(), charts::shares(&rows, t.practical, t.marginal)?);
             let empty = crate::model::stats::new_histogram();
             for payload in run.payloads.iter().map(|p| p.kind) {
                 let lines: Vec<ChartPayload> = cells
@@ -113,13 +97,18 @@ fn draw(run: &Run, dir: &Path) -> Result<()> {
                     let title = format!(
                         "Round trip of `{payload}` by transport (send, unpickle in the worker, reply)"
                     );
-                    charts::latency_percentiles(&lines, &title, &dir.join(transport_chart(payload)))?;
+                    add(
+                        transport_chart(payload),
+                        charts::latency_percentiles(&lines, &title)?,
+                    );
                 }
             }
         }
-        for p in chart_payloads.iter().filter(|p| !p.sizes.is_empty()) {
-            charts::size_distribution(p, &dir.join(format!("size-{}.svg", p.name)))?;
+        for (p, kind) in chart_payloads.iter().zip(run.payloads.iter().map(|p| p.kind)) {
+            if !p.sizes.is_empty() {
+                add(size_chart(kind), charts::size_distribution(p)?);
+            }
         }
-        Ok(())
+        Ok(files)
     }
 }

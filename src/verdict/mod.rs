@@ -32,7 +32,7 @@ fn culprit_list(p: &PayloadJson) -> Option<String> {
 /// "page._site (434.1 KB), page.metadata['_posts'] (1.2 MB)" — references that bring bytes in.
 pub fn drag_list(p: &PayloadJson, max: usize) -> Option<String> {
     let mut drags: Vec<_> = p.drag.iter().filter(|d| d.bytes.unwrap_or(0) > 0).collect();
-    drags.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+    drags.sort_by_key(|d| std::cmp::Reverse(d.bytes));
     if drags.is_empty() {
         return None;
     }
