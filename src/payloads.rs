@@ -39,6 +39,8 @@ pub struct Payloads<'a, 'py> {
     pub subset: PageView<'py>,
     pub suggested: Option<PageView<'py>>,
     page_payload: Bound<'py, PyAny>,
+    /// The generator's own page -> payload function, where the installed generator has one.
+    generator_payload: Option<Bound<'py, PyAny>>,
 }
 
 impl<'a, 'py> Payloads<'a, 'py> {
@@ -48,12 +50,15 @@ impl<'a, 'py> Payloads<'a, 'py> {
         subset: PageView<'py>,
         suggested: Option<PageView<'py>>,
     ) -> PyResult<Self> {
+        let adapter = site.adapter.bind(py);
+        let own = adapter.call_method1("own_payload", (site.site.bind(py),))?;
         Ok(Self {
             py,
             site,
             subset,
             suggested,
-            page_payload: site.adapter.bind(py).getattr("page_payload")?,
+            page_payload: adapter.getattr("page_payload")?,
+            generator_payload: (!own.is_none()).then_some(own),
         })
     }
 
@@ -62,6 +67,9 @@ impl<'a, 'py> Payloads<'a, 'py> {
         let mut kinds = vec![PayloadKind::Site, PayloadKind::Page, PayloadKind::PageSubset];
         if self.suggested.is_some() {
             kinds.push(PayloadKind::PageSuggested);
+        }
+        if self.generator_payload.is_some() {
+            kinds.push(PayloadKind::PageGenerator);
         }
         kinds
     }
@@ -88,6 +96,10 @@ impl<'a, 'py> Payloads<'a, 'py> {
             PayloadKind::PageSuggested => match &self.suggested {
                 Some(v) => view(v),
                 None => Err(pyo3::exceptions::PyValueError::new_err("no suggested payload")),
+            },
+            PayloadKind::PageGenerator => match &self.generator_payload {
+                Some(build) => build.call1((self.site.pages[index].bind(py),)),
+                None => Err(pyo3::exceptions::PyValueError::new_err("no generator payload")),
             },
         }
     }

@@ -24,6 +24,7 @@ fn root_name(kind: PayloadKind) -> &'static str {
         PayloadKind::Page => "page",
         PayloadKind::PageSubset => "subset",
         PayloadKind::PageSuggested => "suggested",
+        PayloadKind::PageGenerator => "view",
     }
 }
 

@@ -24,6 +24,8 @@ pub struct LoadedSite {
     pub stage: Stage,
     /// How the stage was reached, in one sentence (the adapter's words).
     pub stage_method: String,
+    /// What the generator's own worker payload is, where it has one (the adapter's words).
+    pub generator_payload: Option<String>,
     /// Where a rendered build ran (a temporary copy), if it did.
     pub build_root: Option<String>,
     pub load_seconds: f64,
@@ -123,7 +125,7 @@ pub fn load(py: Python<'_>, request: &LoadSettings, workdir: &Workdir) -> Result
         .call_method1("strata", (loaded.getattr("pages")?,))?
         .extract()?;
     Ok(LoadedSite {
-        adapter: adapter.unbind(),
+        adapter: adapter.clone().unbind(),
         site: loaded.getattr("site")?.unbind(),
         pages,
         page_keys,
@@ -132,6 +134,7 @@ pub fn load(py: Python<'_>, request: &LoadSettings, workdir: &Workdir) -> Result
         generator_version: loaded.getattr("generator_version")?.str()?.to_string(),
         stage: request.stage,
         stage_method: loaded.getattr("stage_method")?.extract()?,
+        generator_payload: adapter.call_method0("own_payload_method")?.extract()?,
         build_root: loaded.getattr("build_root")?.extract()?,
         load_seconds: loaded.getattr("seconds")?.extract()?,
     })

@@ -45,6 +45,8 @@ pub enum PayloadKind {
     PageSubset,
     /// The smallest self-contained page payload `explain` suggested.
     PageSuggested,
+    /// The generator's own per-page worker payload, where it ships one (Bengal 0.5's PageView).
+    PageGenerator,
 }
 
 impl PayloadKind {
@@ -54,6 +56,7 @@ impl PayloadKind {
             PayloadKind::Page => "page",
             PayloadKind::PageSubset => "page_subset",
             PayloadKind::PageSuggested => "page_suggested",
+            PayloadKind::PageGenerator => "page_generator",
         }
     }
 

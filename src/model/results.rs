@@ -58,6 +58,8 @@ pub struct SiteInfo {
     pub stage: Stage,
     /// How the stage was reached (the generator adapter's words).
     pub stage_method: String,
+    /// What the `page_generator` payload is, where the generator ships its own worker payload.
+    pub generator_payload: Option<String>,
     pub pages: usize,
     pub load_seconds: f64,
     /// The temporary copy a rendered build ran in (already removed).

@@ -65,6 +65,7 @@ pub fn results(p: Produced) -> Results {
             generator_version: p.site.generator_version.clone(),
             stage: p.site.stage,
             stage_method: p.site.stage_method.clone(),
+            generator_payload: p.site.generator_payload.clone(),
             pages: p.site.pages.len(),
             load_seconds: p.site.load_seconds,
             build_root: p.site.build_root.clone(),

@@ -208,8 +208,13 @@ fn render(r: &Results) -> String {
     );
     let _ = writeln!(
         md,
-        "- Payloads: `site` = the Site object; `page` = each Page object pickled on its own, as a worker would receive it; `page_subset` = per page a plain dict of `{}` (paths as strings, other values as they are).",
-        r.settings.fields.join("`, `")
+        "- Payloads: `site` = the Site object; `page` = each Page object pickled on its own, as a worker would receive it; `page_subset` = per page a plain dict of `{}` (paths as strings, read-only mapping views as dicts, other values as they are){}.",
+        r.settings.fields.join("`, `"),
+        r.site
+            .generator_payload
+            .as_deref()
+            .map(|m| format!("; `page_generator` = {m}"))
+            .unwrap_or_default()
     );
     let _ = writeln!(
         md,

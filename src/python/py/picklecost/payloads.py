@@ -59,10 +59,14 @@ def validate_fields(page, fields):
 
 
 def plain(value):
-    # Paths become strings, as a worker payload would carry them; everything else stays as the
-    # live object so that what it drags along (e.g. Page references in metadata) is measured.
+    """A field's value as a worker payload carries it: paths become strings and read-only
+    mapping views (`mappingproxy`, a generator's cascading metadata view) become dicts, at any
+    depth inside such views. Everything else stays the live object, so that what it drags along
+    (e.g. Page references in metadata) is measured."""
     if isinstance(value, pathlib.PurePath):
         return str(value)
+    if isinstance(value, collections.abc.Mapping) and not isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
     return value
 
 
@@ -72,7 +76,7 @@ def subset(page, fields, exclude_keys=None):
     for name in fields:
         value = plain(field(page, name))
         drop = (exclude_keys or {}).get(name)
-        if drop and isinstance(value, dict):
+        if drop and isinstance(value, dict):  # views are dicts by now
             drop = set(drop)
             value = {k: v for k, v in value.items() if k not in drop}
         out[name] = value

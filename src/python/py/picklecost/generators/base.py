@@ -41,6 +41,15 @@ class Adapter:
     def page_payload(self, page, fields, exclude_keys=None):
         return payloads.subset(page, fields, exclude_keys)
 
+    def own_payload(self, site):
+        """The generator's own per-page worker payload, as a function page -> object, or None
+        when the installed generator has none."""
+        return None
+
+    def own_payload_method(self):
+        """What `own_payload` builds, in one sentence for the report."""
+        return None
+
     def render_cost(self, site, pages, sample, workdir):
         return {"available": False,
                 "reason": "render cost is only measured for generators picklecost knows "

@@ -1,38 +1,84 @@
-"""Bengal (bengal.toml sites; Bengal 0.1).
+"""Bengal, every generation picklecost can drive, told apart by what the installed package offers
+(never by its version number):
 
-Loading: `Site.from_config(root)`, then `discover_content()` and `discover_assets()` (the
-`discovered` stage, what a build does before rendering), or a full sequential build of a copy of
-the site (`rendered`).
+- sites: `bengal.toml`, `bengal.yaml`/`.yml` or a `config/_default/` directory (the last needs
+  a Bengal with `bengal.config.directory_loader`, i.e. 0.5);
+- `discovered`: `Site.from_config(root)`, `discover_content()`, `discover_assets()`, what a build
+  does before rendering (nothing is written);
+- `rendered`: a full sequential build of a copy of the site: `site.build(BuildOptions(...))`
+  where `bengal.orchestration.build.options` exists (0.5), else `site.build(parallel=False, ...)`;
+- pages: `site.pages` (0.1 `Page`, 0.5 `RuntimePage`); the default payload is a plain view of
+  source path, raw Markdown, metadata and output path (0.5 keeps the raw Markdown in
+  `_raw_content`: its `content` property is the rendered HTML, empty before rendering);
+- Bengal's own worker payload where it ships one: `bengal.snapshots` (0.5) builds a body-free
+  `PageView` per page (`page_view_from_live_page(page, site)`), what its render backends hand
+  to workers;
+- render cost: `bengal.rendering.pipeline.RenderingPipeline(site).process_page(page)`, the call
+  Bengal's RenderOrchestrator makes for every page of a build (parse Markdown, apply the
+  template, write the HTML). A site at the "discovered" stage first gets what a build does
+  between discovery and rendering: section finalization, taxonomies, menus and the
+  related-posts index.
 
-Render cost: `bengal.rendering.pipeline.RenderingPipeline(site).process_page(page)`, the call
-Bengal's RenderOrchestrator makes for every page of a build (parse Markdown, apply the Jinja
-template, write the HTML). A site at the "discovered" stage first gets what a build does between
-discovery and rendering: section finalization, taxonomies, menus and the related-posts index.
-Nothing is written into the site: `site.output_dir` points into the work directory while
-rendering and the pipeline's write goes under it. The graph is mutated, so this runs after the
-pickle measurements: each rendered page's instance attributes are restored afterwards
-(rendered_html, parsed_ast, toc, output_path...), but a site at the discovered stage keeps the
-preparation (taxonomies, menus, generated tag and section index pages in site.pages), and
-objects the pages share may keep caches.
+Nothing is written into the site: while rendering, `site.output_dir` and every rendered page's
+`output_path` point into the work directory, template bytecode caches are off, and the
+taxonomy index (which a build saves under `.bengal/`) is not saved. The graph is mutated, so
+rendering runs after the pickle measurements: each rendered page's instance attributes are
+restored afterwards (rendered_html, parsed_ast, toc, output_path...), but a site at the
+discovered stage keeps the preparation (taxonomies, menus, generated tag and section index
+pages in site.pages), and objects the pages share may keep caches.
 """
 
 import datetime
+import importlib
+import importlib.metadata
+import importlib.util
 import os
 import shutil
 import time
+import warnings
 from pathlib import Path
 
+from .. import payloads
 from ..util import LoadError, captured_output, describe, even_sample, working_directory
 from .base import Adapter
 
 MAX_ERRORS = 5
+CONFIG_FILES = ("bengal.toml", "bengal.yaml", "bengal.yml")
+
+
+def _has(module):
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _first_module(*names):
+    for name in names:
+        if _has(name):
+            return importlib.import_module(name)
+    raise ImportError("none of %s is importable" % ", ".join(names))
+
+
+def _config_dir(root):
+    return Path(root) / "config" / "_default"
+
+
+def _quiet_logging():
+    """Bengal 0.5's structured logger prints warnings even when quiet: raise its level."""
+    try:
+        logger = _first_module("bengal.utils.observability.logger", "bengal.utils.logger")
+        logger.configure_logging(level=logger.LogLevel.CRITICAL)
+    except Exception:  # noqa: BLE001 - only the noise is at stake
+        pass
 
 
 class Bengal(Adapter):
     name = "bengal"
 
     def detect(self, root):
-        return (Path(root) / "bengal.toml").is_file()
+        root = Path(root)
+        return any((root / name).is_file() for name in CONFIG_FILES) or _config_dir(root).is_dir()
 
     def version(self, root):
         try:
@@ -42,61 +88,132 @@ class Bengal(Adapter):
             raise LoadError(
                 "%s is a Bengal site but Bengal is not installed in this Python environment "
                 "(%s); install it there, e.g. `pip install bengal`" % (root, describe(exc)))
-        return getattr(bengal, "__version__", "unknown")
+        version = getattr(bengal, "__version__", None)
+        if not version:
+            try:
+                version = importlib.metadata.version("bengal")
+            except Exception:  # noqa: BLE001
+                version = "unknown"
+        return version
 
     def _check_config(self, root):
-        # Bengal logs a broken bengal.toml and silently falls back to defaults; a measurement
-        # of the wrong configuration would be worse than no measurement.
-        import tomllib
-
-        config = Path(root) / "bengal.toml"
-        try:
-            with open(config, "rb") as f:
-                tomllib.load(f)
-        except tomllib.TOMLDecodeError as exc:
-            raise LoadError("%s is not valid TOML (%s); fix the file and run again" % (config, exc))
-        except OSError as exc:
-            raise LoadError("cannot read %s: %s" % (config, exc.strerror or exc))
+        # Bengal 0.1 logs a broken config file and silently falls back to defaults; a
+        # measurement of the wrong configuration would be worse than no measurement.
+        root = Path(root)
+        files = [root / name for name in CONFIG_FILES if (root / name).is_file()]
+        config_dir = _config_dir(root)
+        if config_dir.is_dir():
+            if not _has("bengal.config.directory_loader"):
+                raise LoadError(
+                    "%s keeps its configuration in config/_default/, which the installed Bengal "
+                    "cannot read (it has no bengal.config.directory_loader); install a Bengal "
+                    "that can (e.g. `pip install -U bengal`, 0.5 or later)" % root)
+            files = sorted(config_dir.glob("*.yaml")) + sorted(config_dir.glob("*.yml"))
+        for path in files:
+            _check_file(path)
 
     def load(self, root, stage, workdir):
         from bengal.core.site import Site
 
         self._check_config(root)
         build_root = None
-        try:
-            if stage == "discovered":
-                site = Site.from_config(Path(root))
-                site.discover_content()
-                site.discover_assets()
-            else:
-                # A build writes .bengal/ and public/ into the site it builds: build a copy.
-                build_root = Path(workdir) / "site"
-                shutil.copytree(root, build_root, symlinks=True)
-                for path in (build_root / "public", build_root / ".bengal"):
-                    shutil.rmtree(path, ignore_errors=True)
-                with working_directory(build_root):
-                    site = Site.from_config(build_root)
-                    site.build(parallel=False, incremental=False, quiet=True)
-        except LoadError:
-            raise
-        except Exception as exc:
-            raise LoadError("Bengal could not load %s at stage %s: %s" % (root, stage, describe(exc)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _quiet_logging()
+            try:
+                if stage == "discovered":
+                    site = Site.from_config(Path(root))
+                    site.discover_content()
+                    site.discover_assets()
+                else:
+                    # A build writes .bengal/ and public/ into the site it builds: build a copy.
+                    build_root = Path(workdir) / "site"
+                    shutil.copytree(root, build_root, symlinks=True)
+                    for path in (build_root / "public", build_root / ".bengal"):
+                        shutil.rmtree(path, ignore_errors=True)
+                    with working_directory(build_root):
+                        site = Site.from_config(build_root)
+                        _build(site)
+            except LoadError:
+                raise
+            except Exception as exc:
+                raise LoadError("Bengal could not load %s at stage %s: %s" % (root, stage, describe(exc)))
         return site, list(site.pages), str(build_root) if build_root else None
 
     def stage_method(self, stage, build_root):
         if stage == "discovered":
             return ("`discovered`: `Site.from_config(root)`, `discover_content()`, "
                     "`discover_assets()` — what a build does before rendering")
-        return ("`rendered`: a full Bengal build (`site.build(parallel=False, incremental=False)`) "
-                "of a temporary copy of the site%s, then the in-memory graph"
-                % (" at `%s` (removed afterwards)" % build_root if build_root else ""))
+        call = ("site.build(BuildOptions(force_sequential=True, incremental=False))"
+                if _has("bengal.orchestration.build.options")
+                else "site.build(parallel=False, incremental=False)")
+        return ("`rendered`: a full Bengal build (`%s`) of a temporary copy of the site%s, then "
+                "the in-memory graph"
+                % (call, " at `%s` (removed afterwards)" % build_root if build_root else ""))
 
     def default_fields(self, page):
-        return ["source_path", "content", "metadata", "output_path"]
+        content = "content"
+        if page is not None and "_raw_content" in payloads.available_fields(page):
+            content = "_raw_content"  # Bengal 0.5: `content` is the rendered HTML
+        return ["source_path", content, "metadata", "output_path"]
+
+    def own_payload(self, site):
+        if not _has("bengal.snapshots.render_plan"):
+            return None
+        from bengal.snapshots.render_plan import page_view_from_live_page
+
+        def page_view(page):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return page_view_from_live_page(page, site)
+
+        return page_view
+
+    def own_payload_method(self):
+        return ("`bengal.snapshots.render_plan.page_view_from_live_page(page, site)`: Bengal's own "
+                "body-free `PageView`, what its process render backends give workers")
 
     def render_cost(self, site, pages, sample, workdir):
         os.makedirs(workdir, exist_ok=True)
-        return _render(site, pages, sample, workdir)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _render(site, pages, sample, workdir)
+
+
+def _check_file(path):
+    try:
+        if path.suffix == ".toml":
+            import tomllib
+
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+            kind = "TOML"
+        else:
+            import yaml
+
+            with open(path, encoding="utf-8") as f:
+                data = yaml.safe_load(f)
+            kind = "YAML"
+    except OSError as exc:
+        raise LoadError("cannot read %s: %s" % (path, exc.strerror or exc))
+    except ImportError as exc:
+        raise LoadError("cannot check %s: %s" % (path, describe(exc)))
+    except Exception as exc:  # tomllib.TOMLDecodeError, yaml.YAMLError
+        kind = "TOML" if path.suffix == ".toml" else "YAML"
+        text = " ".join(str(exc).split())
+        raise LoadError("%s is not valid %s (%s); fix the file and run again" % (path, kind, text))
+    if data is not None and not isinstance(data, dict):
+        raise LoadError("%s is not a %s mapping (its top level is a %s); fix the file and run again"
+                        % (path, kind, type(data).__name__))
+
+
+def _build(site):
+    if _has("bengal.orchestration.build.options"):
+        from bengal.orchestration.build.options import BuildOptions
+
+        site.build(BuildOptions(force_sequential=True, incremental=False, quiet=True))
+    else:
+        site.build(parallel=False, incremental=False, quiet=True)
 
 
 def _prepared(site):
@@ -115,39 +232,50 @@ def _prepare(site):
         site.build_time = datetime.datetime.now()
     SectionOrchestrator(site).finalize_sections()
     site.invalidate_regular_pages_cache()
-    TaxonomyOrchestrator(site).collect_and_generate(parallel=False)
+    # collect_and_generate() would also save a taxonomy index under the site's .bengal/.
+    taxonomies = TaxonomyOrchestrator(site)
+    taxonomies.collect_taxonomies()
+    taxonomies.generate_dynamic_pages(parallel=False)
     site.invalidate_regular_pages_cache()
     MenuOrchestrator(site).build()
     if "tags" in (getattr(site, "taxonomies", None) or {}):
         RelatedPostsOrchestrator(site).build_index(limit=5, parallel=False)
 
 
+def _redirect(path, output_root, original_output):
+    """Where under `output_root` a page whose output path is `path` is written instead."""
+    root = Path(output_root).resolve()
+    path = Path(path)
+    try:
+        relative = path.relative_to(original_output)
+    except ValueError:
+        try:
+            relative = path.relative_to(root)
+        except ValueError:
+            relative = Path(path.name)
+    target = (root / relative).resolve()
+    if root not in target.parents:
+        target = root / "outside" / path.name
+    return target
+
+
 def _pipeline(site, output_root, original_output):
     from bengal.rendering.pipeline import RenderingPipeline
-    from bengal.utils.atomic_write import atomic_write_text
-    from bengal.utils.build_stats import BuildStats
 
-    root = Path(output_root).resolve()
+    atomic_write_text = _first_module("bengal.utils.io.atomic_write",
+                                      "bengal.utils.atomic_write").atomic_write_text
+    stats = _first_module("bengal.orchestration.stats", "bengal.utils.build_stats").BuildStats()
 
     class Pipeline(RenderingPipeline):
-        """Bengal's pipeline, writing under `output_root` whatever the page's output_path."""
+        """Bengal's pipeline, writing under `output_root` whatever the page's output_path
+        (where the pipeline writes through this method; 0.5 writes to `page.output_path`,
+        which points there already)."""
 
         def _write_output(self, page):
-            path = Path(page.output_path)
-            try:
-                relative = path.relative_to(original_output)
-            except ValueError:
-                try:
-                    relative = path.relative_to(root)
-                except ValueError:
-                    relative = Path(path.name)
-            target = (root / relative).resolve()
-            if root not in target.parents:
-                target = root / "outside" / path.name
+            target = _redirect(page.output_path, output_root, original_output)
             target.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(target, page.rendered_html, encoding="utf-8")
 
-    stats = BuildStats()
     return Pipeline(site, quiet=True, build_stats=stats), stats
 
 
@@ -175,7 +303,15 @@ def _render(site, pages, sample, workdir):
     errors = []
     stats = None
     site.output_dir = output_root
+    config = getattr(site, "config", None)
+    kida = config.get("kida") if config is not None else None
     try:
+        # Bengal 0.5's template engine keeps compiled templates under the site's .bengal/.
+        if config is not None and _has("bengal.config.directory_loader"):
+            config["kida"] = dict(kida or {}, bytecode_cache=False)
+        for page in chosen:
+            if getattr(page, "output_path", None) is not None:
+                page.output_path = _redirect(page.output_path, output_root, original_output)
         with captured_output():
             start = time.perf_counter_ns()
             if prepared:
@@ -205,6 +341,14 @@ def _render(site, pages, sample, workdir):
             errors.append("template error: %s" % (getattr(error, "message", None) or error))
     finally:
         site.output_dir = original_output
+        if config is not None and _has("bengal.config.directory_loader"):
+            try:
+                if kida is None:
+                    del config["kida"]
+                else:
+                    config["kida"] = kida
+            except Exception:  # noqa: BLE001 - a config without item deletion keeps the flag
+                pass
         for page, attrs in saved:
             page.__dict__.clear()
             page.__dict__.update(attrs)
