@@ -9,7 +9,8 @@
   where `bengal.orchestration.build.options` exists (0.5), else `site.build(parallel=False, ...)`;
 - pages: `site.pages` (0.1 `Page`, 0.5 `RuntimePage`); the default payload is a plain view of
   source path, raw Markdown, metadata and output path (0.5 keeps the raw Markdown in
-  `_raw_content`: its `content` property is the rendered HTML, empty before rendering);
+  `_raw_content`: its `content` property is the rendered HTML, empty before rendering; where
+  `bengal.snapshots` exists, dict fields go through its `to_plain_data`, as in its PageView);
 - Bengal's own worker payload where it ships one: `bengal.snapshots` (0.5) builds a body-free
   `PageView` per page (`page_view_from_live_page(page, site)`), what its render backends hand
   to workers;
@@ -156,6 +157,19 @@ class Bengal(Adapter):
         if page is not None and "_raw_content" in payloads.available_fields(page):
             content = "_raw_content"  # Bengal 0.5: `content` is the rendered HTML
         return ["source_path", content, "metadata", "output_path"]
+
+    def page_payload(self, page, fields, exclude_keys=None):
+        out = payloads.subset(page, fields, exclude_keys)
+        if _has("bengal.snapshots.render_plan"):
+            # Bengal's own plain-data projection (what its PageView carries): live Page and
+            # Section references in metadata become their source paths instead of dragging
+            # unpicklable page records along.
+            from bengal.snapshots.render_plan import to_plain_data
+
+            for name, value in out.items():
+                if isinstance(value, dict):
+                    out[name] = to_plain_data(value)
+        return out
 
     def own_payload(self, site):
         if not _has("bengal.snapshots.render_plan"):
