@@ -27,6 +27,11 @@ class CustomLoaderTests(unittest.TestCase):
             "    raise ValueError('the config is wrong')\n"
             "def nopages(root):\n"
             "    return object()\n"
+            "def staged(root, stage):\n"
+            "    site = Site(root)\n"
+            "    site.stage = stage\n"
+            "    (root / 'built-here.txt').write_text(stage)\n"
+            "    return site\n"
         )
 
     def tearDown(self):
@@ -62,6 +67,30 @@ class CustomLoaderTests(unittest.TestCase):
         load.load(str(self.root), "discovered", "proj_loader:load", "/nonexistent")
         self.assertFalse((self.root / "__pycache__").exists())
 
+    def test_loader_with_a_stage_parameter_builds_a_copy_at_the_rendered_stage(self):
+        with tempfile.TemporaryDirectory() as workdir:
+            loaded = load.load(str(self.root), "rendered", "proj_loader:staged", workdir)
+            self.assertEqual(loaded.site.stage, "rendered")
+            self.assertEqual(loaded.build_root, str(pathlib.Path(workdir) / "site"))
+            self.assertEqual(loaded.site.root, pathlib.Path(workdir) / "site")
+            self.assertTrue((pathlib.Path(workdir) / "site" / "built-here.txt").is_file())
+        self.assertFalse((self.root / "built-here.txt").exists())
+        self.assertEqual(loaded.stage, "rendered")
+        self.assertIn("temporary copy", loaded.stage_method)
+
+    def test_loader_with_a_stage_parameter_gets_discovered_on_the_site_itself(self):
+        loaded = load.load(str(self.root), "discovered", "proj_loader:staged", "/nonexistent")
+        self.assertEqual(loaded.site.stage, "discovered")
+        self.assertIsNone(loaded.build_root)
+        (self.root / "built-here.txt").unlink()
+
+    def test_loader_without_a_stage_parameter_refuses_the_rendered_stage(self):
+        with tempfile.TemporaryDirectory() as workdir:
+            with self.assertRaises(load.LoadError) as caught:
+                load.load(str(self.root), "rendered", "proj_loader:load", workdir)
+        self.assertIn("cannot load the rendered stage", str(caught.exception))
+        self.assertIn("`stage` keyword", str(caught.exception))
+
     def test_not_a_site(self):
         with self.assertRaises(load.LoadError) as caught:
             load.load(str(self.root), "discovered", None, "/nonexistent")
@@ -72,6 +101,30 @@ class CustomLoaderTests(unittest.TestCase):
         with self.assertRaises(load.LoadError) as caught:
             load.load(str(self.root), "discovered", None, "/nonexistent")
         self.assertIn("is not valid TOML", str(caught.exception))
+
+    def test_broken_bengal_yaml_is_refused(self):
+        for text, message in (("site: [unclosed\n", "is not valid YAML"),
+                              ("- a\n- b\n", "is not a YAML mapping (its top level is a list)")):
+            with self.subTest(text=text):
+                (self.root / "bengal.yaml").write_text(text)
+                with self.assertRaises(load.LoadError) as caught:
+                    load.load(str(self.root), "discovered", None, "/nonexistent")
+                self.assertIn(message, str(caught.exception))
+                self.assertIn("bengal.yaml", str(caught.exception))
+
+    def test_config_directory_sites_are_bengal_sites(self):
+        from picklecost.generators.bengal import Bengal, _has
+
+        (self.root / "config" / "_default").mkdir(parents=True)
+        (self.root / "config" / "_default" / "site.yaml").write_text("site: {title: [x\n")
+        self.assertIs(type(load.detect(str(self.root))), Bengal)
+        with self.assertRaises(load.LoadError) as caught:
+            load.load(str(self.root), "discovered", None, "/nonexistent")
+        if _has("bengal.config.directory_loader"):
+            self.assertIn("site.yaml is not valid YAML", str(caught.exception))
+        else:
+            self.assertIn("cannot read", str(caught.exception))
+            self.assertIn("config/_default/", str(caught.exception))
 
 
 class CapturedOutputTests(unittest.TestCase):

@@ -36,7 +36,7 @@ def detect(root):
         if adapter.detect(root):
             return adapter
     raise LoadError(
-        "%s is not a site picklecost recognizes (no bengal.toml); "
+        "%s is not a site picklecost recognizes (no bengal.toml, bengal.yaml or config/_default/); "
         "pass --loader module:function to load it yourself" % root)
 
 
