@@ -184,6 +184,8 @@ class Bengal(Adapter):
         return page_view
 
     def own_payload_method(self):
+        if not _has("bengal.snapshots.render_plan"):
+            return None
         return ("`bengal.snapshots.render_plan.page_view_from_live_page(page, site)`: Bengal's own "
                 "body-free `PageView`, what its process render backends give workers")
 
