@@ -1,8 +1,6 @@
 //! Hostile and malformed inputs: clear errors with offsets, no panics, no
 //! execution, bounded memory.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::Instant;
 

@@ -1,6 +1,5 @@
 //! `picklecost inspect` end to end: JSON shape, exit codes, unsafe globals never executed.
-mod common;
-use common::*;
+use crate::util::*;
 use std::process::Command;
 
 fn write_pickles(dir: &std::path::Path) -> serde_json::Value {
@@ -123,6 +122,7 @@ fn malicious_pickle_is_flagged_and_never_run() {
     assert_eq!(g["unsafe"], true);
     assert_eq!(report["totals"]["unsafe_globals"], 1);
     let text = picklecost(&["inspect", evil.to_str().unwrap()]);
+    assert_eq!(text.status.code(), Some(0), "{}", stderr(&text));
     assert!(stdout(&text).contains("UNSAFE") && stdout(&text).contains("WARNING"));
     std::thread::sleep(std::time::Duration::from_millis(100));
     assert!(!marker.exists(), "the pickle's command ran");
@@ -181,6 +181,7 @@ fn plain_data_is_recognised_and_dumped() {
         "--json",
         "--dump",
     ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let f = &report["files"][0];
     assert_eq!(f["plain_data"], true);

@@ -1,6 +1,5 @@
 //! Bad input: one `error:` line naming the problem, a non-zero exit, nothing left behind.
-mod common;
-use common::*;
+use crate::util::*;
 use std::path::Path;
 
 fn analyze(site: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
@@ -206,22 +205,132 @@ fn bad_protocol_and_budget_are_usage_errors() {
     let o = picklecost(&["analyze", tiny_blog().to_str().unwrap(), "--protocol", "9"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).starts_with("error:"));
-    let o = picklecost(&["analyze", tiny_blog().to_str().unwrap(), "--budget", "-1"]);
-    assert!(!o.status.success());
-    assert!(stderr(&o).starts_with("error:"));
+    // `--budget -1` would be refused by the argument parser as an unknown flag `-1`: the value
+    // is attached so that the tool's own check is the one that answers.
+    for (value, shown) in [("-1", "-1"), ("0", "0"), ("nan", "NaN")] {
+        let tmp = TempDir::new("err-budget");
+        let out = tmp.path().join("out");
+        let o = crate::util::analyze(&tiny_blog(), &out, &[&format!("--budget={value}")]);
+        assert_one_error_line(
+            &o,
+            &format!("--budget must be a positive number of seconds, got {shown}"),
+        );
+        assert!(!stderr(&o).contains("unexpected argument"), "{}", stderr(&o));
+        assert!(!out.exists());
+    }
+}
+
+/// One `error:` line naming the flag, a non-zero exit, no report directory: for each value.
+fn assert_rejected(cases: &[(&[&str], &str)]) {
+    for (args, message) in cases {
+        let tmp = TempDir::new("err-thresholds");
+        let out = tmp.path().join("out");
+        let o = crate::util::analyze(&tiny_blog(), &out, args);
+        assert_one_error_line(&o, message);
+        assert!(!out.exists(), "{args:?}: a report directory was left behind");
+    }
+}
+
+#[test]
+fn bad_transport_budget_is_refused() {
+    // The tool's own budget message (not the argument parser's). That it names
+    // --transport-budget is checked by the ignored test below.
+    assert_rejected(&[
+        (
+            &["--transport-budget=0"],
+            "must be a positive number of seconds, got 0",
+        ),
+        (
+            &["--transport-budget=-1"],
+            "must be a positive number of seconds, got -1",
+        ),
+        (
+            &["--transport-budget=nan"],
+            "must be a positive number of seconds, got NaN",
+        ),
+    ]);
+}
+
+#[test]
+#[ignore = "fails until the --transport-budget error names --transport-budget (it says --budget)"]
+fn bad_transport_budget_error_names_its_flag() {
+    assert_rejected(&[
+        (&["--transport-budget=0"], "--transport-budget"),
+        (&["--transport-budget=-1"], "--transport-budget"),
+        (&["--transport-budget=nan"], "--transport-budget"),
+    ]);
+}
+
+#[test]
+fn practical_and_marginal_thresholds_are_checked() {
+    assert_rejected(&[
+        (
+            &["--practical=0"],
+            "--practical (0) must be above 0 and at most --marginal (0.25)",
+        ),
+        (&["--practical=-0.1"], "--practical (-0.1) must be above 0"),
+        (&["--practical=nan"], "--practical (NaN) must be above 0"),
+        (
+            &["--practical=0.3", "--marginal=0.2"],
+            "--practical (0.3) must be above 0 and at most --marginal (0.2)",
+        ),
+        (&["--marginal=0.01"], "at most --marginal (0.01)"),
+    ]);
+}
+
+/// Ctrl-C (SIGINT, as a terminal sends it) `delay` seconds into a rendered-stage run of `site`:
+/// one `error: interrupted ...` line, a non-zero exit, no report directory, the site untouched.
+pub fn ctrl_c_stops_a_rendered_run(site: &Path, delay: &str) {
+    let before = snapshot(site);
+    interrupt(site, delay, &["--stage", "rendered"]);
+    assert_eq!(before, snapshot(site));
 }
 
 #[test]
 fn ctrl_c_stops_the_tool_and_leaves_nothing_behind() {
-    let site = showcase();
-    let before = snapshot(&site);
+    // The sample's rendered run takes seconds: the interrupt lands while Bengal builds the copy
+    // or while the payloads are measured.
+    ctrl_c_stops_a_rendered_run(&tiny_blog(), "1.0");
+}
+
+#[test]
+#[ignore = "fails until Ctrl-C during the transports stops the run (today it is recorded as a transport's failure)"]
+fn ctrl_c_during_the_transports_stops_the_tool() {
+    // 16 pages of ~3 MB each: the measuring phase fits its one-second budget, then the transports
+    // take many seconds to send them; the interrupt lands there.
+    let tmp = TempDir::new("ctrlc-transports");
+    let project = tmp.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    std::fs::write(
+        project.join("bigpages.py"),
+        "class Page:\n    def __init__(self, n):\n        self.source_path = 'p%d' % n\n        self.content = ('%d ' % n) * 1_000_000\n\nclass Site:\n    def __init__(self):\n        self.pages = [Page(n) for n in range(16)]\n\ndef load(root):\n    return Site()\n",
+    )
+    .unwrap();
+    interrupt(
+        &project,
+        "4",
+        &[
+            "--loader",
+            "bigpages:load",
+            "--budget",
+            "1",
+            "--no-diagnose",
+            "--transport-budget",
+            "60",
+        ],
+    );
+}
+
+/// Run `picklecost analyze SITE EXTRA...` and press Ctrl-C after `delay` seconds
+/// (tests/support/interrupt.py): the run must stop with one `error: interrupted` line and leave
+/// no report directory.
+fn interrupt(site: &Path, delay: &str, extra: &[&str]) {
     let tmp = TempDir::new("ctrlc");
     let out = tmp.path().join("out");
-    // A rendered build takes seconds: the interrupt lands while Bengal is building the copy.
     let result = std::process::Command::new(python())
         .arg("-B")
         .arg(root().join("tests/support/interrupt.py"))
-        .arg("1.5")
+        .arg(delay)
         .arg(bin())
         .args([
             "analyze",
@@ -229,7 +338,8 @@ fn ctrl_c_stops_the_tool_and_leaves_nothing_behind() {
             "--python",
             python().to_str().unwrap(),
         ])
-        .args(["--out", out.to_str().unwrap(), "--stage", "rendered"])
+        .args(["--out", out.to_str().unwrap()])
+        .args(extra)
         .env_remove("PYTHONUNBUFFERED")
         .output()
         .unwrap();
@@ -244,5 +354,4 @@ fn ctrl_c_stops_the_tool_and_leaves_nothing_behind() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("error: interrupted"), "{err}");
     assert!(!out.exists(), "a report directory was left behind");
-    assert_eq!(before, snapshot(&site));
 }

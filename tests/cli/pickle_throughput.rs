@@ -1,7 +1,5 @@
-//! Throughput on ~50 MB CPython pickles. Run with
-//! `cargo test --release --test throughput -- --ignored --nocapture`.
-
-mod common;
+//! Throughput on ~50 MB CPython pickles: a benchmark, not a check, so it is ignored. Run with
+//! `cargo test --release --test cli -- --ignored --nocapture pickle_throughput::`.
 
 use std::path::Path;
 use std::time::Instant;
@@ -18,11 +16,11 @@ fn mbps(bytes: usize, runs: usize, f: impl Fn()) -> f64 {
 }
 
 #[test]
-#[ignore]
+#[ignore = "a benchmark: cargo test --release --test cli -- --ignored --nocapture pickle_throughput::"]
 fn throughput() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("big");
     if !dir.join("big_strings.pkl").exists() {
-        common::run_python("gen_big.py", &[dir.to_str().unwrap()]);
+        crate::util::run_python("gen_big.py", &[dir.to_str().unwrap()]);
     }
     let no_plain = InspectOptions {
         check_plain: false,

@@ -1,7 +1,5 @@
 //! Cross-checks the reader and analyser against CPython's pickletools and
-//! unpickler on fixtures written by CPython 3.13 (tests/py/gen_fixtures.py).
-
-mod common;
+//! unpickler on fixtures written by CPython 3.13 (tests/support/pickle/gen_fixtures.py).
 
 use std::collections::BTreeMap;
 
@@ -27,7 +25,7 @@ struct Case {
 }
 
 fn load() -> (std::path::PathBuf, Vec<Case>) {
-    let dir = common::fixtures("fixtures_main");
+    let dir = crate::util::fixtures();
     let manifest = std::fs::read(dir.join("manifest.json")).unwrap();
     (dir, serde_json::from_slice(&manifest).unwrap())
 }

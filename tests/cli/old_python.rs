@@ -1,7 +1,6 @@
 //! picklecost built against a Python without per-interpreter queues (scripts/test builds it
 //! against 3.12 or 3.11): sub-interpreters are reported unavailable, everything else completes.
-mod common;
-use common::*;
+use crate::util::*;
 use std::process::Command;
 
 #[test]
@@ -51,7 +50,19 @@ fn subinterpreters_unavailable_the_rest_completes() {
     let sub = &r["transport_availability"]["subinterpreter"];
     assert_eq!(sub["available"], false);
     assert!(sub["reason"].as_str().unwrap().contains("needs 3.13+"), "{sub}");
-    for t in r["transports"].as_array().unwrap() {
+    // Every transport is reported for every payload, unavailable or measured.
+    let transports = r["transports"].as_array().unwrap();
+    for name in ["thread", "subinterpreter", "process"] {
+        for payload in ["site", "page", "page_subset"] {
+            assert!(
+                transports
+                    .iter()
+                    .any(|t| t["name"] == name && t["payload"] == payload),
+                "{name}/{payload} missing: {transports:?}"
+            );
+        }
+    }
+    for t in transports {
         match t["name"].as_str().unwrap() {
             "subinterpreter" => {
                 assert_eq!(t["available"], false);
@@ -64,13 +75,14 @@ fn subinterpreters_unavailable_the_rest_completes() {
             other => panic!("unexpected transport {other}"),
         }
     }
+    let imports = r["imports"].as_array().unwrap();
     assert!(
-        r["imports"]
-            .as_array()
-            .unwrap()
+        imports
             .iter()
-            .all(|i| i["isolated_ok"].is_null())
+            .any(|i| i["payload"] == "page" && i["module"] == "plainsite"),
+        "the page's module is checked: {imports:?}"
     );
+    assert!(imports.iter().all(|i| i["isolated_ok"].is_null()), "{imports:?}");
     // The pickle measurements are all there.
     for name in ["site", "page", "page_subset"] {
         assert_eq!(payload(&r, name)["picklable"], true, "{name}");

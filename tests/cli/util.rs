@@ -1,5 +1,5 @@
-#![allow(dead_code)]
-//! Shared helpers for the integration tests: they run the built binary on real sites.
+//! Helpers every test module uses: run the built binary, read what it wrote, compute the truth
+//! independently with the venv's Python.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -19,11 +19,13 @@ pub fn python() -> PathBuf {
         .unwrap_or_else(|| root().join(".venv/bin/python"))
 }
 
+/// The real Bengal showcase beside the project (`../shared/sites/`): only the ignored `shared::`
+/// tests use it, and scripts/test runs them only when it is there.
 pub fn showcase() -> PathBuf {
     let path = root().join("../shared/sites/bengal-showcase");
     assert!(
         path.join("bengal.toml").is_file(),
-        "the shared showcase site is missing at {path:?}"
+        "the shared showcase site is missing at {path:?}: the shared:: tests need ../shared/sites"
     );
     path.canonicalize().unwrap()
 }
@@ -103,6 +105,17 @@ pub fn assert_one_error_line(o: &Output, must_contain: &str) {
         "expected {must_contain:?} in {err}"
     );
     assert!(!err.contains("Traceback") && !err.contains("panicked"), "{err}");
+}
+
+/// The report was moved into place: no staging or probe entry (`.picklecost-staging-<pid>`,
+/// `.picklecost-probe-<pid>`, whatever the tool's process id was) is left in the report directory.
+pub fn assert_no_staging_left(out: &Path) {
+    let left: Vec<String> = std::fs::read_dir(out)
+        .unwrap_or_else(|e| panic!("reading {out:?}: {e}"))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".picklecost-staging") || name.starts_with(".picklecost-probe"))
+        .collect();
+    assert!(left.is_empty(), "left behind in {out:?}: {left:?}");
 }
 
 pub fn read_results(out: &Path) -> serde_json::Value {
@@ -237,11 +250,11 @@ pub fn run_python(script: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Pickles written by real CPython (tests/support/pickle/gen_fixtures.py), once per test binary.
-pub fn fixtures(name: &str) -> PathBuf {
+/// Pickles written by real CPython (tests/support/pickle/gen_fixtures.py), once per test run.
+pub fn fixtures() -> PathBuf {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixtures_main");
         let _ = std::fs::remove_dir_all(&dir);
         run_python("gen_fixtures.py", &[dir.to_str().unwrap()]);
         dir
