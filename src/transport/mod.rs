@@ -19,6 +19,28 @@ use pyo3::prelude::*;
 use serde::Deserialize;
 use std::time::{Duration, Instant};
 
+/// Why a round trip did not happen.
+pub enum TripError {
+    /// Ctrl-C: in this interpreter (KeyboardInterrupt), or in a worker that got the terminal's
+    /// SIGINT too. The run stops.
+    Interrupted,
+    /// The payload could not make the trip, as "Type: message".
+    Failed(String),
+}
+
+impl TripError {
+    pub fn from_py(py: Python<'_>, err: &PyErr) -> Self {
+        let text = python::describe_error(py, err);
+        if err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py)
+            || text.ends_with("KeyboardInterrupt")
+        {
+            TripError::Interrupted
+        } else {
+            TripError::Failed(text)
+        }
+    }
+}
+
 pub trait Transport {
     fn kind(&self) -> TransportKind;
     /// Up to `rounds` round trips over `objects` (round-robin), stopping at `deadline`.
@@ -28,7 +50,7 @@ pub trait Transport {
         objects: &[Bound<'_, PyAny>],
         rounds: usize,
         deadline: Instant,
-    ) -> Result<Vec<u64>, String>;
+    ) -> Result<Vec<u64>, TripError>;
 }
 
 /// A Python-side worker pool (`SubinterpreterTransport`, `ProcessTransport`); `close` ends it.
@@ -44,15 +66,15 @@ impl Pool {
         class: &str,
         args: impl pyo3::call::PyCallArgs<'py>,
         protocol: u8,
-    ) -> Result<Self, String> {
-        let describe = |e: PyErr| python::describe_error(py, &e);
+    ) -> Result<Self, TripError> {
+        let describe = |e: PyErr| TripError::from_py(py, &e);
         let module = python::module(py, Module::Transports).map_err(describe)?;
         let object = module
             .getattr(class)
             .and_then(|c| c.call1(args))
             .map_err(describe)?;
-        let setup =
-            python::from_py(&object.getattr("setup_ns").map_err(describe)?).map_err(|e| e.to_string())?;
+        let setup = python::from_py(&object.getattr("setup_ns").map_err(describe)?)
+            .map_err(|e| TripError::Failed(e.to_string()))?;
         Ok(Self {
             object: object.unbind(),
             protocol,
@@ -66,7 +88,7 @@ impl Pool {
         objects: &[Bound<'_, PyAny>],
         rounds: usize,
         deadline: Instant,
-    ) -> Result<Vec<u64>, String> {
+    ) -> Result<Vec<u64>, TripError> {
         let pool = self.object.bind(py);
         let mut out = Vec::with_capacity(rounds);
         for i in 0..rounds {
@@ -77,7 +99,7 @@ impl Pool {
             let ns = pool
                 .call_method1("roundtrip", (obj, self.protocol))
                 .and_then(|r| r.extract::<u64>())
-                .map_err(|e| python::describe_error(py, &e))?;
+                .map_err(|e| TripError::from_py(py, &e))?;
             out.push(ns);
         }
         Ok(out)
@@ -177,12 +199,21 @@ pub fn run<'py>(
 
     // Start the pools once; each transport then carries every payload in turn.
     let workers = settings.workers.max(1);
+    let interrupted = std::cell::Cell::new(false);
+    // A failure as a cell's reason; an interruption is remembered and stops the run below.
+    let reason_of = |e: TripError| match e {
+        TripError::Interrupted => {
+            interrupted.set(true);
+            "interrupted".to_string()
+        }
+        TripError::Failed(text) => text,
+    };
     let start_sub =
         |config: subinterpreter::Config| -> (Option<subinterpreter::Subinterpreter>, Option<String>) {
             match subinterpreter::Subinterpreter::start(py, workers, config, &all_modules, settings.protocol)
             {
                 Ok(s) => (Some(s), None),
-                Err(e) => (None, Some(e)),
+                Err(e) => (None, Some(reason_of(e))),
             }
         };
     let (isolated, isolated_err) = if available(TransportKind::Subinterpreter) {
@@ -199,7 +230,7 @@ pub fn run<'py>(
     let (process, process_err) = if available(TransportKind::Process) {
         match process::Process::start(py, workers, &all_modules, settings.protocol) {
             Ok(p) => (Some(p), None),
-            Err(e) => (None, Some(e)),
+            Err(e) => (None, Some(reason_of(e))),
         }
     } else {
         (None, reason(TransportKind::Process))
@@ -231,13 +262,16 @@ pub fn run<'py>(
                         .for_each(|ns| cell.roundtrip.saturating_record(ns.max(1))),
                     Err(e) => {
                         cell.available = false;
-                        cell.reason = Some(e);
+                        cell.reason = Some(reason_of(e));
                     }
                 }
             }
             cell
         };
     for (p, objs) in payloads.iter().zip(&objects) {
+        if interrupted.get() {
+            break;
+        }
         cells.push(measure_cell(&thread::Thread, None, p, objs));
         cells.push(match (&isolated, refused_isolated(p.kind)) {
             (Some(_), Some(row)) => unshippable(p, row),
@@ -265,6 +299,9 @@ pub fn run<'py>(
     {
         pool.close(py);
     }
+    if interrupted.get() {
+        anyhow::bail!("interrupted while shipping payloads through the transports");
+    }
     let transports_seconds = started.elapsed().as_secs_f64();
 
     // Render cost last: preparing a discovered site for rendering changes the graph.
@@ -279,6 +316,9 @@ pub fn run<'py>(
         ),
     ) {
         Ok(r) => python::from_py(&r)?,
+        Err(e) if matches!(TripError::from_py(py, &e), TripError::Interrupted) => {
+            anyhow::bail!("interrupted while measuring the render cost")
+        }
         Err(e) => Render {
             available: false,
             reason: Some(python::describe_error(py, &e)),

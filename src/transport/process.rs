@@ -9,7 +9,12 @@ pub struct Process {
 }
 
 impl Process {
-    pub fn start(py: Python<'_>, workers: usize, modules: &[String], protocol: u8) -> Result<Self, String> {
+    pub fn start(
+        py: Python<'_>,
+        workers: usize,
+        modules: &[String],
+        protocol: u8,
+    ) -> Result<Self, super::TripError> {
         Ok(Self {
             pool: Pool::start(py, "ProcessTransport", (workers, modules.to_vec()), protocol)?,
         })
@@ -27,7 +32,7 @@ impl Transport for Process {
         objects: &[Bound<'_, PyAny>],
         rounds: usize,
         deadline: std::time::Instant,
-    ) -> Result<Vec<u64>, String> {
+    ) -> Result<Vec<u64>, super::TripError> {
         self.pool.measure(py, objects, rounds, deadline)
     }
 }

@@ -34,7 +34,7 @@ impl Subinterpreter {
         config: Config,
         modules: &[String],
         protocol: u8,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, super::TripError> {
         Ok(Self {
             pool: Pool::start(
                 py,
@@ -61,7 +61,7 @@ impl Transport for Subinterpreter {
         objects: &[Bound<'_, PyAny>],
         rounds: usize,
         deadline: std::time::Instant,
-    ) -> Result<Vec<u64>, String> {
+    ) -> Result<Vec<u64>, super::TripError> {
         self.pool.measure(py, objects, rounds, deadline)
     }
 }

@@ -1,5 +1,5 @@
 //! The zero-copy baseline: a worker thread gets the object by reference through a queue.
-use super::Transport;
+use super::{Transport, TripError};
 use crate::model::TransportKind;
 use crate::python::{self, Module};
 use pyo3::prelude::*;
@@ -17,13 +17,13 @@ impl Transport for Thread {
         objects: &[Bound<'_, PyAny>],
         rounds: usize,
         _deadline: std::time::Instant,
-    ) -> Result<Vec<u64>, String> {
-        let module = python::module(py, Module::Transports).map_err(|e| python::describe_error(py, &e))?;
+    ) -> Result<Vec<u64>, TripError> {
+        let module = python::module(py, Module::Transports).map_err(|e| TripError::from_py(py, &e))?;
         let per_object = rounds.div_ceil(objects.len().max(1)).max(1);
-        let list = pyo3::types::PyList::new(py, objects).map_err(|e| python::describe_error(py, &e))?;
+        let list = pyo3::types::PyList::new(py, objects).map_err(|e| TripError::from_py(py, &e))?;
         module
             .call_method1("measure_thread", (list, per_object))
             .and_then(|r| r.get_item("roundtrip_ns")?.extract::<Vec<u64>>())
-            .map_err(|e| python::describe_error(py, &e))
+            .map_err(|e| TripError::from_py(py, &e))
     }
 }

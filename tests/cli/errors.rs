@@ -234,7 +234,6 @@ fn assert_rejected(cases: &[(&[&str], &str)]) {
 #[test]
 fn bad_transport_budget_is_refused() {
     // The tool's own budget message (not the argument parser's). That it names
-    // --transport-budget is checked by the ignored test below.
     assert_rejected(&[
         (
             &["--transport-budget=0"],
@@ -252,7 +251,6 @@ fn bad_transport_budget_is_refused() {
 }
 
 #[test]
-#[ignore = "fails until the --transport-budget error names --transport-budget (it says --budget)"]
 fn bad_transport_budget_error_names_its_flag() {
     assert_rejected(&[
         (&["--transport-budget=0"], "--transport-budget"),
@@ -294,7 +292,6 @@ fn ctrl_c_stops_the_tool_and_leaves_nothing_behind() {
 }
 
 #[test]
-#[ignore = "fails until Ctrl-C during the transports stops the run (today it is recorded as a transport's failure)"]
 fn ctrl_c_during_the_transports_stops_the_tool() {
     // 16 pages of ~3 MB each: the measuring phase fits its one-second budget, then the transports
     // take many seconds to send them; the interrupt lands there.
