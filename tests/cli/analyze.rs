@@ -81,10 +81,16 @@ fn sample_site_with_protocol_2_and_chosen_fields() {
         r["settings"]["fields"],
         serde_json::json!(["source_path", "metadata"])
     );
-    assert_eq!(payload(&r, "site")["bytes"]["total"], truth["site"]);
+    assert_size_or_error(payload(&r, "site"), &truth["site"]);
     let pages = truth["pages"].as_u64().unwrap();
     for name in ["page", "page_subset"] {
         let p = payload(&r, name);
+        if truth[name][0].is_string() {
+            // Bengal 0.5: a Page does not pickle; each one fails as the independent dump did.
+            assert_eq!(p["failures_count"], pages, "{name}");
+            assert_size_or_error(p, &truth[name][0]);
+            continue;
+        }
         let got = sorted_u64(&serde_json::Value::Array(
             p["sizes"]
                 .as_array()
@@ -105,7 +111,9 @@ fn sample_site_with_protocol_2_and_chosen_fields() {
         assert_eq!(p["plan"]["timed"], 4);
         assert_eq!(p["iterations"], 3);
     }
-    assert_eq!(payload(&r, "site")["roundtrip_ns"]["samples"], 3);
+    if payload(&r, "site")["picklable"] == true {
+        assert_eq!(payload(&r, "site")["roundtrip_ns"]["samples"], 3);
+    }
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("enabled (`--gc on`)"));
     assert!(
@@ -128,7 +136,9 @@ fn no_diagnose_skips_the_explanations() {
     let r = read_results(&out);
     assert!(r["timing"]["phases"]["diagnose"].is_null());
     assert!(r["suggestion"].is_null());
-    assert_eq!(r["payloads"].as_array().unwrap().len(), 3);
+    // site, page, page_subset, and Bengal 0.5's own PageView
+    let own = usize::from(installed().modern_bengal);
+    assert_eq!(r["payloads"].as_array().unwrap().len(), 3 + own);
     assert!(payload(&r, "page")["attribution"].is_null());
 }
 
@@ -177,6 +187,9 @@ fn exclude_keys_shape_the_subset() {
 }
 
 pub fn discovered_stage(site: &Path, expect: &BengalSite) {
+    if installed().modern_bengal {
+        return crate::modern::discovered_stage(site, expect.pages);
+    }
     let pages = expect.pages;
     let before = snapshot(site);
     let out = TempDir::new("discovered");
@@ -189,10 +202,10 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
     let truth = independent_sizes(site, 5, "source_path,content,metadata,output_path", None);
 
     assert_eq!(r["tool"]["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(r["python"]["version"].as_str().unwrap()[..4], *"3.13");
+    assert_eq!(r["python"]["version"].as_str().unwrap()[..4], installed().python);
     assert_eq!(r["python"]["free_threaded"], false);
     assert_eq!(r["site"]["generator"], "bengal");
-    assert_eq!(r["site"]["generator_version"], "0.1.2");
+    assert_eq!(r["site"]["generator_version"], installed().bengal.as_str());
     assert_eq!(r["site"]["stage"], "discovered");
     assert_eq!(r["site"]["pages"], truth["pages"]);
     assert_eq!(r["site"]["pages"], pages);
@@ -474,6 +487,9 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
 }
 
 pub fn rendered_stage(site: &Path, expect: &BengalSite) {
+    if installed().modern_bengal {
+        return crate::modern::rendered_stage(site, expect.pages);
+    }
     let before = snapshot(site);
     let out = TempDir::new("rendered");
     let o = analyze(site, out.path(), &["--stage", "rendered", "--budget", "6"]);

@@ -137,7 +137,13 @@ fn python_version_mismatch_names_both_versions_and_the_rebuild() {
         &out,
         &["--python", venv.join("bin/python").to_str().unwrap()],
     );
-    assert_one_error_line(&o, "is Python 3.11, but this picklecost embeds Python 3.13");
+    assert_one_error_line(
+        &o,
+        &format!(
+            "is Python 3.11, but this picklecost embeds Python {}",
+            installed().python
+        ),
+    );
     assert!(stderr(&o).contains("PYO3_PYTHON="));
     // uv writes version_info instead of version
     std::fs::write(

@@ -13,6 +13,7 @@ mod analyze;
 mod errors;
 mod inspect;
 mod loader;
+mod modern;
 mod old_python;
 mod pickle_adversarial;
 mod pickle_fixtures;

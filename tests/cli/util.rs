@@ -19,6 +19,48 @@ pub fn python() -> PathBuf {
         .unwrap_or_else(|| root().join(".venv/bin/python"))
 }
 
+/// The test environment's Python and Bengal, read from that Python (once).
+pub struct Installed {
+    /// "3.13", "3.14"
+    pub python: String,
+    pub bengal: String,
+    /// Bengal ships `bengal.snapshots` (0.5): its graphs do not pickle, it has its own PageView.
+    pub modern_bengal: bool,
+}
+
+pub fn installed() -> &'static Installed {
+    static INSTALLED: std::sync::OnceLock<Installed> = std::sync::OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let out = Command::new(python())
+            .args([
+                "-B",
+                "-c",
+                "import sys, importlib.util, importlib.metadata as m\n\
+                 print('%d.%d' % sys.version_info[:2])\n\
+                 print(m.version('bengal'))\n\
+                 print(importlib.util.find_spec('bengal.snapshots') is not None)",
+            ])
+            .output()
+            .expect("running the test Python");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text} {}", String::from_utf8_lossy(&out.stderr));
+        Installed {
+            python: lines[0].to_string(),
+            bengal: lines[1].to_string(),
+            modern_bengal: lines[2] == "True",
+        }
+    })
+}
+
+pub fn docs_yaml() -> PathBuf {
+    root().join("samples/docs-yaml").canonicalize().unwrap()
+}
+
+pub fn notes_bengal_yaml() -> PathBuf {
+    root().join("samples/notes-bengal-yaml").canonicalize().unwrap()
+}
+
 /// The real Bengal showcase beside the project (`../shared/sites/`): only the ignored `shared::`
 /// tests use it, and scripts/test runs them only when it is there.
 pub fn showcase() -> PathBuf {
@@ -260,4 +302,36 @@ pub fn fixtures() -> PathBuf {
         dir
     })
     .clone()
+}
+
+/// A single-object payload's size equals the independent one; where the independent dump failed
+/// ("Type: message"), the payload failed with that same error.
+pub fn assert_size_or_error(p: &serde_json::Value, truth: &serde_json::Value) {
+    match truth.as_str() {
+        Some(error) => {
+            assert_eq!(p["picklable"], false, "{p}");
+            let reported = p["error"].as_str().unwrap_or_default();
+            assert!(reported.starts_with(error), "{reported} vs {error}");
+        }
+        None => assert_eq!(p["bytes"]["total"], *truth, "{}", p["name"]),
+    }
+}
+
+/// Every per-page size reported for `name` equals the independent `len(pickle.dumps(...))`.
+pub fn assert_page_sizes(r: &serde_json::Value, truth: &serde_json::Value, name: &str) {
+    let p = payload(r, name);
+    assert_eq!(p["picklable"], true, "{name}: {}", p["error"]);
+    let reported = sorted_u64(&serde_json::Value::Array(
+        p["sizes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["bytes"].clone())
+            .collect(),
+    ));
+    assert_eq!(
+        reported,
+        sorted_u64(&truth[name]),
+        "{name}: every size equals len(pickle.dumps(obj, 5))"
+    );
 }

@@ -4,6 +4,9 @@ import pathlib
 import shutil
 import sys
 import tempfile
+import warnings
+
+warnings.simplefilter("ignore")
 
 from bengal.core.site import Site
 
@@ -12,7 +15,12 @@ with tempfile.TemporaryDirectory() as tmp:
     shutil.copytree(sys.argv[1], copy)
     os.chdir(copy)
     site = Site.from_config(copy)
-    site.build(parallel=False, incremental=False, quiet=True)
+    try:  # Bengal 0.5
+        from bengal.orchestration.build.options import BuildOptions
+    except ImportError:  # Bengal 0.1
+        site.build(parallel=False, incremental=False, quiet=True)
+    else:
+        site.build(BuildOptions(force_sequential=True, incremental=False, quiet=True))
     count = len(site.pages)
     os.chdir("/")
 sys.stdout.flush()
