@@ -136,7 +136,7 @@ fn analyze(
 
         let report_started = Instant::now();
         let verdicts = match (&transported, &settings.transports) {
-            (Some(outcome), Some(t)) => verdict::strategies::judge(outcome, site.pages.len(), t.thresholds),
+            (Some(outcome), Some(t)) => verdict::strategies::rows(outcome, site.pages.len(), t.thresholds),
             _ => Vec::new(),
         };
         let mut results = assemble::results(assemble::Produced {

@@ -49,7 +49,7 @@ pub fn results(p: Produced) -> Results {
         median_bytes: s.median_bytes,
         dropped: s.dropped,
     });
-    let verdict = crate::verdict::judge(&payloads, &p.fields, suggestion.as_ref(), &p.notes);
+    let verdict = crate::verdict::comparison(&payloads, &p.fields, suggestion.as_ref(), &p.notes);
     let answer = crate::verdict::answer(&payloads, &p.verdicts);
     let t = p.transported;
     let settings = p.settings;

@@ -52,7 +52,9 @@ pub fn drag_list(p: &PayloadJson, max: usize) -> Option<String> {
     })
 }
 
-pub fn judge(
+/// The paragraph comparing `site`, `page`, `page_subset` and the suggestion, from the measured
+/// numbers.
+pub fn comparison(
     payloads: &[PayloadJson],
     fields: &[String],
     suggestion: Option<&SuggestionJson>,

@@ -53,7 +53,7 @@ pub fn transfer_ns(strategy: Strategy, roundtrip_p50: u64, pages: usize, workers
 
 /// One row per copying transport and payload: transfer cost for the whole site as a share of
 /// its render cost, classified by the thresholds.
-pub fn judge(outcome: &Outcome, pages: usize, thresholds: Thresholds) -> Vec<VerdictRow> {
+pub fn rows(outcome: &Outcome, pages: usize, thresholds: Thresholds) -> Vec<VerdictRow> {
     let (cells, render, render_hist, workers) = (
         &outcome.cells,
         &outcome.render,

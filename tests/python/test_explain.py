@@ -12,7 +12,7 @@ import types
 import unittest
 
 import _paths
-from picklecost import attribution, explain, generators, walk
+from picklecost import attribution, explain, generators, repair, walk
 
 from _paths import SAMPLE_SITE as SITE  # noqa: E402
 
@@ -49,7 +49,13 @@ class ReduceExRaises:
 
 
 def evaluate(path, **names):
-    return eval(path, {"__builtins__": {"list": list, "type": type, "vars": vars}}, names)
+    """The object a reported path names. Plain attribute/key/index paths are evaluated as
+    written; the `.__reduce_ex__(N).args` (func, state, listitems, dictitems, state_setter)
+    spelling is turned into indexes by walk.evaluable first."""
+    builtins = {"list": list, "type": type, "vars": vars, "dict": dict}
+    if "__reduce_ex__" not in path:
+        return eval(path, {"__builtins__": builtins}, names)
+    return eval(walk.evaluable(path), {"__builtins__": builtins}, names)
 
 
 def failures_by_path(report):
@@ -194,6 +200,264 @@ class FindUnpicklableTests(unittest.TestCase):
         self.assertLess(elapsed, 5.0)
         page_report = explain.find_unpicklable(site.pages[7], root="page")
         self.assertEqual([f["path"] for f in page_report["failures"]], ["page.site.config['lock']"])
+
+
+# --- readable paths on modern records ----------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FrozenCore:
+    title: str
+    props: object
+    cascade: object
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FrozenSource:
+    core: FrozenCore
+    raw_metadata: object
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TupleState:
+    """A frozen slotted dataclass whose state is a tuple of its field values."""
+    name: str
+    view: object
+
+    def __getstate__(self):
+        return (self.name, self.view)
+
+    def __setstate__(self, state):
+        object.__setattr__(self, "name", state[0])
+        object.__setattr__(self, "view", state[1])
+
+
+class DictAndSlots:
+    """Pickled as a (dict, slots dict) pair."""
+    __slots__ = ("guard", "__dict__")
+
+    def __init__(self, guard, **attrs):
+        self.guard = guard
+        self.__dict__.update(attrs)
+
+
+class ComputedState:
+    """__getstate__ renames and builds: only `name` is an attribute as pickled."""
+
+    def __init__(self, name, guard, extra):
+        self.name = name
+        self._guard = guard
+        self._extra = extra
+
+    def __getstate__(self):
+        return {"name": self.name, "guard": self._guard, "extra": [self._extra]}
+
+
+class ReducedByArgs:
+    """__reduce__ hands pickle a lock it holds as `held` and one it makes up."""
+
+    def __init__(self, held, hidden):
+        self.held = held
+        self._hidden = hidden
+
+    def __reduce__(self):
+        return (ReducedByArgs, (self.held, [self._hidden]))
+
+
+class MkDocsLikeSite:
+    """A class with its own __reduce_ex__ whose state is the instance dict."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def __reduce_ex__(self, protocol):
+        return (MkDocsLikeSite.__new__, (MkDocsLikeSite,), dict(self.__dict__))
+
+
+class Shadowed:
+    @property
+    def title(self):
+        return "computed"
+
+
+class Config:
+    def __init__(self, data):
+        self.data = data
+
+
+class RuntimePage:
+    def __init__(self, i, section_cache=None):
+        self.source_page = FrozenSource(
+            FrozenCore("page %d" % i, types.MappingProxyType({"weight": i}),
+                       types.MappingProxyType({})),
+            types.MappingProxyType({"title": "page %d" % i}))
+        self._init_lock = threading.RLock()
+        self._section_obj_cache = section_cache
+
+
+def make_modern_site(n=4):
+    """Bengal 0.5-like: the first page's section cache reaches every page before site.pages
+    does (pickling order), as a deep route."""
+    site = Node()
+    pages = [RuntimePage(i) for i in range(n)]
+    pages[0]._section_obj_cache = Node(parent=Node(pages=list(pages)))
+    site.pages = pages
+    site._lock = threading.Lock()
+    return site
+
+
+class ReadablePathTests(unittest.TestCase):
+    def check(self, report, root, expected):
+        found = failures_by_path(report)
+        self.assertEqual(set(found), set(expected))
+        for path, obj in expected.items():
+            with self.subTest(path=path):
+                self.assertIs(evaluate(path, **{root[0]: root[1]}), obj)
+                self.assertEqual(found[path]["type"], walk.type_name(obj))
+
+    def test_frozen_slotted_dataclass_fields_by_name(self):
+        source = FrozenSource(FrozenCore("t", types.MappingProxyType({"a": 1}), [threading.Lock()]),
+                              types.MappingProxyType({"b": 2}))
+        root = Node(records=[source])
+        report = explain.find_unpicklable(root, root="r")
+        self.check(report, ("r", root), {
+            "r.records[0].core.props": source.core.props,
+            "r.records[0].core.cascade[0]": source.core.cascade[0],
+            "r.records[0].raw_metadata": source.raw_metadata,
+        })
+        self.assertEqual([f["path"] for f in report["failures"]],
+                         ["r.records[0].core.props", "r.records[0].core.cascade[0]",
+                          "r.records[0].raw_metadata"])
+
+    def test_tuple_state_and_dict_slots_pair(self):
+        view = types.MappingProxyType({})
+        lock = threading.Lock()
+        root = Node(t=TupleState("n", view), d=DictAndSlots(lock, handle=threading.RLock()))
+        report = explain.find_unpicklable(root, root="r")
+        self.check(report, ("r", root), {"r.t.view": view, "r.d.guard": lock,
+                                         "r.d.handle": root.d.handle})
+
+    def test_computed_state_is_named_through_getstate(self):
+        guard, extra = threading.Lock(), threading.RLock()
+        holder = ComputedState(threading.Lock(), guard, extra)
+        root = Node(c=holder)
+        report = explain.find_unpicklable(root, root="r")
+        self.check(report, ("r", root), {
+            "r.c.name": holder.name,
+            "r.c.__getstate__()['guard']": guard,
+            "r.c.__getstate__()['extra'][0]": extra,
+        })
+
+    def test_reduce_args_are_attributes_when_they_are_one(self):
+        held, hidden = threading.Lock(), threading.RLock()
+        root = Node(x=ReducedByArgs(held, hidden))
+        report = explain.find_unpicklable(root, root="r")
+        self.check(report, ("r", root), {"r.x.held": held,
+                                         "r.x.__reduce_ex__(5).args[1][0]": hidden})
+        self.assertEqual(walk.evaluable("r.x.__reduce_ex__(5).args[1][0]"),
+                         "r.x.__reduce_ex__(5)[1][1][0]")
+
+    def test_mkdocs_like_state_reads_as_attributes(self):
+        lock = threading.Lock()
+        site = MkDocsLikeSite(Config({"plugins": {"search": Node(lock=lock)}}))
+        report = explain.find_unpicklable(site, root="site")
+        self.assertEqual([f["path"] for f in report["failures"]],
+                         ["site.config.data['plugins']['search'].lock"])
+        self.assertIs(evaluate("site.config.data['plugins']['search'].lock", site=site), lock)
+
+    def test_property_shadowing_an_instance_attribute(self):
+        obj = Shadowed()
+        lock = threading.Lock()
+        obj.__dict__["title"] = lock
+        report = explain.find_unpicklable(Node(s=obj), root="r")
+        self.assertEqual([f["path"] for f in report["failures"]], ["vars(r.s)['title']"])
+        self.assertIs(evaluate("vars(r.s)['title']", r=Node(s=obj)), lock)
+
+    def test_the_shortest_route_names_a_culprit_reached_first_deep_inside_a_cache(self):
+        site = make_modern_site()
+        report = explain.find_unpicklable(site, root="site")
+        paths = [f["path"] for f in report["failures"]]
+        expected = []
+        for i in range(4):
+            expected += ["site.pages[%d].source_page.core.props" % i,
+                         "site.pages[%d].source_page.core.cascade" % i,
+                         "site.pages[%d].source_page.raw_metadata" % i,
+                         "site.pages[%d]._init_lock" % i]
+        # pickle reaches page 1 first as site.pages[0]._section_obj_cache.parent.pages[1]
+        self.assertEqual(sorted(paths), sorted(expected + ["site._lock"]))
+        self.assertFalse(any("__reduce_ex__" in p or "__getstate__" in p for p in paths))
+        for failure in report["failures"]:
+            culprit = evaluate(failure["path"], site=site)
+            self.assertEqual(walk.type_name(culprit), failure["type"])
+        # page 1's lock: from site.pages and from the section cache's list
+        by_path = failures_by_path(report)
+        self.assertEqual(by_path["site.pages[1]._init_lock"]["paths_reaching"], 1)
+
+
+# --- root causes -------------------------------------------------------------------------------
+
+class RootCauseTests(unittest.TestCase):
+    def test_modern_site_root_causes(self):
+        site = make_modern_site(5)
+        report = explain.find_unpicklable(site, root="site")
+        causes = report["root_causes"]
+        self.assertEqual(causes, explain.root_causes(report["failures"]))
+        self.assertEqual(
+            [(c["pattern"], c["type"], c["count"], c["paths"]) for c in causes],
+            [("site.pages[*]._init_lock", "_thread.RLock", 5, 5),
+             ("site.pages[*].source_page.raw_metadata", "builtins.mappingproxy", 5, 5),
+             ("site.pages[*].source_page.core.cascade", "builtins.mappingproxy", 5, 5),
+             ("site.pages[*].source_page.core.props", "builtins.mappingproxy", 5, 5),
+             ("site._lock", "_thread.lock", 1, 1)])
+        first = causes[0]
+        self.assertEqual(first["example"], "site.pages[0]._init_lock")
+        self.assertEqual(first["error"], "TypeError: cannot pickle '_thread.RLock' object")
+        self.assertEqual(set(first), {"pattern", "type", "error", "count", "example", "paths"})
+
+    def test_grouping_keeps_constant_keys_and_separates_types(self):
+        failures = [
+            {"path": "s.config['engine'].cache._lock", "type": "_thread.lock", "error": "e1",
+             "paths_reaching": 2},
+            {"path": "s.pages[3].meta['a']", "type": "builtins.mappingproxy", "error": "e2",
+             "paths_reaching": 1},
+            {"path": "s.pages[4].meta['a']", "type": "builtins.mappingproxy", "error": "e2",
+             "paths_reaching": 3},
+            {"path": "s.pages[5].meta['b']", "type": "builtins.mappingproxy", "error": "e2",
+             "paths_reaching": 1},
+            {"path": "s.pages[6].meta['a']", "type": "_thread.RLock", "error": "e3",
+             "paths_reaching": 1},
+            {"path": "s.x.__getstate__()['guard']", "type": "_thread.lock", "error": "e1",
+             "paths_reaching": 1},
+            {"path": "s.x.__getstate__()['other']", "type": "_thread.lock", "error": "e1",
+             "paths_reaching": 1},
+            {"path": "list(s.tags)[0]", "type": "_thread.lock", "error": "e1",
+             "paths_reaching": 1},
+            {"path": "list(s.tags)[4]", "type": "_thread.lock", "error": "e1",
+             "paths_reaching": 1},
+        ]
+        causes = explain.root_causes(failures)
+        self.assertEqual(
+            [(c["pattern"], c["type"], c["count"], c["paths"], c["example"]) for c in causes],
+            [("s.pages[*].meta[*]", "builtins.mappingproxy", 3, 5, "s.pages[3].meta['a']"),
+             ("list(s.tags)[*]", "_thread.lock", 2, 2, "list(s.tags)[0]"),
+             # attribute-like keys of a computed state are not starred; 3 steps deep
+             ("s.x.__getstate__()['guard']", "_thread.lock", 1, 1, "s.x.__getstate__()['guard']"),
+             ("s.x.__getstate__()['other']", "_thread.lock", 1, 1, "s.x.__getstate__()['other']"),
+             # 4 steps each: by pattern
+             ("s.config['engine'].cache._lock", "_thread.lock", 1, 2,
+              "s.config['engine'].cache._lock"),
+             ("s.pages[6].meta['a']", "_thread.RLock", 1, 1, "s.pages[6].meta['a']")])
+        self.assertEqual(explain.root_causes(list(reversed(failures)))[0]["pattern"],
+                         "s.pages[*].meta[*]")
+        self.assertEqual(explain.root_causes([]), [])
+
+    def test_keys_with_brackets_and_quotes(self):
+        failures = [{"path": "s.d[%r].x" % (k,), "type": "t", "error": "e", "paths_reaching": 1}
+                    for k in ("a]'[", 'b"]', ("t", 1))]
+        causes = explain.root_causes(failures)
+        self.assertEqual([(c["pattern"], c["count"]) for c in causes], [("s.d[*].x", 3)])
+
+    def test_graph_that_pickles_has_no_root_cause(self):
+        self.assertEqual(explain.find_unpicklable(Node(a=1), root="r")["root_causes"], [])
 
 
 # --- attribute_bytes ---------------------------------------------------------------------------
@@ -415,6 +679,80 @@ class DragSuggestSyntheticTests(unittest.TestCase):
         self.assertIs(explain.build_payload(page, ["metadata"], {})["metadata"], page.metadata)
 
 
+# --- public data over private caches; the generator's own payload ------------------------------
+
+class CachedPage:
+    def __init__(self, i):
+        self.source_path = pathlib.Path("/site/content/p%d.md" % i)
+        self._raw_body = "body %d" % i
+        self._slug = "p%d" % i
+        self.slug = "p%d" % i
+        self._body_cache = "<p>body %d</p>" % i
+        self._cache_key = ("k", i)
+        self._render_cache_key = i
+        self._notes = "note %d" % i   # private, no public twin: kept
+
+    @property
+    def body(self):
+        return self._raw_body
+
+    @property
+    def notes(self):  # not equal on every page: the private one stays
+        return self._notes if self.slug != "p3" else "other"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ShippedView:
+    source_path: str
+    slug: str
+    title: str
+
+
+class SlottedView:
+    __slots__ = ("slug", "title", "unset")
+
+    def __init__(self):
+        self.slug = "s"
+        self.title = "t"
+
+
+class PublicOverPrivateTests(unittest.TestCase):
+    def test_private_caches_go_and_public_twins_replace_private_fields(self):
+        pages = [CachedPage(i) for i in range(6)]
+        result = explain.suggest(pages, None)
+        self.assertEqual(result["fields"], ["source_path", "body", "slug", "_notes"])
+        reasons = {d["field"]: d["reason"] for d in result["dropped"]}
+        self.assertEqual(reasons, {"_body_cache": "private cache",
+                                   "_cache_key": "private cache",
+                                   "_render_cache_key": "private cache",
+                                   "_raw_body": "same value as public body",
+                                   "_slug": "same value as public slug"})
+        payload = explain.build_payload(pages[2], result["fields"], result["exclude_keys"])
+        self.assertEqual(payload["body"], "body 2")
+
+    def test_unsafe_private_cache_keeps_its_reason(self):
+        site = make_site(6, callback=False)
+        for page in site.pages:
+            page._site_cache = site
+        reasons = {d["field"]: d["reason"] for d in explain.suggest(site.pages, site)["dropped"]}
+        self.assertEqual(reasons["_site_cache"], "reaches the site")
+
+    def test_compare_payloads(self):
+        suggested = ["source_path", "body", "slug", "_notes"]
+        view = ShippedView("/p.md", "p", "T")
+        self.assertEqual(explain.compare_payloads(suggested, view),
+                         {"only_suggested": ["body", "_notes"],
+                          "only_generator": ["title"],
+                          "both": ["source_path", "slug"]})
+        self.assertEqual(explain.compare_payloads(["slug", "unset"], SlottedView()),
+                         {"only_suggested": ["unset"], "only_generator": ["title"],
+                          "both": ["slug"]})
+        self.assertEqual(explain.compare_payloads(["a"], Node(a=1, b=2)),
+                         {"only_suggested": [], "only_generator": ["b"], "both": ["a"]})
+        self.assertEqual(explain.compare_payloads(["a"], {"b": 1}),
+                         {"only_suggested": ["a"], "only_generator": ["b"], "both": []})
+
+
 # --- the real Bengal showcase -----------------------------------------------------------------
 
 _LOADED = {}
@@ -624,6 +962,86 @@ class _RealSiteTests:
         for page in loaded.pages:
             payload = loaded.adapter.page_payload(page, result["fields"], result["exclude_keys"])
             self.assertEqual(walk.reaches(payload, targets), (set(), None), str(page.source_path))
+
+    # --- root causes, readable paths and the repaired cost ------------------------------------
+
+    @slow
+    def test_injected_per_page_locks_are_one_root_cause_and_repaired(self):
+        loaded = load_site(self.SITE, "discovered")
+        site, pages = loaded.site, loaded.pages
+        clean = len(pickle.dumps(site, 5))
+        for page in pages:
+            page._picklecost_test_lock = threading.RLock()
+        try:
+            report = explain.find_unpicklable(site)
+            causes = report["root_causes"]
+            self.assertEqual({c["type"] for c in causes}, {"_thread.RLock"})
+            self.assertEqual(sum(c["count"] for c in causes), len(pages))
+            top = causes[0]
+            self.assertTrue(top["pattern"].endswith("[*]._picklecost_test_lock"), top["pattern"])
+            for failure in report["failures"]:
+                self.assertNotIn("__reduce_ex__", failure["path"])
+                self.assertIsInstance(evaluate(failure["path"], site=site), type(threading.RLock()))
+            data, repairs = repair.repaired_dumps(site, 5)
+            self.assertEqual(repairs, {"_thread.RLock": len(pages)})
+            measured = repair.measure_repaired(site, 5, rounds=1)
+            self.assertIsNone(measured["error"])
+            self.assertEqual(measured["bytes"], len(data))
+            self.assertLess(abs(len(data) - clean), 16 * len(pages) + 200)
+            back = pickle.loads(data)
+            self.assertIsNone(back.pages[0]._picklecost_test_lock)
+        finally:
+            for page in pages:
+                del page._picklecost_test_lock
+        self.assertEqual(len(pickle.dumps(site, 5)), clean)
+
+    @slow
+    def test_unpicklable_root_causes_readable_paths_and_repaired_size(self):
+        loaded = load_site(self.SITE, "discovered")
+        site = loaded.site
+        report = explain.find_unpicklable(site)
+        failures, causes = report["failures"], report["root_causes"]
+        self.assertEqual(causes, explain.root_causes(failures))
+        starred = {(c["type"], c["pattern"]) for c in causes if "[*]" in c["pattern"]}
+        self.assertIn("builtins.mappingproxy", {t for t, _ in starred})
+        self.assertIn(("_thread.RLock", "site.pages[*]._init_lock"), starred)
+        self.assertEqual(sum(c["count"] for c in causes), len(failures))
+        self.assertEqual(sum(c["paths"] for c in causes),
+                         sum(f["paths_reaching"] for f in failures))
+        counts = [c["count"] for c in causes]
+        self.assertEqual(counts, sorted(counts, reverse=True))
+        for failure in failures:  # Bengal 0.5 needs no reduce-value step anywhere
+            self.assertNotIn("__reduce_ex__", failure["path"])
+
+        data, repairs = repair.repaired_dumps(site, 5)
+        measured = repair.measure_repaired(site, 5, rounds=2)
+        self.assertIsNone(measured["error"])
+        self.assertEqual(measured["bytes"], len(data))
+        self.assertEqual(measured["repairs"], repairs)
+        culprit_types = {f["type"] for f in failures}
+        self.assertLessEqual(culprit_types, set(repairs))
+        for type_name in culprit_types:
+            self.assertGreaterEqual(repairs[type_name],
+                                    sum(1 for f in failures if f["type"] == type_name))
+        with self.assertRaises(Exception):  # the graph itself is untouched
+            pickle.dumps(site, 5)
+        self.assertIs(type(loaded.pages[0].source_page.raw_metadata), types.MappingProxyType)
+
+    @slow
+    def test_unpicklable_suggestion_prefers_public_data_and_compares_with_pageview(self):
+        loaded = load_site(self.SITE, "discovered")
+        result = explain.suggest(loaded.pages, loaded.site, build=loaded.adapter.page_payload)
+        self.assertFalse([f for f in result["fields"] if f.startswith("_") and "cache" in f])
+        reasons = {d["field"]: d["reason"] for d in result["dropped"]}
+        self.assertEqual(reasons["_metadata_view_cache"], "private cache")
+        self.assertEqual(reasons["_metadata_view_cache_key"], "private cache")
+        view = loaded.adapter.own_payload(loaded.site)(loaded.pages[0])
+        comparison = explain.compare_payloads(result["fields"], view)
+        self.assertIn("source_path", comparison["both"])
+        self.assertIn("_raw_content", comparison["only_suggested"])
+        self.assertIn("title", comparison["only_generator"])
+        self.assertEqual(sorted(comparison["both"] + comparison["only_generator"]),
+                         sorted(f.name for f in dataclasses.fields(view)))
 
 
 @unittest.skipUnless(_bengal_available(), "Bengal is not installed in this Python")

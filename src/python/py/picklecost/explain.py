@@ -5,13 +5,21 @@
 - `attribute_bytes(obj, root, ...)`: which objects the bytes of the pickle are spent on
   (picklecost_attribution).
 - `drag(page, site, others, ...)`: which attributes of a page pull in the site or other pages.
+- `root_causes(failures)`: the culprits grouped by type and path pattern
+  (`site.pages[*]._init_lock`), largest group first (picklecost_walk).
 - `suggest(pages, site, ...)` and `build_payload(page, fields, exclude_keys)`: the page
   attributes a worker could be sent instead of the whole page.
+- `compare_payloads(fields, own_payload_example)`: the suggested fields against the fields of
+  the payload the generator ships itself (Bengal 0.5's PageView).
+
+What the graph would cost once its culprits are repaired is `picklecost.repair`.
 
 Everything returned is plain dicts, lists, strings and numbers. Paths are Python expressions
 starting at the root name, e.g. `page.metadata['_posts'][3]`.
 """
 
+import collections.abc
+import dataclasses
 import pathlib
 import pickle
 import statistics
@@ -19,9 +27,10 @@ import statistics
 from . import payloads, walk
 from .attribution import Attribution, attribute_bytes  # noqa: F401 - re-exported
 from .util import even_sample
-from .walk import find_unpicklable  # noqa: F401 - re-exported
+from .walk import find_unpicklable, root_causes  # noqa: F401 - re-exported
 
-__all__ = ["find_unpicklable", "attribute_bytes", "drag", "suggest", "build_payload"]
+__all__ = ["find_unpicklable", "root_causes", "attribute_bytes", "drag", "suggest",
+           "build_payload", "compare_payloads"]
 
 
 def _ids(objects):
@@ -148,6 +157,16 @@ def suggest(pages, site, protocol=5, sample=20, build=None):
     sample of `sample` pages. A dict attribute of which only some keys reach the site/pages or
     do not pickle is kept without those keys.
 
+    Public data is preferred over private caches: a private attribute (leading underscore)
+    whose name says it is a cache ("cache" in it: `_x_cache`, `_cache_key`, `_x_cache_key`) is
+    dropped as "private cache" (unless already dropped for being unsafe), and a private
+    attribute that holds, on every page, a value equal to a public one's is replaced by that
+    public attribute or property ("same value as public NAME"). The public candidates are the
+    kept public attributes and the properties named like the private one without its leading
+    underscores (and without a "raw_" prefix: `_raw_metadata` -> `metadata`), those named so
+    first; values are compared as payloads carry them (paths as strings, mapping views as
+    dicts). A property is taken only if its value passes the same checks on every page.
+
     Returns {"fields": [...], "exclude_keys": {field: [keys]}, "median_bytes": int,
     "dropped": [{"field", "reason"}], "sampled": int, "checked": int}; median_bytes is the
     median over the sample of len(pickle.dumps(build_payload(page, fields, exclude_keys))).
@@ -197,6 +216,8 @@ def _suggest(pages, site, protocol, sample, build):
                     sorted(set(field.bad_keys.values())))
             else:
                 exclude_keys[name] = sorted(field.bad_keys, key=repr)
+        if reason is None and _private_cache(name):
+            reason = "private cache"
         if reason is None:
             values = [build(p, [name], exclude_keys)[name] for p in picks]
             if all(_empty(v) for v in values):
@@ -214,6 +235,8 @@ def _suggest(pages, site, protocol, sample, build):
         else:
             kept.append(name)
 
+    _prefer_public(kept, exclude_keys, dropped, pages, picks, targets, site_id, protocol, build)
+
     sizes = []
     for page in picks:
         try:
@@ -223,6 +246,107 @@ def _suggest(pages, site, protocol, sample, build):
     return {"fields": kept, "exclude_keys": exclude_keys,
             "median_bytes": int(statistics.median(sizes)) if sizes else 0,
             "dropped": dropped, "sampled": len(picks), "checked": len(pages)}
+
+
+def _private_cache(name):
+    return name.startswith("_") and "cache" in name.lower()
+
+
+def _counterpart_names(name):
+    stem = name.lstrip("_")
+    names = [stem]
+    if stem.startswith("raw_") and len(stem) > 4:
+        names.append(stem[4:])
+    return [n for n in names if n.isidentifier()]
+
+
+def _is_property(page, name):
+    return any(isinstance(vars(klass).get(name), property) for klass in type(page).__mro__)
+
+
+def _same_everywhere(pages, a, b):
+    """Whether fields `a` and `b` hold equal payload values on every page."""
+    for page in pages:
+        try:
+            if not bool(payloads.plain(payloads.field(page, a))
+                        == payloads.plain(payloads.field(page, b))):
+                return False
+        except Exception:  # noqa: BLE001 - a property that raises, an odd __eq__
+            return False
+    return True
+
+
+def _prefer_public(kept, exclude_keys, dropped, pages, picks, targets, site_id, protocol, build):
+    """Replace each kept private field by a public attribute/property of equal value (see
+    suggest). Edits kept, exclude_keys and dropped in place."""
+    for name in [n for n in kept if n.startswith("_")]:
+        named = _counterpart_names(name)
+        public = [n for n in kept if not n.startswith("_")]
+        candidates = [n for n in named if n in public]
+        candidates += [n for n in named if n not in public and pages
+                       and all(_is_property(p, n) for p in pages)]
+        candidates += [n for n in public if n not in candidates]
+        for candidate in candidates:
+            if not _same_everywhere(pages, name, candidate):
+                continue
+            if candidate not in kept:
+                if name in exclude_keys or not _safe_everywhere(
+                        candidate, pages, picks, targets, site_id, protocol, build):
+                    continue
+                kept[kept.index(name)] = candidate
+            else:
+                kept.remove(name)
+            exclude_keys.pop(name, None)
+            dropped.append({"field": name, "reason": "same value as public %s" % candidate})
+            break
+
+
+def _safe_everywhere(name, pages, picks, targets, site_id, protocol, build):
+    for page in pages:
+        try:
+            value = payloads.plain(payloads.field(page, name))
+        except Exception:  # noqa: BLE001
+            return False
+        if _problem(value, targets, site_id, protocol):
+            return False
+    for page in picks:  # as the generator's payload carries it, too
+        try:
+            value = build(page, [name], {})[name]
+        except Exception:  # noqa: BLE001
+            return False
+        if _problem(value, targets, site_id, protocol):
+            return False
+    return True
+
+
+def payload_fields(example):
+    """The fields of a payload object: its dataclass fields, else its __slots__ and instance
+    dict keys (a mapping's string keys), in definition order."""
+    if isinstance(example, collections.abc.Mapping):
+        return [k for k in example if isinstance(k, str)]
+    if dataclasses.is_dataclass(example) and not isinstance(example, type):
+        return [f.name for f in dataclasses.fields(example)]
+    names = [n for n in walk._slot_names(type(example))
+             if walk.static_attr(example, n) is not walk._MISSING]
+    names += [n for n in getattr(example, "__dict__", {}) if isinstance(n, str)]
+    return list(dict.fromkeys(names))
+
+
+def compare_payloads(suggested_fields, own_payload_example):
+    """The suggested page fields against those of one payload the generator builds itself
+    (e.g. Bengal 0.5's PageView for some page).
+
+    Returns {"only_suggested": [...], "only_generator": [...], "both": [...]}: the suggested
+    names in their order, the generator's in its field order. Names are matched exactly, as
+    written: an alias such as `_raw_content` for the generator's `content` is not matched.
+    """
+    generator = payload_fields(own_payload_example)
+    gen_set = set(generator)
+    suggested = list(dict.fromkeys(suggested_fields))
+    sug_set = set(suggested)
+    return {"only_suggested": [n for n in suggested if n not in gen_set],
+            "only_generator": [n for n in generator if n not in sug_set],
+            "both": [n for n in suggested if n in gen_set]}
 
 
 def _problem(value, targets, site_id, protocol):
