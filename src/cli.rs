@@ -58,6 +58,11 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "MODULE:FUNCTION")]
     pub loader: Option<String>,
 
+    /// The generator whose adapter loads SITE_DIR (default: the one that recognises it); needed
+    /// when a directory looks like a site of more than one generator.
+    #[arg(long, value_name = "NAME")]
+    pub generator: Option<String>,
+
     /// Interpreter of the Python environment to run in (default: $VIRTUAL_ENV, then a .venv in
     /// SITE_DIR or its parents).
     #[arg(long, value_name = "PATH")]

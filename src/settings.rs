@@ -31,6 +31,8 @@ pub struct LoadSettings {
     pub stage: Stage,
     /// `module:function` of a user's own loader, instead of a generator adapter.
     pub loader: Option<String>,
+    /// The adapter to use by name, instead of detecting it.
+    pub generator: Option<String>,
 }
 
 /// How the pickles are measured.
@@ -92,6 +94,11 @@ impl AnalyzeSettings {
                 out: args.out,
                 site: site_dir,
             });
+        }
+        if args.loader.is_some() && args.generator.is_some() {
+            return Err(UserError::Fields(
+                "--loader and --generator both choose how to load the site: give one of them".into(),
+            ));
         }
         if !(args.budget.is_finite() && args.budget > 0.0) {
             return Err(UserError::BadBudget(args.budget));
@@ -157,6 +164,7 @@ impl AnalyzeSettings {
                 site_dir,
                 stage: args.stage,
                 loader: args.loader,
+                generator: args.generator,
             },
             out_dir,
             python: args.python,

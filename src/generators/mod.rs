@@ -87,6 +87,7 @@ pub fn load(py: Python<'_>, request: &LoadSettings, workdir: &Workdir) -> Result
                 request.stage.as_str(),
                 request.loader.as_deref(),
                 workdir.path().to_string_lossy().as_ref(),
+                request.generator.as_deref(),
             ),
         )
         .map_err(|err| {

@@ -91,6 +91,14 @@ class CustomLoaderTests(unittest.TestCase):
         self.assertIn("cannot load the rendered stage", str(caught.exception))
         self.assertIn("`stage` keyword", str(caught.exception))
 
+    def test_generator_by_name(self):
+        (self.root / "bengal.toml").write_text("[site]\ntitle = 'x'\n")
+        self.assertEqual(load.detect(str(self.root), "bengal").name, "bengal")
+        with self.assertRaises(load.LoadError) as caught:
+            load.detect(str(self.root), "jekyll")
+        self.assertIn("--generator 'jekyll' is not one picklecost knows; choose one of bengal",
+                      str(caught.exception))
+
     def test_not_a_site(self):
         with self.assertRaises(load.LoadError) as caught:
             load.load(str(self.root), "discovered", None, "/nonexistent")

@@ -30,19 +30,30 @@ class Loaded:
         self.seconds = seconds
 
 
-def detect(root):
-    """The adapter whose sites look like `root`, or LoadError."""
-    for adapter in ADAPTERS:
-        if adapter.detect(root):
-            return adapter
+def detect(root, generator=None):
+    """The adapter whose sites look like `root` (or the one named `generator`), or LoadError."""
+    names = [a.name for a in ADAPTERS]
+    if generator is not None:
+        for adapter in ADAPTERS:
+            if adapter.name == generator:
+                return adapter
+        raise LoadError("--generator %r is not one picklecost knows; choose one of %s"
+                        % (generator, ", ".join(names)))
+    claiming = [a for a in ADAPTERS if a.detect(root)]
+    if len(claiming) > 1:
+        raise LoadError("%s looks like a site of several generators (%s); choose one with "
+                        "--generator NAME" % (root, ", ".join(a.name for a in claiming)))
+    if claiming:
+        return claiming[0]
     raise LoadError(
-        "%s is not a site picklecost recognizes (no bengal.toml, bengal.yaml or config/_default/); "
-        "pass --loader module:function to load it yourself" % root)
+        "%s is not a site picklecost recognizes (%s); pass --generator NAME or "
+        "--loader module:function to load it yourself"
+        % (root, "; ".join(a.what_it_looks_for() for a in ADAPTERS)))
 
 
-def load(root, stage, loader, workdir):
+def load(root, stage, loader, workdir, generator=None):
     started = time.perf_counter()
-    adapter = Custom(loader) if loader else detect(root)
+    adapter = Custom(loader) if loader else detect(root, generator)
     with captured_output() as log:
         if loader:
             site, pages, build_root = adapter.load(root, stage, workdir)

@@ -17,6 +17,10 @@ class Adapter:
         """Does this directory belong to this generator?"""
         return False
 
+    def what_it_looks_for(self):
+        """The files that make a directory this generator's site, for the error when none does."""
+        return "%s: no site files" % self.name
+
     def version(self, root):
         """The installed version, or raise LoadError naming what is missing."""
         return "unknown"

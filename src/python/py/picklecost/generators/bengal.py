@@ -81,6 +81,9 @@ class Bengal(Adapter):
         root = Path(root)
         return any((root / name).is_file() for name in CONFIG_FILES) or _config_dir(root).is_dir()
 
+    def what_it_looks_for(self):
+        return "no bengal.toml, bengal.yaml or config/_default/"
+
     def version(self, root):
         try:
             import bengal
