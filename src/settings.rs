@@ -22,6 +22,8 @@ pub mod tuning {
     pub const BYTE_TREE_DEPTH: usize = 4;
     /// Attribute paths kept per payload in the byte attribution.
     pub const TOP_PATHS: usize = 30;
+    /// Timed rounds of the repaired ("after repairs") pickle of an unpicklable object.
+    pub const REPAIR_ROUNDS: usize = 5;
 }
 
 /// Where the site is and how to load it.

@@ -82,6 +82,16 @@ fn analyze(
             _ => None,
         };
 
+        let generator_comparison = match &suggestion {
+            Some(s) => explain::compare_with_generator(py, &site, &s.fields).unwrap_or_else(|e| {
+                notes.push(format!(
+                    "comparing the suggestion with the generator's payload: {e}"
+                ));
+                None
+            }),
+            None => None,
+        };
+
         let built = Payloads::new(
             py,
             &site,
@@ -149,6 +159,7 @@ fn analyze(
             facts,
             diagnoses,
             suggestion,
+            generator_comparison,
             transported: transported.as_ref(),
             verdicts,
             notes,

@@ -2,7 +2,7 @@
 //! that failed, or a typical (median-sized) one.
 use crate::measure::PayloadResult;
 use crate::model::PayloadKind;
-use crate::model::explain::{Attribution, Culprits, Drag};
+use crate::model::explain::{Attribution, Culprits, Drag, RepairedRaw};
 use crate::payloads::Payloads;
 use crate::settings::{ExplainLimits, tuning};
 use anyhow::Result;
@@ -14,6 +14,8 @@ pub struct PayloadDiagnosis {
     pub culprits: Option<Culprits>,
     pub attribution: Option<Attribution>,
     pub drag: Vec<Drag>,
+    /// The first object that failed, pickled with its culprits repaired.
+    pub repaired: Option<RepairedRaw>,
     /// An explanation that could not be computed, and why.
     pub errors: Vec<String>,
 }
@@ -57,6 +59,13 @@ pub fn diagnose(
             {
                 Ok(c) => d.culprits = Some(c),
                 Err(e) => d.errors.push(format!("finding unpicklable objects: {e}")),
+            }
+            match object(index)
+                .map_err(anyhow::Error::from)
+                .and_then(|o| super::measure_repaired(py, &o, protocol))
+            {
+                Ok(r) => d.repaired = Some(r),
+                Err(e) => d.errors.push(format!("measuring the repaired pickle: {e}")),
             }
         }
         if let Some(index) = typical_index(p) {

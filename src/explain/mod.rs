@@ -5,7 +5,7 @@
 pub mod diagnose;
 
 use crate::generators::LoadedSite;
-use crate::model::explain::{Attribution, Culprits, Drag, Suggestion};
+use crate::model::explain::{Attribution, Culprits, Drag, FieldComparison, RepairedRaw, Suggestion};
 use crate::python::{self, Module};
 use crate::settings::{ExplainLimits, tuning};
 use anyhow::{Context, Result};
@@ -79,4 +79,34 @@ pub fn suggest(py: Python<'_>, site: &LoadedSite, protocol: u8) -> Result<Sugges
             build,
         ),
     )
+}
+
+/// `obj` pickled with its culprits repaired: size, dumps and loads times, what was replaced.
+pub fn measure_repaired(py: Python<'_>, obj: &Bound<'_, PyAny>, protocol: u8) -> Result<RepairedRaw> {
+    let repair = python::module(py, Module::Repair)?;
+    let value = repair
+        .call_method1("measure_repaired", (obj, protocol, tuning::REPAIR_ROUNDS))
+        .map_err(|e| anyhow::anyhow!("measure_repaired: {}", python::describe_error(py, &e)))?;
+    python::from_py(&value).context("reading the repaired measurement")
+}
+
+/// The suggested fields against the generator's own payload for the first page, where the
+/// generator ships one.
+pub fn compare_with_generator(
+    py: Python<'_>,
+    site: &LoadedSite,
+    fields: &[String],
+) -> Result<Option<FieldComparison>> {
+    let own = site
+        .adapter
+        .bind(py)
+        .call_method1("own_payload", (site.site.bind(py),))?;
+    let Some(first) = site.pages.first() else {
+        return Ok(None);
+    };
+    if own.is_none() {
+        return Ok(None);
+    }
+    let example = own.call1((first.bind(py),))?;
+    call(py, "compare_payloads", (fields.to_vec(), example)).map(Some)
 }

@@ -11,9 +11,27 @@ pub struct Culprit {
     pub paths_reaching: u64,
 }
 
+/// Culprits of one type reached by one path pattern (`site.pages[*]._init_lock`).
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
+pub struct RootCause {
+    pub pattern: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub error: String,
+    /// Culprit instances.
+    pub count: u64,
+    /// One full path.
+    pub example: String,
+    /// References reaching them, summed.
+    #[serde(default)]
+    pub paths: u64,
+}
+
 #[derive(Serialize, Deserialize, Debug, Clone, Default)]
 pub struct Culprits {
     pub failures: Vec<Culprit>,
+    #[serde(default)]
+    pub root_causes: Vec<RootCause>,
     pub visited: u64,
     pub truncated: bool,
     pub limits: Vec<String>,
@@ -111,4 +129,28 @@ impl Suggestion {
         }
         s
     }
+}
+
+/// What pickling an unpicklable object costs once its culprits are replaced by stand-ins
+/// (`picklecost.repair`), measured in this process on bytes it made.
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
+pub struct RepairedRaw {
+    pub bytes: Option<u64>,
+    #[serde(default)]
+    pub dumps_ns: Vec<u64>,
+    #[serde(default)]
+    pub loads_ns: Vec<u64>,
+    /// Type name -> objects replaced.
+    #[serde(default)]
+    pub repairs: BTreeMap<String, u64>,
+    /// What still fails after the repairs.
+    pub error: Option<String>,
+}
+
+/// The suggested page fields against the generator's own payload's fields.
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
+pub struct FieldComparison {
+    pub only_suggested: Vec<String>,
+    pub only_generator: Vec<String>,
+    pub both: Vec<String>,
 }

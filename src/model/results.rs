@@ -1,6 +1,6 @@
 //! results.json: the machine-readable record of one run. Every number in it was measured in
 //! this run.
-use super::explain::{Attribution, Culprit, Drag, Dropped};
+use super::explain::{Attribution, Culprit, Drag, Dropped, FieldComparison, RootCause};
 use super::stats::{ByteStats, LatencySummary};
 use super::transport::{ImportRow, Setup, VerdictRow};
 use super::{PayloadKind, Stage, Thresholds, TransportKind};
@@ -94,8 +94,13 @@ pub struct PayloadJson {
     pub failures_count: usize,
     /// Objects that failed to pickle (first 50), with their error.
     pub failed_objects: Vec<ObjectError>,
+    /// The culprits grouped into root causes (type + path pattern), most instances first.
+    pub root_causes: Vec<RootCause>,
     /// Every minimal unpicklable object inside the first failed object, with its path.
     pub failures: Vec<Culprit>,
+    /// The first failed object pickled with its culprits replaced by stand-ins: what it would
+    /// cost after repairs (never this payload's own figure).
+    pub repaired: Option<RepairedJson>,
     /// How the unpicklable-object search went (objects visited, limits that cut it short).
     pub failure_search: Option<FailureSearch>,
     /// Where the bytes of a typical object of this payload go (memo-aware).
@@ -119,6 +124,27 @@ pub struct PayloadJson {
     pub inspected: usize,
     pub plan: PlanJson,
     pub sizes: Vec<ObjectSize>,
+}
+
+/// "After repairs": an unpicklable object pickled with mapping views as dicts, locks as None and
+/// files/generators/modules/local functions as markers; loads of those bytes, in this process.
+#[derive(Serialize, Debug, Clone)]
+pub struct RepairedJson {
+    pub label: &'static str,
+    /// The object measured (the Site, or the first page that failed).
+    pub subject: String,
+    pub bytes: Option<u64>,
+    pub dumps_ns: LatencySummary,
+    pub loads_ns: LatencySummary,
+    pub roundtrip_ns: LatencySummary,
+    /// Type name -> objects replaced by a stand-in.
+    pub repairs: BTreeMap<String, u64>,
+    /// What still fails after the repairs.
+    pub error: Option<String>,
+    /// Transfer cost (this round trip x pages, or x workers for the Site) as a share of the
+    /// render cost, and its class, where the render cost was measured.
+    pub transfer_share: Option<f64>,
+    pub class: Option<super::VerdictClass>,
 }
 
 /// How the budget was spent on this payload, so a surprising sample size can be explained.
@@ -175,6 +201,9 @@ pub struct SuggestionJson {
     pub dropped: Vec<Dropped>,
     /// Ready to paste: `--fields ... --exclude-keys ...`.
     pub options: String,
+    /// The suggested fields against the generator's own payload (`page_generator`), where it
+    /// ships one.
+    pub generator_comparison: Option<FieldComparison>,
 }
 
 #[derive(Serialize, Debug, Clone)]

@@ -29,6 +29,11 @@ const SOURCES: &[(&str, &str, bool)] = &[
         false,
     ),
     (
+        "picklecost.repair",
+        include_str!("py/picklecost/repair.py"),
+        false,
+    ),
+    (
         "picklecost.transports",
         include_str!("py/picklecost/transports.py"),
         false,
@@ -62,6 +67,7 @@ pub enum Module {
     Generators,
     Payloads,
     Explain,
+    Repair,
     Transports,
 }
 
@@ -72,6 +78,7 @@ impl Module {
             Module::Generators => "picklecost.generators",
             Module::Payloads => "picklecost.payloads",
             Module::Explain => "picklecost.explain",
+            Module::Repair => "picklecost.repair",
             Module::Transports => "picklecost.transports",
         }
     }
@@ -130,5 +137,38 @@ pub fn describe_error(py: Python<'_>, err: &PyErr) -> String {
         kind
     } else {
         format!("{kind}: {first}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every module of the package on disk is embedded (a new module must be registered).
+    #[test]
+    fn every_module_of_the_package_is_embedded() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/python/py");
+        let mut on_disk = Vec::new();
+        let mut dirs = vec![root.join("picklecost")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "py") {
+                    let rel = path.strip_prefix(&root).unwrap().with_extension("");
+                    let mut parts: Vec<String> = rel
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                        .collect();
+                    if parts.last().is_some_and(|p| p == "__init__") {
+                        parts.pop();
+                    }
+                    on_disk.push(parts.join("."));
+                }
+            }
+        }
+        on_disk.sort();
+        let mut embedded: Vec<String> = super::SOURCES.iter().map(|(n, _, _)| n.to_string()).collect();
+        embedded.sort();
+        assert_eq!(embedded, on_disk);
     }
 }

@@ -5,7 +5,7 @@ use crate::generators::LoadedSite;
 use crate::measure::facts::PickleFacts;
 use crate::measure::{Measurements, PayloadResult};
 use crate::model::PayloadKind;
-use crate::model::explain::Suggestion;
+use crate::model::explain::{FieldComparison, RepairedRaw, Suggestion};
 use crate::model::results::*;
 use crate::model::stats::{ByteStats, LatencySummary};
 use crate::model::transport::VerdictRow;
@@ -24,6 +24,7 @@ pub struct Produced<'a> {
     pub facts: Vec<PickleFacts>,
     pub diagnoses: Vec<PayloadDiagnosis>,
     pub suggestion: Option<Suggestion>,
+    pub generator_comparison: Option<FieldComparison>,
     pub transported: Option<&'a Outcome>,
     pub verdicts: Vec<VerdictRow>,
     pub notes: Vec<String>,
@@ -36,7 +37,15 @@ pub fn results(p: Produced) -> Results {
         .iter()
         .zip(p.facts)
         .zip(p.diagnoses)
-        .map(|((m, facts), diagnosis)| payload_json(m, &p.site.page_keys, facts, diagnosis))
+        .map(|((m, facts), diagnosis)| {
+            let repaired = diagnosis
+                .repaired
+                .clone()
+                .map(|r| repaired_json(m, &p.site.page_keys, r, p.transported, p.settings));
+            let mut json = payload_json(m, &p.site.page_keys, facts, diagnosis);
+            json.repaired = repaired;
+            json
+        })
         .collect();
     let suggestion = p.suggestion.map(|s| SuggestionJson {
         options: s.as_options(),
@@ -48,6 +57,7 @@ pub fn results(p: Produced) -> Results {
         exclude_keys: s.exclude_keys,
         median_bytes: s.median_bytes,
         dropped: s.dropped,
+        generator_comparison: p.generator_comparison,
     });
     let verdict = crate::verdict::comparison(&payloads, &p.fields, suggestion.as_ref(), &p.notes);
     let answer = crate::verdict::answer(&payloads, &p.verdicts);
@@ -111,6 +121,48 @@ pub fn results(p: Produced) -> Results {
             command_line: settings.command_line.clone(),
             ..p.environment
         },
+    }
+}
+
+fn summary(values: &[u64]) -> LatencySummary {
+    let mut h = crate::model::stats::new_histogram();
+    values.iter().for_each(|&ns| h.saturating_record(ns.max(1)));
+    LatencySummary::of(&h)
+}
+
+fn repaired_json(
+    m: &PayloadResult,
+    page_keys: &[String],
+    r: RepairedRaw,
+    transported: Option<&Outcome>,
+    settings: &AnalyzeSettings,
+) -> RepairedJson {
+    let roundtrip: Vec<u64> = r.dumps_ns.iter().zip(&r.loads_ns).map(|(d, l)| d + l).collect();
+    let roundtrip_ns = summary(&roundtrip);
+    let judged = match (transported, &settings.transports) {
+        (Some(o), Some(t)) if r.error.is_none() => crate::verdict::strategies::after_repairs(
+            m.kind,
+            roundtrip_ns.p50,
+            o,
+            page_keys.len(),
+            t.thresholds,
+        ),
+        _ => None,
+    };
+    RepairedJson {
+        label: "after repairs",
+        subject: match m.failures.first() {
+            Some(&(i, _)) if m.kind.per_page() => page_keys[i].clone(),
+            _ => "site".to_string(),
+        },
+        bytes: r.bytes,
+        dumps_ns: summary(&r.dumps_ns),
+        loads_ns: summary(&r.loads_ns),
+        roundtrip_ns,
+        repairs: r.repairs,
+        error: r.error,
+        transfer_share: judged.map(|(share, _)| share),
+        class: judged.map(|(_, class)| class),
     }
 }
 
@@ -179,7 +231,13 @@ fn payload_json(
             truncated: c.truncated,
             limits: c.limits.clone(),
         }),
+        root_causes: diagnosis
+            .culprits
+            .as_ref()
+            .map(|c| c.root_causes.clone())
+            .unwrap_or_default(),
         failures: diagnosis.culprits.map(|c| c.failures).unwrap_or_default(),
+        repaired: None,
         attribution: diagnosis.attribution,
         drag: diagnosis.drag,
         diagnosis_errors: diagnosis.errors,

@@ -270,7 +270,35 @@ fn why(md: &mut String, r: &Results) {
         .filter(|p| !p.failures.is_empty() || p.failure_search.is_some())
     {
         let _ = writeln!(md, "### Unpicklable objects in `{}`\n", p.name);
-        md.push_str("Every minimal object that fails to pickle on its own (none of its children explains the failure), with the path from the root as Python would spell it.\n\n");
+        if !p.root_causes.is_empty() {
+            md.push_str("Root causes: the culprits grouped by type and path pattern (`[*]` stands for the indices and keys that vary), most instances first.\n\n");
+            md.push_str("| pattern | type | error | instances | example |\n|---|---|---|---:|---|\n");
+            for c in &p.root_causes {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} | {} |",
+                    code(&c.pattern),
+                    code(&c.type_name),
+                    c.error.replace('|', "\\|"),
+                    c.count,
+                    code(&c.example)
+                );
+            }
+            md.push('\n');
+        }
+        if let Some(fix) = &p.repaired {
+            let _ = writeln!(
+                md,
+                "**After repairs** (mapping views as dicts, locks as `None`, files, generators, modules and local functions as markers; measured on `{}` in this process, not the payload's own figure): {}.\n",
+                fix.subject,
+                crate::verdict::after_repairs(fix)
+            );
+        }
+        let _ = writeln!(
+            md,
+            "<details><summary>Every culprit ({}): each minimal object that fails to pickle on its own, with the path from the root as Python would spell it</summary>\n",
+            p.failures.len()
+        );
         md.push_str("| path | type | error | references to it |\n|---|---|---|---:|\n");
         for c in &p.failures {
             let _ = writeln!(
@@ -282,6 +310,7 @@ fn why(md: &mut String, r: &Results) {
                 c.paths_reaching
             );
         }
+        md.push_str("\n</details>\n");
         if let Some(search) = &p.failure_search {
             let _ = writeln!(
                 md,
@@ -362,6 +391,9 @@ fn why(md: &mut String, r: &Results) {
                 let _ = writeln!(md, "| {} | {} |", code(&d.field), d.reason.replace('|', "\\|"));
             }
             md.push('\n');
+        }
+        if let Some(cmp) = &sg.generator_comparison {
+            generator_comparison(md, r, cmp);
         }
     }
     for p in r.payloads.iter().filter(|p| !p.diagnosis_errors.is_empty()) {
@@ -493,4 +525,40 @@ fn transports(md: &mut String, r: &Results) {
             }
         }
     }
+}
+
+/// The suggestion beside the generator's own worker payload: fields and measured cost.
+fn generator_comparison(md: &mut String, r: &Results, cmp: &crate::model::explain::FieldComparison) {
+    md.push_str(
+        "### The suggestion beside the generator's own payload
+
+",
+    );
+    if let Some(method) = &r.site.generator_payload {
+        let _ = writeln!(md, "`page_generator` is {method}.\n");
+    }
+    let list = |names: &[String]| {
+        if names.is_empty() {
+            "–".to_string()
+        } else {
+            names.iter().map(|n| code(n)).collect::<Vec<_>>().join(", ")
+        }
+    };
+    md.push_str("| | fields | size p50 | round trip p50 |\n|---|---|---:|---:|\n");
+    for (label, kind, fields) in [
+        ("suggested", PayloadKind::PageSuggested, &cmp.only_suggested),
+        ("generator's", PayloadKind::PageGenerator, &cmp.only_generator),
+    ] {
+        let p = r.payloads.iter().find(|p| p.name == kind);
+        let _ = writeln!(
+            md,
+            "| {label} (`{kind}`) | only here: {} | {} | {} |",
+            list(fields),
+            p.and_then(|p| p.bytes.as_ref())
+                .map_or("–".into(), |b| bytes(b.median)),
+            p.filter(|p| p.roundtrip_ns.samples > 0)
+                .map_or("–".into(), |p| nanos(p.roundtrip_ns.p50))
+        );
+    }
+    let _ = writeln!(md, "\nIn both: {}.\n", list(&cmp.both));
 }

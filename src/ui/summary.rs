@@ -125,17 +125,26 @@ pub fn print(r: &Results, out: &Path) {
             p.name,
             p.error.as_deref().unwrap_or("no object measured")
         ));
-        for c in p.failures.iter().take(5) {
+        for c in p.root_causes.iter().take(5) {
             s.push_str(&format!(
-                "    culprit: {}  ({}: {}, {} reference(s))\n",
-                c.path, c.type_name, c.error, c.paths_reaching
+                "    root cause: {}  ({} x{}: {})\n",
+                c.pattern, c.type_name, c.count, c.error
             ));
         }
-        if p.failures.len() > 5 {
+        if p.root_causes.len() > 5 {
             s.push_str(&format!(
-                "    ... {} more culprits in report.md\n",
-                p.failures.len() - 5
+                "    ... {} more root causes in report.md\n",
+                p.root_causes.len() - 5
             ));
+        }
+        if !p.failures.is_empty() {
+            s.push_str(&format!(
+                "    ({} culprits in all: results.json and report.md list every one)\n",
+                p.failures.len()
+            ));
+        }
+        if let Some(fix) = &p.repaired {
+            s.push_str(&format!("    {}\n", crate::verdict::after_repairs(fix)));
         }
     }
     if let Some(sg) = &r.suggestion {

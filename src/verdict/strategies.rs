@@ -51,6 +51,23 @@ pub fn transfer_ns(strategy: Strategy, roundtrip_p50: u64, pages: usize, workers
     }
 }
 
+/// Transfer share and class of a payload whose round trip would be `roundtrip_p50` after repairs
+/// (measured in this process), where a render cost was measured.
+pub fn after_repairs(
+    payload: PayloadKind,
+    roundtrip_p50: u64,
+    outcome: &Outcome,
+    pages: usize,
+    thresholds: Thresholds,
+) -> Option<(f64, Class)> {
+    let render_total = outcome.render_hist.value_at_quantile(0.5) as f64 * pages as f64;
+    if !outcome.render.available || render_total <= 0.0 || roundtrip_p50 == 0 {
+        return None;
+    }
+    let share = transfer_ns(Strategy::of(payload), roundtrip_p50, pages, outcome.workers) / render_total;
+    Some((share, classify(share, thresholds)))
+}
+
 /// One row per copying transport and payload: transfer cost for the whole site as a share of
 /// its render cost, classified by the thresholds.
 pub fn rows(outcome: &Outcome, pages: usize, thresholds: Thresholds) -> Vec<VerdictRow> {

@@ -214,6 +214,7 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
 
     let site_p = payload(&r, "site");
     assert_eq!(site_p["picklable"], true);
+    assert!(site_p["repaired"].is_null() && site_p["root_causes"] == serde_json::json!([]));
     assert_eq!(site_p["error"], serde_json::Value::Null);
     assert_eq!(site_p["bytes"]["total"], truth["site"]);
     assert_eq!(site_p["count"], 1);

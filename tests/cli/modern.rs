@@ -37,6 +37,39 @@ pub fn discovered_stage(site: &Path, pages: u64) {
         culprits.iter().any(|c| c["type"] == "builtins.mappingproxy"),
         "{culprits:?}"
     );
+    // Root causes: per-page culprits fold into `site.pages[*]...` patterns whose counts add up
+    // to the culprits they stand for.
+    let causes = payload(&r, "site")["root_causes"].as_array().unwrap();
+    assert!(
+        causes
+            .iter()
+            .any(|c| c["pattern"] == "site.pages[*]._init_lock" && c["count"] == pages),
+        "{causes:?}"
+    );
+    let counted: u64 = causes.iter().map(|c| c["count"].as_u64().unwrap()).sum();
+    assert_eq!(counted, culprits.len() as u64);
+    assert!(
+        culprits
+            .iter()
+            .all(|c| !c["path"].as_str().unwrap().contains("__reduce_ex__"))
+    );
+    // After repairs the Site pickles: measured, labelled, classified.
+    let fixed = &payload(&r, "site")["repaired"];
+    assert_eq!(fixed["label"], "after repairs");
+    assert!(fixed["error"].is_null(), "{fixed}");
+    assert!(fixed["bytes"].as_u64().unwrap() > 0);
+    assert!(fixed["repairs"]["builtins.mappingproxy"].as_u64().unwrap() > 0);
+    assert!(fixed["repairs"]["_thread.RLock"].as_u64().unwrap() >= pages);
+    assert!(fixed["roundtrip_ns"]["p50"].as_u64().unwrap() > 0);
+    assert!(fixed["class"].is_string(), "{fixed}");
+    assert!(r["answer"].as_str().unwrap().contains("after repairs"));
+    // The suggestion beside Bengal's own PageView.
+    let cmp = &r["suggestion"]["generator_comparison"];
+    assert!(
+        cmp["both"].as_array().unwrap().iter().any(|f| f == "source_path"),
+        "{cmp}"
+    );
+    assert!(!cmp["only_generator"].as_array().unwrap().is_empty(), "{cmp}");
 
     // The default plain view, Bengal's own PageView and the suggestion pickle on every page.
     for name in ["page_subset", "page_generator"] {
@@ -65,6 +98,8 @@ pub fn discovered_stage(site: &Path, pages: u64) {
     );
     let md = std::fs::read_to_string(report.join("report.md")).unwrap();
     assert!(md.contains("`page_generator`") && md.contains("page_view_from_live_page"));
+    assert!(md.contains("**After repairs**") && md.contains("<details>"));
+    assert!(md.contains("### The suggestion beside the generator's own payload"));
     assert!(report.join("charts/size-page_generator.svg").is_file());
     assert!(stdout(&o).contains("page_generator"));
 }

@@ -230,8 +230,11 @@ class _Names:
         self.map = None
 
     def get(self, value):
-        if type(value) in ATOMIC:
-            return None  # equal small ints and strings are often the same object: no guessing
+        if type(value) in ATOMIC or isinstance(value, (type, types.FunctionType,
+                                                       types.BuiltinFunctionType)):
+            # equal small ints and strings are often the same object: no guessing; classes and
+            # functions are saved by reference
+            return None
         if self.map is None:
             self.map = self._build()
         return self.map.get(id(value))
