@@ -21,6 +21,35 @@ pub enum Command {
     /// Read pickle files without executing them: opcodes, globals a receiver must import
     /// (unsafe ones flagged), memo use, largest literals, plain-data check.
     Inspect(InspectArgs),
+    /// Compare two analyze runs: size and latency per payload, before and after, with a rank
+    /// test on the recorded latency histograms; `--fail-if` turns it into a CI gate.
+    Compare(CompareArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The earlier run: a report directory, or its results.json.
+    pub before: PathBuf,
+    /// The later run: a report directory, or its results.json.
+    pub after: PathBuf,
+    /// Exit 1 when a limit is exceeded by a significant change: `[PAYLOAD.]METRIC:+N%`, METRIC
+    /// one of size (total bytes, exact), dumps, loads, roundtrip; e.g. `size:+5%`,
+    /// `page_subset.roundtrip:+10%`. Repeat it or separate limits with commas.
+    #[arg(long, value_delimiter = ',', value_name = "LIMIT")]
+    pub fail_if: Vec<String>,
+    /// A pull-request comment (Markdown) instead of the terminal table.
+    #[arg(long, conflicts_with = "json")]
+    pub markdown: bool,
+    /// One JSON document on stdout instead of the terminal table.
+    #[arg(long)]
+    pub json: bool,
+    /// Family-wise significance level of the latency tests (Bonferroni over all of them).
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Latency shifts smaller than this many percent are never significant: run-to-run noise
+    /// of the machine, which samples of one run cannot show.
+    #[arg(long, default_value_t = 10.0, value_name = "PERCENT")]
+    pub noise: f64,
 }
 
 #[derive(Args, Debug)]

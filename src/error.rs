@@ -22,4 +22,7 @@ pub enum UserError {
     Load(String),
     #[error("{0}")]
     Fields(String),
+    /// `picklecost compare`: an input it cannot read or a limit it cannot parse.
+    #[error("{0}")]
+    Compare(String),
 }

@@ -12,12 +12,14 @@
 //! - `transport`: thread, sub-interpreter and process round trips, and render cost;
 //! - `verdict`: the numbers judged, in sentences and per-strategy rows;
 //! - `report` (files) and `ui` (terminal);
+//! - `compare`: two runs' report files read back and judged side by side;
 //! - `commands`: one module per subcommand; `main.rs` dispatches.
 //!
 //! `pickle` reads pickle streams without executing them (used by `commands::inspect` and by
 //! `analyze` on the pickles it made).
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod error;
 pub mod explain;
 pub mod generators;

@@ -1,6 +1,6 @@
 use clap::Parser;
 use picklecost::cli::{Cli, Command};
-use picklecost::settings::{AnalyzeSettings, InspectSettings};
+use picklecost::settings::{AnalyzeSettings, CompareSettings, InspectSettings};
 use picklecost::{commands, error, python};
 use std::process::ExitCode;
 
@@ -8,11 +8,12 @@ use std::process::ExitCode;
 enum Outcome {
     /// Everything done (inspect: every stream parsed).
     Done,
-    /// inspect: some streams did not parse; the rest were still reported.
+    /// inspect: some streams did not parse; the rest were still reported. compare: a
+    /// `--fail-if` limit was exceeded.
     Partial,
     /// analyze: any error, one `error:` line.
     Failed(anyhow::Error),
-    /// inspect: bad usage, one `error:` line.
+    /// inspect, compare: bad usage or input, one `error:` line.
     Usage(anyhow::Error),
 }
 
@@ -29,6 +30,14 @@ impl Outcome {
 fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
         Command::Inspect(args) => match commands::inspect::run(&InspectSettings::from_args(args)) {
+            Ok(true) => Outcome::Done,
+            Ok(false) => Outcome::Partial,
+            Err(err) => Outcome::Usage(err),
+        },
+        Command::Compare(args) => match CompareSettings::from_args(args)
+            .map_err(anyhow::Error::from)
+            .and_then(|s| commands::compare::run(&s))
+        {
             Ok(true) => Outcome::Done,
             Ok(false) => Outcome::Partial,
             Err(err) => Outcome::Usage(err),

@@ -1,7 +1,8 @@
 //! Settings checked from the command line into plain data: every check that needs no Python
 //! happens here. Imports nothing of the pipeline; every stage takes the part it needs.
-use crate::cli::{AnalyzeArgs, InspectArgs};
+use crate::cli::{AnalyzeArgs, CompareArgs, InspectArgs};
 use crate::error::UserError;
+use crate::model::limit::Limit;
 use crate::model::{GcMode, Stage, Thresholds};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -207,6 +208,64 @@ impl InspectSettings {
             top: args.top,
             dump: args.dump,
         }
+    }
+}
+
+/// What `picklecost compare` reads, how it judges, and how it prints.
+#[derive(Debug, Clone)]
+pub struct CompareSettings {
+    pub before: PathBuf,
+    pub after: PathBuf,
+    pub limits: Vec<Limit>,
+    pub format: CompareFormat,
+    /// Family-wise significance level of the latency tests.
+    pub alpha: f64,
+    /// Latency shifts below this fraction (0.10 = 10%) are never significant.
+    pub noise: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareFormat {
+    Table,
+    Markdown,
+    Json,
+}
+
+impl CompareSettings {
+    pub fn from_args(args: CompareArgs) -> Result<Self, UserError> {
+        let limits = args
+            .fail_if
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| Limit::parse(l))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !(args.alpha > 0.0 && args.alpha < 1.0) {
+            return Err(UserError::Compare(format!(
+                "--alpha must be between 0 and 1, got {}",
+                args.alpha
+            )));
+        }
+        if !(args.noise.is_finite() && args.noise >= 0.0) {
+            return Err(UserError::Compare(format!(
+                "--noise must be a non-negative percentage, got {}",
+                args.noise
+            )));
+        }
+        let format = if args.json {
+            CompareFormat::Json
+        } else if args.markdown {
+            CompareFormat::Markdown
+        } else {
+            CompareFormat::Table
+        };
+        Ok(Self {
+            before: args.before,
+            after: args.after,
+            limits,
+            format,
+            alpha: args.alpha,
+            noise: args.noise / 100.0,
+        })
     }
 }
 

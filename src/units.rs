@@ -173,6 +173,24 @@ pub fn percent_sig(fraction: f64) -> String {
     format!("{}%", sig(fraction * 100.0))
 }
 
+/// A ratio after/before as a signed change: 1.023 -> "+2.3%", 0.5 -> "-50%", 1.0 -> "0%";
+/// one decimal below 10%, none above.
+pub fn change(ratio: f64) -> String {
+    if !ratio.is_finite() {
+        return "n/a".into();
+    }
+    let pct = (ratio - 1.0) * 100.0;
+    let text = if pct.abs() >= 9.95 {
+        format!("{pct:+.0}%")
+    } else {
+        format!("{pct:+.1}%")
+    };
+    match text.as_str() {
+        "+0.0%" | "-0.0%" => "0%".into(),
+        _ => text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,6 +275,16 @@ mod tests {
         for (a, b, step) in [(4_800.0, 5_000.0, 200.0), (1_000_001.0, 1_000_002.0, 1.0)] {
             assert_ne!(bytes_step(a, step), bytes_step(b, step));
         }
+    }
+
+    #[test]
+    fn signed_changes() {
+        assert_eq!(change(1.023), "+2.3%");
+        assert_eq!(change(0.5), "-50%");
+        assert_eq!(change(1.0), "0%");
+        assert_eq!(change(1.0001), "0%");
+        assert_eq!(change(2.46), "+146%");
+        assert_eq!(change(f64::NAN), "n/a");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 mod util;
 
 mod analyze;
+mod compare;
 mod errors;
 mod inspect;
 mod loader;

@@ -335,3 +335,10 @@ pub fn assert_page_sizes(r: &serde_json::Value, truth: &serde_json::Value, name:
         "{name}: every size equals len(pickle.dumps(obj, 5))"
     );
 }
+
+/// `picklecost compare BEFORE AFTER EXTRA...`
+pub fn compare(before: &Path, after: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["compare", before.to_str().unwrap(), after.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    picklecost(&args)
+}
