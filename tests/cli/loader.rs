@@ -90,7 +90,7 @@ fn custom_loader_unpicklable_site_and_exact_page_sizes() {
     assert_eq!(culprits[0]["path"], "site.lock");
     assert_eq!(culprits[0]["type"], "_thread.lock");
     assert_eq!(culprits[0]["paths_reaching"], 1);
-    assert!(text.contains("culprit: site.lock"), "{text}");
+    assert!(text.contains("root cause: site.lock  (_thread.lock x1"), "{text}");
     assert!(!project.join("__pycache__").exists());
 
     // Pages that reference the unpicklable Site are unpicklable too, each one reported.
