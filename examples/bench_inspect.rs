@@ -1,6 +1,8 @@
-//! Throughput of the pickle reader, for scripts/bench: one large pickle on one core, and many
-//! page payload files on one core vs all cores.
-//!   cargo run --release --example bench_inspect -- SITE.pickle PAGES_DIR
+//! Throughput of the pickle reader, for scripts/bench: large pickles on one core (opcode scan,
+//! analysis without and with the plain-data decision), and a directory of small pickles on
+//! one core vs all cores. End-to-end figures (process start, I/O, peak RSS) come from
+//! scripts/bench, which runs the binary.
+//!   cargo run --release --example bench_inspect -- PAGES_DIR BIG.pickle...
 use picklecost::pickle::{self, InspectOptions};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -18,63 +20,61 @@ fn best_of<F: FnMut()>(runs: usize, mut f: F) -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let site = std::fs::read(&args[1]).expect("site pickle");
-    let mb = site.len() as f64 / 1e6;
-    let scan = best_of(5, || {
-        pickle::scan(&site).unwrap();
-    });
-    let options = InspectOptions {
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let no_plain = InspectOptions {
         check_plain: false,
         ..Default::default()
     };
-    let inspect = best_of(3, || {
-        pickle::inspect_all_with(&site, &options);
-    });
-    println!(
-        "site pickle {mb:.1} MB: opcode scan {:.0} MB/s, full inspect {:.0} MB/s (one core)",
-        mb / scan,
-        mb / inspect
-    );
-
-    // Further arguments: pickles whose opcode mix is harder than a Site's long strings.
-    for extra in &args[3..] {
-        let data = std::fs::read(extra).expect("pickle");
+    let full = InspectOptions::default();
+    for big in &args[2..] {
+        let data = std::fs::read(big).expect("pickle");
         let mb = data.len() as f64 / 1e6;
         let ops = pickle::scan(&data).unwrap();
         let scan = best_of(3, || {
             pickle::scan(&data).unwrap();
         });
-        let inspect = best_of(2, || {
-            pickle::inspect_all_with(&data, &options);
+        let bare = best_of(2, || {
+            pickle::inspect_all_with(&data, &no_plain);
         });
+        let with_plain = best_of(2, || {
+            pickle::inspect_all_with(&data, &full);
+        });
+        let plain = pickle::inspect_all_with(&data, &full)
+            .iter()
+            .all(|r| matches!(r, Ok(s) if s.plain_data));
         println!(
-            "{} {mb:.1} MB, {ops} opcodes: opcode scan {:.0} MB/s, full inspect {:.0} MB/s (one core)",
-            std::path::Path::new(extra).file_name().unwrap().to_string_lossy(),
+            "{} {mb:.1} MB, {ops} opcodes, plain={plain}: in-process on one core: opcode scan {:.0} MB/s, \
+             analysis {:.0} MB/s, analysis + plain-data decision {:.0} MB/s",
+            std::path::Path::new(big).file_name().unwrap().to_string_lossy(),
             mb / scan,
-            mb / inspect
+            mb / bare,
+            mb / with_plain
         );
     }
 
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&args[2])
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&args[1])
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
     let total: u64 = files.iter().map(|f| std::fs::metadata(f).unwrap().len()).sum();
-    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     let single = best_of(3, || {
         one.install(|| pickle::inspect_files(&files));
     });
     let all = best_of(3, || {
         pickle::inspect_files(&files);
     });
+    let n = files.len() as f64;
+    let mb = total as f64 / 1e6;
     println!(
-        "{} page payload files ({:.1} MB): {:.3} s on one core, {:.3} s on {} cores, speed-up {:.2}x",
+        "{} files ({mb:.1} MB), in-process, files read from disk each run: 1 thread {:.0} files/s {:.0} MB/s; \
+         {} threads {:.0} files/s {:.0} MB/s; speed-up {:.2}x",
         files.len(),
-        total as f64 / 1e6,
-        single,
-        all,
+        n / single,
+        mb / single,
         rayon::current_num_threads(),
+        n / all,
+        mb / all,
         single / all
     );
 }

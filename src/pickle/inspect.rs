@@ -16,7 +16,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_pickle::{HashableValue, Value};
 
+use super::plain::{PlainCheck, Verdict};
 use super::reader::{Arg, Op, Opcode, PickleError, Reader};
+use super::source::Source;
 
 /// Globals that give a pickle code execution, file/network/process access or
 /// a way to reach those indirectly. An entry is `module.*` (whole module and
@@ -153,7 +155,10 @@ impl Default for Limits {
 pub struct InspectOptions {
     /// How many literals to keep in [`StreamReport::largest`].
     pub top_n: usize,
-    /// Check plain-data status with serde_pickle (costs a full decode).
+    /// Decide plain-data status. Decided from the opcode stream in the same
+    /// pass (no value is built); serde_pickle only runs for `dump` and for the
+    /// rare streams the stream-level check cannot settle exactly (see
+    /// `plain.rs`).
     pub check_plain: bool,
     /// Render plain streams into [`StreamReport::dump`].
     pub dump: bool,
@@ -239,8 +244,9 @@ pub struct StreamReport {
     /// 1+ one container per level (plus a MARK per batched level).
     pub max_depth: usize,
     /// No globals, EXT, PERSID/BINPERSID, REDUCE, BUILD, NEWOBJ(_EX), INST,
-    /// OBJ or out-of-band buffers, and serde_pickle decodes the stream within
-    /// the decode limits of [`Limits`].
+    /// OBJ or out-of-band buffers, and serde_pickle would decode the stream
+    /// within the decode limits of [`Limits`] (decided from the opcodes
+    /// without decoding; same answer, see `plain.rs`).
     pub plain_data: bool,
     /// Rendering of the decoded value, when requested and plain.
     pub dump: Option<String>,
@@ -272,10 +278,18 @@ pub fn inspect_all(data: &[u8]) -> Vec<Result<StreamReport, PickleError>> {
 }
 
 pub fn inspect_all_with(data: &[u8], opts: &InspectOptions) -> Vec<Result<StreamReport, PickleError>> {
+    inspect_all_release(data, opts, Option::None)
+}
+
+fn inspect_all_release(
+    data: &[u8],
+    opts: &InspectOptions,
+    release: Option<&(dyn Fn(usize) + Sync)>,
+) -> Vec<Result<StreamReport, PickleError>> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < data.len() {
-        match inspect_stream(data, pos, opts) {
+        match inspect_stream_with(data, pos, opts, true, release) {
             Ok(r) => {
                 pos += r.size;
                 out.push(Ok(r));
@@ -306,14 +320,17 @@ pub fn inspect_file(path: &Path, opts: &InspectOptions) -> FileReport {
         error_offset: None,
         streams: Vec::new(),
     };
-    let data = match std::fs::read(path) {
+    // Mapped rather than read when large: memory follows what the analysis
+    // keeps, not the file size (see `Source`).
+    let src = match Source::open(path) {
         Ok(d) => d,
         Err(e) => {
             report.error = Some(e.to_string());
             return report;
         }
     };
-    for r in inspect_all_with(&data, opts) {
+    let release = |upto: usize| src.release_before(upto);
+    for r in inspect_all_release(src.bytes(), opts, Some(&release)) {
         match r {
             Ok(s) => report.streams.push(s),
             Err(e) => {
@@ -362,9 +379,39 @@ pub fn is_plain_data(data: &[u8]) -> bool {
 }
 
 fn inspect_stream(data: &[u8], start: usize, opts: &InspectOptions) -> Result<StreamReport, PickleError> {
-    let mut a = Analyzer::new(data, start, opts);
+    inspect_stream_with(data, start, opts, true, Option::None)
+}
+
+fn inspect_stream_with(
+    data: &[u8],
+    start: usize,
+    opts: &InspectOptions,
+    fast_plain: bool,
+    release: Option<&(dyn Fn(usize) + Sync)>,
+) -> Result<StreamReport, PickleError> {
+    let mut a = Analyzer::with_plain(data, start, opts, fast_plain);
+    a.release = release;
     let end = a.run()?;
     Ok(a.finish(end))
+}
+
+/// Reference for tests: per stream, `plain_data` as decided by decoding every
+/// stream without object opcodes with serde_pickle (what `inspect` did before
+/// it decided from the opcode stream). Stops at the first error.
+#[doc(hidden)]
+pub fn plain_data_by_decoding(data: &[u8], opts: &InspectOptions) -> Vec<bool> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < data.len() {
+        match inspect_stream_with(data, pos, opts, false, Option::None) {
+            Ok(r) => {
+                pos += r.size;
+                out.push(r.plain_data);
+            }
+            Err(_) => break,
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------
@@ -618,6 +665,12 @@ struct Analyzer<'a, 'o> {
     /// Min-heap of (size, earliest-first) of the largest literals.
     largest: BinaryHeap<Reverse<(usize, Reverse<usize>)>>,
     object_ops: bool,
+    /// Plain-data decision from the opcode stream; None when not checking,
+    /// after an object opcode, or when the limits are too wide for it (then
+    /// `finish` decodes, as before).
+    plain: Option<PlainCheck>,
+    /// Lets a memory-mapped input drop pages the scan has passed.
+    release: Option<&'o (dyn Fn(usize) + Sync)>,
 }
 
 impl<'a, 'o> Analyzer<'a, 'o> {
@@ -637,7 +690,24 @@ impl<'a, 'o> Analyzer<'a, 'o> {
             global_idx: HashMap::new(),
             largest: BinaryHeap::new(),
             object_ops: false,
+            plain: None,
+            release: None,
         }
+    }
+
+    /// Analyzer that decides plain data from the opcode stream (`fast`) or, as
+    /// the reference, by decoding with serde_pickle.
+    fn with_plain(data: &'a [u8], start: usize, opts: &'o InspectOptions, fast: bool) -> Self {
+        let mut a = Analyzer::new(data, start, opts);
+        if fast && opts.check_plain {
+            let l = &opts.limits;
+            let max_budget = l.max_decode_bytes.saturating_add(
+                l.decode_bytes_per_input_byte
+                    .saturating_mul((data.len() - start) as u64),
+            );
+            a.plain = PlainCheck::new(l, max_budget);
+        }
+        a
     }
 
     fn add_global(&mut self, name: String, is_unsafe: bool) {
@@ -726,6 +796,8 @@ impl<'a, 'o> Analyzer<'a, 'o> {
     fn run(&mut self) -> Result<usize, PickleError> {
         use Opcode::*;
         let mut reader = Reader::at(self.data, self.start);
+        const RELEASE_EVERY: usize = 32 << 20;
+        let mut next_release = self.start + RELEASE_EVERY;
         loop {
             let Some(op) = reader.next_op()? else {
                 return Err(PickleError::MissingStop {
@@ -736,6 +808,12 @@ impl<'a, 'o> Analyzer<'a, 'o> {
             stat.count += 1;
             stat.bytes += op.len as u64;
             let off = op.offset;
+            if off >= next_release {
+                if let Some(release) = self.release {
+                    release(off);
+                }
+                next_release = off + RELEASE_EVERY;
+            }
             let st = &mut self.stack;
             match op.opcode {
                 Mark => {
@@ -896,6 +974,11 @@ impl<'a, 'o> Analyzer<'a, 'o> {
             }
             if is_object_op(op.opcode) {
                 self.object_ops = true;
+                self.plain = Option::None;
+            } else if let Some(p) = &mut self.plain
+                && !p.decided()
+            {
+                p.op(&op);
             }
         }
     }
@@ -922,7 +1005,16 @@ impl<'a, 'o> Analyzer<'a, 'o> {
 
         let (plain_data, dump) = if !self.object_ops && self.opts.check_plain {
             let dump_chars = self.opts.dump.then_some(self.opts.dump_max_chars);
-            decode_plain(stream, &self.opts.limits, dump_chars)
+            let verdict = match self.plain {
+                Some(p) => p.finish(&self.opts.limits, stream.len()),
+                Option::None => Verdict::Fallback,
+            };
+            match verdict {
+                Verdict::NotPlain => (false, Option::None),
+                // A value is only materialised when one is printed.
+                Verdict::Plain if dump_chars.is_none() => (true, Option::None),
+                Verdict::Plain | Verdict::Fallback => decode_plain(stream, &self.opts.limits, dump_chars),
+            }
         } else {
             (false, Option::None)
         };
@@ -1080,7 +1172,7 @@ const INLINE_DECODE_DEPTH: u32 = 32;
 const STACK_PER_LEVEL: usize = 32 << 10;
 
 /// Rough heap footprint of one decoded serde_pickle value, payload aside.
-const NODE_COST: u64 = 32;
+pub(crate) const NODE_COST: u64 = 32;
 
 /// Replays a plain stream as an object graph (node per value, edge per
 /// containment) and returns the size and depth the tree would have once

@@ -39,6 +39,13 @@ macro_rules! opcodes {
             t
         };
 
+        // Opcodes whose argument is a one-byte length and that many bytes.
+        static SHORT_PREFIXED: [bool; 256] = {
+            let mut t = [false; 256];
+            $( t[$byte as usize] = matches!(ArgKind::$arg, ArgKind::Bytes1 | ArgKind::String1 | ArgKind::Long1); )*
+            t
+        };
+
         // Encoded length of fixed-size opcodes, 0 for the rest: lets the scan
         // skip the per-kind dispatch for the bulk of a binary pickle.
         static FIXED_LEN: [u8; 256] = {
@@ -363,6 +370,12 @@ impl<'a> Reader<'a> {
         let fixed = FIXED_LEN[byte as usize] as usize;
         let len = if fixed != 0 && fixed <= data.len() - offset {
             fixed
+        } else if SHORT_PREFIXED[byte as usize]
+            && let Some(&n) = data.get(offset + 1)
+            && 2 + n as usize <= data.len() - offset
+        {
+            // SHORT_BINUNICODE & co.: a one-byte length, hot in protocol 4+.
+            2 + n as usize
         } else {
             match variable_len(data, offset, opcode) {
                 Ok(len) => len,

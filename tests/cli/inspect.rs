@@ -189,3 +189,45 @@ fn plain_data_is_recognised_and_dumped() {
     let dump = f["streams"][0]["dump"].as_str().unwrap();
     assert!(dump.contains("two") && dump.contains('k'), "{dump}");
 }
+
+/// A file well past the size that is memory-mapped (and scanned with pages released behind
+/// the scan) reports exactly what reading it whole does, and `--dump` still prints its value.
+#[test]
+fn large_plain_file_is_streamed_and_still_dumped() {
+    let tmp = TempDir::new("large-plain");
+    let path = tmp.path().join("large.pkl");
+    let out = Command::new(python())
+        .args([
+            "-B",
+            "-c",
+            "import pickle,sys; open(sys.argv[1],'wb').write(pickle.dumps([(f'name-{i}', i, i * 0.5, 'x' * (i % 50)) for i in range(150_000)], 5))",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::metadata(&path).unwrap().len() > 5 << 20);
+    let p = path.to_str().unwrap();
+    let mapped = picklecost(&["inspect", p, "--json", "--dump"]);
+    assert_eq!(mapped.status.code(), Some(0), "{}", stderr(&mapped));
+    let report: serde_json::Value = serde_json::from_slice(&mapped.stdout).unwrap();
+    let f = &report["files"][0];
+    assert_eq!(f["plain_data"], true);
+    assert_eq!(f["opcodes"]["TUPLE4"], serde_json::Value::Null);
+    assert_eq!(f["opcodes"]["TUPLE"]["count"], 150_000);
+    assert_eq!(f["largest"][0]["size"], 49);
+    let dump = f["streams"][0]["dump"].as_str().unwrap();
+    assert!(
+        dump.starts_with("[('name-0', 0, 0.0, ''), ('name-1', 1, 0.5, 'x'),"),
+        "{dump}"
+    );
+    assert!(dump.ends_with('…'), "cut at --dump's limit: {dump}");
+
+    let read = Command::new(crate::util::bin())
+        .args(["inspect", p, "--json", "--dump"])
+        .env("PICKLECOST_NO_MMAP", "1")
+        .output()
+        .unwrap();
+    assert_eq!(read.status.code(), Some(0));
+    assert_eq!(mapped.stdout, read.stdout);
+}

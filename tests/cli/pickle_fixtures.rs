@@ -261,3 +261,165 @@ fn concatenated_cpython_streams() {
     let err = reports[4].as_ref().unwrap_err();
     assert!(err.offset() >= last_start && err.offset() <= all.len(), "{err}");
 }
+
+/// `plain_data` is decided from the opcode stream; the reference decodes every stream
+/// without object opcodes with serde_pickle (the old method). Both must agree everywhere.
+fn assert_plain_matches_decoding(data: &[u8], what: &str, seen: &mut [usize; 2]) {
+    let opts = InspectOptions {
+        top_n: 0,
+        ..InspectOptions::default()
+    };
+    let fast: Vec<bool> = inspect_all_with(data, &opts)
+        .into_iter()
+        .map_while(Result::ok)
+        .map(|r| r.plain_data)
+        .collect();
+    let decoded = picklecost::pickle::plain_data_by_decoding(data, &opts);
+    assert_eq!(fast, decoded, "{what}: {:?}", data.escape_ascii().to_string());
+    for p in fast {
+        seen[p as usize] += 1;
+    }
+}
+
+#[test]
+fn plain_decision_from_opcodes_equals_decoding_on_every_fixture() {
+    let (dir, cases) = load();
+    let mut seen = [0usize; 2];
+    for c in &cases {
+        let data = std::fs::read(dir.join(&c.file)).unwrap();
+        assert_plain_matches_decoding(&data, &c.name, &mut seen);
+        // Every prefix that still ends in STOP, and single-byte edits that keep it parsing.
+        for end in (1..data.len()).filter(|&e| data[e - 1] == b'.') {
+            assert_plain_matches_decoding(&data[..end], &c.name, &mut seen);
+        }
+        if data.len() < 200 {
+            for i in 0..data.len() {
+                for b in [
+                    b'N', b'0', b'2', b'(', b'e', b'u', b't', b'a', b's', 0x85, 0x91, 0x90, 0x94,
+                ] {
+                    let mut d = data.clone();
+                    d[i] = b;
+                    assert_plain_matches_decoding(&d, &c.name, &mut seen);
+                }
+            }
+        }
+    }
+    let regressions = crate::util::root().join("tests/support/pickle/regressions");
+    for e in std::fs::read_dir(regressions).unwrap() {
+        let data = std::fs::read(e.unwrap().path()).unwrap();
+        assert_plain_matches_decoding(&data, "regression", &mut seen);
+    }
+    assert!(
+        seen[0] > 1000 && seen[1] > 1000,
+        "too few decisions either way: {seen:?}"
+    );
+}
+
+#[test]
+fn plain_decision_from_opcodes_equals_decoding_on_generated_streams() {
+    let mut seen = [0usize; 2];
+    // Hand-written edge cases: each is decided either way, from the stream or by the fallback.
+    let cases: &[&[u8]] = &[
+        b"\x80\x04]\x94(K\x01K\x02e.",                // list, memoized
+        b"\x80\x04]\x94h\x00a.",                      // cyclic list
+        b"\x80\x04}\x94(]\x94K\x01u.",                // list as dict key: not plain
+        b"\x80\x04}\x94(K\x01]u.",                    // list as value: plain
+        b"\x80\x04}(K\x01K\x02K\x03u.",               // odd item dropped
+        b"\x80\x04}(]K\x02]u.",                       // odd trailing list key dropped
+        b"\x80\x04(]\x91.",                           // list in a frozenset
+        b"\x80\x04\x8f(K\x01)\x90.",                  // set of int and ()
+        b"\x80\x04\x8f(]\x90.",                       // list in a set
+        b"\x80\x04(]\x85\x91.",                       // tuple holding a list, in a frozenset
+        b"\x80\x04)K\x01a.",                          // APPEND to a tuple
+        b"\x80\x04]K\x01s.",                          // SETITEM on a list
+        b"\x80\x04]\x94h\x01.",                       // GET of a missing index
+        b"\x80\x04]2K\x01a.",                         // DUP
+        b"\x80\x04]\x94K\x01\x94\x85h\x00K\x02a.",    // mutation through GET after sharing
+        b"\x80\x04]\x94h\x00\x85\x94\x8c\x01x\x94a.", // mutation of a live shared list
+        b"\x80\x04]q\x00]q\x00h\x00.",                // memo index written twice
+        b"\x80\x04K\x01\x94\x94.",                    // memoized twice
+        b"\x80\x04\x8c\x02\xff\xfe\x94.",             // invalid UTF-8
+        b"S'it\\'s'\n.",                              // escape serde_pickle rejects
+        b"S'a\\x41'\n.",
+        b"Vx\\u20ac\n.",
+        b"V\\ud800\n.",
+        b"I123456789012345678901\n.", // INT beyond i64
+        b"L123456789012345678901L\n.",
+        b"Fnan\n.",
+        b"F1e5000\n.",
+        b"Fabc\n.",
+        b"(G\x7f\xf8\x00\x00\x00\x00\x00\x00\x91.", // NaN in a frozenset
+        b"(G\x7f\xf8\x00\x00\x00\x00\x00\x00l.",    // NaN in a list
+        b"(G?\xf0\x00\x00\x00\x00\x00\x00\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x01d.",
+        b"K\x01K\x02.",    // leftover stack
+        b"(K\x010K\x02.",  // POP
+        b"(0K\x02.",       // POP of a bare MARK
+        b"(K\x01]1K\x03.", // POP_MARK
+        b"p0\n.",
+        b"K\x01p0\ng0\n\x86.",
+        b"K\x01p+0\ng0\n\x86.",
+        b"K\x01p99999999999\ng99999999999\n\x86.",
+        b"]r\x00\x00\x01\x00j\x00\x00\x01\x00\x85.", // sparse memo index
+    ];
+    for c in cases {
+        assert_plain_matches_decoding(c, "edge case", &mut seen);
+    }
+    // Random streams over the plain opcodes (xorshift: deterministic without a rand crate).
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let pieces: &[&[u8]] = &[
+        b"K\x01",
+        b"K\x02",
+        b"N",
+        b"\x88",
+        b"G?\xf0\x00\x00\x00\x00\x00\x00",
+        b"\x8c\x01a",
+        b"\x8c\x01b",
+        b"C\x01z",
+        b"]",
+        b")",
+        b"}",
+        b"\x8f",
+        b"(",
+        b"e",
+        b"a",
+        b"s",
+        b"u",
+        b"t",
+        b"l",
+        b"d",
+        b"\x85",
+        b"\x86",
+        b"\x87",
+        b"\x90",
+        b"\x91",
+        b"0",
+        b"1",
+        b"2",
+        b"\x94",
+        b"h\x00",
+        b"h\x01",
+        b"h\x02",
+        b"q\x00",
+        b"q\x03",
+        b"h\x03",
+        b"\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x01",
+    ];
+    for _ in 0..200_000 {
+        let mut d = b"\x80\x04".to_vec();
+        for _ in 0..(next() % 24) {
+            d.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
+        }
+        d.push(b'.');
+        assert_plain_matches_decoding(&d, "generated", &mut seen);
+    }
+    assert!(
+        seen[0] > 1000 && seen[1] > 1000,
+        "too few decisions either way: {seen:?}"
+    );
+}
