@@ -3,7 +3,7 @@
 //! Data flows one way, and imports point only down this list (no module imports one above it):
 //!
 //! - `cli` (clap definitions), `model` (shared kinds and the results document), `units`,
-//!   `error`, `settings` (the command line checked into plain data);
+//!   `memory` (the tool's own RSS), `error`, `settings` (the command line checked into plain data);
 //! - `python`: find the environment, start CPython as it, the embedded `picklecost` package;
 //! - `generators`: load a site through its generator adapter (Python side);
 //! - `payloads`: the objects a worker would receive;
@@ -24,6 +24,7 @@ pub mod error;
 pub mod explain;
 pub mod generators;
 pub mod measure;
+pub mod memory;
 pub mod model;
 pub mod payloads;
 pub mod pickle;

@@ -4,6 +4,7 @@ use crate::error::UserError;
 use crate::explain::{self, diagnose::PayloadDiagnosis};
 use crate::generators::{self, LoadedSite, Workdir};
 use crate::measure::{self, facts};
+use crate::memory;
 use crate::model::explain::Suggestion;
 use crate::model::results::{EnvironmentInfo, PythonInfo};
 use crate::payloads::{self, PageView, Payloads};
@@ -29,15 +30,21 @@ pub fn run(settings: AnalyzeSettings) -> Result<()> {
     outcome
 }
 
-/// Seconds per named phase; a phase timed twice (the explanations) adds up.
+/// Seconds per named phase (a phase timed twice, the explanations, adds up), and each phase's
+/// own peak RSS.
 #[derive(Default)]
-struct Phases(BTreeMap<String, f64>);
+struct Phases(BTreeMap<String, f64>, BTreeMap<String, u64>);
 
 impl Phases {
     fn time<T>(&mut self, name: &str, work: impl FnOnce() -> T) -> T {
+        let resets = memory::reset_peak();
         let started = Instant::now();
         let result = work();
         self.add(name, started.elapsed().as_secs_f64());
+        if let Some(peak) = memory::peak().filter(|_| resets) {
+            let slot = self.1.entry(name.to_string()).or_default();
+            *slot = (*slot).max(peak);
+        }
         result
     }
 
@@ -65,7 +72,11 @@ fn analyze(
             settings.load.site_dir.display(),
             settings.load.stage
         ));
+        let rss_before_load = memory::rss();
         let loaded = phases.time("load", || generators::load(py, &settings.load, &workdir));
+        let loaded_site = memory::rss()
+            .zip(rss_before_load)
+            .map(|(a, b)| a.saturating_sub(b));
         progress.clear();
         let site = loaded?;
         let fields = subset_fields(py, &site, settings)?;
@@ -122,6 +133,7 @@ fn analyze(
             None => measured.payloads.iter().map(|_| Default::default()).collect(),
         };
 
+        let transports_reset = memory::reset_peak();
         let transported = match &settings.transports {
             Some(transport_settings) => {
                 progress.spinner(
@@ -138,6 +150,9 @@ fn analyze(
                 progress.clear();
                 let outcome = outcome?;
                 phases.add("transports", outcome.transports_seconds);
+                if let Some(peak) = memory::peak().filter(|_| transports_reset) {
+                    phases.1.insert("transports".to_string(), peak);
+                }
                 phases.add("render", outcome.render_seconds);
                 Some(outcome)
             }
@@ -167,6 +182,16 @@ fn analyze(
         // The report phase is timed up to the moment results.json is serialised.
         phases.add("report", report_started.elapsed().as_secs_f64());
         results.timing.phases = phases.0.clone();
+        results.memory.rss_before_load = rss_before_load;
+        results.memory.loaded_site = loaded_site;
+        results.memory.phase_peaks = phases.1.clone();
+        results.memory.peak = results
+            .memory
+            .phase_peaks
+            .values()
+            .copied()
+            .max()
+            .or_else(memory::peak);
         results.timing.total_seconds = started.elapsed().as_secs_f64();
         let run = Run {
             results: &results,

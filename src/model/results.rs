@@ -26,7 +26,23 @@ pub struct Results {
     pub thresholds: Option<Thresholds>,
     pub verdict: Verdict,
     pub timing: Timing,
+    pub memory: MemoryInfo,
     pub environment: EnvironmentInfo,
+}
+
+/// The tool's own memory (resident set size, bytes; None where /proc cannot tell).
+#[derive(Serialize, Debug, Clone, Default)]
+pub struct MemoryInfo {
+    /// Before loading the site (the tool and the interpreter).
+    pub rss_before_load: Option<u64>,
+    /// What loading the site added: the loaded site's size in this process.
+    pub loaded_site: Option<u64>,
+    /// The largest pickle measured (bytes), which the measuring phase's bound is made of.
+    pub largest_payload: Option<u64>,
+    /// Peak RSS per phase (each phase's own peak, where the kernel can reset it), and over the
+    /// whole run.
+    pub phase_peaks: BTreeMap<String, u64>,
+    pub peak: Option<u64>,
 }
 
 #[derive(Serialize, Debug, Clone)]

@@ -117,6 +117,15 @@ pub fn results(p: Produced) -> Results {
             calibration_seconds: p.measured.calibration.as_secs_f64(),
             phases: BTreeMap::new(),
         },
+        memory: MemoryInfo {
+            largest_payload: p
+                .measured
+                .payloads
+                .iter()
+                .flat_map(|m| m.sizes.iter().map(|&(_, b)| b))
+                .max(),
+            ..Default::default()
+        },
         environment: EnvironmentInfo {
             command_line: settings.command_line.clone(),
             ..p.environment

@@ -193,6 +193,22 @@ fn render(r: &Results) -> String {
         "- CPU: {} ({} logical CPUs), {}",
         r.environment.cpu, r.environment.cpu_count, r.environment.platform
     );
+    if let Some(peak) = r.memory.peak {
+        let phases: Vec<String> = r
+            .memory
+            .phase_peaks
+            .iter()
+            .map(|(phase, b)| format!("{phase} {}", bytes(*b)))
+            .collect();
+        let _ = writeln!(
+            md,
+            "- Memory (the tool's resident set): peak {}; the loaded site added {}; largest pickle {}; per phase: {}",
+            bytes(peak),
+            r.memory.loaded_site.map_or("–".into(), bytes),
+            r.memory.largest_payload.map_or("–".into(), bytes),
+            phases.join(", ")
+        );
+    }
     let _ = writeln!(
         md,
         "- {} {} ({} {})",

@@ -156,8 +156,12 @@ pub fn print(r: &Results, out: &Path) {
             "\n  ! A single Page is nearly as large as the whole Site: it drags the Site's graph along.\n",
         );
     }
+    let memory = match (r.memory.peak, r.memory.loaded_site) {
+        (Some(peak), Some(site)) => format!("; peak RSS {} (loaded site {})", bytes(peak), bytes(site)),
+        _ => String::new(),
+    };
     s.push_str(&format!(
-        "\nmeasured {:.2} s of pickle operations in a {:.2} s run (load {:.2} s); report: {}\n",
+        "\nmeasured {:.2} s of pickle operations in a {:.2} s run (load {:.2} s{memory}); report: {}\n",
         r.timing.measured_seconds,
         r.timing.total_seconds,
         r.timing.load_seconds,

@@ -212,6 +212,7 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
     assert_eq!(r["settings"]["protocol"], 5);
     assert_eq!(r["settings"]["gc"], "off");
 
+    assert_memory_reported(&r);
     let site_p = payload(&r, "site");
     assert_eq!(site_p["picklable"], true);
     assert!(site_p["repaired"].is_null() && site_p["root_causes"] == serde_json::json!([]));

@@ -22,6 +22,7 @@ pub fn discovered_stage(site: &Path, pages: u64) {
 
     assert_eq!(r["python"]["version"].as_str().unwrap()[..4], installed().python);
     assert_eq!(r["site"]["generator_version"], installed().bengal.as_str());
+    assert_memory_reported(&r);
     assert_eq!(r["site"]["stage"], "discovered");
     assert_eq!(r["site"]["pages"], pages);
     assert_eq!(r["site"]["pages"], truth["pages"]);

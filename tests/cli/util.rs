@@ -342,3 +342,24 @@ pub fn compare(before: &Path, after: &Path, extra: &[&str]) -> Output {
     args.extend_from_slice(extra);
     picklecost(&args)
 }
+
+/// The tool's own memory is reported: the loaded site's size, each phase's peak, the overall
+/// peak (the largest phase peak, at least the tool plus the loaded site).
+pub fn assert_memory_reported(r: &serde_json::Value) {
+    let m = &r["memory"];
+    let before = m["rss_before_load"].as_u64().unwrap();
+    let site = m["loaded_site"].as_u64().unwrap();
+    let peak = m["peak"].as_u64().unwrap();
+    assert!(before > 0 && site > 0, "{m}");
+    let phases = m["phase_peaks"].as_object().unwrap();
+    for phase in ["load", "measure"] {
+        assert!(phases[phase].as_u64().unwrap() > 0, "{m}");
+    }
+    assert_eq!(
+        peak,
+        phases.values().map(|v| v.as_u64().unwrap()).max().unwrap(),
+        "{m}"
+    );
+    assert!(peak >= before + site / 2, "{m}");
+    assert!(m["largest_payload"].as_u64().unwrap() > 0, "{m}");
+}
