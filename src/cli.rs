@@ -123,6 +123,12 @@ pub struct AnalyzeArgs {
     #[arg(long, default_value_t = 200_000)]
     pub max_visits: u64,
 
+    /// Also model cost against page count: copies of the site (outside it) with 1/8 .. all of
+    /// its pages (and 2x, 4x for small sites), each loaded and measured, fitted and projected
+    /// to 10,000 and 100,000 pages. The copies share one more --budget.
+    #[arg(long)]
+    pub growth: bool,
+
     /// Skip the transports (thread, sub-interpreter, process) and the render cost.
     #[arg(long)]
     pub no_transports: bool,

@@ -9,6 +9,7 @@
 //! - `payloads`: the objects a worker would receive;
 //! - `measure`: pickle size and latency under a budget;
 //! - `explain`: why a payload is big or unpicklable, and the suggested payload;
+//! - `growth`: cost against page count, from real copies of the site, fitted and projected;
 //! - `transport`: thread, sub-interpreter and process round trips, and render cost;
 //! - `verdict`: the numbers judged, in sentences and per-strategy rows;
 //! - `report` (files) and `ui` (terminal);
@@ -23,6 +24,7 @@ pub mod compare;
 pub mod error;
 pub mod explain;
 pub mod generators;
+pub mod growth;
 pub mod measure;
 pub mod memory;
 pub mod model;

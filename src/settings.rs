@@ -77,6 +77,8 @@ pub struct AnalyzeSettings {
     pub explain: Option<ExplainLimits>,
     /// None: transports and render cost are skipped.
     pub transports: Option<TransportSettings>,
+    /// Model cost against page count, in one more --budget.
+    pub growth: bool,
     pub quiet: bool,
     pub command_line: String,
 }
@@ -97,6 +99,12 @@ impl AnalyzeSettings {
                 out: args.out,
                 site: site_dir,
             });
+        }
+        if args.growth && args.loader.is_some() {
+            return Err(UserError::Fields(
+                "--growth makes copies of the site through its generator adapter; it cannot with --loader"
+                    .into(),
+            ));
         }
         if args.loader.is_some() && args.generator.is_some() {
             return Err(UserError::Fields(
@@ -185,6 +193,7 @@ impl AnalyzeSettings {
                 max_visits: args.max_visits,
             }),
             transports,
+            growth: args.growth,
             quiet: args.quiet,
             command_line: command_line(),
         })

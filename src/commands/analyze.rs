@@ -3,6 +3,7 @@
 use crate::error::UserError;
 use crate::explain::{self, diagnose::PayloadDiagnosis};
 use crate::generators::{self, LoadedSite, Workdir};
+use crate::growth;
 use crate::measure::{self, facts};
 use crate::memory;
 use crate::model::explain::Suggestion;
@@ -159,6 +160,25 @@ fn analyze(
             None => None,
         };
 
+        let growth = if settings.growth {
+            progress.spinner("measuring copies of the site with fewer and more pages");
+            let g = phases.time("growth", || {
+                growth::run(
+                    py,
+                    &site,
+                    &settings.load,
+                    &fields,
+                    &settings.exclude_keys,
+                    settings.measure.protocol,
+                    settings.measure.budget_seconds,
+                )
+            });
+            progress.clear();
+            Some(g?)
+        } else {
+            None
+        };
+
         let report_started = Instant::now();
         let verdicts = match (&transported, &settings.transports) {
             (Some(outcome), Some(t)) => verdict::strategies::rows(outcome, site.pages.len(), t.thresholds),
@@ -175,6 +195,7 @@ fn analyze(
             diagnoses,
             suggestion,
             generator_comparison,
+            growth,
             transported: transported.as_ref(),
             verdicts,
             notes,

@@ -25,6 +25,7 @@ pub struct Produced<'a> {
     pub diagnoses: Vec<PayloadDiagnosis>,
     pub suggestion: Option<Suggestion>,
     pub generator_comparison: Option<FieldComparison>,
+    pub growth: Option<GrowthJson>,
     pub transported: Option<&'a Outcome>,
     pub verdicts: Vec<VerdictRow>,
     pub notes: Vec<String>,
@@ -59,7 +60,14 @@ pub fn results(p: Produced) -> Results {
         dropped: s.dropped,
         generator_comparison: p.generator_comparison,
     });
-    let verdict = crate::verdict::comparison(&payloads, &p.fields, suggestion.as_ref(), &p.notes);
+    let mut verdict = crate::verdict::comparison(&payloads, &p.fields, suggestion.as_ref(), &p.notes);
+    if let Some(g) = &p.growth {
+        let projected = crate::verdict::projection(g);
+        if !projected.is_empty() {
+            verdict.text.push(' ');
+            verdict.text.push_str(&projected);
+        }
+    }
     let answer = crate::verdict::answer(&payloads, &p.verdicts);
     let t = p.transported;
     let settings = p.settings;
@@ -117,6 +125,7 @@ pub fn results(p: Produced) -> Results {
             calibration_seconds: p.measured.calibration.as_secs_f64(),
             phases: BTreeMap::new(),
         },
+        growth: p.growth,
         memory: MemoryInfo {
             largest_payload: p
                 .measured

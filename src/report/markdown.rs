@@ -113,6 +113,7 @@ fn render(r: &Results) -> String {
 
     why(&mut md, r);
     transports(&mut md, r);
+    growth(&mut md, r);
 
     md.push_str("## Charts\n\n");
     let _ = writeln!(
@@ -577,4 +578,67 @@ fn generator_comparison(md: &mut String, r: &Results, cmp: &crate::model::explai
         );
     }
     let _ = writeln!(md, "\nIn both: {}.\n", list(&cmp.both));
+}
+
+/// Cost against page count: the measured copies, the fits, the projections (labelled so).
+fn growth(md: &mut String, r: &Results) {
+    let Some(g) = &r.growth else { return };
+    md.push_str("## Growth: cost against page count\n\n");
+    let _ = writeln!(
+        md,
+        "Copies of the site (in a temporary directory, never in the site) with {} times its content pages, each loaded by the generator adapter and measured like the site itself (size: the Site, or the median page; round trip p50).\n",
+        g.factors
+            .iter()
+            .map(|f| format!("{f}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    md.push_str("| pages | payload | size | round trip p50 |\n|---:|---|---:|---:|\n");
+    for p in &g.points {
+        let _ = writeln!(
+            md,
+            "| {} | `{}` | {} | {} |",
+            p.pages,
+            p.payload,
+            p.bytes.map_or("not picklable".into(), bytes),
+            p.roundtrip_ns.map_or("–".into(), nanos)
+        );
+    }
+    md.push_str("\nFits (least squares against pages; k from a log-log fit, 1 = linear):\n\n| payload | quantity | per page | R² | k | bends away from a line |\n|---|---|---:|---:|---:|---|\n");
+    for f in &g.fits {
+        let _ = writeln!(
+            md,
+            "| `{}` | {} | {:.1} | {:.3} | {} | {} |",
+            f.payload,
+            f.quantity,
+            f.slope_per_page,
+            f.r2,
+            f.exponent.map_or("–".into(), |k| format!("{k:.2}")),
+            if f.bends { "**yes**" } else { "no" }
+        );
+    }
+    md.push_str("\n**Projection** (from the fits above, 95% prediction interval; not a measurement):\n\n| pages | payload | size | round trip p50 |\n|---:|---|---|---|\n");
+    let range = |v: Option<f64>, lo: Option<f64>, hi: Option<f64>, f: fn(u64) -> String| match (v, lo, hi) {
+        (Some(v), Some(lo), Some(hi)) => format!("{} ({} – {})", f(v as u64), f(lo as u64), f(hi as u64)),
+        _ => "–".into(),
+    };
+    for p in &g.projections {
+        let _ = writeln!(
+            md,
+            "| {} | `{}` | {} | {} |",
+            crate::units::thousands(p.pages),
+            p.payload,
+            range(p.bytes, p.bytes_low, p.bytes_high, bytes),
+            range(p.roundtrip_ns, p.roundtrip_ns_low, p.roundtrip_ns_high, nanos)
+        );
+    }
+    for e in &g.errors {
+        let _ = writeln!(md, "\n- not measured: {e}");
+    }
+    let _ = writeln!(
+        md,
+        "\n![Size against pages](charts/{})\n\n![Round trip against pages](charts/{})\n",
+        svg::GROWTH_BYTES,
+        svg::GROWTH_ROUNDTRIP
+    );
 }

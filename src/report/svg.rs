@@ -9,6 +9,8 @@ pub const LATENCY: &str = "latency-percentiles.svg";
 pub const COMPARISON: &str = "full-vs-subset.svg";
 pub const SITE_BYTES: &str = "site-bytes-icicle.svg";
 pub const SHARES: &str = "transfer-vs-render.svg";
+pub const GROWTH_BYTES: &str = "growth-bytes.svg";
+pub const GROWTH_ROUNDTRIP: &str = "growth-roundtrip.svg";
 
 pub fn transport_chart(payload: PayloadKind) -> String {
     format!("transports-{payload}.svg")
@@ -102,6 +104,47 @@ impl Exporter for Svg {
                         charts::latency_percentiles(&lines, &title)?,
                     );
                 }
+            }
+        }
+        if let Some(g) = &run.results.growth {
+            for (file, title, bytes) in [
+                (GROWTH_BYTES, "Pickled size against page count", true),
+                (GROWTH_ROUNDTRIP, "Round trip (p50) against page count", false),
+            ] {
+                let mut kinds: Vec<PayloadKind> = g.points.iter().map(|p| p.payload).collect();
+                kinds.dedup();
+                let series: Vec<charts::GrowthSeries> = kinds
+                    .iter()
+                    .map(|&kind| {
+                        let pick = |b: Option<u64>, r: Option<u64>| if bytes { b } else { r };
+                        charts::GrowthSeries {
+                            name: kind.name(),
+                            measured: g
+                                .points
+                                .iter()
+                                .filter(|p| p.payload == kind)
+                                .filter_map(|p| {
+                                    pick(p.bytes, p.roundtrip_ns).map(|v| (p.pages as f64, v as f64))
+                                })
+                                .collect(),
+                            projected: g
+                                .projections
+                                .iter()
+                                .filter(|p| p.payload == kind)
+                                .filter_map(|p| {
+                                    let (v, lo, hi) = if bytes {
+                                        (p.bytes, p.bytes_low, p.bytes_high)
+                                    } else {
+                                        (p.roundtrip_ns, p.roundtrip_ns_low, p.roundtrip_ns_high)
+                                    };
+                                    Some((p.pages as f64, v?, lo?, hi?))
+                                })
+                                .collect(),
+                        }
+                    })
+                    .filter(|s| !s.measured.is_empty())
+                    .collect();
+                add(file.into(), charts::growth(&series, title, bytes)?);
             }
         }
         for (p, kind) in chart_payloads.iter().zip(run.payloads.iter().map(|p| p.kind)) {

@@ -10,6 +10,7 @@
 //! elements (font-family `sans-serif`) and estimates their extent, so label areas are sized
 //! generously.
 mod comparison;
+mod growth;
 mod icicle;
 mod latency;
 mod shares;
@@ -18,6 +19,7 @@ mod sizes;
 mod testdata;
 
 pub use comparison::comparison;
+pub use growth::{GrowthSeries, growth};
 pub use icicle::icicle;
 pub use latency::latency_percentiles;
 pub use shares::shares;

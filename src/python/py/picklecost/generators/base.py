@@ -7,6 +7,7 @@ worker payload, if it has one) and render one page for the render cost.
 """
 
 from .. import payloads
+from ..util import LoadError
 
 
 class Adapter:
@@ -44,6 +45,13 @@ class Adapter:
 
     def page_payload(self, page, fields, exclude_keys=None):
         return payloads.subset(page, fields, exclude_keys)
+
+    def make_variant(self, root, dest, factor):
+        """A copy of the site at `dest` with about `factor` times its content pages (fewer, or
+        replicated under distinct paths), for the growth model; LoadError where the adapter
+        cannot make one."""
+        raise LoadError("--growth needs copies of the site with more or fewer pages, which the "
+                        "%s adapter cannot make" % self.name)
 
     def own_payload(self, site):
         """The generator's own per-page worker payload, as a function page -> object, or None

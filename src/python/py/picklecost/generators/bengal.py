@@ -161,6 +161,33 @@ class Bengal(Adapter):
             content = "_raw_content"  # Bengal 0.5: `content` is the rendered HTML
         return ["source_path", content, "metadata", "output_path"]
 
+    def make_variant(self, root, dest, factor):
+        """A copy of the site at `dest` (outside the site) whose content/ keeps an evenly spaced
+        `factor` of its pages (factor < 1; section `_index.md` files stay), or holds
+        `factor` copies of every page under `content/growth-copy-N/` (factor > 1)."""
+        root, dest = Path(root), Path(dest)
+        shutil.copytree(root, dest, symlinks=True,
+                        ignore=shutil.ignore_patterns("public", ".bengal"))
+        content = dest / "content"
+        if not content.is_dir():
+            raise LoadError("--growth: %s has no content/ directory to vary" % root)
+        pages = sorted(p for p in content.rglob("*.md") if p.name != "_index.md")
+        if factor < 1:
+            keep, _ = even_sample(pages, max(1, round(len(pages) * factor)))
+            for page in set(pages) - set(keep):
+                page.unlink()
+        else:
+            originals = sorted(content.rglob("*.md"))
+            for copy in range(2, int(round(factor)) + 1):
+                base = content / ("growth-copy-%d" % copy)
+                for source in originals:
+                    target = base / source.relative_to(content)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(source, target)
+                if not (base / "_index.md").exists():
+                    (base / "_index.md").write_text("---\ntitle: Copy %d\n---\n" % copy)
+        return str(dest)
+
     def page_payload(self, page, fields, exclude_keys=None):
         out = payloads.subset(page, fields, exclude_keys)
         if _has("bengal.snapshots.render_plan"):
