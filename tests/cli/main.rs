@@ -11,6 +11,7 @@ mod util;
 
 mod analyze;
 mod errors;
+mod generators;
 mod inspect;
 mod loader;
 mod modern;
