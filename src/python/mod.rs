@@ -58,6 +58,21 @@ const SOURCES: &[(&str, &str, bool)] = &[
         include_str!("py/picklecost/generators/custom.py"),
         false,
     ),
+    (
+        "picklecost.generators.mkdocs",
+        include_str!("py/picklecost/generators/mkdocs.py"),
+        false,
+    ),
+    (
+        "picklecost.generators.pelican",
+        include_str!("py/picklecost/generators/pelican.py"),
+        false,
+    ),
+    (
+        "picklecost.generators.sphinx",
+        include_str!("py/picklecost/generators/sphinx.py"),
+        false,
+    ),
 ];
 
 /// The modules the Rust side calls into.

@@ -25,9 +25,27 @@ def default_fields(page=None):
 
 
 def field(page, name):
+    """`page.name`; a dotted name that is not an attribute itself ("file.src_uri") is followed
+    attribute by attribute (None where the chain breaks)."""
     if isinstance(page, collections.abc.Mapping):
         return page.get(name)
+    if "." in name and not hasattr(page, name):
+        value = page
+        for part in name.split("."):
+            value = field(value, part) if value is not None else None
+        return value
     return getattr(page, name, None)
+
+
+def _resolves(page, name):
+    """Whether a dotted field name leads somewhere on `page` (every link but the last present)."""
+    value = page
+    parts = name.split(".")
+    for part in parts[:-1]:
+        value = field(value, part)
+        if value is None:
+            return False
+    return value is not None and (parts[-1] in available_fields(value) or hasattr(value, parts[-1]))
 
 
 def available_fields(page):
@@ -50,7 +68,7 @@ def validate_fields(page, fields):
     if not fields:
         raise FieldError("--fields is empty: name at least one page attribute")
     known = set(available_fields(page))
-    unknown = [f for f in fields if f not in known]
+    unknown = [f for f in fields if f not in known and not ("." in f and _resolves(page, f))]
     if unknown:
         raise FieldError(
             "unknown page field(s) %s for %s; available: %s"
@@ -102,3 +120,27 @@ def strata(pages):
         size = len(content) if isinstance(content, (str, bytes)) else 0
         keys.append((group, size))
     return keys
+
+
+def plain_data(value, depth=0):
+    """`value` as plain data (what a worker could receive without importing the generator):
+    strings, numbers, booleans and None as they are; dates as ISO strings; paths as strings;
+    mappings as dicts with string keys and sequences/sets as lists, recursively; any other
+    object (a generator's Category, Tag or Page reference) as its `str()`."""
+    import datetime
+
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, pathlib.PurePath):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if depth > 20:
+        return str(value)
+    if isinstance(value, collections.abc.Mapping):
+        return {str(k): plain_data(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain_data(v, depth + 1) for v in value]
+    return str(value)

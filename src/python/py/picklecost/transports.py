@@ -285,8 +285,11 @@ class _Interpreter:
     def bootstrap(self, extra_source=""):
         """Give it this interpreter's sys.path (a sub-interpreter starts from the startup
         config's path, without what was added at run time) and the worker code."""
-        source = "import sys\nsys.path[:] = %r\nsys.dont_write_bytecode = %r\n" % (
-            list(sys.path), bool(sys.dont_write_bytecode))
+        # Python-level output (warnings the payload's imports emit: requests' on Sphinx) stays
+        # off the tool's terminal, as in process workers; the interpreter shares our fds.
+        source = ("import sys, io\nsys.path[:] = %r\nsys.dont_write_bytecode = %r\n"
+                  "sys.stdout = sys.stderr = io.StringIO()\n" % (
+                      list(sys.path), bool(sys.dont_write_bytecode)))
         error = self.run(source + _WORKER_SOURCE + extra_source)
         if error:
             raise TransportError("cannot set up a sub-interpreter worker: " + error)

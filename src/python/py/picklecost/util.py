@@ -61,3 +61,39 @@ def even_sample(items, n):
     if n == 1:
         return [items[0]], True
     return [items[round(i * (len(items) - 1) / (n - 1))] for i in range(n)], True
+
+
+@contextlib.contextmanager
+def quiet_loggers(*names):
+    """Route the named `logging` loggers (and the root logger's last resort) into whatever
+    `sys.stderr` is now (inside `captured_output()`, its buffer): a generator's handlers keep the
+    stream they were given, so theirs are swapped out meanwhile, and restored afterwards."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    saved = []
+    for name in names:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.handlers[:], logger.propagate))
+        logger.handlers[:] = [handler]
+        logger.propagate = False
+    last_resort = logging.lastResort
+    logging.lastResort = handler
+    try:
+        yield
+    finally:
+        logging.lastResort = last_resort
+        for logger, handlers, propagate in saved:
+            logger.handlers[:] = handlers
+            logger.propagate = propagate
+
+
+def installed_version(distribution, module):
+    """`distribution`'s installed version (its module's __version__ as a fallback)."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(distribution)
+    except Exception:  # noqa: BLE001
+        return getattr(module, "__version__", None) or "unknown"

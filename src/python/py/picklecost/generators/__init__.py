@@ -10,8 +10,11 @@ from ..util import LoadError, captured_output
 from .base import Adapter  # noqa: F401 - the adapters' interface
 from .bengal import Bengal
 from .custom import Custom
+from .mkdocs import MkDocs
+from .pelican import Pelican
+from .sphinx import Sphinx
 
-ADAPTERS = [Bengal()]
+ADAPTERS = [Bengal(), Pelican(), MkDocs(), Sphinx()]
 
 
 class Loaded:

@@ -6,8 +6,12 @@ outside it), name and sample the pages, build the default page payload (and the 
 worker payload, if it has one) and render one page for the render cost.
 """
 
+import time
+
 from .. import payloads
-from ..util import LoadError
+from ..util import LoadError, describe
+
+MAX_ERRORS = 5
 
 
 class Adapter:
@@ -33,6 +37,14 @@ class Adapter:
     def stage_method(self, stage, build_root):
         """How the stage was reached, in one sentence for the report's method section."""
         return "`%s`" % stage
+
+    #: The work directory of the last `load` (adapters that write output there set it).
+    scratch = None
+
+    def scratch_note(self):
+        """Where a load's output, caches and doctrees went, for `stage_method`."""
+        return (" (output in the scratch directory `%s`, removed afterwards)" % self.scratch
+                if self.scratch else "")
 
     def page_key(self, page):
         return payloads.page_key(page)
@@ -62,8 +74,50 @@ class Adapter:
         """What `own_payload` builds, in one sentence for the report."""
         return None
 
+    def extra_roots(self, site):
+        """Further whole-site objects worth shipping on their own, as {name: object} (Sphinx's
+        build environment beside the unpicklable application): reported with the adapter's
+        words until the pipeline measures them as payloads of their own."""
+        return {}
+
     def render_cost(self, site, pages, sample, workdir):
         return {"available": False,
                 "reason": "render cost is only measured for generators picklecost knows "
                           "(this one is %s.%s)" % (type(site).__module__, type(site).__qualname__),
                 "render_ns": [], "pages": 0, "sampled": False, "method": None, "errors": []}
+
+
+def time_renders(chosen, sampled, render, key, warmup=(), method=None):
+    """The render-cost result every adapter returns: `render(page)` timed once per page of
+    `chosen` after untimed `render(page)` calls for `warmup` (templates compiled on first use,
+    once per worker, not per page); failures are counted and the first few reported."""
+    result = {"available": True, "reason": None, "render_ns": [], "pages": 0,
+              "sampled": sampled, "errors": [], "method": method, "warmup_ns": 0}
+    errors = []
+    start = time.perf_counter_ns()
+    for page in warmup:
+        try:
+            render(page)
+        except Exception:  # noqa: BLE001 - it fails again, and is reported, below
+            pass
+    result["warmup_ns"] = time.perf_counter_ns() - start
+    for page in chosen:
+        start = time.perf_counter_ns()
+        try:
+            render(page)
+        except Exception as exc:  # noqa: BLE001 - reported per page
+            errors.append("%s: %s" % (key(page), describe(exc)))
+            continue
+        result["render_ns"].append(time.perf_counter_ns() - start)
+    result["pages"] = len(result["render_ns"])
+    result["failed"] = len(errors)
+    result["errors"] = errors[:MAX_ERRORS]
+    if not result["render_ns"] and errors:
+        result["available"] = False
+        result["reason"] = "no page rendered: %s" % errors[0]
+    return result
+
+
+def unavailable(reason):
+    return {"available": False, "reason": reason, "render_ns": [], "pages": 0,
+            "sampled": False, "method": None, "errors": []}
