@@ -1,3 +1,4 @@
 //! One module per subcommand; `main.rs` dispatches to them.
 pub mod analyze;
 pub mod inspect;
+pub mod scale;

@@ -2,6 +2,7 @@
 //! the strings results.json uses) and the results document. Imports nothing of the pipeline.
 pub mod explain;
 pub mod results;
+pub mod scale;
 pub mod stats;
 pub mod transport;
 

@@ -38,6 +38,7 @@ const SOURCES: &[(&str, &str, bool)] = &[
         include_str!("py/picklecost/transports.py"),
         false,
     ),
+    ("picklecost.scale", include_str!("py/picklecost/scale.py"), false),
     (
         "picklecost.generators",
         include_str!("py/picklecost/generators/__init__.py"),
@@ -69,6 +70,7 @@ pub enum Module {
     Explain,
     Repair,
     Transports,
+    Scale,
 }
 
 impl Module {
@@ -80,6 +82,7 @@ impl Module {
             Module::Explain => "picklecost.explain",
             Module::Repair => "picklecost.repair",
             Module::Transports => "picklecost.transports",
+            Module::Scale => "picklecost.scale",
         }
     }
 }

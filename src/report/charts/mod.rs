@@ -12,6 +12,7 @@
 mod comparison;
 mod icicle;
 mod latency;
+mod scale;
 mod shares;
 mod sizes;
 #[cfg(test)]
@@ -20,6 +21,7 @@ mod testdata;
 pub use comparison::comparison;
 pub use icicle::icicle;
 pub use latency::latency_percentiles;
+pub use scale::{SpeedupSeries, TIME_PARTS, TimeBar, scale_speedup, scale_time};
 pub use shares::shares;
 pub use sizes::size_distribution;
 
