@@ -857,11 +857,15 @@ def run(adapter, site, pages, workdir, workers=None, max_workers=None, n_pages=N
         if render is not None and render.available:
             # Untimed warm-up: templates and the parser compiled once, as in every worker.
             say("warming up")
-            for i in even_sample(list(range(len(pages))), 3)[0]:
-                try:
-                    render.work(i)
-                except Exception:
-                    pass
+            warm_up = getattr(render.renderer, "warm_up", None)
+            if warm_up is not None:
+                warm_up(pages)
+            else:
+                for i in even_sample(list(range(len(pages))), 3)[0]:
+                    try:
+                        render.work(i)
+                    except Exception:
+                        pass
         indices, _ = _choose(pages, n_pages, budget, render or _Nothing(), counts, strategies)
         result["pages"] = len(indices)
         result["page_keys"] = [name_of(i) for i in indices]

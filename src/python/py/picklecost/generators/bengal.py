@@ -442,6 +442,17 @@ class _Renderer:
                 if getattr(page, "output_path", None) is not None:
                     page.output_path = _redirect(page.output_path, self.output_root,
                                                  self.original_output)
+        # Every render starts from the page as it was before any render (a rendered page keeps
+        # its parsed content, which would make the next render of it cheaper).
+        self.fresh = {id(page): dict(vars(page)) for page in site.pages if hasattr(page, "__dict__")}
+
+    def warm_up(self, pages):
+        """Render one page per template, untimed: templates and the parser compile once."""
+        for page in _one_per_template(self._pipeline(), pages):
+            try:
+                self.render(page)
+            except Exception:  # noqa: BLE001 - it fails again, and is reported, when timed
+                pass
 
     def _pipeline(self):
         pipeline = getattr(self.local, "pipeline", None)
@@ -451,6 +462,10 @@ class _Renderer:
         return pipeline
 
     def render(self, page):
+        fresh = self.fresh.get(id(page))
+        if fresh is not None:
+            page.__dict__.clear()
+            page.__dict__.update(fresh)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pipeline = self._pipeline()
