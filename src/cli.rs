@@ -24,6 +24,10 @@ pub enum Command {
     /// Compare two analyze runs: size and latency per payload, before and after, with a rank
     /// test on the recorded latency histograms; `--fail-if` turns it into a CI gate.
     Compare(CompareArgs),
+    /// Does rendering scale? Render the same pages sequentially and with W threads,
+    /// sub-interpreters, spawned processes and forked processes; speed-up, efficiency and where
+    /// the time goes.
+    Scale(ScaleArgs),
 }
 
 #[derive(Args, Debug)]
@@ -50,6 +54,50 @@ pub struct CompareArgs {
     /// of the machine, which samples of one run cannot show.
     #[arg(long, default_value_t = 10.0, value_name = "PERCENT")]
     pub noise: f64,
+}
+
+#[derive(Args, Debug)]
+pub struct ScaleArgs {
+    /// The site directory (read-only: nothing is written into it).
+    pub site_dir: PathBuf,
+    /// Report directory (created if missing; never inside SITE_DIR).
+    #[arg(long, default_value = "picklecost-scale")]
+    pub out: PathBuf,
+    /// How far to take the site before rendering (see `analyze --help`).
+    #[arg(long, value_enum, default_value_t = Stage::Discovered)]
+    pub stage: Stage,
+    /// Load a non-Bengal project: `module:function` (see `analyze --help`); the module may offer
+    /// `render(page) -> str` for the render workload.
+    #[arg(long, value_name = "MODULE:FUNCTION")]
+    pub loader: Option<String>,
+    /// The generator whose adapter loads SITE_DIR.
+    #[arg(long, value_name = "NAME")]
+    pub generator: Option<String>,
+    /// Interpreter of the Python environment to run in.
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Render N evenly spaced pages (default: all that fit --budget).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub pages: Option<u64>,
+    /// Seconds the whole experiment should take when --pages is not given (pages are sampled
+    /// to fit).
+    #[arg(long, default_value_t = 120.0)]
+    pub budget: f64,
+    /// Try W = 1, 2, ... up to this many workers (default: CPU count).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub max_workers: Option<u32>,
+    /// Exactly these worker counts, comma-separated (e.g. 1,2,4); overrides --max-workers.
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub workers: Option<Vec<u32>>,
+    /// Strategies to run, comma-separated (default: thread,subinterpreter,process,fork).
+    #[arg(long, value_delimiter = ',', value_parser = ["thread", "subinterpreter", "process", "fork"])]
+    pub strategies: Option<Vec<String>>,
+    /// Seconds one run's workers may take before they are killed.
+    #[arg(long, default_value_t = 300.0)]
+    pub timeout: f64,
+    /// No progress line.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]

@@ -1,6 +1,6 @@
 use clap::Parser;
 use picklecost::cli::{Cli, Command};
-use picklecost::settings::{AnalyzeSettings, CompareSettings, InspectSettings};
+use picklecost::settings::{AnalyzeSettings, CompareSettings, InspectSettings, ScaleSettings};
 use picklecost::{commands, error, python};
 use std::process::ExitCode;
 
@@ -46,6 +46,13 @@ fn main() -> ExitCode {
             let result = AnalyzeSettings::from_args(args)
                 .map_err(anyhow::Error::from)
                 .and_then(commands::analyze::run);
+            python::interp::flush();
+            result.map_or_else(Outcome::Failed, |()| Outcome::Done)
+        }
+        Command::Scale(args) => {
+            let result = ScaleSettings::from_args(args)
+                .map_err(anyhow::Error::from)
+                .and_then(commands::scale::run);
             python::interp::flush();
             result.map_or_else(Outcome::Failed, |()| Outcome::Done)
         }

@@ -1,6 +1,6 @@
 //! Settings checked from the command line into plain data: every check that needs no Python
 //! happens here. Imports nothing of the pipeline; every stage takes the part it needs.
-use crate::cli::{AnalyzeArgs, CompareArgs, InspectArgs};
+use crate::cli::{AnalyzeArgs, CompareArgs, InspectArgs, ScaleArgs};
 use crate::error::UserError;
 use crate::model::limit::Limit;
 use crate::model::{GcMode, Stage, Thresholds};
@@ -194,6 +194,93 @@ impl AnalyzeSettings {
             }),
             transports,
             growth: args.growth,
+            quiet: args.quiet,
+            command_line: command_line(),
+        })
+    }
+}
+
+/// `picklecost scale`: what to load, which pages, which worker counts and strategies.
+#[derive(Debug, Clone)]
+pub struct ScaleSettings {
+    pub load: LoadSettings,
+    pub out_dir: PathBuf,
+    pub python: Option<PathBuf>,
+    pub pages: Option<u64>,
+    pub budget_seconds: f64,
+    /// Worker counts, ascending.
+    pub workers: Vec<u32>,
+    pub strategies: Vec<String>,
+    pub timeout_seconds: f64,
+    pub quiet: bool,
+    pub command_line: String,
+}
+
+impl ScaleSettings {
+    pub fn from_args(args: ScaleArgs) -> Result<Self, UserError> {
+        let site_dir = std::path::absolute(&args.site_dir).unwrap_or(args.site_dir.clone());
+        if !site_dir.exists() {
+            return Err(UserError::SiteMissing(args.site_dir));
+        }
+        if !site_dir.is_dir() {
+            return Err(UserError::SiteNotDirectory(args.site_dir));
+        }
+        let site_dir = site_dir.canonicalize().unwrap_or(site_dir);
+        let out_dir = std::path::absolute(&args.out).unwrap_or(args.out.clone());
+        if resolve_existing_prefix(&out_dir).starts_with(&site_dir) {
+            return Err(UserError::OutInsideSite {
+                out: args.out,
+                site: site_dir,
+            });
+        }
+        if args.loader.is_some() && args.generator.is_some() {
+            return Err(UserError::Fields(
+                "--loader and --generator both choose how to load the site: give one of them".into(),
+            ));
+        }
+        if !(args.budget.is_finite() && args.budget > 0.0) {
+            return Err(UserError::BadBudget(args.budget));
+        }
+        if !(args.timeout.is_finite() && args.timeout > 0.0) {
+            return Err(UserError::Fields(format!(
+                "--timeout must be a positive number of seconds, got {}",
+                args.timeout
+            )));
+        }
+        let mut workers = match args.workers {
+            Some(list) if !list.is_empty() => list,
+            _ => {
+                let top = args.max_workers.unwrap_or_else(|| {
+                    std::thread::available_parallelism()
+                        .map(|n| n.get() as u32)
+                        .unwrap_or(1)
+                });
+                (1..=top).collect()
+            }
+        };
+        workers.sort_unstable();
+        workers.dedup();
+        let mut strategies = args.strategies.unwrap_or_default();
+        if strategies.is_empty() {
+            strategies = ["thread", "subinterpreter", "process", "fork"]
+                .map(String::from)
+                .to_vec();
+        }
+        strategies.dedup();
+        Ok(Self {
+            load: LoadSettings {
+                site_dir,
+                stage: args.stage,
+                loader: args.loader,
+                generator: args.generator,
+            },
+            out_dir,
+            python: args.python,
+            pages: args.pages,
+            budget_seconds: args.budget,
+            workers,
+            strategies,
+            timeout_seconds: args.timeout,
             quiet: args.quiet,
             command_line: command_line(),
         })

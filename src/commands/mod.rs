@@ -2,3 +2,4 @@
 pub mod analyze;
 pub mod compare;
 pub mod inspect;
+pub mod scale;

@@ -3,6 +3,7 @@
 pub mod explain;
 pub mod limit;
 pub mod results;
+pub mod scale;
 pub mod stats;
 pub mod transport;
 

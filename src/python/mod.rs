@@ -38,6 +38,7 @@ const SOURCES: &[(&str, &str, bool)] = &[
         include_str!("py/picklecost/transports.py"),
         false,
     ),
+    ("picklecost.scale", include_str!("py/picklecost/scale.py"), false),
     (
         "picklecost.generators",
         include_str!("py/picklecost/generators/__init__.py"),
@@ -84,6 +85,7 @@ pub enum Module {
     Explain,
     Repair,
     Transports,
+    Scale,
 }
 
 impl Module {
@@ -95,6 +97,7 @@ impl Module {
             Module::Explain => "picklecost.explain",
             Module::Repair => "picklecost.repair",
             Module::Transports => "picklecost.transports",
+            Module::Scale => "picklecost.scale",
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod charts;
 pub mod hgrm;
 pub mod json;
 pub mod markdown;
+pub mod scale;
 pub mod svg;
 
 use crate::measure::PayloadResult;
@@ -83,6 +84,23 @@ impl OutDir {
         if self.created {
             let _ = std::fs::remove_dir_all(&self.path);
         }
+    }
+
+    /// Write files made elsewhere (`picklecost scale`), staged and moved into place like `write`.
+    pub fn write_files(&self, files: &[ReportFile]) -> Result<()> {
+        let staging = self
+            .path
+            .join(format!(".picklecost-staging-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging)?;
+        let written = (|| -> Result<()> {
+            for file in files {
+                write_file(&staging.join(&file.path), &file.bytes)?;
+            }
+            publish(&staging, &self.path)
+        })();
+        let _ = std::fs::remove_dir_all(&staging);
+        written
     }
 
     pub fn write(&self, run: &Run, exporters: &[&dyn Exporter]) -> Result<()> {

@@ -1,5 +1,6 @@
 //! The verdicts, from measured numbers only: the one-paragraph comparison of `site`, `page` and
 //! `page_subset`, the one-line answer, and (in `strategies`) the per-strategy rows.
+pub mod scale;
 pub mod strategies;
 
 use crate::model::PayloadKind;

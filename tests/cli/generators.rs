@@ -62,7 +62,11 @@ fn venv_python(g: &Generator) -> PathBuf {
 
 fn installed_version(python: &Path, distribution: &str) -> String {
     let out = Command::new(python)
-        .args(["-B", "-c", &format!("import importlib.metadata as m; print(m.version({distribution:?}))")])
+        .args([
+            "-B",
+            "-c",
+            &format!("import importlib.metadata as m; print(m.version({distribution:?}))"),
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -75,8 +79,20 @@ fn installed_version(python: &Path, distribution: &str) -> String {
 fn run(site: &Path, python: &Path, out: &Path, tmp: &Path, extra: &[&str]) -> Output {
     std::fs::create_dir_all(tmp).unwrap();
     Command::new(bin())
-        .args(["analyze", site.to_str().unwrap(), "--python", python.to_str().unwrap()])
-        .args(["--out", out.to_str().unwrap(), "--budget", "5", "--transport-budget", "5"])
+        .args([
+            "analyze",
+            site.to_str().unwrap(),
+            "--python",
+            python.to_str().unwrap(),
+        ])
+        .args([
+            "--out",
+            out.to_str().unwrap(),
+            "--budget",
+            "5",
+            "--transport-budget",
+            "5",
+        ])
         .args(extra)
         .env_remove("PYTHONUNBUFFERED")
         .env_remove("PYTHONDONTWRITEBYTECODE")
@@ -91,10 +107,17 @@ fn run(site: &Path, python: &Path, out: &Path, tmp: &Path, extra: &[&str]) -> Ou
 /// discovered stage's method names.
 fn scratch(r: &serde_json::Value) -> String {
     if let Some(build_root) = r["site"]["build_root"].as_str() {
-        return Path::new(build_root).parent().unwrap().to_str().unwrap().to_string();
+        return Path::new(build_root)
+            .parent()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
     }
     let method = r["site"]["stage_method"].as_str().unwrap();
-    let start = method.find("scratch directory `").expect("stage_method names the scratch directory")
+    let start = method
+        .find("scratch directory `")
+        .expect("stage_method names the scratch directory")
         + "scratch directory `".len();
     let len = method[start..].find('`').unwrap();
     method[start..start + len].to_string()
@@ -110,9 +133,15 @@ fn truth(g: &Generator, python: &Path, site: &Path, stage: &str, scratch: &str) 
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().find_map(|l| l.strip_prefix("RESULT ")).unwrap_or_else(|| {
-        panic!("no result from generator_sizes.py: {}", String::from_utf8_lossy(&out.stderr))
-    });
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .unwrap_or_else(|| {
+            panic!(
+                "no result from generator_sizes.py: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
     serde_json::from_str(line).unwrap()
 }
 
@@ -123,9 +152,19 @@ fn check(g: &Generator, stage: &str) {
     let before = snapshot(&site);
     let out = TempDir::new(&format!("{}-{stage}", g.name));
     let report = out.path().join("report");
-    let o = run(&site, &python, &report, &out.path().join("tmp"), &["--stage", stage]);
+    let o = run(
+        &site,
+        &python,
+        &report,
+        &out.path().join("tmp"),
+        &["--stage", stage],
+    );
     assert!(o.status.success(), "stderr: {}", stderr(&o));
-    assert_eq!(stderr(&o), "", "stderr must stay empty on success (the generator's logging too)");
+    assert_eq!(
+        stderr(&o),
+        "",
+        "stderr must stay empty on success (the generator's logging too)"
+    );
     assert_eq!(before, snapshot(&site), "the site directory changed");
     assert_no_staging_left(&report);
 
@@ -151,19 +190,38 @@ fn check(g: &Generator, stage: &str) {
             assert_eq!(p["count"], p["objects"], "{}", p["name"]);
         } else {
             let failures = p["failures"].as_array().unwrap();
-            assert!(!failures.is_empty(), "{}: unpicklable without culprits", p["name"]);
-            assert!(failures.iter().all(|f| f["path"].as_str().is_some_and(|s| !s.is_empty())));
+            assert!(
+                !failures.is_empty(),
+                "{}: unpicklable without culprits",
+                p["name"]
+            );
+            assert!(
+                failures
+                    .iter()
+                    .all(|f| f["path"].as_str().is_some_and(|s| !s.is_empty()))
+            );
         }
     }
-    let expected_site = if stage == "discovered" { g.discovered_site } else { g.rendered_site };
+    let expected_site = if stage == "discovered" {
+        g.discovered_site
+    } else {
+        g.rendered_site
+    };
     let site_payload = payload(&r, "site");
     match expected_site {
         None => assert_eq!(site_payload["picklable"], true, "{}", site_payload["error"]),
         Some(error) => {
             assert_eq!(site_payload["picklable"], false);
-            assert!(site_payload["error"].as_str().unwrap().starts_with(error), "{}", site_payload["error"]);
+            assert!(
+                site_payload["error"].as_str().unwrap().starts_with(error),
+                "{}",
+                site_payload["error"]
+            );
             let culprits = site_payload["failures"].as_array().unwrap();
-            assert!(culprits.iter().any(|c| c["type"] == g.culprit_type), "{culprits:?}");
+            assert!(
+                culprits.iter().any(|c| c["type"] == g.culprit_type),
+                "{culprits:?}"
+            );
         }
     }
 
@@ -184,7 +242,11 @@ fn check(g: &Generator, stage: &str) {
     // Render cost with the generator's own renderer; every strategy classified.
     assert_eq!(r["render"]["available"], true, "{}", r["render"]);
     assert!(r["render_ns"]["samples"].as_u64().unwrap() > 0);
-    assert!(r["render"]["errors"].as_array().unwrap().is_empty(), "{}", r["render"]);
+    assert!(
+        r["render"]["errors"].as_array().unwrap().is_empty(),
+        "{}",
+        r["render"]
+    );
     let verdicts = r["verdicts"].as_array().unwrap();
     assert!(!verdicts.is_empty());
     for v in verdicts {
@@ -232,7 +294,16 @@ fn sphinx_environment_pickles_beside_the_application() {
     let python = venv_python(&SPHINX);
     let site = root().join(SPHINX.sample).canonicalize().unwrap();
     let scratch = TempDir::new("sphinx-env");
-    let truth = truth(&SPHINX, &python, &site, "discovered", scratch.path().join("w").to_str().unwrap());
-    assert!(truth["site"].as_str().is_some(), "the application does not pickle");
+    let truth = truth(
+        &SPHINX,
+        &python,
+        &site,
+        "discovered",
+        scratch.path().join("w").to_str().unwrap(),
+    );
+    assert!(
+        truth["site"].as_str().is_some(),
+        "the application does not pickle"
+    );
     assert!(truth["extra"]["env"].as_u64().unwrap() > 10_000, "{truth}");
 }

@@ -21,4 +21,5 @@ mod old_python;
 mod pickle_adversarial;
 mod pickle_fixtures;
 mod pickle_throughput;
+mod scale;
 mod shared;

@@ -13,6 +13,7 @@ mod comparison;
 mod growth;
 mod icicle;
 mod latency;
+mod scale;
 mod shares;
 mod sizes;
 #[cfg(test)]
@@ -22,6 +23,7 @@ pub use comparison::comparison;
 pub use growth::{GrowthSeries, growth};
 pub use icicle::icicle;
 pub use latency::latency_percentiles;
+pub use scale::{SpeedupSeries, TIME_PARTS, TimeBar, scale_speedup, scale_time};
 pub use shares::shares;
 pub use sizes::size_distribution;
 

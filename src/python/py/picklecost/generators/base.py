@@ -86,6 +86,45 @@ class Adapter:
                           "(this one is %s.%s)" % (type(site).__module__, type(site).__qualname__),
                 "render_ns": [], "pages": 0, "sampled": False, "method": None, "errors": []}
 
+    # --- scale: per-page rendering in workers (picklecost.scale) --------------------------------
+
+    def renderer(self, site, workdir):
+        """An object with `render(page) -> str` (the page's HTML, nothing written into the site;
+        safe to call from several threads) and `close()` (undo what rendering changed)."""
+        raise NotImplementedError("%s has no per-page renderer" % self.name)
+
+    def renderer_method(self):
+        """What `renderer` calls per page, in one sentence for the report."""
+        return None
+
+    def worker_modules(self, site, pages):
+        """The modules a worker that renders pages imports first (the entry points whose import
+        chain is traced where a sub-interpreter refuses one)."""
+        names = {type(site).__module__}
+        names.update(type(page).__module__ for page in pages[:1])
+        return sorted(n for n in names if n and n != "builtins" and not n.startswith("__"))
+
+    def markdown_source(self, page):
+        """The page's Markdown source text."""
+        text = getattr(page, "_raw_content", None)
+        return text if isinstance(text, str) else getattr(page, "content", "")
+
+    def markdown_parsers(self):
+        """Markdown parsers to try, in order: {"parser": words, "modules": [...], "setup": source
+        text defining `_pc_markdown(text) -> str`}."""
+        return list(GENERIC_MARKDOWN_PARSERS)
+
+
+GENERIC_MARKDOWN_PARSERS = (
+    {"parser": "mistune (mistune.html)", "modules": ["mistune"],
+     "setup": "import mistune\n_pc_markdown = mistune.html\n"},
+    {"parser": "patitas (patitas.Markdown())", "modules": ["patitas"],
+     "setup": "from patitas import Markdown\n_pc_markdown = Markdown()\n"},
+    {"parser": "Python-Markdown (markdown.markdown)", "modules": ["markdown"],
+     "setup": "import markdown\n_pc_markdown = markdown.markdown\n"},
+    {"parser": "markdown-it-py (MarkdownIt().render)", "modules": ["markdown_it"],
+     "setup": "from markdown_it import MarkdownIt\n_pc_markdown = MarkdownIt().render\n"},
+)
 
 def time_renders(chosen, sampled, render, key, warmup=(), method=None):
     """The render-cost result every adapter returns: `render(page)` timed once per page of

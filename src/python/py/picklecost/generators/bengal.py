@@ -219,6 +219,37 @@ class Bengal(Adapter):
         return ("`bengal.snapshots.render_plan.page_view_from_live_page(page, site)`: Bengal's own "
                 "body-free `PageView`, what its process render backends give workers")
 
+    def renderer(self, site, workdir):
+        return _Renderer(site, workdir)
+
+    def renderer_method(self):
+        return ("bengal.rendering.pipeline.RenderingPipeline(site, quiet=True).process_page(page) "
+                "(one pipeline per thread, as Bengal's parallel build keeps them), output written "
+                "under the work directory; the page's HTML is what the worker returns")
+
+    def worker_modules(self, site, pages):
+        return super().worker_modules(site, pages) + ["bengal.rendering.pipeline"]
+
+    def markdown_source(self, page):
+        text = getattr(page, "_raw_content", None)  # 0.5: `content` is the rendered HTML
+        if not isinstance(text, str):
+            text = getattr(page, "content", None)
+        return text if isinstance(text, str) else ""
+
+    def markdown_parsers(self):
+        own = []
+        for module in ("bengal.parsing", "bengal.rendering.parsers"):
+            if _has(module):
+                own.append({
+                    "parser": "Bengal's own parser (%s.create_markdown_parser())" % module,
+                    "modules": [module],
+                    "setup": "from %s import create_markdown_parser\n"
+                             "_pc_parser = create_markdown_parser()\n"
+                             "def _pc_markdown(text):\n"
+                             "    return _pc_parser.parse(text, {})\n" % module})
+                break
+        return own + super().markdown_parsers()
+
     def render_cost(self, site, pages, sample, workdir):
         os.makedirs(workdir, exist_ok=True)
         with warnings.catch_warnings():
@@ -408,3 +439,86 @@ def _render(site, pages, sample, workdir):
             " after preparing the discovered site like a build does (sections, taxonomies, "
             "menus, related posts)" if prepared else ""))
     return result
+
+
+class _Renderer:
+    """Per-page rendering for `picklecost scale`: the site prepared like a build (once), output
+    redirected under `workdir`, one RenderingPipeline per thread; `close()` restores what
+    rendering changed on the pages and the site (as `_render` does)."""
+
+    def __init__(self, site, workdir):
+        import threading
+
+        self.site = site
+        self.output_root = Path(workdir) / "render-output"
+        self.output_root.mkdir(parents=True, exist_ok=True)
+        self.original_output = Path(site.output_dir)
+        self.saved = [(page, dict(vars(page))) for page in site.pages if hasattr(page, "__dict__")]
+        self.config = getattr(site, "config", None)
+        self.kida = self.config.get("kida") if self.config is not None else None
+        self.local = threading.local()
+        with warnings.catch_warnings(), captured_output():
+            warnings.simplefilter("ignore")
+            _quiet_logging()
+            if self.config is not None and _has("bengal.config.directory_loader"):
+                self.config["kida"] = dict(self.kida or {}, bytecode_cache=False)
+            if not _prepared(site):
+                _prepare(site)
+            site.output_dir = self.output_root
+            for page in site.pages:
+                if getattr(page, "output_path", None) is not None:
+                    page.output_path = _redirect(page.output_path, self.output_root,
+                                                 self.original_output)
+        # Every render starts from the page as it was before any render (a rendered page keeps
+        # its parsed content, which would make the next render of it cheaper).
+        self.fresh = {id(page): dict(vars(page)) for page in site.pages if hasattr(page, "__dict__")}
+
+    def warm_up(self, pages):
+        """Render one page per template, untimed: templates and the parser compile once."""
+        for page in _one_per_template(self._pipeline(), pages):
+            try:
+                self.render(page)
+            except Exception:  # noqa: BLE001 - it fails again, and is reported, when timed
+                pass
+
+    def _pipeline(self):
+        pipeline = getattr(self.local, "pipeline", None)
+        if pipeline is None:
+            pipeline, _ = _pipeline(self.site, self.output_root, self.original_output)
+            self.local.pipeline = pipeline
+        return pipeline
+
+    def render(self, page):
+        fresh = self.fresh.get(id(page))
+        if fresh is not None:
+            page.__dict__.clear()
+            page.__dict__.update(fresh)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pipeline = self._pipeline()
+            pipeline.process_page(page)
+        html = getattr(page, "rendered_html", None)
+        if isinstance(html, str) and html:
+            return html
+        path = getattr(page, "output_path", None)
+        if path is not None:
+            target = _redirect(path, self.output_root, self.original_output)
+            try:
+                return target.read_text(encoding="utf-8")
+            except OSError:
+                pass
+        return html or ""
+
+    def close(self):
+        self.site.output_dir = self.original_output
+        if self.config is not None and _has("bengal.config.directory_loader"):
+            try:
+                if self.kida is None:
+                    del self.config["kida"]
+                else:
+                    self.config["kida"] = self.kida
+            except Exception:  # noqa: BLE001
+                pass
+        for page, attrs in self.saved:
+            page.__dict__.clear()
+            page.__dict__.update(attrs)

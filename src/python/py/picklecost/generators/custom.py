@@ -60,6 +60,7 @@ class Custom(Adapter):
         return function
 
     def load(self, root, stage, workdir):
+        self.root = str(root)
         function = self._function(root)
         build_root = None
         target = Path(root)
@@ -99,3 +100,42 @@ class Custom(Adapter):
     def stage_method(self, stage, build_root):
         where = " on a temporary copy of the site (removed afterwards)" if build_root else ""
         return "`%s`: the object graph returned by the --loader function `%s`%s" % (stage, self.spec, where)
+
+    # --- scale: a loader module may offer `render(page) -> str` ---------------------------------
+
+    def _render_function(self):
+        module = sys.modules.get(self.module_name)
+        if module is None:
+            root = getattr(self, "root", None)
+            if root and root not in sys.path:
+                sys.path.insert(0, root)
+            sys.dont_write_bytecode = True
+            module = importlib.import_module(self.module_name)
+        return getattr(module, "render", None)
+
+    def renderer(self, site, workdir):
+        render = self._render_function()
+        if not callable(render):
+            raise NotImplementedError(
+                "--loader module %r has no render(page) function: offer one to measure rendering"
+                % self.module_name)
+        return _CustomRenderer(render)
+
+    def renderer_method(self):
+        return "`%s.render(page)` of the --loader module, per page" % self.module_name
+
+    def worker_modules(self, site, pages):
+        return [self.module_name] + [m for m in super().worker_modules(site, pages)
+                                     if m != self.module_name]
+
+
+class _CustomRenderer:
+    def __init__(self, render):
+        self._render = render
+
+    def render(self, page):
+        html = self._render(page)
+        return html if isinstance(html, str) else str(html)
+
+    def close(self):
+        pass

@@ -1,0 +1,106 @@
+//! `picklecost scale`: load the site, then render the same pages sequentially and with W
+//! threads, sub-interpreters, spawned processes and forked processes (`picklecost.scale`), and
+//! report speed-up, efficiency and where the time goes.
+use crate::generators::{self, Workdir};
+use crate::model::scale::Scale;
+use crate::python::{self, Module, env, interp};
+use crate::report::OutDir;
+use crate::report::scale::{ScaleResults, files};
+use crate::settings::ScaleSettings;
+use crate::ui::{progress::Progress, scale as ui};
+use crate::verdict;
+use anyhow::{Context, Result};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use std::time::Instant;
+
+pub fn run(settings: ScaleSettings) -> Result<()> {
+    let started = Instant::now();
+    let python_env = env::find(settings.python.as_deref(), &settings.load.site_dir)?;
+    let out = OutDir::prepare(&settings.out_dir)?;
+    let outcome = scale(&settings, &python_env, &out, started);
+    if outcome.is_err() {
+        out.discard();
+    }
+    outcome
+}
+
+fn scale(
+    settings: &ScaleSettings,
+    python_env: &env::PythonEnv,
+    out: &OutDir,
+    started: Instant,
+) -> Result<()> {
+    let progress = Progress::new(settings.quiet);
+    interp::start(python_env).context("starting the embedded Python")?;
+    let workdir = Workdir::create().context("creating a scratch directory")?;
+    Python::attach(|py| -> Result<()> {
+        let described = python::module(py, Module::Env)?.call_method0("describe")?;
+        let python_info: serde_json::Value = python::from_py(&described)?;
+        progress.spinner(&format!(
+            "loading {} (stage {})",
+            settings.load.site_dir.display(),
+            settings.load.stage
+        ));
+        let site = generators::load(py, &settings.load, &workdir);
+        progress.clear();
+        let site = site?;
+        let load_seconds = site.load_seconds;
+
+        progress.spinner("rendering the pages sequentially and with every strategy");
+        let module = python::module(py, Module::Scale)?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("workers", PyList::new(py, &settings.workers)?)?;
+        kwargs.set_item("n_pages", settings.pages)?;
+        kwargs.set_item("budget", settings.budget_seconds)?;
+        kwargs.set_item("timeout", settings.timeout_seconds)?;
+        kwargs.set_item("strategies", PyList::new(py, &settings.strategies)?)?;
+        let scratch = workdir.path().join("scale");
+        let outcome = module.call_method(
+            "run",
+            (
+                site.adapter.bind(py),
+                site.site.bind(py),
+                site.page_list(py)?,
+                scratch.to_string_lossy().as_ref(),
+            ),
+            Some(&kwargs),
+        );
+        progress.clear();
+        let outcome = outcome.map_err(|err| {
+            if err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py) {
+                anyhow::anyhow!("interrupted")
+            } else {
+                anyhow::anyhow!(
+                    "measuring the scaling failed: {}",
+                    python::describe_error(py, &err)
+                )
+            }
+        })?;
+        let mut scale: Scale = python::from_py(&outcome)?;
+        let cpus = python_info["cpu_count"].as_u64().unwrap_or(1) as usize;
+        scale.answer = verdict::scale::answer(&scale, cpus);
+
+        let results = ScaleResults {
+            tool: serde_json::json!({"name": "picklecost", "version": env!("CARGO_PKG_VERSION")}),
+            command_line: settings.command_line.clone(),
+            site: serde_json::json!({
+                "path": settings.load.site_dir.display().to_string(),
+                "generator": site.generator,
+                "generator_version": site.generator_version,
+                "stage": site.stage.as_str(),
+                "stage_method": site.stage_method,
+                "pages_loaded": site.pages.len(),
+            }),
+            python: python_info,
+            scale,
+            timing: serde_json::json!({
+                "load_seconds": load_seconds,
+                "total_seconds": started.elapsed().as_secs_f64(),
+            }),
+        };
+        out.write_files(&files(&results)?).context("writing the report")?;
+        ui::print(&results.scale, out.path());
+        Ok(())
+    })
+}

@@ -1,0 +1,111 @@
+//! `picklecost scale`: the `scale` object of results.json, as the Python side
+//! (`picklecost.scale.run`) returns it and results.json carries it.
+use serde::{Deserialize, Serialize};
+
+/// Does rendering scale with threads, sub-interpreters, processes or fork?
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Scale {
+    /// The render workload's sequential baseline (mean of the first and the last timing), or the
+    /// markdown workload's when rendering is not available.
+    pub sequential_seconds: Option<f64>,
+    pub workers: Vec<u32>,
+    pub strategies: Vec<String>,
+    pub pages: usize,
+    pub page_keys: Vec<String>,
+    pub workloads: Vec<WorkloadInfo>,
+    pub baselines: Vec<Baseline>,
+    pub runs: Vec<ScaleRun>,
+    pub blocked: Vec<Blocked>,
+    pub gil_enabled: bool,
+    pub free_threaded_note: Option<String>,
+    pub subinterpreter_fault_isolation: String,
+    /// The one-sentence answer, filled in on the Rust side.
+    #[serde(default)]
+    pub answer: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkloadInfo {
+    pub name: String,
+    pub available: bool,
+    pub reason: Option<String>,
+    pub method: Option<String>,
+    /// markdown: the parser used.
+    pub parser: Option<String>,
+}
+
+/// The sequential run of one workload, timed before and after the parallel runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Baseline {
+    pub workload: String,
+    pub first_seconds: f64,
+    pub last_seconds: f64,
+    pub seconds: f64,
+    /// last / first - 1.
+    pub drift: Option<f64>,
+    pub result_bytes: u64,
+    pub pages: usize,
+}
+
+/// One (workload, strategy, W).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScaleRun {
+    pub workload: String,
+    pub strategy: String,
+    pub workers: u32,
+    pub available: bool,
+    pub reason: Option<String>,
+    pub wall_seconds: Option<f64>,
+    /// The baseline the speed-up divides (the workload's).
+    pub sequential_seconds: Option<f64>,
+    /// sequential_seconds / wall_seconds (None when not available or a worker failed).
+    pub speedup: Option<f64>,
+    /// speedup / workers.
+    pub efficiency: Option<f64>,
+    /// Means per worker: start-up (interpreter/process/thread up, imports), payload out
+    /// (pickled, sent, unpickled), rendering, results back (pickled, sent, unpickled).
+    pub startup_seconds: f64,
+    pub ship_out_seconds: f64,
+    pub render_seconds: f64,
+    pub ship_back_seconds: f64,
+    pub payload_bytes: u64,
+    pub result_bytes: u64,
+    /// The largest worker's: Private_Dirty for fork, VmHWM for process.
+    pub peak_memory_bytes: Option<u64>,
+    pub memory_kind: Option<String>,
+    pub pages: usize,
+    pub failures: Vec<Failure>,
+}
+
+/// A worker that died or failed mid-run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Failure {
+    pub worker: u32,
+    pub pid: Option<i64>,
+    pub page_index: Option<usize>,
+    #[serde(default)]
+    pub page: Option<String>,
+    pub what: String,
+    pub exit_status: Option<i64>,
+    pub signal: Option<i64>,
+}
+
+/// A module an isolated sub-interpreter refuses, and the import chain that leads to it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Blocked {
+    pub module: String,
+    /// Module names, entry point first, the refusing module last.
+    pub chain: Vec<String>,
+    pub error: String,
+    pub hint: String,
+    #[serde(default)]
+    pub workload: Option<String>,
+    #[serde(default)]
+    pub parser: Option<String>,
+}
+
+impl ScaleRun {
+    pub fn label(&self) -> String {
+        format!("{} ×{}", self.strategy, self.workers)
+    }
+}

@@ -1,0 +1,951 @@
+"""Does rendering scale with threads, sub-interpreters, processes or fork?
+
+`run(adapter, site, pages, workdir, ...)` renders the same N pages sequentially in this
+interpreter (the baseline, timed first and last) and with W workers of each strategy:
+
+- `thread`: W threads of this interpreter, pages by reference;
+- `subinterpreter`: W isolated sub-interpreters (own GIL), each driven by one thread of this
+  interpreter: its payload pickled in, its rendered pages pickled back;
+- `process`: W `spawn` processes of the environment's Python, payload pickled over a pipe
+  (for `render`, the site and its pages once per worker plus the worker's page indices);
+- `fork`: W `os.fork()` children of this process after loading: pages shared copy-on-write, no
+  pickling out; the rendered pages come back pickled through a pipe.
+
+Two workloads: `render` (the adapter's per-page renderer: `Adapter.renderer(site, workdir)`) and
+`markdown` (the Markdown-to-HTML step on each page's source, with the generator's own parser when it
+loads in an isolated sub-interpreter, else the first of the adapter's other parsers that does).
+When a module a workload needs cannot load in an isolated sub-interpreter, the import chain that
+refuses is traced there (`blocked_chain`).
+
+Timestamps are `time.perf_counter_ns()` (CLOCK_MONOTONIC, one clock for every process of the
+machine), so the time a payload takes from this interpreter into a worker process is measured as
+one interval across both. Everything returned is plain data; seconds are floats.
+"""
+
+import json
+import multiprocessing
+import multiprocessing.connection
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+import warnings
+
+from . import transports
+from .util import describe, even_sample
+
+STRATEGIES = ("thread", "subinterpreter", "process", "fork")
+WORKLOADS = ("render", "markdown")
+DEFAULT_TIMEOUT = 300.0
+HINT = ("make the import lazy (import {module} inside the function that needs it), use a module "
+        "that supports sub-interpreters instead, or run the workers in legacy-config "
+        "sub-interpreters (they load any extension module but share the main GIL, so they do not "
+        "render in parallel)")
+
+
+def _now():
+    return time.perf_counter_ns()
+
+
+def _gil_enabled():
+    check = getattr(sys, "_is_gil_enabled", None)
+    return True if check is None else bool(check())
+
+
+# --- code every shipped worker runs (source text: workers cannot import this module) ------------
+
+# A finder serving the embedded `picklecost` package from the {name: (source, is_package)} table
+# the binary put in sys._picklecost_sources (absent when the package is on sys.path, as in tests).
+_FINDER_SOURCE = r'''
+import importlib.abc, importlib.util, sys
+
+class _PcFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def __init__(self, sources):
+        self.sources = sources
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in self.sources:
+            return None
+        spec = importlib.util.spec_from_loader(fullname, self, is_package=self.sources[fullname][1])
+        if self.sources[fullname][1]:
+            spec.submodule_search_locations = []
+        return spec
+    def create_module(self, spec):
+        return None
+    def exec_module(self, module):
+        exec(compile(self.sources[module.__name__][0], "<picklecost>/" + module.__name__, "exec"),
+             module.__dict__)
+
+def _pc_install_finder(sources):
+    if sources and not any(type(f).__name__ == "_PcFinder" for f in sys.meta_path):
+        sys.meta_path.insert(0, _PcFinder(sources))
+'''
+
+# The job: given the unpickled payload, a function index -> HTML and a closer.
+_JOB_SOURCE = r'''
+import os, pickle, sys, time
+
+def _pc_job(workload, payload, workdir):
+    if workload == "render":
+        adapter, site, pages = payload
+        renderer = adapter.renderer(site, workdir)
+        return (lambda i: renderer.render(pages[i])), renderer.close
+    setup, sources = payload
+    namespace = {}
+    exec(setup, namespace)
+    markdown = namespace["_pc_markdown"]
+    return (lambda i: markdown(sources[i])), None
+
+
+def _pc_memory():
+    """(VmHWM bytes, Private_Dirty bytes) of this process, None where unreadable."""
+    found = {}
+    for path, key in (("/proc/self/status", "VmHWM:"), ("/proc/self/smaps_rollup", "Private_Dirty:")):
+        try:
+            with open(path) as f:
+                for line in f:
+                    if line.startswith(key):
+                        found[key] = int(line.split()[1]) * 1024
+                        break
+        except OSError:
+            pass
+    return found.get("VmHWM:"), found.get("Private_Dirty:")
+'''
+
+# A spawned process worker: `_pc_conn` (duplex Connection), `_pc_sources`, `_pc_modules`,
+# `_pc_workload`, `_pc_workdir` are in its namespace.
+_PROCESS_SOURCE = r'''
+def _pc_process_main(conn, sources, modules, workload, workdir, started):
+    sink = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(sink, 1)
+    os.dup2(sink, 2)
+    sys.dont_write_bytecode = True
+    _pc_install_finder(sources)
+    for name in modules:
+        __import__(name)
+    conn.send(("ready", os.getpid(), time.perf_counter_ns()))
+    indices = conn.recv()
+    data = conn.recv_bytes()
+    payload = pickle.loads(data)
+    loaded = time.perf_counter_ns()
+    work, close = _pc_job(workload, payload, workdir)
+    out = {}
+    render_ns = 0
+    for i in indices:
+        conn.send(("page", i))
+        t0 = time.perf_counter_ns()
+        out[i] = work(i)
+        render_ns += time.perf_counter_ns() - t0
+    if close:
+        close()
+    hwm, dirty = _pc_memory()
+    back = time.perf_counter_ns()
+    blob = pickle.dumps(out, 5)
+    conn.send(("done", {"loaded": loaded, "render_ns": render_ns, "back": back, "hwm": hwm,
+                        "dirty": dirty}))
+    conn.send_bytes(blob)
+    conn.recv()  # the parent's goodbye: exit only after the result was read
+
+
+_pc_process_main(_pc_conn, _pc_sources, _pc_modules, _pc_workload, _pc_workdir, 0)
+'''
+
+# A sub-interpreter worker, after the finder and job sources; `_PC_IN`/`_PC_OUT` are queue ids.
+_SUB_SOURCE = r'''
+def _pc_sub_run(workload, workdir, indices):
+    data = _pc_get(_PC_IN)
+    payload = pickle.loads(data)
+    loaded = time.perf_counter_ns()
+    work, close = _pc_job(workload, payload, workdir)
+    out = {}
+    render_ns = 0
+    for i in indices:
+        t0 = time.perf_counter_ns()
+        out[i] = work(i)
+        render_ns += time.perf_counter_ns() - t0
+    if close:
+        close()
+    back = time.perf_counter_ns()
+    blob = pickle.dumps(out, 5)
+    _pc_put(_PC_OUT, blob)
+    _pc_put(_PC_OUT, pickle.dumps({"loaded": loaded, "render_ns": render_ns, "back": back}))
+'''
+
+# Tracing the modules being imported inside an isolated sub-interpreter; `_PC_TARGET`, `_PC_OUT`.
+_TRACE_SOURCE = r'''
+import builtins, json
+import importlib._bootstrap as _pc_bootstrap
+
+_pc_stack = []
+_pc_seen = {}
+_pc_original_import = builtins.__import__
+
+
+def _pc_traced_import(name, globals=None, locals=None, fromlist=(), level=0):
+    full = name
+    if level:
+        package = (globals or {}).get("__package__") or ""
+        try:
+            full = _pc_bootstrap._resolve_name(name, package, level)
+        except Exception:
+            full = name
+    _pc_stack.append(full)
+    try:
+        return _pc_original_import(name, globals, locals, fromlist, level)
+    except BaseException as exc:
+        # The innermost import the exception passes through is where it was raised.
+        _pc_seen.setdefault(id(exc), (exc, list(_pc_stack)))
+        raise
+    finally:
+        _pc_stack.pop()
+
+
+def _pc_trace(target):
+    builtins.__import__ = _pc_traced_import
+    try:
+        exec("import " + target, {"__name__": "__pc_trace__"})
+        return None
+    except BaseException as exc:
+        error = exc
+    finally:
+        builtins.__import__ = _pc_original_import
+    stack = None
+    cause = error
+    while cause is not None and stack is None:
+        seen = _pc_seen.get(id(cause))
+        stack = seen[1] if seen and seen[0] is cause else None
+        cause = cause.__cause__ or cause.__context__
+    stack = stack or [target]
+    # The modules whose code was running when it failed, outermost first (the traceback keeps
+    # their frames, also for submodules imported through a `from package import module` list)...
+    frames = []
+    tb = error.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        name = frame.f_globals.get("__name__")
+        if frame.f_code.co_name == "<module>" and name and not name.startswith("__pc_") \
+                and name != "__main__" and (not frames or frames[-1] != name):
+            frames.append(name)
+        tb = tb.tb_next
+    # ...then what the traced stack holds below the last of them (the extension module that
+    # refused has no frame).
+    tail = stack
+    if frames and frames[-1] in stack:
+        tail = stack[len(stack) - stack[::-1].index(frames[-1]):]
+    elif frames:
+        tail = [m for m in stack if m not in frames]
+    chain = frames + [m for m in tail if m not in frames]
+    if not chain or chain[0] != target:
+        chain = [target] + [m for m in chain if m != target]
+    refusing = getattr(error, "name", None)
+    if refusing and chain[-1] != refusing and refusing not in chain:
+        chain.append(refusing)
+    return {"module": target, "chain": chain, "error": _pc_describe(error)}
+'''
+
+_here = {}
+exec(_FINDER_SOURCE + _JOB_SOURCE, _here)
+_job = _here["_pc_job"]
+_memory = _here["_pc_memory"]
+
+
+def _describe_source():
+    from .util import DESCRIBE_SOURCE
+    return DESCRIBE_SOURCE + "\n_pc_describe = describe\n"
+
+
+def _sources():
+    return getattr(sys, "_picklecost_sources", None)
+
+
+# --- sub-interpreters --------------------------------------------------------------------------
+
+def _sub_support():
+    ok, reason, _ = transports._subinterpreter_support()
+    return ok, reason
+
+
+class _Sub:
+    """One isolated sub-interpreter with two queues, bootstrapped with sys.path, the embedded
+    package's finder and the worker sources."""
+
+    def __init__(self, extra=""):
+        import _interpqueues
+
+        helpers = {}
+        exec(transports._queue_source(), helpers)
+        self._put, self._get = helpers["_pc_put"], helpers["_pc_get"]
+        self._destroy_queue = _interpqueues.destroy
+        self.interp = transports._Interpreter("isolated")
+        self.inq = helpers["_pc_new_queue"]()
+        self.outq = helpers["_pc_new_queue"]()
+        self.interp.bootstrap()
+        error = self.interp.run("%s\n%s\n%s\n%s\n_PC_IN, _PC_OUT = %d, %d\n%s" % (
+            _describe_source(), transports._queue_source(), _FINDER_SOURCE, _JOB_SOURCE,
+            self.inq, self.outq, extra))
+        if error:
+            self.close()
+            raise RuntimeError("cannot set up a sub-interpreter worker: " + error)
+        sources = _sources()
+        if sources:
+            # The table travels as one pickled bytes object (bytes are shareable).
+            self._put(self.inq, pickle.dumps(sources))
+            error = self.interp.run("_pc_install_finder(pickle.loads(_pc_get(_PC_IN)))")
+            if error:
+                self.close()
+                raise RuntimeError("cannot install the package finder in a sub-interpreter: " + error)
+
+    def run(self, code):
+        return self.interp.run(code)
+
+    def close(self):
+        self.interp.destroy()
+        for qid in (self.inq, self.outq):
+            try:
+                self._destroy_queue(qid)
+            except Exception:
+                pass
+
+
+def blocked_chain(module):
+    """Import `module` in a fresh isolated sub-interpreter with builtins.__import__ wrapped:
+    None when it loads, else {"module", "chain" (entry point first, the refusing module last),
+    "error", "hint"}."""
+    name = transports._module_names([module])[0]
+    sub = _Sub(_TRACE_SOURCE)
+    try:
+        error = sub.run("_pc_put(_PC_OUT, json.dumps(_pc_trace(%r)))" % name)
+        if error:
+            return {"module": name, "chain": [name], "error": error, "hint": HINT.format(module=name)}
+        found = json.loads(sub._get(sub.outq))
+    finally:
+        sub.close()
+    if found is None:
+        return None
+    chain = found["chain"]
+    # The import to change is the first one that leaves the importing project: in
+    # entry -> middle -> tracemalloc -> _tracemalloc, middle's `import tracemalloc`.
+    stdlib = getattr(sys, "stdlib_module_names", ())
+    edge = len(chain) - 1
+    while edge > 1 and chain[edge - 1].split(".")[0] in stdlib:
+        edge -= 1
+    importer, imported = chain[max(0, edge - 1)], chain[edge]
+    found["hint"] = "%s imports %s: %s" % (importer, imported, HINT.format(module=imported))
+    return found
+
+
+# --- workloads ---------------------------------------------------------------------------------
+
+class Workload:
+    """A per-page job: `work(i)` in this interpreter; for shipped workers, what each one gets."""
+
+    def __init__(self, name, available=True, reason=None, method=None):
+        self.name = name
+        self.available = available
+        self.reason = reason
+        self.method = method
+        self.modules = []  # what a shipped worker imports at start-up
+        self.ship_reason = None  # why shipped workers cannot get the payload (None: they can)
+        self.sub_reason = None  # why isolated sub-interpreters cannot run it (None: they can)
+
+    def payload(self, indices):
+        raise NotImplementedError
+
+
+class RenderWorkload(Workload):
+    def __init__(self, adapter, site, pages, workdir):
+        super().__init__("render")
+        self.adapter, self.site, self.pages = adapter, site, pages
+        self.renderer = None
+        try:
+            self.renderer = adapter.renderer(site, os.path.join(workdir, "render-main"))
+        except NotImplementedError as exc:
+            self.available, self.reason = False, str(exc) or "the adapter has no per-page renderer"
+            return
+        except Exception as exc:
+            self.available, self.reason = False, "setting up the renderer failed: %s" % describe(exc)
+            return
+        self.method = adapter.renderer_method()
+        self.modules = adapter.worker_modules(site, pages)
+        try:
+            self._blob = pickle.dumps((adapter, site, pages), 5)
+        except Exception as exc:
+            self._blob = None
+            self.ship_reason = "the site does not pickle (%s)" % describe(exc)
+
+    def work(self, i):
+        return self.renderer.render(self.pages[i])
+
+    def payload(self, indices):
+        # The same bytes for every worker, but dumped again for each: what shipping costs.
+        return pickle.dumps((self.adapter, self.site, self.pages), 5)
+
+    def close(self):
+        if self.renderer is not None:
+            self.renderer.close()
+
+
+class MarkdownWorkload(Workload):
+    def __init__(self, adapter, pages, sub_ok):
+        super().__init__("markdown")
+        self.sources = []
+        for page in pages:
+            try:
+                text = adapter.markdown_source(page)
+            except Exception:
+                text = None
+            self.sources.append(text if isinstance(text, str) else "")
+        self.blocked = []
+        chosen = None
+        for candidate in adapter.markdown_parsers():
+            if not _importable(candidate["modules"]):
+                continue
+            if sub_ok:
+                blocked = [b for b in (blocked_chain(m) for m in candidate["modules"]) if b]
+                if blocked:
+                    for b in blocked:
+                        b["parser"] = candidate["parser"]
+                    self.blocked.extend(blocked)
+                    continue
+            chosen = candidate
+            break
+        if chosen is None:
+            self.available = False
+            self.reason = "no Markdown parser that loads here (tried: %s)" % ", ".join(
+                c["parser"] for c in adapter.markdown_parsers())
+            return
+        namespace = {}
+        exec(chosen["setup"], namespace)
+        self._markdown = namespace["_pc_markdown"]
+        self.setup = chosen["setup"]
+        self.modules = list(chosen["modules"])
+        self.parser = chosen["parser"]
+        self.method = "each page's Markdown source to HTML with %s" % chosen["parser"]
+
+    def work(self, i):
+        return self._markdown(self.sources[i])
+
+    def payload(self, indices):
+        return pickle.dumps((self.setup, {i: self.sources[i] for i in indices}), 5)
+
+    def close(self):
+        pass
+
+
+def _importable(modules):
+    import importlib.util
+
+    for name in modules:
+        try:
+            if importlib.util.find_spec(name) is None:
+                return False
+        except (ImportError, ValueError):
+            return False
+    return True
+
+
+# --- one run -----------------------------------------------------------------------------------
+
+def _run_row(workload, strategy, workers):
+    return {"workload": workload.name, "strategy": strategy, "workers": workers,
+            "available": True, "reason": None, "wall_seconds": None, "sequential_seconds": None,
+            "speedup": None, "efficiency": None, "startup_seconds": 0.0,
+            "ship_out_seconds": 0.0, "render_seconds": 0.0, "ship_back_seconds": 0.0,
+            "payload_bytes": 0, "result_bytes": 0, "peak_memory_bytes": None,
+            "memory_kind": None, "pages": 0, "failures": []}
+
+
+def _finish(row, per_worker, wall_ns):
+    """Means per worker of each part; wall time; totals."""
+    n = max(1, len(per_worker))
+    for key in ("startup", "ship_out", "render", "ship_back"):
+        row[key + "_seconds"] = sum(w.get(key, 0) for w in per_worker) / n / 1e9
+    row["payload_bytes"] = sum(w.get("payload_bytes", 0) for w in per_worker)
+    row["result_bytes"] = sum(w.get("result_bytes", 0) for w in per_worker)
+    mems = [w["memory"] for w in per_worker if w.get("memory") is not None]
+    row["peak_memory_bytes"] = max(mems) if mems else None
+    row["pages"] = sum(w.get("pages", 0) for w in per_worker)
+    row["wall_seconds"] = wall_ns / 1e9
+
+
+def sequential(workload, indices):
+    start = _now()
+    out = [workload.work(i) for i in indices]
+    return (_now() - start) / 1e9, sum(len(h.encode("utf-8", "replace")) for h in out if h)
+
+
+def _chunks(indices, workers):
+    return [indices[k::workers] for k in range(workers)]
+
+
+def run_thread(workload, indices, workers, timeout):
+    row = _run_row(workload, "thread", workers)
+    per = [{} for _ in range(workers)]
+    errors = []
+
+    def body(k, chunk, t_start):
+        per[k]["startup"] = _now() - t_start
+        t0 = _now()
+        size = 0
+        try:
+            for i in chunk:
+                html = workload.work(i)
+                size += len(html.encode("utf-8", "replace")) if html else 0
+        except BaseException as exc:
+            errors.append({"worker": k, "pid": os.getpid(), "page_index": i,
+                           "what": describe(exc), "exit_status": None, "signal": None})
+        per[k]["render"] = _now() - t0
+        per[k]["result_bytes"] = size
+        per[k]["pages"] = len(chunk)
+
+    start = _now()
+    threads = []
+    for k, chunk in enumerate(_chunks(indices, workers)):
+        t = threading.Thread(target=body, args=(k, chunk, _now()), daemon=True,
+                             name="picklecost-scale-%d" % k)
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join(timeout)
+    _finish(row, per, _now() - start)
+    row["failures"] = errors
+    return row
+
+
+def run_subinterpreter(workload, indices, workers, timeout, workdir):
+    row = _run_row(workload, "subinterpreter", workers)
+    per = [{} for _ in range(workers)]
+    errors = []
+    subs = [None] * workers
+
+    def body(k, chunk):
+        t_start = _now()
+        try:
+            sub = subs[k] = _Sub(_SUB_SOURCE)
+            for name in workload.modules:
+                error = sub.run("import " + name)
+                if error:
+                    raise RuntimeError("import %s: %s" % (name, error))
+            per[k]["startup"] = _now() - t_start
+            t_out = _now()
+            data = workload.payload(chunk)
+            per[k]["payload_bytes"] = len(data)
+            sub._put(sub.inq, data)
+            error = sub.run("_pc_sub_run(%r, %r, %r)" % (
+                workload.name, os.path.join(workdir, "sub-%d-%d" % (workers, k)), list(chunk)))
+            if error:
+                raise RuntimeError(error)
+            blob = sub._get(sub.outq)
+            stats = pickle.loads(sub._get(sub.outq))
+            out = pickle.loads(blob)
+            done = _now()
+            per[k].update(ship_out=stats["loaded"] - t_out, render=stats["render_ns"],
+                          ship_back=done - stats["back"], result_bytes=len(blob),
+                          pages=len(out))
+        except BaseException as exc:
+            errors.append({"worker": k, "pid": os.getpid(), "page_index": None,
+                           "what": describe(exc), "exit_status": None, "signal": None})
+
+    start = _now()
+    threads = [threading.Thread(target=body, args=(k, c), daemon=True)
+               for k, c in enumerate(_chunks(indices, workers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    wall = _now() - start
+    for t, sub in zip(threads, subs):
+        if sub is not None and not t.is_alive():
+            sub.close()
+    _finish(row, per, wall)
+    row["failures"] = errors
+    return row
+
+
+def _status(status):
+    """(exit status, signal number or None, words) from a waitpid status."""
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = "signal %d" % -code
+        return code, -code, "killed by %s" % name
+    return code, None, "exited with status %d" % code
+
+
+def _collect(kind, workers, conns, pids, per, row, timeout, on_ready=None):
+    """Read every worker's messages until done or dead; failures go to row["failures"]."""
+    state = {k: {"page": None, "done": False, "stats": None} for k in range(workers)}
+    live = dict(enumerate(conns))
+    deadline = time.monotonic() + timeout
+    while live:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        ready = multiprocessing.connection.wait(list(live.values()), timeout=left)
+        for conn in ready:
+            k = next(key for key, c in live.items() if c is conn)
+            try:
+                if state[k]["stats"] is not None:
+                    t = _now()
+                    blob = conn.recv_bytes()
+                    out = pickle.loads(blob)
+                    done = _now()
+                    stats = state[k]["stats"]
+                    per[k].update(render=stats["render_ns"], ship_back=done - stats["back"],
+                                  result_bytes=len(blob), pages=len(out))
+                    mem = stats["dirty"] if kind == "fork" else stats["hwm"]
+                    per[k]["memory"] = mem
+                    if stats.get("loaded") and per[k].get("t_out"):
+                        per[k]["ship_out"] = stats["loaded"] - per[k]["t_out"]
+                    state[k]["done"] = True
+                    del live[k]
+                    try:
+                        conn.send(("bye",)) if kind == "process" else None
+                    except OSError:
+                        pass
+                    continue
+                message = conn.recv()
+            except (EOFError, OSError):
+                del live[k]
+                continue
+            tag = message[0]
+            if tag == "ready":
+                per[k]["startup"] = message[2] - per[k]["t_start"]
+                if on_ready:
+                    on_ready(k)
+            elif tag == "page":
+                state[k]["page"] = message[1]
+            elif tag == "done":
+                state[k]["stats"] = message[1]
+            elif tag == "error":
+                per[k]["error"] = message[1]
+    # Whoever is left did not finish in time: stop it.
+    for k in list(live):
+        per[k]["timed_out"] = True
+        try:
+            os.kill(pids[k], signal.SIGKILL)
+        except (ProcessLookupError, TypeError):
+            pass
+    return state
+
+
+def _reap(pid, wait_seconds=10.0):
+    """waitpid with a deadline; SIGKILL then wait if the child does not end."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return None
+        if done:
+            return status
+        if time.monotonic() > deadline:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            return os.waitpid(pid, 0)[1]
+        time.sleep(0.005)
+
+
+def _failures(kind, state, per, pids, statuses, pages_by_index):
+    failures = []
+    for k, st in state.items():
+        if st["done"]:
+            continue
+        code, signo, words = _status(statuses[k]) if statuses.get(k) is not None else (None, None, "gone")
+        if per[k].get("timed_out"):
+            words = "did not finish within the timeout (killed) — " + words
+        if per[k].get("error"):
+            words += " after raising %s" % per[k]["error"]
+        page = st["page"]
+        failures.append({
+            "worker": k, "pid": pids[k], "page_index": page,
+            "page": pages_by_index(page) if page is not None else None,
+            "what": "%s worker %d (pid %s) %s%s" % (
+                kind, k, pids[k], words,
+                " while rendering page %s" % pages_by_index(page) if page is not None else
+                " before its first page"),
+            "exit_status": code, "signal": signo})
+    return failures
+
+
+def run_fork(workload, indices, workers, timeout, workdir, page_name):
+    row = _run_row(workload, "fork", workers)
+    row["memory_kind"] = "private_dirty"
+    per = [{} for _ in range(workers)]
+    conns, pids = [], []
+    start = _now()
+    for k, chunk in enumerate(_chunks(indices, workers)):
+        reader, writer = multiprocessing.Pipe(duplex=False)
+        per[k]["t_start"] = _now()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # fork with threads running: DeprecationWarning
+            pid = os.fork()
+        if pid == 0:  # the child: never returns
+            code = 0
+            try:
+                reader.close()
+                sink = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(sink, 1)
+                os.dup2(sink, 2)
+                writer.send(("ready", os.getpid(), _now()))
+                out = {}
+                render_ns = 0
+                for i in chunk:
+                    writer.send(("page", i))
+                    t0 = _now()
+                    out[i] = workload.work(i)
+                    render_ns += _now() - t0
+                hwm, dirty = _memory()
+                back = _now()
+                blob = pickle.dumps(out, 5)
+                writer.send(("done", {"loaded": None, "render_ns": render_ns, "back": back,
+                                      "hwm": hwm, "dirty": dirty}))
+                writer.send_bytes(blob)
+            except BaseException as exc:
+                code = 1
+                try:
+                    writer.send(("error", describe(exc)))
+                except BaseException:
+                    pass
+            finally:
+                os._exit(code)
+        writer.close()
+        conns.append(reader)
+        pids.append(pid)
+    state = _collect("fork", workers, conns, pids, per, row, timeout)
+    wall = _now() - start
+    statuses = {k: _reap(pid) for k, pid in enumerate(pids)}
+    for conn in conns:
+        conn.close()
+    _finish(row, per, wall)
+    row["failures"] = _failures("fork", state, per, pids, statuses, page_name)
+    return row
+
+
+def run_process(workload, indices, workers, timeout, workdir, page_name):
+    row = _run_row(workload, "process", workers)
+    row["memory_kind"] = "peak_rss"
+    executable = transports._python_executable()
+    ctx = multiprocessing.get_context("spawn")
+    from multiprocessing import spawn
+
+    if executable and spawn.get_executable() != executable:
+        ctx.set_executable(executable)
+    if not hasattr(sys, "argv"):
+        sys.argv = [""]
+    per = [{} for _ in range(workers)]
+    conns, pids, procs = [], [], []
+    chunks = _chunks(indices, workers)
+    source = _describe_source() + _FINDER_SOURCE + _JOB_SOURCE + _PROCESS_SOURCE
+    start = _now()
+    for k, chunk in enumerate(chunks):
+        parent, child = ctx.Pipe(duplex=True)
+        namespace = {"__name__": "__picklecost_scale_worker__", "_pc_conn": child,
+                     "_pc_sources": _sources(), "_pc_modules": list(workload.modules),
+                     "_pc_workload": workload.name,
+                     "_pc_workdir": os.path.join(workdir, "proc-%d-%d" % (workers, k))}
+        process = ctx.Process(target=exec, args=(source, namespace), daemon=True,
+                              name="picklecost-scale-%d" % k)
+        per[k]["t_start"] = _now()
+        process.start()
+        child.close()
+        conns.append(parent)
+        pids.append(process.pid)
+        procs.append(process)
+
+    def ship(k):
+        per[k]["t_out"] = _now()
+        data = workload.payload(chunks[k])
+        per[k]["payload_bytes"] = len(data)
+        conns[k].send(list(chunks[k]))
+        conns[k].send_bytes(data)
+
+    state = _collect("process", workers, conns, pids, per, row, timeout, on_ready=ship)
+    wall = _now() - start
+    statuses = {}
+    for k, process in enumerate(procs):
+        process.join(10)
+        if process.is_alive():
+            process.kill()
+            process.join(5)
+        code = process.exitcode
+        statuses[k] = None if code is None else (
+            (-code) if code < 0 else code << 8)  # back to a waitpid status
+    for conn in conns:
+        conn.close()
+    _finish(row, per, wall)
+    row["failures"] = _failures("process", state, per, pids, statuses, page_name)
+    return row
+
+
+# --- the whole experiment ----------------------------------------------------------------------
+
+def worker_counts(max_workers=None, workers=None):
+    if workers:
+        return sorted({int(w) for w in workers if int(w) >= 1})
+    top = max_workers or os.cpu_count() or 1
+    return list(range(1, int(top) + 1))
+
+
+def _choose(pages, n_pages, budget, workload, counts, strategies):
+    """Page indices to render: --pages N (evenly spaced), else as many as fit the budget."""
+    all_indices = list(range(len(pages)))
+    if n_pages:
+        chosen, _ = even_sample(all_indices, n_pages)
+        return chosen, None
+    if not budget or not workload.available or not pages:
+        return all_indices, None
+    probe, _ = even_sample(all_indices, min(5, len(pages)))
+    seconds, _ = sequential(workload, probe)
+    per_page = seconds / max(1, len(probe))
+    # two baselines per workload, each run about 1/W of a baseline (x2: start-up, shipping, and
+    # the markdown workload)
+    factor = 2 * (2 + len(strategies) * sum(1.0 / w for w in counts))
+    fit = int(budget / max(per_page * factor, 1e-9))
+    n = max(min(len(pages), fit), min(len(pages), 2 * max(counts)))
+    chosen, _ = even_sample(all_indices, n)
+    return chosen, per_page
+
+
+def run(adapter, site, pages, workdir, workers=None, max_workers=None, n_pages=None,
+        budget=None, timeout=DEFAULT_TIMEOUT, strategies=STRATEGIES, workloads=WORKLOADS,
+        progress=None):
+    """The whole experiment; see the module docstring. `progress(text)` is told what runs."""
+    say = progress or (lambda text: None)
+    os.makedirs(workdir, exist_ok=True)
+    pages = list(pages)
+    counts = worker_counts(max_workers, workers)
+    sub_ok, sub_reason = _sub_support()
+    fork_ok = hasattr(os, "fork")
+    result = {"sequential_seconds": None, "workers": counts, "strategies": list(strategies),
+              "pages": 0, "page_keys": [], "workloads": [], "baselines": [], "runs": [],
+              "blocked": [], "gil_enabled": _gil_enabled(),
+              "free_threaded_note": None if _gil_enabled() else
+              "free-threaded build (GIL disabled): thread results are untested here",
+              "subinterpreter_fault_isolation": (
+                  "a sub-interpreter cannot be isolated from a fault of the process: a crash "
+                  "(signal, os._exit, C fault) in one ends every interpreter, the tool included")}
+
+    def name_of(i):
+        try:
+            return adapter.page_key(pages[i])
+        except Exception:
+            return "#%d" % i
+
+    say("preparing the renderer")
+    render = RenderWorkload(adapter, site, pages, workdir) if "render" in workloads else None
+    try:
+        # The blocked chain of the render workload's modules (what a sub-interpreter worker of
+        # the generator would import).
+        if render is not None and render.available and sub_ok:
+            for module in render.modules:
+                found = blocked_chain(module)
+                if found:
+                    found["workload"] = "render"
+                    result["blocked"].append(found)
+            if result["blocked"]:
+                first = result["blocked"][0]
+                render.sub_reason = "%s cannot be imported in an isolated sub-interpreter: %s (%s)" % (
+                    first["module"], " → ".join(first["chain"]), first["error"])
+        if render is not None and render.available:
+            # Untimed warm-up: templates and the parser compiled once, as in every worker.
+            say("warming up")
+            warm_up = getattr(render.renderer, "warm_up", None)
+            if warm_up is not None:
+                warm_up(pages)
+            else:
+                for i in even_sample(list(range(len(pages))), 3)[0]:
+                    try:
+                        render.work(i)
+                    except Exception:
+                        pass
+        indices, _ = _choose(pages, n_pages, budget, render or _Nothing(), counts, strategies)
+        result["pages"] = len(indices)
+        result["page_keys"] = [name_of(i) for i in indices]
+        markdown = None
+        if "markdown" in workloads:
+            say("choosing a Markdown parser")
+            markdown = MarkdownWorkload(adapter, pages, sub_ok)
+            for b in getattr(markdown, "blocked", []):
+                b["workload"] = "markdown"
+                if not any(x["module"] == b["module"] for x in result["blocked"]):
+                    result["blocked"].append(b)
+        for workload in (w for w in (render, markdown) if w is not None):
+            result["workloads"].append({"name": workload.name, "available": workload.available,
+                                        "reason": workload.reason, "method": workload.method,
+                                        "parser": getattr(workload, "parser", None)})
+            if not workload.available:
+                for strategy in strategies:
+                    for w in counts:
+                        row = _run_row(workload, strategy, w)
+                        row.update(available=False, reason=workload.reason)
+                        result["runs"].append(row)
+                continue
+            say("%s: sequential baseline" % workload.name)
+            first, size = sequential(workload, indices)
+            rows = []
+            for strategy in strategies:
+                for w in counts:
+                    say("%s: %s x%d" % (workload.name, strategy, w))
+                    rows.append(_one(workload, strategy, w, indices, timeout, workdir, name_of,
+                                     sub_ok, sub_reason, fork_ok))
+            say("%s: sequential baseline again" % workload.name)
+            last, _ = sequential(workload, indices)
+            baseline = (first + last) / 2
+            result["baselines"].append({"workload": workload.name, "first_seconds": first,
+                                        "last_seconds": last, "seconds": baseline,
+                                        "drift": (last / first - 1) if first else None,
+                                        "result_bytes": size, "pages": len(indices)})
+            for row in rows:
+                row["sequential_seconds"] = baseline
+                if row["available"] and row["wall_seconds"]:
+                    row["speedup"] = baseline / row["wall_seconds"]
+                    row["efficiency"] = row["speedup"] / row["workers"]
+                    if row["failures"]:
+                        row["speedup"] = row["efficiency"] = None
+            result["runs"].extend(rows)
+            if workload.name == "render" or result["sequential_seconds"] is None:
+                result["sequential_seconds"] = baseline
+    finally:
+        if render is not None:
+            render.close()
+    return result
+
+
+class _Nothing:
+    available = False
+
+
+def _one(workload, strategy, w, indices, timeout, workdir, name_of, sub_ok, sub_reason, fork_ok):
+    row = _run_row(workload, strategy, w)
+    reason = None
+    if strategy == "subinterpreter":
+        reason = (sub_reason if not sub_ok else workload.sub_reason or
+                  (workload.ship_reason and "payload not shippable: " + workload.ship_reason))
+    elif strategy == "process":
+        reason = workload.ship_reason and "payload not shippable: " + workload.ship_reason
+    elif strategy == "fork" and not fork_ok:
+        reason = "os.fork is not available on this platform"
+    if reason:
+        row.update(available=False, reason=reason)
+        return row
+    try:
+        if strategy == "thread":
+            return run_thread(workload, indices, w, timeout)
+        if strategy == "subinterpreter":
+            return run_subinterpreter(workload, indices, w, timeout, workdir)
+        if strategy == "process":
+            return run_process(workload, indices, w, timeout, workdir, name_of)
+        if strategy == "fork":
+            return run_fork(workload, indices, w, timeout, workdir, name_of)
+    except Exception as exc:
+        row.update(available=False, reason="%s failed: %s" % (strategy, describe(exc)))
+        return row
+    raise ValueError("unknown strategy %r" % strategy)

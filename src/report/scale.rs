@@ -1,0 +1,209 @@
+//! `picklecost scale`'s report: results.json (with the `scale` object), report.md and the
+//! charts, as files for `OutDir::write_files`.
+use super::ReportFile;
+use super::charts::{self, SpeedupSeries, TIME_PARTS, TimeBar};
+use crate::model::scale::Scale;
+use anyhow::Result;
+use serde::Serialize;
+
+/// results.json of `picklecost scale`.
+#[derive(Serialize)]
+pub struct ScaleResults {
+    pub tool: serde_json::Value,
+    pub command_line: String,
+    pub site: serde_json::Value,
+    pub python: serde_json::Value,
+    pub scale: Scale,
+    pub timing: serde_json::Value,
+}
+
+pub fn files(results: &ScaleResults) -> Result<Vec<ReportFile>> {
+    let mut files = Vec::new();
+    let mut text = serde_json::to_string_pretty(results)?;
+    text.push('\n');
+    files.push(ReportFile::new("results.json", text));
+    let scale = &results.scale;
+    let mut charts_md = Vec::new();
+    for workload in scale.workloads.iter().filter(|w| w.available) {
+        let runs: Vec<_> = scale
+            .runs
+            .iter()
+            .filter(|r| r.workload == workload.name)
+            .collect();
+        let series: Vec<SpeedupSeries> = scale
+            .strategies
+            .iter()
+            .map(|s| SpeedupSeries {
+                label: s,
+                points: runs
+                    .iter()
+                    .filter(|r| &r.strategy == s)
+                    .filter_map(|r| r.speedup.map(|v| (r.workers, v)))
+                    .collect(),
+            })
+            .filter(|s| !s.points.is_empty())
+            .collect();
+        let max_w = scale.workers.iter().copied().max().unwrap_or(1);
+        let name = format!("charts/scale-speedup-{}.svg", workload.name);
+        files.push(ReportFile::new(
+            name.clone(),
+            charts::scale_speedup(
+                &format!("Does {} scale? speed-up vs workers", workload.name),
+                &series,
+                max_w,
+            )?,
+        ));
+        charts_md.push(format!("![speed-up, {}]({name})", workload.name));
+        let bars: Vec<TimeBar> = runs
+            .iter()
+            .filter(|r| {
+                r.workers == max_w && r.available && r.wall_seconds.is_some() && r.failures.is_empty()
+            })
+            .map(|r| TimeBar {
+                label: &r.strategy,
+                parts: [
+                    r.startup_seconds,
+                    r.ship_out_seconds,
+                    r.render_seconds,
+                    r.ship_back_seconds,
+                ],
+            })
+            .collect();
+        let name = format!("charts/scale-time-{}.svg", workload.name);
+        files.push(ReportFile::new(
+            name.clone(),
+            charts::scale_time(
+                &format!("Where the time goes at W={max_w} ({})", workload.name),
+                &bars,
+            )?,
+        ));
+        charts_md.push(format!("![where the time goes, {}]({name})", workload.name));
+    }
+    files.push(ReportFile::new("report.md", markdown(results, &charts_md)));
+    Ok(files)
+}
+
+fn secs(v: Option<f64>) -> String {
+    v.map_or("–".into(), |s| crate::units::nanos((s * 1e9).max(0.0) as u64))
+}
+
+fn markdown(results: &ScaleResults, charts_md: &[String]) -> String {
+    let scale = &results.scale;
+    let mut md = String::new();
+    md.push_str("# Does rendering scale?\n\n");
+    md.push_str(&format!("**{}**\n\n", scale.answer));
+    md.push_str(&format!(
+        "Site `{}` ({} {}, stage {}), Python {} on {} ({} CPUs). {} pages rendered by every run.\n\n",
+        results.site["path"].as_str().unwrap_or("?"),
+        results.site["generator"].as_str().unwrap_or("?"),
+        results.site["generator_version"].as_str().unwrap_or("?"),
+        results.site["stage"].as_str().unwrap_or("?"),
+        results.python["version"].as_str().unwrap_or("?"),
+        results.python["cpu"].as_str().unwrap_or("?"),
+        results.python["cpu_count"],
+        scale.pages,
+    ));
+    if let Some(note) = &scale.free_threaded_note {
+        md.push_str(&format!("> {note}\n\n"));
+    }
+    for workload in &scale.workloads {
+        md.push_str(&format!("## Workload `{}`\n\n", workload.name));
+        if !workload.available {
+            md.push_str(&format!(
+                "Not available: {}\n\n",
+                workload.reason.as_deref().unwrap_or("?")
+            ));
+            continue;
+        }
+        if let Some(method) = &workload.method {
+            md.push_str(&format!("{method}.\n\n"));
+        }
+        if let Some(b) = scale.baselines.iter().find(|b| b.workload == workload.name) {
+            md.push_str(&format!(
+                "Sequential baseline: {} (first {}, last {}; drift {}), {} of output.\n\n",
+                secs(Some(b.seconds)),
+                secs(Some(b.first_seconds)),
+                secs(Some(b.last_seconds)),
+                b.drift.map_or("–".into(), |d| format!("{:+.1}%", d * 100.0)),
+                crate::units::bytes(b.result_bytes)
+            ));
+        }
+        md.push_str("| strategy | W | wall | speed-up | efficiency | start-up | payload out | rendering | results back | payload | results | peak memory | note |\n");
+        md.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        for r in scale.runs.iter().filter(|r| r.workload == workload.name) {
+            let measured = r.available && r.wall_seconds.is_some();
+            let part = |v: f64| if measured { secs(Some(v)) } else { "–".into() };
+            let note = if !r.available {
+                format!("not available: {}", r.reason.as_deref().unwrap_or("?"))
+            } else if !r.failures.is_empty() {
+                r.failures
+                    .iter()
+                    .map(|f| f.what.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            } else {
+                String::new()
+            };
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                r.strategy,
+                r.workers,
+                secs(r.wall_seconds.filter(|_| measured)),
+                r.speedup.map_or("–".into(), |s| format!("{s:.2}×")),
+                r.efficiency.map_or("–".into(), |e| format!("{:.0}%", e * 100.0)),
+                part(r.startup_seconds),
+                part(r.ship_out_seconds),
+                part(r.render_seconds),
+                part(r.ship_back_seconds),
+                if measured {
+                    crate::units::bytes(r.payload_bytes)
+                } else {
+                    "–".into()
+                },
+                if measured {
+                    crate::units::bytes(r.result_bytes)
+                } else {
+                    "–".into()
+                },
+                r.peak_memory_bytes.map_or("–".into(), |m| format!(
+                    "{} ({})",
+                    crate::units::bytes(m),
+                    r.memory_kind.as_deref().unwrap_or("")
+                )),
+                note.replace('|', "\\|"),
+            ));
+        }
+        md.push('\n');
+    }
+    if !scale.blocked.is_empty() {
+        md.push_str("## What an isolated sub-interpreter refuses\n\n");
+        for b in &scale.blocked {
+            md.push_str(&format!(
+                "- `{}` ({}): {}\n  - hint: {}\n",
+                b.chain.join(" → "),
+                b.workload.as_deref().unwrap_or(""),
+                b.error,
+                b.hint
+            ));
+        }
+        md.push('\n');
+    }
+    md.push_str("## Charts\n\n");
+    for c in charts_md {
+        md.push_str(&format!("{c}\n\n"));
+    }
+    md.push_str(&format!(
+        "## Method\n\nEvery run renders the same pages, split round-robin over W workers. \
+         Times per worker are means over workers: start-up ({}), payload out (pickled here, sent, \
+         unpickled in the worker; one monotonic clock across processes), rendering, results back \
+         (the rendered HTML pickled in the worker, sent, unpickled here). `thread` shares the \
+         objects; `fork` children share the loaded pages copy-on-write and only pickle results \
+         back; their memory is the Private_Dirty of /proc/PID/smaps_rollup (what each child \
+         dirtied), a spawned process's is its VmHWM. The sequential baseline runs before and \
+         after the parallel runs (the drift between them is shown); speed-up = baseline / wall, \
+         efficiency = speed-up / W. A worker that dies is reported with the page it was rendering \
+         and its exit status; {}\n\nCommand: `{}`\n",
+        TIME_PARTS[0], scale.subinterpreter_fault_isolation, results.command_line
+    ));
+    md
+}

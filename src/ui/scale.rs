@@ -1,0 +1,130 @@
+//! `picklecost scale` on the terminal: one table per workload, the blocked import chains, the
+//! answer, where the report is.
+use crate::model::scale::{Scale, ScaleRun};
+use std::path::Path;
+
+fn secs(v: Option<f64>) -> String {
+    v.map_or("-".into(), |s| crate::units::nanos((s * 1e9).max(0.0) as u64))
+}
+
+fn row(r: &ScaleRun) -> [String; 9] {
+    let status = if !r.available {
+        format!("not available: {}", r.reason.as_deref().unwrap_or("?"))
+    } else if !r.failures.is_empty() {
+        format!(
+            "FAILED: {}",
+            r.failures
+                .iter()
+                .map(|f| f.what.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    } else {
+        String::new()
+    };
+    let measured = r.available && r.wall_seconds.is_some();
+    let part = |v: f64| if measured { secs(Some(v)) } else { "-".into() };
+    [
+        r.strategy.clone(),
+        r.workers.to_string(),
+        secs(r.wall_seconds.filter(|_| measured)),
+        r.speedup.map_or("-".into(), |s| format!("{s:.2}×")),
+        r.efficiency.map_or("-".into(), |e| format!("{:.0}%", e * 100.0)),
+        format!("{}/{}", part(r.startup_seconds), part(r.ship_out_seconds)),
+        format!("{}/{}", part(r.render_seconds), part(r.ship_back_seconds)),
+        r.peak_memory_bytes.map_or("-".into(), crate::units::bytes),
+        status,
+    ]
+}
+
+pub fn table(scale: &Scale) -> String {
+    let mut s = String::new();
+    for baseline in &scale.baselines {
+        s.push_str(&format!(
+            "{}: sequential {} for {} pages (first {}, last {}, drift {})\n",
+            baseline.workload,
+            secs(Some(baseline.seconds)),
+            baseline.pages,
+            secs(Some(baseline.first_seconds)),
+            secs(Some(baseline.last_seconds)),
+            baseline
+                .drift
+                .map_or("-".into(), |d| format!("{:+.0}%", d * 100.0)),
+        ));
+        let header = [
+            "strategy",
+            "W",
+            "wall",
+            "speed-up",
+            "effic.",
+            "start/out",
+            "render/back",
+            "memory",
+            "",
+        ]
+        .map(String::from);
+        let rows: Vec<[String; 9]> = std::iter::once(header)
+            .chain(
+                scale
+                    .runs
+                    .iter()
+                    .filter(|r| r.workload == baseline.workload)
+                    .map(row),
+            )
+            .collect();
+        let w: Vec<usize> = (0..8)
+            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+            .collect();
+        for r in &rows {
+            s.push_str(&format!(
+                "  {:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}  {:>w4$}  {:>w5$}  {:>w6$}  {:>w7$}  {}\n",
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                w0 = w[0],
+                w1 = w[1],
+                w2 = w[2],
+                w3 = w[3],
+                w4 = w[4],
+                w5 = w[5],
+                w6 = w[6],
+                w7 = w[7]
+            ));
+        }
+        s.push('\n');
+    }
+    for w in scale.workloads.iter().filter(|w| !w.available) {
+        s.push_str(&format!(
+            "{}: not available: {}\n",
+            w.name,
+            w.reason.as_deref().unwrap_or("?")
+        ));
+    }
+    let mut hints: Vec<&str> = Vec::new();
+    for b in &scale.blocked {
+        s.push_str(&format!(
+            "blocked in an isolated sub-interpreter: {} ({})\n",
+            b.chain.join(" → "),
+            b.error
+        ));
+        if !hints.contains(&b.hint.as_str()) {
+            hints.push(&b.hint);
+        }
+    }
+    for hint in hints {
+        s.push_str(&format!("  hint: {hint}\n"));
+    }
+    s
+}
+
+pub fn print(scale: &Scale, out: &Path) {
+    println!("{}", table(scale));
+    println!("{}\n", scale.answer);
+    println!("report: {}", out.display());
+}

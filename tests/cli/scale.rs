@@ -1,0 +1,323 @@
+//! `picklecost scale`: the results.json shape and arithmetic on the tiny blog (at whichever Bengal
+//! generation the test Python has), the blocked import chain of a project's own refusing module,
+//! and a worker killed mid-render (reported with its exit status; the other strategies still
+//! run; no process of the tool survives it).
+use crate::util::*;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// `picklecost scale SITE --python <the test venv> --out OUT EXTRA...`, with `env` set.
+fn scale(site: &Path, out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    let python = python();
+    let mut cmd = Command::new(bin());
+    cmd.args([
+        "scale",
+        site.to_str().unwrap(),
+        "--python",
+        python.to_str().unwrap(),
+    ])
+    .args(["--out", out.to_str().unwrap(), "-q"])
+    .args(extra)
+    .env_remove("PYTHONUNBUFFERED")
+    .env_remove("PYTHONDONTWRITEBYTECODE")
+    .env_remove("VIRTUAL_ENV");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("running picklecost scale")
+}
+
+fn has_subinterpreters() -> bool {
+    let v = &installed().python;
+    v.as_str() >= "3.13" && v.len() >= 4
+}
+
+fn runs<'a>(r: &'a serde_json::Value, workload: &str, strategy: &str) -> Vec<&'a serde_json::Value> {
+    r["scale"]["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["workload"] == workload && x["strategy"] == strategy)
+        .collect()
+}
+
+const STRATEGIES: [&str; 4] = ["thread", "subinterpreter", "process", "fork"];
+
+#[test]
+fn tiny_blog_six_pages_two_workers() {
+    let tmp = TempDir::new("scale-tiny");
+    let out = tmp.path().join("out");
+    let o = scale(&tiny_blog(), &out, &["--pages", "6", "--workers", "1,2"], &[]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    assert_no_staging_left(&out);
+    for f in [
+        "report.md",
+        "charts/scale-speedup-render.svg",
+        "charts/scale-time-render.svg",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let r = read_results(&out);
+    let s = &r["scale"];
+    assert_eq!(s["pages"], 6);
+    assert_eq!(s["workers"], serde_json::json!([1, 2]));
+    let seq = s["sequential_seconds"].as_f64().expect("sequential_seconds");
+    assert!(seq > 0.0);
+    // One run per (workload, strategy, W), W=1 included, with the keys results.json promises.
+    for workload in ["render", "markdown"] {
+        let baseline = s["baselines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["workload"] == workload);
+        assert!(baseline.is_some(), "no {workload} baseline");
+        for strategy in STRATEGIES {
+            let rows = runs(&r, workload, strategy);
+            let ws: Vec<u64> = rows.iter().map(|x| x["workers"].as_u64().unwrap()).collect();
+            assert_eq!(ws, vec![1, 2], "{workload}/{strategy}");
+            for row in rows {
+                for key in [
+                    "available",
+                    "reason",
+                    "wall_seconds",
+                    "speedup",
+                    "efficiency",
+                    "startup_seconds",
+                    "ship_out_seconds",
+                    "render_seconds",
+                    "ship_back_seconds",
+                ] {
+                    assert!(row.get(key).is_some(), "{key} missing in {row}");
+                }
+                if let Some(speedup) = row["speedup"].as_f64() {
+                    let wall = row["wall_seconds"].as_f64().unwrap();
+                    let base = row["sequential_seconds"].as_f64().unwrap();
+                    assert!((speedup - base / wall).abs() <= 1e-9 * speedup.max(1.0), "{row}");
+                    let w = row["workers"].as_f64().unwrap();
+                    assert!((row["efficiency"].as_f64().unwrap() - speedup / w).abs() < 1e-9);
+                    if workload == "render" {
+                        assert!((speedup - seq / wall).abs() <= 1e-9 * speedup.max(1.0));
+                    }
+                } else {
+                    assert!(
+                        row["available"] == false || !row["failures"].as_array().unwrap().is_empty(),
+                        "a run with neither a speed-up nor a reason: {row}"
+                    );
+                }
+            }
+        }
+    }
+    // Threads and fork always run; the thread rows return the real rendered HTML.
+    for strategy in ["thread", "fork"] {
+        for row in runs(&r, "render", strategy) {
+            assert!(row["speedup"].as_f64().is_some(), "{row}");
+            assert!(row["result_bytes"].as_u64().unwrap() > 0, "{row}");
+        }
+    }
+    for row in runs(&r, "render", "fork") {
+        assert_eq!(row["memory_kind"], "private_dirty");
+        assert!(row["peak_memory_bytes"].as_u64().unwrap() > 0);
+    }
+    if has_subinterpreters() {
+        // Bengal's logger imports tracemalloc: the render workers' import chain is reported, and
+        // the markdown workload still gives the sub-interpreter row real numbers.
+        let blocked = s["blocked"].as_array().unwrap();
+        assert!(!blocked.is_empty(), "nothing blocked: {s}");
+        for b in blocked {
+            let chain: Vec<&str> = b["chain"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap())
+                .collect();
+            assert_eq!(chain[0], b["module"].as_str().unwrap());
+            assert!(chain.len() >= 2, "{b}");
+            assert!(b["error"].as_str().unwrap().contains("subinterpreters"), "{b}");
+        }
+        for row in runs(&r, "render", "subinterpreter") {
+            assert_eq!(row["available"], false);
+            assert!(row["reason"].as_str().unwrap().contains(" → "), "{row}");
+        }
+        for row in runs(&r, "markdown", "subinterpreter") {
+            assert!(row["speedup"].as_f64().is_some(), "{row}");
+        }
+    }
+    // At 0.1 the Site pickles and spawned processes render; at 0.5 it does not, and says why.
+    for row in runs(&r, "render", "process") {
+        if installed().modern_bengal {
+            if row["available"] == false {
+                assert!(row["reason"].as_str().unwrap().contains("pickle"), "{row}");
+            }
+        } else {
+            assert!(row["speedup"].as_f64().is_some(), "{row}");
+        }
+    }
+    let text = stdout(&o);
+    assert!(text.contains("report:"), "{text}");
+    assert!(!r["scale"]["answer"].as_str().unwrap().is_empty());
+}
+
+const CRASHING: &str = r##"
+import os
+
+class Page:
+    def __init__(self, n, crash):
+        self.source_path = "p%d.md" % n
+        self.content = "# Page %d\n\nsome *text*\n" % n
+        self.crash = crash
+
+class Site:
+    def __init__(self, pages):
+        self.pages = pages
+
+def load(root):
+    os.environ["SCALE_TEST_MAIN_PID"] = str(os.getpid())
+    return Site([Page(n, n == 3) for n in range(8)])
+
+def render(page):
+    # Only a worker process dies: the tool's own process renders the same page safely.
+    if page.crash and str(os.getpid()) != os.environ.get("SCALE_TEST_MAIN_PID"):
+        os._exit(7)
+    return "<p>%s</p>" % sum(k * k for k in range(20000))
+"##;
+
+/// Processes (not zombies) whose environment holds `marker`.
+fn processes_with(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(env) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if String::from_utf8_lossy(&env).contains(marker) {
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            if !stat.contains(") Z ") {
+                found.push(format!("{name}: {stat}"));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_worker_killed_mid_render_is_reported_and_the_rest_runs() {
+    let tmp = TempDir::new("scale-crash");
+    let project = tmp.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    std::fs::write(project.join("crashy.py"), CRASHING).unwrap();
+    let out = tmp.path().join("out");
+    let marker = format!("picklecost-scale-crash-{}", std::process::id());
+    let o = scale(
+        &project,
+        &out,
+        &[
+            "--loader",
+            "crashy:load",
+            "--workers",
+            "1,2",
+            "--strategies",
+            "thread,process,fork",
+        ],
+        &[("PICKLECOST_TEST_MARK", &marker)],
+    );
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let r = read_results(&out);
+    for strategy in ["process", "fork"] {
+        for row in runs(&r, "render", strategy) {
+            let failures = row["failures"].as_array().unwrap();
+            assert_eq!(failures.len(), 1, "{row}");
+            let f = &failures[0];
+            assert_eq!(f["exit_status"], 7, "{f}");
+            assert_eq!(f["page"], "p3.md", "{f}");
+            assert_eq!(f["page_index"], 3, "{f}");
+            assert!(
+                f["what"].as_str().unwrap().contains("exited with status 7"),
+                "{f}"
+            );
+            assert!(row["speedup"].is_null(), "a failed run has no speed-up: {row}");
+        }
+    }
+    for row in runs(&r, "render", "thread") {
+        assert!(row["speedup"].as_f64().is_some(), "{row}");
+        assert!(row["failures"].as_array().unwrap().is_empty());
+    }
+    // The markdown workload of the same pages ran in every strategy after the crashes.
+    for strategy in ["thread", "process", "fork"] {
+        for row in runs(&r, "markdown", strategy) {
+            assert!(row["speedup"].as_f64().is_some(), "{row}");
+        }
+    }
+    assert!(
+        stdout(&o).contains("exited with status 7 while rendering page p3.md"),
+        "{}",
+        stdout(&o)
+    );
+    // No process of the tool survived it (spawned and forked workers inherit the marker).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let left = processes_with(&marker);
+    assert!(left.is_empty(), "left running: {left:?}");
+}
+
+const REFUSING: &[(&str, &str)] = &[
+    (
+        "entry.py",
+        "import middle\n\nclass Site:\n    def __init__(self):\n        self.pages = [middle.Page(n) for n in range(4)]\n\ndef load(root):\n    return Site()\n\ndef render(page):\n    return '<p>%d</p>' % page.n\n",
+    ),
+    (
+        "middle.py",
+        "import tracemalloc\n\nclass Page:\n    def __init__(self, n):\n        self.n = n\n        self.source_path = 'm%d.md' % n\n",
+    ),
+];
+
+#[test]
+fn the_chain_to_a_refusing_module_of_the_project() {
+    if !has_subinterpreters() {
+        return;
+    }
+    let tmp = TempDir::new("scale-chain");
+    let project = tmp.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    for (name, text) in REFUSING {
+        std::fs::write(project.join(name), text).unwrap();
+    }
+    let out = tmp.path().join("out");
+    let o = scale(
+        &project,
+        &out,
+        &[
+            "--loader",
+            "entry:load",
+            "--workers",
+            "1",
+            "--strategies",
+            "thread,subinterpreter",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let r = read_results(&out);
+    let blocked = r["scale"]["blocked"].as_array().unwrap();
+    let entry = blocked
+        .iter()
+        .find(|b| b["module"] == "entry")
+        .expect("entry blocked");
+    assert_eq!(
+        entry["chain"],
+        serde_json::json!(["entry", "middle", "tracemalloc", "_tracemalloc"])
+    );
+    assert!(
+        entry["hint"]
+            .as_str()
+            .unwrap()
+            .starts_with("middle imports tracemalloc"),
+        "{entry}"
+    );
+    assert!(
+        stdout(&o).contains("entry → middle → tracemalloc → _tracemalloc"),
+        "{}",
+        stdout(&o)
+    );
+}

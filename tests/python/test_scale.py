@@ -1,0 +1,113 @@
+"""picklecost.scale on its own: the blocked import chain, the arithmetic, a crashing fork."""
+
+import os
+import sys
+import tempfile
+import textwrap
+import unittest
+
+import _paths  # noqa: F401
+from picklecost import generators, scale
+
+HAS_SUBINTERPRETERS = sys.version_info >= (3, 13)
+
+PROJECT = '''
+import os
+
+class Page:
+    def __init__(self, n):
+        self.source_path = "p%d.md" % n
+        self.content = "# Page %d\\n\\n*text*\\n" % n
+
+class Site:
+    def __init__(self):
+        self.pages = [Page(n) for n in range(6)]
+
+def load(root):
+    return Site()
+
+def render(page):
+    if page.source_path == "p4.md" and os.environ.get("SCALE_CRASH_PARENT") not in (None, str(os.getpid())):
+        os.kill(os.getpid(), 9)
+    return "<p>%s</p>" % page.source_path
+'''
+
+
+class Chain(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        root = self.tmp.name
+        with open(os.path.join(root, "entry.py"), "w") as f:
+            f.write("import middle\n")
+        with open(os.path.join(root, "middle.py"), "w") as f:
+            f.write("import tracemalloc\n")
+        with open(os.path.join(root, "fine.py"), "w") as f:
+            f.write("import json\n")
+        sys.path.insert(0, root)
+
+    def tearDown(self):
+        sys.path.remove(self.tmp.name)
+        self.tmp.cleanup()
+
+    @unittest.skipUnless(HAS_SUBINTERPRETERS, "needs sub-interpreters")
+    def test_chain_entry_to_the_refusing_extension(self):
+        found = scale.blocked_chain("entry")
+        self.assertEqual(found["chain"], ["entry", "middle", "tracemalloc", "_tracemalloc"])
+        self.assertIn("subinterpreters", found["error"])
+        self.assertTrue(found["hint"].startswith("middle imports tracemalloc"), found["hint"])
+
+    @unittest.skipUnless(HAS_SUBINTERPRETERS, "needs sub-interpreters")
+    def test_a_module_that_loads_is_not_blocked(self):
+        self.assertIsNone(scale.blocked_chain("fine"))
+
+
+class Runs(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.site = os.path.join(self.tmp.name, "site")
+        os.mkdir(self.site)
+        with open(os.path.join(self.site, "projscale.py"), "w") as f:
+            f.write(textwrap.dedent(PROJECT))
+        self.loaded = generators.load(self.site, "discovered", "projscale:load",
+                                      os.path.join(self.tmp.name, "work"))
+
+    def tearDown(self):
+        sys.modules.pop("projscale", None)
+        self.tmp.cleanup()
+
+    def _run(self, strategies):
+        return scale.run(self.loaded.adapter, self.loaded.site, self.loaded.pages,
+                         os.path.join(self.tmp.name, "work"), workers=[1, 2],
+                         strategies=strategies)
+
+    def test_speedup_is_sequential_over_wall(self):
+        result = self._run(("thread", "fork"))
+        self.assertEqual(result["pages"], 6)
+        render = [r for r in result["runs"] if r["workload"] == "render"]
+        self.assertEqual([(r["strategy"], r["workers"]) for r in render],
+                         [("thread", 1), ("thread", 2), ("fork", 1), ("fork", 2)])
+        for row in render:
+            self.assertAlmostEqual(row["speedup"], result["sequential_seconds"] / row["wall_seconds"])
+            self.assertAlmostEqual(row["efficiency"], row["speedup"] / row["workers"])
+            self.assertGreater(row["result_bytes"], 0)
+
+    def test_a_killed_fork_child_is_reported_with_its_page(self):
+        os.environ["SCALE_CRASH_PARENT"] = str(os.getpid())
+        try:
+            result = self._run(("fork",))
+        finally:
+            del os.environ["SCALE_CRASH_PARENT"]
+        for row in (r for r in result["runs"] if r["workload"] == "render"):
+            self.assertEqual(len(row["failures"]), 1, row)
+            failure = row["failures"][0]
+            self.assertEqual(failure["signal"], 9)
+            self.assertEqual(failure["page"], "p4.md")
+            self.assertIn("SIGKILL", failure["what"])
+            self.assertIsNone(row["speedup"])
+        # No child left: every one was waited for.
+        with self.assertRaises(ChildProcessError):
+            os.waitpid(-1, os.WNOHANG)
+
+
+if __name__ == "__main__":
+    unittest.main()
