@@ -41,6 +41,8 @@ pub struct Payloads<'a, 'py> {
     page_payload: Bound<'py, PyAny>,
     /// The generator's own page -> payload function, where the installed generator has one.
     generator_payload: Option<Bound<'py, PyAny>>,
+    /// The adapter's further whole-site object (`site_extra`), where it names one.
+    extra_root: Option<Bound<'py, PyAny>>,
 }
 
 impl<'a, 'py> Payloads<'a, 'py> {
@@ -52,6 +54,11 @@ impl<'a, 'py> Payloads<'a, 'py> {
     ) -> PyResult<Self> {
         let adapter = site.adapter.bind(py);
         let own = adapter.call_method1("own_payload", (site.site.bind(py),))?;
+        let extra = adapter.call_method1("extra_roots", (site.site.bind(py),))?;
+        let extra_root = match &site.extra_root {
+            Some(name) => Some(extra.get_item(name)?),
+            None => None,
+        };
         Ok(Self {
             py,
             site,
@@ -59,6 +66,7 @@ impl<'a, 'py> Payloads<'a, 'py> {
             suggested,
             page_payload: adapter.getattr("page_payload")?,
             generator_payload: (!own.is_none()).then_some(own),
+            extra_root,
         })
     }
 
@@ -70,6 +78,9 @@ impl<'a, 'py> Payloads<'a, 'py> {
         }
         if self.generator_payload.is_some() {
             kinds.push(PayloadKind::PageGenerator);
+        }
+        if self.extra_root.is_some() {
+            kinds.push(PayloadKind::SiteExtra);
         }
         kinds
     }
@@ -96,6 +107,10 @@ impl<'a, 'py> Payloads<'a, 'py> {
             PayloadKind::PageSuggested => match &self.suggested {
                 Some(v) => view(v),
                 None => Err(pyo3::exceptions::PyValueError::new_err("no suggested payload")),
+            },
+            PayloadKind::SiteExtra => match &self.extra_root {
+                Some(obj) => Ok(obj.clone()),
+                None => Err(pyo3::exceptions::PyValueError::new_err("no extra root")),
             },
             PayloadKind::PageGenerator => match &self.generator_payload {
                 Some(build) => build.call1((self.site.pages[index].bind(py),)),

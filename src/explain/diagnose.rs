@@ -27,6 +27,7 @@ fn root_name(kind: PayloadKind) -> &'static str {
         PayloadKind::PageSubset => "subset",
         PayloadKind::PageSuggested => "suggested",
         PayloadKind::PageGenerator => "view",
+        PayloadKind::SiteExtra => "extra",
     }
 }
 

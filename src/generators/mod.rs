@@ -26,6 +26,9 @@ pub struct LoadedSite {
     pub stage_method: String,
     /// What the generator's own worker payload is, where it has one (the adapter's words).
     pub generator_payload: Option<String>,
+    /// The name of the adapter's further whole-site object (`site_extra`), e.g. Sphinx's `env`;
+    /// the first one, where the adapter names any.
+    pub extra_root: Option<String>,
     /// Where a rendered build ran (a temporary copy), if it did.
     pub build_root: Option<String>,
     pub load_seconds: f64,
@@ -136,6 +139,14 @@ pub fn load(py: Python<'_>, request: &LoadSettings, workdir: &Workdir) -> Result
         stage: request.stage,
         stage_method: loaded.getattr("stage_method")?.extract()?,
         generator_payload: adapter.call_method0("own_payload_method")?.extract()?,
+        extra_root: adapter
+            .call_method1("extra_roots", (loaded.getattr("site")?,))?
+            .call_method0("keys")?
+            .try_iter()?
+            .next()
+            .transpose()?
+            .map(|k| k.extract::<String>())
+            .transpose()?,
         build_root: loaded.getattr("build_root")?.extract()?,
         load_seconds: loaded.getattr("seconds")?.extract()?,
     })

@@ -49,6 +49,9 @@ pub enum PayloadKind {
     PageSuggested,
     /// The generator's own per-page worker payload, where it ships one (Bengal 0.5's PageView).
     PageGenerator,
+    /// A further whole-site object the adapter names (Sphinx's build environment, `app.env`),
+    /// shipped once per worker like the Site.
+    SiteExtra,
 }
 
 impl PayloadKind {
@@ -59,12 +62,13 @@ impl PayloadKind {
             PayloadKind::PageSubset => "page_subset",
             PayloadKind::PageSuggested => "page_suggested",
             PayloadKind::PageGenerator => "page_generator",
+            PayloadKind::SiteExtra => "site_extra",
         }
     }
 
     /// One object for the whole site, or one per page.
     pub fn per_page(self) -> bool {
-        self != PayloadKind::Site
+        !matches!(self, PayloadKind::Site | PayloadKind::SiteExtra)
     }
 }
 

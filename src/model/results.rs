@@ -78,6 +78,8 @@ pub struct SiteInfo {
     pub stage_method: String,
     /// What the `page_generator` payload is, where the generator ships its own worker payload.
     pub generator_payload: Option<String>,
+    /// What the `site_extra` payload is (the adapter's name for it, e.g. Sphinx's `env`).
+    pub extra_root: Option<String>,
     pub pages: usize,
     pub load_seconds: f64,
     /// The temporary copy a rendered build ran in (already removed).

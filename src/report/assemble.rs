@@ -84,6 +84,7 @@ pub fn results(p: Produced) -> Results {
             stage: p.site.stage,
             stage_method: p.site.stage_method.clone(),
             generator_payload: p.site.generator_payload.clone(),
+            extra_root: p.site.extra_root.clone(),
             pages: p.site.pages.len(),
             load_seconds: p.site.load_seconds,
             build_root: p.site.build_root.clone(),
@@ -205,12 +206,10 @@ fn payload_json(
     facts: PickleFacts,
     diagnosis: PayloadDiagnosis,
 ) -> PayloadJson {
-    let key = |i: usize| {
-        if p.kind.per_page() {
-            page_keys[i].clone()
-        } else {
-            "site".to_string()
-        }
+    let key = |i: usize| match p.kind {
+        PayloadKind::Site => "site".to_string(),
+        PayloadKind::SiteExtra => "site_extra".to_string(),
+        _ => page_keys[i].clone(),
     };
     let sizes: Vec<u64> = p.sizes.iter().map(|&(_, b)| b).collect();
     let error = p.failures.first().map(|(_, e)| {

@@ -232,6 +232,11 @@ fn render(r: &Results) -> String {
             .as_deref()
             .map(|m| format!("; `page_generator` = {m}"))
             .unwrap_or_default()
+            + &r.site
+                .extra_root
+                .as_deref()
+                .map(|n| format!("; `site_extra` = the site's `{n}`, a whole-site object of its own"))
+                .unwrap_or_default()
     );
     let _ = writeln!(
         md,

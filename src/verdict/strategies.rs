@@ -28,7 +28,7 @@ pub enum Strategy {
 impl Strategy {
     pub fn of(payload: PayloadKind) -> Self {
         match payload {
-            PayloadKind::Site => Strategy::SitePerWorker,
+            PayloadKind::Site | PayloadKind::SiteExtra => Strategy::SitePerWorker,
             PayloadKind::Page => Strategy::EachPage,
             _ => Strategy::EachPayload,
         }
@@ -36,6 +36,9 @@ impl Strategy {
 
     pub fn describe(self, payload: PayloadKind) -> String {
         match self {
+            Strategy::SitePerWorker if payload == PayloadKind::SiteExtra => {
+                "ship the site_extra object once per worker".into()
+            }
             Strategy::SitePerWorker => "ship the full Site once per worker".into(),
             Strategy::EachPage => "ship each full Page".into(),
             Strategy::EachPayload => format!("ship each {payload} payload"),

@@ -238,6 +238,11 @@ fn check(g: &Generator, stage: &str) {
     if payload(&r, "page")["picklable"] == true {
         assert_page_sizes(&r, &truth, "page");
     }
+    // A further whole-site object the adapter names (Sphinx's env) is a payload of its own.
+    if let Some(extra) = truth["extra"].as_object().and_then(|e| e.iter().next()) {
+        assert_eq!(r["site"]["extra_root"], extra.0.as_str());
+        assert_size_or_error(payload(&r, "site_extra"), extra.1);
+    }
 
     // Render cost with the generator's own renderer; every strategy classified.
     assert_eq!(r["render"]["available"], true, "{}", r["render"]);

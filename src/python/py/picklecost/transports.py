@@ -72,8 +72,12 @@ def _pc_touch(obj):
         return len(obj)
     attrs = getattr(obj, "__dict__", None)
     if attrs is not None:
-        for name in list(attrs):
-            _pc_len(getattr(obj, name))
+        import warnings
+
+        with warnings.catch_warnings():  # a deprecated attribute must not print on the terminal
+            warnings.simplefilter("ignore")
+            for name in list(attrs):
+                _pc_len(getattr(obj, name))
         return len(attrs)
     if isinstance(obj, (list, tuple)):
         for value in obj:
