@@ -4,7 +4,12 @@ use crate::util::*;
 
 #[test]
 fn growth_points_match_standalone_runs_and_project_to_10k_and_100k() {
-    let site = tiny_blog();
+    growth_of(&tiny_blog(), 6);
+}
+
+/// `--growth` on `site`, whose factors are `factors` many (6 for small sites, 4 from 200 pages).
+pub fn growth_of(site: &std::path::Path, factors: usize) {
+    let site = site.to_path_buf();
     let before = snapshot(&site);
     let tmp = TempDir::new("growth");
     let out = tmp.path().join("out");
@@ -21,8 +26,12 @@ fn growth_points_match_standalone_runs_and_project_to_10k_and_100k() {
     let r = read_results(&out);
     let g = &r["growth"];
     assert_eq!(g["errors"], serde_json::json!([]), "{g}");
-    let factors = g["factors"].as_array().unwrap();
-    assert_eq!(factors.len(), 6, "1/8 .. 4x for a small site: {factors:?}");
+    assert_eq!(
+        g["factors"].as_array().unwrap().len(),
+        factors,
+        "{}",
+        g["factors"]
+    );
     let points = g["points"].as_array().unwrap();
     let at = |pages: u64, payload: &str| {
         points

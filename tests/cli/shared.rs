@@ -38,3 +38,9 @@ fn ctrl_c_stops_the_tool_and_leaves_nothing_behind() {
     // building the copy.
     ctrl_c_stops_a_rendered_run(&showcase(), "1.5");
 }
+
+#[test]
+#[ignore = "needs ../shared/sites (scripts/test runs it when present)"]
+fn growth_points_match_standalone_runs_and_project_to_10k_and_100k() {
+    crate::growth::growth_of(&showcase(), 6);
+}
