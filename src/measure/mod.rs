@@ -359,13 +359,15 @@ pub fn measure<'py>(
 /// static inspection after measuring; never more than a bounded amount of memory.
 fn retain(kept: &mut Vec<Vec<u8>>, pickled: &Bound<'_, PyAny>) {
     const KEEP: usize = 8;
-    const MAX_BYTES: usize = 64 << 20;
+    // A few large pickles say as much about imports as many: held bytes stay near the
+    // measuring phase's memory bound (three times the largest payload) instead of 64 MB each.
+    const MAX_BYTES: usize = 16 << 20;
     let Ok(bytes) = pickled.cast::<PyBytes>() else {
         return;
     };
     let held: usize = kept.iter().map(Vec::len).sum();
     let data = bytes.as_bytes();
-    if kept.len() < KEEP && held + data.len() <= MAX_BYTES {
+    if kept.is_empty() || (kept.len() < KEEP && held + data.len() <= MAX_BYTES) {
         kept.push(data.to_vec());
     }
 }
