@@ -85,21 +85,7 @@ pub struct AnalyzeSettings {
 
 impl AnalyzeSettings {
     pub fn from_args(args: AnalyzeArgs) -> Result<Self, UserError> {
-        let site_dir = std::path::absolute(&args.site_dir).unwrap_or(args.site_dir.clone());
-        if !site_dir.exists() {
-            return Err(UserError::SiteMissing(args.site_dir));
-        }
-        if !site_dir.is_dir() {
-            return Err(UserError::SiteNotDirectory(args.site_dir));
-        }
-        let site_dir = site_dir.canonicalize().unwrap_or(site_dir);
-        let out_dir = std::path::absolute(&args.out).unwrap_or(args.out.clone());
-        if resolve_existing_prefix(&out_dir).starts_with(&site_dir) {
-            return Err(UserError::OutInsideSite {
-                out: args.out,
-                site: site_dir,
-            });
-        }
+        let (site_dir, out_dir) = site_and_out(&args.site_dir, &args.out)?;
         if args.growth && args.loader.is_some() {
             return Err(UserError::Fields(
                 "--growth makes copies of the site through its generator adapter; it cannot with --loader"
@@ -218,21 +204,7 @@ pub struct ScaleSettings {
 
 impl ScaleSettings {
     pub fn from_args(args: ScaleArgs) -> Result<Self, UserError> {
-        let site_dir = std::path::absolute(&args.site_dir).unwrap_or(args.site_dir.clone());
-        if !site_dir.exists() {
-            return Err(UserError::SiteMissing(args.site_dir));
-        }
-        if !site_dir.is_dir() {
-            return Err(UserError::SiteNotDirectory(args.site_dir));
-        }
-        let site_dir = site_dir.canonicalize().unwrap_or(site_dir);
-        let out_dir = std::path::absolute(&args.out).unwrap_or(args.out.clone());
-        if resolve_existing_prefix(&out_dir).starts_with(&site_dir) {
-            return Err(UserError::OutInsideSite {
-                out: args.out,
-                site: site_dir,
-            });
-        }
+        let (site_dir, out_dir) = site_and_out(&args.site_dir, &args.out)?;
         if args.loader.is_some() && args.generator.is_some() {
             return Err(UserError::Fields(
                 "--loader and --generator both choose how to load the site: give one of them".into(),
@@ -363,6 +335,27 @@ impl CompareSettings {
             noise: args.noise / 100.0,
         })
     }
+}
+
+/// The site directory (it must exist and be a directory) and the report directory (never inside
+/// the site), both absolute.
+fn site_and_out(site: &Path, out: &Path) -> Result<(PathBuf, PathBuf), UserError> {
+    let site_dir = std::path::absolute(site).unwrap_or(site.to_path_buf());
+    if !site_dir.exists() {
+        return Err(UserError::SiteMissing(site.to_path_buf()));
+    }
+    if !site_dir.is_dir() {
+        return Err(UserError::SiteNotDirectory(site.to_path_buf()));
+    }
+    let site_dir = site_dir.canonicalize().unwrap_or(site_dir);
+    let out_dir = std::path::absolute(out).unwrap_or(out.to_path_buf());
+    if resolve_existing_prefix(&out_dir).starts_with(&site_dir) {
+        return Err(UserError::OutInsideSite {
+            out: out.to_path_buf(),
+            site: site_dir,
+        });
+    }
+    Ok((site_dir, out_dir))
 }
 
 /// Canonicalise the longest existing prefix of a path that may not exist yet, so a symlinked
