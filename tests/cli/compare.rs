@@ -6,10 +6,11 @@ use crate::util::*;
 use std::path::{Path, PathBuf};
 
 struct Runs {
-    /// tiny-blog twice with the default settings (transports included).
+    /// A project of the test's own (loaded with `--loader`, so the same on every generator
+    /// version) twice with the default settings (transports included).
     same_a: PathBuf,
     same_b: PathBuf,
-    /// tiny-blog without and with `content` in the subset's fields.
+    /// The same without and with `content` in the subset's fields.
     fields_before: PathBuf,
     fields_after: PathBuf,
 }
@@ -19,10 +20,29 @@ fn runs() -> &'static Runs {
     RUNS.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("compare_runs");
         let _ = std::fs::remove_dir_all(&dir);
-        let site = tiny_blog();
+        let site = dir.join("project");
+        std::fs::create_dir_all(&site).unwrap();
+        std::fs::write(
+            site.join("cmpsite.py"),
+            "import pathlib\n\
+             class Page:\n\
+             \x20   def __init__(self, site, n):\n\
+             \x20       self.site = site\n\
+             \x20       self.source_path = pathlib.Path('/content/p%d.md' % n)\n\
+             \x20       self.content = ('word %d ' % n) * (10 + n)\n\
+             \x20       self.metadata = {'title': 'Page %d' % n, 'n': n}\n\
+             \x20       self.output_path = pathlib.Path('/public/p%d/index.html' % n)\n\
+             \x20       self.tags = ['t%d' % (n % 3)]\n\
+             class Site:\n\
+             \x20   def __init__(self):\n\
+             \x20       self.pages = [Page(self, n) for n in range(12)]\n\
+             def load(root):\n\
+             \x20   return Site()\n",
+        )
+        .unwrap();
         let run = |name: &str, extra: &[&str]| {
             let out = dir.join(name);
-            let o = analyze(&site, &out, extra);
+            let o = analyze(&site, &out, &[&["--loader", "cmpsite:load"], extra].concat());
             assert!(o.status.success(), "analyze {name}: {}", stderr(&o));
             out
         };
