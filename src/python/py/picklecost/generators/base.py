@@ -6,7 +6,9 @@ outside it), name and sample the pages, build the default page payload (and the 
 worker payload, if it has one) and render one page for the render cost.
 """
 
+import shutil
 import time
+from pathlib import Path
 
 from .. import payloads
 from ..util import LoadError, describe
@@ -33,6 +35,15 @@ class Adapter:
     def load(self, root, stage, workdir):
         """(site, pages, build_root or None) for `stage`; output goes under `workdir`."""
         raise NotImplementedError
+
+    def site_for(self, root, stage, workdir):
+        """(directory to load, build_root): the site itself for `discovered`; for `rendered` a
+        copy under `workdir` (a build writes into the site it builds), which is build_root."""
+        if stage != "rendered":
+            return Path(root), None
+        build_root = Path(workdir) / "site"
+        shutil.copytree(root, build_root, symlinks=True)
+        return build_root, build_root
 
     def stage_method(self, stage, build_root):
         """How the stage was reached, in one sentence for the report's method section."""

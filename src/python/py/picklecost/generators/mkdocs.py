@@ -24,7 +24,6 @@
   directory).
 """
 
-import shutil
 import sys
 import types
 from pathlib import Path
@@ -101,12 +100,7 @@ class MkDocs(Adapter):
         self.scratch = str(workdir)
         from mkdocs.config import load_config
 
-        build_root = None
-        site_dir = Path(root)
-        if stage == "rendered":
-            build_root = Path(workdir) / "site"
-            shutil.copytree(root, build_root, symlinks=True)
-            site_dir = build_root
+        site_dir, build_root = self.site_for(root, stage, workdir)
         config_file = _config_file(site_dir)
         output = Path(workdir) / "output"
         dont_write = sys.dont_write_bytecode

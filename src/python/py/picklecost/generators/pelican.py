@@ -25,7 +25,6 @@
   render of one article with the full context, written under the work directory.
 """
 
-import shutil
 import sys
 import types
 from pathlib import Path
@@ -94,12 +93,7 @@ class Pelican(Adapter):
         from pelican import Pelican as PelicanApp
         from pelican import signals
 
-        build_root = None
-        site_dir = Path(root)
-        if stage == "rendered":
-            build_root = Path(workdir) / "site"
-            shutil.copytree(root, build_root, symlinks=True)
-            site_dir = build_root
+        site_dir, build_root = self.site_for(root, stage, workdir)
         with quiet_loggers(*LOGGERS):
             try:
                 settings = _settings(site_dir / CONFIG, workdir)

@@ -24,7 +24,6 @@
   The in-memory doctree cache is set aside meanwhile, so the documents' doctrees stay as read.
 """
 
-import shutil
 import sys
 import types
 from pathlib import Path
@@ -94,12 +93,7 @@ class Sphinx(Adapter):
         self.scratch = str(workdir)
         from sphinx.application import Sphinx as App
 
-        build_root = None
-        site_dir = Path(root)
-        if stage == "rendered":
-            build_root = Path(workdir) / "site"
-            shutil.copytree(root, build_root, symlinks=True)
-            site_dir = build_root
+        site_dir, build_root = self.site_for(root, stage, workdir)
         confdir = _confdir(site_dir)
         stream = sys.stderr  # captured_output's buffer: the log kept for the report
         dont_write = sys.dont_write_bytecode
