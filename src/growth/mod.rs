@@ -7,7 +7,7 @@ pub mod fit;
 use crate::generators::{self, LoadedSite, Workdir};
 use crate::measure::{self, PayloadResult};
 use crate::model::results::{GrowthFit, GrowthJson, GrowthPoint, GrowthProjection};
-use crate::model::{GcMode, PayloadKind, Stage};
+use crate::model::{GcMode, Stage};
 use crate::payloads::{PageView, Payloads};
 use crate::python;
 use crate::settings::{LoadSettings, MeasureSettings};
@@ -142,11 +142,7 @@ fn median_size(p: &PayloadResult) -> Option<u64> {
 }
 
 fn fit_and_project(growth: &mut GrowthJson) {
-    let mut kinds: Vec<PayloadKind> = growth.points.iter().map(|p| p.payload).collect();
-    kinds.dedup();
-    kinds.sort_by_key(|k| *k as u8);
-    kinds.dedup();
-    for kind in kinds {
+    for kind in growth.payloads() {
         let of = |q: fn(&GrowthPoint) -> Option<u64>| -> Vec<(f64, f64)> {
             growth
                 .points

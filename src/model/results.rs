@@ -280,6 +280,16 @@ pub struct GrowthJson {
     pub errors: Vec<String>,
 }
 
+impl GrowthJson {
+    /// The payloads measured on the copies, each once, in report order.
+    pub fn payloads(&self) -> Vec<PayloadKind> {
+        let mut kinds: Vec<PayloadKind> = self.points.iter().map(|p| p.payload).collect();
+        kinds.sort();
+        kinds.dedup();
+        kinds
+    }
+}
+
 #[derive(Serialize, Debug, Clone)]
 pub struct GrowthPoint {
     pub pages: u64,

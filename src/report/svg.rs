@@ -111,9 +111,8 @@ impl Exporter for Svg {
                 (GROWTH_BYTES, "Pickled size against page count", true),
                 (GROWTH_ROUNDTRIP, "Round trip (p50) against page count", false),
             ] {
-                let mut kinds: Vec<PayloadKind> = g.points.iter().map(|p| p.payload).collect();
-                kinds.dedup();
-                let series: Vec<charts::GrowthSeries> = kinds
+                let series: Vec<charts::GrowthSeries> = g
+                    .payloads()
                     .iter()
                     .map(|&kind| {
                         let pick = |b: Option<u64>, r: Option<u64>| if bytes { b } else { r };

@@ -97,9 +97,24 @@ pub fn growth_of(site: &std::path::Path, factors: usize) {
         assert!(lo <= v && v <= hi, "{p}");
     }
     assert!(!g["fits"].as_array().unwrap().is_empty());
-    for chart in ["growth-bytes.svg", "growth-roundtrip.svg"] {
+    for (chart, key) in [
+        ("growth-bytes.svg", "bytes"),
+        ("growth-roundtrip.svg", "roundtrip_ns"),
+    ] {
         let svg = std::fs::read_to_string(out.join("charts").join(chart)).unwrap();
-        assert!(svg.contains("<circle"), "{chart}");
+        // One point per measured copy and payload, and one legend mark per payload.
+        let measured: Vec<&serde_json::Value> = points
+            .iter()
+            .filter(|p| p[key].as_u64().is_some_and(|v| v > 0))
+            .collect();
+        let mut series: Vec<&str> = measured.iter().map(|p| p["payload"].as_str().unwrap()).collect();
+        series.sort();
+        series.dedup();
+        assert_eq!(
+            svg.matches("<circle").count(),
+            measured.len() + series.len(),
+            "{chart}"
+        );
     }
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("## Growth") && md.contains("**Projection**"));
