@@ -91,14 +91,7 @@ fn sample_site_with_protocol_2_and_chosen_fields() {
             assert_size_or_error(p, &truth[name][0]);
             continue;
         }
-        let got = sorted_u64(&serde_json::Value::Array(
-            p["sizes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|s| s["bytes"].clone())
-                .collect(),
-        ));
+        let got = reported_sizes(p);
         assert_eq!(got, sorted_u64(&truth[name]), "{name}");
         // --sample 4 pages get 3 dumps+loads rounds each; every other page one timed dumps
         assert_eq!(p["roundtrip_ns"]["samples"].as_u64().unwrap(), 4 * 3, "{name}");
@@ -223,14 +216,7 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
     for name in ["page", "page_subset"] {
         let p = payload(&r, name);
         assert_eq!(p["picklable"], true, "{name}");
-        let reported: Vec<u64> = sorted_u64(&serde_json::Value::Array(
-            p["sizes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|s| s["bytes"].clone())
-                .collect(),
-        ));
+        let reported: Vec<u64> = reported_sizes(p);
         let expected = sorted_u64(&truth[name]);
         assert_eq!(
             reported, expected,
@@ -501,16 +487,7 @@ pub fn rendered_stage(site: &Path, expect: &BengalSite) {
     let r = read_results(out.path());
     assert_eq!(r["site"]["stage"], "rendered");
 
-    let count = std::process::Command::new(python())
-        .arg("-B")
-        .arg(root().join("tests/support/rendered_count.py"))
-        .arg(site)
-        .output()
-        .unwrap();
-    let count: u64 = String::from_utf8_lossy(&count.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT ").map(|n| n.parse().unwrap()))
-        .expect("rendered_count.py result");
+    let count = rendered_page_count(site);
     assert_eq!(
         r["site"]["pages"].as_u64().unwrap(),
         count,

@@ -70,14 +70,7 @@ fn custom_loader_unpicklable_site_and_exact_page_sizes() {
     for name in ["page", "page_subset"] {
         let p = payload(&r, name);
         assert_eq!(p["picklable"], true);
-        let got = sorted_u64(&serde_json::Value::Array(
-            p["sizes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|s| s["bytes"].clone())
-                .collect(),
-        ));
+        let got = reported_sizes(p);
         assert_eq!(got, sorted_u64(&truth[name]), "{name}");
     }
     let text = stdout(&o);

@@ -124,16 +124,7 @@ pub fn rendered_stage(site: &Path, discovered_pages: u64) {
             .contains("BuildOptions")
     );
 
-    let count = std::process::Command::new(python())
-        .arg("-B")
-        .arg(root().join("tests/support/rendered_count.py"))
-        .arg(site)
-        .output()
-        .unwrap();
-    let count: u64 = String::from_utf8_lossy(&count.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT ").map(|n| n.parse().unwrap()))
-        .expect("rendered_count.py result");
+    let count = rendered_page_count(site);
     assert_eq!(r["site"]["pages"], count, "Bengal's own page count after a build");
     assert!(count > discovered_pages);
 

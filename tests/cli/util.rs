@@ -363,3 +363,29 @@ pub fn assert_memory_reported(r: &serde_json::Value) {
     assert!(peak >= before + site / 2, "{m}");
     assert!(m["largest_payload"].as_u64().unwrap() > 0, "{m}");
 }
+
+/// Every size a payload reports, sorted.
+pub fn reported_sizes(p: &serde_json::Value) -> Vec<u64> {
+    let mut sizes: Vec<u64> = p["sizes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["bytes"].as_u64().unwrap())
+        .collect();
+    sizes.sort_unstable();
+    sizes
+}
+
+/// Bengal's own page count after a full build of a copy of `site` (tests/support/rendered_count.py).
+pub fn rendered_page_count(site: &Path) -> u64 {
+    let out = Command::new(python())
+        .arg("-B")
+        .arg(root().join("tests/support/rendered_count.py"))
+        .arg(site)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT ").map(|n| n.parse().unwrap()))
+        .expect("rendered_count.py result")
+}

@@ -19,6 +19,9 @@ MAX_ERRORS = 5
 class Adapter:
     #: The generator's name in reports ("bengal").
     name = "?"
+    #: Dict fields of the default page view as plain data (`payloads.plain_data`): what a
+    #: worker payload of a generator whose metadata holds live objects carries.
+    plain_dict_fields = False
 
     def detect(self, root):
         """Does this directory belong to this generator?"""
@@ -67,7 +70,12 @@ class Adapter:
         return payloads.default_fields(page)
 
     def page_payload(self, page, fields, exclude_keys=None):
-        return payloads.subset(page, fields, exclude_keys)
+        out = payloads.subset(page, fields, exclude_keys)
+        if self.plain_dict_fields:
+            for name, value in out.items():
+                if isinstance(value, dict):
+                    out[name] = payloads.plain_data(value)
+        return out
 
     def make_variant(self, root, dest, factor):
         """A copy of the site at `dest` with about `factor` times its content pages (fewer, or

@@ -78,6 +78,7 @@ class _Events:
 
 class MkDocs(Adapter):
     name = "mkdocs"
+    plain_dict_fields = True
 
     def detect(self, root):
         return _config_file(root) is not None
@@ -156,13 +157,6 @@ class MkDocs(Adapter):
 
     def default_fields(self, page):
         return ["file.src_uri", "markdown", "meta", "file.dest_uri"]
-
-    def page_payload(self, page, fields, exclude_keys=None):
-        out = payloads.subset(page, fields, exclude_keys)
-        for name, value in out.items():
-            if isinstance(value, dict):
-                out[name] = payloads.plain_data(value)
-        return out
 
     def render_cost(self, site, pages, sample, workdir):
         from mkdocs.commands.build import _build_page

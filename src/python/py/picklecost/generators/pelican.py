@@ -71,6 +71,7 @@ def _documents(context, generators):
 
 class Pelican(Adapter):
     name = "pelican"
+    plain_dict_fields = True
 
     def detect(self, root):
         return (Path(root) / CONFIG).is_file()
@@ -140,13 +141,6 @@ class Pelican(Adapter):
 
     def default_fields(self, page):
         return ["source_path", "_content", "metadata", "save_as"]
-
-    def page_payload(self, page, fields, exclude_keys=None):
-        out = payloads.subset(page, fields, exclude_keys)
-        for name, value in out.items():
-            if isinstance(value, dict):
-                out[name] = payloads.plain_data(value)
-        return out
 
     def render_cost(self, site, pages, sample, workdir):
         from pelican.generators import ArticlesGenerator, PagesGenerator

@@ -71,6 +71,7 @@ def _documents(app, stage):
 
 class Sphinx(Adapter):
     name = "sphinx"
+    plain_dict_fields = True
 
     def detect(self, root):
         return _confdir(root) is not None
@@ -139,13 +140,6 @@ class Sphinx(Adapter):
 
     def default_fields(self, page):
         return ["source_path", "source", "metadata", "output_path"]
-
-    def page_payload(self, page, fields, exclude_keys=None):
-        out = payloads.subset(page, fields, exclude_keys)
-        for name, value in out.items():
-            if isinstance(value, dict):
-                out[name] = payloads.plain_data(value)
-        return out
 
     def render_cost(self, site, pages, sample, workdir):
         from sphinx.builders import _write_docname
