@@ -13,6 +13,8 @@ const MAX_RESULTS_BYTES: u64 = 512 << 20;
 const MAX_HGRM_BYTES: u64 = 4 << 20;
 
 pub const OPS: [&str; 3] = ["dumps", "loads", "roundtrip"];
+/// The reference object's round trips, written beside a payload's own histograms.
+pub const REFERENCE: &str = "reference";
 
 /// One analyze run as compare needs it.
 #[derive(Debug, Clone)]
@@ -20,7 +22,7 @@ pub struct Run {
     /// What the user named (directory or file), for messages.
     pub label: String,
     pub results: RunResults,
-    /// `payload -> op -> distribution`; missing where no `.hgrm` file was found.
+    /// `payload -> op -> distribution` (ops and `reference`); missing where no `.hgrm` file was found.
     pub histograms: BTreeMap<String, BTreeMap<&'static str, Distribution>>,
     /// Histograms that were expected but missing (`histograms/<payload>-<op>.hgrm`).
     pub missing_histograms: Vec<String>,
@@ -89,6 +91,9 @@ pub struct PayloadPart {
     pub loads_ns: LatencyPart,
     #[serde(default)]
     pub roundtrip_ns: LatencyPart,
+    /// The fixed reference object's round trips measured alongside (absent in older runs).
+    #[serde(default)]
+    pub reference_roundtrip_ns: LatencyPart,
     #[serde(default)]
     pub sizes: Vec<SizePart>,
 }
@@ -98,6 +103,7 @@ impl PayloadPart {
         match op {
             "dumps" => &self.dumps_ns,
             "loads" => &self.loads_ns,
+            REFERENCE => &self.reference_roundtrip_ns,
             _ => &self.roundtrip_ns,
         }
     }
@@ -197,7 +203,7 @@ pub fn read_run(path: &Path) -> Result<Run, UserError> {
             )));
         }
         let mut ops = BTreeMap::new();
-        for op in OPS {
+        for op in OPS.into_iter().chain([REFERENCE]) {
             if payload.latency(op).samples == 0 {
                 continue;
             }

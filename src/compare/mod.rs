@@ -8,11 +8,14 @@ pub mod render;
 
 use crate::model::limit::{Limit, LimitMetric};
 use crate::settings::CompareSettings;
-use input::{OPS, PayloadPart, Run};
+use input::{OPS, PayloadPart, REFERENCE, Run};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-pub const METHOD: &str = "Mann-Whitney U on the histograms' reconstructed samples (tie-corrected normal approximation, two-sided), Bonferroni over the latency tests; shift = Hodges-Lehmann ratio";
+pub const METHOD: &str = "Mann-Whitney U on the histograms' reconstructed samples (tie-corrected normal approximation, two-sided), Bonferroni over the latency tests; shift = Hodges-Lehmann ratio; the after samples are first divided by the machine's change in speed (Hodges-Lehmann ratio of the reference object's round trips measured alongside the payload) when both runs recorded it";
+
+/// Fewer reference round trips than this in either run: the machine's speed is not estimated.
+const MIN_REFERENCE_SAMPLES: u64 = 3;
 
 #[derive(Serialize, Debug, Clone)]
 pub struct Comparison {
@@ -138,8 +141,13 @@ pub struct TestResult {
     pub u: f64,
     pub z: f64,
     pub p_value: f64,
-    /// Hodges-Lehmann estimate of after/before.
+    /// Hodges-Lehmann estimate of after/before, adjusted for the machine's speed when known.
     pub shift_ratio: f64,
+    /// The same estimate on the samples as recorded.
+    pub raw_shift_ratio: f64,
+    /// How much slower (>1) the machine ran the reference object while this payload was
+    /// measured in the after run than in the before run; None when a run did not record it.
+    pub machine_speed_ratio: Option<f64>,
     pub probability_slower: f64,
 }
 
@@ -164,6 +172,15 @@ pub fn compare(before: &Run, after: &Run, settings: &CompareSettings) -> Compari
                 missing.len(),
                 shown.join(", "),
                 if missing.len() > 3 { ", ..." } else { "" }
+            ));
+        }
+    }
+    for (run, which) in [(before, "before"), (after, "after")] {
+        let measured = run.results.payloads.iter().any(|p| p.roundtrip_ns.samples > 0);
+        let referenced = run.results.payloads.iter().any(|p| p.reference_roundtrip_ns.samples > 0);
+        if measured && !referenced {
+            notes.push(format!(
+                "{which}: no reference round trips recorded (a run of an older picklecost): latency is compared as recorded, not adjusted for the machine's speed"
             ));
         }
     }
@@ -309,19 +326,25 @@ fn payload_row(name: &str, before: &Run, after: &Run) -> PayloadRow {
                 return None;
             }
             let (test, untested) = match (histogram(before, name, op), histogram(after, name, op)) {
-                (Some(hb), Some(ha)) => match rank::mann_whitney(hb, ha) {
-                    Some(t) => (
-                        Some(TestResult {
-                            u: t.u,
-                            z: t.z,
-                            p_value: t.p_value,
-                            shift_ratio: t.shift_ratio,
-                            probability_slower: t.probability_slower,
-                        }),
-                        None,
-                    ),
-                    None => (None, Some("a run has no samples".to_string())),
-                },
+                (Some(hb), Some(ha)) => {
+                    let speed = machine_speed(before, after, name);
+                    let adjusted = speed.map(|s| ha.scaled(1.0 / s));
+                    match rank::mann_whitney(hb, adjusted.as_ref().unwrap_or(ha)) {
+                        Some(t) => (
+                            Some(TestResult {
+                                u: t.u,
+                                z: t.z,
+                                p_value: t.p_value,
+                                shift_ratio: t.shift_ratio,
+                                raw_shift_ratio: rank::hodges_lehmann_ratio(hb, ha),
+                                machine_speed_ratio: speed,
+                                probability_slower: t.probability_slower,
+                            }),
+                            None,
+                        ),
+                        None => (None, Some("a run has no samples".to_string())),
+                    }
+                }
                 _ => (None, Some("histogram missing".to_string())),
             };
             Some(OpChange {
@@ -347,6 +370,17 @@ fn payload_row(name: &str, before: &Run, after: &Run) -> PayloadRow {
         size,
         latency,
     }
+}
+
+/// after/before of the reference object's round trips measured alongside payload `name`:
+/// how much slower the machine itself was (load, frequency, noise) in the after run.
+fn machine_speed(before: &Run, after: &Run, name: &str) -> Option<f64> {
+    let (rb, ra) = (histogram(before, name, REFERENCE)?, histogram(after, name, REFERENCE)?);
+    if rb.len() < MIN_REFERENCE_SAMPLES || ra.len() < MIN_REFERENCE_SAMPLES {
+        return None;
+    }
+    let ratio = rank::hodges_lehmann_ratio(rb, ra);
+    (ratio.is_finite() && ratio > 0.0).then_some(ratio)
 }
 
 fn histogram<'a>(run: &'a Run, name: &str, op: &str) -> Option<&'a rank::Distribution> {

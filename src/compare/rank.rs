@@ -41,6 +41,17 @@ impl Distribution {
         Self { buckets }
     }
 
+    /// Every value multiplied by `factor` (rounded, at least 1 ns): the same samples on a
+    /// machine `factor` times as slow.
+    pub fn scaled(&self, factor: f64) -> Self {
+        Self::from_counts(
+            self.buckets
+                .iter()
+                .map(|&(v, c)| (((v as f64 * factor).round() as u64).max(1), c))
+                .collect(),
+        )
+    }
+
     /// Read HdrHistogram percentile text (values in µs, as `picklecost analyze` writes them).
     /// The text is untrusted: every malformed row is an error naming the line.
     pub fn from_hgrm(text: &str) -> Result<Self, String> {
@@ -340,6 +351,18 @@ mod tests {
         let back = mann_whitney(&after, &before).unwrap();
         assert!(back.p_value < 1e-6 && back.z < 0.0);
         assert!((back.shift_ratio - 1.0 / 1.2).abs() < 0.05, "{back:?}");
+    }
+
+    #[test]
+    fn scaled_moves_every_value_and_keeps_the_counts() {
+        let d = Distribution::from_counts(vec![(100, 2), (200, 3), (1, 1)]);
+        let s = d.scaled(1.5);
+        assert_eq!(s.buckets, vec![(2, 1), (150, 2), (300, 3)]);
+        assert_eq!(s.len(), d.len());
+        // Dividing a machine's slowdown out of a sample taken on it gives the sample back.
+        let before = through_hgrm(&lognormal(1000, 50_000.0, 1));
+        let t = mann_whitney(&before, &before.scaled(2.0).scaled(0.5)).unwrap();
+        assert!((t.shift_ratio - 1.0).abs() < 0.01, "{t:?}");
     }
 
     #[test]

@@ -79,9 +79,13 @@ fn size_cells(p: &PayloadRow, s: &SizeChange) -> Vec<String> {
 }
 
 fn latency_cells(p: &PayloadRow, o: &OpChange) -> Vec<String> {
-    let (shift, pv) = match o.test {
-        Some(t) => (change(t.shift_ratio), format!("{:.1e}", t.p_value)),
-        None => ("n/a".into(), "n/a".into()),
+    let (shift, machine, pv) = match o.test {
+        Some(t) => (
+            change(t.shift_ratio),
+            t.machine_speed_ratio.map_or("n/a".into(), change),
+            format!("{:.1e}", t.p_value),
+        ),
+        None => ("n/a".into(), "n/a".into(), "n/a".into()),
     };
     let finding = match &o.untested {
         Some(why) => format!("untested ({why})"),
@@ -96,6 +100,7 @@ fn latency_cells(p: &PayloadRow, o: &OpChange) -> Vec<String> {
         arrow(nanos(o.p99.before), nanos(o.p99.after)),
         ratio_of(&o.p99),
         arrow(o.samples.before.to_string(), o.samples.after.to_string()),
+        machine,
         shift,
         pv,
         finding,
@@ -113,10 +118,12 @@ const SIZE_HEADER: [&str; 8] = [
     "size",
 ];
 const SIZE_RIGHT: [bool; 8] = [false, true, true, true, true, false, false, false];
-const LAT_HEADER: [&str; 10] = [
-    "payload", "op", "p50", "ratio", "p99", "ratio", "samples", "shift", "p", "latency",
+const LAT_HEADER: [&str; 11] = [
+    "payload", "op", "p50", "ratio", "p99", "ratio", "samples", "machine", "shift", "p", "latency",
 ];
-const LAT_RIGHT: [bool; 10] = [false, false, false, true, false, true, false, true, true, false];
+const LAT_RIGHT: [bool; 11] = [
+    false, false, false, true, false, true, false, true, true, true, false,
+];
 
 fn other_rows(c: &Comparison) -> Vec<String> {
     c.payloads
@@ -147,7 +154,7 @@ fn other_rows(c: &Comparison) -> Vec<String> {
 
 fn method_line(c: &Comparison) -> String {
     format!(
-        "Latency: Mann-Whitney U rank test on the samples reconstructed from histograms/*.hgrm, {} tests, each at α = {}/{} (Bonferroni); shift = Hodges-Lehmann estimate of after/before; shifts under {} count as run-to-run noise.",
+        "Latency: Mann-Whitney U rank test on the samples reconstructed from histograms/*.hgrm, {} tests, each at α = {}/{} (Bonferroni); machine = how much slower the machine itself ran a fixed reference object measured alongside the payload (after/before); shift = Hodges-Lehmann estimate of after/before, with the machine's change divided out; shifts under {} count as run-to-run noise.",
         c.test.tests,
         c.test.alpha,
         c.test.tests.max(1),

@@ -35,6 +35,9 @@ pub struct PayloadResult {
     pub dumps: Histogram<u64>,
     pub loads: Histogram<u64>,
     pub roundtrip: Histogram<u64>,
+    /// Round trips of a fixed reference object, interleaved with this payload's rounds: how
+    /// fast the machine was while this payload was measured (`compare` divides it out).
+    pub reference: Histogram<u64>,
     /// Sum of the timed dumps and loads calls: the samples in the histograms.
     pub measured: Duration,
     pub plan: PayloadPlan,
@@ -74,6 +77,16 @@ struct Pickler<'py> {
     releasing: std::cell::Cell<Duration>,
     interrupted: std::cell::Cell<bool>,
 }
+
+/// A fixed object of plain data (a few small page records, a few µs to round-trip) whose
+/// round trip measures the machine's speed at that moment, independent of the site.
+const REFERENCE_OBJECT: &std::ffi::CStr = c"[{'title': 'page %d' % i, 'weight': i, 'draft': False, 'ratio': i / 7, 'tags': ['python', 'pickle']} for i in range(4)]";
+
+/// Reference round trips take at most this share of a payload's measured time, so they cost
+/// little yet span the whole measuring window; the first few follow every round, so that even
+/// a payload of a few µs has enough of them to estimate the machine's speed.
+const REFERENCE_SHARE: u32 = 10;
+const REFERENCE_MIN_SAMPLES: u64 = 8;
 
 /// Collect once this many container objects await it: often enough that memory stays flat,
 /// rarely enough that collecting tiny payloads' garbage does not cost more than pickling them.
@@ -127,6 +140,13 @@ impl<'py> Pickler<'py> {
         self.release_garbage();
         self.releasing.set(self.releasing.get() + releasing.elapsed());
         result
+    }
+
+    /// One timed dumps+loads of the reference object, or None if it failed (it never should).
+    fn reference_round(&self, reference: &Bound<'py, PyAny>) -> Option<Duration> {
+        let sized = self.dumps(reference).ok()?;
+        let dumps = sized.dumps;
+        self.loads(sized).ok().map(|loads| dumps + loads)
     }
 
     fn release_garbage(&self) {
@@ -196,6 +216,7 @@ pub fn measure<'py>(
         releasing: std::cell::Cell::new(Duration::ZERO),
         interrupted: std::cell::Cell::new(false),
     };
+    let reference = py.eval(REFERENCE_OBJECT, None, None)?;
     let object = |kind: PayloadKind, index: usize| payloads.object(kind, index);
     let kinds = payloads.kinds();
     let count = |kind: PayloadKind| payloads.count(kind);
@@ -210,6 +231,8 @@ pub fn measure<'py>(
     }
     let result = (|| -> Result<Measurements> {
         let calibration_started = Instant::now();
+        // Warm: the first reference round pays for caches, as any first call does.
+        pickler.reference_round(&reference);
         let mut costs = Vec::new();
         for &kind in &kinds {
             let probes: Vec<usize> = if kind == PayloadKind::Site {
@@ -261,6 +284,7 @@ pub fn measure<'py>(
                 .into_iter()
                 .map(|i| chosen[i])
                 .collect();
+            let mut reference_spent = Duration::ZERO;
             let mut result = PayloadResult {
                 kind,
                 objects: n,
@@ -269,6 +293,7 @@ pub fn measure<'py>(
                 dumps: stats::new_histogram(),
                 loads: stats::new_histogram(),
                 roundtrip: stats::new_histogram(),
+                reference: stats::new_histogram(),
                 measured: Duration::ZERO,
                 cut_by_budget: false,
                 selection: String::new(),
@@ -320,6 +345,13 @@ pub fn measure<'py>(
                             result.loads.saturating_record(ns(loads));
                             result.roundtrip.saturating_record(ns(dumps + loads));
                             result.measured += loads;
+                            if (result.reference.len() < REFERENCE_MIN_SAMPLES
+                                || reference_spent * REFERENCE_SHARE <= result.measured)
+                                && let Some(d) = pickler.reference_round(&reference)
+                            {
+                                reference_spent += d;
+                                result.reference.saturating_record(ns(d));
+                            }
                         }
                         Err(error) => {
                             result.sizes.retain(|&(i, _)| i != index);

@@ -111,6 +111,9 @@ pub struct PayloadJson {
     pub dumps_ns: LatencySummary,
     pub loads_ns: LatencySummary,
     pub roundtrip_ns: LatencySummary,
+    /// Round trips of a fixed reference object interleaved with this payload's: the machine's
+    /// speed while it was measured (compare adjusts latency changes for it).
+    pub reference_roundtrip_ns: LatencySummary,
     pub failures_count: usize,
     /// Objects that failed to pickle (first 50), with their error.
     pub failed_objects: Vec<ObjectError>,

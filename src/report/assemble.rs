@@ -233,6 +233,7 @@ fn payload_json(
         dumps_ns: LatencySummary::of(&p.dumps),
         loads_ns: LatencySummary::of(&p.loads),
         roundtrip_ns: LatencySummary::of(&p.roundtrip),
+        reference_roundtrip_ns: LatencySummary::of(&p.reference),
         failures_count: p.failures.len(),
         failed_objects: p
             .failures

@@ -19,7 +19,11 @@ impl Exporter for Hgrm {
                 ("dumps", &payload.dumps),
                 ("loads", &payload.loads),
                 ("roundtrip", &payload.roundtrip),
+                ("reference", &payload.reference),
             ] {
+                if op == "reference" && hist.is_empty() {
+                    continue;
+                }
                 let path = Path::new("histograms").join(format!("{}-{op}.hgrm", payload.kind.name()));
                 files.push(ReportFile::new(path, percentile_distribution(hist, NS_PER_US)));
             }

@@ -154,6 +154,10 @@ fn same_site_twice_identical_sizes_and_no_significant_latency_change() {
         assert_eq!(size["changed_objects"], 0);
         for op in p["latency"].as_array().unwrap() {
             assert!(op["test"].is_object(), "tested from the histograms: {op}");
+            assert!(
+                op["test"]["machine_speed_ratio"].as_f64().is_some(),
+                "both runs recorded the reference object: {op}"
+            );
             assert_eq!(op["significant"], false, "{} {op}", p["name"]);
             assert_eq!(op["finding"], "no significant change");
         }
@@ -378,6 +382,8 @@ fn a_slower_roundtrip_fails_the_latency_limit_only_when_significant_and_above_it
     for (dir, scale) in [(&base, 1.0), (&slow, 1.5), (&slight, 1.05)] {
         copy_run(&r.same_a, dir);
         synthetic_hgrm(&dir.join("histograms/page-roundtrip.hgrm"), scale);
+        // The machine ran the reference object equally fast in all three.
+        synthetic_hgrm(&dir.join("histograms/page-reference.hgrm"), 1.0);
     }
     let o = compare(&base, &slow, &["--json", "--fail-if", "roundtrip:+10%"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
@@ -388,6 +394,10 @@ fn a_slower_roundtrip_fails_the_latency_limit_only_when_significant_and_above_it
     assert_eq!(op["finding"], "slower");
     assert!(
         (op["test"]["shift_ratio"].as_f64().unwrap() - 1.5).abs() < 0.05,
+        "{op}"
+    );
+    assert!(
+        (op["test"]["machine_speed_ratio"].as_f64().unwrap() - 1.0).abs() < 1e-9,
         "{op}"
     );
     // Not above a 60% limit, and a limit on another payload does not see it.
@@ -426,6 +436,67 @@ fn a_slower_roundtrip_fails_the_latency_limit_only_when_significant_and_above_it
 }
 
 #[test]
+fn a_machine_slower_as_a_whole_is_divided_out() {
+    let r = runs();
+    let tmp = TempDir::new("compare-machine");
+    let base = tmp.path().join("base");
+    let busy = tmp.path().join("busy");
+    let busy_and_slow = tmp.path().join("busy-and-slow");
+    // busy: the payload and the reference object both 1.5x slower (a loaded machine);
+    // busy-and-slow: the payload 1.5 * 1.3x slower, the reference 1.5x (a real slowdown too).
+    for (dir, payload, reference) in [(&base, 1.0, 1.0), (&busy, 1.5, 1.5), (&busy_and_slow, 1.95, 1.5)] {
+        copy_run(&r.same_a, dir);
+        synthetic_hgrm(&dir.join("histograms/page-roundtrip.hgrm"), payload);
+        synthetic_hgrm(&dir.join("histograms/page-reference.hgrm"), reference);
+    }
+    let o = compare(&base, &busy, &["--json", "--fail-if", "page.roundtrip:+10%"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let c = json_of(&o);
+    let op = &row(&c, "page")["latency"][2];
+    assert_eq!(op["finding"], "no significant change", "{op}");
+    let t = &op["test"];
+    assert!((t["machine_speed_ratio"].as_f64().unwrap() - 1.5).abs() < 0.02, "{op}");
+    assert!((t["raw_shift_ratio"].as_f64().unwrap() - 1.5).abs() < 0.02, "{op}");
+    assert!((t["shift_ratio"].as_f64().unwrap() - 1.0).abs() < 0.02, "{op}");
+
+    let o = compare(&base, &busy_and_slow, &["--json", "--fail-if", "page.roundtrip:+10%"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let c = json_of(&o);
+    let op = &row(&c, "page")["latency"][2];
+    assert_eq!(op["finding"], "slower", "{op}");
+    assert!((op["test"]["shift_ratio"].as_f64().unwrap() - 1.3).abs() < 0.03, "{op}");
+    let text = stdout(&compare(&base, &busy, &[]));
+    assert!(text.contains("machine"), "{text}");
+    let page_rt = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("page ") && l.contains("roundtrip"))
+        .unwrap();
+    assert!(page_rt.contains("+50%"), "the machine's change is shown: {page_rt}");
+
+    // Without the reference files the change is compared as recorded, and said so.
+    for dir in [&base, &busy] {
+        for entry in std::fs::read_dir(dir.join("histograms")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.to_string_lossy().ends_with("-reference.hgrm") {
+                std::fs::remove_file(path).unwrap();
+            }
+        }
+        edit_results(dir, |r| {
+            for p in r["payloads"].as_array_mut().unwrap() {
+                p.as_object_mut().unwrap().remove("reference_roundtrip_ns");
+            }
+        });
+    }
+    let o = compare(&base, &busy, &["--fail-if", "page.roundtrip:+10%"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("no reference round trips recorded"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
 fn results_without_histograms_are_compared_but_not_tested() {
     let r = runs();
     let tmp = TempDir::new("compare-nohist");
@@ -435,8 +506,12 @@ fn results_without_histograms_are_compared_but_not_tested() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(text.contains("untested (histogram missing)"), "{text}");
+    let written = std::fs::read_dir(r.same_a.join("histograms")).unwrap().count();
+    assert!(written >= 12, "dumps, loads, round trip and reference of 4 payloads");
     assert!(
-        text.contains("note: after: 12 histogram file(s) missing (histograms/site-dumps.hgrm"),
+        text.contains(&format!(
+            "note: after: {written} histogram file(s) missing (histograms/site-dumps.hgrm"
+        )),
         "{text}"
     );
 }
