@@ -177,7 +177,11 @@ pub fn compare(before: &Run, after: &Run, settings: &CompareSettings) -> Compari
     }
     for (run, which) in [(before, "before"), (after, "after")] {
         let measured = run.results.payloads.iter().any(|p| p.roundtrip_ns.samples > 0);
-        let referenced = run.results.payloads.iter().any(|p| p.reference_roundtrip_ns.samples > 0);
+        let referenced = run
+            .results
+            .payloads
+            .iter()
+            .any(|p| p.reference_roundtrip_ns.samples > 0);
         if measured && !referenced {
             notes.push(format!(
                 "{which}: no reference round trips recorded (a run of an older picklecost): latency is compared as recorded, not adjusted for the machine's speed"
@@ -375,7 +379,10 @@ fn payload_row(name: &str, before: &Run, after: &Run) -> PayloadRow {
 /// after/before of the reference object's round trips measured alongside payload `name`:
 /// how much slower the machine itself was (load, frequency, noise) in the after run.
 fn machine_speed(before: &Run, after: &Run, name: &str) -> Option<f64> {
-    let (rb, ra) = (histogram(before, name, REFERENCE)?, histogram(after, name, REFERENCE)?);
+    let (rb, ra) = (
+        histogram(before, name, REFERENCE)?,
+        histogram(after, name, REFERENCE)?,
+    );
     if rb.len() < MIN_REFERENCE_SAMPLES || ra.len() < MIN_REFERENCE_SAMPLES {
         return None;
     }

@@ -455,23 +455,39 @@ fn a_machine_slower_as_a_whole_is_divided_out() {
     let op = &row(&c, "page")["latency"][2];
     assert_eq!(op["finding"], "no significant change", "{op}");
     let t = &op["test"];
-    assert!((t["machine_speed_ratio"].as_f64().unwrap() - 1.5).abs() < 0.02, "{op}");
-    assert!((t["raw_shift_ratio"].as_f64().unwrap() - 1.5).abs() < 0.02, "{op}");
+    assert!(
+        (t["machine_speed_ratio"].as_f64().unwrap() - 1.5).abs() < 0.02,
+        "{op}"
+    );
+    assert!(
+        (t["raw_shift_ratio"].as_f64().unwrap() - 1.5).abs() < 0.02,
+        "{op}"
+    );
     assert!((t["shift_ratio"].as_f64().unwrap() - 1.0).abs() < 0.02, "{op}");
 
-    let o = compare(&base, &busy_and_slow, &["--json", "--fail-if", "page.roundtrip:+10%"]);
+    let o = compare(
+        &base,
+        &busy_and_slow,
+        &["--json", "--fail-if", "page.roundtrip:+10%"],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     let c = json_of(&o);
     let op = &row(&c, "page")["latency"][2];
     assert_eq!(op["finding"], "slower", "{op}");
-    assert!((op["test"]["shift_ratio"].as_f64().unwrap() - 1.3).abs() < 0.03, "{op}");
+    assert!(
+        (op["test"]["shift_ratio"].as_f64().unwrap() - 1.3).abs() < 0.03,
+        "{op}"
+    );
     let text = stdout(&compare(&base, &busy, &[]));
     assert!(text.contains("machine"), "{text}");
     let page_rt = text
         .lines()
         .find(|l| l.trim_start().starts_with("page ") && l.contains("roundtrip"))
         .unwrap();
-    assert!(page_rt.contains("+50%"), "the machine's change is shown: {page_rt}");
+    assert!(
+        page_rt.contains("+50%"),
+        "the machine's change is shown: {page_rt}"
+    );
 
     // Without the reference files the change is compared as recorded, and said so.
     for dir in [&base, &busy] {
@@ -507,7 +523,10 @@ fn results_without_histograms_are_compared_but_not_tested() {
     let text = stdout(&o);
     assert!(text.contains("untested (histogram missing)"), "{text}");
     let written = std::fs::read_dir(r.same_a.join("histograms")).unwrap().count();
-    assert!(written >= 12, "dumps, loads, round trip and reference of 4 payloads");
+    assert!(
+        written >= 12,
+        "dumps, loads, round trip and reference of 4 payloads"
+    );
     assert!(
         text.contains(&format!(
             "note: after: {written} histogram file(s) missing (histograms/site-dumps.hgrm"
