@@ -87,6 +87,9 @@ pub enum TransportKind {
     /// Pickled into a spawned worker process.
     #[serde(rename = "process")]
     Process,
+    /// Shared with a forked child copy-on-write: nothing pickled out, results pickled back.
+    #[serde(rename = "fork")]
+    Fork,
 }
 
 impl TransportKind {
@@ -96,12 +99,17 @@ impl TransportKind {
             TransportKind::Subinterpreter => "subinterpreter",
             TransportKind::SubinterpreterLegacy => "subinterpreter-legacy",
             TransportKind::Process => "process",
+            TransportKind::Fork => "fork",
         }
     }
 
-    /// Transports that copy the payload (pickling it), the ones a verdict is given for.
+    /// Transports that give a worker its own interpreter (a copy of the payload, or a forked
+    /// share of it): the ones a verdict is given for. Threads are the zero-copy baseline.
     pub fn judged(self) -> bool {
-        matches!(self, TransportKind::Subinterpreter | TransportKind::Process)
+        matches!(
+            self,
+            TransportKind::Subinterpreter | TransportKind::Process | TransportKind::Fork
+        )
     }
 }
 

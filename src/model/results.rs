@@ -2,7 +2,7 @@
 //! this run.
 use super::explain::{Attribution, Culprit, Drag, Dropped, FieldComparison, RootCause};
 use super::stats::{ByteStats, LatencySummary};
-use super::transport::{ImportRow, Setup, VerdictRow};
+use super::transport::{EntryReadiness, ImportRow, ResultBack, Setup, VerdictRow};
 use super::{PayloadKind, Stage, Thresholds, TransportKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -18,8 +18,13 @@ pub struct Results {
     /// "Is the Site picklable cheaply?" in one line.
     pub answer: String,
     pub transports: Vec<TransportJson>,
+    /// A real rendered page sent back from a worker, per transport (apart from the payloads).
+    pub results_back: Vec<ResultBack>,
     pub transport_availability: serde_json::Value,
     pub imports: Vec<ImportRow>,
+    /// The generator's render entry points in an isolated sub-interpreter, with the chain of
+    /// imports to the module that refuses.
+    pub render_entry_points: Vec<EntryReadiness>,
     pub render_ns: Option<LatencySummary>,
     pub render: Option<RenderJson>,
     pub verdicts: Vec<VerdictRow>,

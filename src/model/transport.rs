@@ -8,17 +8,29 @@ pub struct Setup {
     /// the payloads need inside it.
     pub create: Vec<u64>,
     pub import: Vec<u64>,
+    /// Fork only: the child reading every object of the payload once (copy-on-write faults,
+    /// reference counts written) before its first task.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub first_touch: Vec<u64>,
 }
 
 impl Setup {
-    /// Create + import, in ns, for every worker together.
+    /// Create + import (+ first touch), in ns, for every worker together.
     pub fn total_ns(&self) -> u64 {
-        self.create.iter().sum::<u64>() + self.import.iter().sum::<u64>()
+        self.create.iter().sum::<u64>()
+            + self.import.iter().sum::<u64>()
+            + self.first_touch.iter().sum::<u64>()
     }
 
-    /// Median over the workers of create + import (nearest rank, lower middle).
+    /// Median over the workers of create + import + first touch (nearest rank, lower middle).
     pub fn median_per_worker_ns(&self) -> Option<u64> {
-        let mut per: Vec<u64> = self.create.iter().zip(&self.import).map(|(a, b)| a + b).collect();
+        let mut per: Vec<u64> = self
+            .create
+            .iter()
+            .zip(&self.import)
+            .enumerate()
+            .map(|(k, (a, b))| a + b + self.first_touch.get(k).copied().unwrap_or(0))
+            .collect();
         per.sort_unstable();
         per.get(per.len().saturating_sub(1) / 2).copied()
     }
@@ -33,14 +45,46 @@ pub struct ImportRow {
     pub error: Option<String>,
 }
 
+/// A real rendered page sent back from a worker to the main interpreter, per transport: the
+/// return leg every strategy pays per page, measured apart from the payload's own round trip.
+#[derive(Serialize, Debug, Clone)]
+pub struct ResultBack {
+    pub transport: TransportKind,
+    pub available: bool,
+    pub reason: Option<String>,
+    /// Pages whose rendered HTML was sent back (spread over what the render-cost probe wrote).
+    pub results: usize,
+    /// `len(pickle.dumps(html, protocol))` of each result sent.
+    pub result_bytes: Vec<u64>,
+    pub roundtrip_ns: super::stats::LatencySummary,
+}
+
+/// Can a worker in an isolated sub-interpreter import the generator's render entry point?
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct EntryReadiness {
+    pub module: String,
+    /// None: this Python has no isolated sub-interpreters to try.
+    pub isolated_ok: Option<bool>,
+    /// Entry point first, the module that refuses last (when it does not load).
+    #[serde(default)]
+    pub chain: Vec<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub hint: Option<String>,
+}
+
 #[derive(Serialize, Debug, Clone)]
 pub struct VerdictRow {
     pub strategy: String,
     pub payload: PayloadKind,
     pub transport: TransportKind,
     pub workers: usize,
-    /// Transfer time for the whole site as a share of its render time (None: not shippable).
+    /// Transfer time for the whole site as a share of its render time (None: not shippable):
+    /// the payload's own round trips plus every page's result sent back.
     pub transfer_share: Option<f64>,
+    /// The part of `transfer_share` that is results sent back (real rendered pages).
+    pub result_share: Option<f64>,
     /// One-time set-up of W workers (create + import) as a share of the render time.
     pub setup_share: Option<f64>,
     pub class: VerdictClass,

@@ -103,8 +103,10 @@ pub fn results(p: Produced) -> Results {
         suggestion,
         answer,
         transports: t.map(transports_json).unwrap_or_default(),
+        results_back: t.map(|o| o.results_back.clone()).unwrap_or_default(),
         transport_availability: t.map_or(serde_json::Value::Null, |o| o.availability.clone()),
         imports: t.map(|o| o.imports.clone()).unwrap_or_default(),
+        render_entry_points: t.map(|o| o.entry_points.clone()).unwrap_or_default(),
         render_ns: t
             .filter(|o| !o.render_hist.is_empty())
             .map(|o| LatencySummary::of(&o.render_hist)),

@@ -471,7 +471,7 @@ fn transports(md: &mut String, r: &Results) {
         return;
     }
     md.push_str("## Transports\n\n");
-    md.push_str("Each payload sent to a worker and a small result sent back, timed end to end: `thread` hands the object over by reference (no copy) and reads its fields; `subinterpreter` pickles in the main interpreter, passes the bytes through a queue and unpickles in an isolated sub-interpreter (own GIL); `subinterpreter-legacy` is a legacy-config sub-interpreter (shares the main GIL: isolation, not parallelism), measured only for payloads an isolated one cannot take; `process` does the same with spawned worker processes of the site's interpreter. Fork with copy-on-write needs no pickling at all and is not measured here.\n\n");
+    md.push_str("Each payload sent to a worker, its fields read there and a small count sent back, timed end to end: `thread` hands the object over by reference (no copy); `subinterpreter` pickles in the main interpreter, passes the bytes through a queue and unpickles in an isolated sub-interpreter (own GIL); `subinterpreter-legacy` is a legacy-config sub-interpreter (shares the main GIL: isolation, not parallelism), measured only for payloads an isolated one cannot take; `process` does the same with spawned worker processes of the site's interpreter; `fork` forks workers after the objects exist: they share them copy-on-write, nothing is pickled out (an index goes), and its set-up is the fork plus the child's first touch of every object. The rendered result each page sends back is measured apart, below.\n\n");
     md.push_str("| transport | payload | round trip p50 / p99 | samples | set-up per worker | note |\n|---|---|---:|---:|---:|---|\n");
     for t in &r.transports {
         let _ = writeln!(
@@ -502,6 +502,8 @@ fn transports(md: &mut String, r: &Results) {
             );
         }
     }
+    results_back(md, r);
+    entry_points(md, r);
     if !r.imports.is_empty() {
         md.push_str("### Can the payload cross into a sub-interpreter?\n\nModules the unpickling imports (from the pickle stream's globals), imported in a fresh isolated and legacy-config sub-interpreter:\n\n| payload | module | isolated | legacy | error |\n|---|---|---|---|---|\n");
         let mark = |b: Option<bool>| match b {
@@ -646,4 +648,64 @@ fn growth(md: &mut String, r: &Results) {
         svg::GROWTH_BYTES,
         svg::GROWTH_ROUNDTRIP
     );
+}
+
+fn results_back(md: &mut String, r: &Results) {
+    if r.results_back.is_empty() {
+        return;
+    }
+    md.push_str("### Results back\n\nA worker that renders a page sends its HTML back: real rendered pages (written by the render-cost probe in this run's own directory) sent from a worker of each transport to the main interpreter, timed end to end — pickled in the worker and unpickled here, except `thread` (by reference). The verdicts add this per page to the payload's own round trips.\n\n");
+    md.push_str("| transport | results | pickled size p50 / max | round trip p50 / p99 | samples | note |\n|---|---:|---:|---:|---:|---|\n");
+    for b in &r.results_back {
+        let mut sizes = b.result_bytes.clone();
+        sizes.sort_unstable();
+        let size = match (sizes.get(sizes.len().saturating_sub(1) / 2), sizes.last()) {
+            (Some(&m), Some(&x)) => format!("{} / {}", bytes(m), bytes(x)),
+            _ => "–".into(),
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            b.transport,
+            b.results,
+            size,
+            if b.roundtrip_ns.samples > 0 {
+                format!("{} / {}", nanos(b.roundtrip_ns.p50), nanos(b.roundtrip_ns.p99))
+            } else {
+                "–".into()
+            },
+            b.roundtrip_ns.samples,
+            b.reason.as_deref().unwrap_or("").replace('|', "\\|")
+        );
+    }
+    md.push('\n');
+}
+
+fn entry_points(md: &mut String, r: &Results) {
+    if r.render_entry_points.is_empty() {
+        return;
+    }
+    md.push_str("### Can the renderer run in a sub-interpreter?\n\nThe generator's render entry points imported in a fresh isolated sub-interpreter (own GIL), with every import from the entry point to the module that refuses:\n\n");
+    for e in &r.render_entry_points {
+        let _ = match e.isolated_ok {
+            Some(true) => writeln!(md, "- `{}`: loads", e.module),
+            None => writeln!(
+                md,
+                "- `{}`: not tried ({})",
+                e.module,
+                e.error
+                    .as_deref()
+                    .unwrap_or("this Python has no isolated sub-interpreters")
+            ),
+            Some(false) => writeln!(
+                md,
+                "- `{}`: **refused**: {}{}{}",
+                e.module,
+                e.chain.join(" → "),
+                e.error.as_deref().map_or(String::new(), |x| format!(": {x}")),
+                e.hint.as_deref().map_or(String::new(), |h| format!(". {h}"))
+            ),
+        };
+    }
+    md.push('\n');
 }

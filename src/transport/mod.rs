@@ -1,6 +1,8 @@
 //! Ship the payloads through real transports — a thread (by reference), sub-interpreters and
-//! processes (pickled) — and measure the generator's render cost to set them against. Numbers
-//! only: the verdict on them is `verdict::strategies`.
+//! processes (pickled), forked children (shared copy-on-write) — measure the generator's render
+//! cost to set them against, and send real rendered pages back through each. Numbers only: the
+//! verdict on them is `verdict::strategies`.
+pub mod fork;
 pub mod process;
 pub mod subinterpreter;
 pub mod thread;
@@ -8,7 +10,7 @@ pub mod thread;
 use crate::generators::Workdir;
 use crate::measure::PayloadResult;
 use crate::model::stats;
-use crate::model::transport::{ImportRow, Render, Setup};
+use crate::model::transport::{EntryReadiness, ImportRow, Render, ResultBack, Setup};
 use crate::model::{PayloadKind, TransportKind};
 use crate::payloads::Payloads;
 use crate::python::{self, Module};
@@ -105,6 +107,33 @@ impl Pool {
         Ok(out)
     }
 
+    /// Every worker keeps `outputs` (untimed), then one timed `result_back` per round until
+    /// every output went once and `deadline` passed.
+    fn results_back(
+        &self,
+        py: Python<'_>,
+        outputs: &[Bound<'_, PyAny>],
+        deadline: Instant,
+    ) -> Result<Vec<u64>, TripError> {
+        let describe = |e: PyErr| TripError::from_py(py, &e);
+        let pool = self.object.bind(py);
+        let list = pyo3::types::PyList::new(py, outputs).map_err(describe)?;
+        pool.call_method1("keep_results", (list, self.protocol))
+            .map_err(describe)?;
+        let mut out = Vec::new();
+        for i in 0..tuning::TRANSPORT_MAX_ROUNDS {
+            if i >= tuning::TRANSPORT_MIN_ROUNDS.max(outputs.len()) && Instant::now() > deadline {
+                break;
+            }
+            let ns = pool
+                .call_method1("result_back", (i % outputs.len(), self.protocol))
+                .and_then(|r| r.extract::<u64>())
+                .map_err(describe)?;
+            out.push(ns);
+        }
+        Ok(out)
+    }
+
     fn close(&self, py: Python<'_>) {
         let _ = self.object.bind(py).call_method0("close");
     }
@@ -123,7 +152,11 @@ pub struct Cell {
 pub struct Outcome {
     pub availability: serde_json::Value,
     pub cells: Vec<Cell>,
+    /// A real rendered page sent back from a worker, per transport.
+    pub results_back: Vec<ResultBack>,
     pub imports: Vec<ImportRow>,
+    /// The generator's render entry points in an isolated sub-interpreter.
+    pub entry_points: Vec<EntryReadiness>,
     pub render: Render,
     pub render_hist: Histogram<u64>,
     pub workers: usize,
@@ -197,6 +230,22 @@ pub fn run<'py>(
         objects.push(objs);
     }
 
+    // Fork shares objects instead of pickling them: unpicklable ones can go too.
+    let mut fork_objects: Vec<Vec<Bound<'py, PyAny>>> = Vec::new();
+    for p in payloads {
+        let mut indices: Vec<usize> = p.sizes.iter().map(|&(i, _)| i).collect();
+        indices.extend(p.failures.iter().map(|&(i, _)| i));
+        indices.dedup();
+        let objs = indices
+            .into_iter()
+            .take(tuning::TRANSPORT_OBJECTS_PER_PAYLOAD)
+            .map(|i| built.object(p.kind, i))
+            .collect::<PyResult<Vec<_>>>()?;
+        fork_objects.push(objs);
+    }
+
+    let entry_points = entry_points(built, available(TransportKind::Subinterpreter))?;
+
     // Start the pools once; each transport then carries every payload in turn.
     let workers = settings.workers.max(1);
     let interrupted = std::cell::Cell::new(false);
@@ -208,6 +257,49 @@ pub fn run<'py>(
         }
         TripError::Failed(text) => text,
     };
+    let active_cells = payloads.iter().filter(|p| !p.sizes.is_empty()).count().max(1);
+    let fork_ok = available(TransportKind::Fork);
+    // Forks first, before this process runs sub-interpreters and pool threads.
+    let fork_share = Duration::from_secs_f64((settings.budget_seconds / (active_cells * 5) as f64).max(0.05));
+    let mut fork_cells: Vec<Cell> = Vec::new();
+    for (p, objs) in payloads.iter().zip(&fork_objects) {
+        if interrupted.get() {
+            break;
+        }
+        let mut cell = Cell {
+            transport: TransportKind::Fork,
+            payload: p.kind,
+            available: fork_ok,
+            reason: (!fork_ok).then(|| reason(TransportKind::Fork).unwrap_or_default()),
+            roundtrip: stats::new_histogram(),
+            setup: None,
+        };
+        if fork_ok && objs.is_empty() {
+            cell.available = false;
+            cell.reason = Some("no object of this payload to share".into());
+        } else if fork_ok {
+            match fork::measure(
+                py,
+                workers,
+                objs,
+                tuning::TRANSPORT_MAX_ROUNDS,
+                Instant::now() + fork_share,
+            ) {
+                Ok((setup, samples)) => {
+                    samples
+                        .into_iter()
+                        .for_each(|ns| cell.roundtrip.saturating_record(ns.max(1)));
+                    cell.setup = Some(setup);
+                }
+                Err(e) => {
+                    cell.available = false;
+                    cell.reason = Some(reason_of(e));
+                }
+            }
+        }
+        fork_cells.push(cell);
+    }
+
     let start_sub =
         |config: subinterpreter::Config| -> (Option<subinterpreter::Subinterpreter>, Option<String>) {
             match subinterpreter::Subinterpreter::start(py, workers, config, &all_modules, settings.protocol)
@@ -237,7 +329,7 @@ pub fn run<'py>(
     };
 
     let mut cells = Vec::new();
-    let active_cells = payloads.iter().filter(|p| !p.sizes.is_empty()).count().max(1);
+    let mut fork_cells = fork_cells.into_iter();
     let transports_count = 2 + isolated.is_some() as usize + legacy.is_some() as usize;
     let per_cell = Duration::from_secs_f64(
         (settings.budget_seconds / (active_cells * transports_count) as f64).max(0.05),
@@ -288,18 +380,25 @@ pub fn run<'py>(
             Some(pr) => measure_cell(pr, Some(pr.pool.setup.clone()), p, objs),
             None => unavailable(TransportKind::Process, p, process_err.clone()),
         });
+        if let Some(cell) = fork_cells.next() {
+            cells.push(cell);
+        }
     }
-    for pool in [
-        isolated.as_ref().map(|s| &s.pool),
-        legacy.as_ref().map(|s| &s.pool),
-        process.as_ref().map(|p| &p.pool),
+    let pools: Vec<(TransportKind, &Pool)> = [
+        isolated
+            .as_ref()
+            .map(|s| (TransportKind::Subinterpreter, &s.pool)),
+        legacy
+            .as_ref()
+            .map(|s| (TransportKind::SubinterpreterLegacy, &s.pool)),
+        process.as_ref().map(|p| (TransportKind::Process, &p.pool)),
     ]
     .into_iter()
     .flatten()
-    {
-        pool.close(py);
-    }
+    .collect();
+    let close_pools = || pools.iter().for_each(|(_, pool)| pool.close(py));
     if interrupted.get() {
+        close_pools();
         anyhow::bail!("interrupted while shipping payloads through the transports");
     }
     let transports_seconds = started.elapsed().as_secs_f64();
@@ -317,6 +416,7 @@ pub fn run<'py>(
     ) {
         Ok(r) => python::from_py(&r)?,
         Err(e) if matches!(TripError::from_py(py, &e), TripError::Interrupted) => {
+            close_pools();
             anyhow::bail!("interrupted while measuring the render cost")
         }
         Err(e) => Render {
@@ -332,10 +432,46 @@ pub fn run<'py>(
         .for_each(|&ns| render_hist.saturating_record(ns.max(1)));
     let render_seconds = render_started.elapsed().as_secs_f64();
 
+    // The return leg: real rendered pages sent back through each transport (the pools are
+    // still up; forks are made now, when the rendered pages exist to share).
+    let back = results_back(
+        py,
+        &workdir.path().join("render"),
+        &pools,
+        settings.protocol,
+        &available,
+        &reason,
+        per_cell,
+    );
+    close_pools();
+    let mut results_back = back?;
+    // Forked last: a child forked while sub-interpreters run aborts (their state is not
+    // fork-safe), so only once the pools are closed.
+    if fork_ok {
+        results_back.push(fork_results_back(
+            py,
+            &workdir.path().join("render"),
+            workers,
+            settings.protocol,
+            per_cell,
+        )?);
+    } else {
+        results_back.push(ResultBack {
+            transport: TransportKind::Fork,
+            available: false,
+            reason: reason(TransportKind::Fork),
+            results: 0,
+            result_bytes: Vec::new(),
+            roundtrip_ns: stats::LatencySummary::of(&stats::new_histogram()),
+        });
+    }
+
     Ok(Outcome {
         availability,
         cells,
+        results_back,
         imports,
+        entry_points,
         render,
         render_hist,
         workers,
@@ -365,4 +501,214 @@ fn unshippable(p: &PayloadResult, row: &ImportRow) -> Cell {
             row.error.as_deref().unwrap_or("import failed")
         )),
     )
+}
+
+/// Can the generator's render entry points load in an isolated sub-interpreter? The chain of
+/// imports to the module that refuses, for each that does not.
+fn entry_points(built: &Payloads<'_, '_>, subinterpreters: bool) -> Result<Vec<EntryReadiness>> {
+    let (py, site) = (built.py, built.site);
+    let modules: Vec<String> = site
+        .adapter
+        .bind(py)
+        .call_method1("worker_modules", (site.site.bind(py), site.page_list(py)?))
+        .and_then(|m| m.extract())
+        .unwrap_or_default();
+    if !subinterpreters {
+        return Ok(modules
+            .into_iter()
+            .map(|module| EntryReadiness {
+                module,
+                isolated_ok: None,
+                chain: Vec::new(),
+                error: None,
+                hint: None,
+            })
+            .collect());
+    }
+    let scale = python::module(py, Module::Scale)?;
+    let mut out = Vec::new();
+    for module in modules {
+        let found = scale.call_method1("blocked_chain", (module.as_str(),));
+        out.push(match found {
+            Ok(f) if f.is_none() => EntryReadiness {
+                module,
+                isolated_ok: Some(true),
+                chain: Vec::new(),
+                error: None,
+                hint: None,
+            },
+            Ok(f) => EntryReadiness {
+                isolated_ok: Some(false),
+                ..python::from_py(&f)?
+            },
+            Err(e) => EntryReadiness {
+                module,
+                isolated_ok: None,
+                chain: Vec::new(),
+                error: Some(python::describe_error(py, &e)),
+                hint: None,
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// Real rendered pages (HTML text) the render-cost probe wrote in this run's own directory, and
+/// the pickled size of each.
+fn rendered_outputs<'py>(
+    py: Python<'py>,
+    render_dir: &std::path::Path,
+    protocol: u8,
+) -> Result<(Vec<Bound<'py, PyAny>>, Vec<u64>)> {
+    let transports_py = python::module(py, Module::Transports)?;
+    let outputs: Vec<Bound<'py, PyAny>> = transports_py
+        .call_method1(
+            "rendered_outputs",
+            (
+                render_dir.to_string_lossy().as_ref(),
+                tuning::TRANSPORT_OBJECTS_PER_PAYLOAD,
+            ),
+        )?
+        .extract()?;
+    let pickle = py.import("pickle")?;
+    let mut result_bytes = Vec::new();
+    for o in &outputs {
+        result_bytes.push(pickle.call_method1("dumps", (o, protocol))?.len()? as u64);
+    }
+    Ok((outputs, result_bytes))
+}
+
+fn result_row(
+    transport: TransportKind,
+    outputs: usize,
+    result_bytes: &[u64],
+    outcome: Result<Vec<u64>, TripError>,
+) -> ResultBack {
+    let mut hist = stats::new_histogram();
+    let (ok, why) = match outcome {
+        Ok(samples) => {
+            samples.iter().for_each(|&ns| hist.saturating_record(ns.max(1)));
+            (true, None)
+        }
+        Err(TripError::Interrupted) => (false, Some("interrupted".to_string())),
+        Err(TripError::Failed(text)) => (false, Some(text)),
+    };
+    ResultBack {
+        transport,
+        available: ok,
+        reason: why,
+        results: outputs,
+        result_bytes: result_bytes.to_vec(),
+        roundtrip_ns: stats::LatencySummary::of(&hist),
+    }
+}
+
+const NO_OUTPUT: &str = "the render-cost probe left no rendered page to send back";
+
+/// Send real rendered pages back from a worker of each transport but fork: `thread` by
+/// reference, the pools pickled (each worker keeps the pages first, untimed).
+#[allow(clippy::too_many_arguments)]
+fn results_back(
+    py: Python<'_>,
+    render_dir: &std::path::Path,
+    pools: &[(TransportKind, &Pool)],
+    protocol: u8,
+    available: &dyn Fn(TransportKind) -> bool,
+    reason: &dyn Fn(TransportKind) -> Option<String>,
+    per_transport: Duration,
+) -> Result<Vec<ResultBack>> {
+    let transports_py = python::module(py, Module::Transports)?;
+    let (outputs, result_bytes) = rendered_outputs(py, render_dir, protocol)?;
+    let row = |transport: TransportKind, outcome: Result<Vec<u64>, TripError>| {
+        result_row(transport, outputs.len(), &result_bytes, outcome)
+    };
+    let mut rows = Vec::new();
+    let kinds = [
+        TransportKind::Thread,
+        TransportKind::Subinterpreter,
+        TransportKind::SubinterpreterLegacy,
+        TransportKind::Process,
+    ];
+    for kind in kinds {
+        let pool = pools.iter().find(|(k, _)| *k == kind).map(|(_, p)| *p);
+        if kind == TransportKind::SubinterpreterLegacy && pool.is_none() {
+            continue; // only started for payloads an isolated one cannot take
+        }
+        if outputs.is_empty() {
+            rows.push(row(kind, Err(TripError::Failed(NO_OUTPUT.into()))));
+            continue;
+        }
+        let deadline = Instant::now() + per_transport;
+        let outcome = match kind {
+            TransportKind::Thread => transports_py
+                .call_method1(
+                    "measure_thread_results",
+                    (
+                        pyo3::types::PyList::new(py, &outputs)?,
+                        tuning::TRANSPORT_MIN_ROUNDS,
+                    ),
+                )
+                .and_then(|r| r.extract::<Vec<u64>>())
+                .map_err(|e| TripError::from_py(py, &e)),
+            _ => match pool {
+                Some(pool) => pool.results_back(py, &outputs, deadline),
+                None => Err(TripError::Failed(
+                    reason(kind)
+                        .filter(|_| !available(kind))
+                        .unwrap_or_else(|| "its workers did not start".into()),
+                )),
+            },
+        };
+        rows.push(row(kind, outcome));
+    }
+    Ok(rows)
+}
+
+/// Rendered pages sent back by children forked now (they share the pages copy-on-write and
+/// pickle them, as a forked renderer returns what it rendered).
+fn fork_results_back(
+    py: Python<'_>,
+    render_dir: &std::path::Path,
+    workers: usize,
+    protocol: u8,
+    per_transport: Duration,
+) -> Result<ResultBack> {
+    let (outputs, result_bytes) = rendered_outputs(py, render_dir, protocol)?;
+    let outcome = if outputs.is_empty() {
+        Err(TripError::Failed(NO_OUTPUT.into()))
+    } else {
+        back_from_fork(py, workers, &outputs, protocol, Instant::now() + per_transport)
+    };
+    Ok(result_row(
+        TransportKind::Fork,
+        outputs.len(),
+        &result_bytes,
+        outcome,
+    ))
+}
+
+fn back_from_fork(
+    py: Python<'_>,
+    workers: usize,
+    outputs: &[Bound<'_, PyAny>],
+    protocol: u8,
+    deadline: Instant,
+) -> Result<Vec<u64>, TripError> {
+    let describe = |e: PyErr| TripError::from_py(py, &e);
+    let transports_py = python::module(py, Module::Transports).map_err(describe)?;
+    let list = pyo3::types::PyList::new(py, outputs).map_err(describe)?;
+    let pool = transports_py
+        .getattr("ForkTransport")
+        .and_then(|c| c.call1((workers, list)))
+        .map_err(describe)?;
+    let samples = (0..tuning::TRANSPORT_MAX_ROUNDS)
+        .take_while(|&i| i < tuning::TRANSPORT_MIN_ROUNDS.max(outputs.len()) || Instant::now() <= deadline)
+        .map(|i| {
+            pool.call_method1("result_back", (i % outputs.len(), protocol))
+                .and_then(|r| r.extract::<u64>())
+                .map_err(describe)
+        })
+        .collect();
+    let _ = pool.call_method0("close");
+    samples
 }

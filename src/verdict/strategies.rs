@@ -34,7 +34,21 @@ impl Strategy {
         }
     }
 
-    pub fn describe(self, payload: PayloadKind) -> String {
+    pub fn describe(self, payload: PayloadKind, transport: TransportKind) -> String {
+        if transport == TransportKind::Fork {
+            return match self {
+                Strategy::SitePerWorker => format!(
+                    "fork workers after loading: the {} shared copy-on-write",
+                    if payload == PayloadKind::SiteExtra {
+                        "site_extra object"
+                    } else {
+                        "Site"
+                    }
+                ),
+                Strategy::EachPage => "fork workers: each Page shared, handed over by index".into(),
+                Strategy::EachPayload => format!("fork workers: each {payload} shared, handed over by index"),
+            };
+        }
         match self {
             Strategy::SitePerWorker if payload == PayloadKind::SiteExtra => {
                 "ship the site_extra object once per worker".into()
@@ -81,15 +95,24 @@ pub fn rows(outcome: &Outcome, pages: usize, thresholds: Thresholds) -> Vec<Verd
         outcome.workers,
     );
     let render_total = render_hist.value_at_quantile(0.5) as f64 * pages as f64;
+    // Every page's rendered result comes back through the same transport, whatever went out.
+    let result_back = |t: TransportKind| {
+        outcome
+            .results_back
+            .iter()
+            .find(|r| r.transport == t && r.available && r.roundtrip_ns.samples > 0)
+            .map(|r| r.roundtrip_ns.p50)
+    };
     let mut rows = Vec::new();
     for cell in cells.iter().filter(|c| c.transport.judged()) {
         let strategy = Strategy::of(cell.payload);
         let mut row = VerdictRow {
-            strategy: strategy.describe(cell.payload),
+            strategy: strategy.describe(cell.payload, cell.transport),
             payload: cell.payload,
             transport: cell.transport,
             workers,
             transfer_share: None,
+            result_share: None,
             setup_share: None,
             class: Class::Impractical,
             why: String::new(),
@@ -120,22 +143,42 @@ pub fn rows(outcome: &Outcome, pages: usize, thresholds: Thresholds) -> Vec<Verd
             );
         } else {
             let p50 = cell.roundtrip.value_at_quantile(0.5);
-            let share = transfer_ns(strategy, p50, pages, workers) / render_total;
+            let out_share = transfer_ns(strategy, p50, pages, workers) / render_total;
+            let back = result_back(cell.transport);
+            let back_share = back.map(|b| b as f64 * pages as f64 / render_total);
+            let share = out_share + back_share.unwrap_or(0.0);
             let setup_ns: u64 = cell.setup.as_ref().map_or(0, |s| s.total_ns());
             row.transfer_share = Some(share);
+            row.result_share = back_share;
             row.setup_share = Some(setup_ns as f64 / render_total);
             row.class = classify(share, thresholds);
             let count = match strategy {
+                Strategy::SitePerWorker if cell.transport == TransportKind::Fork => {
+                    format!("{workers} workers")
+                }
                 Strategy::SitePerWorker => format!("{workers} copies"),
                 _ => format!("{pages} pages"),
             };
+            let results = match (back, back_share) {
+                (Some(b), Some(bs)) => format!(
+                    " + results back {} p50 x {pages} pages = {:.1}%",
+                    nanos(b),
+                    bs * 100.0
+                ),
+                _ => " (results back not measured)".to_string(),
+            };
             row.why = format!(
-                "{} round trip p50 x {count} = {:.1}% of the {} it takes to render {pages} pages (p50 {}); starting {workers} workers costs another {:.1}% once",
+                "{} round trip p50 x {count} = {:.1}%{results}, of the {} it takes to render {pages} pages (p50 {}); starting {workers} workers costs another {:.1}% once{}",
                 nanos(p50),
-                share * 100.0,
+                out_share * 100.0,
                 nanos(render_total as u64),
                 nanos(render_hist.value_at_quantile(0.5)),
-                setup_ns as f64 / render_total * 100.0
+                setup_ns as f64 / render_total * 100.0,
+                if cell.transport == TransportKind::Fork {
+                    " (fork + first touch of the shared objects)"
+                } else {
+                    ""
+                }
             );
         }
         rows.push(row);

@@ -387,7 +387,11 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
     assert_eq!(r["render_ns"]["samples"], pages);
     assert!(r["render_ns"]["p50"].as_u64().unwrap() > 0);
     let verdicts = r["verdicts"].as_array().unwrap();
-    assert_eq!(verdicts.len(), 8, "4 payloads x 2 copying transports");
+    assert_eq!(
+        verdicts.len(),
+        12,
+        "4 payloads x 3 transports that give a worker its own interpreter"
+    );
     let page_sub = verdicts
         .iter()
         .find(|v| v["payload"] == "page" && v["transport"] == "subinterpreter")
@@ -399,9 +403,70 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
         .iter()
         .find(|v| v["payload"] == "page" && v["transport"] == "process")
         .unwrap();
-    let expected = cell("process", "page")["roundtrip_ns"]["p50"].as_f64().unwrap() * pages as f64
-        / (r["render_ns"]["p50"].as_f64().unwrap() * pages as f64);
-    assert!((page_proc["transfer_share"].as_f64().unwrap() - expected).abs() < 1e-9);
+    // Plus every page's rendered HTML sent back through the same transport, reported apart.
+    let back = |name: &str| {
+        r["results_back"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["transport"] == name)
+            .unwrap_or_else(|| panic!("no result back for {name}: {}", r["results_back"]))
+    };
+    let render_total = r["render_ns"]["p50"].as_f64().unwrap() * pages as f64;
+    let out = cell("process", "page")["roundtrip_ns"]["p50"].as_f64().unwrap() * pages as f64;
+    let returned = back("process")["roundtrip_ns"]["p50"].as_f64().unwrap() * pages as f64;
+    assert!((page_proc["transfer_share"].as_f64().unwrap() - (out + returned) / render_total).abs() < 1e-9);
+    assert!((page_proc["result_share"].as_f64().unwrap() - returned / render_total).abs() < 1e-9);
+    for name in [
+        "thread",
+        "subinterpreter",
+        "subinterpreter-legacy",
+        "process",
+        "fork",
+    ] {
+        let b = back(name);
+        assert_eq!(b["available"], true, "{b}");
+        let sizes = sorted_u64(&b["result_bytes"]);
+        assert_eq!(sizes.len() as u64, b["results"].as_u64().unwrap());
+        // Rendered pages of the tiny blog: whole HTML documents, kilobytes each.
+        assert!(sizes[0] > 1_000, "{b}");
+        assert!(b["roundtrip_ns"]["samples"].as_u64().unwrap() >= 3, "{b}");
+    }
+    // Fork shares the objects: the full Page goes by index, set-up is fork + first touch.
+    let fork_page = cell("fork", "page");
+    assert_eq!(fork_page["available"], true, "{fork_page}");
+    let setup = &fork_page["setup"];
+    assert_eq!(setup["first_touch"].as_array().unwrap().len(), 2, "{setup}");
+    assert!(
+        setup["create"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c.as_u64().unwrap() > 0)
+    );
+    let fork_verdict = verdicts
+        .iter()
+        .find(|v| v["payload"] == "page" && v["transport"] == "fork")
+        .unwrap();
+    assert_ne!(fork_verdict["class"], "unknown");
+    // The renderer's entry point cannot load in an isolated sub-interpreter: the chain says why.
+    let entry = r["render_entry_points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["module"] == "bengal.core.page")
+        .expect("bengal.core.page checked as a render entry point");
+    assert_eq!(entry["isolated_ok"], false, "{entry}");
+    let chain: Vec<&str> = entry["chain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(chain.first(), Some(&"bengal.core.page"), "{entry}");
+    assert!(chain.contains(&"tracemalloc"), "{entry}");
+    assert!(md.contains("### Can the renderer run in a sub-interpreter?"));
+    assert!(md.contains("### Results back"));
     assert!(r["answer"].as_str().unwrap().starts_with("The Site pickles"));
     for phase in ["transports", "render"] {
         assert!(t_phase(&r, phase) > 0.0);

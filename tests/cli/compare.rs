@@ -164,7 +164,7 @@ fn same_site_twice_identical_sizes_and_no_significant_latency_change() {
     }
     assert_eq!(
         c["verdict_changes"].as_array().unwrap().len() + c["verdicts_unchanged"].as_u64().unwrap() as usize,
-        8
+        12
     );
 }
 
@@ -274,7 +274,7 @@ fn json_output_has_per_payload_rows() {
     }
     assert!(c["test"]["method"].as_str().unwrap().contains("Mann-Whitney"));
     // The second run has no transports: its verdicts are gone, and they are listed as changes.
-    assert_eq!(c["verdict_changes"].as_array().unwrap().len(), 8);
+    assert_eq!(c["verdict_changes"].as_array().unwrap().len(), 12);
     assert!(c["verdict_changes"][0]["after"].is_null());
 }
 

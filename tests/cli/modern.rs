@@ -145,9 +145,21 @@ pub fn rendered_stage(site: &Path, discovered_pages: u64) {
 /// Page are not shippable at all.
 fn classified(r: &serde_json::Value) {
     let verdicts = r["verdicts"].as_array().unwrap();
-    assert_eq!(verdicts.len(), 10, "5 payloads x 2 copying transports");
+    assert_eq!(
+        verdicts.len(),
+        15,
+        "5 payloads x 3 transports that give a worker its own interpreter"
+    );
     for v in verdicts {
         match (v["payload"].as_str().unwrap(), v["transport"].as_str().unwrap()) {
+            // Fork shares what cannot be pickled: the Site and the Page get a class too.
+            (_, "fork") => {
+                assert!(
+                    ["practical", "marginal", "impractical"].contains(&v["class"].as_str().unwrap()),
+                    "{v}"
+                );
+                assert!(v["transfer_share"].as_f64().unwrap() > 0.0, "{v}");
+            }
             ("site" | "page", _) => {
                 assert_eq!(v["class"], "impractical", "{v}");
                 assert!(v["transfer_share"].is_null(), "{v}");

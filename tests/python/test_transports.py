@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import unittest
 
 import _paths  # noqa: F401
@@ -419,3 +420,105 @@ class ModulesForGlobalsTests(unittest.TestCase):
             ["collections.OrderedDict", "collections.abc.Mapping", "datetime.date",
              "no_such_module.Thing", "pathlib.Path"])
         self.assertEqual(got, ["collections", "collections.abc", "datetime", "pathlib"])
+
+
+RENDERED = ["<html><body>%s</body></html>" % ("page %d " % i * (200 + 50 * i)) for i in range(3)]
+
+
+class ResultsBackTests(unittest.TestCase):
+    def test_worker_protocol_keeps_and_sends_back_the_exact_pickle(self):
+        ns = {}
+        exec(transports._WORKER_SOURCE, ns)
+        handle = ns["_pc_handle"]
+        for i, html in enumerate(RENDERED):
+            self.assertEqual(handle(b"K" + pickle.dumps(html, 5)), i + 1)
+        for i, html in enumerate(RENDERED):
+            for protocol in (2, 5):
+                self.assertEqual(handle(b"R%d,%d" % (i, protocol)), pickle.dumps(html, protocol))
+        # A payload is still a payload: its fields read, the count back.
+        self.assertEqual(handle(pickle.dumps({"a": 1, "b": [2]}, 5)), 2)
+
+    def test_process_workers_send_results_back(self):
+        with transports.ProcessTransport(2, []) as t:
+            t.keep_results(RENDERED, 5)
+            times = [t.result_back(i % 3, 5) for i in range(6)]
+            self.assertTrue(all(ns > 0 for ns in times), times)
+            with self.assertRaises(transports.TransportError) as caught:
+                t.result_back(7, 5)
+            self.assertIn("IndexError", str(caught.exception))
+            self.assertGreater(t.roundtrip([1]), 0)  # the worker survives it
+
+    @unittest.skipUnless(HAS_SUBINTERPRETERS, "sub-interpreter workers need Python 3.13+")
+    def test_subinterpreter_workers_send_results_back(self):
+        t = transports.SubinterpreterTransport(2, "isolated", [])
+        try:
+            t.keep_results(RENDERED, 5)
+            self.assertTrue(all(t.result_back(i % 3, 5) > 0 for i in range(6)))
+        finally:
+            t.close()
+
+    def test_thread_hands_results_back_by_reference(self):
+        times = transports.measure_thread_results(RENDERED, 2)
+        self.assertEqual(len(times), 6)
+        self.assertTrue(all(ns > 0 for ns in times))
+
+    def test_rendered_outputs_are_spread_over_the_html_files(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            root = pathlib.Path(tmp)
+            for i in range(6):
+                folder = root / ("s%d" % (i % 2)) / ("p%d" % i)
+                folder.mkdir(parents=True)
+                (folder / "index.html").write_text("page %d" % i, encoding="utf-8")
+            (root / "style.css").write_text("not a page", encoding="utf-8")
+            paths = sorted(str(p) for p in root.rglob("*.html"))
+            picked = transports.rendered_outputs(tmp, 3)
+            expected = [pathlib.Path(paths[k]).read_text(encoding="utf-8") for k in (0, 2, 4)]
+            self.assertEqual(picked, expected)
+            self.assertEqual(len(transports.rendered_outputs(tmp, 100)), 6)
+            self.assertEqual(transports.rendered_outputs(os.path.join(tmp, "none"), 3), [])
+
+
+@unittest.skipUnless(hasattr(os, "fork"), "needs os.fork")
+class ForkTests(unittest.TestCase):
+    def test_children_share_the_objects_and_are_reaped(self):
+        objects = [{"title": "t%d" % i, "body": "x" * 1000} for i in range(4)]
+        objects.append(threading_lock_holder())  # unpicklable: fork shares it all the same
+        t = transports.ForkTransport(2, objects)
+        pids = [w.pid for w in t._workers]
+        try:
+            self.assertEqual(len(t.setup_ns["create"]), 2)
+            self.assertEqual(len(t.setup_ns["first_touch"]), 2)
+            self.assertTrue(all(ns > 0 for ns in t.setup_ns["create"]))
+            self.assertTrue(all(ns > 0 for ns in t.setup_ns["first_touch"]))
+            self.assertTrue(all(t.roundtrip_index(i) > 0 for i in range(len(objects))))
+            self.assertTrue(all(t.result_back(i, 5) > 0 for i in range(4)))
+            with self.assertRaises(transports.TransportError):
+                t.result_back(4, 5)  # the lock cannot come back pickled
+        finally:
+            t.close()
+        for pid in pids:
+            with self.assertRaises(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+
+    def test_a_child_that_dies_is_reported(self):
+        import signal
+
+        t = transports.ForkTransport(1, [{"a": 1}], timeout=5)
+        try:
+            os.kill(t._workers[0].pid, signal.SIGKILL)
+            time.sleep(0.2)  # gone before the request: the send itself fails
+            with self.assertRaises(transports.TransportError) as caught:
+                t.roundtrip_index(0)
+            self.assertIn("killed by signal 9", str(caught.exception))
+        finally:
+            t.close()
+
+
+def threading_lock_holder():
+    import threading
+
+    class Holder:
+        def __init__(self):
+            self.lock = threading.Lock()
+
+    return Holder()

@@ -9,6 +9,11 @@
   the payload is pickled in this interpreter, the bytes go to the worker, which unpickles them,
   reads the fields and sends back a small result. `roundtrip(obj, protocol)` times one round trip
   in ns, `close()` releases the workers.
+- `ForkTransport(workers, objects)`: children forked after the objects exist share them
+  copy-on-write; set-up = fork + first touch, nothing is pickled out.
+- Results back: `keep_results(results)` then `result_back(i)` (pools), `measure_thread_results`
+  (threads), a `ForkTransport` over the results: a real rendered page (`rendered_outputs`)
+  pickled in the worker and unpickled here — what returning a rendered page costs.
 
 Workers cannot import this module: in the embedded run it is compiled from a string and is not a
 file on sys.path. They get their code as source text instead (`_WORKER_SOURCE`), which both the
@@ -86,6 +91,24 @@ def _pc_touch(obj):
     return 1
 
 
+_pc_kept = []
+
+
+def _pc_handle(data):
+    """One message to a pickling worker. A pickle (b"\x80...") is a payload: unpickle it, read
+    its fields, reply with the number read. b"K" + pickle: keep that result object (a rendered
+    page) for later. b"R<index>,<protocol>": send kept result `index` back, pickled, as a worker
+    sends back what it rendered. The reply is an int, bytes (a pickled result) or "error:..."."""
+    tag = data[:1]
+    if tag == b"R":
+        index, protocol = data[1:].split(b",")
+        return pickle.dumps(_pc_kept[int(index)], int(protocol))
+    if tag == b"K":
+        _pc_kept.append(pickle.loads(memoryview(data)[1:]))
+        return len(_pc_kept)
+    return _pc_touch(pickle.loads(data))
+
+
 def _pc_import(modules):
     """Import each module; returns (ns, {module: error})."""
     errors = {}
@@ -103,7 +126,7 @@ _STEP_SOURCE = r'''
 def _pc_step():
     data = _pc_get(_PC_IN)
     try:
-        result = _pc_touch(pickle.loads(data))
+        result = _pc_handle(data)
     except BaseException as exc:
         result = "error:" + _pc_describe(exc)  # a str result is an error, an int a success
     _pc_put(_PC_OUT, result)
@@ -165,10 +188,14 @@ def _pc_serve(conn, modules, dont_write_bytecode):
         if not data:
             return
         try:
-            result = _pc_touch(pickle.loads(data))
+            result = _pc_handle(data)
         except BaseException as exc:
             result = "error:" + _pc_describe(exc)
-        conn.send_bytes(pickle.dumps(result))
+        # A pickled result goes back as it is (b"B" first); anything else pickled here.
+        if isinstance(result, bytes):
+            conn.send_bytes(b"B" + result)
+        else:
+            conn.send_bytes(pickle.dumps(result))
 
 
 _pc_serve(_pc_conn, _pc_modules, _pc_dont_write_bytecode)
@@ -256,10 +283,13 @@ def availability():
             process = {"available": False,
                        "reason": "no Python executable to spawn (sys.executable is %r)"
                        % sys.executable}
+    fork = ({"available": True, "reason": None} if hasattr(os, "fork") else
+            {"available": False, "reason": "os.fork is not available on this platform"})
     return {
         "thread": {"available": True, "reason": None},
         "subinterpreter": {"available": sub_ok, "reason": sub_reason, "api": api},
         "process": process,
+        "fork": fork,
     }
 
 
@@ -385,6 +415,37 @@ def measure_thread(payloads, rounds=1, timeout=DEFAULT_TIMEOUT):
     return {"roundtrip_ns": times, "setup_ns": setup_ns}
 
 
+def measure_thread_results(results, rounds=1, timeout=DEFAULT_TIMEOUT):
+    """A worker thread hands each rendered result back by reference (a queue.Queue): what a
+    thread pool pays to return a page it rendered. Round trip ns per result."""
+    inbox, outbox = queue.Queue(), queue.Queue()
+
+    def work():
+        while True:
+            index = inbox.get()
+            if index is None:
+                return
+            outbox.put(results[index])
+
+    worker = threading.Thread(target=work, name="picklecost-thread-results", daemon=True)
+    worker.start()
+    times = []
+    try:
+        for _ in range(max(1, int(rounds))):
+            for index in range(len(results)):
+                t0 = time.perf_counter_ns()
+                inbox.put(index)
+                try:
+                    outbox.get(timeout=timeout)
+                except queue.Empty:
+                    raise TransportError("the worker thread did not answer within %gs" % timeout)
+                times.append(time.perf_counter_ns() - t0)
+    finally:
+        inbox.put(None)
+        worker.join(timeout)
+    return times
+
+
 # --- shared by the pickling transports ---------------------------------------------------------
 
 # --- sub-interpreters --------------------------------------------------------------------------
@@ -492,6 +553,26 @@ class _Pool:
             raise TransportError(self._gone)
         return workers
 
+    def keep_results(self, results, protocol=pickle.HIGHEST_PROTOCOL):
+        """Give every worker the rendered results (untimed): later `result_back` calls make a
+        worker send one back as if it had just rendered it."""
+        for worker in self._usable():
+            for obj in results:
+                reply = self._exchange(worker, b"K" + pickle.dumps(obj, protocol))
+                if isinstance(reply, str):
+                    _result(reply)
+
+    def result_back(self, index, protocol=pickle.HIGHEST_PROTOCOL):
+        """A tiny request out, kept result `index` pickled in the next worker, the bytes back
+        and unpickled here, in ns: the cost of returning one rendered page."""
+        worker = self._next_worker()
+        start = time.perf_counter_ns()
+        reply = self._exchange(worker, b"R%d,%d" % (int(index), int(protocol)))
+        if not isinstance(reply, (bytes, memoryview)):
+            _result(reply if isinstance(reply, str) else "error:no result came back")
+        pickle.loads(reply)
+        return time.perf_counter_ns() - start
+
     @staticmethod
     def _import_errors(errors):
         return [{"module": m, "error": e} for m, e in errors.items()]
@@ -553,17 +634,20 @@ class SubinterpreterTransport(_Pool):
         that drives the worker, as measure_thread does."""
         worker = self._next_worker()
         start = time.perf_counter_ns()
-        data = pickle.dumps(obj, protocol)
+        reply = self._exchange(worker, pickle.dumps(obj, protocol))
+        elapsed = time.perf_counter_ns() - start
+        _result(reply)
+        return elapsed
+
+    def _exchange(self, worker, data):
+        """Bytes to a worker, its reply (int, bytes or "error:..." str) back."""
         worker.tasks.put(("one", data))
         try:
-            reply = worker.replies.get(timeout=self.timeout)
+            return worker.replies.get(timeout=self.timeout)
         except queue.Empty:
             worker.stuck = True
             raise TransportError("sub-interpreter worker %d did not answer within %gs"
                                  % (worker.number, self.timeout))
-        elapsed = time.perf_counter_ns() - start
-        _result(reply)
-        return elapsed
 
     def close(self):
         """Destroy the interpreters. A worker that timed out may still be busy: it is left to the
@@ -588,7 +672,9 @@ class _ProcWorker:
             raise TransportError("worker process %s did not answer within %gs while %s"
                                  % (self.process.pid, timeout, what))
         try:
-            return pickle.loads(self.conn.recv_bytes())
+            data = self.conn.recv_bytes()
+            # A pickled result (b"B" first) is returned as bytes, to be unpickled by the caller.
+            return memoryview(data)[1:] if data[:1] == b"B" else pickle.loads(data)
         except (EOFError, OSError):
             self.stuck = True
             self.process.join(1.0)
@@ -681,14 +767,203 @@ class ProcessTransport(_Pool):
         worker (round-robin) + the result back, in ns."""
         worker = self._next_worker()
         start = time.perf_counter_ns()
-        worker.conn.send_bytes(pickle.dumps(obj, protocol))
-        reply = worker.receive(self.timeout, "handling a payload")
+        reply = self._exchange(worker, pickle.dumps(obj, protocol))
         elapsed = time.perf_counter_ns() - start
         _result(reply)
         return elapsed
 
+    def _exchange(self, worker, data):
+        worker.conn.send_bytes(data)
+        return worker.receive(self.timeout, "handling a payload")
+
     def close(self):
         self._finalizer()
+
+
+# --- fork ----------------------------------------------------------------------------------------
+
+class _ForkWorker:
+    """A forked child of this process and the two ends of its pipe (as _ProcWorker)."""
+
+    def __init__(self, pid, conn):
+        self.pid = pid
+        self.conn = conn
+        self.stuck = False
+
+    def receive(self, timeout, what):
+        if not self.conn.poll(timeout):
+            self.stuck = True
+            raise TransportError("forked worker %d did not answer within %gs while %s"
+                                 % (self.pid, timeout, what))
+        try:
+            data = self.conn.recv_bytes()
+        except (EOFError, OSError):
+            self.stuck = True
+            raise TransportError("forked worker %d ended while %s (%s)"
+                                 % (self.pid, what, _exit_words(_reap_child(self.pid, 1.0))))
+        return memoryview(data)[1:] if data[:1] == b"B" else pickle.loads(data)
+
+    def stop(self, timeout):
+        try:
+            self.conn.send_bytes(b"")
+        except (OSError, ValueError):
+            pass
+        _reap_child(self.pid, timeout)
+        self.conn.close()
+
+
+def _reap_child(pid, timeout):
+    """waitpid with a deadline, then SIGKILL: a child never outlives its transport."""
+    import signal
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return None
+        if done:
+            return status
+        if time.monotonic() > deadline:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                return os.waitpid(pid, 0)[1]
+            except ChildProcessError:
+                return None
+        time.sleep(0.002)
+
+
+def _exit_words(status):
+    if status is None:
+        return "already reaped"
+    code = os.waitstatus_to_exitcode(status)
+    return "killed by signal %d" % -code if code < 0 else "exit status %d" % code
+
+
+def _fork_child(conn, objects):
+    """The forked child: first touch of every object (copy-on-write faults, reference counts
+    written), then serve b"T<index>" (read object `index`'s fields, reply the count) and
+    b"R<index>,<protocol>" (send object `index` back pickled) until an empty message."""
+    code = 0
+    try:
+        sink = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(sink, 1)
+        os.dup2(sink, 2)
+        started = time.perf_counter_ns()
+        for obj in objects:
+            _touch(obj)
+        conn.send_bytes(pickle.dumps(("ready", started, time.perf_counter_ns() - started)))
+        while True:
+            data = conn.recv_bytes()
+            if not data:
+                break
+            try:
+                if data[:1] == b"R":
+                    index, protocol = data[1:].split(b",")
+                    conn.send_bytes(b"B" + pickle.dumps(objects[int(index)], int(protocol)))
+                    continue
+                result = _touch(objects[int(data[1:])])
+            except BaseException as exc:
+                result = "error:" + _describe(exc)
+            conn.send_bytes(pickle.dumps(result))
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
+
+
+class ForkTransport(_Pool):
+    """W children forked from this process after `objects` exist: they share them copy-on-write,
+    so nothing is pickled out. `roundtrip_index(i)` sends an index and the child reads object
+    i's fields; `result_back(i)` has the child pickle object i (a rendered page) and send it
+    back. Untested on free-threaded builds; needs os.fork (POSIX).
+
+    `setup_ns` = {"create": [ns from fork() to the child running], "import": [0 per worker],
+    "first_touch": [ns the child took to read every object once]}.
+    """
+
+    _gone = "no forked worker left (closed, or all failed)"
+
+    def __init__(self, workers=2, objects=(), timeout=DEFAULT_TIMEOUT):
+        import warnings
+
+        if not hasattr(os, "fork"):
+            raise TransportError("os.fork is not available on this platform")
+        self.objects = list(objects)
+        self.timeout = float(timeout)
+        self._workers = []
+        self._next = 0
+        self._finalizer = weakref.finalize(self, _stop_processes, self._workers, 5.0)
+        self.setup_ns = {"create": [], "import": [], "first_touch": []}
+        try:
+            for _ in range(max(1, int(workers))):
+                parent, child = multiprocessing.Pipe(duplex=True)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                start = time.perf_counter_ns()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # fork with threads running: a warning
+                    pid = os.fork()
+                if pid == 0:
+                    parent.close()
+                    _fork_child(child, self.objects)  # never returns
+                child.close()
+                worker = _ForkWorker(pid, parent)
+                self._workers.append(worker)
+                _, child_started, touch_ns = worker.receive(self.timeout, "starting")
+                self.setup_ns["create"].append(max(0, child_started - start))
+                self.setup_ns["import"].append(0)
+                self.setup_ns["first_touch"].append(touch_ns)
+        except BaseException:
+            self.close()
+            raise
+        self.import_errors = []
+
+    def roundtrip_index(self, index):
+        """Object `index` handed to the next child (it has it already: only the index goes),
+        its fields read there, the count back, in ns."""
+        worker = self._next_worker()
+        start = time.perf_counter_ns()
+        reply = self._exchange(worker, b"T%d" % int(index))
+        elapsed = time.perf_counter_ns() - start
+        _result(reply)
+        return elapsed
+
+    def _exchange(self, worker, data):
+        try:
+            worker.conn.send_bytes(data)
+        except OSError:  # the child is gone: say how it ended
+            worker.stuck = True
+            raise TransportError("forked worker %d ended (%s)"
+                                 % (worker.pid, _exit_words(_reap_child(worker.pid, 1.0))))
+        return worker.receive(self.timeout, "handling an object")
+
+    def keep_results(self, results, protocol=pickle.HIGHEST_PROTOCOL):
+        raise TransportError("a forked worker has its results from the fork: pass them as objects")
+
+    def close(self):
+        self._finalizer()
+
+
+def rendered_outputs(root, limit):
+    """Up to `limit` rendered pages (HTML text) the render-cost probe wrote under `root` (a
+    directory of this run's own, never the site), spread evenly over their sorted paths: the
+    real-sized results a worker would send back."""
+    paths = []
+    for folder, _, files in os.walk(root):
+        paths.extend(os.path.join(folder, name) for name in files if name.endswith(".html"))
+    paths.sort()
+    if len(paths) > limit:
+        step = len(paths) / float(limit)
+        paths = [paths[int(i * step)] for i in range(limit)]
+    out = []
+    for path in paths:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            out.append(f.read())
+    return out
 
 
 def modules_for_globals(names):

@@ -1,0 +1,45 @@
+//! Workers forked after the payload's objects exist: they share them copy-on-write, so nothing
+//! is pickled out. Set-up is the fork and the child's first touch of every object; a round trip
+//! sends an index, the child reads that object's fields and answers.
+use super::TripError;
+use crate::model::transport::Setup;
+use crate::python::{self, Module};
+use crate::settings::tuning;
+use pyo3::prelude::*;
+use std::time::Instant;
+
+/// Fork `workers` children over `objects`, time up to `rounds` round trips (round-robin) until
+/// `deadline`, and stop the children (always, also on an error).
+pub fn measure(
+    py: Python<'_>,
+    workers: usize,
+    objects: &[Bound<'_, PyAny>],
+    rounds: usize,
+    deadline: Instant,
+) -> Result<(Setup, Vec<u64>), TripError> {
+    let describe = |e: PyErr| TripError::from_py(py, &e);
+    let module = python::module(py, Module::Transports).map_err(describe)?;
+    let list = pyo3::types::PyList::new(py, objects).map_err(describe)?;
+    let pool = module
+        .getattr("ForkTransport")
+        .and_then(|c| c.call1((workers, list)))
+        .map_err(describe)?;
+    let result = (|| {
+        let setup: Setup = python::from_py(&pool.getattr("setup_ns").map_err(describe)?)
+            .map_err(|e| TripError::Failed(e.to_string()))?;
+        let mut samples = Vec::with_capacity(rounds);
+        for i in 0..rounds {
+            if i >= tuning::TRANSPORT_MIN_ROUNDS && Instant::now() > deadline {
+                break;
+            }
+            let ns = pool
+                .call_method1("roundtrip_index", (i % objects.len(),))
+                .and_then(|r| r.extract::<u64>())
+                .map_err(describe)?;
+            samples.push(ns);
+        }
+        Ok((setup, samples))
+    })();
+    let _ = pool.call_method0("close");
+    result
+}
