@@ -76,11 +76,12 @@ pub struct ScaleArgs {
     /// Interpreter of the Python environment to run in.
     #[arg(long, value_name = "PATH")]
     pub python: Option<PathBuf>,
-    /// Render N evenly spaced pages (default: all that fit --budget).
+    /// Render N pages, a stratified sample (sorted by directory and content length, evenly
+    /// spaced; default: all that fit --budget).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub pages: Option<u64>,
-    /// Seconds the whole experiment should take when --pages is not given (pages are sampled
-    /// to fit).
+    /// Seconds the whole experiment should take when --pages is not given (pages are
+    /// stratified-sampled to fit).
     #[arg(long, default_value_t = 120.0)]
     pub budget: f64,
     /// Try W = 1, 2, ... up to this many workers (default: CPU count).

@@ -111,3 +111,29 @@ class Runs(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Sampling(unittest.TestCase):
+    def test_stratified_sample_covers_groups_in_proportion(self):
+        from picklecost.util import stratified_sample
+
+        keys = [("a", i) for i in range(90)] + [("b", i) for i in range(10)]
+        picked, sampled = stratified_sample(keys, 10)
+        self.assertTrue(sampled)
+        self.assertEqual(len(set(picked)), 10)
+        self.assertEqual(picked, sorted(picked))
+        self.assertEqual(sum(1 for i in picked if keys[i][0] == "b"), 1)
+        # The same indices as analyze's sampler (measure/sample.rs) on the same strata.
+        self.assertEqual(picked, [5, 15, 25, 35, 45, 55, 65, 75, 85, 95])
+        self.assertEqual(stratified_sample(keys, 500), (list(range(100)), False))
+
+    def test_scale_samples_every_section(self):
+        # 12 pages in section "big" for each one in "small", the small ones first by position
+        # and the big ones by size: 13 pages reach "small" and every size class of "big".
+        keys = [("small", n) for n in range(3)] + [("big", 1000 - n) for n in range(36)]
+        picked, _ = scale._choose(list(range(39)), 13, None, None, [1], ["thread"], keys)
+        self.assertEqual(picked, sorted(picked))
+        self.assertEqual(sum(1 for i in picked if keys[i][0] == "small"), 1)
+        big_sizes = sorted(keys[i][1] for i in picked if keys[i][0] == "big")
+        self.assertLess(big_sizes[0], 970)
+        self.assertGreater(big_sizes[-1], 995)

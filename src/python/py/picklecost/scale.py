@@ -34,7 +34,7 @@ import time
 import warnings
 
 from . import transports
-from .util import describe, even_sample
+from .util import describe, even_sample, stratified_sample
 
 STRATEGIES = ("thread", "subinterpreter", "process", "fork")
 WORKLOADS = ("render", "markdown")
@@ -794,12 +794,17 @@ def worker_counts(max_workers=None, workers=None):
     return list(range(1, int(top) + 1))
 
 
-def _choose(pages, n_pages, budget, workload, counts, strategies):
-    """Page indices to render: --pages N (evenly spaced), else as many as fit the budget."""
+def _choose(pages, n_pages, budget, workload, counts, strategies, strata=None):
+    """Page indices to render: --pages N, else as many as fit the budget; a stratified sample
+    (pages sorted by directory and content length, evenly spaced) when not all of them."""
     all_indices = list(range(len(pages)))
+    keys = strata if strata is not None and len(strata) == len(pages) else all_indices
+
+    def sample(n):
+        return stratified_sample(keys, n)[0]
+
     if n_pages:
-        chosen, _ = even_sample(all_indices, n_pages)
-        return chosen, None
+        return sample(n_pages), None
     if not budget or not workload.available or not pages:
         return all_indices, None
     probe, _ = even_sample(all_indices, min(5, len(pages)))
@@ -810,8 +815,7 @@ def _choose(pages, n_pages, budget, workload, counts, strategies):
     factor = 2 * (2 + len(strategies) * sum(1.0 / w for w in counts))
     fit = int(budget / max(per_page * factor, 1e-9))
     n = max(min(len(pages), fit), min(len(pages), 2 * max(counts)))
-    chosen, _ = even_sample(all_indices, n)
-    return chosen, per_page
+    return sample(n), per_page
 
 
 def run(adapter, site, pages, workdir, workers=None, max_workers=None, n_pages=None,
@@ -866,7 +870,12 @@ def run(adapter, site, pages, workdir, workers=None, max_workers=None, n_pages=N
                         render.work(i)
                     except Exception:
                         pass
-        indices, _ = _choose(pages, n_pages, budget, render or _Nothing(), counts, strategies)
+        try:
+            strata = [tuple(k) for k in adapter.strata(pages)]
+        except Exception:  # noqa: BLE001 - evenly spaced by position instead
+            strata = None
+        indices, _ = _choose(pages, n_pages, budget, render or _Nothing(), counts, strategies,
+                             strata)
         result["pages"] = len(indices)
         result["page_keys"] = [name_of(i) for i in indices]
         markdown = None

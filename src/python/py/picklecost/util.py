@@ -63,6 +63,17 @@ def even_sample(items, n):
     return [items[round(i * (len(items) - 1) / (n - 1))] for i in range(n)], True
 
 
+def stratified_sample(keys, n):
+    """At most `n` indices into `keys` (sortable strata such as (directory, content length)),
+    evenly spaced over the items sorted by key, so every directory and size class is
+    represented in proportion; returned in index order. The same rule as analyze's sampling."""
+    order = sorted(range(len(keys)), key=lambda i: (keys[i], i))
+    if not n or n <= 0 or n >= len(order):
+        return sorted(order), False
+    m = len(order)
+    return sorted(order[((2 * j + 1) * m) // (2 * n)] for j in range(n)), True
+
+
 @contextlib.contextmanager
 def quiet_loggers(*names):
     """Route the named `logging` loggers (and the root logger's last resort) into whatever
