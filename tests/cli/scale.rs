@@ -45,9 +45,21 @@ const STRATEGIES: [&str; 4] = ["thread", "subinterpreter", "process", "fork"];
 
 #[test]
 fn tiny_blog_six_pages_two_workers() {
-    let tmp = TempDir::new("scale-tiny");
+    scale_a_bengal_site(&tiny_blog(), 6);
+}
+
+/// `scale --pages PAGES --workers 1,2` on a Bengal site: every strategy and workload at W = 1
+/// and 2, the arithmetic against the recorded wall times, fork's private memory, the blocked
+/// import chains and the Markdown rows for sub-interpreters. Also run on the shared showcase.
+pub fn scale_a_bengal_site(site: &Path, pages: u64) {
+    let tmp = TempDir::new("scale-bengal");
     let out = tmp.path().join("out");
-    let o = scale(&tiny_blog(), &out, &["--pages", "6", "--workers", "1,2"], &[]);
+    let o = scale(
+        site,
+        &out,
+        &["--pages", &pages.to_string(), "--workers", "1,2"],
+        &[],
+    );
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
     assert_no_staging_left(&out);
     for f in [
@@ -59,7 +71,7 @@ fn tiny_blog_six_pages_two_workers() {
     }
     let r = read_results(&out);
     let s = &r["scale"];
-    assert_eq!(s["pages"], 6);
+    assert_eq!(s["pages"], pages);
     assert_eq!(s["workers"], serde_json::json!([1, 2]));
     let seq = s["sequential_seconds"].as_f64().expect("sequential_seconds");
     assert!(seq > 0.0);

@@ -4,6 +4,7 @@
 //! Each calls a test body that a test outside this module runs on a sample site.
 use crate::analyze::{BengalSite, discovered_stage, rendered_stage};
 use crate::errors::ctrl_c_stops_a_rendered_run;
+use crate::scale::scale_a_bengal_site;
 use crate::util::showcase;
 
 /// The showcase (Bengal 0.1.2): 57 pages discovered; a Page drags the whole Site (over 400 KB)
@@ -43,4 +44,10 @@ fn ctrl_c_stops_the_tool_and_leaves_nothing_behind() {
 #[ignore = "needs ../shared/sites (scripts/test runs it when present)"]
 fn growth_points_match_standalone_runs_and_project_to_10k_and_100k() {
     crate::growth::growth_of(&showcase(), 6);
+}
+
+#[test]
+#[ignore = "needs ../shared/sites (scripts/test runs it when present)"]
+fn scale_on_the_showcase() {
+    scale_a_bengal_site(&showcase(), 12);
 }
