@@ -38,6 +38,8 @@ pub struct PayloadResult {
     /// Round trips of a fixed reference object, interleaved with this payload's rounds: how
     /// fast the machine was while this payload was measured (`compare` divides it out).
     pub reference: Histogram<u64>,
+    /// Sum of the reference round trips: timed operations of the phase too, not the payload's.
+    pub reference_time: Duration,
     /// Sum of the timed dumps and loads calls: the samples in the histograms.
     pub measured: Duration,
     pub plan: PayloadPlan,
@@ -294,6 +296,7 @@ pub fn measure<'py>(
                 loads: stats::new_histogram(),
                 roundtrip: stats::new_histogram(),
                 reference: stats::new_histogram(),
+                reference_time: Duration::ZERO,
                 measured: Duration::ZERO,
                 cut_by_budget: false,
                 selection: String::new(),
@@ -367,6 +370,7 @@ pub fn measure<'py>(
             }
             result.selection = describe_selection(kind, n, &result);
             result.wall = started.elapsed();
+            result.reference_time = reference_spent;
             result.releasing = pickler.releasing.get() - releasing_before;
             results[k] = Some(result);
         }

@@ -251,6 +251,8 @@ pub struct Timing {
     pub total_seconds: f64,
     pub load_seconds: f64,
     pub measured_seconds: f64,
+    /// The reference object's round trips interleaved with the payloads' (machine speed).
+    pub reference_seconds: f64,
     pub calibration_seconds: f64,
     pub phases: BTreeMap<String, f64>,
 }

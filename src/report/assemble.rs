@@ -125,6 +125,12 @@ pub fn results(p: Produced) -> Results {
             total_seconds: 0.0,
             load_seconds: p.site.load_seconds,
             measured_seconds: p.measured.payloads.iter().map(|m| m.measured.as_secs_f64()).sum(),
+            reference_seconds: p
+                .measured
+                .payloads
+                .iter()
+                .map(|m| m.reference_time.as_secs_f64())
+                .sum(),
             calibration_seconds: p.measured.calibration.as_secs_f64(),
             phases: BTreeMap::new(),
         },
