@@ -46,8 +46,9 @@ pub struct PayloadResult {
     /// Wall time of this payload's measuring loop, and the part of it spent freeing copies.
     pub wall: Duration,
     pub releasing: Duration,
-    /// Copies of a few of the pickles made (spread over the visit), for static inspection.
-    pub retained: Vec<Vec<u8>>,
+    /// What a few of the pickles made (spread over the visit) say when read statically, read
+    /// as they were made (no pickle is kept).
+    pub facts: facts::PickleFacts,
     /// Calibrated wall time of one round (with its collection), which the plan was made from.
     pub round_estimate_seconds: f64,
     /// The budget ran out before every planned object was sized.
@@ -65,6 +66,8 @@ impl PayloadResult {
 pub struct Measurements {
     pub payloads: Vec<PayloadResult>,
     pub calibration: Duration,
+    /// Reading the retained pickles statically (`facts`), done inside the measuring loop.
+    pub inspect: Duration,
 }
 
 /// The Python callables one round needs, looked up once.
@@ -268,6 +271,7 @@ pub fn measure<'py>(
         )));
 
         let mut results: Vec<Option<PayloadResult>> = kinds.iter().map(|_| None).collect();
+        let mut inspect = Duration::ZERO;
         for (step, &k) in order.iter().enumerate() {
             let kind = kinds[k];
             let left = (budget - measuring_started.elapsed().as_secs_f64()).max(0.0);
@@ -287,6 +291,7 @@ pub fn measure<'py>(
                 .map(|i| chosen[i])
                 .collect();
             let mut reference_spent = Duration::ZERO;
+            let mut read: Vec<facts::PickleRead> = Vec::new();
             let mut result = PayloadResult {
                 kind,
                 objects: n,
@@ -297,11 +302,11 @@ pub fn measure<'py>(
                 roundtrip: stats::new_histogram(),
                 reference: stats::new_histogram(),
                 reference_time: Duration::ZERO,
+                facts: Default::default(),
                 measured: Duration::ZERO,
                 cut_by_budget: false,
                 selection: String::new(),
                 round_estimate_seconds: costs[k].round_seconds,
-                retained: Vec::new(),
                 wall: Duration::ZERO,
                 releasing: Duration::ZERO,
                 plan: plan.clone(),
@@ -336,7 +341,7 @@ pub fn measure<'py>(
                     let dumps = sized.dumps;
                     if r == 0 {
                         result.sizes.push((index, sized.bytes));
-                        retain(&mut result.retained, &sized.pickled);
+                        inspect += read_pickle(&mut read, &sized.pickled);
                     }
                     result.dumps.saturating_record(ns(dumps));
                     result.measured += dumps;
@@ -371,6 +376,7 @@ pub fn measure<'py>(
             result.selection = describe_selection(kind, n, &result);
             result.wall = started.elapsed();
             result.reference_time = reference_spent;
+            result.facts = facts::summarize(read);
             result.releasing = pickler.releasing.get() - releasing_before;
             results[k] = Some(result);
         }
@@ -380,6 +386,7 @@ pub fn measure<'py>(
                 .map(|p| p.expect("every payload measured"))
                 .collect(),
             calibration,
+            inspect,
         })
     })();
     gc.call_method0("collect")?;
@@ -391,21 +398,24 @@ pub fn measure<'py>(
     result
 }
 
-/// Keep copies of the first few pickles of a payload (the visit order spreads them) for the
-/// static inspection after measuring; never more than a bounded amount of memory.
-fn retain(kept: &mut Vec<Vec<u8>>, pickled: &Bound<'_, PyAny>) {
+/// Read the first few pickles of a payload statically (the visit order spreads them) the
+/// moment they are made, straight from the bytes Python holds: nothing is copied or kept, so
+/// the measuring phase holds one pickle at a time. Returns the time it took.
+fn read_pickle(read: &mut Vec<facts::PickleRead>, pickled: &Bound<'_, PyAny>) -> Duration {
     const KEEP: usize = 8;
-    // A few large pickles say as much about imports as many: held bytes stay near the
-    // measuring phase's memory bound (three times the largest payload) instead of 64 MB each.
-    const MAX_BYTES: usize = 16 << 20;
+    // A few large pickles say as much about imports as many: the reading time stays small.
+    const MAX_BYTES: usize = 64 << 20;
     let Ok(bytes) = pickled.cast::<PyBytes>() else {
-        return;
+        return Duration::ZERO;
     };
-    let held: usize = kept.iter().map(Vec::len).sum();
     let data = bytes.as_bytes();
-    if kept.is_empty() || (kept.len() < KEEP && held + data.len() <= MAX_BYTES) {
-        kept.push(data.to_vec());
+    let done: usize = read.iter().map(|r| r.bytes).sum();
+    if read.is_empty() || (read.len() < KEEP && done + data.len() <= MAX_BYTES) {
+        let started = Instant::now();
+        read.push(facts::read(data));
+        return started.elapsed();
     }
+    Duration::ZERO
 }
 
 fn describe_selection(kind: PayloadKind, n: usize, r: &PayloadResult) -> String {

@@ -45,6 +45,8 @@ import weakref
 from .util import DESCRIBE_SOURCE
 
 DEFAULT_TIMEOUT = 60.0  # seconds a worker may take for one item (or to start) before we give up
+# Workers collect garbage after replying to a message at least this large (untimed).
+COLLECT_AFTER_BYTES = 1 << 20
 
 _MIN_SUBINTERPRETERS = (3, 13)
 
@@ -196,6 +198,10 @@ def _pc_serve(conn, modules, dont_write_bytecode):
             conn.send_bytes(b"B" + result)
         else:
             conn.send_bytes(pickle.dumps(result))
+        if len(data) >= 1 << 20:  # a large payload's cyclic garbage, freed after the reply
+            import gc
+
+            gc.collect()
 
 
 _pc_serve(_pc_conn, _pc_modules, _pc_dont_write_bytecode)
@@ -454,6 +460,7 @@ class _SubWorker:
     """A sub-interpreter, its two queues and the thread of this interpreter that drives it."""
 
     _STEP = compile("_pc_step()", "<picklecost-worker>", "exec")
+    _COLLECT = compile("import gc; gc.collect()", "<picklecost-worker>", "exec")
 
     def __init__(self, config, number, put, get, new_queue, destroy_queue):
         self.number = number
@@ -505,6 +512,10 @@ class _SubWorker:
                 self.replies.put(self._step(task[1]))
             except BaseException as exc:
                 self.replies.put("error:" + _describe(exc))
+            if len(task[1]) >= COLLECT_AFTER_BYTES:
+                # A large payload unpickles to cyclic garbage (a Site and its pages refer to
+                # each other): freed now, after the reply, so a worker holds one copy at most.
+                self.interp.run(self._COLLECT)
 
     def stop(self, timeout):
         """Stop the thread and destroy the interpreter; False if it is still busy (stuck)."""
