@@ -624,29 +624,6 @@ impl<'a> MemoStrs<'a> {
 // ---------------------------------------------------------------------------
 // Analyzer
 
-/// Opcodes that make a stream something other than plain data.
-fn is_object_op(op: Opcode) -> bool {
-    use Opcode::*;
-    matches!(
-        op,
-        Global
-            | StackGlobal
-            | Inst
-            | Obj
-            | Ext1
-            | Ext2
-            | Ext4
-            | PersId
-            | BinPersId
-            | Reduce
-            | Build
-            | NewObj
-            | NewObjEx
-            | NextBuffer
-            | ReadonlyBuffer
-    )
-}
-
 struct Analyzer<'a, 'o> {
     data: &'a [u8],
     start: usize,
@@ -664,6 +641,8 @@ struct Analyzer<'a, 'o> {
     global_idx: HashMap<String, usize>,
     /// Min-heap of (size, earliest-first) of the largest literals.
     largest: BinaryHeap<Reverse<(usize, Reverse<usize>)>>,
+    /// Literals smaller than this cannot enter `largest`.
+    literal_floor: usize,
     object_ops: bool,
     /// Plain-data decision from the opcode stream; None when not checking,
     /// after an object opcode, or when the limits are too wide for it (then
@@ -689,6 +668,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
             globals: Vec::new(),
             global_idx: HashMap::new(),
             largest: BinaryHeap::new(),
+            literal_floor: 0,
             object_ops: false,
             plain: None,
             release: None,
@@ -739,10 +719,17 @@ impl<'a, 'o> Analyzer<'a, 'o> {
         self.add_global(full, is_unsafe);
     }
 
-    #[inline]
+    #[inline(always)]
     fn literal(&mut self, size: usize, offset: usize) {
+        if size >= self.literal_floor {
+            self.add_literal(size, offset);
+        }
+    }
+
+    fn add_literal(&mut self, size: usize, offset: usize) {
         let n = self.opts.top_n;
         if n == 0 {
+            self.literal_floor = usize::MAX;
             return;
         }
         let key = Reverse((size, Reverse(offset)));
@@ -754,14 +741,22 @@ impl<'a, 'o> Analyzer<'a, 'o> {
             self.largest.pop();
             self.largest.push(key);
         }
+        if self.largest.len() >= n
+            && let Some(Reverse((min, _))) = self.largest.peek()
+        {
+            // Offsets only grow, so a literal no bigger than the smallest kept
+            // one never displaces it.
+            self.literal_floor = min.saturating_add(1);
+        }
     }
 
-    #[inline]
+    /// PUT of the top item (the caller checked there is one above the mark).
+    #[inline(always)]
     fn memo_put(&mut self, idx: u64) {
         self.memo.puts += 1;
         self.memo_len = self.memo_len.max(idx.saturating_add(1));
-        let s = match self.stack.peek(0) {
-            Some(Sym::Str(s)) => Some(s),
+        let s = match self.stack.entries.last() {
+            Some(Entry { sym: Sym::Str(s), .. }) => Some(*s),
             _ => Option::None,
         };
         self.memo_strs.set(idx, s);
@@ -792,22 +787,40 @@ impl<'a, 'o> Analyzer<'a, 'o> {
         Ok(())
     }
 
+    /// The plain-data check, while it still has a verdict to reach.
+    #[inline(always)]
+    fn plain(&mut self) -> Option<&mut PlainCheck> {
+        self.plain.as_mut().filter(|p| !p.decided())
+    }
+
+    /// An opcode that makes the stream something other than plain data.
+    #[inline]
+    fn object_op(&mut self) {
+        self.object_ops = true;
+        self.plain = Option::None;
+    }
+
     /// Runs to this stream's STOP and returns the offset just past it.
+    ///
+    /// One dispatch per opcode: each arm updates the symbolic stack and feeds
+    /// the plain-data check the same opcode, so the bulk of a stream (short
+    /// strings, ints, floats, memo puts, small tuples) never goes through a
+    /// second match.
     fn run(&mut self) -> Result<usize, PickleError> {
         use Opcode::*;
-        let mut reader = Reader::at(self.data, self.start);
+        let data = self.data;
+        let mut pos = self.start;
         const RELEASE_EVERY: usize = 32 << 20;
         let mut next_release = self.start + RELEASE_EVERY;
         loop {
-            let Some(op) = reader.next_op()? else {
-                return Err(PickleError::MissingStop {
-                    offset: self.data.len(),
-                });
+            let off = pos;
+            let Some(op) = Reader::at(data, pos).next_op()? else {
+                return Err(PickleError::MissingStop { offset: data.len() });
             };
+            pos = off + op.len;
             let stat = &mut self.counts[op.opcode.byte() as usize];
             stat.count += 1;
             stat.bytes += op.len as u64;
-            let off = op.offset;
             if off >= next_release {
                 if let Some(release) = self.release {
                     release(off);
@@ -819,10 +832,13 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                 Mark => {
                     st.marks.push(st.len);
                     self.check_depth(off)?;
+                    if let Some(p) = self.plain() {
+                        p.mark();
+                    }
                 }
                 Stop => {
                     st.require(1, &op)?;
-                    return Ok(reader.position());
+                    return Ok(pos);
                 }
                 Pop => {
                     // CPython pops the MARK itself when nothing is above it.
@@ -832,21 +848,57 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                         st.require(1, &op)?;
                         st.pop(1);
                     }
+                    if let Some(p) = self.plain() {
+                        p.op(&op);
+                    }
                 }
-                PopMark => st.pop_mark(&op)?,
+                PopMark => {
+                    st.pop_mark(&op)?;
+                    if let Some(p) = self.plain() {
+                        p.op(&op);
+                    }
+                }
                 Dup => {
                     st.require(1, &op)?;
                     let top = st.peek(0).unwrap_or(Sym::Other);
                     st.push(top, off)?;
                     self.check_depth(off)?;
+                    if let Some(p) = self.plain() {
+                        p.op(&op);
+                    }
                 }
-                Int | BinInt | BinInt1 | BinInt2 | Long | Long1 | Long4 | None | NewTrue | NewFalse
-                | Float | BinFloat => st.push(Sym::Other, off)?,
+                BinInt | BinInt1 | BinInt2 | None | NewTrue | NewFalse => {
+                    st.push(Sym::Other, off)?;
+                    if let Some(p) = self.plain() {
+                        p.leaf(0);
+                    }
+                }
+                BinFloat => {
+                    st.push(Sym::Other, off)?;
+                    if let Some(p) = self.plain() {
+                        p.bin_float(op.bytes[1..9].try_into().expect("BINFLOAT"));
+                    }
+                }
+                Long1 => {
+                    st.push(Sym::Other, off)?;
+                    if let Some(p) = self.plain() {
+                        p.long1(op.bytes[1]);
+                    }
+                }
+                Int | Long | Long4 | Float => {
+                    st.push(Sym::Other, off)?;
+                    if let Some(p) = self.plain() {
+                        p.op(&op);
+                    }
+                }
                 ShortBinUnicode => {
                     // Hot in protocol 4+: skip the generic argument decoder.
                     let s = &op.bytes[2..];
                     st.push(Sym::Str(s), off)?;
                     self.literal(s.len(), off);
+                    if let Some(p) = self.plain() {
+                        p.short_unicode(s);
+                    }
                 }
                 String | BinString | ShortBinString | Unicode | BinUnicode | BinUnicode8 => {
                     let Arg::Bytes(s) = op.arg() else {
@@ -854,23 +906,49 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     };
                     st.push(Sym::Str(s), off)?;
                     self.literal(s.len(), off);
+                    if let Some(p) = self.plain() {
+                        p.op(&op);
+                    }
                 }
-                BinBytes | ShortBinBytes | BinBytes8 | ByteArray8 => {
+                ShortBinBytes => {
+                    let s = &op.bytes[2..];
+                    st.push(Sym::Other, off)?;
+                    self.literal(s.len(), off);
+                    if let Some(p) = self.plain() {
+                        p.leaf(s.len() as u64);
+                    }
+                }
+                BinBytes | BinBytes8 | ByteArray8 => {
                     let Arg::Bytes(s) = op.arg() else {
                         unreachable_arg(&op)
                     };
                     st.push(Sym::Other, off)?;
                     self.literal(s.len(), off);
+                    if let Some(p) = self.plain() {
+                        p.op(&op);
+                    }
                 }
-                NextBuffer => st.push(Sym::Other, off)?,
-                ReadonlyBuffer => st.require(1, &op)?,
+                NextBuffer => {
+                    st.push(Sym::Other, off)?;
+                    self.object_op();
+                }
+                ReadonlyBuffer => {
+                    st.require(1, &op)?;
+                    self.object_op();
+                }
                 EmptyList | EmptyTuple | EmptyDict | EmptySet => {
                     st.push(Sym::Container, off)?;
                     self.check_depth(off)?;
+                    if let Some(p) = self.plain() {
+                        p.empty(op.opcode);
+                    }
                 }
                 List | Tuple | Dict | FrozenSet => {
                     st.pop_mark(&op)?;
                     st.push(Sym::Container, off)?;
+                    if let Some(p) = self.plain() {
+                        p.build_marked(op.opcode);
+                    }
                 }
                 Tuple1 | Tuple2 | Tuple3 => {
                     let n = (op.opcode.byte() - Tuple1.byte() + 1) as usize;
@@ -878,44 +956,64 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     st.pop(n);
                     st.push(Sym::Container, off)?;
                     self.check_depth(off)?;
+                    if let Some(p) = self.plain() {
+                        p.tuple_n(n);
+                    }
                 }
                 Append => {
                     st.require(2, &op)?;
                     st.pop(1);
+                    if let Some(p) = self.plain() {
+                        p.op(&op);
+                    }
                 }
                 SetItem => {
                     st.require(3, &op)?;
                     st.pop(2);
+                    if let Some(p) = self.plain() {
+                        p.op(&op);
+                    }
                 }
                 Appends | SetItems | AddItems => {
                     st.pop_mark(&op)?;
                     st.require(1, &op)?;
+                    if let Some(p) = self.plain() {
+                        p.op(&op);
+                    }
                 }
                 Build => {
                     st.require(2, &op)?;
                     st.pop(1);
+                    self.object_op();
                 }
                 Reduce | NewObj => {
                     st.require(2, &op)?;
                     st.pop(2);
                     st.push(Sym::Other, off)?;
+                    self.object_op();
                 }
                 NewObjEx => {
                     st.require(3, &op)?;
                     st.pop(3);
                     st.push(Sym::Other, off)?;
+                    self.object_op();
                 }
                 BinPersId => {
                     st.require(1, &op)?;
                     st.pop(1);
                     st.push(Sym::Other, off)?;
+                    self.object_op();
                 }
-                PersId => st.push(Sym::Other, off)?,
+                PersId => {
+                    st.push(Sym::Other, off)?;
+                    self.object_op();
+                }
                 Obj => {
                     // OBJ takes the class and its arguments from above a MARK.
                     st.require(1, &op)?;
                     st.pop_mark(&op)?;
                     st.push(Sym::Other, off)?;
+                    self.object_op();
                 }
                 Global => {
                     st.push(Sym::Other, off)?;
@@ -923,6 +1021,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                         unreachable_arg(&op)
                     };
                     self.add_named_global(Some(m), Some(n));
+                    self.object_op();
                 }
                 Inst => {
                     st.pop_mark(&op)?;
@@ -931,6 +1030,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                         unreachable_arg(&op)
                     };
                     self.add_named_global(Some(m), Some(n));
+                    self.object_op();
                 }
                 StackGlobal => {
                     st.require(2, &op)?;
@@ -943,27 +1043,63 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     st.pop(2);
                     st.push(Sym::Other, off)?;
                     self.add_named_global(module, name);
+                    self.object_op();
                 }
                 Ext1 | Ext2 | Ext4 => {
                     st.push(Sym::Other, off)?;
                     let code = op.arg().as_int().unwrap_or(-1);
                     self.add_global(format!("<ext:{code}>"), true);
-                }
-                BinPut => {
-                    st.require(1, &op)?;
-                    self.memo_put(op.bytes[1] as u64);
-                }
-                Put | LongBinPut => {
-                    st.require(1, &op)?;
-                    self.memo_put(op.arg().as_int().unwrap_or(0) as u64);
+                    self.object_op();
                 }
                 Memoize => {
                     st.require(1, &op)?;
                     self.memo_put(self.memo_len);
+                    if let Some(p) = self.plain() {
+                        p.memoize();
+                    }
                 }
-                BinGet => self.memo_get(op.bytes[1] as u64, off)?,
-                Get | LongBinGet => {
+                BinPut => {
+                    st.require(1, &op)?;
+                    let id = op.bytes[1];
+                    self.memo_put(id as u64);
+                    if let Some(p) = self.plain() {
+                        p.put(id as u32);
+                    }
+                }
+                LongBinPut => {
+                    st.require(1, &op)?;
+                    let id = u32::from_le_bytes(op.bytes[1..5].try_into().expect("LONG_BINPUT"));
+                    self.memo_put(id as u64);
+                    if let Some(p) = self.plain() {
+                        p.put(id);
+                    }
+                }
+                Put => {
+                    st.require(1, &op)?;
+                    self.memo_put(op.arg().as_int().unwrap_or(0) as u64);
+                    if let Some(p) = self.plain() {
+                        p.op(&op);
+                    }
+                }
+                BinGet => {
+                    let id = op.bytes[1];
+                    self.memo_get(id as u64, off)?;
+                    if let Some(p) = self.plain() {
+                        p.get(id as u32);
+                    }
+                }
+                LongBinGet => {
+                    let id = u32::from_le_bytes(op.bytes[1..5].try_into().expect("LONG_BINGET"));
+                    self.memo_get(id as u64, off)?;
+                    if let Some(p) = self.plain() {
+                        p.get(id);
+                    }
+                }
+                Get => {
                     self.memo_get(op.arg().as_int().unwrap_or(0) as u64, off)?;
+                    if let Some(p) = self.plain() {
+                        p.op(&op);
+                    }
                 }
                 Proto => {
                     if self.protocol.is_none() {
@@ -971,14 +1107,6 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 Frame => {}
-            }
-            if is_object_op(op.opcode) {
-                self.object_ops = true;
-                self.plain = Option::None;
-            } else if let Some(p) = &mut self.plain
-                && !p.decided()
-            {
-                p.op(&op);
             }
         }
     }
