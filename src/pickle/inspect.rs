@@ -633,7 +633,11 @@ struct Analyzer<'a, 'o> {
     /// What MEMOIZE will use as index: CPython uses len(memo), which equals
     /// the next fresh index for every pickle CPython writes.
     memo_len: u64,
-    counts: [OpcodeStat; 256],
+    /// Opcodes seen, by opcode byte.
+    counts: [u64; 256],
+    /// Bytes of the opcodes without a fixed length (the others' are count
+    /// times that length, filled in by `finish`).
+    var_bytes: [u64; 256],
     protocol: Option<u8>,
     memo: MemoStats,
     max_depth: usize,
@@ -661,7 +665,8 @@ impl<'a, 'o> Analyzer<'a, 'o> {
             stack: SymStack::new(opts.limits.max_stack_entries),
             memo_strs: MemoStrs::new(opts.limits.max_memo_strings),
             memo_len: 0,
-            counts: [OpcodeStat::default(); 256],
+            counts: [0; 256],
+            var_bytes: [0; 256],
             protocol: None,
             memo: MemoStats::default(),
             max_depth: 0,
@@ -818,9 +823,10 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                 return Err(PickleError::MissingStop { offset: data.len() });
             };
             pos = off + op.len;
-            let stat = &mut self.counts[op.opcode.byte() as usize];
-            stat.count += 1;
-            stat.bytes += op.len as u64;
+            self.counts[op.opcode.byte() as usize] += 1;
+            if op.opcode.fixed_len() == 0 {
+                self.var_bytes[op.opcode.byte() as usize] += op.len as u64;
+            }
             if off >= next_release {
                 if let Some(release) = self.release {
                     release(off);
@@ -1115,14 +1121,18 @@ impl<'a, 'o> Analyzer<'a, 'o> {
         let data = self.data;
         let stream = &data[self.start..end];
         let mut opcodes = BTreeMap::new();
-        for (b, stat) in self.counts.iter().enumerate() {
-            if stat.count > 0
+        for (b, &count) in self.counts.iter().enumerate() {
+            if count > 0
                 && let Some(op) = Opcode::from_byte(b as u8)
             {
-                opcodes.insert(op.name().to_string(), *stat);
+                let bytes = match op.fixed_len() {
+                    0 => self.var_bytes[b],
+                    n => count * n as u64,
+                };
+                opcodes.insert(op.name().to_string(), OpcodeStat { count, bytes });
             }
         }
-        let count_of = |op: Opcode| self.counts[op.byte() as usize].count;
+        let count_of = |op: Opcode| self.counts[op.byte() as usize];
 
         let mut largest: Vec<_> = self.largest.into_iter().map(|Reverse(k)| k).collect();
         largest.sort_by(|a, b| b.cmp(a));

@@ -588,21 +588,34 @@ impl PlainCheck {
             _ => KIND_FROZENSET,
         };
         let mut node = Item::container(kind);
-        let m = self.marks.last().copied().unwrap_or(0);
+        let m = self.marks.pop().unwrap_or(0);
+        let items = &self.stack[m..];
         match kind {
-            KIND_DICT => Self::pairs(&self.stack[m..], &mut node),
-            _ => {
-                for it in &self.stack[m..] {
+            KIND_DICT => Self::pairs(items, &mut node),
+            KIND_TUPLE => {
+                for it in items {
                     node.add_child(it);
-                    match kind {
-                        KIND_TUPLE => node.flags |= it.flags & UNHASH,
-                        KIND_FROZENSET if it.flags & UNHASH != 0 => node.flags |= BAD,
-                        _ => {}
+                    node.flags |= it.flags & UNHASH;
+                }
+            }
+            KIND_FROZENSET => {
+                for it in items {
+                    node.add_child(it);
+                    if it.flags & UNHASH != 0 {
+                        node.flags |= BAD;
                     }
                 }
             }
+            _ => {
+                for it in items {
+                    node.add_child(it);
+                }
+            }
         }
-        self.drain_mark(|_, _| {});
+        for it in items {
+            Self::retire(&mut self.memo, it);
+        }
+        self.stack.truncate(m);
         self.push(node);
         if matches!(kind, KIND_DICT | KIND_FROZENSET) {
             self.ordered = true;
@@ -634,7 +647,7 @@ impl PlainCheck {
     }
 
     /// PUT, BINPUT or LONG_BINPUT of index `id`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn put(&mut self, id: u32) {
         let idx = self.stack.len().wrapping_sub(1);
         let Some(top) = self.stack.last_mut() else {

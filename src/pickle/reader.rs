@@ -136,6 +136,13 @@ impl Opcode {
     pub const fn byte(self) -> u8 {
         self as u8
     }
+
+    /// Encoded length when it is the same for every use of the opcode (no
+    /// argument or a fixed-width one), else 0.
+    #[inline(always)]
+    pub(crate) fn fixed_len(self) -> usize {
+        FIXED_LEN[self as usize] as usize
+    }
 }
 
 impl fmt::Display for Opcode {
