@@ -430,12 +430,22 @@ struct Entry<'a> {
     count: usize,
 }
 
+/// The stack as an open MARK found it. Nothing below a MARK changes while
+/// it is open (every opcode only pops above the innermost one), except that
+/// pushes may extend the run on top; so popping to the MARK restores this.
+#[derive(Clone, Copy)]
+struct MarkAt {
+    len: usize,
+    containers: usize,
+    entries: usize,
+    top_count: usize,
+}
+
 struct SymStack<'a> {
     entries: Vec<Entry<'a>>,
     len: usize,
     containers: usize,
-    /// Stack length at each open MARK.
-    marks: Vec<usize>,
+    marks: Vec<MarkAt>,
     max_entries: usize,
 }
 
@@ -457,7 +467,7 @@ impl<'a> SymStack<'a> {
     /// Items above the innermost MARK: all the unpickler lets an opcode touch.
     #[inline]
     fn avail(&self) -> usize {
-        self.len - self.marks.last().copied().unwrap_or(0)
+        self.len - self.marks.last().map_or(0, |m| m.len)
     }
 
     #[inline]
@@ -500,9 +510,33 @@ impl<'a> SymStack<'a> {
         Ok(())
     }
 
+    #[inline]
+    fn mark(&mut self) {
+        self.marks.push(MarkAt {
+            len: self.len,
+            containers: self.containers,
+            entries: self.entries.len(),
+            top_count: self.entries.last().map_or(0, |e| e.count),
+        });
+    }
+
     /// Pops `n` items; callers check `require` first.
     #[inline]
-    fn pop(&mut self, mut n: usize) {
+    fn pop(&mut self, n: usize) {
+        if let Some(top) = self.entries.last_mut()
+            && top.count > n
+        {
+            top.count -= n;
+            self.len -= n;
+            if matches!(top.sym, Sym::Container) {
+                self.containers -= n;
+            }
+            return;
+        }
+        self.pop_runs(n);
+    }
+
+    fn pop_runs(&mut self, mut n: usize) {
         while n > 0 {
             let Some(top) = self.entries.last_mut() else {
                 return;
@@ -527,7 +561,12 @@ impl<'a> SymStack<'a> {
                 offset: op.offset,
             });
         };
-        self.pop(self.len - m);
+        self.len = m.len;
+        self.containers = m.containers;
+        self.entries.truncate(m.entries);
+        if let Some(top) = self.entries.last_mut() {
+            top.count = m.top_count;
+        }
         Ok(())
     }
 
@@ -836,7 +875,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
             let st = &mut self.stack;
             match op.opcode {
                 Mark => {
-                    st.marks.push(st.len);
+                    st.mark();
                     self.check_depth(off)?;
                     if let Some(p) = self.plain() {
                         p.mark();

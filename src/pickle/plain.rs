@@ -138,8 +138,21 @@ impl Memo {
     }
 
     /// Sets a fresh index; false when it is already present.
-    #[inline]
+    #[inline(always)]
     fn insert_new(&mut self, id: u32, v: u64) -> bool {
+        if id as usize == self.dense.len()
+            && self.dense.len() < self.dense.capacity()
+            && self.sparse.is_empty()
+        {
+            // MEMOIZE and CPython's PUTs: the next index, appended.
+            self.dense.push(v);
+            self.len += 1;
+            return true;
+        }
+        self.insert_other(id, v)
+    }
+
+    fn insert_other(&mut self, id: u32, v: u64) -> bool {
         let i = id as usize;
         if i < self.dense.len() {
             if self.dense[i] != 0 {
@@ -147,7 +160,6 @@ impl Memo {
             }
             self.dense[i] = v;
         } else if i == self.dense.len() && self.sparse.is_empty() {
-            // MEMOIZE and CPython's PUTs: the next index, appended.
             self.dense.push(v);
         } else if i <= self.dense.len() * 2 + 4096 && self.sparse.is_empty() {
             self.dense.resize(i + 1, 0);
@@ -590,12 +602,17 @@ impl PlainCheck {
         let mut node = Item::container(kind);
         let m = self.marks.pop().unwrap_or(0);
         let items = &self.stack[m..];
+        let memo = &mut self.memo;
         match kind {
-            KIND_DICT => Self::pairs(items, &mut node),
+            KIND_DICT => {
+                Self::pairs(items, &mut node);
+                items.iter().for_each(|it| Self::retire(memo, it));
+            }
             KIND_TUPLE => {
                 for it in items {
                     node.add_child(it);
                     node.flags |= it.flags & UNHASH;
+                    Self::retire(memo, it);
                 }
             }
             KIND_FROZENSET => {
@@ -604,16 +621,15 @@ impl PlainCheck {
                     if it.flags & UNHASH != 0 {
                         node.flags |= BAD;
                     }
+                    Self::retire(memo, it);
                 }
             }
             _ => {
                 for it in items {
                     node.add_child(it);
+                    Self::retire(memo, it);
                 }
             }
-        }
-        for it in items {
-            Self::retire(&mut self.memo, it);
         }
         self.stack.truncate(m);
         self.push(node);
