@@ -1651,6 +1651,16 @@ mod tests {
     }
 
     #[test]
+    fn pop_mark_restores_a_run_extended_above_the_mark() {
+        // 'os', 1, MARK, 2 (same run as 1), POP_MARK, POP (the 1), 'system',
+        // STACK_GLOBAL: the operands are 'os' and 'system' again.
+        let data = b"\x80\x04\x8c\x02osK\x01(K\x0210\x8c\x06system\x93.";
+        let r = inspect(data, &InspectOptions::default()).unwrap();
+        assert_eq!(r.globals[0].name, "os.system");
+        assert_eq!(r.max_depth, 1);
+    }
+
+    #[test]
     fn unresolvable_stack_global_is_unsafe() {
         let r = inspect(b"\x80\x04K\x01\x8c\x01x\x93.", &InspectOptions::default()).unwrap();
         assert_eq!(r.globals[0].name, "<unknown>.x");
