@@ -471,12 +471,12 @@ impl<'a> SymStack<'a> {
     }
 
     #[inline]
-    fn require(&self, n: usize, op: &Op) -> Result<(), PickleError> {
+    fn require(&self, n: usize, opcode: Opcode, offset: usize) -> Result<(), PickleError> {
         let available = self.avail();
         if available < n {
             return Err(PickleError::StackUnderflow {
-                opcode: op.opcode.name(),
-                offset: op.offset,
+                opcode: opcode.name(),
+                offset,
                 needed: n,
                 available,
             });
@@ -554,11 +554,12 @@ impl<'a> SymStack<'a> {
         }
     }
 
-    fn pop_mark(&mut self, op: &Op) -> Result<(), PickleError> {
+    #[inline]
+    fn pop_mark(&mut self, opcode: Opcode, offset: usize) -> Result<(), PickleError> {
         let Some(m) = self.marks.pop() else {
             return Err(PickleError::NoMark {
-                opcode: op.opcode.name(),
-                offset: op.offset,
+                opcode: opcode.name(),
+                offset,
             });
         };
         self.len = m.len;
@@ -840,8 +841,10 @@ impl<'a, 'o> Analyzer<'a, 'o> {
     /// An opcode that makes the stream something other than plain data.
     #[inline]
     fn object_op(&mut self) {
-        self.object_ops = true;
-        self.plain = Option::None;
+        if !self.object_ops {
+            self.object_ops = true;
+            self.plain = Option::None;
+        }
     }
 
     /// Runs to this stream's STOP and returns the offset just past it.
@@ -882,7 +885,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 Stop => {
-                    st.require(1, &op)?;
+                    st.require(1, op.opcode, off)?;
                     return Ok(pos);
                 }
                 Pop => {
@@ -890,7 +893,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     if st.avail() == 0 && !st.marks.is_empty() {
                         st.marks.pop();
                     } else {
-                        st.require(1, &op)?;
+                        st.require(1, op.opcode, off)?;
                         st.pop(1);
                     }
                     if let Some(p) = self.plain() {
@@ -898,13 +901,13 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 PopMark => {
-                    st.pop_mark(&op)?;
+                    st.pop_mark(op.opcode, off)?;
                     if let Some(p) = self.plain() {
                         p.op(&op);
                     }
                 }
                 Dup => {
-                    st.require(1, &op)?;
+                    st.require(1, op.opcode, off)?;
                     let top = st.peek(0).unwrap_or(Sym::Other);
                     st.push(top, off)?;
                     self.check_depth(off)?;
@@ -978,7 +981,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     self.object_op();
                 }
                 ReadonlyBuffer => {
-                    st.require(1, &op)?;
+                    st.require(1, op.opcode, off)?;
                     self.object_op();
                 }
                 EmptyList | EmptyTuple | EmptyDict | EmptySet => {
@@ -989,7 +992,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 List | Tuple | Dict | FrozenSet => {
-                    st.pop_mark(&op)?;
+                    st.pop_mark(op.opcode, off)?;
                     st.push(Sym::Container, off)?;
                     if let Some(p) = self.plain() {
                         p.build_marked(op.opcode);
@@ -997,7 +1000,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                 }
                 Tuple1 | Tuple2 | Tuple3 => {
                     let n = (op.opcode.byte() - Tuple1.byte() + 1) as usize;
-                    st.require(n, &op)?;
+                    st.require(n, op.opcode, off)?;
                     st.pop(n);
                     st.push(Sym::Container, off)?;
                     self.check_depth(off)?;
@@ -1006,45 +1009,45 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 Append => {
-                    st.require(2, &op)?;
+                    st.require(2, op.opcode, off)?;
                     st.pop(1);
                     if let Some(p) = self.plain() {
                         p.op(&op);
                     }
                 }
                 SetItem => {
-                    st.require(3, &op)?;
+                    st.require(3, op.opcode, off)?;
                     st.pop(2);
                     if let Some(p) = self.plain() {
                         p.op(&op);
                     }
                 }
                 Appends | SetItems | AddItems => {
-                    st.pop_mark(&op)?;
-                    st.require(1, &op)?;
+                    st.pop_mark(op.opcode, off)?;
+                    st.require(1, op.opcode, off)?;
                     if let Some(p) = self.plain() {
                         p.op(&op);
                     }
                 }
                 Build => {
-                    st.require(2, &op)?;
+                    st.require(2, op.opcode, off)?;
                     st.pop(1);
                     self.object_op();
                 }
                 Reduce | NewObj => {
-                    st.require(2, &op)?;
+                    st.require(2, op.opcode, off)?;
                     st.pop(2);
                     st.push(Sym::Other, off)?;
                     self.object_op();
                 }
                 NewObjEx => {
-                    st.require(3, &op)?;
+                    st.require(3, op.opcode, off)?;
                     st.pop(3);
                     st.push(Sym::Other, off)?;
                     self.object_op();
                 }
                 BinPersId => {
-                    st.require(1, &op)?;
+                    st.require(1, op.opcode, off)?;
                     st.pop(1);
                     st.push(Sym::Other, off)?;
                     self.object_op();
@@ -1055,8 +1058,8 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                 }
                 Obj => {
                     // OBJ takes the class and its arguments from above a MARK.
-                    st.require(1, &op)?;
-                    st.pop_mark(&op)?;
+                    st.require(1, op.opcode, off)?;
+                    st.pop_mark(op.opcode, off)?;
                     st.push(Sym::Other, off)?;
                     self.object_op();
                 }
@@ -1069,7 +1072,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     self.object_op();
                 }
                 Inst => {
-                    st.pop_mark(&op)?;
+                    st.pop_mark(op.opcode, off)?;
                     st.push(Sym::Other, off)?;
                     let Arg::Pair(m, n) = op.arg() else {
                         unreachable_arg(&op)
@@ -1078,7 +1081,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     self.object_op();
                 }
                 StackGlobal => {
-                    st.require(2, &op)?;
+                    st.require(2, op.opcode, off)?;
                     let as_str = |s: Option<Sym<'a>>| match s {
                         Some(Sym::Str(b)) => Some(b),
                         _ => Option::None,
@@ -1097,14 +1100,14 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     self.object_op();
                 }
                 Memoize => {
-                    st.require(1, &op)?;
+                    st.require(1, op.opcode, off)?;
                     self.memo_put(self.memo_len);
                     if let Some(p) = self.plain() {
                         p.memoize();
                     }
                 }
                 BinPut => {
-                    st.require(1, &op)?;
+                    st.require(1, op.opcode, off)?;
                     let id = op.bytes[1];
                     self.memo_put(id as u64);
                     if let Some(p) = self.plain() {
@@ -1112,7 +1115,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 LongBinPut => {
-                    st.require(1, &op)?;
+                    st.require(1, op.opcode, off)?;
                     let id = u32::from_le_bytes(op.bytes[1..5].try_into().expect("LONG_BINPUT"));
                     self.memo_put(id as u64);
                     if let Some(p) = self.plain() {
@@ -1120,7 +1123,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 Put => {
-                    st.require(1, &op)?;
+                    st.require(1, op.opcode, off)?;
                     self.memo_put(op.arg().as_int().unwrap_or(0) as u64);
                     if let Some(p) = self.plain() {
                         p.op(&op);
