@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_pickle::{HashableValue, Value};
 
 use super::plain::{PlainCheck, Verdict};
-use super::reader::{Arg, Op, Opcode, PickleError, Reader};
+use super::reader::{Arg, Op, Opcode, PickleError, Reader, op_at};
 use super::source::Source;
 
 /// Globals that give a pickle code execution, file/network/process access or
@@ -861,13 +861,24 @@ impl<'a, 'o> Analyzer<'a, 'o> {
         let mut next_release = self.start + RELEASE_EVERY;
         loop {
             let off = pos;
-            let Some(op) = Reader::at(data, pos).next_op()? else {
+            let Some(&byte) = data.get(off) else {
                 return Err(PickleError::MissingStop { offset: data.len() });
             };
-            pos = off + op.len;
-            self.counts[op.opcode.byte() as usize] += 1;
-            if op.opcode.fixed_len() == 0 {
-                self.var_bytes[op.opcode.byte() as usize] += op.len as u64;
+            let Some(opcode) = Opcode::from_byte(byte) else {
+                return Err(PickleError::UnknownOpcode { byte, offset: off });
+            };
+            self.counts[byte as usize] += 1;
+            // Decodes the opcode in the arm that handles it, as `$code` (a
+            // constant where the arm has one opcode) and moves `pos` past it.
+            macro_rules! take {
+                ($code:expr) => {{
+                    let op = op_at(data, off, $code)?;
+                    pos = off + op.len;
+                    if op.opcode.fixed_len() == 0 {
+                        self.var_bytes[op.opcode.byte() as usize] += op.len as u64;
+                    }
+                    op
+                }};
             }
             if off >= next_release {
                 if let Some(release) = self.release {
@@ -876,8 +887,9 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                 next_release = off + RELEASE_EVERY;
             }
             let st = &mut self.stack;
-            match op.opcode {
+            match opcode {
                 Mark => {
+                    take!(Mark);
                     st.mark();
                     self.check_depth(off)?;
                     if let Some(p) = self.plain() {
@@ -885,10 +897,12 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 Stop => {
+                    let op = take!(Stop);
                     st.require(1, op.opcode, off)?;
                     return Ok(pos);
                 }
                 Pop => {
+                    let op = take!(Pop);
                     // CPython pops the MARK itself when nothing is above it.
                     if st.avail() == 0 && !st.marks.is_empty() {
                         st.marks.pop();
@@ -901,12 +915,14 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 PopMark => {
+                    let op = take!(PopMark);
                     st.pop_mark(op.opcode, off)?;
                     if let Some(p) = self.plain() {
                         p.op(&op);
                     }
                 }
                 Dup => {
+                    let op = take!(Dup);
                     st.require(1, op.opcode, off)?;
                     let top = st.peek(0).unwrap_or(Sym::Other);
                     st.push(top, off)?;
@@ -915,31 +931,41 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                         p.op(&op);
                     }
                 }
-                BinInt | BinInt1 | BinInt2 | None | NewTrue | NewFalse => {
+                BinInt1 | BinInt2 | BinInt | None | NewTrue | NewFalse => {
+                    match opcode {
+                        BinInt1 => take!(BinInt1),
+                        BinInt2 => take!(BinInt2),
+                        BinInt => take!(BinInt),
+                        _ => take!(opcode),
+                    };
                     st.push(Sym::Other, off)?;
                     if let Some(p) = self.plain() {
                         p.leaf(0);
                     }
                 }
                 BinFloat => {
+                    let op = take!(BinFloat);
                     st.push(Sym::Other, off)?;
                     if let Some(p) = self.plain() {
                         p.bin_float(op.bytes[1..9].try_into().expect("BINFLOAT"));
                     }
                 }
                 Long1 => {
+                    let op = take!(Long1);
                     st.push(Sym::Other, off)?;
                     if let Some(p) = self.plain() {
                         p.long1(op.bytes[1]);
                     }
                 }
                 Int | Long | Long4 | Float => {
+                    let op = take!(opcode);
                     st.push(Sym::Other, off)?;
                     if let Some(p) = self.plain() {
                         p.op(&op);
                     }
                 }
                 ShortBinUnicode => {
+                    let op = take!(ShortBinUnicode);
                     // Hot in protocol 4+: skip the generic argument decoder.
                     let s = &op.bytes[2..];
                     st.push(Sym::Str(s), off)?;
@@ -949,6 +975,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 String | BinString | ShortBinString | Unicode | BinUnicode | BinUnicode8 => {
+                    let op = take!(opcode);
                     let Arg::Bytes(s) = op.arg() else {
                         unreachable_arg(&op)
                     };
@@ -959,6 +986,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 ShortBinBytes => {
+                    let op = take!(ShortBinBytes);
                     let s = &op.bytes[2..];
                     st.push(Sym::Other, off)?;
                     self.literal(s.len(), off);
@@ -967,6 +995,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 BinBytes | BinBytes8 | ByteArray8 => {
+                    let op = take!(opcode);
                     let Arg::Bytes(s) = op.arg() else {
                         unreachable_arg(&op)
                     };
@@ -977,14 +1006,17 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 NextBuffer => {
+                    take!(NextBuffer);
                     st.push(Sym::Other, off)?;
                     self.object_op();
                 }
                 ReadonlyBuffer => {
+                    let op = take!(ReadonlyBuffer);
                     st.require(1, op.opcode, off)?;
                     self.object_op();
                 }
                 EmptyList | EmptyTuple | EmptyDict | EmptySet => {
+                    let op = take!(opcode);
                     st.push(Sym::Container, off)?;
                     self.check_depth(off)?;
                     if let Some(p) = self.plain() {
@@ -992,6 +1024,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 List | Tuple | Dict | FrozenSet => {
+                    let op = take!(opcode);
                     st.pop_mark(op.opcode, off)?;
                     st.push(Sym::Container, off)?;
                     if let Some(p) = self.plain() {
@@ -999,6 +1032,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 Tuple1 | Tuple2 | Tuple3 => {
+                    let op = take!(opcode);
                     let n = (op.opcode.byte() - Tuple1.byte() + 1) as usize;
                     st.require(n, op.opcode, off)?;
                     st.pop(n);
@@ -1009,6 +1043,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 Append => {
+                    let op = take!(Append);
                     st.require(2, op.opcode, off)?;
                     st.pop(1);
                     if let Some(p) = self.plain() {
@@ -1016,6 +1051,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 SetItem => {
+                    let op = take!(SetItem);
                     st.require(3, op.opcode, off)?;
                     st.pop(2);
                     if let Some(p) = self.plain() {
@@ -1023,6 +1059,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 Appends | SetItems | AddItems => {
+                    let op = take!(opcode);
                     st.pop_mark(op.opcode, off)?;
                     st.require(1, op.opcode, off)?;
                     if let Some(p) = self.plain() {
@@ -1030,33 +1067,39 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 Build => {
+                    let op = take!(Build);
                     st.require(2, op.opcode, off)?;
                     st.pop(1);
                     self.object_op();
                 }
                 Reduce | NewObj => {
+                    let op = take!(opcode);
                     st.require(2, op.opcode, off)?;
                     st.pop(2);
                     st.push(Sym::Other, off)?;
                     self.object_op();
                 }
                 NewObjEx => {
+                    let op = take!(NewObjEx);
                     st.require(3, op.opcode, off)?;
                     st.pop(3);
                     st.push(Sym::Other, off)?;
                     self.object_op();
                 }
                 BinPersId => {
+                    let op = take!(BinPersId);
                     st.require(1, op.opcode, off)?;
                     st.pop(1);
                     st.push(Sym::Other, off)?;
                     self.object_op();
                 }
                 PersId => {
+                    take!(PersId);
                     st.push(Sym::Other, off)?;
                     self.object_op();
                 }
                 Obj => {
+                    let op = take!(Obj);
                     // OBJ takes the class and its arguments from above a MARK.
                     st.require(1, op.opcode, off)?;
                     st.pop_mark(op.opcode, off)?;
@@ -1064,6 +1107,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     self.object_op();
                 }
                 Global => {
+                    let op = take!(Global);
                     st.push(Sym::Other, off)?;
                     let Arg::Pair(m, n) = op.arg() else {
                         unreachable_arg(&op)
@@ -1072,6 +1116,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     self.object_op();
                 }
                 Inst => {
+                    let op = take!(Inst);
                     st.pop_mark(op.opcode, off)?;
                     st.push(Sym::Other, off)?;
                     let Arg::Pair(m, n) = op.arg() else {
@@ -1081,6 +1126,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     self.object_op();
                 }
                 StackGlobal => {
+                    let op = take!(StackGlobal);
                     st.require(2, op.opcode, off)?;
                     let as_str = |s: Option<Sym<'a>>| match s {
                         Some(Sym::Str(b)) => Some(b),
@@ -1094,12 +1140,14 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     self.object_op();
                 }
                 Ext1 | Ext2 | Ext4 => {
+                    let op = take!(opcode);
                     st.push(Sym::Other, off)?;
                     let code = op.arg().as_int().unwrap_or(-1);
                     self.add_global(format!("<ext:{code}>"), true);
                     self.object_op();
                 }
                 Memoize => {
+                    let op = take!(Memoize);
                     st.require(1, op.opcode, off)?;
                     self.memo_put(self.memo_len);
                     if let Some(p) = self.plain() {
@@ -1107,6 +1155,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 BinPut => {
+                    let op = take!(BinPut);
                     st.require(1, op.opcode, off)?;
                     let id = op.bytes[1];
                     self.memo_put(id as u64);
@@ -1115,6 +1164,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 LongBinPut => {
+                    let op = take!(LongBinPut);
                     st.require(1, op.opcode, off)?;
                     let id = u32::from_le_bytes(op.bytes[1..5].try_into().expect("LONG_BINPUT"));
                     self.memo_put(id as u64);
@@ -1123,6 +1173,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 Put => {
+                    let op = take!(Put);
                     st.require(1, op.opcode, off)?;
                     self.memo_put(op.arg().as_int().unwrap_or(0) as u64);
                     if let Some(p) = self.plain() {
@@ -1130,6 +1181,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 BinGet => {
+                    let op = take!(BinGet);
                     let id = op.bytes[1];
                     self.memo_get(id as u64, off)?;
                     if let Some(p) = self.plain() {
@@ -1137,6 +1189,7 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 LongBinGet => {
+                    let op = take!(LongBinGet);
                     let id = u32::from_le_bytes(op.bytes[1..5].try_into().expect("LONG_BINGET"));
                     self.memo_get(id as u64, off)?;
                     if let Some(p) = self.plain() {
@@ -1144,17 +1197,21 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     }
                 }
                 Get => {
+                    let op = take!(Get);
                     self.memo_get(op.arg().as_int().unwrap_or(0) as u64, off)?;
                     if let Some(p) = self.plain() {
                         p.op(&op);
                     }
                 }
                 Proto => {
+                    let op = take!(Proto);
                     if self.protocol.is_none() {
                         self.protocol = op.arg().as_int().map(|v| v as u8);
                     }
                 }
-                Frame => {}
+                Frame => {
+                    take!(Frame);
+                }
             }
         }
     }
