@@ -1147,12 +1147,8 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     self.object_op();
                 }
                 Memoize => {
-                    let op = take!(Memoize);
-                    st.require(1, op.opcode, off)?;
-                    self.memo_put(self.memo_len);
-                    if let Some(p) = self.plain() {
-                        p.memoize();
-                    }
+                    take!(Memoize);
+                    self.memoize(off)?;
                 }
                 BinPut => {
                     let op = take!(BinPut);
@@ -1213,7 +1209,26 @@ impl<'a, 'o> Analyzer<'a, 'o> {
                     take!(Frame);
                 }
             }
+            // MEMOIZE follows most pushes (a quarter to a third of the
+            // opcodes CPython writes): taken here, on a well-predicted branch,
+            // instead of by another trip through the dispatch.
+            if data.get(pos) == Some(&Memoize.byte()) {
+                self.counts[Memoize.byte() as usize] += 1;
+                self.memoize(pos)?;
+                pos += 1;
+            }
         }
+    }
+
+    /// MEMOIZE at `off`: the top item goes in the next memo index.
+    #[inline(always)]
+    fn memoize(&mut self, off: usize) -> Result<(), PickleError> {
+        self.stack.require(1, Opcode::Memoize, off)?;
+        self.memo_put(self.memo_len);
+        if let Some(p) = self.plain() {
+            p.memoize();
+        }
+        Ok(())
     }
 
     fn finish(self, end: usize) -> StreamReport {
