@@ -22,7 +22,8 @@
 //! caller falls back to the graph replay plus serde_pickle decode
 //! ([`Verdict::Fallback`]).
 
-use super::inspect::{Limits, NODE_COST};
+use super::decode::NODE_COST;
+use super::inspect::Limits;
 use super::reader::{Arg, Op, Opcode};
 
 /// What the stream-level check concluded.
