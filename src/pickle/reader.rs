@@ -374,7 +374,9 @@ impl<'a> Reader<'a> {
             self.failed = true;
             return Err(PickleError::UnknownOpcode { byte, offset });
         };
-        match op_at(data, offset, opcode) {
+        // The tables are indexed by the byte just read, not by `opcode`, which
+        // would make the length wait on the opcode table's load.
+        match decode_op(data, offset, opcode, byte as usize) {
             Ok(op) => {
                 self.pos = offset + op.len;
                 Ok(Some(op))
@@ -392,7 +394,12 @@ impl<'a> Reader<'a> {
 /// the position of the next opcode then does not wait on a table lookup.
 #[inline(always)]
 pub(crate) fn op_at(data: &[u8], offset: usize, opcode: Opcode) -> Result<Op<'_>, PickleError> {
-    let byte = opcode.byte() as usize;
+    decode_op(data, offset, opcode, opcode.byte() as usize)
+}
+
+/// [`op_at`] with `byte == opcode.byte()` already at hand.
+#[inline(always)]
+fn decode_op(data: &[u8], offset: usize, opcode: Opcode, byte: usize) -> Result<Op<'_>, PickleError> {
     let fixed = FIXED_LEN[byte] as usize;
     let len = if fixed != 0 && fixed <= data.len() - offset {
         fixed
