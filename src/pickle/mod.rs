@@ -1,5 +1,6 @@
 //! Safe static analysis of pickle streams in Rust: nothing is ever unpickled. Used by
 //! `picklecost inspect` and by `analyze` for every payload it produced.
+mod decode;
 mod inspect;
 mod plain;
 mod reader;

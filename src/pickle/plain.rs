@@ -22,7 +22,8 @@
 //! caller falls back to the graph replay plus serde_pickle decode
 //! ([`Verdict::Fallback`]).
 
-use super::inspect::{Limits, NODE_COST};
+use super::decode::NODE_COST;
+use super::inspect::Limits;
 use super::reader::{Arg, Op, Opcode};
 
 /// What the stream-level check concluded.
@@ -138,14 +139,29 @@ impl Memo {
     }
 
     /// Sets a fresh index; false when it is already present.
-    #[inline]
+    #[inline(always)]
     fn insert_new(&mut self, id: u32, v: u64) -> bool {
+        if id as usize == self.dense.len()
+            && self.dense.len() < self.dense.capacity()
+            && self.sparse.is_empty()
+        {
+            // MEMOIZE and CPython's PUTs: the next index, appended.
+            self.dense.push(v);
+            self.len += 1;
+            return true;
+        }
+        self.insert_other(id, v)
+    }
+
+    fn insert_other(&mut self, id: u32, v: u64) -> bool {
         let i = id as usize;
         if i < self.dense.len() {
             if self.dense[i] != 0 {
                 return false;
             }
             self.dense[i] = v;
+        } else if i == self.dense.len() && self.sparse.is_empty() {
+            self.dense.push(v);
         } else if i <= self.dense.len() * 2 + 4096 && self.sparse.is_empty() {
             self.dense.resize(i + 1, 0);
             self.dense[i] = v;
@@ -183,6 +199,21 @@ pub(crate) struct PlainCheck {
     big_int: bool,
     ordered: bool,
     verdict: Option<Verdict>,
+}
+
+/// `std::str::from_utf8(s).is_ok()`, with a word-at-a-time ASCII fast path
+/// for the short strings that make up most streams.
+#[inline]
+pub(crate) fn utf8_ok(s: &[u8]) -> bool {
+    let mut acc = 0u64;
+    let mut words = s.chunks_exact(8);
+    for w in &mut words {
+        acc |= u64::from_le_bytes(w.try_into().expect("8 bytes"));
+    }
+    for &b in words.remainder() {
+        acc |= b as u64;
+    }
+    acc & 0x8080_8080_8080_8080 == 0 || std::str::from_utf8(s).is_ok()
 }
 
 /// serde_pickle's `decode_escaped_string` accepts only these escapes.
@@ -349,24 +380,9 @@ impl PlainCheck {
     pub(crate) fn op(&mut self, op: &Op) {
         use Opcode::*;
         match op.opcode {
-            BinInt1 | BinInt2 | None | NewTrue | NewFalse => self.push(Item::leaf(NODE_COST)),
-            BinInt => self.push(Item::leaf(NODE_COST)),
-            BinFloat => {
-                self.float = true;
-                let mut a = [0u8; 8];
-                a.copy_from_slice(&op.bytes[1..9]);
-                self.nan |= f64::from_be_bytes(a).is_nan();
-                self.push(Item::leaf(NODE_COST));
-                self.check_order();
-            }
-            ShortBinUnicode => {
-                let s = &op.bytes[2..];
-                if std::str::from_utf8(s).is_err() {
-                    self.verdict = Some(Verdict::NotPlain);
-                    return;
-                }
-                self.push(Item::leaf(NODE_COST + s.len() as u64));
-            }
+            BinInt1 | BinInt2 | BinInt | None | NewTrue | NewFalse => self.leaf(0),
+            BinFloat => self.bin_float(op.bytes[1..9].try_into().expect("BINFLOAT")),
+            ShortBinUnicode => self.short_unicode(&op.bytes[2..]),
             BinUnicode | BinUnicode8 | BinBytes | ShortBinBytes | BinBytes8 | ByteArray8 | BinString
             | ShortBinString | String | Unicode => {
                 let Arg::Bytes(s) = op.arg() else {
@@ -374,7 +390,7 @@ impl PlainCheck {
                     return;
                 };
                 let ok = match op.opcode {
-                    BinUnicode | BinUnicode8 => std::str::from_utf8(s).is_ok(),
+                    BinUnicode | BinUnicode8 => utf8_ok(s),
                     String => string_escapes_ok(s),
                     Unicode => unicode_escapes_ok(s),
                     _ => true,
@@ -385,12 +401,7 @@ impl PlainCheck {
                 }
                 self.push(Item::leaf(NODE_COST + s.len() as u64));
             }
-            Long1 => {
-                // LONG1's length byte: 7+ bytes may exceed 2^53.
-                self.big_int |= op.bytes[1] >= 7;
-                self.push(Item::leaf(NODE_COST));
-                self.check_order();
-            }
+            Long1 => self.long1(op.bytes[1]),
             Int | Long | Long4 => {
                 let arg = op.arg();
                 if op.opcode == Int && matches!(arg, Arg::BigText(_)) {
@@ -420,56 +431,10 @@ impl PlainCheck {
                 self.push(Item::leaf(NODE_COST));
                 self.check_order();
             }
-            EmptyList => self.push(Item::container(KIND_LIST)),
-            EmptyTuple => self.push(Item::container(KIND_TUPLE)),
-            EmptyDict => self.push(Item::container(KIND_DICT)),
-            EmptySet => {
-                self.ordered = true;
-                self.push(Item::container(KIND_SET));
-                self.check_order();
-            }
-            Mark => self.marks.push(self.stack.len()),
-            List | Tuple | Dict | FrozenSet => {
-                let kind = match op.opcode {
-                    List => KIND_LIST,
-                    Tuple => KIND_TUPLE,
-                    Dict => KIND_DICT,
-                    _ => KIND_FROZENSET,
-                };
-                let mut node = Item::container(kind);
-                let m = self.marks.last().copied().unwrap_or(0);
-                match kind {
-                    KIND_DICT => Self::pairs(&self.stack[m..], &mut node),
-                    _ => {
-                        for it in &self.stack[m..] {
-                            node.add_child(it);
-                            match kind {
-                                KIND_TUPLE => node.flags |= it.flags & UNHASH,
-                                KIND_FROZENSET if it.flags & UNHASH != 0 => node.flags |= BAD,
-                                _ => {}
-                            }
-                        }
-                    }
-                }
-                self.drain_mark(|_, _| {});
-                self.push(node);
-                if matches!(kind, KIND_DICT | KIND_FROZENSET) {
-                    self.ordered = true;
-                    self.check_order();
-                }
-            }
-            Tuple1 | Tuple2 | Tuple3 => {
-                let n = (op.opcode.byte() - Tuple1.byte() + 1) as usize;
-                let m = self.stack.len() - n;
-                let mut node = Item::container(KIND_TUPLE);
-                for it in &self.stack[m..] {
-                    node.add_child(it);
-                    node.flags |= it.flags & UNHASH;
-                    Self::retire(&mut self.memo, it);
-                }
-                self.stack.truncate(m);
-                self.push(node);
-            }
+            EmptyList | EmptyTuple | EmptyDict | EmptySet => self.empty(op.opcode),
+            Mark => self.mark(),
+            List | Tuple | Dict | FrozenSet => self.build_marked(op.opcode),
+            Tuple1 | Tuple2 | Tuple3 => self.tuple_n((op.opcode.byte() - Tuple1.byte() + 1) as usize),
             Append | SetItem => {
                 let n = if op.opcode == Append { 1 } else { 2 };
                 let m = self.stack.len() - n;
@@ -554,68 +519,196 @@ impl PlainCheck {
             }
             PopMark => self.drain_mark(|_, _| {}),
             Dup => self.verdict = Some(Verdict::Fallback),
-            Put | BinPut | LongBinPut | Memoize => {
-                let id = if op.opcode == Memoize {
-                    match u32::try_from(self.memo.len) {
-                        Ok(v) => v,
-                        Err(_) => {
-                            self.verdict = Some(Verdict::Fallback);
-                            return;
-                        }
-                    }
-                } else {
-                    match self.memo_id(op) {
-                        Some(v) => v,
-                        Option::None => return,
-                    }
-                };
-                let idx = self.stack.len().wrapping_sub(1);
-                let Some(top) = self.stack.last_mut() else {
-                    self.verdict = Some(Verdict::Fallback);
-                    return;
-                };
-                if top.flags & (REF | MEMO) != 0 {
-                    // serde_pickle memoizes a copy of a MemoRef's value.
-                    self.verdict = Some(Verdict::Fallback);
-                    return;
-                }
-                let v = if matches!(top.kind, KIND_LIST | KIND_DICT | KIND_SET) {
-                    KIND_LIVE | (idx as u64) << 5
-                } else {
-                    pack(top)
-                };
-                top.flags |= MEMO;
-                top.memo = id;
-                if !self.memo.insert_new(id, v) {
-                    self.verdict = Some(Verdict::Fallback);
+            Memoize => self.memoize(),
+            Put | BinPut | LongBinPut => {
+                if let Some(id) = self.memo_id(op) {
+                    self.put(id);
                 }
             }
             Get | BinGet | LongBinGet => {
-                let Some(id) = self.memo_id(op) else { return };
-                let v = self.memo.get(id);
-                let mut it = match v & 7 {
-                    0 => {
-                        // serde_pickle: MissingMemo.
-                        self.verdict = Some(Verdict::NotPlain);
-                        return;
-                    }
-                    KIND_LIVE => {
-                        let live = &mut self.stack[(v >> 5) as usize];
-                        live.flags |= SHARED;
-                        *live
-                    }
-                    _ => unpack(v),
-                };
-                it.flags = (it.flags & (BAD | UNHASH)) | REF;
-                it.memo = 0;
-                self.nodes = self.nodes.saturating_sub(1); // a copy, not a node of decoded_extent's graph
-                self.push(it);
+                if let Some(id) = self.memo_id(op) {
+                    self.get(id);
+                }
             }
             Proto | Frame => {}
             Stop => {}
             // Object opcodes: the caller stops feeding before these.
             _ => self.verdict = Some(Verdict::NotPlain),
         }
+    }
+
+    // The opcodes of a stream's bulk, fed one by one by the analyzer's fast
+    // path as well as by `op`.
+
+    /// An int (BININT*), None or bool: a leaf of `extra` payload bytes.
+    #[inline]
+    pub(crate) fn leaf(&mut self, extra: u64) {
+        self.push(Item::leaf(NODE_COST + extra));
+    }
+
+    #[inline]
+    pub(crate) fn bin_float(&mut self, be: [u8; 8]) {
+        self.float = true;
+        self.nan |= f64::from_be_bytes(be).is_nan();
+        self.push(Item::leaf(NODE_COST));
+        self.check_order();
+    }
+
+    #[inline]
+    pub(crate) fn short_unicode(&mut self, s: &[u8]) {
+        if !utf8_ok(s) {
+            self.verdict = Some(Verdict::NotPlain);
+            return;
+        }
+        self.push(Item::leaf(NODE_COST + s.len() as u64));
+    }
+
+    /// LONG1 with a payload of `n` bytes: 7+ bytes may exceed 2^53.
+    #[inline]
+    pub(crate) fn long1(&mut self, n: u8) {
+        self.big_int |= n >= 7;
+        self.push(Item::leaf(NODE_COST));
+        self.check_order();
+    }
+
+    /// EMPTY_LIST, EMPTY_TUPLE, EMPTY_DICT or EMPTY_SET.
+    #[inline]
+    pub(crate) fn empty(&mut self, opcode: Opcode) {
+        match opcode {
+            Opcode::EmptyList => self.push(Item::container(KIND_LIST)),
+            Opcode::EmptyTuple => self.push(Item::container(KIND_TUPLE)),
+            Opcode::EmptyDict => self.push(Item::container(KIND_DICT)),
+            _ => {
+                self.ordered = true;
+                self.push(Item::container(KIND_SET));
+                self.check_order();
+            }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn mark(&mut self) {
+        self.marks.push(self.stack.len());
+    }
+
+    /// LIST, TUPLE, DICT or FROZENSET: a container of the items above the mark.
+    #[inline]
+    pub(crate) fn build_marked(&mut self, opcode: Opcode) {
+        let kind = match opcode {
+            Opcode::List => KIND_LIST,
+            Opcode::Tuple => KIND_TUPLE,
+            Opcode::Dict => KIND_DICT,
+            _ => KIND_FROZENSET,
+        };
+        let mut node = Item::container(kind);
+        let m = self.marks.pop().unwrap_or(0);
+        let items = &self.stack[m..];
+        let memo = &mut self.memo;
+        match kind {
+            KIND_DICT => {
+                Self::pairs(items, &mut node);
+                items.iter().for_each(|it| Self::retire(memo, it));
+            }
+            KIND_TUPLE => {
+                for it in items {
+                    node.add_child(it);
+                    node.flags |= it.flags & UNHASH;
+                    Self::retire(memo, it);
+                }
+            }
+            KIND_FROZENSET => {
+                for it in items {
+                    node.add_child(it);
+                    if it.flags & UNHASH != 0 {
+                        node.flags |= BAD;
+                    }
+                    Self::retire(memo, it);
+                }
+            }
+            _ => {
+                for it in items {
+                    node.add_child(it);
+                    Self::retire(memo, it);
+                }
+            }
+        }
+        self.stack.truncate(m);
+        self.push(node);
+        if matches!(kind, KIND_DICT | KIND_FROZENSET) {
+            self.ordered = true;
+            self.check_order();
+        }
+    }
+
+    /// TUPLE1, TUPLE2 or TUPLE3 (`n` items; the analyzer checked they exist).
+    #[inline]
+    pub(crate) fn tuple_n(&mut self, n: usize) {
+        let m = self.stack.len() - n;
+        let mut node = Item::container(KIND_TUPLE);
+        for it in &self.stack[m..] {
+            node.add_child(it);
+            node.flags |= it.flags & UNHASH;
+            Self::retire(&mut self.memo, it);
+        }
+        self.stack.truncate(m);
+        self.push(node);
+    }
+
+    /// MEMOIZE: the next index is serde_pickle's memo length.
+    #[inline]
+    pub(crate) fn memoize(&mut self) {
+        match u32::try_from(self.memo.len) {
+            Ok(id) => self.put(id),
+            Err(_) => self.verdict = Some(Verdict::Fallback),
+        }
+    }
+
+    /// PUT, BINPUT or LONG_BINPUT of index `id`.
+    #[inline(always)]
+    pub(crate) fn put(&mut self, id: u32) {
+        let idx = self.stack.len().wrapping_sub(1);
+        let Some(top) = self.stack.last_mut() else {
+            self.verdict = Some(Verdict::Fallback);
+            return;
+        };
+        if top.flags & (REF | MEMO) != 0 {
+            // serde_pickle memoizes a copy of a MemoRef's value.
+            self.verdict = Some(Verdict::Fallback);
+            return;
+        }
+        let v = if matches!(top.kind, KIND_LIST | KIND_DICT | KIND_SET) {
+            KIND_LIVE | (idx as u64) << 5
+        } else {
+            pack(top)
+        };
+        top.flags |= MEMO;
+        top.memo = id;
+        if !self.memo.insert_new(id, v) {
+            self.verdict = Some(Verdict::Fallback);
+        }
+    }
+
+    /// GET, BINGET or LONG_BINGET of index `id`.
+    #[inline]
+    pub(crate) fn get(&mut self, id: u32) {
+        let v = self.memo.get(id);
+        let mut it = match v & 7 {
+            0 => {
+                // serde_pickle: MissingMemo.
+                self.verdict = Some(Verdict::NotPlain);
+                return;
+            }
+            KIND_LIVE => {
+                let live = &mut self.stack[(v >> 5) as usize];
+                live.flags |= SHARED;
+                *live
+            }
+            _ => unpack(v),
+        };
+        it.flags = (it.flags & (BAD | UNHASH)) | REF;
+        it.memo = 0;
+        self.nodes = self.nodes.saturating_sub(1); // a copy, not a node of decoded_extent's graph
+        self.push(it);
     }
 
     #[inline]

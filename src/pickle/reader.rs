@@ -136,6 +136,13 @@ impl Opcode {
     pub const fn byte(self) -> u8 {
         self as u8
     }
+
+    /// Encoded length when it is the same for every use of the opcode (no
+    /// argument or a fixed-width one), else 0.
+    #[inline(always)]
+    pub(crate) fn fixed_len(self) -> usize {
+        FIXED_LEN[self as usize] as usize
+    }
 }
 
 impl fmt::Display for Opcode {
@@ -367,32 +374,50 @@ impl<'a> Reader<'a> {
             self.failed = true;
             return Err(PickleError::UnknownOpcode { byte, offset });
         };
-        let fixed = FIXED_LEN[byte as usize] as usize;
-        let len = if fixed != 0 && fixed <= data.len() - offset {
-            fixed
-        } else if SHORT_PREFIXED[byte as usize]
-            && let Some(&n) = data.get(offset + 1)
-            && 2 + n as usize <= data.len() - offset
-        {
-            // SHORT_BINUNICODE & co.: a one-byte length, hot in protocol 4+.
-            2 + n as usize
-        } else {
-            match variable_len(data, offset, opcode) {
-                Ok(len) => len,
-                Err(e) => {
-                    self.failed = true;
-                    return Err(e);
-                }
+        // The tables are indexed by the byte just read, not by `opcode`, which
+        // would make the length wait on the opcode table's load.
+        match decode_op(data, offset, opcode, byte as usize) {
+            Ok(op) => {
+                self.pos = offset + op.len;
+                Ok(Some(op))
             }
-        };
-        self.pos = offset + len;
-        Ok(Some(Op {
-            opcode,
-            offset,
-            len,
-            bytes: &data[offset..offset + len],
-        }))
+            Err(e) => {
+                self.failed = true;
+                Err(e)
+            }
+        }
     }
+}
+
+/// Decodes the opcode at `offset` (< `data.len()`), whose byte is `opcode`.
+/// Inlined where `opcode` is a constant, a fixed length is a constant too:
+/// the position of the next opcode then does not wait on a table lookup.
+#[inline(always)]
+pub(crate) fn op_at(data: &[u8], offset: usize, opcode: Opcode) -> Result<Op<'_>, PickleError> {
+    decode_op(data, offset, opcode, opcode.byte() as usize)
+}
+
+/// [`op_at`] with `byte == opcode.byte()` already at hand.
+#[inline(always)]
+fn decode_op(data: &[u8], offset: usize, opcode: Opcode, byte: usize) -> Result<Op<'_>, PickleError> {
+    let fixed = FIXED_LEN[byte] as usize;
+    let len = if fixed != 0 && fixed <= data.len() - offset {
+        fixed
+    } else if SHORT_PREFIXED[byte]
+        && let Some(&n) = data.get(offset + 1)
+        && 2 + n as usize <= data.len() - offset
+    {
+        // SHORT_BINUNICODE & co.: a one-byte length, hot in protocol 4+.
+        2 + n as usize
+    } else {
+        variable_len(data, offset, opcode)?
+    };
+    Ok(Op {
+        opcode,
+        offset,
+        len,
+        bytes: &data[offset..offset + len],
+    })
 }
 
 impl<'a> Iterator for Reader<'a> {
