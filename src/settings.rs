@@ -13,6 +13,9 @@ pub mod tuning {
     pub const RENDER_PAGES: usize = 60;
     /// Objects of a per-page payload sent through the transports (spread over the sized pages).
     pub const TRANSPORT_OBJECTS_PER_PAYLOAD: usize = 16;
+    /// Rendered pages every worker keeps to send back (spread over what the render probe wrote):
+    /// each in-process sub-interpreter worker holds a copy of them.
+    pub const RESULTS_BACK_PAGES: usize = 8;
     /// However tight the budget, this many round trips per measured transport cell...
     pub const TRANSPORT_MIN_ROUNDS: usize = 3;
     /// ...and never more than this many.

@@ -566,7 +566,7 @@ fn rendered_outputs<'py>(
             "rendered_outputs",
             (
                 render_dir.to_string_lossy().as_ref(),
-                tuning::TRANSPORT_OBJECTS_PER_PAYLOAD,
+                tuning::RESULTS_BACK_PAGES,
             ),
         )?
         .extract()?;

@@ -46,7 +46,7 @@ from .util import DESCRIBE_SOURCE
 
 DEFAULT_TIMEOUT = 60.0  # seconds a worker may take for one item (or to start) before we give up
 # Workers collect garbage after replying to a message at least this large (untimed).
-COLLECT_AFTER_BYTES = 1 << 20
+COLLECT_AFTER_BYTES = 64 << 10
 
 _MIN_SUBINTERPRETERS = (3, 13)
 
@@ -198,7 +198,7 @@ def _pc_serve(conn, modules, dont_write_bytecode):
             conn.send_bytes(b"B" + result)
         else:
             conn.send_bytes(pickle.dumps(result))
-        if len(data) >= 1 << 20:  # a large payload's cyclic garbage, freed after the reply
+        if len(data) >= 64 << 10:  # a large payload's cyclic garbage, freed after the reply
             import gc
 
             gc.collect()
