@@ -80,6 +80,7 @@ fn scale(
         let mut scale: Scale = python::from_py(&outcome)?;
         let cpus = python_info["cpu_count"].as_u64().unwrap_or(1) as usize;
         scale.answer = verdict::scale::answer(&scale, cpus);
+        scale.single_worker = verdict::scale::single_worker(&scale);
 
         let results = ScaleResults {
             tool: serde_json::json!({"name": "picklecost", "version": env!("CARGO_PKG_VERSION")}),

@@ -22,6 +22,26 @@ pub struct Scale {
     /// The one-sentence answer, filled in on the Rust side.
     #[serde(default)]
     pub answer: String,
+    /// Each strategy's W = 1 run against the sequential baseline, filled in on the Rust side.
+    #[serde(default)]
+    pub single_worker: Vec<SingleWorkerCheck>,
+}
+
+/// One worker of a strategy should render as fast as the main interpreter alone: its wall
+/// time over the baseline, and its rendering alone (start-up and shipping left out), judged
+/// against the run-to-run noise the two baseline timings showed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SingleWorkerCheck {
+    pub workload: String,
+    pub strategy: String,
+    /// wall_seconds(W = 1) / sequential_seconds.
+    pub wall_ratio: f64,
+    /// render_seconds(W = 1) / sequential_seconds.
+    pub render_ratio: f64,
+    /// |first - last| / the smaller of the two baseline timings, at least 5%.
+    pub noise: f64,
+    /// |render_ratio - 1| <= noise.
+    pub within_noise: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -174,6 +174,31 @@ fn markdown(results: &ScaleResults, charts_md: &[String]) -> String {
             ));
         }
         md.push('\n');
+        let checks: Vec<String> = scale
+            .single_worker
+            .iter()
+            .filter(|c| c.workload == workload.name)
+            .map(|c| {
+                format!(
+                    "{} {:.2}× the baseline (rendering alone {:.2}×{})",
+                    c.strategy,
+                    c.wall_ratio,
+                    c.render_ratio,
+                    if c.within_noise {
+                        ""
+                    } else {
+                        ", **outside the noise**"
+                    }
+                )
+            })
+            .collect();
+        if let Some(c) = scale.single_worker.iter().find(|c| c.workload == workload.name) {
+            md.push_str(&format!(
+                "W = 1 against the sequential baseline (one worker should render as fast as the main interpreter; noise = the two baseline timings' spread, ±{:.0}%): {}.\n\n",
+                c.noise * 100.0,
+                checks.join(", ")
+            ));
+        }
     }
     if !scale.blocked.is_empty() {
         md.push_str("## What an isolated sub-interpreter refuses\n\n");

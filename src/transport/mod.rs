@@ -564,10 +564,7 @@ fn rendered_outputs<'py>(
     let outputs: Vec<Bound<'py, PyAny>> = transports_py
         .call_method1(
             "rendered_outputs",
-            (
-                render_dir.to_string_lossy().as_ref(),
-                tuning::RESULTS_BACK_PAGES,
-            ),
+            (render_dir.to_string_lossy().as_ref(), tuning::RESULTS_BACK_PAGES),
         )?
         .extract()?;
     let pickle = py.import("pickle")?;

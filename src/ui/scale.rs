@@ -97,6 +97,18 @@ pub fn table(scale: &Scale) -> String {
                 w7 = w[7]
             ));
         }
+        let outside: Vec<String> = scale
+            .single_worker
+            .iter()
+            .filter(|c| c.workload == baseline.workload && !c.within_noise)
+            .map(|c| format!("{} renders at {:.2}× the baseline", c.strategy, c.render_ratio))
+            .collect();
+        if !outside.is_empty() {
+            s.push_str(&format!(
+                "  ! W = 1 outside the baselines' noise: {}\n",
+                outside.join(", ")
+            ));
+        }
         s.push('\n');
     }
     for w in scale.workloads.iter().filter(|w| !w.available) {

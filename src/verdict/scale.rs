@@ -1,5 +1,39 @@
 //! `picklecost scale`: the one-sentence answer, from the measured runs only.
-use crate::model::scale::{Scale, ScaleRun};
+use crate::model::scale::{Scale, ScaleRun, SingleWorkerCheck};
+
+/// The smallest run-to-run noise a W = 1 check allows, however close the two baselines were.
+pub const MIN_NOISE: f64 = 0.05;
+
+/// Each strategy's W = 1 run that completed, against its workload's sequential baseline.
+pub fn single_worker(scale: &Scale) -> Vec<SingleWorkerCheck> {
+    scale
+        .runs
+        .iter()
+        .filter(|r| r.workers == 1 && r.speedup.is_some())
+        .filter_map(|r| {
+            let b = scale.baselines.iter().find(|b| b.workload == r.workload)?;
+            let (wall, base) = (r.wall_seconds?, r.sequential_seconds?);
+            if base <= 0.0 {
+                return None;
+            }
+            let low = b.first_seconds.min(b.last_seconds);
+            let noise = if low > 0.0 {
+                ((b.first_seconds - b.last_seconds).abs() / low).max(MIN_NOISE)
+            } else {
+                MIN_NOISE
+            };
+            let render_ratio = r.render_seconds / base;
+            Some(SingleWorkerCheck {
+                workload: r.workload.clone(),
+                strategy: r.strategy.clone(),
+                wall_ratio: wall / base,
+                render_ratio,
+                noise,
+                within_noise: (render_ratio - 1.0).abs() <= noise,
+            })
+        })
+        .collect()
+}
 
 /// Below this speed-up a parallel run is taken not to scale at all.
 pub const SCALES_AT_ALL: f64 = 1.1;

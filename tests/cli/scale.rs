@@ -164,9 +164,54 @@ pub fn scale_a_bengal_site(site: &Path, pages: u64) {
             assert!(row["speedup"].as_f64().is_some(), "{row}");
         }
     }
+    // W = 1 of each strategy against the baseline: the ratios are the recorded times', and the
+    // noise the two baseline timings' spread (at least 5%).
+    let checks = s["single_worker"].as_array().unwrap();
+    for workload in ["render", "markdown"] {
+        for strategy in ["thread", "fork"] {
+            let c = checks
+                .iter()
+                .find(|c| c["workload"] == workload && c["strategy"] == strategy)
+                .unwrap_or_else(|| panic!("no W = 1 check for {workload}/{strategy}: {checks:?}"));
+            let run = runs(&r, workload, strategy)
+                .into_iter()
+                .find(|x| x["workers"] == 1)
+                .unwrap();
+            let base = run["sequential_seconds"].as_f64().unwrap();
+            let wall = run["wall_seconds"].as_f64().unwrap();
+            let render = run["render_seconds"].as_f64().unwrap();
+            assert!(
+                (c["wall_ratio"].as_f64().unwrap() - wall / base).abs() < 1e-9,
+                "{c}"
+            );
+            assert!(
+                (c["render_ratio"].as_f64().unwrap() - render / base).abs() < 1e-9,
+                "{c}"
+            );
+            let b = s["baselines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|b| b["workload"] == workload)
+                .unwrap();
+            let (first, last) = (
+                b["first_seconds"].as_f64().unwrap(),
+                b["last_seconds"].as_f64().unwrap(),
+            );
+            let noise = ((first - last).abs() / first.min(last)).max(0.05);
+            assert!((c["noise"].as_f64().unwrap() - noise).abs() < 1e-9, "{c}");
+            assert_eq!(
+                c["within_noise"].as_bool().unwrap(),
+                (render / base - 1.0).abs() <= noise,
+                "{c}"
+            );
+        }
+    }
     let text = stdout(&o);
     assert!(text.contains("report:"), "{text}");
     assert!(!r["scale"]["answer"].as_str().unwrap().is_empty());
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("W = 1 against the sequential baseline"), "{md}");
 }
 
 const CRASHING: &str = r##"
