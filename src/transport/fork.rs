@@ -18,12 +18,7 @@ pub fn measure(
     deadline: Instant,
 ) -> Result<(Setup, Vec<u64>), TripError> {
     let describe = |e: PyErr| TripError::from_py(py, &e);
-    let module = python::module(py, Module::Transports).map_err(describe)?;
-    let list = pyo3::types::PyList::new(py, objects).map_err(describe)?;
-    let pool = module
-        .getattr("ForkTransport")
-        .and_then(|c| c.call1((workers, list)))
-        .map_err(describe)?;
+    let pool = start(py, workers, objects)?;
     let result = (|| {
         let setup: Setup = python::from_py(&pool.getattr("setup_ns").map_err(describe)?)
             .map_err(|e| TripError::Failed(e.to_string()))?;
@@ -42,4 +37,43 @@ pub fn measure(
     })();
     let _ = pool.call_method0("close");
     result
+}
+
+/// Rendered pages sent back by children forked over them: each child pickles its copy and
+/// sends it, as a forked renderer returns what it rendered. Every page once, then round-robin
+/// until `deadline`.
+pub fn results_back(
+    py: Python<'_>,
+    workers: usize,
+    outputs: &[Bound<'_, PyAny>],
+    protocol: u8,
+    deadline: Instant,
+) -> Result<Vec<u64>, TripError> {
+    let describe = |e: PyErr| TripError::from_py(py, &e);
+    let pool = start(py, workers, outputs)?;
+    let samples = (0..tuning::TRANSPORT_MAX_ROUNDS)
+        .take_while(|&i| i < tuning::TRANSPORT_MIN_ROUNDS.max(outputs.len()) || Instant::now() <= deadline)
+        .map(|i| {
+            pool.call_method1("result_back", (i % outputs.len(), protocol))
+                .and_then(|r| r.extract::<u64>())
+                .map_err(describe)
+        })
+        .collect();
+    let _ = pool.call_method0("close");
+    samples
+}
+
+/// `ForkTransport(workers, objects)`: the children are forked here.
+fn start<'py>(
+    py: Python<'py>,
+    workers: usize,
+    objects: &[Bound<'py, PyAny>],
+) -> Result<Bound<'py, PyAny>, TripError> {
+    let describe = |e: PyErr| TripError::from_py(py, &e);
+    let module = python::module(py, Module::Transports).map_err(describe)?;
+    let list = pyo3::types::PyList::new(py, objects).map_err(describe)?;
+    module
+        .getattr("ForkTransport")
+        .and_then(|c| c.call1((workers, list)))
+        .map_err(describe)
 }

@@ -674,7 +674,7 @@ fn fork_results_back(
     let outcome = if outputs.is_empty() {
         Err(TripError::Failed(NO_OUTPUT.into()))
     } else {
-        back_from_fork(py, workers, &outputs, protocol, Instant::now() + per_transport)
+        fork::results_back(py, workers, &outputs, protocol, Instant::now() + per_transport)
     };
     Ok(result_row(
         TransportKind::Fork,
@@ -682,30 +682,4 @@ fn fork_results_back(
         &result_bytes,
         outcome,
     ))
-}
-
-fn back_from_fork(
-    py: Python<'_>,
-    workers: usize,
-    outputs: &[Bound<'_, PyAny>],
-    protocol: u8,
-    deadline: Instant,
-) -> Result<Vec<u64>, TripError> {
-    let describe = |e: PyErr| TripError::from_py(py, &e);
-    let transports_py = python::module(py, Module::Transports).map_err(describe)?;
-    let list = pyo3::types::PyList::new(py, outputs).map_err(describe)?;
-    let pool = transports_py
-        .getattr("ForkTransport")
-        .and_then(|c| c.call1((workers, list)))
-        .map_err(describe)?;
-    let samples = (0..tuning::TRANSPORT_MAX_ROUNDS)
-        .take_while(|&i| i < tuning::TRANSPORT_MIN_ROUNDS.max(outputs.len()) || Instant::now() <= deadline)
-        .map(|i| {
-            pool.call_method1("result_back", (i % outputs.len(), protocol))
-                .and_then(|r| r.extract::<u64>())
-                .map_err(describe)
-        })
-        .collect();
-    let _ = pool.call_method0("close");
-    samples
 }

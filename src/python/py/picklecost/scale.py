@@ -632,25 +632,6 @@ def _collect(kind, workers, conns, pids, per, row, timeout, on_ready=None):
     return state
 
 
-def _reap(pid, wait_seconds=10.0):
-    """waitpid with a deadline; SIGKILL then wait if the child does not end."""
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        try:
-            done, status = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            return None
-        if done:
-            return status
-        if time.monotonic() > deadline:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            return os.waitpid(pid, 0)[1]
-        time.sleep(0.005)
-
-
 def _failures(kind, state, per, pids, statuses, pages_by_index):
     failures = []
     for k, st in state.items():
@@ -721,7 +702,7 @@ def run_fork(workload, indices, workers, timeout, workdir, page_name):
         pids.append(pid)
     state = _collect("fork", workers, conns, pids, per, row, timeout)
     wall = _now() - start
-    statuses = {k: _reap(pid) for k, pid in enumerate(pids)}
+    statuses = {k: transports._reap_child(pid, 10.0) for k, pid in enumerate(pids)}
     for conn in conns:
         conn.close()
     _finish(row, per, wall)
