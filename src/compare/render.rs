@@ -78,6 +78,22 @@ fn size_cells(p: &PayloadRow, s: &SizeChange) -> Vec<String> {
     ]
 }
 
+/// One size row per payload both runs sized.
+fn size_rows(c: &Comparison) -> Vec<Vec<String>> {
+    c.payloads
+        .iter()
+        .filter_map(|p| p.size.as_ref().map(|sz| size_cells(p, sz)))
+        .collect()
+}
+
+/// One latency row per payload and operation.
+fn latency_rows(c: &Comparison) -> Vec<Vec<String>> {
+    c.payloads
+        .iter()
+        .flat_map(|p| p.latency.iter().map(move |o| latency_cells(p, o)))
+        .collect()
+}
+
 fn latency_cells(p: &PayloadRow, o: &OpChange) -> Vec<String> {
     let (shift, machine, pv) = match o.test {
         Some(t) => (
@@ -198,21 +214,13 @@ pub fn table(c: &Comparison) -> String {
         }
         s.push('\n');
     }
-    let rows: Vec<Vec<String>> = c
-        .payloads
-        .iter()
-        .filter_map(|p| p.size.as_ref().map(|sz| size_cells(p, sz)))
-        .collect();
+    let rows = size_rows(c);
     if !rows.is_empty() {
         s.push_str("Size (exact bytes: any difference is a change)\n");
         s.push_str(&aligned(&SIZE_HEADER, &rows, &SIZE_RIGHT));
         s.push('\n');
     }
-    let rows: Vec<Vec<String>> = c
-        .payloads
-        .iter()
-        .flat_map(|p| p.latency.iter().map(move |o| latency_cells(p, o)))
-        .collect();
+    let rows = latency_rows(c);
     if !rows.is_empty() {
         s.push_str("Latency (before → after)\n");
         s.push_str(&aligned(&LAT_HEADER, &rows, &LAT_RIGHT));
@@ -335,21 +343,13 @@ pub fn markdown(c: &Comparison) -> String {
             c.verdicts_unchanged
         ));
     }
-    let rows: Vec<Vec<String>> = c
-        .payloads
-        .iter()
-        .filter_map(|p| p.size.as_ref().map(|sz| size_cells(p, sz)))
-        .collect();
+    let rows = size_rows(c);
     if !rows.is_empty() {
         s.push_str("**Size** (exact bytes)\n\n");
         s.push_str(&md_table(&SIZE_HEADER, &rows, &SIZE_RIGHT));
         s.push('\n');
     }
-    let rows: Vec<Vec<String>> = c
-        .payloads
-        .iter()
-        .flat_map(|p| p.latency.iter().map(move |o| latency_cells(p, o)))
-        .collect();
+    let rows = latency_rows(c);
     if !rows.is_empty() {
         s.push_str("**Latency** (before → after)\n\n");
         s.push_str(&md_table(&LAT_HEADER, &rows, &LAT_RIGHT));

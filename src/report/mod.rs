@@ -86,7 +86,8 @@ impl OutDir {
         }
     }
 
-    /// Write files made elsewhere (`picklecost scale`), staged and moved into place like `write`.
+    /// Write report files into a staging directory beside the report, then move them into
+    /// place: a failed run leaves no partial file behind.
     pub fn write_files(&self, files: &[ReportFile]) -> Result<()> {
         let staging = self
             .path
@@ -104,21 +105,11 @@ impl OutDir {
     }
 
     pub fn write(&self, run: &Run, exporters: &[&dyn Exporter]) -> Result<()> {
-        let staging = self
-            .path
-            .join(format!(".picklecost-staging-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&staging);
-        std::fs::create_dir_all(&staging)?;
-        let written = (|| -> Result<()> {
-            for exporter in exporters {
-                for file in exporter.export(run)? {
-                    write_file(&staging.join(&file.path), &file.bytes)?;
-                }
-            }
-            publish(&staging, &self.path)
-        })();
-        let _ = std::fs::remove_dir_all(&staging);
-        written
+        let mut files = Vec::new();
+        for exporter in exporters {
+            files.extend(exporter.export(run)?);
+        }
+        self.write_files(&files)
     }
 }
 

@@ -433,38 +433,39 @@ pub fn run<'py>(
     let render_seconds = render_started.elapsed().as_secs_f64();
 
     // The return leg: real rendered pages sent back through each transport (the pools are
-    // still up; forks are made now, when the rendered pages exist to share).
-    let back = results_back(
-        py,
-        &workdir.path().join("render"),
-        &pools,
-        settings.protocol,
-        &available,
-        &reason,
-        per_cell,
-    );
+    // still up); read once for every transport.
+    let (outputs, result_bytes) =
+        match rendered_outputs(py, &workdir.path().join("render"), settings.protocol) {
+            Ok(read) => read,
+            Err(e) => {
+                close_pools();
+                return Err(e);
+            }
+        };
+    let back = results_back(py, &outputs, &result_bytes, &pools, &available, &reason, per_cell);
     close_pools();
     let mut results_back = back?;
     // Forked last: a child forked while sub-interpreters run aborts (their state is not
-    // fork-safe), so only once the pools are closed.
-    if fork_ok {
-        results_back.push(fork_results_back(
-            py,
-            &workdir.path().join("render"),
-            workers,
-            settings.protocol,
-            per_cell,
-        )?);
+    // fork-safe), so only once the pools are closed; the children share the pages.
+    let fork_back = if !fork_ok {
+        Err(TripError::Failed(reason(TransportKind::Fork).unwrap_or_default()))
+    } else if outputs.is_empty() {
+        Err(TripError::Failed(NO_OUTPUT.into()))
     } else {
-        results_back.push(ResultBack {
-            transport: TransportKind::Fork,
-            available: false,
-            reason: reason(TransportKind::Fork),
-            results: 0,
-            result_bytes: Vec::new(),
-            roundtrip_ns: stats::LatencySummary::of(&stats::new_histogram()),
-        });
-    }
+        fork::results_back(
+            py,
+            workers,
+            &outputs,
+            settings.protocol,
+            Instant::now() + per_cell,
+        )
+    };
+    results_back.push(result_row(
+        TransportKind::Fork,
+        outputs.len(),
+        &result_bytes,
+        fork_back,
+    ));
 
     Ok(Outcome {
         availability,
@@ -607,17 +608,16 @@ const NO_OUTPUT: &str = "the render-cost probe left no rendered page to send bac
 #[allow(clippy::too_many_arguments)]
 fn results_back(
     py: Python<'_>,
-    render_dir: &std::path::Path,
+    outputs: &[Bound<'_, PyAny>],
+    result_bytes: &[u64],
     pools: &[(TransportKind, &Pool)],
-    protocol: u8,
     available: &dyn Fn(TransportKind) -> bool,
     reason: &dyn Fn(TransportKind) -> Option<String>,
     per_transport: Duration,
 ) -> Result<Vec<ResultBack>> {
     let transports_py = python::module(py, Module::Transports)?;
-    let (outputs, result_bytes) = rendered_outputs(py, render_dir, protocol)?;
     let row = |transport: TransportKind, outcome: Result<Vec<u64>, TripError>| {
-        result_row(transport, outputs.len(), &result_bytes, outcome)
+        result_row(transport, outputs.len(), result_bytes, outcome)
     };
     let mut rows = Vec::new();
     let kinds = [
@@ -641,14 +641,14 @@ fn results_back(
                 .call_method1(
                     "measure_thread_results",
                     (
-                        pyo3::types::PyList::new(py, &outputs)?,
+                        pyo3::types::PyList::new(py, outputs)?,
                         tuning::TRANSPORT_MIN_ROUNDS,
                     ),
                 )
                 .and_then(|r| r.extract::<Vec<u64>>())
                 .map_err(|e| TripError::from_py(py, &e)),
             _ => match pool {
-                Some(pool) => pool.results_back(py, &outputs, deadline),
+                Some(pool) => pool.results_back(py, outputs, deadline),
                 None => Err(TripError::Failed(
                     reason(kind)
                         .filter(|_| !available(kind))
@@ -659,27 +659,4 @@ fn results_back(
         rows.push(row(kind, outcome));
     }
     Ok(rows)
-}
-
-/// Rendered pages sent back by children forked now (they share the pages copy-on-write and
-/// pickle them, as a forked renderer returns what it rendered).
-fn fork_results_back(
-    py: Python<'_>,
-    render_dir: &std::path::Path,
-    workers: usize,
-    protocol: u8,
-    per_transport: Duration,
-) -> Result<ResultBack> {
-    let (outputs, result_bytes) = rendered_outputs(py, render_dir, protocol)?;
-    let outcome = if outputs.is_empty() {
-        Err(TripError::Failed(NO_OUTPUT.into()))
-    } else {
-        fork::results_back(py, workers, &outputs, protocol, Instant::now() + per_transport)
-    };
-    Ok(result_row(
-        TransportKind::Fork,
-        outputs.len(),
-        &result_bytes,
-        outcome,
-    ))
 }

@@ -668,29 +668,42 @@ class SubinterpreterTransport(_Pool):
 
 # --- processes ---------------------------------------------------------------------------------
 
-class _ProcWorker:
-    def __init__(self, process, conn):
-        self.process = process
-        self.conn = conn
-        self.stuck = False
+class _PipeWorker:
+    """A worker at the other end of a pipe (spawned or forked). Replies are pickles, or b"B" + a
+    pickled result, which is returned as bytes for the caller to unpickle (and time)."""
+
+    stuck = False
 
     def receive(self, timeout, what):
         if not self.conn.poll(timeout):
             self.stuck = True
-            if not self.process.is_alive():
-                raise TransportError("worker process %s exited with code %s while %s"
-                                     % (self.process.pid, self.process.exitcode, what))
-            raise TransportError("worker process %s did not answer within %gs while %s"
-                                 % (self.process.pid, timeout, what))
+            raise TransportError(self._silent(timeout, what))
         try:
             data = self.conn.recv_bytes()
-            # A pickled result (b"B" first) is returned as bytes, to be unpickled by the caller.
-            return memoryview(data)[1:] if data[:1] == b"B" else pickle.loads(data)
         except (EOFError, OSError):
             self.stuck = True
-            self.process.join(1.0)
-            raise TransportError("worker process %s exited with code %s while %s"
-                                 % (self.process.pid, self.process.exitcode, what))
+            raise TransportError(self._ended(what))
+        return memoryview(data)[1:] if data[:1] == b"B" else pickle.loads(data)
+
+
+class _ProcWorker(_PipeWorker):
+    def __init__(self, process, conn):
+        self.process = process
+        self.conn = conn
+
+    def _silent(self, timeout, what):
+        if not self.process.is_alive():
+            return self._exited(what)
+        return ("worker process %s did not answer within %gs while %s"
+                % (self.process.pid, timeout, what))
+
+    def _ended(self, what):
+        self.process.join(1.0)
+        return self._exited(what)
+
+    def _exited(self, what):
+        return ("worker process %s exited with code %s while %s"
+                % (self.process.pid, self.process.exitcode, what))
 
     def stop(self, timeout):
         try:
@@ -793,26 +806,19 @@ class ProcessTransport(_Pool):
 
 # --- fork ----------------------------------------------------------------------------------------
 
-class _ForkWorker:
-    """A forked child of this process and the two ends of its pipe (as _ProcWorker)."""
+class _ForkWorker(_PipeWorker):
+    """A forked child of this process and our end of its pipe."""
 
     def __init__(self, pid, conn):
         self.pid = pid
         self.conn = conn
-        self.stuck = False
 
-    def receive(self, timeout, what):
-        if not self.conn.poll(timeout):
-            self.stuck = True
-            raise TransportError("forked worker %d did not answer within %gs while %s"
-                                 % (self.pid, timeout, what))
-        try:
-            data = self.conn.recv_bytes()
-        except (EOFError, OSError):
-            self.stuck = True
-            raise TransportError("forked worker %d ended while %s (%s)"
-                                 % (self.pid, what, _exit_words(_reap_child(self.pid, 1.0))))
-        return memoryview(data)[1:] if data[:1] == b"B" else pickle.loads(data)
+    def _silent(self, timeout, what):
+        return "forked worker %d did not answer within %gs while %s" % (self.pid, timeout, what)
+
+    def _ended(self, what):
+        return ("forked worker %d ended while %s (%s)"
+                % (self.pid, what, _exit_words(_reap_child(self.pid, 1.0))))
 
     def stop(self, timeout):
         try:
