@@ -21,6 +21,10 @@ use pyo3::prelude::*;
 use serde::Deserialize;
 use std::time::{Duration, Instant};
 
+/// thread, sub-interpreter, legacy sub-interpreter, process, fork: the fork cells are measured
+/// before the others start, on the share each cell would get if a payload took all of them.
+const MOST_TRANSPORTS_PER_PAYLOAD: usize = 5;
+
 /// Why a round trip did not happen.
 pub enum TripError {
     /// Ctrl-C: in this interpreter (KeyboardInterrupt), or in a worker that got the terminal's
@@ -260,7 +264,9 @@ pub fn run<'py>(
     let active_cells = payloads.iter().filter(|p| !p.sizes.is_empty()).count().max(1);
     let fork_ok = available(TransportKind::Fork);
     // Forks first, before this process runs sub-interpreters and pool threads.
-    let fork_share = Duration::from_secs_f64((settings.budget_seconds / (active_cells * 5) as f64).max(0.05));
+    let fork_share = Duration::from_secs_f64(
+        (settings.budget_seconds / (active_cells * MOST_TRANSPORTS_PER_PAYLOAD) as f64).max(0.05),
+    );
     let mut fork_cells: Vec<Cell> = Vec::new();
     for (p, objs) in payloads.iter().zip(&fork_objects) {
         if interrupted.get() {

@@ -132,17 +132,7 @@ fn truth(g: &Generator, python: &Path, site: &Path, stage: &str, scratch: &str) 
         .current_dir(std::env::temp_dir())
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .unwrap_or_else(|| {
-            panic!(
-                "no result from generator_sizes.py: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-    serde_json::from_str(line).unwrap()
+    result_line(&out, "generator_sizes.py")
 }
 
 fn check(g: &Generator, stage: &str) {

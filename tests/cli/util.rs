@@ -187,13 +187,18 @@ pub fn independent_sizes(site: &Path, protocol: u8, fields: &str, loader: Option
         cmd.arg(loader);
     }
     let out = cmd.output().expect("running the independent size script");
+    result_line(&out, "independent_sizes.py")
+}
+
+/// The JSON a tests/support script printed on its `RESULT ` line.
+pub fn result_line(out: &Output, script: &str) -> serde_json::Value {
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text
         .lines()
         .find_map(|l| l.strip_prefix("RESULT "))
         .unwrap_or_else(|| {
             panic!(
-                "no result from independent_sizes.py: {}",
+                "no result from {script}: {}",
                 String::from_utf8_lossy(&out.stderr)
             )
         });
