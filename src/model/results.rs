@@ -253,7 +253,9 @@ pub struct Timing {
     pub measured_seconds: f64,
     /// The reference object's round trips interleaved with the payloads' (machine speed).
     pub reference_seconds: f64,
+    /// Wall time of the warm-up rounds that set the plan, and the dumps/loads calls in them.
     pub calibration_seconds: f64,
+    pub calibration_operations_seconds: f64,
     pub phases: BTreeMap<String, f64>,
 }
 

@@ -132,6 +132,7 @@ pub fn results(p: Produced) -> Results {
                 .map(|m| m.reference_time.as_secs_f64())
                 .sum(),
             calibration_seconds: p.measured.calibration.as_secs_f64(),
+            calibration_operations_seconds: p.measured.calibration_operations.as_secs_f64(),
             phases: BTreeMap::new(),
         },
         growth: p.growth,

@@ -485,6 +485,11 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
         .sum();
     assert!((measured - per_payload).abs() < 1e-6);
     assert!(measured > 0.0 && measured <= t["phases"]["measure"].as_f64().unwrap());
+    // The phase contains its samples, the reference round trips and calibration's calls.
+    let calibration_calls = t["calibration_operations_seconds"].as_f64().unwrap();
+    assert!(calibration_calls > 0.0 && calibration_calls < t["calibration_seconds"].as_f64().unwrap());
+    let operations = measured + t["reference_seconds"].as_f64().unwrap() + calibration_calls;
+    assert!(operations < t["phases"]["measure"].as_f64().unwrap(), "{t}");
     for phase in ["load", "measure", "inspect", "report"] {
         assert!(t["phases"][phase].as_f64().is_some(), "phase {phase}");
     }
