@@ -240,7 +240,7 @@ fn render(r: &Results) -> String {
     );
     let _ = writeln!(
         md,
-        "- Pickle protocol {}; up to {} timed rounds per object; time budget {} s for the measuring phase (one untimed calibration round per payload sets the plan).",
+        "- Pickle protocol {}; up to {} timed rounds per object; time budget {} s for the measuring phase (warm-up rounds per payload, at least 5 ms, set the plan; they are not samples).",
         r.settings.protocol, r.settings.iterations, r.settings.budget_seconds
     );
     for p in &r.payloads {
@@ -267,10 +267,12 @@ fn render(r: &Results) -> String {
         .collect();
     let _ = writeln!(
         md,
-        "- Run time: {:.2} s in all ({}); the timed pickle operations themselves took {:.2} s.",
+        "- Run time: {:.2} s in all ({}); the timed pickle operations themselves took {:.2} s (the samples), {:.2} s (round trips of the reference object that gauges the machine's speed) and {:.2} s (the warm-up's calls).",
         r.timing.total_seconds,
         phases.join(", "),
-        r.timing.measured_seconds
+        r.timing.measured_seconds,
+        r.timing.reference_seconds,
+        r.timing.calibration_operations_seconds
     );
     md
 }

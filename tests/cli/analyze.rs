@@ -490,6 +490,10 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
     assert!(calibration_calls > 0.0 && calibration_calls < t["calibration_seconds"].as_f64().unwrap());
     let operations = measured + t["reference_seconds"].as_f64().unwrap() + calibration_calls;
     assert!(operations < t["phases"]["measure"].as_f64().unwrap(), "{t}");
+    assert!(
+        md.contains(&format!("{calibration_calls:.2} s (the warm-up's calls)")),
+        "the report gives the warm-up's calls"
+    );
     for phase in ["load", "measure", "inspect", "report"] {
         assert!(t["phases"][phase].as_f64().is_some(), "phase {phase}");
     }
