@@ -494,7 +494,7 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
         md.contains(&format!("{calibration_calls:.2} s (the warm-up's calls)")),
         "the report gives the warm-up's calls"
     );
-    for phase in ["load", "measure", "inspect", "report"] {
+    for phase in ["load", "measure", "payloads", "inspect", "report"] {
         assert!(t["phases"][phase].as_f64().is_some(), "phase {phase}");
     }
     assert!(t["total_seconds"].as_f64().unwrap() >= t["phases"]["measure"].as_f64().unwrap());
