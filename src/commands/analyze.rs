@@ -114,17 +114,16 @@ fn analyze(
             },
         )?;
 
-        let measured = phases.time("measure", || {
+        let mut measured = phases.time("measure", || {
             measure::measure(&built, &settings.measure, &progress)
         })?;
-        let mut measured = measured;
-        // The static reading of each payload's pickles ran right after it was measured (so the
-        // pickles could be dropped): its own phase, out of the measuring phase.
-        phases.add("measure", -measured.inspect.as_secs_f64());
-        phases.add("inspect", measured.inspect.as_secs_f64());
-        // So did making each payload object: the generator's code, timed as its own phase.
-        phases.add("measure", -measured.building.as_secs_f64());
-        phases.add("payloads", measured.building.as_secs_f64());
+        // Inside the measuring loop but not its work, each timed as its own phase: the static
+        // reading of each payload's pickles (right after it was measured, so the pickles could
+        // be dropped) and making each payload object (the generator's code).
+        for (phase, spent) in [("inspect", measured.inspect), ("payloads", measured.building)] {
+            phases.add("measure", -spent.as_secs_f64());
+            phases.add(phase, spent.as_secs_f64());
+        }
         let facts: Vec<_> = measured
             .payloads
             .iter_mut()

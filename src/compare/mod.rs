@@ -322,6 +322,7 @@ fn payload_row(name: &str, before: &Run, after: &Run) -> PayloadRow {
         }
         _ => None,
     };
+    let speed = machine_speed(before, after, name);
     let latency = OPS
         .iter()
         .filter_map(|&op| {
@@ -331,7 +332,6 @@ fn payload_row(name: &str, before: &Run, after: &Run) -> PayloadRow {
             }
             let (test, untested) = match (histogram(before, name, op), histogram(after, name, op)) {
                 (Some(hb), Some(ha)) => {
-                    let speed = machine_speed(before, after, name);
                     let adjusted = speed.map(|s| ha.scaled(1.0 / s));
                     match rank::mann_whitney(hb, adjusted.as_ref().unwrap_or(ha)) {
                         Some(t) => (
@@ -340,7 +340,10 @@ fn payload_row(name: &str, before: &Run, after: &Run) -> PayloadRow {
                                 z: t.z,
                                 p_value: t.p_value,
                                 shift_ratio: t.shift_ratio,
-                                raw_shift_ratio: rank::hodges_lehmann_ratio(hb, ha),
+                                raw_shift_ratio: match adjusted {
+                                    Some(_) => rank::hodges_lehmann_ratio(hb, ha),
+                                    None => t.shift_ratio,
+                                },
                                 machine_speed_ratio: speed,
                                 probability_slower: t.probability_slower,
                             }),

@@ -68,7 +68,7 @@ pub struct Measurements {
     pub calibration: Duration,
     /// The dumps and loads calls calibration made: operations of the phase, not samples.
     pub calibration_operations: Duration,
-    /// Reading the retained pickles statically (`facts`), done inside the measuring loop.
+    /// Reading pickles statically as they are made (`facts`), done inside the measuring loop.
     pub inspect: Duration,
     /// Making the payload objects (the adapter's or the generator's own code, such as Bengal's
     /// `page_view_from_live_page`), done inside the measuring loop: not the harness's time.

@@ -2,7 +2,7 @@
 //! charts, as files for `OutDir::write_files`.
 use super::ReportFile;
 use super::charts::{self, SpeedupSeries, TIME_PARTS, TimeBar};
-use crate::model::scale::Scale;
+use crate::model::scale::{Scale, SingleWorkerCheck};
 use anyhow::Result;
 use serde::Serialize;
 
@@ -174,10 +174,13 @@ fn markdown(results: &ScaleResults, charts_md: &[String]) -> String {
             ));
         }
         md.push('\n');
-        let checks: Vec<String> = scale
+        let checks: Vec<&SingleWorkerCheck> = scale
             .single_worker
             .iter()
             .filter(|c| c.workload == workload.name)
+            .collect();
+        let described: Vec<String> = checks
+            .iter()
             .map(|c| {
                 format!(
                     "{} {:.2}× the baseline (rendering alone {:.2}×{})",
@@ -192,11 +195,11 @@ fn markdown(results: &ScaleResults, charts_md: &[String]) -> String {
                 )
             })
             .collect();
-        if let Some(c) = scale.single_worker.iter().find(|c| c.workload == workload.name) {
+        if let Some(c) = checks.first() {
             md.push_str(&format!(
                 "W = 1 against the sequential baseline (one worker should render as fast as the main interpreter; noise = the two baseline timings' spread, ±{:.0}%): {}.\n\n",
                 c.noise * 100.0,
-                checks.join(", ")
+                described.join(", ")
             ));
         }
     }

@@ -1,7 +1,7 @@
 //! Workers forked after the payload's objects exist: they share them copy-on-write, so nothing
 //! is pickled out. Set-up is the fork and the child's first touch of every object; a round trip
 //! sends an index, the child reads that object's fields and answers.
-use super::TripError;
+use super::{TripError, results_back_rounds, timed_rounds};
 use crate::model::transport::Setup;
 use crate::python::{self, Module};
 use crate::settings::tuning;
@@ -22,17 +22,11 @@ pub fn measure(
     let result = (|| {
         let setup: Setup = python::from_py(&pool.getattr("setup_ns").map_err(describe)?)
             .map_err(|e| TripError::Failed(e.to_string()))?;
-        let mut samples = Vec::with_capacity(rounds);
-        for i in 0..rounds {
-            if i >= tuning::TRANSPORT_MIN_ROUNDS && Instant::now() > deadline {
-                break;
-            }
-            let ns = pool
-                .call_method1("roundtrip_index", (i % objects.len(),))
+        let samples = timed_rounds(tuning::TRANSPORT_MIN_ROUNDS, rounds, deadline, |i| {
+            pool.call_method1("roundtrip_index", (i % objects.len(),))
                 .and_then(|r| r.extract::<u64>())
-                .map_err(describe)?;
-            samples.push(ns);
-        }
+                .map_err(describe)
+        })?;
         Ok((setup, samples))
     })();
     let _ = pool.call_method0("close");
@@ -51,14 +45,11 @@ pub fn results_back(
 ) -> Result<Vec<u64>, TripError> {
     let describe = |e: PyErr| TripError::from_py(py, &e);
     let pool = start(py, workers, outputs)?;
-    let samples = (0..tuning::TRANSPORT_MAX_ROUNDS)
-        .take_while(|&i| i < tuning::TRANSPORT_MIN_ROUNDS.max(outputs.len()) || Instant::now() <= deadline)
-        .map(|i| {
-            pool.call_method1("result_back", (i % outputs.len(), protocol))
-                .and_then(|r| r.extract::<u64>())
-                .map_err(describe)
-        })
-        .collect();
+    let samples = results_back_rounds(outputs.len(), deadline, |i| {
+        pool.call_method1("result_back", (i, protocol))
+            .and_then(|r| r.extract::<u64>())
+            .map_err(describe)
+    });
     let _ = pool.call_method0("close");
     samples
 }

@@ -25,6 +25,39 @@ use std::time::{Duration, Instant};
 /// before the others start, on the share each cell would get if a payload took all of them.
 const MOST_TRANSPORTS_PER_PAYLOAD: usize = 5;
 
+/// Timed round trips `round(i)` for i = 0, 1, ...: at most `most`, and past `least` only while
+/// `deadline` has not passed. Stops at the first error.
+fn timed_rounds(
+    least: usize,
+    most: usize,
+    deadline: Instant,
+    mut round: impl FnMut(usize) -> Result<u64, TripError>,
+) -> Result<Vec<u64>, TripError> {
+    let mut out = Vec::new();
+    for i in 0..most {
+        if i >= least && Instant::now() > deadline {
+            break;
+        }
+        out.push(round(i)?);
+    }
+    Ok(out)
+}
+
+/// The return leg's rounds over `outputs` results: every one sent once, then round-robin until
+/// `deadline`; `send(i)` times result `i`.
+fn results_back_rounds(
+    outputs: usize,
+    deadline: Instant,
+    mut send: impl FnMut(usize) -> Result<u64, TripError>,
+) -> Result<Vec<u64>, TripError> {
+    timed_rounds(
+        tuning::TRANSPORT_MIN_ROUNDS.max(outputs),
+        tuning::TRANSPORT_MAX_ROUNDS,
+        deadline,
+        |i| send(i % outputs),
+    )
+}
+
 /// Why a round trip did not happen.
 pub enum TripError {
     /// Ctrl-C: in this interpreter (KeyboardInterrupt), or in a worker that got the terminal's
@@ -96,19 +129,11 @@ impl Pool {
         deadline: Instant,
     ) -> Result<Vec<u64>, TripError> {
         let pool = self.object.bind(py);
-        let mut out = Vec::with_capacity(rounds);
-        for i in 0..rounds {
-            if i >= tuning::TRANSPORT_MIN_ROUNDS && Instant::now() > deadline {
-                break;
-            }
-            let obj = &objects[i % objects.len()];
-            let ns = pool
-                .call_method1("roundtrip", (obj, self.protocol))
+        timed_rounds(tuning::TRANSPORT_MIN_ROUNDS, rounds, deadline, |i| {
+            pool.call_method1("roundtrip", (&objects[i % objects.len()], self.protocol))
                 .and_then(|r| r.extract::<u64>())
-                .map_err(|e| TripError::from_py(py, &e))?;
-            out.push(ns);
-        }
-        Ok(out)
+                .map_err(|e| TripError::from_py(py, &e))
+        })
     }
 
     /// Every worker keeps `outputs` (untimed), then one timed `result_back` per round until
@@ -124,18 +149,11 @@ impl Pool {
         let list = pyo3::types::PyList::new(py, outputs).map_err(describe)?;
         pool.call_method1("keep_results", (list, self.protocol))
             .map_err(describe)?;
-        let mut out = Vec::new();
-        for i in 0..tuning::TRANSPORT_MAX_ROUNDS {
-            if i >= tuning::TRANSPORT_MIN_ROUNDS.max(outputs.len()) && Instant::now() > deadline {
-                break;
-            }
-            let ns = pool
-                .call_method1("result_back", (i % outputs.len(), self.protocol))
+        results_back_rounds(outputs.len(), deadline, |i| {
+            pool.call_method1("result_back", (i, self.protocol))
                 .and_then(|r| r.extract::<u64>())
-                .map_err(describe)?;
-            out.push(ns);
-        }
-        Ok(out)
+                .map_err(describe)
+        })
     }
 
     fn close(&self, py: Python<'_>) {
@@ -222,8 +240,11 @@ pub fn run<'py>(
             .find(|r| r.payload == payload && r.isolated_ok == Some(false))
     };
 
-    // The objects each payload sends: the Site, or a spread of the sized pages' payloads.
+    // The objects each payload sends: the Site, or a spread of the sized pages' payloads. Fork
+    // shares objects instead of pickling them: it takes those, then unpicklable ones (every
+    // object is either sized or failed) up to the same count.
     let mut objects: Vec<Vec<Bound<'py, PyAny>>> = Vec::new();
+    let mut fork_objects: Vec<Vec<Bound<'py, PyAny>>> = Vec::new();
     for p in payloads {
         let objs = p
             .sizes
@@ -231,21 +252,16 @@ pub fn run<'py>(
             .take(tuning::TRANSPORT_OBJECTS_PER_PAYLOAD)
             .map(|&(i, _)| built.object(p.kind, i))
             .collect::<PyResult<Vec<_>>>()?;
+        let mut shared = objs.clone();
+        for &(i, _) in p
+            .failures
+            .iter()
+            .take(tuning::TRANSPORT_OBJECTS_PER_PAYLOAD - objs.len())
+        {
+            shared.push(built.object(p.kind, i)?);
+        }
         objects.push(objs);
-    }
-
-    // Fork shares objects instead of pickling them: unpicklable ones can go too.
-    let mut fork_objects: Vec<Vec<Bound<'py, PyAny>>> = Vec::new();
-    for p in payloads {
-        let mut indices: Vec<usize> = p.sizes.iter().map(|&(i, _)| i).collect();
-        indices.extend(p.failures.iter().map(|&(i, _)| i));
-        indices.dedup();
-        let objs = indices
-            .into_iter()
-            .take(tuning::TRANSPORT_OBJECTS_PER_PAYLOAD)
-            .map(|i| built.object(p.kind, i))
-            .collect::<PyResult<Vec<_>>>()?;
-        fork_objects.push(objs);
+        fork_objects.push(shared);
     }
 
     let entry_points = entry_points(built, available(TransportKind::Subinterpreter))?;

@@ -389,8 +389,7 @@ pub fn rendered_page_count(site: &Path) -> u64 {
         .arg(site)
         .output()
         .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT ").map(|n| n.parse().unwrap()))
-        .expect("rendered_count.py result")
+    result_line(&out, "rendered_count.py")
+        .as_u64()
+        .expect("rendered_count.py prints a page count")
 }

@@ -109,9 +109,6 @@ class Runs(unittest.TestCase):
             os.waitpid(-1, os.WNOHANG)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class Sampling(unittest.TestCase):
     def test_stratified_sample_covers_groups_in_proportion(self):
@@ -137,3 +134,7 @@ class Sampling(unittest.TestCase):
         big_sizes = sorted(keys[i][1] for i in picked if keys[i][0] == "big")
         self.assertLess(big_sizes[0], 970)
         self.assertGreater(big_sizes[-1], 995)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -409,9 +409,6 @@ class RenderCostTests(unittest.TestCase):
         self.assertIn("only measured for generators picklecost knows", result["reason"])
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class ModulesForGlobalsTests(unittest.TestCase):
     def test_longest_imported_prefix_is_the_module(self):
@@ -522,3 +519,7 @@ def threading_lock_holder():
             self.lock = threading.Lock()
 
     return Holder()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -45,8 +45,6 @@ import weakref
 from .util import DESCRIBE_SOURCE
 
 DEFAULT_TIMEOUT = 60.0  # seconds a worker may take for one item (or to start) before we give up
-# Workers collect garbage after replying to a message at least this large (untimed).
-COLLECT_AFTER_BYTES = 64 << 10
 
 _MIN_SUBINTERPRETERS = (3, 13)
 
@@ -62,6 +60,9 @@ _WORKER_SOURCE = DESCRIBE_SOURCE + "\n_pc_describe = describe\ndel describe\n" +
 import pickle
 import sys
 import time
+
+# Workers collect garbage after replying to a message at least this large (untimed).
+_PC_COLLECT_AFTER_BYTES = 64 << 10
 
 
 def _pc_len(value):
@@ -198,7 +199,7 @@ def _pc_serve(conn, modules, dont_write_bytecode):
             conn.send_bytes(b"B" + result)
         else:
             conn.send_bytes(pickle.dumps(result))
-        if len(data) >= 64 << 10:  # a large payload's cyclic garbage, freed after the reply
+        if len(data) >= _PC_COLLECT_AFTER_BYTES:  # a large payload's cyclic garbage, freed now
             import gc
 
             gc.collect()
@@ -211,6 +212,7 @@ _here = {}
 exec(_WORKER_SOURCE, _here)
 _touch = _here["_pc_touch"]
 _describe = _here["_pc_describe"]
+COLLECT_AFTER_BYTES = _here["_PC_COLLECT_AFTER_BYTES"]
 
 
 def _module_names(modules):
@@ -384,71 +386,58 @@ def check_imports(modules):
 
 # --- threads -----------------------------------------------------------------------------------
 
-def measure_thread(payloads, rounds=1, timeout=DEFAULT_TIMEOUT):
-    """A worker thread gets each payload by reference through a queue.Queue, reads its fields and
-    replies: the cost of the hand-off alone, which the other transports pay on top of copying."""
+def _thread_round_trips(items, answer, rounds, timeout, name):
+    """A worker thread gets each item by reference through a queue.Queue and replies
+    `answer(item)`: (ns per round trip, ns to start the thread). A reply that raised in the
+    worker is raised here as TransportError."""
     inbox, outbox = queue.Queue(), queue.Queue()
 
     def work():
         while True:
-            obj = inbox.get()
-            if obj is inbox:
+            item = inbox.get()
+            if item is inbox:
                 return
             try:
-                outbox.put(_touch(obj))
+                outbox.put((True, answer(item)))
             except BaseException as exc:  # reported, never raised in the worker
-                outbox.put("error:" + _describe(exc))
+                outbox.put((False, "error:" + _describe(exc)))
 
     start = time.perf_counter_ns()
-    worker = threading.Thread(target=work, name="picklecost-thread-worker", daemon=True)
+    worker = threading.Thread(target=work, name=name, daemon=True)
     worker.start()
     setup_ns = time.perf_counter_ns() - start
     times = []
     try:
         for _ in range(max(1, int(rounds))):
-            for obj in payloads:
+            for item in items:
                 t0 = time.perf_counter_ns()
-                inbox.put(obj)
+                inbox.put(item)
                 try:
-                    reply = outbox.get(timeout=timeout)
+                    ok, reply = outbox.get(timeout=timeout)
                 except queue.Empty:
                     raise TransportError("the worker thread did not answer within %gs" % timeout)
                 times.append(time.perf_counter_ns() - t0)
-                _result(reply)
+                if not ok:
+                    _result(reply)
     finally:
         inbox.put(inbox)
         worker.join(timeout)
+    return times, setup_ns
+
+
+def measure_thread(payloads, rounds=1, timeout=DEFAULT_TIMEOUT):
+    """A worker thread gets each payload by reference through a queue.Queue, reads its fields and
+    replies: the cost of the hand-off alone, which the other transports pay on top of copying."""
+    times, setup_ns = _thread_round_trips(payloads, _touch, rounds, timeout,
+                                          "picklecost-thread-worker")
     return {"roundtrip_ns": times, "setup_ns": setup_ns}
 
 
 def measure_thread_results(results, rounds=1, timeout=DEFAULT_TIMEOUT):
     """A worker thread hands each rendered result back by reference (a queue.Queue): what a
     thread pool pays to return a page it rendered. Round trip ns per result."""
-    inbox, outbox = queue.Queue(), queue.Queue()
-
-    def work():
-        while True:
-            index = inbox.get()
-            if index is None:
-                return
-            outbox.put(results[index])
-
-    worker = threading.Thread(target=work, name="picklecost-thread-results", daemon=True)
-    worker.start()
-    times = []
-    try:
-        for _ in range(max(1, int(rounds))):
-            for index in range(len(results)):
-                t0 = time.perf_counter_ns()
-                inbox.put(index)
-                try:
-                    outbox.get(timeout=timeout)
-                except queue.Empty:
-                    raise TransportError("the worker thread did not answer within %gs" % timeout)
-                times.append(time.perf_counter_ns() - t0)
-    finally:
-        inbox.put(None)
-        worker.join(timeout)
+    times, _ = _thread_round_trips(range(len(results)), results.__getitem__, rounds, timeout,
+                                   "picklecost-thread-results")
     return times
 
 
