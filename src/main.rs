@@ -15,6 +15,8 @@ enum Outcome {
     Failed(anyhow::Error),
     /// inspect, compare: bad usage or input, one `error:` line.
     Usage(anyhow::Error),
+    /// analyze, scale: SIGINT or SIGTERM, one `error:` line, 128 + the signal.
+    Interrupted(python::interrupt::Interrupted),
 }
 
 impl Outcome {
@@ -23,6 +25,7 @@ impl Outcome {
             Outcome::Done => 0,
             Outcome::Partial | Outcome::Failed(_) => 1,
             Outcome::Usage(_) => 2,
+            Outcome::Interrupted(interrupted) => interrupted.exit_code(),
         }
     }
 }
@@ -47,20 +50,33 @@ fn main() -> ExitCode {
                 .map_err(anyhow::Error::from)
                 .and_then(commands::analyze::run);
             python::interp::flush();
-            result.map_or_else(Outcome::Failed, |()| Outcome::Done)
+            finished(result)
         }
         Command::Scale(args) => {
             let result = ScaleSettings::from_args(args)
                 .map_err(anyhow::Error::from)
                 .and_then(commands::scale::run);
             python::interp::flush();
-            result.map_or_else(Outcome::Failed, |()| Outcome::Done)
+            finished(result)
         }
     };
-    if let Outcome::Failed(err) | Outcome::Usage(err) = &outcome {
-        eprintln!("error: {}", one_line(err));
+    match &outcome {
+        Outcome::Failed(err) | Outcome::Usage(err) => eprintln!("error: {}", one_line(err)),
+        Outcome::Interrupted(interrupted) => eprintln!("error: {interrupted}"),
+        Outcome::Done | Outcome::Partial => {}
     }
     ExitCode::from(outcome.code())
+}
+
+/// How analyze and scale ended: an interrupt anywhere in the chain is the interrupt.
+fn finished(result: anyhow::Result<()>) -> Outcome {
+    match result {
+        Ok(()) => Outcome::Done,
+        Err(err) => match err.downcast::<python::interrupt::Interrupted>() {
+            Ok(interrupted) => Outcome::Interrupted(interrupted),
+            Err(err) => Outcome::Failed(err),
+        },
+    }
 }
 
 /// A user error is its own message; anything else is shown with its chain of context.

@@ -68,14 +68,9 @@ fn scale(
         );
         progress.clear();
         let outcome = outcome.map_err(|err| {
-            if err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py) {
-                anyhow::anyhow!("interrupted")
-            } else {
-                anyhow::anyhow!(
-                    "measuring the scaling failed: {}",
-                    python::describe_error(py, &err)
-                )
-            }
+            python::interrupt::or_else(py, &err, |why| {
+                anyhow::anyhow!("measuring the scaling failed: {why}")
+            })
         })?;
         let mut scale: Scale = python::from_py(&outcome)?;
         let cpus = python_info["cpu_count"].as_u64().unwrap_or(1) as usize;

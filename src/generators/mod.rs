@@ -54,8 +54,8 @@ impl Workdir {
     }
 }
 
-/// Ctrl-C ends the tool at once (Python installs no signal handlers here), which can leave a
-/// build copy behind: remove those whose process is gone.
+/// A run killed outright (SIGKILL, a crash) cannot clean up after itself and can leave a build
+/// copy behind: remove those whose process is gone.
 fn remove_abandoned() {
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return;
@@ -96,8 +96,8 @@ pub fn load(py: Python<'_>, request: &LoadSettings, workdir: &Workdir) -> Result
         .map_err(|err| {
             let load_error = generators.getattr("LoadError").ok();
             match load_error {
-                _ if err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py) => {
-                    anyhow::anyhow!("interrupted while loading the site")
+                _ if let Some(interrupted) = python::interrupt::interrupted(py, &err) => {
+                    anyhow::Error::new(interrupted)
                 }
                 Some(cls) if err.is_instance(py, &cls) => {
                     let msg = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();

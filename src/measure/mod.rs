@@ -120,7 +120,7 @@ impl<'py> Pickler<'py> {
     /// A Ctrl-C that Python turned into KeyboardInterrupt must stop the run, not be recorded
     /// as one more object that failed to pickle.
     fn describe(&self, err: &PyErr) -> String {
-        if err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(self.py) {
+        if python::interrupt::interrupted(self.py, err).is_some() {
             self.interrupted.set(true);
         }
         python::describe_error(self.py, err)
@@ -429,7 +429,7 @@ pub fn measure<'py>(
                 }
                 progress.advance(rounds.max(1) as u64);
                 if pickler.interrupted.get() {
-                    anyhow::bail!("interrupted while measuring");
+                    return Err(python::interrupt::current().into());
                 }
             }
             pickler.collect_all();

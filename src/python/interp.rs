@@ -26,7 +26,9 @@ pub fn start(env: &PythonEnv) -> Result<()> {
         let mut config = MaybeUninit::<ffi::PyConfig>::zeroed();
         ffi::PyConfig_InitPythonConfig(config.as_mut_ptr());
         let mut config = config.assume_init();
-        // Ctrl-C must stop the tool, not raise KeyboardInterrupt somewhere inside a generator.
+        // Python's own handlers cover SIGINT only and leave SIGTERM fatal (no cleanup);
+        // `interrupt::install` gives both the tool's one handler, which also records which signal
+        // came, once the interpreter is up.
         config.install_signal_handlers = 0;
         // Importing a site's modules must never leave __pycache__ in the site directory.
         config.write_bytecode = 0;
@@ -54,6 +56,7 @@ pub fn start(env: &PythonEnv) -> Result<()> {
         // Release the GIL taken by initialisation, so pyo3 (and worker threads) can attach.
         ffi::PyEval_SaveThread();
     }
+    Python::attach(super::interrupt::install).context("installing the interrupt handler")?;
     Ok(())
 }
 

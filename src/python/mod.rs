@@ -2,6 +2,7 @@
 //! `py/picklecost/`, real modules served from memory by a meta-path finder (`py/bootstrap.py`).
 pub mod env;
 pub mod interp;
+pub mod interrupt;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule};

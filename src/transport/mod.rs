@@ -69,13 +69,9 @@ pub enum TripError {
 
 impl TripError {
     pub fn from_py(py: Python<'_>, err: &PyErr) -> Self {
-        let text = python::describe_error(py, err);
-        if err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py)
-            || text.ends_with("KeyboardInterrupt")
-        {
-            TripError::Interrupted
-        } else {
-            TripError::Failed(text)
+        match python::interrupt::interrupted(py, err) {
+            Some(_) => TripError::Interrupted,
+            None => TripError::Failed(python::describe_error(py, err)),
         }
     }
 }
@@ -421,7 +417,7 @@ pub fn run<'py>(
     let close_pools = || pools.iter().for_each(|(_, pool)| pool.close(py));
     if interrupted.get() {
         close_pools();
-        anyhow::bail!("interrupted while shipping payloads through the transports");
+        return Err(python::interrupt::current().into());
     }
     let transports_seconds = started.elapsed().as_secs_f64();
 
@@ -439,7 +435,7 @@ pub fn run<'py>(
         Ok(r) => python::from_py(&r)?,
         Err(e) if matches!(TripError::from_py(py, &e), TripError::Interrupted) => {
             close_pools();
-            anyhow::bail!("interrupted while measuring the render cost")
+            return Err(python::interrupt::current().into());
         }
         Err(e) => Render {
             available: false,
