@@ -35,6 +35,11 @@ const SOURCES: &[(&str, &str, bool)] = &[
         false,
     ),
     (
+        "picklecost.workers",
+        include_str!("py/picklecost/workers.py"),
+        false,
+    ),
+    (
         "picklecost.transports",
         include_str!("py/picklecost/transports.py"),
         false,
