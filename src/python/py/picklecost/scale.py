@@ -23,19 +23,16 @@ one interval across both. Everything returned is plain data; seconds are floats.
 """
 
 import json
-import multiprocessing
-import multiprocessing.connection
 import os
 import pickle
-import signal
 import sys
-import threading
 import time
-import warnings
 
-from . import transports
+from . import workers as crews
 from .util import describe, even_sample, stratified_sample
 
+# The strategies and workloads, by the names results.json uses (the Rust side's
+# `model::scale::Strategy` and `Workload`; a test holds the two lists together).
 STRATEGIES = ("thread", "subinterpreter", "process", "fork")
 WORKLOADS = ("render", "markdown")
 DEFAULT_TIMEOUT = 300.0
@@ -55,32 +52,6 @@ def _gil_enabled():
 
 
 # --- code every shipped worker runs (source text: workers cannot import this module) ------------
-
-# A finder serving the embedded `picklecost` package from the {name: (source, is_package)} table
-# the binary put in sys._picklecost_sources (absent when the package is on sys.path, as in tests).
-_FINDER_SOURCE = r'''
-import importlib.abc, importlib.util, sys
-
-class _PcFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    def __init__(self, sources):
-        self.sources = sources
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname not in self.sources:
-            return None
-        spec = importlib.util.spec_from_loader(fullname, self, is_package=self.sources[fullname][1])
-        if self.sources[fullname][1]:
-            spec.submodule_search_locations = []
-        return spec
-    def create_module(self, spec):
-        return None
-    def exec_module(self, module):
-        exec(compile(self.sources[module.__name__][0], "<picklecost>/" + module.__name__, "exec"),
-             module.__dict__)
-
-def _pc_install_finder(sources):
-    if sources and not any(type(f).__name__ == "_PcFinder" for f in sys.meta_path):
-        sys.meta_path.insert(0, _PcFinder(sources))
-'''
 
 # The job: given the unpickled payload, a function index -> HTML and a closer.
 _JOB_SOURCE = r'''
@@ -113,19 +84,18 @@ def _pc_memory():
     return found.get("VmHWM:"), found.get("Private_Dirty:")
 '''
 
-# A spawned process worker: `_pc_conn` (duplex Connection), `_pc_sources`, `_pc_modules`,
-# `_pc_workload`, `_pc_workdir` are in its namespace.
+# A spawned process worker, after the worker module's `PIPE_SOURCE`, its `FINDER_SOURCE` and
+# `_JOB_SOURCE`: `_pc_conn` (duplex Connection), `_pc_sources`, `_pc_modules`, `_pc_workload`,
+# `_pc_workdir` are in its namespace.
 _PROCESS_SOURCE = r'''
-def _pc_process_main(conn, sources, modules, workload, workdir, started):
-    sink = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(sink, 1)
-    os.dup2(sink, 2)
+def _pc_process_main(conn, sources, modules, workload, workdir):
+    _pc_quiet()
     sys.dont_write_bytecode = True
     _pc_install_finder(sources)
     for name in modules:
         __import__(name)
-    conn.send(("ready", os.getpid(), time.perf_counter_ns()))
-    indices = conn.recv()
+    _pc_reply(conn, ("ready", os.getpid(), time.perf_counter_ns()))
+    indices = pickle.loads(conn.recv_bytes())
     data = conn.recv_bytes()
     payload = pickle.loads(data)
     loaded = time.perf_counter_ns()
@@ -133,7 +103,7 @@ def _pc_process_main(conn, sources, modules, workload, workdir, started):
     out = {}
     render_ns = 0
     for i in indices:
-        conn.send(("page", i))
+        _pc_reply(conn, ("page", i))
         t0 = time.perf_counter_ns()
         out[i] = work(i)
         render_ns += time.perf_counter_ns() - t0
@@ -142,13 +112,13 @@ def _pc_process_main(conn, sources, modules, workload, workdir, started):
     hwm, dirty = _pc_memory()
     back = time.perf_counter_ns()
     blob = pickle.dumps(out, 5)
-    conn.send(("done", {"loaded": loaded, "render_ns": render_ns, "back": back, "hwm": hwm,
-                        "dirty": dirty}))
-    conn.send_bytes(blob)
-    conn.recv()  # the parent's goodbye: exit only after the result was read
+    _pc_reply(conn, ("done", {"loaded": loaded, "render_ns": render_ns, "back": back,
+                              "hwm": hwm, "dirty": dirty}))
+    _pc_reply(conn, blob)
+    conn.recv_bytes()  # the parent's goodbye: exit only after the result was read
 
 
-_pc_process_main(_pc_conn, _pc_sources, _pc_modules, _pc_workload, _pc_workdir, 0)
+_pc_process_main(_pc_conn, _pc_sources, _pc_modules, _pc_workload, _pc_workdir)
 '''
 
 # A sub-interpreter worker, after the finder and job sources; `_PC_IN`/`_PC_OUT` are queue ids.
@@ -245,80 +215,26 @@ def _pc_trace(target):
 '''
 
 _here = {}
-exec(_FINDER_SOURCE + _JOB_SOURCE, _here)
-_job = _here["_pc_job"]
+exec(_JOB_SOURCE, _here)
 _memory = _here["_pc_memory"]
 
 
-def _describe_source():
-    from .util import DESCRIBE_SOURCE
-    return DESCRIBE_SOURCE + "\n_pc_describe = describe\n"
-
-
-def _sources():
-    return getattr(sys, "_picklecost_sources", None)
-
-
-# --- sub-interpreters --------------------------------------------------------------------------
-
-def _sub_support():
-    ok, reason, _ = transports._subinterpreter_support()
-    return ok, reason
-
-
-class _Sub:
-    """One isolated sub-interpreter with two queues, bootstrapped with sys.path, the embedded
-    package's finder and the worker sources."""
-
-    def __init__(self, extra=""):
-        import _interpqueues
-
-        helpers = {}
-        exec(transports._queue_source(), helpers)
-        self._put, self._get = helpers["_pc_put"], helpers["_pc_get"]
-        self._destroy_queue = _interpqueues.destroy
-        self.interp = transports._Interpreter("isolated")
-        self.inq = helpers["_pc_new_queue"]()
-        self.outq = helpers["_pc_new_queue"]()
-        self.interp.bootstrap()
-        error = self.interp.run("%s\n%s\n%s\n%s\n_PC_IN, _PC_OUT = %d, %d\n%s" % (
-            _describe_source(), transports._queue_source(), _FINDER_SOURCE, _JOB_SOURCE,
-            self.inq, self.outq, extra))
-        if error:
-            self.close()
-            raise RuntimeError("cannot set up a sub-interpreter worker: " + error)
-        sources = _sources()
-        if sources:
-            # The table travels as one pickled bytes object (bytes are shareable).
-            self._put(self.inq, pickle.dumps(sources))
-            error = self.interp.run("_pc_install_finder(pickle.loads(_pc_get(_PC_IN)))")
-            if error:
-                self.close()
-                raise RuntimeError("cannot install the package finder in a sub-interpreter: " + error)
-
-    def run(self, code):
-        return self.interp.run(code)
-
-    def close(self):
-        self.interp.destroy()
-        for qid in (self.inq, self.outq):
-            try:
-                self._destroy_queue(qid)
-            except Exception:
-                pass
+def _subinterpreter(extra):
+    """An isolated sub-interpreter with the job source, `extra` and the embedded package."""
+    return crews.Subinterpreter("isolated", _JOB_SOURCE + extra, crews.package_sources())
 
 
 def blocked_chain(module):
     """Import `module` in a fresh isolated sub-interpreter with builtins.__import__ wrapped:
     None when it loads, else {"module", "chain" (entry point first, the refusing module last),
     "error", "hint"}."""
-    name = transports._module_names([module])[0]
-    sub = _Sub(_TRACE_SOURCE)
+    name = crews.module_names([module])[0]
+    sub = _subinterpreter(_TRACE_SOURCE)
     try:
         error = sub.run("_pc_put(_PC_OUT, json.dumps(_pc_trace(%r)))" % name)
         if error:
             return {"module": name, "chain": [name], "error": error, "hint": HINT.format(module=name)}
-        found = json.loads(sub._get(sub.outq))
+        found = json.loads(sub.get())
     finally:
         sub.close()
     if found is None:
@@ -484,30 +400,27 @@ def run_thread(workload, indices, workers, timeout):
     per = [{} for _ in range(workers)]
     errors = []
 
-    def body(k, chunk, t_start):
-        per[k]["startup"] = _now() - t_start
-        t0 = _now()
-        size = 0
-        try:
-            for i in chunk:
-                html = workload.work(i)
-                size += len(html.encode("utf-8", "replace")) if html else 0
-        except BaseException as exc:
-            errors.append({"worker": k, "pid": os.getpid(), "page_index": i,
-                           "what": describe(exc), "exit_status": None, "signal": None})
-        per[k]["render"] = _now() - t0
-        per[k]["result_bytes"] = size
-        per[k]["pages"] = len(chunk)
+    def body(k, chunk):
+        def run(t_start):
+            per[k]["startup"] = _now() - t_start
+            t0 = _now()
+            size = 0
+            i = None
+            try:
+                for i in chunk:
+                    html = workload.work(i)
+                    size += len(html.encode("utf-8", "replace")) if html else 0
+            except BaseException as exc:
+                errors.append({"worker": k, "pid": os.getpid(), "page_index": i,
+                               "what": describe(exc), "exit_status": None, "signal": None})
+            per[k]["render"] = _now() - t0
+            per[k]["result_bytes"] = size
+            per[k]["pages"] = len(chunk)
+        return run
 
     start = _now()
-    threads = []
-    for k, chunk in enumerate(_chunks(indices, workers)):
-        t = threading.Thread(target=body, args=(k, chunk, _now()), daemon=True,
-                             name="picklecost-scale-%d" % k)
-        t.start()
-        threads.append(t)
-    for t in threads:
-        t.join(timeout)
+    crews.run_threads([body(k, c) for k, c in enumerate(_chunks(indices, workers))], timeout,
+                      "picklecost-scale")
     _finish(row, per, _now() - start)
     row["failures"] = errors
     return row
@@ -520,250 +433,199 @@ def run_subinterpreter(workload, indices, workers, timeout, workdir):
     subs = [None] * workers
 
     def body(k, chunk):
-        t_start = _now()
-        try:
-            sub = subs[k] = _Sub(_SUB_SOURCE)
-            for name in workload.modules:
-                error = sub.run("import " + name)
+        def run(_):
+            t_start = _now()
+            try:
+                sub = subs[k] = _subinterpreter(_SUB_SOURCE)
+                for name in workload.modules:
+                    error = sub.run("import " + name)
+                    if error:
+                        raise RuntimeError("import %s: %s" % (name, error))
+                per[k]["startup"] = _now() - t_start
+                t_out = _now()
+                data = workload.payload(chunk)
+                per[k]["payload_bytes"] = len(data)
+                sub.put(data)
+                error = sub.run("_pc_sub_run(%r, %r, %r)" % (
+                    workload.name, os.path.join(workdir, "sub-%d-%d" % (workers, k)), list(chunk)))
                 if error:
-                    raise RuntimeError("import %s: %s" % (name, error))
-            per[k]["startup"] = _now() - t_start
-            t_out = _now()
-            data = workload.payload(chunk)
-            per[k]["payload_bytes"] = len(data)
-            sub._put(sub.inq, data)
-            error = sub.run("_pc_sub_run(%r, %r, %r)" % (
-                workload.name, os.path.join(workdir, "sub-%d-%d" % (workers, k)), list(chunk)))
-            if error:
-                raise RuntimeError(error)
-            blob = sub._get(sub.outq)
-            stats = pickle.loads(sub._get(sub.outq))
-            out = pickle.loads(blob)
-            done = _now()
-            per[k].update(ship_out=stats["loaded"] - t_out, render=stats["render_ns"],
-                          ship_back=done - stats["back"], result_bytes=len(blob),
-                          pages=len(out))
-        except BaseException as exc:
-            errors.append({"worker": k, "pid": os.getpid(), "page_index": None,
-                           "what": describe(exc), "exit_status": None, "signal": None})
+                    raise RuntimeError(error)
+                blob = sub.get()
+                stats = pickle.loads(sub.get())
+                out = pickle.loads(blob)
+                done = _now()
+                per[k].update(ship_out=stats["loaded"] - t_out, render=stats["render_ns"],
+                              ship_back=done - stats["back"], result_bytes=len(blob),
+                              pages=len(out))
+            except BaseException as exc:
+                errors.append({"worker": k, "pid": os.getpid(), "page_index": None,
+                               "what": describe(exc), "exit_status": None, "signal": None})
+        return run
 
     start = _now()
-    threads = [threading.Thread(target=body, args=(k, c), daemon=True)
-               for k, c in enumerate(_chunks(indices, workers))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout)
+    threads = crews.run_threads(
+        [body(k, c) for k, c in enumerate(_chunks(indices, workers))], timeout,
+        "picklecost-scale-subinterpreter")
     wall = _now() - start
-    for t, sub in zip(threads, subs):
-        if sub is not None and not t.is_alive():
+    for thread, sub in zip(threads, subs):
+        if sub is not None and not thread.is_alive():  # a busy one is left to the exit
             sub.close()
     _finish(row, per, wall)
     row["failures"] = errors
     return row
 
 
-def _status(status):
-    """(exit status, signal number or None, words) from a waitpid status."""
-    code = os.waitstatus_to_exitcode(status)
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = "signal %d" % -code
-        return code, -code, "killed by %s" % name
-    return code, None, "exited with status %d" % code
-
-
-def _collect(kind, workers, conns, pids, per, row, timeout, on_ready=None):
-    """Read every worker's messages until done or dead; failures go to row["failures"]."""
-    state = {k: {"page": None, "done": False, "stats": None} for k in range(workers)}
-    live = dict(enumerate(conns))
+def _collect(kind, crew, per, timeout, on_ready=None):
+    """Read every worker's messages until it is done or dead; whoever is not done within
+    `timeout` is killed. Returns each worker's state {"page", "done", "stats"}."""
+    members = crew.members
+    state = [{"page": None, "done": False, "stats": None} for _ in members]
+    live = list(members)
     deadline = time.monotonic() + timeout
     while live:
         left = deadline - time.monotonic()
         if left <= 0:
             break
-        ready = multiprocessing.connection.wait(list(live.values()), timeout=left)
-        for conn in ready:
-            k = next(key for key, c in live.items() if c is conn)
+        for worker in crews.wait_any(live, left):
+            k = members.index(worker)
             try:
-                if state[k]["stats"] is not None:
-                    t = _now()
-                    blob = conn.recv_bytes()
-                    out = pickle.loads(blob)
-                    done = _now()
-                    stats = state[k]["stats"]
-                    per[k].update(render=stats["render_ns"], ship_back=done - stats["back"],
-                                  result_bytes=len(blob), pages=len(out))
-                    mem = stats["dirty"] if kind == "fork" else stats["hwm"]
-                    per[k]["memory"] = mem
-                    if stats.get("loaded") and per[k].get("t_out"):
-                        per[k]["ship_out"] = stats["loaded"] - per[k]["t_out"]
-                    state[k]["done"] = True
-                    del live[k]
-                    try:
-                        conn.send(("bye",)) if kind == "process" else None
-                    except OSError:
-                        pass
-                    continue
-                message = conn.recv()
-            except (EOFError, OSError):
-                del live[k]
+                message = worker.receive(0, "rendering")
+            except crews.TransportError:  # it ended: its exit code says how
+                live.remove(worker)
                 continue
-            tag = message[0]
-            if tag == "ready":
+            if isinstance(message, memoryview):  # the rendered pages
+                _results_back(kind, per[k], state[k]["stats"], message)
+                state[k]["done"] = True
+                live.remove(worker)
+                if kind == "process":
+                    worker.goodbye()
+            elif message[0] == "ready":
                 per[k]["startup"] = message[2] - per[k]["t_start"]
                 if on_ready:
                     on_ready(k)
-            elif tag == "page":
+            elif message[0] == "page":
                 state[k]["page"] = message[1]
-            elif tag == "done":
+            elif message[0] == "done":
                 state[k]["stats"] = message[1]
-            elif tag == "error":
+            elif message[0] == "error":
                 per[k]["error"] = message[1]
-    # Whoever is left did not finish in time: stop it.
-    for k in list(live):
-        per[k]["timed_out"] = True
-        try:
-            os.kill(pids[k], signal.SIGKILL)
-        except (ProcessLookupError, TypeError):
-            pass
+    for worker in live:  # whoever is left did not finish in time: stop it
+        per[members.index(worker)]["timed_out"] = True
+        worker.kill()
     return state
 
 
-def _failures(kind, state, per, pids, statuses, pages_by_index):
+def _results_back(kind, per, stats, blob):
+    """A worker's rendered pages arrived: unpickled here, its figures recorded."""
+    out = pickle.loads(blob)
+    done = _now()
+    per.update(render=stats["render_ns"], ship_back=done - stats["back"],
+               result_bytes=len(blob), pages=len(out))
+    per["memory"] = stats["dirty"] if kind == "fork" else stats["hwm"]
+    if stats.get("loaded") and per.get("t_out"):
+        per["ship_out"] = stats["loaded"] - per["t_out"]
+
+
+def _failures(kind, state, per, members, pages_by_index):
+    """The workers that did not finish, each with how it ended (its exit code, after
+    `wait`) and the page it was on."""
     failures = []
-    for k, st in state.items():
+    for k, (st, worker) in enumerate(zip(state, members)):
         if st["done"]:
             continue
-        code, signo, words = _status(statuses[k]) if statuses.get(k) is not None else (None, None, "gone")
+        words = crews.exit_words(worker.exit_code)
         if per[k].get("timed_out"):
             words = "did not finish within the timeout (killed) — " + words
         if per[k].get("error"):
             words += " after raising %s" % per[k]["error"]
         page = st["page"]
         failures.append({
-            "worker": k, "pid": pids[k], "page_index": page,
+            "worker": k, "pid": worker.pid, "page_index": page,
             "page": pages_by_index(page) if page is not None else None,
             "what": "%s worker %d (pid %s) %s%s" % (
-                kind, k, pids[k], words,
+                kind, k, worker.pid, words,
                 " while rendering page %s" % pages_by_index(page) if page is not None else
                 " before its first page"),
-            "exit_status": code, "signal": signo})
+            "exit_status": worker.exit_code, "signal": crews.exit_signal(worker.exit_code)})
     return failures
+
+
+def _fork_render(workload, chunk):
+    """A forked child's work: render `chunk` from the pages it shares, send the results back."""
+
+    def child(conn):
+        try:
+            crews.reply(conn, ("ready", os.getpid(), _now()))
+            out = {}
+            render_ns = 0
+            for i in chunk:
+                crews.reply(conn, ("page", i))
+                t0 = _now()
+                out[i] = workload.work(i)
+                render_ns += _now() - t0
+            hwm, dirty = _memory()
+            back = _now()
+            blob = pickle.dumps(out, 5)
+            crews.reply(conn, ("done", {"loaded": None, "render_ns": render_ns, "back": back,
+                                        "hwm": hwm, "dirty": dirty}))
+            crews.reply(conn, blob)
+        except BaseException as exc:
+            try:
+                crews.reply(conn, ("error", describe(exc)))
+            except BaseException:
+                pass
+            raise
+
+    return child
+
+
+def _end(kind, row, per, crew, state, wall, page_name):
+    """Every worker waited for (killed after 10 s), the figures and failures into `row`."""
+    for worker in crew.members:
+        worker.wait(10.0)
+    _finish(row, per, wall)
+    row["failures"] = _failures(kind, state, per, crew.members, page_name)
+    return row
 
 
 def run_fork(workload, indices, workers, timeout, workdir, page_name):
     row = _run_row(workload, "fork", workers)
     row["memory_kind"] = "private_dirty"
     per = [{} for _ in range(workers)]
-    conns, pids = [], []
-    start = _now()
-    for k, chunk in enumerate(_chunks(indices, workers)):
-        reader, writer = multiprocessing.Pipe(duplex=False)
-        per[k]["t_start"] = _now()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # fork with threads running: DeprecationWarning
-            pid = os.fork()
-        if pid == 0:  # the child: never returns
-            code = 0
-            try:
-                reader.close()
-                sink = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(sink, 1)
-                os.dup2(sink, 2)
-                writer.send(("ready", os.getpid(), _now()))
-                out = {}
-                render_ns = 0
-                for i in chunk:
-                    writer.send(("page", i))
-                    t0 = _now()
-                    out[i] = workload.work(i)
-                    render_ns += _now() - t0
-                hwm, dirty = _memory()
-                back = _now()
-                blob = pickle.dumps(out, 5)
-                writer.send(("done", {"loaded": None, "render_ns": render_ns, "back": back,
-                                      "hwm": hwm, "dirty": dirty}))
-                writer.send_bytes(blob)
-            except BaseException as exc:
-                code = 1
-                try:
-                    writer.send(("error", describe(exc)))
-                except BaseException:
-                    pass
-            finally:
-                os._exit(code)
-        writer.close()
-        conns.append(reader)
-        pids.append(pid)
-    state = _collect("fork", workers, conns, pids, per, row, timeout)
-    wall = _now() - start
-    statuses = {k: transports._reap_child(pid, 10.0) for k, pid in enumerate(pids)}
-    for conn in conns:
-        conn.close()
-    _finish(row, per, wall)
-    row["failures"] = _failures("fork", state, per, pids, statuses, page_name)
-    return row
+    with crews.Crew() as crew:
+        start = _now()
+        for k, chunk in enumerate(_chunks(indices, workers)):
+            per[k]["t_start"] = crew.add(crews.fork(_fork_render(workload, chunk))).started_ns
+        state = _collect("fork", crew, per, timeout)
+        return _end("fork", row, per, crew, state, _now() - start, page_name)
 
 
 def run_process(workload, indices, workers, timeout, workdir, page_name):
     row = _run_row(workload, "process", workers)
     row["memory_kind"] = "peak_rss"
-    executable = transports._python_executable()
-    ctx = multiprocessing.get_context("spawn")
-    from multiprocessing import spawn
-
-    if executable and spawn.get_executable() != executable:
-        ctx.set_executable(executable)
-    if not hasattr(sys, "argv"):
-        sys.argv = [""]
+    ctx = crews.spawn_context()
     per = [{} for _ in range(workers)]
-    conns, pids, procs = [], [], []
     chunks = _chunks(indices, workers)
-    source = _describe_source() + _FINDER_SOURCE + _JOB_SOURCE + _PROCESS_SOURCE
-    start = _now()
-    for k, chunk in enumerate(chunks):
-        parent, child = ctx.Pipe(duplex=True)
-        namespace = {"__name__": "__picklecost_scale_worker__", "_pc_conn": child,
-                     "_pc_sources": _sources(), "_pc_modules": list(workload.modules),
-                     "_pc_workload": workload.name,
-                     "_pc_workdir": os.path.join(workdir, "proc-%d-%d" % (workers, k))}
-        process = ctx.Process(target=exec, args=(source, namespace), daemon=True,
-                              name="picklecost-scale-%d" % k)
-        per[k]["t_start"] = _now()
-        process.start()
-        child.close()
-        conns.append(parent)
-        pids.append(process.pid)
-        procs.append(process)
+    source = crews.FINDER_SOURCE + _JOB_SOURCE + _PROCESS_SOURCE
+    with crews.Crew() as crew:
+        start = _now()
+        for k, chunk in enumerate(chunks):
+            namespace = {"__name__": "__picklecost_scale_worker__",
+                         "_pc_sources": crews.package_sources(),
+                         "_pc_modules": list(workload.modules), "_pc_workload": workload.name,
+                         "_pc_workdir": os.path.join(workdir, "proc-%d-%d" % (workers, k))}
+            worker = crew.add(crews.spawn(ctx, source, namespace, "picklecost-scale-%d" % k))
+            per[k]["t_start"] = worker.started_ns
 
-    def ship(k):
-        per[k]["t_out"] = _now()
-        data = workload.payload(chunks[k])
-        per[k]["payload_bytes"] = len(data)
-        conns[k].send(list(chunks[k]))
-        conns[k].send_bytes(data)
+        def ship(k):
+            per[k]["t_out"] = _now()
+            data = workload.payload(chunks[k])
+            per[k]["payload_bytes"] = len(data)
+            crew.members[k].send(pickle.dumps(list(chunks[k])))
+            crew.members[k].send(data)
 
-    state = _collect("process", workers, conns, pids, per, row, timeout, on_ready=ship)
-    wall = _now() - start
-    statuses = {}
-    for k, process in enumerate(procs):
-        process.join(10)
-        if process.is_alive():
-            process.kill()
-            process.join(5)
-        code = process.exitcode
-        statuses[k] = None if code is None else (
-            (-code) if code < 0 else code << 8)  # back to a waitpid status
-    for conn in conns:
-        conn.close()
-    _finish(row, per, wall)
-    row["failures"] = _failures("process", state, per, pids, statuses, page_name)
-    return row
+        state = _collect("process", crew, per, timeout, on_ready=ship)
+        return _end("process", row, per, crew, state, _now() - start, page_name)
 
 
 # --- the whole experiment ----------------------------------------------------------------------
@@ -807,134 +669,189 @@ def run(adapter, site, pages, workdir, workers=None, max_workers=None, n_pages=N
     os.makedirs(workdir, exist_ok=True)
     pages = list(pages)
     counts = worker_counts(max_workers, workers)
-    sub_ok, sub_reason = _sub_support()
-    fork_ok = hasattr(os, "fork")
-    result = {"sequential_seconds": None, "workers": counts, "strategies": list(strategies),
-              "pages": 0, "page_keys": [], "workloads": [], "baselines": [], "runs": [],
-              "blocked": [], "gil_enabled": _gil_enabled(),
-              "free_threaded_note": None if _gil_enabled() else
-              "free-threaded build (GIL disabled): thread results are untested here",
-              "subinterpreter_fault_isolation": (
-                  "a sub-interpreter cannot be isolated from a fault of the process: a crash "
-                  "(signal, os._exit, C fault) in one ends every interpreter, the tool included")}
-
-    def name_of(i):
-        try:
-            return adapter.page_key(pages[i])
-        except Exception:
-            return "#%d" % i
-
+    result = _empty_result(counts, strategies)
     say("preparing the renderer")
     render = RenderWorkload(adapter, site, pages, workdir) if "render" in workloads else None
     try:
-        # The blocked chain of the render workload's modules (what a sub-interpreter worker of
-        # the generator would import).
-        if render is not None and render.available and sub_ok:
-            for module in render.modules:
-                found = blocked_chain(module)
-                if found:
-                    found["workload"] = "render"
-                    result["blocked"].append(found)
-            if result["blocked"]:
-                first = result["blocked"][0]
-                render.sub_reason = "%s cannot be imported in an isolated sub-interpreter: %s (%s)" % (
-                    first["module"], " → ".join(first["chain"]), first["error"])
-        if render is not None and render.available:
-            # Untimed warm-up: templates and the parser compiled once, as in every worker.
-            say("warming up")
-            warm_up = getattr(render.renderer, "warm_up", None)
-            if warm_up is not None:
-                warm_up(pages)
-            else:
-                for i in even_sample(list(range(len(pages))), 3)[0]:
-                    try:
-                        render.work(i)
-                    except Exception:
-                        pass
-        try:
-            strata = [tuple(k) for k in adapter.strata(pages)]
-        except Exception:  # noqa: BLE001 - evenly spaced by position instead
-            strata = None
-        indices, _ = _choose(pages, n_pages, budget, render or _Nothing(), counts, strategies,
-                             strata)
+        support = _Support()
+        _trace_render_modules(render, support, result)
+        _warm_up(render, pages, say)
+        indices = _pages_to_render(adapter, pages, n_pages, budget, render, counts, strategies)
         result["pages"] = len(indices)
-        result["page_keys"] = [name_of(i) for i in indices]
-        markdown = None
-        if "markdown" in workloads:
-            say("choosing a Markdown parser")
-            markdown = MarkdownWorkload(adapter, pages, sub_ok)
-            for b in getattr(markdown, "blocked", []):
-                b["workload"] = "markdown"
-                if not any(x["module"] == b["module"] for x in result["blocked"]):
-                    result["blocked"].append(b)
+        result["page_keys"] = [_page_name(adapter, pages, i) for i in indices]
+        markdown = _prepare_markdown(adapter, pages, workloads, support, result, say)
+        runs = _Runs(indices, counts, strategies, timeout, workdir, support,
+                     lambda i: _page_name(adapter, pages, i))
         for workload in (w for w in (render, markdown) if w is not None):
-            result["workloads"].append({"name": workload.name, "available": workload.available,
-                                        "reason": workload.reason, "method": workload.method,
-                                        "parser": getattr(workload, "parser", None)})
-            if not workload.available:
-                for strategy in strategies:
-                    for w in counts:
-                        row = _run_row(workload, strategy, w)
-                        row.update(available=False, reason=workload.reason)
-                        result["runs"].append(row)
-                continue
-            say("%s: sequential baseline" % workload.name)
-            first, size = sequential(workload, indices)
-            rows = []
-            for strategy in strategies:
-                for w in counts:
-                    say("%s: %s x%d" % (workload.name, strategy, w))
-                    rows.append(_one(workload, strategy, w, indices, timeout, workdir, name_of,
-                                     sub_ok, sub_reason, fork_ok))
-            say("%s: sequential baseline again" % workload.name)
-            last, _ = sequential(workload, indices)
-            baseline = (first + last) / 2
-            result["baselines"].append({"workload": workload.name, "first_seconds": first,
-                                        "last_seconds": last, "seconds": baseline,
-                                        "drift": (last / first - 1) if first else None,
-                                        "result_bytes": size, "pages": len(indices)})
-            for row in rows:
-                row["sequential_seconds"] = baseline
-                if row["available"] and row["wall_seconds"]:
-                    row["speedup"] = baseline / row["wall_seconds"]
-                    row["efficiency"] = row["speedup"] / row["workers"]
-                    if row["failures"]:
-                        row["speedup"] = row["efficiency"] = None
-            result["runs"].extend(rows)
-            if workload.name == "render" or result["sequential_seconds"] is None:
-                result["sequential_seconds"] = baseline
+            _run_workload(workload, runs, result, say)
     finally:
         if render is not None:
             render.close()
     return result
 
 
+def _empty_result(counts, strategies):
+    return {"sequential_seconds": None, "workers": counts, "strategies": list(strategies),
+            "pages": 0, "page_keys": [], "workloads": [], "baselines": [], "runs": [],
+            "blocked": [], "gil_enabled": _gil_enabled(),
+            "free_threaded_note": None if _gil_enabled() else
+            "free-threaded build (GIL disabled): thread results are untested here",
+            "subinterpreter_fault_isolation": (
+                "a sub-interpreter cannot be isolated from a fault of the process: a crash "
+                "(signal, os._exit, C fault) in one ends every interpreter, the tool included")}
+
+
+class _Support:
+    """Which kinds of worker this Python can start, and why not."""
+
+    def __init__(self):
+        self.sub_ok, self.sub_reason, _ = crews.subinterpreter_support()
+        self.fork_ok, self.fork_reason = crews.fork_support()
+
+
+class _Runs:
+    """What every (workload, strategy, W) run shares."""
+
+    def __init__(self, indices, counts, strategies, timeout, workdir, support, name_of):
+        self.indices, self.counts, self.strategies = indices, counts, strategies
+        self.timeout, self.workdir = timeout, workdir
+        self.support, self.name_of = support, name_of
+
+
+def _page_name(adapter, pages, i):
+    try:
+        return adapter.page_key(pages[i])
+    except Exception:
+        return "#%d" % i
+
+
+def _trace_render_modules(render, support, result):
+    """The blocked chain of the render workload's modules (what a sub-interpreter worker of the
+    generator would import); the first one is why sub-interpreters cannot render."""
+    if render is None or not render.available or not support.sub_ok:
+        return
+    for module in render.modules:
+        found = blocked_chain(module)
+        if found:
+            found["workload"] = "render"
+            result["blocked"].append(found)
+    if result["blocked"]:
+        first = result["blocked"][0]
+        render.sub_reason = "%s cannot be imported in an isolated sub-interpreter: %s (%s)" % (
+            first["module"], " → ".join(first["chain"]), first["error"])
+
+
+def _warm_up(render, pages, say):
+    """Untimed warm-up: templates and the parser compiled once, as in every worker."""
+    if render is None or not render.available:
+        return
+    say("warming up")
+    warm_up = getattr(render.renderer, "warm_up", None)
+    if warm_up is not None:
+        warm_up(pages)
+        return
+    for i in even_sample(list(range(len(pages))), 3)[0]:
+        try:
+            render.work(i)
+        except Exception:
+            pass
+
+
+def _pages_to_render(adapter, pages, n_pages, budget, render, counts, strategies):
+    try:
+        strata = [tuple(k) for k in adapter.strata(pages)]
+    except Exception:  # noqa: BLE001 - evenly spaced by position instead
+        strata = None
+    indices, _ = _choose(pages, n_pages, budget, render or _Nothing(), counts, strategies, strata)
+    return indices
+
+
+def _prepare_markdown(adapter, pages, workloads, support, result, say):
+    if "markdown" not in workloads:
+        return None
+    say("choosing a Markdown parser")
+    markdown = MarkdownWorkload(adapter, pages, support.sub_ok)
+    for b in getattr(markdown, "blocked", []):
+        b["workload"] = "markdown"
+        if not any(x["module"] == b["module"] for x in result["blocked"]):
+            result["blocked"].append(b)
+    return markdown
+
+
+def _run_workload(workload, runs, result, say):
+    """One workload: the baseline, every strategy at every W, the baseline again; speed-ups."""
+    result["workloads"].append({"name": workload.name, "available": workload.available,
+                                "reason": workload.reason, "method": workload.method,
+                                "parser": getattr(workload, "parser", None)})
+    if not workload.available:
+        for strategy in runs.strategies:
+            for w in runs.counts:
+                row = _run_row(workload, strategy, w)
+                row.update(available=False, reason=workload.reason)
+                result["runs"].append(row)
+        return
+    say("%s: sequential baseline" % workload.name)
+    first, size = sequential(workload, runs.indices)
+    rows = []
+    for strategy in runs.strategies:
+        for w in runs.counts:
+            say("%s: %s x%d" % (workload.name, strategy, w))
+            rows.append(_one(workload, strategy, w, runs))
+    say("%s: sequential baseline again" % workload.name)
+    last, _ = sequential(workload, runs.indices)
+    baseline = (first + last) / 2
+    result["baselines"].append({"workload": workload.name, "first_seconds": first,
+                                "last_seconds": last, "seconds": baseline,
+                                "drift": (last / first - 1) if first else None,
+                                "result_bytes": size, "pages": len(runs.indices)})
+    for row in rows:
+        _speedup(row, baseline)
+    result["runs"].extend(rows)
+    if workload.name == "render" or result["sequential_seconds"] is None:
+        result["sequential_seconds"] = baseline
+
+
+def _speedup(row, baseline):
+    row["sequential_seconds"] = baseline
+    if row["available"] and row["wall_seconds"]:
+        row["speedup"] = baseline / row["wall_seconds"]
+        row["efficiency"] = row["speedup"] / row["workers"]
+        if row["failures"]:
+            row["speedup"] = row["efficiency"] = None
+
+
 class _Nothing:
     available = False
 
 
-def _one(workload, strategy, w, indices, timeout, workdir, name_of, sub_ok, sub_reason, fork_ok):
-    row = _run_row(workload, strategy, w)
-    reason = None
+def _why_not(workload, strategy, support):
+    """Why `strategy` cannot run `workload` here (None: it can)."""
+    shipping = workload.ship_reason and "payload not shippable: " + workload.ship_reason
     if strategy == "subinterpreter":
-        reason = (sub_reason if not sub_ok else workload.sub_reason or
-                  (workload.ship_reason and "payload not shippable: " + workload.ship_reason))
-    elif strategy == "process":
-        reason = workload.ship_reason and "payload not shippable: " + workload.ship_reason
-    elif strategy == "fork" and not fork_ok:
-        reason = "os.fork is not available on this platform"
+        return support.sub_reason if not support.sub_ok else workload.sub_reason or shipping
+    if strategy == "process":
+        return shipping
+    if strategy == "fork":
+        return support.fork_reason
+    return None
+
+
+def _one(workload, strategy, w, runs):
+    row = _run_row(workload, strategy, w)
+    reason = _why_not(workload, strategy, runs.support)
     if reason:
         row.update(available=False, reason=reason)
         return row
     try:
         if strategy == "thread":
-            return run_thread(workload, indices, w, timeout)
+            return run_thread(workload, runs.indices, w, runs.timeout)
         if strategy == "subinterpreter":
-            return run_subinterpreter(workload, indices, w, timeout, workdir)
+            return run_subinterpreter(workload, runs.indices, w, runs.timeout, runs.workdir)
         if strategy == "process":
-            return run_process(workload, indices, w, timeout, workdir, name_of)
+            return run_process(workload, runs.indices, w, runs.timeout, runs.workdir,
+                               runs.name_of)
         if strategy == "fork":
-            return run_fork(workload, indices, w, timeout, workdir, name_of)
+            return run_fork(workload, runs.indices, w, runs.timeout, runs.workdir, runs.name_of)
     except Exception as exc:
         row.update(available=False, reason="%s failed: %s" % (strategy, describe(exc)))
         return row

@@ -531,12 +531,23 @@ class PipeWorker:
                                  % (self.name, what, exit_words(self.wait(1.0))))
         return memoryview(data)[1:] if data[:1] == b"B" else pickle.loads(data)
 
-    def stop(self, timeout):
-        """Ask it to end (an empty message), wait up to `timeout`, then kill it."""
+    def goodbye(self):
+        """An empty message: the worker's cue to end."""
         try:
             self.conn.send_bytes(b"")
-        except (OSError, ValueError):
+        except (OSError, ValueError):  # already gone
             pass
+
+    def kill(self):
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def stop(self, timeout):
+        """Ask it to end, wait up to `timeout`, then kill it."""
+        if not self.has_ended():
+            self.goodbye()
         self.wait(timeout)
         self.conn.close()
         return True
