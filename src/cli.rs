@@ -1,4 +1,5 @@
 //! Command-line definitions only; checking them into plain settings lives in `settings.rs`.
+use crate::model::scale::Strategy;
 use crate::model::{DEFAULT_MARGINAL, DEFAULT_PRACTICAL, GcMode, Stage};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -91,8 +92,8 @@ pub struct ScaleArgs {
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=256))]
     pub workers: Option<Vec<u32>>,
     /// Strategies to run, comma-separated (default: thread,subinterpreter,process,fork).
-    #[arg(long, value_delimiter = ',', value_parser = ["thread", "subinterpreter", "process", "fork"])]
-    pub strategies: Option<Vec<String>>,
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub strategies: Option<Vec<Strategy>>,
     /// Seconds one run's workers may take before they are killed.
     #[arg(long, default_value_t = 300.0)]
     pub timeout: f64,

@@ -3,6 +3,7 @@
 use crate::cli::{AnalyzeArgs, CompareArgs, InspectArgs, ScaleArgs};
 use crate::error::UserError;
 use crate::model::limit::Limit;
+use crate::model::scale::Strategy;
 use crate::model::{GcMode, Stage, Thresholds};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -199,7 +200,8 @@ pub struct ScaleSettings {
     pub budget_seconds: f64,
     /// Worker counts, ascending.
     pub workers: Vec<u32>,
-    pub strategies: Vec<String>,
+    /// In the order given, each once.
+    pub strategies: Vec<Strategy>,
     pub timeout_seconds: f64,
     pub quiet: bool,
     pub command_line: String,
@@ -235,13 +237,10 @@ impl ScaleSettings {
         };
         workers.sort_unstable();
         workers.dedup();
-        let mut strategies = args.strategies.unwrap_or_default();
-        if strategies.is_empty() {
-            strategies = ["thread", "subinterpreter", "process", "fork"]
-                .map(String::from)
-                .to_vec();
-        }
-        strategies.dedup();
+        let strategies = match args.strategies {
+            Some(list) if !list.is_empty() => first_of_each(list),
+            _ => Strategy::ALL.to_vec(),
+        };
         Ok(Self {
             load: LoadSettings {
                 site_dir,
@@ -260,6 +259,17 @@ impl ScaleSettings {
             command_line: command_line(),
         })
     }
+}
+
+/// `items` in their order, each only where it first occurs.
+fn first_of_each<T: PartialEq>(items: Vec<T>) -> Vec<T> {
+    let mut kept: Vec<T> = Vec::with_capacity(items.len());
+    for item in items {
+        if !kept.contains(&item) {
+            kept.push(item);
+        }
+    }
+    kept
 }
 
 /// What `picklecost inspect` reads and how it prints it.
@@ -423,5 +433,47 @@ mod tests {
         let tmp = std::env::temp_dir().canonicalize().unwrap();
         let weird = tmp.join("does-not-exist-a").join("..").join("b");
         assert_eq!(resolve_existing_prefix(&weird), tmp.join("b"));
+    }
+
+    #[test]
+    fn first_of_each_keeps_the_order_and_drops_every_later_duplicate() {
+        assert_eq!(first_of_each(vec![3, 1, 3, 2, 1, 3]), vec![3, 1, 2]);
+        assert_eq!(first_of_each(Vec::<u8>::new()), Vec::<u8>::new());
+    }
+
+    fn scale_settings(extra: &[&str]) -> ScaleSettings {
+        use clap::Parser;
+        let site = std::env::temp_dir().join(format!("picklecost-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&site).unwrap();
+        let site = site.to_string_lossy().into_owned();
+        let mut args = vec!["picklecost", "scale", site.as_str()];
+        args.extend_from_slice(extra);
+        match crate::cli::Cli::try_parse_from(args).unwrap().command {
+            crate::cli::Command::Scale(args) => ScaleSettings::from_args(args).unwrap(),
+            _ => unreachable!("parsed as scale"),
+        }
+    }
+
+    #[test]
+    fn scale_strategies_in_the_order_given_each_once() {
+        let given = scale_settings(&["--strategies", "fork,thread,fork,process,thread"]);
+        assert_eq!(
+            given.strategies,
+            vec![Strategy::Fork, Strategy::Thread, Strategy::Process]
+        );
+        assert_eq!(scale_settings(&[]).strategies, Strategy::ALL.to_vec());
+    }
+
+    #[test]
+    fn scale_strategies_outside_the_enum_are_refused() {
+        use clap::Parser;
+        let parsed =
+            crate::cli::Cli::try_parse_from(["picklecost", "scale", ".", "--strategies", "thread,pool"]);
+        let message = parsed.err().expect("an unknown strategy is refused").to_string();
+        assert!(message.contains("invalid value 'pool'"), "{message}");
+        assert!(
+            message.contains("[possible values: thread, subinterpreter, process, fork]"),
+            "{message}"
+        );
     }
 }

@@ -1,7 +1,10 @@
 //! `picklecost scale`: load the site, then render the same pages sequentially and with W
 //! threads, sub-interpreters, spawned processes and forked processes (`picklecost.scale`), and
 //! report speed-up, efficiency and where the time goes.
-use crate::generators::{self, Workdir};
+//!
+//! The workers are the Python side's: `picklecost.scale.run` ends every one it started before it
+//! returns or raises (its crews are context managers), so no exit path here leaves one behind.
+use crate::generators::{self, LoadedSite, Workdir};
 use crate::model::scale::Scale;
 use crate::python::{self, Module, env, interp};
 use crate::report::OutDir;
@@ -25,6 +28,7 @@ pub fn run(settings: ScaleSettings) -> Result<()> {
     outcome
 }
 
+/// Load, measure, judge, write: the run as named steps.
 fn scale(
     settings: &ScaleSettings,
     python_env: &env::PythonEnv,
@@ -35,68 +39,105 @@ fn scale(
     interp::start(python_env).context("starting the embedded Python")?;
     let workdir = Workdir::create().context("creating a scratch directory")?;
     Python::attach(|py| -> Result<()> {
-        let described = python::module(py, Module::Env)?.call_method0("describe")?;
-        let python_info: serde_json::Value = python::from_py(&described)?;
-        progress.spinner(&format!(
-            "loading {} (stage {})",
-            settings.load.site_dir.display(),
-            settings.load.stage
-        ));
-        let site = generators::load(py, &settings.load, &workdir);
-        progress.clear();
-        let site = site?;
-        let load_seconds = site.load_seconds;
-
-        progress.spinner("rendering the pages sequentially and with every strategy");
-        let module = python::module(py, Module::Scale)?;
-        let kwargs = PyDict::new(py);
-        kwargs.set_item("workers", PyList::new(py, &settings.workers)?)?;
-        kwargs.set_item("n_pages", settings.pages)?;
-        kwargs.set_item("budget", settings.budget_seconds)?;
-        kwargs.set_item("timeout", settings.timeout_seconds)?;
-        kwargs.set_item("strategies", PyList::new(py, &settings.strategies)?)?;
-        let scratch = workdir.path().join("scale");
-        let outcome = module.call_method(
-            "run",
-            (
-                site.adapter.bind(py),
-                site.site.bind(py),
-                site.page_list(py)?,
-                scratch.to_string_lossy().as_ref(),
-            ),
-            Some(&kwargs),
-        );
-        progress.clear();
-        let outcome = outcome.map_err(|err| {
-            python::interrupt::or_else(py, &err, |why| {
-                anyhow::anyhow!("measuring the scaling failed: {why}")
-            })
-        })?;
-        let mut scale: Scale = python::from_py(&outcome)?;
-        let cpus = python_info["cpu_count"].as_u64().unwrap_or(1) as usize;
-        scale.answer = verdict::scale::answer(&scale, cpus);
-        scale.single_worker = verdict::scale::single_worker(&scale);
-
-        let results = ScaleResults {
-            tool: serde_json::json!({"name": "picklecost", "version": env!("CARGO_PKG_VERSION")}),
-            command_line: settings.command_line.clone(),
-            site: serde_json::json!({
-                "path": settings.load.site_dir.display().to_string(),
-                "generator": site.generator,
-                "generator_version": site.generator_version,
-                "stage": site.stage.as_str(),
-                "stage_method": site.stage_method,
-                "pages_loaded": site.pages.len(),
-            }),
-            python: python_info,
-            scale,
-            timing: serde_json::json!({
-                "load_seconds": load_seconds,
-                "total_seconds": started.elapsed().as_secs_f64(),
-            }),
-        };
+        let python_info = describe_python(py)?;
+        let site = load_site(py, settings, &workdir, &progress)?;
+        let mut scale = measure(py, settings, &site, &workdir, &progress)?;
+        judge(&mut scale, &python_info);
+        let results = assemble(settings, &site, python_info, scale, started);
         out.write_files(&files(&results)?).context("writing the report")?;
         ui::print(&results.scale, out.path());
         Ok(())
     })
+}
+
+fn describe_python(py: Python<'_>) -> Result<serde_json::Value> {
+    let described = python::module(py, Module::Env)?.call_method0("describe")?;
+    python::from_py(&described)
+}
+
+fn load_site(
+    py: Python<'_>,
+    settings: &ScaleSettings,
+    workdir: &Workdir,
+    progress: &Progress,
+) -> Result<LoadedSite> {
+    progress.spinner(&format!(
+        "loading {} (stage {})",
+        settings.load.site_dir.display(),
+        settings.load.stage
+    ));
+    let site = generators::load(py, &settings.load, workdir);
+    progress.clear();
+    site
+}
+
+/// `picklecost.scale.run`: the sequential baselines and every (workload, strategy, W) run.
+fn measure(
+    py: Python<'_>,
+    settings: &ScaleSettings,
+    site: &LoadedSite,
+    workdir: &Workdir,
+    progress: &Progress,
+) -> Result<Scale> {
+    progress.spinner("rendering the pages sequentially and with every strategy");
+    let module = python::module(py, Module::Scale)?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("workers", PyList::new(py, &settings.workers)?)?;
+    kwargs.set_item("n_pages", settings.pages)?;
+    kwargs.set_item("budget", settings.budget_seconds)?;
+    kwargs.set_item("timeout", settings.timeout_seconds)?;
+    let strategies = settings.strategies.iter().map(|s| s.as_str());
+    kwargs.set_item("strategies", PyList::new(py, strategies)?)?;
+    let scratch = workdir.path().join("scale");
+    let outcome = module.call_method(
+        "run",
+        (
+            site.adapter.bind(py),
+            site.site.bind(py),
+            site.page_list(py)?,
+            scratch.to_string_lossy().as_ref(),
+        ),
+        Some(&kwargs),
+    );
+    progress.clear();
+    let outcome = outcome.map_err(|err| {
+        python::interrupt::or_else(py, &err, |why| {
+            anyhow::anyhow!("measuring the scaling failed: {why}")
+        })
+    })?;
+    python::from_py(&outcome)
+}
+
+/// The one-sentence answer and the W = 1 checks, from the measured runs.
+fn judge(scale: &mut Scale, python_info: &serde_json::Value) {
+    let cpus = python_info["cpu_count"].as_u64().unwrap_or(1) as usize;
+    scale.answer = verdict::scale::answer(scale, cpus);
+    scale.single_worker = verdict::scale::single_worker(scale);
+}
+
+fn assemble(
+    settings: &ScaleSettings,
+    site: &LoadedSite,
+    python_info: serde_json::Value,
+    scale: Scale,
+    started: Instant,
+) -> ScaleResults {
+    ScaleResults {
+        tool: serde_json::json!({"name": "picklecost", "version": env!("CARGO_PKG_VERSION")}),
+        command_line: settings.command_line.clone(),
+        site: serde_json::json!({
+            "path": settings.load.site_dir.display().to_string(),
+            "generator": site.generator,
+            "generator_version": site.generator_version,
+            "stage": site.stage.as_str(),
+            "stage_method": site.stage_method,
+            "pages_loaded": site.pages.len(),
+        }),
+        python: python_info,
+        scale,
+        timing: serde_json::json!({
+            "load_seconds": site.load_seconds,
+            "total_seconds": started.elapsed().as_secs_f64(),
+        }),
+    }
 }

@@ -1,6 +1,86 @@
 //! `picklecost scale`: the `scale` object of results.json, as the Python side
-//! (`picklecost.scale.run`) returns it and results.json carries it.
+//! (`picklecost.scale.run`) returns it and results.json carries it, and the kinds it names.
 use serde::{Deserialize, Serialize};
+
+/// How `scale` renders in parallel (`--strategies`; `STRATEGIES` on the Python side).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// Threads of the main interpreter, pages by reference.
+    Thread,
+    /// Isolated sub-interpreters (own GIL), payload pickled in, pages pickled back.
+    Subinterpreter,
+    /// Spawned processes of the environment's Python, payload pickled over a pipe.
+    Process,
+    /// Children forked after loading: pages shared copy-on-write, results pickled back.
+    Fork,
+}
+
+impl Strategy {
+    /// Every strategy, in the order they run.
+    pub const ALL: [Strategy; 4] = [
+        Strategy::Thread,
+        Strategy::Subinterpreter,
+        Strategy::Process,
+        Strategy::Fork,
+    ];
+
+    /// The name results.json and the Python side use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Thread => "thread",
+            Strategy::Subinterpreter => "subinterpreter",
+            Strategy::Process => "process",
+            Strategy::Fork => "fork",
+        }
+    }
+}
+
+/// What `scale` renders (`WORKLOADS` on the Python side).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Workload {
+    /// The adapter's per-page renderer.
+    Render,
+    /// The Markdown-to-HTML step on each page's source.
+    Markdown,
+}
+
+impl Workload {
+    pub const ALL: [Workload; 2] = [Workload::Render, Workload::Markdown];
+
+    /// The name results.json and the Python side use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Workload::Render => "render",
+            Workload::Markdown => "markdown",
+        }
+    }
+}
+
+impl std::fmt::Display for Strategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Workload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for Workload {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<&str> for Strategy {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
 
 /// Does rendering scale with threads, sub-interpreters, processes or fork?
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -9,7 +89,7 @@ pub struct Scale {
     /// markdown workload's when rendering is not available.
     pub sequential_seconds: Option<f64>,
     pub workers: Vec<u32>,
-    pub strategies: Vec<String>,
+    pub strategies: Vec<Strategy>,
     pub pages: usize,
     pub page_keys: Vec<String>,
     pub workloads: Vec<WorkloadInfo>,
@@ -32,8 +112,8 @@ pub struct Scale {
 /// against the run-to-run noise the two baseline timings showed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SingleWorkerCheck {
-    pub workload: String,
-    pub strategy: String,
+    pub workload: Workload,
+    pub strategy: Strategy,
     /// wall_seconds(W = 1) / sequential_seconds.
     pub wall_ratio: f64,
     /// render_seconds(W = 1) / sequential_seconds.
@@ -46,7 +126,7 @@ pub struct SingleWorkerCheck {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorkloadInfo {
-    pub name: String,
+    pub name: Workload,
     pub available: bool,
     pub reason: Option<String>,
     pub method: Option<String>,
@@ -57,7 +137,7 @@ pub struct WorkloadInfo {
 /// The sequential run of one workload, timed before and after the parallel runs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Baseline {
-    pub workload: String,
+    pub workload: Workload,
     pub first_seconds: f64,
     pub last_seconds: f64,
     pub seconds: f64,
@@ -70,8 +150,8 @@ pub struct Baseline {
 /// One (workload, strategy, W).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScaleRun {
-    pub workload: String,
-    pub strategy: String,
+    pub workload: Workload,
+    pub strategy: Strategy,
     pub workers: u32,
     pub available: bool,
     pub reason: Option<String>,
@@ -119,7 +199,7 @@ pub struct Blocked {
     pub error: String,
     pub hint: String,
     #[serde(default)]
-    pub workload: Option<String>,
+    pub workload: Option<Workload>,
     #[serde(default)]
     pub parser: Option<String>,
 }

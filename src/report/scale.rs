@@ -34,7 +34,7 @@ pub fn files(results: &ScaleResults) -> Result<Vec<ReportFile>> {
             .strategies
             .iter()
             .map(|s| SpeedupSeries {
-                label: s,
+                label: s.as_str(),
                 points: runs
                     .iter()
                     .filter(|r| &r.strategy == s)
@@ -60,7 +60,7 @@ pub fn files(results: &ScaleResults) -> Result<Vec<ReportFile>> {
                 r.workers == max_w && r.available && r.wall_seconds.is_some() && r.failures.is_empty()
             })
             .map(|r| TimeBar {
-                label: &r.strategy,
+                label: r.strategy.as_str(),
                 parts: [
                     r.startup_seconds,
                     r.ship_out_seconds,
@@ -209,7 +209,7 @@ fn markdown(results: &ScaleResults, charts_md: &[String]) -> String {
             md.push_str(&format!(
                 "- `{}` ({}): {}\n  - hint: {}\n",
                 b.chain.join(" → "),
-                b.workload.as_deref().unwrap_or(""),
+                b.workload.map_or("", |w| w.as_str()),
                 b.error,
                 b.hint
             ));

@@ -25,7 +25,7 @@ fn row(r: &ScaleRun) -> [String; 9] {
     let measured = r.available && r.wall_seconds.is_some();
     let part = |v: f64| if measured { secs(Some(v)) } else { "-".into() };
     [
-        r.strategy.clone(),
+        r.strategy.to_string(),
         r.workers.to_string(),
         secs(r.wall_seconds.filter(|_| measured)),
         r.speedup.map_or("-".into(), |s| format!("{s:.2}×")),
