@@ -469,7 +469,7 @@ mod tests {
         use clap::Parser;
         let parsed =
             crate::cli::Cli::try_parse_from(["picklecost", "scale", ".", "--strategies", "thread,pool"]);
-        let message = parsed.err().expect("an unknown strategy is refused").to_string();
+        let message = parsed.expect_err("an unknown strategy is refused").to_string();
         assert!(message.contains("invalid value 'pool'"), "{message}");
         assert!(
             message.contains("[possible values: thread, subinterpreter, process, fork]"),

@@ -2,8 +2,14 @@
 //! processes (pickled), forked children (shared copy-on-write) — measure the generator's render
 //! cost to set them against, and send real rendered pages back through each. Numbers only: the
 //! verdict on them is `verdict::strategies`.
+//!
+//! The worker pools are `pools::Pool`s, closed when dropped: they live in `through_pools`, so
+//! every way out of it closes them, and the forks of the last step only start once they are.
 pub mod fork;
+pub mod imports;
+pub mod pools;
 pub mod process;
+pub mod results_back;
 pub mod subinterpreter;
 pub mod thread;
 
@@ -13,17 +19,22 @@ use crate::model::stats;
 use crate::model::transport::{EntryReadiness, ImportRow, Render, ResultBack, Setup};
 use crate::model::{PayloadKind, TransportKind};
 use crate::payloads::Payloads;
-use crate::python::{self, Module};
+use crate::python::{self, Module, interrupt::Interrupted};
 use crate::settings::{TransportSettings, tuning};
 use anyhow::Result;
 use hdrhistogram::Histogram;
+use imports::Imports;
+use pools::Pools;
 use pyo3::prelude::*;
-use serde::Deserialize;
+use results_back::Rendered;
 use std::time::{Duration, Instant};
 
 /// thread, sub-interpreter, legacy sub-interpreter, process, fork: the fork cells are measured
 /// before the others start, on the share each cell would get if a payload took all of them.
 const MOST_TRANSPORTS_PER_PAYLOAD: usize = 5;
+
+/// The least time a cell gets, however small the budget's share.
+const MIN_SHARE_SECONDS: f64 = 0.05;
 
 /// Timed round trips `round(i)` for i = 0, 1, ...: at most `most`, and past `least` only while
 /// `deadline` has not passed. Stops at the first error.
@@ -59,10 +70,11 @@ fn results_back_rounds(
 }
 
 /// Why a round trip did not happen.
+#[derive(Debug)]
 pub enum TripError {
-    /// Ctrl-C: in this interpreter (KeyboardInterrupt), or in a worker that got the terminal's
+    /// A signal (SIGINT, SIGTERM) in this interpreter, or a worker that got the terminal's
     /// SIGINT too. The run stops.
-    Interrupted,
+    Interrupted(Interrupted),
     /// The payload could not make the trip, as "Type: message".
     Failed(String),
 }
@@ -70,9 +82,18 @@ pub enum TripError {
 impl TripError {
     pub fn from_py(py: Python<'_>, err: &PyErr) -> Self {
         match python::interrupt::interrupted(py, err) {
-            Some(_) => TripError::Interrupted,
+            Some(interrupted) => TripError::Interrupted(interrupted),
             None => TripError::Failed(python::describe_error(py, err)),
         }
+    }
+}
+
+/// A failed trip's reason; an interruption stops the run instead (the error `main` maps to
+/// its exit code).
+fn reason_or_stop(e: TripError) -> Result<String> {
+    match e {
+        TripError::Interrupted(interrupted) => Err(interrupted.into()),
+        TripError::Failed(text) => Ok(text),
     }
 }
 
@@ -88,72 +109,56 @@ pub trait Transport {
     ) -> Result<Vec<u64>, TripError>;
 }
 
-/// A Python-side worker pool (`SubinterpreterTransport`, `ProcessTransport`); `close` ends it.
-pub struct Pool {
-    object: Py<PyAny>,
-    protocol: u8,
-    pub setup: Setup,
+/// What `transports.availability()` says of each transport.
+pub struct Availability(serde_json::Value);
+
+impl Availability {
+    fn read(py: Python<'_>) -> Result<Self> {
+        let transports_py = python::module(py, Module::Transports)?;
+        Ok(Self(python::from_py(
+            &transports_py.call_method0("availability")?,
+        )?))
+    }
+
+    pub fn available(&self, t: TransportKind) -> bool {
+        self.0[t.name()]["available"].as_bool().unwrap_or(false)
+    }
+
+    pub fn reason(&self, t: TransportKind) -> Option<String> {
+        self.0[t.name()]["reason"].as_str().map(str::to_string)
+    }
 }
 
-impl Pool {
-    fn start<'py>(
-        py: Python<'py>,
-        class: &str,
-        args: impl pyo3::call::PyCallArgs<'py>,
-        protocol: u8,
-    ) -> Result<Self, TripError> {
-        let describe = |e: PyErr| TripError::from_py(py, &e);
-        let module = python::module(py, Module::Transports).map_err(describe)?;
-        let object = module
-            .getattr(class)
-            .and_then(|c| c.call1(args))
-            .map_err(describe)?;
-        let setup = python::from_py(&object.getattr("setup_ns").map_err(describe)?)
-            .map_err(|e| TripError::Failed(e.to_string()))?;
-        Ok(Self {
-            object: object.unbind(),
-            protocol,
-            setup,
-        })
+/// How the transport budget is shared out among the cells.
+#[derive(Debug, Clone, Copy)]
+struct Shares {
+    budget_seconds: f64,
+    /// Payloads with at least one object to send.
+    active_payloads: usize,
+}
+
+impl Shares {
+    fn new(budget_seconds: f64, payloads: &[PayloadResult]) -> Self {
+        let active = payloads.iter().filter(|p| !p.sizes.is_empty()).count();
+        Self::of(budget_seconds, active)
     }
 
-    fn measure(
-        &self,
-        py: Python<'_>,
-        objects: &[Bound<'_, PyAny>],
-        rounds: usize,
-        deadline: Instant,
-    ) -> Result<Vec<u64>, TripError> {
-        let pool = self.object.bind(py);
-        timed_rounds(tuning::TRANSPORT_MIN_ROUNDS, rounds, deadline, |i| {
-            pool.call_method1("roundtrip", (&objects[i % objects.len()], self.protocol))
-                .and_then(|r| r.extract::<u64>())
-                .map_err(|e| TripError::from_py(py, &e))
-        })
+    fn of(budget_seconds: f64, active_payloads: usize) -> Self {
+        Self {
+            budget_seconds,
+            active_payloads: active_payloads.max(1),
+        }
     }
 
-    /// Every worker keeps `outputs` (untimed), then one timed `result_back` per round until
-    /// every output went once and `deadline` passed.
-    fn results_back(
-        &self,
-        py: Python<'_>,
-        outputs: &[Bound<'_, PyAny>],
-        deadline: Instant,
-    ) -> Result<Vec<u64>, TripError> {
-        let describe = |e: PyErr| TripError::from_py(py, &e);
-        let pool = self.object.bind(py);
-        let list = pyo3::types::PyList::new(py, outputs).map_err(describe)?;
-        pool.call_method1("keep_results", (list, self.protocol))
-            .map_err(describe)?;
-        results_back_rounds(outputs.len(), deadline, |i| {
-            pool.call_method1("result_back", (i, self.protocol))
-                .and_then(|r| r.extract::<u64>())
-                .map_err(describe)
-        })
+    /// A fork cell's: measured before the pools start, as if a payload took every transport.
+    fn fork_cell(self) -> Duration {
+        self.cell(MOST_TRANSPORTS_PER_PAYLOAD)
     }
 
-    fn close(&self, py: Python<'_>) {
-        let _ = self.object.bind(py).call_method0("close");
+    /// A cell's when each payload goes through `transports` transports.
+    fn cell(self, transports: usize) -> Duration {
+        let seconds = self.budget_seconds / (self.active_payloads * transports.max(1)) as f64;
+        Duration::from_secs_f64(seconds.max(MIN_SHARE_SECONDS))
     }
 }
 
@@ -165,6 +170,41 @@ pub struct Cell {
     pub reason: Option<String>,
     pub roundtrip: Histogram<u64>,
     pub setup: Option<Setup>,
+}
+
+impl Cell {
+    fn new(transport: TransportKind, payload: PayloadKind, setup: Option<Setup>) -> Self {
+        Self {
+            transport,
+            payload,
+            available: true,
+            reason: None,
+            roundtrip: stats::new_histogram(),
+            setup,
+        }
+    }
+
+    fn unavailable(transport: TransportKind, payload: PayloadKind, reason: Option<String>) -> Self {
+        Self {
+            available: false,
+            reason: Some(reason.unwrap_or_else(|| "not available".into())),
+            ..Self::new(transport, payload, None)
+        }
+    }
+
+    /// The samples of a measurement, or its failure as the reason; an interrupt stops the run.
+    fn record(mut self, outcome: Result<Vec<u64>, TripError>) -> Result<Self> {
+        match outcome {
+            Ok(samples) => samples
+                .into_iter()
+                .for_each(|ns| self.roundtrip.saturating_record(ns.max(1))),
+            Err(e) => {
+                self.available = false;
+                self.reason = Some(reason_or_stop(e)?);
+            }
+        }
+        Ok(self)
+    }
 }
 
 pub struct Outcome {
@@ -182,7 +222,23 @@ pub struct Outcome {
     pub render_seconds: f64,
 }
 
-/// Everything: imports check, the three transports per payload, render cost.
+/// What one analyze run measures through its transports: the settings and what every step
+/// reads.
+struct Run<'a, 'b, 'py> {
+    py: Python<'py>,
+    built: &'a Payloads<'b, 'py>,
+    payloads: &'a [PayloadResult],
+    settings: &'a TransportSettings,
+    availability: Availability,
+    imports: Imports,
+    objects: Objects<'py>,
+    workers: usize,
+    shares: Shares,
+    render_dir: std::path::PathBuf,
+}
+
+/// Everything: the imports check, every transport per payload (fork first), render cost, and
+/// rendered pages sent back through every transport (fork last).
 pub fn run<'py>(
     built: &Payloads<'_, 'py>,
     payloads: &[PayloadResult],
@@ -190,330 +246,234 @@ pub fn run<'py>(
     settings: &TransportSettings,
     workdir: &Workdir,
 ) -> Result<Outcome> {
-    let (py, site) = (built.py, built.site);
+    let py = built.py;
     let started = Instant::now();
-    let transports_py = python::module(py, Module::Transports)?;
-    let availability: serde_json::Value = python::from_py(&transports_py.call_method0("availability")?)?;
-    let available = |t: TransportKind| availability[t.name()]["available"].as_bool().unwrap_or(false);
-    let reason = |t: TransportKind| availability[t.name()]["reason"].as_str().map(str::to_string);
-
-    // Which modules each payload's unpickling imports, and whether they load in sub-interpreters.
-    let modules_of = |globals: &Vec<String>| -> Result<Vec<String>> {
-        Ok(transports_py
-            .call_method1("modules_for_globals", (globals.clone(),))?
-            .extract()?)
-    };
-    let payload_modules: Vec<Vec<String>> = closures.iter().map(modules_of).collect::<Result<_>>()?;
-    let mut all_modules: Vec<String> = payload_modules.iter().flatten().cloned().collect();
-    all_modules.sort();
-    all_modules.dedup();
-    #[derive(Deserialize)]
-    struct Check {
-        module: String,
-        isolated_ok: Option<bool>,
-        legacy_ok: Option<bool>,
-        error: Option<String>,
-    }
-    let checks: Vec<Check> =
-        python::from_py(&transports_py.call_method1("check_imports", (all_modules.clone(),))?)?;
-    let mut imports = Vec::new();
-    for (p, modules) in payloads.iter().zip(&payload_modules) {
-        for m in modules {
-            if let Some(c) = checks.iter().find(|c| &c.module == m) {
-                imports.push(ImportRow {
-                    payload: p.kind,
-                    module: m.clone(),
-                    isolated_ok: c.isolated_ok,
-                    legacy_ok: c.legacy_ok,
-                    error: c.error.clone(),
-                });
-            }
-        }
-    }
-    let refused_isolated = |payload: PayloadKind| -> Option<&ImportRow> {
-        imports
-            .iter()
-            .find(|r| r.payload == payload && r.isolated_ok == Some(false))
-    };
-
-    // The objects each payload sends: the Site, or a spread of the sized pages' payloads. Fork
-    // shares objects instead of pickling them: it takes those, then unpicklable ones (every
-    // object is either sized or failed) up to the same count.
-    let mut objects: Vec<Vec<Bound<'py, PyAny>>> = Vec::new();
-    let mut fork_objects: Vec<Vec<Bound<'py, PyAny>>> = Vec::new();
-    for p in payloads {
-        let objs = p
-            .sizes
-            .iter()
-            .take(tuning::TRANSPORT_OBJECTS_PER_PAYLOAD)
-            .map(|&(i, _)| built.object(p.kind, i))
-            .collect::<PyResult<Vec<_>>>()?;
-        let mut shared = objs.clone();
-        for &(i, _) in p
-            .failures
-            .iter()
-            .take(tuning::TRANSPORT_OBJECTS_PER_PAYLOAD - objs.len())
-        {
-            shared.push(built.object(p.kind, i)?);
-        }
-        objects.push(objs);
-        fork_objects.push(shared);
-    }
-
-    let entry_points = entry_points(built, available(TransportKind::Subinterpreter))?;
-
-    // Start the pools once; each transport then carries every payload in turn.
-    let workers = settings.workers.max(1);
-    let interrupted = std::cell::Cell::new(false);
-    // A failure as a cell's reason; an interruption is remembered and stops the run below.
-    let reason_of = |e: TripError| match e {
-        TripError::Interrupted => {
-            interrupted.set(true);
-            "interrupted".to_string()
-        }
-        TripError::Failed(text) => text,
-    };
-    let active_cells = payloads.iter().filter(|p| !p.sizes.is_empty()).count().max(1);
-    let fork_ok = available(TransportKind::Fork);
-    // Forks first, before this process runs sub-interpreters and pool threads.
-    let fork_share = Duration::from_secs_f64(
-        (settings.budget_seconds / (active_cells * MOST_TRANSPORTS_PER_PAYLOAD) as f64).max(0.05),
-    );
-    let mut fork_cells: Vec<Cell> = Vec::new();
-    for (p, objs) in payloads.iter().zip(&fork_objects) {
-        if interrupted.get() {
-            break;
-        }
-        let mut cell = Cell {
-            transport: TransportKind::Fork,
-            payload: p.kind,
-            available: fork_ok,
-            reason: (!fork_ok).then(|| reason(TransportKind::Fork).unwrap_or_default()),
-            roundtrip: stats::new_histogram(),
-            setup: None,
-        };
-        if fork_ok && objs.is_empty() {
-            cell.available = false;
-            cell.reason = Some("no object of this payload to share".into());
-        } else if fork_ok {
-            match fork::measure(
-                py,
-                workers,
-                objs,
-                tuning::TRANSPORT_MAX_ROUNDS,
-                Instant::now() + fork_share,
-            ) {
-                Ok((setup, samples)) => {
-                    samples
-                        .into_iter()
-                        .for_each(|ns| cell.roundtrip.saturating_record(ns.max(1)));
-                    cell.setup = Some(setup);
-                }
-                Err(e) => {
-                    cell.available = false;
-                    cell.reason = Some(reason_of(e));
-                }
-            }
-        }
-        fork_cells.push(cell);
-    }
-
-    let start_sub =
-        |config: subinterpreter::Config| -> (Option<subinterpreter::Subinterpreter>, Option<String>) {
-            match subinterpreter::Subinterpreter::start(py, workers, config, &all_modules, settings.protocol)
-            {
-                Ok(s) => (Some(s), None),
-                Err(e) => (None, Some(reason_of(e))),
-            }
-        };
-    let (isolated, isolated_err) = if available(TransportKind::Subinterpreter) {
-        start_sub(subinterpreter::Config::Isolated)
-    } else {
-        (None, reason(TransportKind::Subinterpreter))
-    };
-    let needs_legacy = payloads.iter().any(|p| refused_isolated(p.kind).is_some());
-    let (legacy, legacy_err) = if available(TransportKind::Subinterpreter) && needs_legacy {
-        start_sub(subinterpreter::Config::Legacy)
-    } else {
-        (None, None)
-    };
-    let (process, process_err) = if available(TransportKind::Process) {
-        match process::Process::start(py, workers, &all_modules, settings.protocol) {
-            Ok(p) => (Some(p), None),
-            Err(e) => (None, Some(reason_of(e))),
-        }
-    } else {
-        (None, reason(TransportKind::Process))
-    };
-
-    let mut cells = Vec::new();
-    let mut fork_cells = fork_cells.into_iter();
-    let transports_count = 2 + isolated.is_some() as usize + legacy.is_some() as usize;
-    let per_cell = Duration::from_secs_f64(
-        (settings.budget_seconds / (active_cells * transports_count) as f64).max(0.05),
-    );
-    let measure_cell =
-        |t: &dyn Transport, setup: Option<Setup>, p: &PayloadResult, objs: &[Bound<'py, PyAny>]| -> Cell {
-            let mut cell = Cell {
-                transport: t.kind(),
-                payload: p.kind,
-                available: true,
-                reason: None,
-                roundtrip: stats::new_histogram(),
-                setup,
-            };
-            if objs.is_empty() {
-                cell.available = false;
-                cell.reason = Some("no picklable object of this payload to send".into());
-            } else {
-                match t.measure(py, objs, tuning::TRANSPORT_MAX_ROUNDS, Instant::now() + per_cell) {
-                    Ok(samples) => samples
-                        .into_iter()
-                        .for_each(|ns| cell.roundtrip.saturating_record(ns.max(1))),
-                    Err(e) => {
-                        cell.available = false;
-                        cell.reason = Some(reason_of(e));
-                    }
-                }
-            }
-            cell
-        };
-    for (p, objs) in payloads.iter().zip(&objects) {
-        if interrupted.get() {
-            break;
-        }
-        cells.push(measure_cell(&thread::Thread, None, p, objs));
-        cells.push(match (&isolated, refused_isolated(p.kind)) {
-            (Some(_), Some(row)) => unshippable(p, row),
-            (Some(s), None) => measure_cell(s, Some(s.pool.setup.clone()), p, objs),
-            (None, _) => unavailable(TransportKind::Subinterpreter, p, isolated_err.clone()),
-        });
-        if refused_isolated(p.kind).is_some() {
-            cells.push(match &legacy {
-                Some(l) => measure_cell(l, Some(l.pool.setup.clone()), p, objs),
-                None => unavailable(TransportKind::SubinterpreterLegacy, p, legacy_err.clone()),
-            });
-        }
-        cells.push(match &process {
-            Some(pr) => measure_cell(pr, Some(pr.pool.setup.clone()), p, objs),
-            None => unavailable(TransportKind::Process, p, process_err.clone()),
-        });
-        if let Some(cell) = fork_cells.next() {
-            cells.push(cell);
-        }
-    }
-    let pools: Vec<(TransportKind, &Pool)> = [
-        isolated
-            .as_ref()
-            .map(|s| (TransportKind::Subinterpreter, &s.pool)),
-        legacy
-            .as_ref()
-            .map(|s| (TransportKind::SubinterpreterLegacy, &s.pool)),
-        process.as_ref().map(|p| (TransportKind::Process, &p.pool)),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let close_pools = || pools.iter().for_each(|(_, pool)| pool.close(py));
-    if interrupted.get() {
-        close_pools();
-        return Err(python::interrupt::current().into());
-    }
-    let transports_seconds = started.elapsed().as_secs_f64();
-
-    // Render cost last: preparing a discovered site for rendering changes the graph.
-    let render_started = Instant::now();
-    let render: Render = match site.adapter.bind(py).call_method1(
-        "render_cost",
-        (
-            site.site.bind(py),
-            site.page_list(py)?,
-            site.pages.len().min(tuning::RENDER_PAGES),
-            workdir.path().join("render").to_string_lossy().as_ref(),
-        ),
-    ) {
-        Ok(r) => python::from_py(&r)?,
-        Err(e) if matches!(TripError::from_py(py, &e), TripError::Interrupted) => {
-            close_pools();
-            return Err(python::interrupt::current().into());
-        }
-        Err(e) => Render {
-            available: false,
-            reason: Some(python::describe_error(py, &e)),
-            ..Default::default()
-        },
-    };
-    let mut render_hist = stats::new_histogram();
-    render
-        .render_ns
-        .iter()
-        .for_each(|&ns| render_hist.saturating_record(ns.max(1)));
-    let render_seconds = render_started.elapsed().as_secs_f64();
-
-    // The return leg: real rendered pages sent back through each transport (the pools are
-    // still up); read once for every transport.
-    let (outputs, result_bytes) =
-        match rendered_outputs(py, &workdir.path().join("render"), settings.protocol) {
-            Ok(read) => read,
-            Err(e) => {
-                close_pools();
-                return Err(e);
-            }
-        };
-    let back = results_back(py, &outputs, &result_bytes, &pools, &available, &reason, per_cell);
-    close_pools();
-    let mut results_back = back?;
-    // Forked last: a child forked while sub-interpreters run aborts (their state is not
-    // fork-safe), so only once the pools are closed; the children share the pages.
-    let fork_back = if !fork_ok {
-        Err(TripError::Failed(reason(TransportKind::Fork).unwrap_or_default()))
-    } else if outputs.is_empty() {
-        Err(TripError::Failed(NO_OUTPUT.into()))
-    } else {
-        fork::results_back(
-            py,
-            workers,
-            &outputs,
-            settings.protocol,
-            Instant::now() + per_cell,
-        )
-    };
-    results_back.push(result_row(
-        TransportKind::Fork,
-        outputs.len(),
-        &result_bytes,
-        fork_back,
-    ));
-
-    Ok(Outcome {
+    let availability = Availability::read(py)?;
+    let imports = imports::check(py, payloads, closures)?;
+    let objects = Objects::of(built, payloads)?;
+    let entry_points = imports::entry_points(built, availability.available(TransportKind::Subinterpreter))?;
+    let run = Run {
+        py,
+        built,
+        payloads,
+        settings,
         availability,
-        cells,
-        results_back,
         imports,
+        objects,
+        workers: settings.workers.max(1),
+        shares: Shares::new(settings.budget_seconds, payloads),
+        render_dir: workdir.path().join("render"),
+    };
+    // Forks first, before this process runs sub-interpreters and pool threads.
+    let fork_cells = run.fork_cells()?;
+    let pooled = run.through_pools(fork_cells, started)?;
+    let mut results_back = pooled.results_back;
+    results_back.push(run.fork_results_back(&pooled.rendered, pooled.per_cell)?);
+    Ok(Outcome {
+        availability: run.availability.0,
+        cells: pooled.cells,
+        results_back,
+        imports: run.imports.rows,
         entry_points,
-        render,
-        render_hist,
-        workers,
-        transports_seconds,
-        render_seconds,
+        render: pooled.render,
+        render_hist: pooled.render_hist,
+        workers: run.workers,
+        transports_seconds: pooled.transports_seconds,
+        render_seconds: pooled.render_seconds,
     })
 }
 
-fn unavailable(transport: TransportKind, p: &PayloadResult, reason: Option<String>) -> Cell {
-    Cell {
-        transport,
-        payload: p.kind,
-        available: false,
-        reason: Some(reason.unwrap_or_else(|| "not available".into())),
-        roundtrip: stats::new_histogram(),
-        setup: None,
+/// What the steps run while the pools are up give back.
+struct Pooled<'py> {
+    cells: Vec<Cell>,
+    results_back: Vec<ResultBack>,
+    rendered: Rendered<'py>,
+    render: Render,
+    render_hist: Histogram<u64>,
+    transports_seconds: f64,
+    render_seconds: f64,
+    per_cell: Duration,
+}
+
+impl<'py> Run<'_, '_, 'py> {
+    /// Fork cells, one per payload: its objects shared with forked children.
+    fn fork_cells(&self) -> Result<Vec<Cell>> {
+        let fork_ok = self.availability.available(TransportKind::Fork);
+        let mut cells = Vec::new();
+        for (p, objs) in self.payloads.iter().zip(&self.objects.shared) {
+            let cell = Cell::new(TransportKind::Fork, p.kind, None);
+            cells.push(if !fork_ok {
+                Cell::unavailable(
+                    TransportKind::Fork,
+                    p.kind,
+                    Some(self.availability.reason(TransportKind::Fork).unwrap_or_default()),
+                )
+            } else if objs.is_empty() {
+                Cell::unavailable(
+                    TransportKind::Fork,
+                    p.kind,
+                    Some("no object of this payload to share".into()),
+                )
+            } else {
+                let deadline = Instant::now() + self.shares.fork_cell();
+                match fork::measure(
+                    self.py,
+                    self.workers,
+                    objs,
+                    tuning::TRANSPORT_MAX_ROUNDS,
+                    deadline,
+                ) {
+                    Ok((setup, samples)) => Cell {
+                        setup: Some(setup),
+                        ..cell.record(Ok(samples))?
+                    },
+                    Err(e) => cell.record(Err(e))?,
+                }
+            });
+        }
+        Ok(cells)
+    }
+
+    /// The steps that need the pools: start them, every pooled cell, render cost, the pages
+    /// back. The pools close when this returns, whichever way.
+    fn through_pools(&self, fork_cells: Vec<Cell>, started: Instant) -> Result<Pooled<'py>> {
+        let needs_legacy = self
+            .payloads
+            .iter()
+            .any(|p| self.imports.refused_isolated(p.kind).is_some());
+        let pools = Pools::start(
+            self.py,
+            self.workers,
+            &self.imports.all_modules,
+            needs_legacy,
+            &self.availability,
+            self.settings.protocol,
+        )?;
+        let per_cell = self.shares.cell(pools.transports_per_payload());
+        let cells = self.pooled_cells(&pools, fork_cells, per_cell)?;
+        let transports_seconds = started.elapsed().as_secs_f64();
+        // Render cost last: preparing a discovered site for rendering changes the graph.
+        let render_started = Instant::now();
+        let (render, render_hist) = self.render_cost()?;
+        let render_seconds = render_started.elapsed().as_secs_f64();
+        // The return leg through the pools, still up.
+        let rendered = Rendered::read(self.py, &self.render_dir, self.settings.protocol)?;
+        let results_back =
+            results_back::through_pools(self.py, &rendered, &pools, &self.availability, per_cell)?;
+        Ok(Pooled {
+            cells,
+            results_back,
+            rendered,
+            render,
+            render_hist,
+            transports_seconds,
+            render_seconds,
+            per_cell,
+        })
+    }
+
+    /// Per payload: thread, sub-interpreter, the legacy one where an isolated one refuses the
+    /// payload's modules, process, and the payload's fork cell.
+    fn pooled_cells(&self, pools: &Pools, fork_cells: Vec<Cell>, share: Duration) -> Result<Vec<Cell>> {
+        let mut cells = Vec::new();
+        let mut fork_cells = fork_cells.into_iter();
+        for (p, objs) in self.payloads.iter().zip(&self.objects.pickled) {
+            let measure =
+                |t: &dyn Transport, setup: Option<Setup>| self.measure_cell(t, setup, p.kind, objs, share);
+            let refused = self.imports.refused_isolated(p.kind);
+            cells.push(measure(&thread::Thread, None)?);
+            cells.push(match (&pools.isolated, refused) {
+                (Ok(_), Some(row)) => unshippable(p.kind, row),
+                (Ok(s), None) => measure(s, Some(s.pool.setup.clone()))?,
+                (Err(why), _) => Cell::unavailable(TransportKind::Subinterpreter, p.kind, why.clone()),
+            });
+            if refused.is_some() {
+                cells.push(match &pools.legacy {
+                    Some(Ok(l)) => measure(l, Some(l.pool.setup.clone()))?,
+                    Some(Err(why)) => {
+                        Cell::unavailable(TransportKind::SubinterpreterLegacy, p.kind, Some(why.clone()))
+                    }
+                    None => Cell::unavailable(TransportKind::SubinterpreterLegacy, p.kind, None),
+                });
+            }
+            cells.push(match &pools.process {
+                Ok(pr) => measure(pr, Some(pr.pool.setup.clone()))?,
+                Err(why) => Cell::unavailable(TransportKind::Process, p.kind, why.clone()),
+            });
+            cells.extend(fork_cells.next());
+        }
+        Ok(cells)
+    }
+
+    fn measure_cell(
+        &self,
+        t: &dyn Transport,
+        setup: Option<Setup>,
+        payload: PayloadKind,
+        objs: &[Bound<'py, PyAny>],
+        share: Duration,
+    ) -> Result<Cell> {
+        let cell = Cell::new(t.kind(), payload, setup);
+        if objs.is_empty() {
+            return Ok(Cell {
+                available: false,
+                reason: Some("no picklable object of this payload to send".into()),
+                ..cell
+            });
+        }
+        cell.record(t.measure(
+            self.py,
+            objs,
+            tuning::TRANSPORT_MAX_ROUNDS,
+            Instant::now() + share,
+        ))
+    }
+
+    /// The adapter's render cost of up to `RENDER_PAGES` pages, written under `render_dir`.
+    fn render_cost(&self) -> Result<(Render, Histogram<u64>)> {
+        let (py, site) = (self.py, self.built.site);
+        let called = site.adapter.bind(py).call_method1(
+            "render_cost",
+            (
+                site.site.bind(py),
+                site.page_list(py)?,
+                site.pages.len().min(tuning::RENDER_PAGES),
+                self.render_dir.to_string_lossy().as_ref(),
+            ),
+        );
+        let render: Render = match called {
+            Ok(r) => python::from_py(&r)?,
+            Err(e) => Render {
+                available: false,
+                reason: Some(reason_or_stop(TripError::from_py(py, &e))?),
+                ..Default::default()
+            },
+        };
+        let mut hist = stats::new_histogram();
+        render
+            .render_ns
+            .iter()
+            .for_each(|&ns| hist.saturating_record(ns.max(1)));
+        Ok((render, hist))
+    }
+
+    /// Forked last: only once the pools are closed; the children share the pages.
+    fn fork_results_back(&self, rendered: &Rendered<'py>, share: Duration) -> Result<ResultBack> {
+        results_back::through_fork(
+            self.py,
+            rendered,
+            self.workers,
+            self.settings.protocol,
+            &self.availability,
+            share,
+        )
     }
 }
 
-fn unshippable(p: &PayloadResult, row: &ImportRow) -> Cell {
-    unavailable(
+fn unshippable(payload: PayloadKind, row: &ImportRow) -> Cell {
+    Cell::unavailable(
         TransportKind::Subinterpreter,
-        p,
+        payload,
         Some(format!(
             "not shippable: unpickling needs module {}, which cannot load in an isolated sub-interpreter ({})",
             row.module,
@@ -522,159 +482,47 @@ fn unshippable(p: &PayloadResult, row: &ImportRow) -> Cell {
     )
 }
 
-/// Can the generator's render entry points load in an isolated sub-interpreter? The chain of
-/// imports to the module that refuses, for each that does not.
-fn entry_points(built: &Payloads<'_, '_>, subinterpreters: bool) -> Result<Vec<EntryReadiness>> {
-    let (py, site) = (built.py, built.site);
-    let modules: Vec<String> = site
-        .adapter
-        .bind(py)
-        .call_method1("worker_modules", (site.site.bind(py), site.page_list(py)?))
-        .and_then(|m| m.extract())
-        .unwrap_or_default();
-    if !subinterpreters {
-        return Ok(modules
-            .into_iter()
-            .map(|module| EntryReadiness {
-                module,
-                isolated_ok: None,
-                chain: Vec::new(),
-                error: None,
-                hint: None,
-            })
-            .collect());
-    }
-    let scale = python::module(py, Module::Scale)?;
-    let mut out = Vec::new();
-    for module in modules {
-        let found = scale.call_method1("blocked_chain", (module.as_str(),));
-        out.push(match found {
-            Ok(f) if f.is_none() => EntryReadiness {
-                module,
-                isolated_ok: Some(true),
-                chain: Vec::new(),
-                error: None,
-                hint: None,
-            },
-            Ok(f) => EntryReadiness {
-                isolated_ok: Some(false),
-                ..python::from_py(&f)?
-            },
-            Err(e) => EntryReadiness {
-                module,
-                isolated_ok: None,
-                chain: Vec::new(),
-                error: Some(python::describe_error(py, &e)),
-                hint: None,
-            },
-        });
-    }
-    Ok(out)
+/// The objects each payload sends: the Site, or a spread of the sized pages' payloads. Fork
+/// shares objects instead of pickling them: it takes those, then unpicklable ones (every object
+/// is either sized or failed) up to the same count.
+struct Objects<'py> {
+    pickled: Vec<Vec<Bound<'py, PyAny>>>,
+    shared: Vec<Vec<Bound<'py, PyAny>>>,
 }
 
-/// Real rendered pages (HTML text) the render-cost probe wrote in this run's own directory, and
-/// the pickled size of each.
-fn rendered_outputs<'py>(
-    py: Python<'py>,
-    render_dir: &std::path::Path,
-    protocol: u8,
-) -> Result<(Vec<Bound<'py, PyAny>>, Vec<u64>)> {
-    let transports_py = python::module(py, Module::Transports)?;
-    let outputs: Vec<Bound<'py, PyAny>> = transports_py
-        .call_method1(
-            "rendered_outputs",
-            (render_dir.to_string_lossy().as_ref(), tuning::RESULTS_BACK_PAGES),
-        )?
-        .extract()?;
-    let pickle = py.import("pickle")?;
-    let mut result_bytes = Vec::new();
-    for o in &outputs {
-        result_bytes.push(pickle.call_method1("dumps", (o, protocol))?.len()? as u64);
-    }
-    Ok((outputs, result_bytes))
-}
-
-fn result_row(
-    transport: TransportKind,
-    outputs: usize,
-    result_bytes: &[u64],
-    outcome: Result<Vec<u64>, TripError>,
-) -> ResultBack {
-    let mut hist = stats::new_histogram();
-    let (ok, why) = match outcome {
-        Ok(samples) => {
-            samples.iter().for_each(|&ns| hist.saturating_record(ns.max(1)));
-            (true, None)
-        }
-        Err(TripError::Interrupted) => (false, Some("interrupted".to_string())),
-        Err(TripError::Failed(text)) => (false, Some(text)),
-    };
-    ResultBack {
-        transport,
-        available: ok,
-        reason: why,
-        results: outputs,
-        result_bytes: result_bytes.to_vec(),
-        roundtrip_ns: stats::LatencySummary::of(&hist),
-    }
-}
-
-const NO_OUTPUT: &str = "the render-cost probe left no rendered page to send back";
-
-/// Send real rendered pages back from a worker of each transport but fork: `thread` by
-/// reference, the pools pickled (each worker keeps the pages first, untimed).
-#[allow(clippy::too_many_arguments)]
-fn results_back(
-    py: Python<'_>,
-    outputs: &[Bound<'_, PyAny>],
-    result_bytes: &[u64],
-    pools: &[(TransportKind, &Pool)],
-    available: &dyn Fn(TransportKind) -> bool,
-    reason: &dyn Fn(TransportKind) -> Option<String>,
-    per_transport: Duration,
-) -> Result<Vec<ResultBack>> {
-    let transports_py = python::module(py, Module::Transports)?;
-    let row = |transport: TransportKind, outcome: Result<Vec<u64>, TripError>| {
-        result_row(transport, outputs.len(), result_bytes, outcome)
-    };
-    let mut rows = Vec::new();
-    let kinds = [
-        TransportKind::Thread,
-        TransportKind::Subinterpreter,
-        TransportKind::SubinterpreterLegacy,
-        TransportKind::Process,
-    ];
-    for kind in kinds {
-        let pool = pools.iter().find(|(k, _)| *k == kind).map(|(_, p)| *p);
-        if kind == TransportKind::SubinterpreterLegacy && pool.is_none() {
-            continue; // only started for payloads an isolated one cannot take
-        }
-        if outputs.is_empty() {
-            rows.push(row(kind, Err(TripError::Failed(NO_OUTPUT.into()))));
-            continue;
-        }
-        let deadline = Instant::now() + per_transport;
-        let outcome = match kind {
-            TransportKind::Thread => transports_py
-                .call_method1(
-                    "measure_thread_results",
-                    (
-                        pyo3::types::PyList::new(py, outputs)?,
-                        tuning::TRANSPORT_MIN_ROUNDS,
-                    ),
-                )
-                .and_then(|r| r.extract::<Vec<u64>>())
-                .map_err(|e| TripError::from_py(py, &e)),
-            _ => match pool {
-                Some(pool) => pool.results_back(py, outputs, deadline),
-                None => Err(TripError::Failed(
-                    reason(kind)
-                        .filter(|_| !available(kind))
-                        .unwrap_or_else(|| "its workers did not start".into()),
-                )),
-            },
+impl<'py> Objects<'py> {
+    fn of(built: &Payloads<'_, 'py>, payloads: &[PayloadResult]) -> Result<Self> {
+        let mut objects = Self {
+            pickled: Vec::new(),
+            shared: Vec::new(),
         };
-        rows.push(row(kind, outcome));
+        for p in payloads {
+            let (sized, unpicklable) = object_indices(&p.sizes, &p.failures);
+            let build = |indices: Vec<usize>| -> PyResult<Vec<_>> {
+                indices.into_iter().map(|i| built.object(p.kind, i)).collect()
+            };
+            let pickled = build(sized)?;
+            // The same objects, not new ones: fork shares what the pickling transports send.
+            let shared = pickled.iter().cloned().chain(build(unpicklable)?).collect();
+            objects.pickled.push(pickled);
+            objects.shared.push(shared);
+        }
+        Ok(objects)
     }
-    Ok(rows)
 }
+
+/// (the sized objects a payload sends, the unpicklable ones fork shares as well), by index:
+/// at most `TRANSPORT_OBJECTS_PER_PAYLOAD` in all.
+fn object_indices(sizes: &[(usize, u64)], failures: &[(usize, String)]) -> (Vec<usize>, Vec<usize>) {
+    let most = tuning::TRANSPORT_OBJECTS_PER_PAYLOAD;
+    let sized: Vec<usize> = sizes.iter().take(most).map(|&(i, _)| i).collect();
+    let unpicklable = failures
+        .iter()
+        .take(most - sized.len())
+        .map(|&(i, _)| i)
+        .collect();
+    (sized, unpicklable)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,7 @@
 //! Worker processes started with `spawn` (the site's interpreter): the same pickled round trip
 //! as sub-interpreters, over a pipe. Fork with copy-on-write needs no pickling and is not here.
-use super::{Pool, Transport};
+use super::Transport;
+use super::pools::Pool;
 use crate::model::TransportKind;
 use pyo3::prelude::*;
 

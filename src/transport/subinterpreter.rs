@@ -1,6 +1,7 @@
 //! Sub-interpreters (3.13 `_interpreters`, 3.14 `concurrent.interpreters`): pickled in the main
 //! interpreter, bytes through a queue, unpickled inside, a small result back.
-use super::{Pool, Transport};
+use super::Transport;
+use super::pools::Pool;
 use crate::model::TransportKind;
 use pyo3::prelude::*;
 

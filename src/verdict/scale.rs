@@ -24,8 +24,8 @@ pub fn single_worker(scale: &Scale) -> Vec<SingleWorkerCheck> {
             };
             let render_ratio = r.render_seconds / base;
             Some(SingleWorkerCheck {
-                workload: r.workload.clone(),
-                strategy: r.strategy.clone(),
+                workload: r.workload,
+                strategy: r.strategy,
                 wall_ratio: wall / base,
                 render_ratio,
                 noise,
