@@ -378,3 +378,65 @@ fn the_chain_to_a_refusing_module_of_the_project() {
         stdout(&o)
     );
 }
+
+/// The Python side lists the strategies, workloads and transports once each; they are the
+/// names of the Rust enums (and of `--strategies`' values), in the same order.
+#[test]
+fn python_and_rust_name_the_same_kinds() {
+    use clap::ValueEnum;
+    use picklecost::model::TransportKind;
+    use picklecost::model::scale::{Strategy, Workload};
+
+    let out = Command::new(python())
+        .args([
+            "-B",
+            "-c",
+            "import json, sys; sys.path.insert(0, sys.argv[1]); from picklecost import scale, transports; \
+             print(json.dumps({'strategies': scale.STRATEGIES, 'workloads': scale.WORKLOADS, \
+             'transports': transports.TRANSPORTS, 'available': sorted(transports.availability())}))",
+            root().join("src/python/py").to_str().unwrap(),
+        ])
+        .output()
+        .expect("running the test Python");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let names: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listed = |key: &str| -> Vec<String> { serde_json::from_value(names[key].clone()).unwrap() };
+
+    let strategies: Vec<&str> = Strategy::ALL.iter().map(|s| s.as_str()).collect();
+    assert_eq!(listed("strategies"), strategies);
+    let values: Vec<String> = Strategy::value_variants()
+        .iter()
+        .map(|s| s.to_possible_value().unwrap().get_name().to_string())
+        .collect();
+    assert_eq!(values, strategies);
+    for s in Strategy::ALL {
+        assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+    }
+    let workloads: Vec<&str> = Workload::ALL.iter().map(|w| w.as_str()).collect();
+    assert_eq!(listed("workloads"), workloads);
+
+    // Every TransportKind (a new variant fails to compile here until it is listed).
+    let every = |kind: TransportKind| match kind {
+        TransportKind::Thread
+        | TransportKind::Subinterpreter
+        | TransportKind::SubinterpreterLegacy
+        | TransportKind::Process
+        | TransportKind::Fork => kind.name(),
+    };
+    let transports: Vec<&str> = [
+        TransportKind::Thread,
+        TransportKind::Subinterpreter,
+        TransportKind::SubinterpreterLegacy,
+        TransportKind::Process,
+        TransportKind::Fork,
+    ]
+    .map(every)
+    .to_vec();
+    assert_eq!(listed("transports"), transports);
+    // availability() speaks of every transport but the legacy sub-interpreters (the isolated
+    // ones' other config).
+    let mut available = transports.clone();
+    available.retain(|t| *t != "subinterpreter-legacy");
+    available.sort();
+    assert_eq!(listed("available"), available);
+}
