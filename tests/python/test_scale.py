@@ -1,6 +1,7 @@
 """picklecost.scale on its own: the blocked import chain, the arithmetic, a crashing fork."""
 
 import os
+import pickle
 import sys
 import tempfile
 import textwrap
@@ -108,6 +109,46 @@ class Runs(unittest.TestCase):
         with self.assertRaises(ChildProcessError):
             os.waitpid(-1, os.WNOHANG)
 
+
+    def test_a_killed_process_is_worded_as_a_killed_fork_child(self):
+        os.environ["SCALE_CRASH_PARENT"] = str(os.getpid())
+        try:
+            result = self._run(("process",))
+        finally:
+            del os.environ["SCALE_CRASH_PARENT"]
+        render = [r for r in result["runs"] if r["workload"] == "render"]
+        self.assertEqual([r["workers"] for r in render], [1, 2])
+        for row in render:
+            self.assertTrue(row["available"], row["reason"])
+            self.assertEqual(len(row["failures"]), 1, row)
+            failure = row["failures"][0]
+            self.assertEqual((failure["exit_status"], failure["signal"]), (-9, 9))
+            self.assertEqual(failure["page"], "p4.md")
+            self.assertIn("(pid %d) killed by signal 9 (SIGKILL) while rendering page p4.md"
+                          % failure["pid"], failure["what"])
+            self.assertIsNone(row["speedup"])
+
+    @unittest.skipUnless(HAS_SUBINTERPRETERS, "needs sub-interpreters")
+    def test_shipped_workers_render_every_page(self):
+        import _interpreters
+
+        before = len(_interpreters.list_all())
+        result = self._run(("subinterpreter", "process"))
+        self.assertEqual(len(_interpreters.list_all()), before)  # every one destroyed
+        render = [r for r in result["runs"] if r["workload"] == "render"]
+        shipped = len(pickle.dumps((self.loaded.adapter, self.loaded.site,
+                                    list(self.loaded.pages)), 5))
+        self.assertEqual([(r["strategy"], r["workers"]) for r in render],
+                         [("subinterpreter", 1), ("subinterpreter", 2), ("process", 1),
+                          ("process", 2)])
+        for row in render:
+            self.assertTrue(row["available"], row["reason"])
+            self.assertEqual(row["failures"], [])
+            self.assertEqual(row["pages"], 6)
+            # Each worker got the pickled (adapter, site, pages) and sent its pages back.
+            self.assertEqual(row["payload_bytes"], row["workers"] * shipped)
+            self.assertGreater(row["result_bytes"], 0)
+            self.assertAlmostEqual(row["speedup"], result["sequential_seconds"] / row["wall_seconds"])
 
 
 class Sampling(unittest.TestCase):

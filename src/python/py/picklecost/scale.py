@@ -17,6 +17,11 @@ loads in an isolated sub-interpreter, else the first of the adapter's other pars
 When a module a workload needs cannot load in an isolated sub-interpreter, the import chain that
 refuses is traced there (`blocked_chain`).
 
+The workers are started, fed, heard from and ended through `workers.py` (imported here as
+`crews`, since `workers` is the worker count throughout); the processes of one run form a
+`Crew`, ended when the run ends, however it ends. What is this module's: the render job the
+workers run (source text: they cannot import this module) and the figures around it.
+
 Timestamps are `time.perf_counter_ns()` (CLOCK_MONOTONIC, one clock for every process of the
 machine), so the time a payload takes from this interpreter into a worker process is measured as
 one interval across both. Everything returned is plain data; seconds are floats.
@@ -463,13 +468,15 @@ def run_subinterpreter(workload, indices, workers, timeout, workdir):
         return run
 
     start = _now()
-    threads = crews.run_threads(
-        [body(k, c) for k, c in enumerate(_chunks(indices, workers))], timeout,
-        "picklecost-scale-subinterpreter")
-    wall = _now() - start
-    for thread, sub in zip(threads, subs):
-        if sub is not None and not thread.is_alive():  # a busy one is left to the exit
-            sub.close()
+    threads = crews.start_threads([body(k, c) for k, c in enumerate(_chunks(indices, workers))],
+                                  "picklecost-scale-subinterpreter")
+    try:
+        crews.join_threads(threads, timeout)
+        wall = _now() - start
+    finally:  # also when interrupted: every interpreter that is done is destroyed
+        for thread, sub in zip(threads, subs):
+            if sub is not None and not thread.is_alive():  # a busy one is left to the exit
+                sub.close()
     _finish(row, per, wall)
     row["failures"] = errors
     return row

@@ -4,7 +4,7 @@ analyze's transports (`transports.py`: a payload's round trip) and `scale` (`sca
 renders) run their work in these; what the work is stays theirs.
 
 - Threads of this interpreter: `ThreadWorker(answer, name)` replies `answer(item)` to each item it
-  is sent; `run_threads(bodies, timeout)` runs one body per thread and waits for them.
+  is sent; `start_threads(bodies, name)` runs one body per thread, `join_threads` waits for them.
 - Sub-interpreters, "isolated" (own GIL, only multi-phase-init extension modules) or "legacy"
   (shares the main GIL, loads any extension module), through the low-level `_interpreters` and
   `_interpqueues` modules that 3.13's `_interpreters` API and 3.14's `concurrent.interpreters`
@@ -307,19 +307,28 @@ class ThreadWorker:
         return not self.thread.is_alive()
 
 
-def run_threads(bodies, timeout, name):
-    """Run `body(started_ns)` for each body in a daemon thread of its own (`started_ns`: just
-    before its thread was created), all at once, and wait up to `timeout` for each. Returns the
-    threads: one still alive did not finish."""
+def start_threads(bodies, name):
+    """Start `body(started_ns)` for each body in a daemon thread of its own (`started_ns`: just
+    before its thread was created), all at once."""
     threads = []
     for k, body in enumerate(bodies):
         thread = threading.Thread(target=body, args=(_now(),), daemon=True,
                                   name="%s-%d" % (name, k))
         thread.start()
         threads.append(thread)
+    return threads
+
+
+def join_threads(threads, timeout):
+    """Wait up to `timeout` for each thread: one still alive after it did not finish."""
     for thread in threads:
         thread.join(timeout)
     return threads
+
+
+def run_threads(bodies, timeout, name):
+    """`start_threads`, then `join_threads`: the threads, one still alive did not finish."""
+    return join_threads(start_threads(bodies, name), timeout)
 
 
 # --- sub-interpreters --------------------------------------------------------------------------
