@@ -12,7 +12,7 @@ import time
 import unittest
 
 import _paths  # noqa: F401
-from picklecost import generators, transports
+from picklecost import generators, transports, workers
 from picklecost.generators.base import Adapter
 from picklecost.generators.bengal import Bengal
 
@@ -509,6 +509,45 @@ class ForkTests(unittest.TestCase):
             self.assertIn("killed by signal 9", str(caught.exception))
         finally:
             t.close()
+
+
+class WorkerModuleTests(unittest.TestCase):
+    def test_one_wording_of_a_dead_worker(self):
+        self.assertEqual(workers.exit_words(7), "exited with status 7")
+        self.assertEqual(workers.exit_words(0), "exited with status 0")
+        self.assertEqual(workers.exit_words(-9), "killed by signal 9 (SIGKILL)")
+        self.assertEqual(workers.exit_words(None), "ended, its exit status unknown")
+        self.assertEqual((workers.exit_signal(-15), workers.exit_signal(3),
+                          workers.exit_signal(None)), (15, None, None))
+
+    @unittest.skipUnless(hasattr(os, "fork"), "needs os.fork")
+    def test_a_crew_ends_its_workers_when_its_block_raises(self):
+        def child(conn):
+            conn.recv_bytes()  # until the goodbye
+
+        with self.assertRaises(RuntimeError):
+            with workers.Crew() as crew:
+                members = [crew.add(workers.fork(child)) for _ in range(2)]
+                raise RuntimeError("interrupted half-way")
+        self.assertEqual(len(crew), 0)
+        for worker in members:
+            self.assertEqual(worker.exit_code, 0)  # it got the goodbye and exited
+            with self.assertRaises(ChildProcessError):
+                os.waitpid(worker.pid, os.WNOHANG)
+
+    @unittest.skipUnless(hasattr(os, "fork"), "needs os.fork")
+    def test_a_silent_forked_worker_is_killed_after_the_wait(self):
+        def child(conn):
+            time.sleep(60)
+
+        worker = workers.fork(child)
+        with self.assertRaises(transports.TransportError) as caught:
+            worker.receive(0.2, "starting")
+        self.assertEqual(str(caught.exception), "forked worker %d did not answer within 0.2s "
+                         "while starting" % worker.pid)
+        self.assertTrue(worker.stuck)
+        self.assertEqual(worker.wait(0.1), -9)
+        self.assertEqual(workers.exit_words(worker.exit_code), "killed by signal 9 (SIGKILL)")
 
 
 def threading_lock_holder():
