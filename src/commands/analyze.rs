@@ -85,8 +85,8 @@ fn analyze(
         let fields = subset_fields(py, site, settings)?;
         // The suggestion comes first: it defines the `page_suggested` payload to measure.
         let mut notes = Vec::new();
-        let suggestion = steps.suggestion(py, site, &mut notes);
-        let generator_comparison = compare_with_generator(py, site, suggestion.as_ref(), &mut notes);
+        let suggestion = steps.suggestion(py, site, &mut notes)?;
+        let generator_comparison = compare_with_generator(py, site, suggestion.as_ref(), &mut notes)?;
         let built = build_payloads(py, site, &fields, settings, suggestion.as_ref())?;
         let (measured, facts) = steps.measure(&built)?;
         let diagnoses = steps.diagnose(&built, &measured)?;
@@ -172,9 +172,9 @@ impl Steps<'_> {
         py: Python<'_>,
         site: &LoadedSite,
         notes: &mut Vec<String>,
-    ) -> Option<Suggestion> {
+    ) -> Result<Option<Suggestion>> {
         if self.settings.explain.is_none() || site.pages.is_empty() {
-            return None;
+            return Ok(None);
         }
         let protocol = self.settings.measure.protocol;
         let progress = &self.progress;
@@ -284,13 +284,25 @@ fn compare_with_generator(
     site: &LoadedSite,
     suggestion: Option<&Suggestion>,
     notes: &mut Vec<String>,
-) -> Option<FieldComparison> {
-    explain::compare_with_generator(py, site, &suggestion?.fields).unwrap_or_else(|e| {
-        notes.push(format!(
-            "comparing the suggestion with the generator's payload: {e}"
-        ));
-        None
-    })
+) -> Result<Option<FieldComparison>> {
+    let Some(suggestion) = suggestion else {
+        return Ok(None);
+    };
+    match explain::compare_with_generator(py, site, &suggestion.fields) {
+        Ok(comparison) => Ok(comparison),
+        Err(e) if is_interrupt(&e) => Err(e),
+        Err(e) => {
+            notes.push(format!(
+                "comparing the suggestion with the generator's payload: {e}"
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// The run was interrupted: what stops it, never a note about an optional step.
+fn is_interrupt(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<python::interrupt::Interrupted>().is_some()
 }
 
 /// The payloads to measure: the subset's view, and the suggested one where there is one.
@@ -323,17 +335,24 @@ fn subset_fields(py: Python<'_>, site: &LoadedSite, settings: &AnalyzeSettings) 
     Ok(fields)
 }
 
-/// The suggested payload, or None with the reason added to the notes.
-fn suggest(py: Python<'_>, site: &LoadedSite, protocol: u8, notes: &mut Vec<String>) -> Option<Suggestion> {
+/// The suggested payload, or None with the reason added to the notes (an interrupt stops the
+/// run instead).
+fn suggest(
+    py: Python<'_>,
+    site: &LoadedSite,
+    protocol: u8,
+    notes: &mut Vec<String>,
+) -> Result<Option<Suggestion>> {
     match explain::suggest(py, site, protocol) {
-        Ok(s) if !s.fields.is_empty() => Some(s),
+        Ok(s) if !s.fields.is_empty() => Ok(Some(s)),
         Ok(_) => {
             notes.push("no page attribute is picklable and self-contained: nothing to suggest".to_string());
-            None
+            Ok(None)
         }
+        Err(e) if is_interrupt(&e) => Err(e),
         Err(e) => {
             notes.push(format!("suggesting a payload: {e}"));
-            None
+            Ok(None)
         }
     }
 }

@@ -18,6 +18,7 @@ pub(super) struct Pickler<'py> {
     pub(super) releasing: Cell<Duration>,
     /// Pickled bytes unpickled since the last collection.
     unpickled: Cell<u64>,
+    /// A dumps or loads was interrupted (`python::interrupt`): the loop stops at the next object.
     pub(super) interrupted: Cell<bool>,
 }
 
