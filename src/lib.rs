@@ -1,23 +1,29 @@
 //! picklecost: can this Python object graph be shipped to worker interpreters cheaply?
 //!
-//! Data flows one way, and imports point only down this list (no module imports one above it):
+//! Data flows one way, and a module imports only modules above it in this list (modules on
+//! one line import none of each other):
 //!
-//! - `cli` (clap definitions), `model` (shared kinds and the results document), `units`,
-//!   `memory` (the tool's own RSS), `error`, `settings` (the command line checked into plain data);
+//! - `error` (the user-facing errors), `units` (number formatting), `memory` (the tool's own
+//!   RSS), `pickle` (pickle streams read without executing them): none of the others;
+//! - `model`: shared kinds and the results document;
+//! - `cli`: clap definitions;
+//! - `settings`: the command line checked into plain data;
 //! - `python`: find the environment, start CPython as it, the embedded `picklecost` package;
 //! - `generators`: load a site through its generator adapter (Python side);
 //! - `payloads`: the objects a worker would receive;
-//! - `measure`: pickle size and latency under a budget;
+//! - `measure`: pickle size and latency under a budget (reading its pickles with `pickle`);
 //! - `explain`: why a payload is big or unpicklable, and the suggested payload;
 //! - `growth`: cost against page count, from real copies of the site, fitted and projected;
-//! - `transport`: thread, sub-interpreter and process round trips, and render cost;
+//! - `transport`: thread, sub-interpreter, process and fork round trips, and render cost;
 //! - `verdict`: the numbers judged, in sentences and per-strategy rows;
-//! - `report` (files) and `ui` (terminal);
+//! - `report` (files), `ui` (terminal);
 //! - `compare`: two runs' report files read back and judged side by side;
-//! - `commands`: one module per subcommand; `main.rs` dispatches.
+//! - `commands`: one module per subcommand (`analyze`, `compare`, `inspect`, `scale`);
+//!   `main.rs` dispatches.
 //!
-//! `pickle` reads pickle streams without executing them (used by `commands::inspect` and by
-//! `analyze` on the pickles it made).
+//! `scale` (parallel renders of the real site) has no module of its own: `commands::scale`
+//! runs it (the renders themselves are the embedded package's `picklecost.scale`),
+//! `model::scale` holds its figures, `report::scale` and `ui::scale` print them.
 pub mod cli;
 pub mod commands;
 pub mod compare;

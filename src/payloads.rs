@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 /// A per-page payload built from selected page attributes.
 pub struct PageView<'py> {
     pub fields: Vec<String>,
-    /// {field: [keys]} (a Python dict) to drop from dict-valued fields.
+    /// {field: \[keys\]} (a Python dict) to drop from dict-valued fields.
     pub exclude_keys: Option<Bound<'py, PyAny>>,
 }
 

@@ -4,10 +4,10 @@ use crate::error::UserError;
 use crate::explain::{self, diagnose::PayloadDiagnosis};
 use crate::generators::{self, LoadedSite, Workdir};
 use crate::growth;
-use crate::measure;
+use crate::measure::{self, Measurements, facts::PickleFacts};
 use crate::memory;
-use crate::model::explain::Suggestion;
-use crate::model::results::{EnvironmentInfo, PythonInfo};
+use crate::model::explain::{FieldComparison, Suggestion};
+use crate::model::results::{EnvironmentInfo, GrowthJson, PythonInfo, Results};
 use crate::payloads::{self, PageView, Payloads};
 use crate::python::{self, Module, env, interp};
 use crate::report::{self, OutDir, Run, assemble};
@@ -52,6 +52,16 @@ impl Phases {
     fn add(&mut self, name: &str, seconds: f64) {
         *self.0.entry(name.to_string()).or_default() += seconds;
     }
+
+    /// The phases' times and peaks into the results, with the load's memory and the overall
+    /// peak (the largest phase peak, or the process's when no phase had one).
+    fn record(&self, results: &mut Results, loaded: &Loaded) {
+        results.timing.phases = self.0.clone();
+        results.memory.rss_before_load = loaded.rss_before_load;
+        results.memory.loaded_site = loaded.loaded_site;
+        results.memory.phase_peaks = self.1.clone();
+        results.memory.peak = self.1.values().copied().max().or_else(memory::peak);
+    }
 }
 
 fn analyze(
@@ -60,135 +70,28 @@ fn analyze(
     out: &OutDir,
     started: Instant,
 ) -> Result<()> {
-    let progress = Progress::new(settings.quiet);
-    let mut phases = Phases::default();
+    let mut steps = Steps {
+        settings,
+        progress: Progress::new(settings.quiet),
+        phases: Phases::default(),
+    };
     interp::start(python_env).context("starting the embedded Python")?;
     let workdir = Workdir::create().context("creating a scratch directory")?;
 
     Python::attach(|py| -> Result<()> {
         let (python_info, environment) = describe_python(py, python_env)?;
-
-        progress.spinner(&format!(
-            "loading {} (stage {})",
-            settings.load.site_dir.display(),
-            settings.load.stage
-        ));
-        let rss_before_load = memory::rss();
-        let loaded = phases.time("load", || generators::load(py, &settings.load, &workdir));
-        let loaded_site = memory::rss()
-            .zip(rss_before_load)
-            .map(|(a, b)| a.saturating_sub(b));
-        progress.clear();
-        let site = loaded?;
-        let fields = subset_fields(py, &site, settings)?;
-
+        let loaded = steps.load(py, &workdir)?;
+        let site = &loaded.site;
+        let fields = subset_fields(py, site, settings)?;
         // The suggestion comes first: it defines the `page_suggested` payload to measure.
         let mut notes = Vec::new();
-        let suggestion = match settings.explain {
-            Some(_) if !site.pages.is_empty() => phases.time("diagnose", || {
-                progress.spinner("working out a minimal page payload");
-                let suggested = suggest(py, &site, settings.measure.protocol, &mut notes);
-                progress.clear();
-                suggested
-            }),
-            _ => None,
-        };
-
-        let generator_comparison = match &suggestion {
-            Some(s) => explain::compare_with_generator(py, &site, &s.fields).unwrap_or_else(|e| {
-                notes.push(format!(
-                    "comparing the suggestion with the generator's payload: {e}"
-                ));
-                None
-            }),
-            None => None,
-        };
-
-        let built = Payloads::new(
-            py,
-            &site,
-            PageView::new(py, fields.clone(), &settings.exclude_keys)?,
-            match &suggestion {
-                Some(s) => Some(PageView::new(py, s.fields.clone(), &s.exclude_keys)?),
-                None => None,
-            },
-        )?;
-
-        let mut measured = phases.time("measure", || {
-            measure::measure(&built, &settings.measure, &progress)
-        })?;
-        // Inside the measuring loop but not its work, each timed as its own phase: the static
-        // reading of each payload's pickles (right after it was measured, so the pickles could
-        // be dropped) and making each payload object (the generator's code).
-        for (phase, spent) in [("inspect", measured.inspect), ("payloads", measured.building)] {
-            phases.add("measure", -spent.as_secs_f64());
-            phases.add(phase, spent.as_secs_f64());
-        }
-        let facts: Vec<_> = measured
-            .payloads
-            .iter_mut()
-            .map(|p| std::mem::take(&mut p.facts))
-            .collect();
-
-        let diagnoses: Vec<PayloadDiagnosis> = match settings.explain {
-            Some(limits) => phases.time("diagnose", || {
-                progress.spinner("explaining sizes and failures");
-                let d = explain::diagnose::diagnose(
-                    &built,
-                    &measured.payloads,
-                    settings.measure.protocol,
-                    limits,
-                );
-                progress.clear();
-                d
-            })?,
-            None => measured.payloads.iter().map(|_| Default::default()).collect(),
-        };
-
-        let transports_reset = memory::reset_peak();
-        let transported = match &settings.transports {
-            Some(transport_settings) => {
-                progress.spinner(
-                    "shipping payloads through a thread, sub-interpreters and processes, then rendering pages",
-                );
-                let closures: Vec<Vec<String>> = facts.iter().map(|f| f.import_closure.clone()).collect();
-                let outcome = transport::run(
-                    &built,
-                    &measured.payloads,
-                    &closures,
-                    transport_settings,
-                    &workdir,
-                );
-                progress.clear();
-                let outcome = outcome?;
-                phases.add("transports", outcome.transports_seconds);
-                if let Some(peak) = memory::peak().filter(|_| transports_reset) {
-                    phases.1.insert("transports".to_string(), peak);
-                }
-                phases.add("render", outcome.render_seconds);
-                Some(outcome)
-            }
-            None => None,
-        };
-
-        let growth = if settings.growth {
-            progress.spinner("measuring copies of the site with fewer and more pages");
-            let g = phases.time("growth", || {
-                growth::run(
-                    py,
-                    &site,
-                    &settings.load,
-                    &fields,
-                    &settings.exclude_keys,
-                    settings.measure.protocol,
-                    settings.measure.budget_seconds,
-                )
-            });
-            progress.clear();
-            Some(g?)
-        } else {
-            None
-        };
+        let suggestion = steps.suggestion(py, site, &mut notes)?;
+        let generator_comparison = compare_with_generator(py, site, suggestion.as_ref(), &mut notes)?;
+        let built = build_payloads(py, site, &fields, settings, suggestion.as_ref())?;
+        let (measured, facts) = steps.measure(&built)?;
+        let diagnoses = steps.diagnose(&built, &measured)?;
+        let transported = steps.ship(&built, &measured, &facts, &workdir)?;
+        let growth = steps.growth(py, site, &fields)?;
 
         let report_started = Instant::now();
         let verdicts = match (&transported, &settings.transports) {
@@ -199,7 +102,7 @@ fn analyze(
             settings,
             python: python_info,
             environment,
-            site: &site,
+            site,
             fields,
             measured: &measured,
             facts,
@@ -212,18 +115,8 @@ fn analyze(
             notes,
         });
         // The report phase is timed up to the moment results.json is serialised.
-        phases.add("report", report_started.elapsed().as_secs_f64());
-        results.timing.phases = phases.0.clone();
-        results.memory.rss_before_load = rss_before_load;
-        results.memory.loaded_site = loaded_site;
-        results.memory.phase_peaks = phases.1.clone();
-        results.memory.peak = results
-            .memory
-            .phase_peaks
-            .values()
-            .copied()
-            .max()
-            .or_else(memory::peak);
+        steps.phases.add("report", report_started.elapsed().as_secs_f64());
+        steps.phases.record(&mut results, &loaded);
         results.timing.total_seconds = started.elapsed().as_secs_f64();
         let run = Run {
             results: &results,
@@ -235,6 +128,197 @@ fn analyze(
         summary::print(&results, out.path());
         Ok(())
     })
+}
+
+/// The loaded site, and the memory loading it took.
+struct Loaded {
+    site: LoadedSite,
+    rss_before_load: Option<u64>,
+    /// RSS growth over the load: what the loaded site costs the tool.
+    loaded_site: Option<u64>,
+}
+
+/// What every phase of a run shares: the settings, the terminal's progress, the phase timer.
+struct Steps<'a> {
+    settings: &'a AnalyzeSettings,
+    progress: Progress,
+    phases: Phases,
+}
+
+impl Steps<'_> {
+    fn load(&mut self, py: Python<'_>, workdir: &Workdir) -> Result<Loaded> {
+        let load = &self.settings.load;
+        self.progress.spinner(&format!(
+            "loading {} (stage {})",
+            load.site_dir.display(),
+            load.stage
+        ));
+        let rss_before_load = memory::rss();
+        let loaded = self.phases.time("load", || generators::load(py, load, workdir));
+        let loaded_site = memory::rss()
+            .zip(rss_before_load)
+            .map(|(a, b)| a.saturating_sub(b));
+        self.progress.clear();
+        Ok(Loaded {
+            site: loaded?,
+            rss_before_load,
+            loaded_site,
+        })
+    }
+
+    /// The minimal page payload `--explain` suggests, when it is asked for and there are pages.
+    fn suggestion(
+        &mut self,
+        py: Python<'_>,
+        site: &LoadedSite,
+        notes: &mut Vec<String>,
+    ) -> Result<Option<Suggestion>> {
+        if self.settings.explain.is_none() || site.pages.is_empty() {
+            return Ok(None);
+        }
+        let protocol = self.settings.measure.protocol;
+        let progress = &self.progress;
+        self.phases.time("diagnose", || {
+            progress.spinner("working out a minimal page payload");
+            let suggested = suggest(py, site, protocol, notes);
+            progress.clear();
+            suggested
+        })
+    }
+
+    /// Every payload measured. The static reading of each payload's pickles (right after it
+    /// was measured, so the pickles could be dropped) and making each payload object (the
+    /// generator's code) happen inside the measuring loop but are not its work: each is timed
+    /// as its own phase. Returns the measurements and, per payload, what its pickles say.
+    fn measure(&mut self, built: &Payloads<'_, '_>) -> Result<(Measurements, Vec<PickleFacts>)> {
+        let (settings, progress) = (&self.settings.measure, &self.progress);
+        let mut measured = self
+            .phases
+            .time("measure", || measure::measure(built, settings, progress))?;
+        for (phase, spent) in [("inspect", measured.inspect), ("payloads", measured.building)] {
+            self.phases.add("measure", -spent.as_secs_f64());
+            self.phases.add(phase, spent.as_secs_f64());
+        }
+        let facts = measured
+            .payloads
+            .iter_mut()
+            .map(|p| std::mem::take(&mut p.facts))
+            .collect();
+        Ok((measured, facts))
+    }
+
+    /// Why each payload is the size it is, or fails (with `--explain`).
+    fn diagnose(
+        &mut self,
+        built: &Payloads<'_, '_>,
+        measured: &Measurements,
+    ) -> Result<Vec<PayloadDiagnosis>> {
+        let Some(limits) = self.settings.explain else {
+            return Ok(measured.payloads.iter().map(|_| Default::default()).collect());
+        };
+        let protocol = self.settings.measure.protocol;
+        let progress = &self.progress;
+        self.phases.time("diagnose", || {
+            progress.spinner("explaining sizes and failures");
+            let d = explain::diagnose::diagnose(built, &measured.payloads, protocol, limits);
+            progress.clear();
+            d
+        })
+    }
+
+    /// The payloads shipped through each transport, and the render cost; its two phases are
+    /// timed by the transports themselves.
+    fn ship(
+        &mut self,
+        built: &Payloads<'_, '_>,
+        measured: &Measurements,
+        facts: &[PickleFacts],
+        workdir: &Workdir,
+    ) -> Result<Option<transport::Outcome>> {
+        let transports_reset = memory::reset_peak();
+        let Some(transport_settings) = &self.settings.transports else {
+            return Ok(None);
+        };
+        self.progress.spinner(
+            "shipping payloads through a thread, sub-interpreters and processes, then rendering pages",
+        );
+        let closures: Vec<Vec<String>> = facts.iter().map(|f| f.import_closure.clone()).collect();
+        let outcome = transport::run(built, &measured.payloads, &closures, transport_settings, workdir);
+        self.progress.clear();
+        let outcome = outcome?;
+        self.phases.add("transports", outcome.transports_seconds);
+        if let Some(peak) = memory::peak().filter(|_| transports_reset) {
+            self.phases.1.insert("transports".to_string(), peak);
+        }
+        self.phases.add("render", outcome.render_seconds);
+        Ok(Some(outcome))
+    }
+
+    /// Copies of the site with fewer and more pages, measured (with `--growth`).
+    fn growth(&mut self, py: Python<'_>, site: &LoadedSite, fields: &[String]) -> Result<Option<GrowthJson>> {
+        if !self.settings.growth {
+            return Ok(None);
+        }
+        let settings = self.settings;
+        self.progress
+            .spinner("measuring copies of the site with fewer and more pages");
+        let g = self.phases.time("growth", || {
+            growth::run(
+                py,
+                site,
+                &settings.load,
+                fields,
+                &settings.exclude_keys,
+                settings.measure.protocol,
+                settings.measure.budget_seconds,
+            )
+        });
+        self.progress.clear();
+        Ok(Some(g?))
+    }
+}
+
+/// The suggestion set beside the generator's own page payload, or None with the reason noted.
+fn compare_with_generator(
+    py: Python<'_>,
+    site: &LoadedSite,
+    suggestion: Option<&Suggestion>,
+    notes: &mut Vec<String>,
+) -> Result<Option<FieldComparison>> {
+    let Some(suggestion) = suggestion else {
+        return Ok(None);
+    };
+    match explain::compare_with_generator(py, site, &suggestion.fields) {
+        Ok(comparison) => Ok(comparison),
+        Err(e) if is_interrupt(&e) => Err(e),
+        Err(e) => {
+            notes.push(format!(
+                "comparing the suggestion with the generator's payload: {e}"
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// The run was interrupted: what stops it, never a note about an optional step.
+fn is_interrupt(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<python::interrupt::Interrupted>().is_some()
+}
+
+/// The payloads to measure: the subset's view, and the suggested one where there is one.
+fn build_payloads<'a, 'py>(
+    py: Python<'py>,
+    site: &'a LoadedSite,
+    fields: &[String],
+    settings: &AnalyzeSettings,
+    suggestion: Option<&Suggestion>,
+) -> Result<Payloads<'a, 'py>> {
+    let subset = PageView::new(py, fields.to_vec(), &settings.exclude_keys)?;
+    let suggested = match suggestion {
+        Some(s) => Some(PageView::new(py, s.fields.clone(), &s.exclude_keys)?),
+        None => None,
+    };
+    Ok(Payloads::new(py, site, subset, suggested)?)
 }
 
 /// The subset's fields (given, or the adapter's default), with `--exclude-keys` checked against
@@ -251,17 +335,24 @@ fn subset_fields(py: Python<'_>, site: &LoadedSite, settings: &AnalyzeSettings) 
     Ok(fields)
 }
 
-/// The suggested payload, or None with the reason added to the notes.
-fn suggest(py: Python<'_>, site: &LoadedSite, protocol: u8, notes: &mut Vec<String>) -> Option<Suggestion> {
+/// The suggested payload, or None with the reason added to the notes (an interrupt stops the
+/// run instead).
+fn suggest(
+    py: Python<'_>,
+    site: &LoadedSite,
+    protocol: u8,
+    notes: &mut Vec<String>,
+) -> Result<Option<Suggestion>> {
     match explain::suggest(py, site, protocol) {
-        Ok(s) if !s.fields.is_empty() => Some(s),
+        Ok(s) if !s.fields.is_empty() => Ok(Some(s)),
         Ok(_) => {
             notes.push("no page attribute is picklable and self-contained: nothing to suggest".to_string());
-            None
+            Ok(None)
         }
+        Err(e) if is_interrupt(&e) => Err(e),
         Err(e) => {
             notes.push(format!("suggesting a payload: {e}"));
-            None
+            Ok(None)
         }
     }
 }

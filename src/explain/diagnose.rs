@@ -54,40 +54,50 @@ pub fn diagnose(
         let root = root_name(p.kind);
         let object = |index| payloads.object(p.kind, index);
         if let Some(&(index, _)) = p.failures.first() {
-            match object(index)
+            let culprits = object(index)
                 .map_err(anyhow::Error::from)
-                .and_then(|o| super::find_unpicklable(py, &o, root, protocol, limits))
-            {
-                Ok(c) => d.culprits = Some(c),
-                Err(e) => d.errors.push(format!("finding unpicklable objects: {e}")),
-            }
-            match object(index)
+                .and_then(|o| super::find_unpicklable(py, &o, root, protocol, limits));
+            d.culprits = noted(culprits, "finding unpicklable objects", &mut d.errors)?;
+            let repaired = object(index)
                 .map_err(anyhow::Error::from)
-                .and_then(|o| super::measure_repaired(py, &o, protocol))
-            {
-                Ok(r) => d.repaired = Some(r),
-                Err(e) => d.errors.push(format!("measuring the repaired pickle: {e}")),
-            }
+                .and_then(|o| super::measure_repaired(py, &o, protocol));
+            d.repaired = noted(repaired, "measuring the repaired pickle", &mut d.errors)?;
         }
         if let Some(index) = typical_index(p) {
             let obj = object(index)?;
-            match super::attribute_bytes(py, &obj, root, protocol, tuning::TOP_PATHS) {
-                Ok(mut a) => {
-                    if p.kind != PayloadKind::Site {
-                        a.subject = format!("{root} of {} (the median-sized one)", site.page_keys[index]);
-                    }
-                    d.attribution = Some(a)
+            let attribution = super::attribute_bytes(py, &obj, root, protocol, tuning::TOP_PATHS);
+            if let Some(mut a) = noted(attribution, "attributing bytes", &mut d.errors)? {
+                if p.kind != PayloadKind::Site {
+                    a.subject = format!("{root} of {} (the median-sized one)", site.page_keys[index]);
                 }
-                Err(e) => d.errors.push(format!("attributing bytes: {e}")),
+                d.attribution = Some(a)
             }
             if p.kind == PayloadKind::Page {
-                match super::drag(py, &obj, site.site.bind(py), pages.as_any(), protocol) {
-                    Ok(drag) => d.drag = drag,
-                    Err(e) => d.errors.push(format!("finding back-references: {e}")),
+                let drag = super::drag(py, &obj, site.site.bind(py), pages.as_any(), protocol);
+                if let Some(drag) = noted(drag, "finding back-references", &mut d.errors)? {
+                    d.drag = drag;
                 }
             }
         }
         out.push(d);
     }
     Ok(out)
+}
+
+/// A diagnosis step's outcome: its value, or None with the error noted as `what` failed. An
+/// interrupt is no step's failure: it stops the run.
+fn noted<T>(outcome: Result<T>, what: &str, errors: &mut Vec<String>) -> Result<Option<T>> {
+    match outcome {
+        Ok(value) => Ok(Some(value)),
+        Err(e)
+            if e.downcast_ref::<crate::python::interrupt::Interrupted>()
+                .is_some() =>
+        {
+            Err(e)
+        }
+        Err(e) => {
+            errors.push(format!("{what}: {e}"));
+            Ok(None)
+        }
+    }
 }

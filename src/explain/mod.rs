@@ -21,7 +21,7 @@ fn call<'py, T: DeserializeOwned>(
     let explain = python::module(py, Module::Explain)?;
     let value = explain
         .call_method1(function, args)
-        .map_err(|e| anyhow::anyhow!("{function}: {}", python::describe_error(py, &e)))?;
+        .map_err(|e| python::interrupt::or_else(py, &e, |why| anyhow::anyhow!("{function}: {why}")))?;
     python::from_py(&value).with_context(|| format!("reading the result of {function}"))
 }
 
@@ -86,7 +86,7 @@ pub fn measure_repaired(py: Python<'_>, obj: &Bound<'_, PyAny>, protocol: u8) ->
     let repair = python::module(py, Module::Repair)?;
     let value = repair
         .call_method1("measure_repaired", (obj, protocol, tuning::REPAIR_ROUNDS))
-        .map_err(|e| anyhow::anyhow!("measure_repaired: {}", python::describe_error(py, &e)))?;
+        .map_err(|e| python::interrupt::or_else(py, &e, |why| anyhow::anyhow!("measure_repaired: {why}")))?;
     python::from_py(&value).context("reading the repaired measurement")
 }
 

@@ -96,7 +96,7 @@ fn point(
                 factor,
             ),
         )
-        .map_err(|e| anyhow::anyhow!(python::describe_error(py, &e)))?;
+        .map_err(|e| python::interrupt::or_else(py, &e, |why| anyhow::anyhow!(why)))?;
     let variant_settings = LoadSettings {
         site_dir: dest,
         stage: Stage::Discovered,

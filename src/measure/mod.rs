@@ -1,5 +1,7 @@
 //! Measure pickle size and dumps/loads latency of each payload under a time budget.
+mod calibrate;
 pub mod facts;
+mod pickler;
 pub mod plan;
 pub mod sample;
 
@@ -9,10 +11,13 @@ use crate::payloads::Payloads;
 use crate::python;
 use crate::settings::MeasureSettings;
 use anyhow::Result;
+use calibrate::calibrate;
 use hdrhistogram::Histogram;
+use pickler::Pickler;
 use plan::{PayloadCost, PayloadPlan};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 /// Where the measuring loop reports how far it got (the terminal's progress bar, or nothing).
@@ -75,21 +80,6 @@ pub struct Measurements {
     pub building: Duration,
 }
 
-/// The Python callables one round needs, looked up once.
-struct Pickler<'py> {
-    py: Python<'py>,
-    dumps: Bound<'py, PyAny>,
-    loads: Bound<'py, PyAny>,
-    collect: Bound<'py, PyAny>,
-    get_count: Bound<'py, PyAny>,
-    protocol: u8,
-    /// Wall time spent releasing unpickled copies: harness overhead, reported as such.
-    releasing: std::cell::Cell<Duration>,
-    /// Pickled bytes unpickled since the last collection.
-    unpickled: std::cell::Cell<u64>,
-    interrupted: std::cell::Cell<bool>,
-}
-
 /// A fixed object of plain data (a few small page records, a few µs to round-trip) whose
 /// round trip measures the machine's speed at that moment, independent of the site.
 const REFERENCE_OBJECT: &std::ffi::CStr = c"[{'title': 'page %d' % i, 'weight': i, 'draft': False, 'ratio': i / 7, 'tags': ['python', 'pickle']} for i in range(4)]";
@@ -100,344 +90,147 @@ const REFERENCE_OBJECT: &std::ffi::CStr = c"[{'title': 'page %d' % i, 'weight': 
 const REFERENCE_SHARE: u32 = 10;
 const REFERENCE_MIN_SAMPLES: u64 = 8;
 
-/// Collect once this many container objects await it: often enough that memory stays flat,
-/// rarely enough that collecting tiny payloads' garbage does not cost more than pickling them.
-const COLLECT_AFTER_OBJECTS: i64 = 20_000;
-/// ... or once this many pickled bytes were unpickled since the last collection. A large copy
-/// is freed while its memory is still in cache and the next `loads` reuses that memory: with
-/// a 440 KB showcase Page (it drags its Site), freeing every copy at once cost less than
-/// letting two pile up, and the measuring phase's peak halved.
-const COLLECT_AFTER_BYTES: u64 = 256 << 10;
-
-/// One timed `pickle.dumps`: the size, and a dumps sample.
-struct Sized<'py> {
-    pickled: Bound<'py, PyAny>,
-    bytes: u64,
-    dumps: Duration,
-}
-
-impl<'py> Pickler<'py> {
-    /// A Ctrl-C that Python turned into KeyboardInterrupt must stop the run, not be recorded
-    /// as one more object that failed to pickle.
-    fn describe(&self, err: &PyErr) -> String {
-        if python::interrupt::interrupted(self.py, err).is_some() {
-            self.interrupted.set(true);
-        }
-        python::describe_error(self.py, err)
-    }
-
-    fn dumps(&self, obj: &Bound<'py, PyAny>) -> Result<Sized<'py>, String> {
-        let started = Instant::now();
-        let pickled = self.dumps.call1((obj, self.protocol));
-        let dumps = started.elapsed();
-        let pickled = pickled.map_err(|e| self.describe(&e))?;
-        let bytes = pickled
-            .cast::<PyBytes>()
-            .map(|b| b.as_bytes().len() as u64)
-            .map_err(|_| "pickle.dumps did not return bytes".to_string())?;
-        Ok(Sized {
-            pickled,
-            bytes,
-            dumps,
-        })
-    }
-
-    /// One timed `pickle.loads` of what `dumps` made; the copy is released and collected
-    /// outside the timed region so memory does not grow from round to round.
-    fn loads(&self, sized: Sized<'py>) -> Result<Duration, String> {
-        let started = Instant::now();
-        let copy = self.loads.call1((&sized.pickled,));
-        let loads = started.elapsed();
-        let releasing = Instant::now();
-        self.unpickled.set(self.unpickled.get() + sized.bytes);
-        drop(sized);
-        // Matched by value: the copy is released here, before the collection below, which
-        // would otherwise walk it and keep it to a later, older-generation collection.
-        let result = match copy {
-            Ok(copy) => {
-                drop(copy);
-                Ok(loads)
-            }
-            Err(e) => Err(format!("pickles, but loads fails: {}", self.describe(&e))),
-        };
-        self.release_garbage();
-        self.releasing.set(self.releasing.get() + releasing.elapsed());
-        result
-    }
-
-    /// One timed dumps+loads of the reference object, or None if it failed (it never should).
-    fn reference_round(&self, reference: &Bound<'py, PyAny>) -> Option<Duration> {
-        let sized = self.dumps(reference).ok()?;
-        let dumps = sized.dumps;
-        self.loads(sized).ok().map(|loads| dumps + loads)
-    }
-
-    fn release_garbage(&self) {
-        let pending = self
-            .get_count
-            .call0()
-            .and_then(|c| c.get_item(0))
-            .and_then(|c| c.extract::<i64>())
-            .unwrap_or(i64::MAX);
-        if pending >= COLLECT_AFTER_OBJECTS || self.unpickled.get() >= COLLECT_AFTER_BYTES {
-            // The two young generations hold every copy (the GC is off and copies are released
-            // before this): a full collection would also empty the interpreter's free lists,
-            // which the next `loads` would then refill, unlike a worker's usual young collections.
-            // (On 3.14's incremental collector, 1 is the young generation and an old increment.)
-            let _ = self.collect.call1((1,));
-            self.unpickled.set(0);
-        }
-    }
-
-    /// Everything a payload's rounds left, down to the oldest generation (reported as releasing).
-    fn collect_all(&self) {
-        let started = Instant::now();
-        let _ = self.collect.call0();
-        self.unpickled.set(0);
-        self.releasing.set(self.releasing.get() + started.elapsed());
-    }
-}
-
-/// What a payload's warm-up rounds said.
-struct Calibration {
-    cost: PayloadCost,
-    /// The dumps and loads calls the warm-up made (timed, not recorded as samples).
-    operations: Duration,
-}
-
-/// Costs from untimed warm-up rounds over the probes: at least one per probe and at least
-/// 5 ms in all (at most 200 rounds), so that a microsecond payload is not judged by its first,
-/// cold call. A round of a millisecond payload is warm after its first call: more rounds would
-/// only add to the phase.
-fn calibrate<'py>(
-    pickler: &Pickler<'py>,
-    probes: &[usize],
-    objects: usize,
-    object: impl Fn(usize) -> PyResult<Bound<'py, PyAny>>,
-) -> PyResult<Calibration> {
-    const MIN_TIME: Duration = Duration::from_millis(5);
-    const MAX_ROUNDS: usize = 200;
-    let mut operations = Duration::ZERO;
-    let mut cost = PayloadCost {
-        objects,
-        dumps_seconds: 0.0,
-        round_seconds: 0.0,
-    };
-    if probes.is_empty() {
-        return Ok(Calibration { cost, operations });
-    }
-    // The dumps call's time, adding every timed call to `operations`. A payload that does not
-    // pickle is not warmed past its probes: its failures are timed as they come.
-    let failed = std::cell::Cell::new(false);
-    let mut round = |i: usize| -> PyResult<Duration> {
-        let obj = object(i)?;
-        let started = Instant::now();
-        if let Ok(sized) = pickler.dumps(&obj) {
-            let dumps = sized.dumps;
-            operations += dumps + pickler.loads(sized).unwrap_or_default();
-            return Ok(dumps);
-        }
-        failed.set(true);
-        Ok(started.elapsed())
-    };
-    // The very first round pays for imports and caches; it is not a fair estimate.
-    round(probes[0])?;
-    let started = Instant::now();
-    let mut dumps = Duration::ZERO;
-    let mut rounds = 0;
-    while rounds < probes.len() || (!failed.get() && started.elapsed() < MIN_TIME && rounds < MAX_ROUNDS) {
-        dumps += round(probes[rounds % probes.len()])?;
-        rounds += 1;
-    }
-    let n = rounds as f64;
-    cost.dumps_seconds = dumps.as_secs_f64() / n;
-    cost.round_seconds = started.elapsed().as_secs_f64() / n;
-    Ok(Calibration { cost, operations })
-}
-
 pub fn measure<'py>(
     payloads: &Payloads<'_, 'py>,
     settings: &MeasureSettings,
     progress: &dyn Progress,
 ) -> Result<Measurements> {
     let py = payloads.py;
-    let site = payloads.site;
-    let pickle = py.import("pickle")?;
-    let gc = py.import("gc")?;
-    let pickler = Pickler {
-        py,
-        dumps: pickle.getattr("dumps")?,
-        loads: pickle.getattr("loads")?,
-        collect: gc.getattr("collect")?,
-        get_count: gc.getattr("get_count")?,
-        protocol: settings.protocol,
-        releasing: std::cell::Cell::new(Duration::ZERO),
-        unpickled: std::cell::Cell::new(0),
-        interrupted: std::cell::Cell::new(false),
-    };
+    let pickler = Pickler::new(py, settings.protocol)?;
     let reference = py.eval(REFERENCE_OBJECT, None, None)?;
-    let building = std::cell::Cell::new(Duration::ZERO);
-    let object = |kind: PayloadKind, index: usize| {
-        let started = Instant::now();
-        let made = payloads.object(kind, index);
-        building.set(building.get() + started.elapsed());
-        made
+    let objects = Objects {
+        payloads,
+        building: Cell::new(Duration::ZERO),
     };
-    let kinds = payloads.kinds();
-    let count = |kind: PayloadKind| payloads.count(kind);
+    let collector = FrozenSite::freeze(py, settings.gc)?;
+    let measuring = Measuring {
+        pickler: &pickler,
+        reference: &reference,
+        objects: &objects,
+        settings,
+        progress,
+    };
+    let result = measuring.all_payloads();
+    collector.thaw()?;
+    progress.finish_measuring();
+    result
+}
 
-    // The loaded graph is permanent for this run: freezing it keeps the collections between
-    // rounds from walking the whole Site every time. Not collected first: that walk of the
-    // whole heap (9 ms on the showcase) would free nothing the loaded site does not still hold,
-    // and whatever loading left is the interpreter's own to collect once it is unfrozen.
-    let was_enabled: bool = gc.call_method0("isenabled")?.extract()?;
-    gc.call_method0("freeze")?;
-    if settings.gc == GcMode::Off {
-        gc.call_method0("disable")?;
+/// The payload objects, made on demand; the time making them takes is the generator's (or
+/// the adapter's) code, not the harness's, and is reported as such.
+struct Objects<'a, 'b, 'py> {
+    payloads: &'a Payloads<'b, 'py>,
+    building: Cell<Duration>,
+}
+
+impl<'py> Objects<'_, '_, 'py> {
+    fn make(&self, kind: PayloadKind, index: usize) -> PyResult<Bound<'py, PyAny>> {
+        let started = Instant::now();
+        let made = self.payloads.object(kind, index);
+        self.building.set(self.building.get() + started.elapsed());
+        made
     }
-    let result = (|| -> Result<Measurements> {
+
+    fn count(&self, kind: PayloadKind) -> usize {
+        self.payloads.count(kind)
+    }
+
+    fn strata(&self) -> &[(String, u64)] {
+        &self.payloads.site.strata
+    }
+}
+
+/// The garbage collector as the measuring phase needs it: the loaded site frozen, and off
+/// with `--gc off`; `thaw` puts it back as it was.
+struct FrozenSite<'py> {
+    gc: Bound<'py, PyModule>,
+    was_enabled: bool,
+}
+
+impl<'py> FrozenSite<'py> {
+    /// The loaded graph is permanent for this run: freezing it keeps the collections between
+    /// rounds from walking the whole Site every time. Not collected first: that walk of the
+    /// whole heap (9 ms on the showcase) would free nothing the loaded site does not still
+    /// hold, and whatever loading left is the interpreter's own to collect once it is unfrozen.
+    fn freeze(py: Python<'py>, mode: GcMode) -> PyResult<Self> {
+        let gc = py.import("gc")?;
+        let was_enabled: bool = gc.call_method0("isenabled")?.extract()?;
+        gc.call_method0("freeze")?;
+        if mode == GcMode::Off {
+            gc.call_method0("disable")?;
+        }
+        Ok(Self { gc, was_enabled })
+    }
+
+    fn thaw(self) -> PyResult<()> {
+        self.gc.call_method0("collect")?;
+        if self.was_enabled {
+            self.gc.call_method0("enable")?;
+        }
+        self.gc.call_method0("unfreeze")?;
+        Ok(())
+    }
+}
+
+/// What the measuring phase works with, for each of its steps.
+struct Measuring<'a, 'b, 'py> {
+    pickler: &'a Pickler<'py>,
+    reference: &'a Bound<'py, PyAny>,
+    objects: &'a Objects<'a, 'b, 'py>,
+    settings: &'a MeasureSettings,
+    progress: &'a dyn Progress,
+}
+
+/// The planned work of one payload: which objects, in which order, under which plan.
+struct PayloadWork {
+    kind: PayloadKind,
+    objects: usize,
+    plan: PayloadPlan,
+    round_estimate_seconds: f64,
+    /// Object indices in visiting order (any prefix is spread over the whole selection).
+    visit: Vec<usize>,
+}
+
+/// What the measuring loop adds up across the rounds of one payload, beside its samples.
+#[derive(Default)]
+struct Sidelines {
+    /// The reference round trips' time.
+    reference_spent: Duration,
+    /// The pickles read statically, and the time reading them took.
+    read: Vec<facts::PickleRead>,
+    inspect: Duration,
+}
+
+impl<'py> Measuring<'_, '_, 'py> {
+    /// Calibrate every payload, then measure them cheapest first, re-planning what is left of
+    /// the budget before each.
+    fn all_payloads(&self) -> Result<Measurements> {
         let calibration_started = Instant::now();
         // Warm: the first reference round pays for caches, as any first call does.
-        pickler.reference_round(&reference);
-        let mut costs = Vec::new();
-        let mut calibration_operations = Duration::ZERO;
-        for &kind in &kinds {
-            let probes: Vec<usize> = if kind == PayloadKind::Site {
-                vec![0]
-            } else {
-                sample::stratified(&site.strata, 3.min(count(kind)))
-            };
-            let calibrated = calibrate(&pickler, &probes, count(kind), |i| object(kind, i))?;
-            costs.push(calibrated.cost);
-            calibration_operations += calibrated.operations;
-        }
+        self.pickler.reference_round(self.reference);
+        let kinds = self.objects.payloads.kinds();
+        let (costs, calibration_operations) = self.calibrate(&kinds)?;
         let calibration = calibration_started.elapsed();
 
         // Cheapest payload first: what it leaves of its share flows on to the costlier ones.
         let mut order: Vec<usize> = (0..costs.len()).collect();
-        let need = |k: usize| plan::need(&costs[k], settings.iterations, settings.sample);
+        let need = |k: usize| plan::need(&costs[k], self.settings.iterations, self.settings.sample);
         order.sort_by(|&a, &b| need(a).total_cmp(&need(b)));
-        let measuring_started = Instant::now();
-        let budget = (settings.budget_seconds - calibration.as_secs_f64()).max(0.0);
-        let planned_rounds =
-            |plans: &[PayloadPlan]| -> u64 { plans.iter().map(PayloadPlan::dumps_calls).sum() };
         let ordered_costs: Vec<PayloadCost> = order.iter().map(|&k| costs[k]).collect();
-        progress.start_measuring(planned_rounds(&plan::plan(
-            &ordered_costs,
-            budget,
-            settings.iterations,
-            settings.sample,
-        )));
+        let budget = (self.settings.budget_seconds - calibration.as_secs_f64()).max(0.0);
+        let measuring_started = Instant::now();
+        self.progress
+            .start_measuring(planned_rounds(&self.plan(&ordered_costs, budget)));
 
         let mut results: Vec<Option<PayloadResult>> = kinds.iter().map(|_| None).collect();
         let mut inspect = Duration::ZERO;
         for (step, &k) in order.iter().enumerate() {
-            let kind = kinds[k];
             let left = (budget - measuring_started.elapsed().as_secs_f64()).max(0.0);
-            let plans = plan::plan(&ordered_costs[step..], left, settings.iterations, settings.sample);
-            progress.set_remaining(planned_rounds(&plans));
-            let plan = plans[0].clone();
-            let n = count(kind);
-            let chosen: Vec<usize> = if kind == PayloadKind::Site {
-                vec![0]
-            } else if plan.is_sampled(n) {
-                sample::stratified(&site.strata, plan.sized)
-            } else {
-                (0..n).collect()
-            };
-            let visit: Vec<usize> = sample::spread_order(chosen.len())
-                .into_iter()
-                .map(|i| chosen[i])
-                .collect();
-            let mut reference_spent = Duration::ZERO;
-            let mut read: Vec<facts::PickleRead> = Vec::new();
-            let mut result = PayloadResult {
-                kind,
-                objects: n,
-                sizes: Vec::with_capacity(visit.len()),
-                failures: Vec::new(),
-                dumps: stats::new_histogram(),
-                loads: stats::new_histogram(),
-                roundtrip: stats::new_histogram(),
-                reference: stats::new_histogram(),
-                reference_time: Duration::ZERO,
-                facts: Default::default(),
-                measured: Duration::ZERO,
-                cut_by_budget: false,
-                selection: String::new(),
-                round_estimate_seconds: costs[k].round_seconds,
-                wall: Duration::ZERO,
-                releasing: Duration::ZERO,
-                plan: plan.clone(),
-            };
-            let started = Instant::now();
-            let releasing_before = pickler.releasing.get();
-            // Estimates can be off: repeats stop half as much again past the share (a share that
-            // exactly fits its need must not lose rounds to noise), sizing at twice the share.
-            let share = Duration::from_secs_f64(plan.share_seconds);
-            let repeat_deadline = share.mul_f64(1.5) + Duration::from_millis(100);
-            for (position, &index) in visit.iter().enumerate() {
-                if position > 0 && started.elapsed() > share * 2 + Duration::from_millis(200) {
-                    result.cut_by_budget = true;
-                    break;
-                }
-                let obj = object(kind, index)?;
-                // The first `timed` objects of the visit get latency rounds, the rest a dumps.
-                let rounds = if position < plan.timed && started.elapsed() < repeat_deadline {
-                    plan.iterations
-                } else {
-                    0
-                };
-                let ns = |d: Duration| (d.as_nanos() as u64).max(1);
-                for r in 0..rounds.max(1) {
-                    let sized = match pickler.dumps(&obj) {
-                        Ok(sized) => sized,
-                        Err(error) => {
-                            result.failures.push((index, error));
-                            break;
-                        }
-                    };
-                    let dumps = sized.dumps;
-                    if r == 0 {
-                        result.sizes.push((index, sized.bytes));
-                        inspect += read_pickle(&mut read, &sized.pickled);
-                    }
-                    result.dumps.saturating_record(ns(dumps));
-                    result.measured += dumps;
-                    if rounds == 0 {
-                        break;
-                    }
-                    match pickler.loads(sized) {
-                        Ok(loads) => {
-                            result.loads.saturating_record(ns(loads));
-                            result.roundtrip.saturating_record(ns(dumps + loads));
-                            result.measured += loads;
-                            if (result.reference.len() < REFERENCE_MIN_SAMPLES
-                                || reference_spent * REFERENCE_SHARE <= result.measured)
-                                && let Some(d) = pickler.reference_round(&reference)
-                            {
-                                reference_spent += d;
-                                result.reference.saturating_record(ns(d));
-                            }
-                        }
-                        Err(error) => {
-                            result.sizes.retain(|&(i, _)| i != index);
-                            result.failures.push((index, error));
-                            break;
-                        }
-                    }
-                }
-                progress.advance(rounds.max(1) as u64);
-                if pickler.interrupted.get() {
-                    return Err(python::interrupt::current().into());
-                }
-            }
-            pickler.collect_all();
-            result.selection = describe_selection(kind, n, &result);
-            result.wall = started.elapsed();
-            result.reference_time = reference_spent;
-            result.facts = facts::summarize(read);
-            result.releasing = pickler.releasing.get() - releasing_before;
+            let plans = self.plan(&ordered_costs[step..], left);
+            self.progress.set_remaining(planned_rounds(&plans));
+            let work = self.work(kinds[k], plans[0].clone(), costs[k].round_seconds);
+            let (result, inspected) = self.payload(work)?;
+            inspect += inspected;
             results[k] = Some(result);
         }
         Ok(Measurements {
@@ -448,16 +241,182 @@ pub fn measure<'py>(
             calibration,
             calibration_operations,
             inspect,
-            building: building.get(),
+            building: self.objects.building.get(),
         })
-    })();
-    gc.call_method0("collect")?;
-    if was_enabled {
-        gc.call_method0("enable")?;
     }
-    gc.call_method0("unfreeze")?;
-    progress.finish_measuring();
-    result
+
+    /// Each payload's costs from warm-up rounds over a few probe objects, and the time the
+    /// warm-up's dumps and loads calls took.
+    fn calibrate(&self, kinds: &[PayloadKind]) -> PyResult<(Vec<PayloadCost>, Duration)> {
+        let mut costs = Vec::new();
+        let mut operations = Duration::ZERO;
+        for &kind in kinds {
+            let count = self.objects.count(kind);
+            let probes: Vec<usize> = if kind == PayloadKind::Site {
+                vec![0]
+            } else {
+                sample::stratified(self.objects.strata(), 3.min(count))
+            };
+            let calibrated = calibrate(self.pickler, &probes, count, |i| self.objects.make(kind, i))?;
+            costs.push(calibrated.cost);
+            operations += calibrated.operations;
+        }
+        Ok((costs, operations))
+    }
+
+    fn plan(&self, costs: &[PayloadCost], budget: f64) -> Vec<PayloadPlan> {
+        plan::plan(costs, budget, self.settings.iterations, self.settings.sample)
+    }
+
+    /// The objects a payload's plan covers: all of them, or a stratified sample, visited in
+    /// spread order.
+    fn work(&self, kind: PayloadKind, plan: PayloadPlan, round_estimate_seconds: f64) -> PayloadWork {
+        let n = self.objects.count(kind);
+        let chosen: Vec<usize> = if kind == PayloadKind::Site {
+            vec![0]
+        } else if plan.is_sampled(n) {
+            sample::stratified(self.objects.strata(), plan.sized)
+        } else {
+            (0..n).collect()
+        };
+        let visit = sample::spread_order(chosen.len())
+            .into_iter()
+            .map(|i| chosen[i])
+            .collect();
+        PayloadWork {
+            kind,
+            objects: n,
+            plan,
+            round_estimate_seconds,
+            visit,
+        }
+    }
+
+    /// One payload's measuring loop: each object of the visit sized, the first `timed` of them
+    /// also given latency rounds while the share lasts. Returns the result and the time spent
+    /// reading its pickles statically.
+    fn payload(&self, work: PayloadWork) -> Result<(PayloadResult, Duration)> {
+        let plan = &work.plan;
+        let mut result = PayloadResult::empty(&work);
+        let mut side = Sidelines::default();
+        let started = Instant::now();
+        let releasing_before = self.pickler.releasing.get();
+        // Estimates can be off: repeats stop half as much again past the share (a share that
+        // exactly fits its need must not lose rounds to noise), sizing at twice the share.
+        let share = Duration::from_secs_f64(plan.share_seconds);
+        let repeat_deadline = share.mul_f64(1.5) + Duration::from_millis(100);
+        for (position, &index) in work.visit.iter().enumerate() {
+            if position > 0 && started.elapsed() > share * 2 + Duration::from_millis(200) {
+                result.cut_by_budget = true;
+                break;
+            }
+            let obj = self.objects.make(work.kind, index)?;
+            // The first `timed` objects of the visit get latency rounds, the rest a dumps.
+            let rounds = if position < plan.timed && started.elapsed() < repeat_deadline {
+                plan.iterations
+            } else {
+                0
+            };
+            self.rounds(&obj, index, rounds, &mut result, &mut side);
+            self.progress.advance(rounds.max(1) as u64);
+            if self.pickler.interrupted.get() {
+                return Err(python::interrupt::current().into());
+            }
+        }
+        self.pickler.collect_all();
+        result.selection = describe_selection(work.kind, work.objects, &result);
+        result.wall = started.elapsed();
+        result.reference_time = side.reference_spent;
+        result.facts = facts::summarize(side.read);
+        result.releasing = self.pickler.releasing.get() - releasing_before;
+        Ok((result, side.inspect))
+    }
+
+    /// One object's rounds: a timed dumps (its size, read statically the first time) and, for
+    /// `rounds` > 0, that many timed dumps+loads, with a reference round trip after each
+    /// while the reference rounds are within their share. A failure ends the object's rounds.
+    #[inline]
+    fn rounds(
+        &self,
+        obj: &Bound<'py, PyAny>,
+        index: usize,
+        rounds: u32,
+        result: &mut PayloadResult,
+        side: &mut Sidelines,
+    ) {
+        for r in 0..rounds.max(1) {
+            let sized = match self.pickler.dumps(obj) {
+                Ok(sized) => sized,
+                Err(error) => {
+                    result.failures.push((index, error));
+                    break;
+                }
+            };
+            let dumps = sized.dumps;
+            if r == 0 {
+                result.sizes.push((index, sized.bytes));
+                side.inspect += read_pickle(&mut side.read, &sized.pickled);
+            }
+            result.dumps.saturating_record(ns(dumps));
+            result.measured += dumps;
+            if rounds == 0 {
+                break;
+            }
+            match self.pickler.loads(sized) {
+                Ok(loads) => {
+                    result.loads.saturating_record(ns(loads));
+                    result.roundtrip.saturating_record(ns(dumps + loads));
+                    result.measured += loads;
+                    if (result.reference.len() < REFERENCE_MIN_SAMPLES
+                        || side.reference_spent * REFERENCE_SHARE <= result.measured)
+                        && let Some(d) = self.pickler.reference_round(self.reference)
+                    {
+                        side.reference_spent += d;
+                        result.reference.saturating_record(ns(d));
+                    }
+                }
+                Err(error) => {
+                    result.sizes.retain(|&(i, _)| i != index);
+                    result.failures.push((index, error));
+                    break;
+                }
+            }
+        }
+    }
+}
+
+impl PayloadResult {
+    /// A payload about to be measured: nothing recorded yet.
+    fn empty(work: &PayloadWork) -> Self {
+        PayloadResult {
+            kind: work.kind,
+            objects: work.objects,
+            sizes: Vec::with_capacity(work.visit.len()),
+            failures: Vec::new(),
+            dumps: stats::new_histogram(),
+            loads: stats::new_histogram(),
+            roundtrip: stats::new_histogram(),
+            reference: stats::new_histogram(),
+            reference_time: Duration::ZERO,
+            facts: Default::default(),
+            measured: Duration::ZERO,
+            cut_by_budget: false,
+            selection: String::new(),
+            round_estimate_seconds: work.round_estimate_seconds,
+            wall: Duration::ZERO,
+            releasing: Duration::ZERO,
+            plan: work.plan.clone(),
+        }
+    }
+}
+
+fn planned_rounds(plans: &[PayloadPlan]) -> u64 {
+    plans.iter().map(PayloadPlan::dumps_calls).sum()
+}
+
+/// A histogram sample: nanoseconds, at least 1.
+fn ns(d: Duration) -> u64 {
+    (d.as_nanos() as u64).max(1)
 }
 
 /// Read the first few pickles of a payload statically (the visit order spreads them) the

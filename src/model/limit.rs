@@ -1,5 +1,6 @@
 //! `--fail-if` limits of `picklecost compare`, parsed: plain data.
 use crate::error::UserError;
+use crate::model::PayloadKind;
 
 /// What a `--fail-if` limit watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +28,7 @@ impl LimitMetric {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Limit {
     pub text: String,
-    pub payload: Option<String>,
+    pub payload: Option<PayloadKind>,
     pub metric: LimitMetric,
     /// Allowed growth as a fraction: 0.05 for `+5%`.
     pub growth: f64,
@@ -54,15 +55,13 @@ impl Limit {
             "roundtrip" => LimitMetric::Roundtrip,
             other => return Err(bad(&format!("unknown metric {other:?}"))),
         };
-        if let Some(payload) = payload {
-            let known = ["site", "page", "page_subset", "page_suggested", "page_generator"];
-            if !known.contains(&payload) {
-                return Err(bad(&format!(
-                    "unknown payload {payload:?} (one of {})",
-                    known.join(", ")
-                )));
-            }
-        }
+        let payload = match payload {
+            Some(name) => Some(
+                PayloadKind::from_name(name)
+                    .ok_or_else(|| bad(&format!("unknown payload {name:?} (one of {})", payload_names())))?,
+            ),
+            None => None,
+        };
         let number = amount
             .trim()
             .strip_prefix('+')
@@ -76,7 +75,7 @@ impl Limit {
             .ok_or_else(|| bad(&format!("{number:?} is not a non-negative number")))?;
         Ok(Self {
             text: trimmed.to_string(),
-            payload: payload.map(str::to_string),
+            payload,
             metric,
             growth: percent / 100.0,
         })
@@ -84,8 +83,14 @@ impl Limit {
 
     /// Whether this limit watches `payload`'s `metric`.
     pub fn applies(&self, payload: &str, metric: LimitMetric) -> bool {
-        self.metric == metric && self.payload.as_deref().is_none_or(|p| p == payload)
+        self.metric == metric && self.payload.is_none_or(|p| p.name() == payload)
     }
+}
+
+/// Every payload kind's name, as results.json spells it.
+fn payload_names() -> String {
+    let names: Vec<&str> = PayloadKind::all().iter().map(|k| k.name()).collect();
+    names.join(", ")
 }
 
 #[cfg(test)]
@@ -97,7 +102,7 @@ mod tests {
         let l = Limit::parse("size:+5%").unwrap();
         assert_eq!((l.payload, l.metric, l.growth), (None, LimitMetric::Size, 0.05));
         let l = Limit::parse(" page_subset.roundtrip:+12.5% ").unwrap();
-        assert_eq!(l.payload.as_deref(), Some("page_subset"));
+        assert_eq!(l.payload, Some(PayloadKind::PageSubset));
         assert_eq!(l.metric, LimitMetric::Roundtrip);
         assert!((l.growth - 0.125).abs() < 1e-12);
         assert!(l.applies("page_subset", LimitMetric::Roundtrip));
@@ -113,6 +118,22 @@ mod tests {
             "size:+inf%",
         ] {
             assert!(Limit::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_payload_kind_can_be_limited() {
+        for &kind in PayloadKind::all() {
+            let l = Limit::parse(&format!("{}.size:+5%", kind.name())).unwrap();
+            assert_eq!(l.payload, Some(kind));
+            assert!(l.applies(kind.name(), LimitMetric::Size));
+        }
+        let l = Limit::parse("site_extra.size:+5%").unwrap();
+        assert_eq!(l.payload, Some(PayloadKind::SiteExtra));
+        assert!(!l.applies("site", LimitMetric::Size));
+        let err = Limit::parse("pages.size:+5%").unwrap_err().to_string();
+        for &kind in PayloadKind::all() {
+            assert!(err.contains(kind.name()), "{kind} missing from: {err}");
         }
     }
 }

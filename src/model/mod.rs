@@ -36,8 +36,9 @@ pub enum GcMode {
 }
 
 /// What a worker receives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum PayloadKind {
     /// The whole Site object.
     Site,
@@ -55,6 +56,19 @@ pub enum PayloadKind {
 }
 
 impl PayloadKind {
+    /// Every kind, in declaration order. The derive lists the variants, so a new kind is
+    /// never missing from what accepts or names the kinds.
+    pub fn all() -> &'static [PayloadKind] {
+        <Self as clap::ValueEnum>::value_variants()
+    }
+
+    /// The kind results.json spells `name` (its serde name).
+    pub fn from_name(name: &str) -> Option<Self> {
+        use serde::de::IntoDeserializer;
+        let name: serde::de::value::StrDeserializer<'_, serde::de::value::Error> = name.into_deserializer();
+        Self::deserialize(name).ok()
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             PayloadKind::Site => "site",
@@ -182,3 +196,27 @@ impl Default for Thresholds {
 
 pub const DEFAULT_PRACTICAL: f64 = 0.05;
 pub const DEFAULT_MARGINAL: f64 = 0.25;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_payload_kind_is_listed_and_parsed_by_its_serde_name() {
+        let all = PayloadKind::all();
+        assert!(all.contains(&PayloadKind::SiteExtra), "{all:?}");
+        for &kind in all {
+            let serde_name = serde_json::to_string(&kind).unwrap();
+            assert_eq!(serde_name, format!("\"{}\"", kind.name()));
+            assert_eq!(PayloadKind::from_name(kind.name()), Some(kind));
+            let value = <PayloadKind as clap::ValueEnum>::to_possible_value(&kind).unwrap();
+            assert_eq!(value.get_name(), kind.name());
+        }
+        let mut names: Vec<&str> = all.iter().map(|k| k.name()).collect();
+        names.dedup();
+        assert_eq!(names.len(), all.len());
+        for unknown in ["pages", "Site", "site-extra", ""] {
+            assert_eq!(PayloadKind::from_name(unknown), None, "{unknown:?}");
+        }
+    }
+}

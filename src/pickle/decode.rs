@@ -1,13 +1,10 @@
 //! Plain-data decoding with serde_pickle, for `--dump` and for the rare
 //! streams the opcode-level check (`plain.rs`) leaves open: the guards that
-//! keep a decode small, shallow and panic-free, the graph replay that sizes
-//! the decoded value, and the Python-like rendering of the result.
+//! keep a decode small, shallow and panic-free, and the graph replay that
+//! sizes the decoded value (rendered by `dump.rs`).
 
-use std::fmt::Write as _;
-
-use serde_pickle::{HashableValue, Value};
-
-use super::inspect::{IdxMap, Limits};
+use super::dump::render;
+use super::limits::{IdxMap, Limits, NODE_COST};
 use super::reader::{Arg, Opcode, Reader};
 
 /// serde_pickle collects set members and dict keys into sorted containers with an ordering
@@ -61,11 +58,7 @@ pub(crate) fn decode_plain(
     limits: &Limits,
     dump_chars: Option<usize>,
 ) -> (bool, Option<String>) {
-    let budget = limits.max_decode_bytes.saturating_add(
-        limits
-            .decode_bytes_per_input_byte
-            .saturating_mul(stream.len() as u64),
-    );
+    let budget = limits.decode_budget(stream.len());
     let Some((cost, depth)) = decoded_extent(stream) else {
         return (false, Option::None);
     };
@@ -110,14 +103,26 @@ const INLINE_DECODE_DEPTH: u32 = 32;
 /// touched part of a thread stack is ever committed.
 const STACK_PER_LEVEL: usize = 32 << 10;
 
-/// Rough heap footprint of one decoded serde_pickle value, payload aside.
-pub(crate) const NODE_COST: u64 = 32;
-
 /// Replays a plain stream as an object graph (node per value, edge per
 /// containment) and returns the size and depth the tree would have once
 /// every memo reference is copied, which is what serde_pickle does. None for
 /// cycles (serde_pickle rejects them) or anything outside the plain subset.
 fn decoded_extent(stream: &[u8]) -> Option<(u64, u32)> {
+    let graph = replay(stream)?;
+    let adjacency = Adjacency::of(graph.own.len(), graph.edges);
+    tree_extent(&graph.own, &adjacency, graph.root)
+}
+
+/// A plain stream's values as a graph: each node's own cost, and (parent, child) edges.
+struct Graph {
+    own: Vec<u64>,
+    edges: Vec<(u32, u32)>,
+    root: u32,
+}
+
+/// One node per value the stream builds, one edge per containment; memo GETs add edges to
+/// the node they name (a shared subtree), not nodes. None outside the plain subset.
+fn replay(stream: &[u8]) -> Option<Graph> {
     use Opcode::*;
     let mut own: Vec<u64> = Vec::new();
     let mut edges: Vec<(u32, u32)> = Vec::new();
@@ -200,27 +205,48 @@ fn decoded_extent(stream: &[u8]) -> Option<(u64, u32)> {
             _ => return Option::None,
         }
     }
-    let root = root?;
+    Some(Graph {
+        own,
+        edges,
+        root: root?,
+    })
+}
 
-    // Adjacency in CSR form via a counting sort: O(edges), no per-node Vecs.
+/// Children per node in CSR form: node `v`'s children are `adj[start[v]..start[v + 1]]`.
+struct Adjacency {
+    start: Vec<u32>,
+    adj: Vec<u32>,
+}
+
+impl Adjacency {
+    /// By a counting sort: O(edges), no per-node Vecs; the edge list is freed.
+    fn of(n: usize, edges: Vec<(u32, u32)>) -> Adjacency {
+        let mut start = vec![0u32; n + 1];
+        for &(p, _) in &edges {
+            start[p as usize + 1] += 1;
+        }
+        for i in 0..n {
+            start[i + 1] += start[i];
+        }
+        let mut fill = start.clone();
+        let mut adj = vec![0u32; edges.len()];
+        for &(p, c) in &edges {
+            adj[fill[p as usize] as usize] = c;
+            fill[p as usize] += 1;
+        }
+        Adjacency { start, adj }
+    }
+
+    fn children(&self, v: usize) -> &[u32] {
+        &self.adj[self.start[v] as usize..self.start[v + 1] as usize]
+    }
+}
+
+/// Size and depth of the tree under `root` once every shared subtree is copied: an iterative
+/// post-order DFS, memoised per node. None for a cycle.
+fn tree_extent(own: &[u64], graph: &Adjacency, root: u32) -> Option<(u64, u32)> {
+    let Adjacency { start, adj } = graph;
     let n = own.len();
-    let mut start = vec![0u32; n + 1];
-    for &(p, _) in &edges {
-        start[p as usize + 1] += 1;
-    }
-    for i in 0..n {
-        start[i + 1] += start[i];
-    }
-    let mut fill = start.clone();
-    let mut adj = vec![0u32; edges.len()];
-    for &(p, c) in &edges {
-        adj[fill[p as usize] as usize] = c;
-        fill[p as usize] += 1;
-    }
-    drop(edges);
-
-    // Iterative post-order DFS; memoised per node because shared subtrees are
-    // copied, not shared, in the decoded value.
     const NEW: u8 = 0;
     const OPEN: u8 = 1;
     const DONE: u8 = 2;
@@ -245,7 +271,7 @@ fn decoded_extent(stream: &[u8]) -> Option<(u64, u32)> {
         } else {
             let mut total = own[vi];
             let mut d = 0;
-            for &c in &adj[start[vi] as usize..start[vi + 1] as usize] {
+            for &c in graph.children(vi) {
                 total = total.saturating_add(cost[c as usize]);
                 d = d.max(depth[c as usize]);
             }
@@ -258,134 +284,13 @@ fn decoded_extent(stream: &[u8]) -> Option<(u64, u32)> {
     Some((cost[root as usize], depth[root as usize]))
 }
 
-/// Python-like rendering of a decoded value, cut at `max_chars`.
-fn render(v: &Value, max_chars: usize) -> String {
-    let mut out = String::new();
-    render_value(v, &mut out, max_chars);
-    if out.len() > max_chars {
-        let mut cut = max_chars;
-        while !out.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        out.truncate(cut);
-        out.push('…');
-    }
-    out
-}
-
-fn render_seq<'v, T: 'v>(
-    items: impl IntoIterator<Item = &'v T>,
-    open: &str,
-    close: &str,
-    out: &mut String,
-    max: usize,
-    mut f: impl FnMut(&'v T, &mut String),
-) {
-    out.push_str(open);
-    for (i, item) in items.into_iter().enumerate() {
-        if out.len() > max {
-            break;
-        }
-        if i > 0 {
-            out.push_str(", ");
-        }
-        f(item, out);
-    }
-    out.push_str(close);
-}
-
-fn render_bytes(b: &[u8], out: &mut String) {
-    let _ = write!(out, "b'{}'", b.escape_ascii());
-}
-
-fn render_str(s: &str, out: &mut String) {
-    let _ = write!(out, "'{}'", s.escape_debug());
-}
-
-fn render_float(f: f64, out: &mut String) {
-    let _ = write!(out, "{f:?}");
-}
-
-// Depth is bounded by Limits::max_decode_depth before any value gets here.
-fn render_value(v: &Value, out: &mut String, max: usize) {
-    if out.len() > max {
-        return;
-    }
-    match v {
-        Value::None => out.push_str("None"),
-        Value::Bool(b) => out.push_str(if *b { "True" } else { "False" }),
-        Value::I64(i) => {
-            let _ = write!(out, "{i}");
-        }
-        Value::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
-        Value::F64(f) => render_float(*f, out),
-        Value::Bytes(b) => render_bytes(b, out),
-        Value::String(s) => render_str(s, out),
-        Value::List(l) => render_seq(l, "[", "]", out, max, |x, o| render_value(x, o, max)),
-        Value::Tuple(t) => {
-            let close = if t.len() == 1 { ",)" } else { ")" };
-            render_seq(t, "(", close, out, max, |x, o| render_value(x, o, max))
-        }
-        Value::Set(s) if s.is_empty() => out.push_str("set()"),
-        Value::Set(s) => render_seq(s, "{", "}", out, max, |x, o| render_hashable(x, o, max)),
-        Value::FrozenSet(s) => render_seq(s, "frozenset({", "})", out, max, |x, o| {
-            render_hashable(x, o, max)
-        }),
-        Value::Dict(d) => {
-            out.push('{');
-            for (i, (k, v)) in d.iter().enumerate() {
-                if out.len() > max {
-                    break;
-                }
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                render_hashable(k, out, max);
-                out.push_str(": ");
-                render_value(v, out, max);
-            }
-            out.push('}');
-        }
-    }
-}
-
-fn render_hashable(v: &HashableValue, out: &mut String, max: usize) {
-    if out.len() > max {
-        return;
-    }
-    match v {
-        HashableValue::None => out.push_str("None"),
-        HashableValue::Bool(b) => out.push_str(if *b { "True" } else { "False" }),
-        HashableValue::I64(i) => {
-            let _ = write!(out, "{i}");
-        }
-        HashableValue::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
-        HashableValue::F64(f) => render_float(*f, out),
-        HashableValue::Bytes(b) => render_bytes(b, out),
-        HashableValue::String(s) => render_str(s, out),
-        HashableValue::Tuple(t) => {
-            let close = if t.len() == 1 { ",)" } else { ")" };
-            render_seq(t, "(", close, out, max, |x, o| render_hashable(x, o, max))
-        }
-        HashableValue::FrozenSet(s) => render_seq(s, "frozenset({", "})", out, max, |x, o| {
-            render_hashable(x, o, max)
-        }),
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
-    use crate::pickle::{InspectOptions, MemoStats, inspect};
 
-    #[test]
-    fn exponential_sharing_is_not_decoded() {
-        // l0 = ['x']; l(n+1) = [l(n), l(n)]: 2^60 copies once serde_pickle
-        // copies memo references, from a ~1 KB pickle.
+    /// l0 = ['x']; l(n+1) = [l(n), l(n)]: 2^60 copies once serde_pickle copies memo
+    /// references, from a ~1 KB pickle.
+    pub(crate) fn exponential_sharing() -> Vec<u8> {
         let mut s = b"\x80\x04]\x94\x8c\x01x\x94a".to_vec();
         let mut prev = 0u32;
         for i in 0..60u32 {
@@ -397,11 +302,19 @@ mod tests {
             prev = 2 + i;
         }
         s.push(b'.');
-        let (cost, depth) = decoded_extent(&s).unwrap();
+        s
+    }
+
+    #[test]
+    fn exponential_sharing_is_sized_as_copied() {
+        let (cost, depth) = decoded_extent(&exponential_sharing()).unwrap();
         assert!(cost > 1 << 40, "{cost}");
         assert_eq!(depth, 62);
-        let r = inspect(&s, &InspectOptions::default()).unwrap();
-        assert!(!r.plain_data);
-        assert_eq!(r.memo, MemoStats { puts: 62, gets: 120 });
+        let s = b"\x80\x04]\x94\x8c\x01x\x94a.";
+        assert_eq!(decoded_extent(s), Some((2 * NODE_COST + 1, 2)));
+        assert_eq!(
+            decode_plain(&exponential_sharing(), &Limits::default(), None),
+            (false, None)
+        );
     }
 }

@@ -22,8 +22,7 @@
 //! caller falls back to the graph replay plus serde_pickle decode
 //! ([`Verdict::Fallback`]).
 
-use super::decode::NODE_COST;
-use super::inspect::Limits;
+use super::limits::{Limits, NODE_COST};
 use super::reader::{Arg, Op, Opcode};
 
 /// What the stream-level check concluded.
@@ -726,11 +725,7 @@ impl PlainCheck {
         let Some(root) = self.stack.pop() else {
             return Verdict::Fallback;
         };
-        let budget = limits.max_decode_bytes.saturating_add(
-            limits
-                .decode_bytes_per_input_byte
-                .saturating_mul(stream_len as u64),
-        );
+        let budget = limits.decode_budget(stream_len);
         self.check_order();
         if self.verdict.is_some() {
             return Verdict::NotPlain;

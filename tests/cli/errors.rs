@@ -359,3 +359,86 @@ fn interrupt(site: &Path, delay: &str, extra: &[&str]) {
     assert!(err.starts_with("error: interrupted"), "{err}");
     assert!(!out.exists(), "a report directory was left behind");
 }
+
+/// A `--fail-if` limit may name any payload kind, `site_extra` included (a kind the limit
+/// parser once left out): the limit is accepted, never the usage error (exit 2), and it checks
+/// the payload of that name when both runs have one.
+#[test]
+fn fail_if_accepts_every_payload_kind() {
+    let tmp = TempDir::new("err-fail-if-kinds");
+    let site = tmp.path().join("project");
+    std::fs::create_dir(&site).unwrap();
+    std::fs::write(
+        site.join("kindsite.py"),
+        "class Page:\n\
+         \x20   def __init__(self, n):\n\
+         \x20       self.title = 'Page %d' % n\n\
+         class Site:\n\
+         \x20   def __init__(self):\n\
+         \x20       self.pages = [Page(n) for n in range(4)]\n\
+         def load(root):\n\
+         \x20   return Site()\n",
+    )
+    .unwrap();
+    let run = tmp.path().join("run");
+    let o = crate::util::analyze(
+        &site,
+        &run,
+        &[
+            "--loader",
+            "kindsite:load",
+            "--budget",
+            "1",
+            "--no-transports",
+            "--quiet",
+        ],
+    );
+    assert!(o.status.success(), "analyze: {}", stderr(&o));
+
+    let limit = ["--json", "--fail-if", "site_extra.size:+5%"];
+    let o = compare(&run, &run, &limit);
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "--fail-if site_extra.size:+5% must be accepted: {:?} {}",
+        o.status.code(),
+        stderr(&o)
+    );
+    let c: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(c["limits"][0]["checked"], serde_json::json!([]), "{c}");
+
+    // The same run with its Site object recorded as the `site_extra` payload: the limit checks it.
+    let extra = tmp.path().join("extra");
+    std::fs::create_dir_all(extra.join("histograms")).unwrap();
+    let mut results = read_results(&run);
+    for p in results["payloads"].as_array_mut().unwrap() {
+        if p["name"] == "site" {
+            p["name"] = "site_extra".into();
+        }
+    }
+    std::fs::write(extra.join("results.json"), results.to_string()).unwrap();
+    for entry in std::fs::read_dir(run.join("histograms")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let renamed = match name.strip_prefix("site-") {
+            Some(op) => format!("site_extra-{op}"),
+            None => name.clone(),
+        };
+        std::fs::copy(
+            run.join("histograms").join(&name),
+            extra.join("histograms").join(renamed),
+        )
+        .unwrap();
+    }
+    let o = compare(&extra, &extra, &limit);
+    assert_eq!(o.status.code(), Some(0), "identical sizes pass: {}", stderr(&o));
+    let c: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        c["limits"][0]["checked"],
+        serde_json::json!(["site_extra"]),
+        "{c}"
+    );
+    assert_eq!(c["limits"][0]["exceeded"], false, "{c}");
+
+    let o = compare(&run, &run, &["--fail-if", "pages.size:+5%"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_one_error_line(&o, "site_extra");
+}
