@@ -49,7 +49,7 @@ pub fn summary_table(payloads: &[PayloadJson]) -> String {
     t
 }
 
-fn render(r: &Results) -> String {
+pub(crate) fn render(r: &Results) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# picklecost: {}\n", r.site.path);
     let _ = writeln!(

@@ -8,6 +8,8 @@ pub mod json;
 pub mod markdown;
 pub mod scale;
 pub mod svg;
+#[cfg(test)]
+pub mod testdata;
 
 use crate::measure::PayloadResult;
 use crate::model::results::Results;

@@ -5,6 +5,13 @@ use std::io::Write;
 use std::path::Path;
 
 pub fn print(r: &Results, out: &Path) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text(r, out).as_bytes());
+    let _ = stdout.flush();
+}
+
+/// The summary as printed.
+pub fn text(r: &Results, out: &Path) -> String {
     let mut s = String::new();
     s.push_str(&format!(
         "picklecost {} — {} ({} {}, stage {}, {} pages, Python {}, protocol {}, gc {})\n\n",
@@ -167,9 +174,7 @@ pub fn print(r: &Results, out: &Path) {
         r.timing.load_seconds,
         out.join("report.md").display()
     ));
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(s.as_bytes());
-    let _ = stdout.flush();
+    s
 }
 
 fn wrap(text: &str, width: usize) -> String {

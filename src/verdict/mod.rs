@@ -2,6 +2,8 @@
 //! `page_subset`, the one-line answer, and (in `strategies`) the per-strategy rows.
 pub mod scale;
 pub mod strategies;
+#[cfg(test)]
+pub mod testdata;
 
 use crate::model::PayloadKind;
 use crate::model::results::{GrowthJson, PayloadJson, RepairedJson, SuggestionJson, Verdict};
