@@ -1,7 +1,8 @@
 //! report.md: design-doc-ready, verdict first.
 use super::{Exporter, ReportFile, Run, svg};
 use crate::model::PayloadKind;
-use crate::model::results::{PayloadJson, Results};
+use crate::model::explain::Attribution;
+use crate::model::results::{PayloadJson, Results, SuggestionJson};
 use crate::model::stats::{ByteStats, LatencySummary};
 use crate::units::{bytes, nanos};
 use anyhow::Result;
@@ -49,24 +50,50 @@ pub fn summary_table(payloads: &[PayloadJson]) -> String {
     t
 }
 
+/// report.md, section by section, verdict first.
 pub(crate) fn render(r: &Results) -> String {
     let mut md = String::new();
+    title(&mut md, r);
+    strategies(&mut md, r);
+    verdict(&mut md, r);
+    summary(&mut md, r);
+    failed_objects(&mut md, r);
+    imports(&mut md, r);
+    why(&mut md, r);
+    transports(&mut md, r);
+    growth(&mut md, r);
+    charts(&mut md, r);
+    largest_pages(&mut md, r);
+    environment(&mut md, r);
+    method(&mut md, r);
+    md
+}
+
+fn title(md: &mut String, r: &Results) {
     let _ = writeln!(md, "# picklecost: {}\n", r.site.path);
     let _ = writeln!(
         md,
         "{} site, {} pages, stage `{}`, pickle protocol {}, measured {}.\n",
         r.site.generator, r.site.pages, r.site.stage, r.settings.protocol, r.python.version
     );
-    strategies(&mut md, r);
+}
+
+fn verdict(md: &mut String, r: &Results) {
     md.push_str("## Verdict\n\n");
     let _ = writeln!(md, "{}\n", r.verdict.text);
     if r.verdict.page_drags_site {
         md.push_str("> **A single Page is nearly as large as the whole Site:** it drags the Site's object graph along. Ship a page subset instead of Page objects.\n\n");
     }
+}
+
+fn summary(md: &mut String, r: &Results) {
     md.push_str("## Summary\n\n");
     md.push_str(&summary_table(&r.payloads));
     md.push_str("\nLatencies are per object (one `pickle.dumps` or `pickle.loads` call); round trip is dumps + loads of the same object. Sizes are `len(pickle.dumps(obj, protocol))`.\n\n");
+}
 
+/// The first ten objects of each payload that failed to pickle, with their errors.
+fn failed_objects(md: &mut String, r: &Results) {
     for p in r.payloads.iter().filter(|p| !p.failed_objects.is_empty()) {
         let _ = writeln!(
             md,
@@ -78,7 +105,10 @@ pub(crate) fn render(r: &Results) -> String {
         }
         md.push('\n');
     }
+}
 
+/// Every global a receiving interpreter must resolve, per inspected payload.
+fn imports(md: &mut String, r: &Results) {
     md.push_str("## What a worker must be able to import\n\n");
     md.push_str("Read from the pickle streams themselves (opcode scan, nothing unpickled): every global a receiving interpreter must resolve. A sub-interpreter or process can unpickle the payload only if it can import all of them.\n\n");
     for p in r.payloads.iter().filter(|p| p.inspected > 0) {
@@ -91,30 +121,34 @@ pub(crate) fn render(r: &Results) -> String {
                 Some(true) => "plain data",
                 _ => "not plain data",
             },
-            if p.import_closure.is_empty() {
-                "no imports needed".to_string()
-            } else {
-                format!(
-                    "{} globals — {}",
-                    p.import_closure.len(),
-                    p.import_closure
-                        .iter()
-                        .map(|g| format!("`{g}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            }
+            import_closure(&p.import_closure)
         );
         if !p.unsafe_globals.is_empty() {
             let _ = writeln!(md, "  - **unsafe to load**: {}", p.unsafe_globals.join(", "));
         }
     }
     md.push('\n');
+}
 
-    why(&mut md, r);
-    transports(&mut md, r);
-    growth(&mut md, r);
+/// "no imports needed", or "2 globals — `a.B`, `c.D`".
+fn import_closure(globals: &[String]) -> String {
+    if globals.is_empty() {
+        return "no imports needed".to_string();
+    }
+    format!(
+        "{} globals — {}",
+        globals.len(),
+        globals
+            .iter()
+            .map(|g| format!("`{g}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
 
+/// Links to the charts of the run (the transport and growth charts are linked in their own
+/// sections).
+fn charts(md: &mut String, r: &Results) {
     md.push_str("## Charts\n\n");
     let _ = writeln!(
         md,
@@ -144,26 +178,32 @@ pub(crate) fn render(r: &Results) -> String {
             svg::size_chart(p.name)
         );
     }
+}
 
-    if let Some(page) = r
+/// The five largest page pickles and the three smallest (no page listed twice).
+fn largest_pages(md: &mut String, r: &Results) {
+    let Some(page) = r
         .payloads
         .iter()
         .find(|p| p.name == PayloadKind::Page && p.sizes.len() > 1)
+    else {
+        return;
+    };
+    let mut sorted: Vec<_> = page.sizes.iter().collect();
+    sorted.sort_by_key(|t| std::cmp::Reverse(t.bytes));
+    md.push_str("### Largest and smallest page pickles\n\n| page | bytes |\n|---|---:|\n");
+    let n = sorted.len();
+    for s in sorted
+        .iter()
+        .take(5)
+        .chain(sorted.iter().skip(n.saturating_sub(3).max(5)))
     {
-        let mut sorted: Vec<_> = page.sizes.iter().collect();
-        sorted.sort_by_key(|t| std::cmp::Reverse(t.bytes));
-        md.push_str("### Largest and smallest page pickles\n\n| page | bytes |\n|---|---:|\n");
-        let n = sorted.len();
-        for s in sorted
-            .iter()
-            .take(5)
-            .chain(sorted.iter().skip(n.saturating_sub(3).max(5)))
-        {
-            let _ = writeln!(md, "| `{}` | {} |", s.key, s.bytes);
-        }
-        md.push('\n');
+        let _ = writeln!(md, "| `{}` | {} |", s.key, s.bytes);
     }
+    md.push('\n');
+}
 
+fn environment(md: &mut String, r: &Results) {
     md.push_str("## Environment\n\n");
     let _ = writeln!(
         md,
@@ -194,50 +234,42 @@ pub(crate) fn render(r: &Results) -> String {
         "- CPU: {} ({} logical CPUs), {}",
         r.environment.cpu, r.environment.cpu_count, r.environment.platform
     );
-    if let Some(peak) = r.memory.peak {
-        let phases: Vec<String> = r
-            .memory
-            .phase_peaks
-            .iter()
-            .map(|(phase, b)| format!("{phase} {}", bytes(*b)))
-            .collect();
-        let _ = writeln!(
-            md,
-            "- Memory (the tool's resident set): peak {}; the loaded site added {}; largest pickle {}; per phase: {}",
-            bytes(peak),
-            r.memory.loaded_site.map_or("–".into(), bytes),
-            r.memory.largest_payload.map_or("–".into(), bytes),
-            phases.join(", ")
-        );
-    }
+    memory(md, r);
     let _ = writeln!(
         md,
         "- {} {} ({} {})",
         r.tool.name, r.tool.version, r.site.generator, r.site.generator_version
     );
     let _ = writeln!(md, "- Command: `{}`\n", r.environment.command_line);
+}
 
+/// The tool's resident set, where the kernel told it.
+fn memory(md: &mut String, r: &Results) {
+    let Some(peak) = r.memory.peak else { return };
+    let phases: Vec<String> = r
+        .memory
+        .phase_peaks
+        .iter()
+        .map(|(phase, b)| format!("{phase} {}", bytes(*b)))
+        .collect();
+    let _ = writeln!(
+        md,
+        "- Memory (the tool's resident set): peak {}; the loaded site added {}; largest pickle {}; per phase: {}",
+        bytes(peak),
+        r.memory.loaded_site.map_or("–".into(), bytes),
+        r.memory.largest_payload.map_or("–".into(), bytes),
+        phases.join(", ")
+    );
+}
+
+fn method(md: &mut String, r: &Results) {
     md.push_str("## Method\n\n");
     let _ = writeln!(
         md,
         "- Stage: {}; loading took {:.2} s.",
         r.site.stage_method, r.site.load_seconds
     );
-    let _ = writeln!(
-        md,
-        "- Payloads: `site` = the Site object; `page` = each Page object pickled on its own, as a worker would receive it; `page_subset` = per page a plain dict of `{}` (paths as strings, read-only mapping views as dicts, other values as they are){}.",
-        r.settings.fields.join("`, `"),
-        r.site
-            .generator_payload
-            .as_deref()
-            .map(|m| format!("; `page_generator` = {m}"))
-            .unwrap_or_default()
-            + &r.site
-                .extra_root
-                .as_deref()
-                .map(|n| format!("; `site_extra` = the site's `{n}`, a whole-site object of its own"))
-                .unwrap_or_default()
-    );
+    let _ = writeln!(md, "- Payloads: {}.", payloads_defined(r));
     let _ = writeln!(
         md,
         "- Pickle protocol {}; up to {} timed rounds per object; time budget {} s for the measuring phase (warm-up rounds per payload, at least 5 ms, set the plan; they are not samples).",
@@ -259,6 +291,31 @@ pub(crate) fn render(r: &Results) -> String {
         md,
         "- Latencies are recorded in HdrHistograms (ns, 3 significant digits); distributions are in `histograms/*.hgrm` (µs)."
     );
+    run_time(md, r);
+}
+
+/// What each payload is: the fixed ones, and the generator's own and the whole-site extra
+/// where the adapter offers them.
+fn payloads_defined(r: &Results) -> String {
+    let generator = r
+        .site
+        .generator_payload
+        .as_deref()
+        .map(|m| format!("; `page_generator` = {m}"))
+        .unwrap_or_default();
+    let extra = r
+        .site
+        .extra_root
+        .as_deref()
+        .map(|n| format!("; `site_extra` = the site's `{n}`, a whole-site object of its own"))
+        .unwrap_or_default();
+    format!(
+        "`site` = the Site object; `page` = each Page object pickled on its own, as a worker would receive it; `page_subset` = per page a plain dict of `{}` (paths as strings, read-only mapping views as dicts, other values as they are){generator}{extra}",
+        r.settings.fields.join("`, `"),
+    )
+}
+
+fn run_time(md: &mut String, r: &Results) {
     let phases: Vec<String> = r
         .timing
         .phases
@@ -274,7 +331,6 @@ pub(crate) fn render(r: &Results) -> String {
         r.timing.reference_seconds,
         r.timing.calibration_operations_seconds
     );
-    md
 }
 
 fn code(s: &str) -> String {
@@ -283,142 +339,32 @@ fn code(s: &str) -> String {
 
 /// "Why": culprits, where the bytes go, what a Page drags, and the suggested payload.
 fn why(md: &mut String, r: &Results) {
+    md.push_str("## Why\n\n");
     if !r.settings.diagnose {
-        md.push_str("## Why\n\nNot computed (`--no-diagnose`).\n\n");
+        md.push_str("Not computed (`--no-diagnose`).\n\n");
         return;
     }
-    md.push_str("## Why\n\n");
     for p in r
         .payloads
         .iter()
         .filter(|p| !p.failures.is_empty() || p.failure_search.is_some())
     {
-        let _ = writeln!(md, "### Unpicklable objects in `{}`\n", p.name);
-        if !p.root_causes.is_empty() {
-            md.push_str("Root causes: the culprits grouped by type and path pattern (`[*]` stands for the indices and keys that vary), most instances first.\n\n");
-            md.push_str("| pattern | type | error | instances | example |\n|---|---|---|---:|---|\n");
-            for c in &p.root_causes {
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | {} | {} | {} |",
-                    code(&c.pattern),
-                    code(&c.type_name),
-                    c.error.replace('|', "\\|"),
-                    c.count,
-                    code(&c.example)
-                );
-            }
-            md.push('\n');
-        }
-        if let Some(fix) = &p.repaired {
-            let _ = writeln!(
-                md,
-                "**After repairs** (mapping views as dicts, locks as `None`, files, generators, modules and local functions as markers; measured on `{}` in this process, not the payload's own figure): {}.\n",
-                fix.subject,
-                crate::verdict::after_repairs(fix)
-            );
-        }
-        let _ = writeln!(
-            md,
-            "<details><summary>Every culprit ({}): each minimal object that fails to pickle on its own, with the path from the root as Python would spell it</summary>\n",
-            p.failures.len()
-        );
-        md.push_str("| path | type | error | references to it |\n|---|---|---|---:|\n");
-        for c in &p.failures {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} |",
-                code(&c.path),
-                code(&c.type_name),
-                c.error.replace('|', "\\|"),
-                c.paths_reaching
-            );
-        }
-        md.push_str("\n</details>\n");
-        if let Some(search) = &p.failure_search {
-            let _ = writeln!(
-                md,
-                "\n{} objects visited{}.\n",
-                search.visited,
-                if search.truncated {
-                    format!("; the search was cut short: {}", search.limits.join("; "))
-                } else {
-                    String::new()
-                }
-            );
-        }
+        unpicklable(md, p);
     }
     for p in r.payloads.iter() {
-        let Some(a) = &p.attribution else { continue };
-        let _ = writeln!(md, "### Where the bytes of `{}` go\n", p.name);
-        let _ = writeln!(
-            md,
-            "Attributed for {}: {} bytes in all ({} by the C pickler); each object counted once, at its first reference in pickling order; {} bytes belong to objects reachable by more than one path.\n",
-            a.subject, a.total_bytes, a.pickle_bytes, a.shared_bytes
-        );
-        md.push_str("| path | type | inclusive | exclusive |\n|---|---|---:|---:|\n");
-        for t in a.top_paths.iter().take(12) {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} |",
-                code(&t.path),
-                code(&t.type_name),
-                bytes(t.inclusive_bytes),
-                bytes(t.exclusive_bytes)
-            );
+        if let Some(a) = &p.attribution {
+            where_bytes_go(md, p.name, a);
         }
-        md.push_str("\n| type | bytes | objects |\n|---|---:|---:|\n");
-        for t in a.by_type.iter().take(8) {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} |",
-                code(&t.type_name),
-                bytes(t.bytes),
-                t.count
-            );
-        }
-        md.push('\n');
     }
     if let Some(p) = r
         .payloads
         .iter()
         .find(|p| p.name == PayloadKind::Page && !p.drag.is_empty())
     {
-        md.push_str("### What a Page drags along\n\n");
-        md.push_str("References of the typical Page that reach the Site or other Pages. *Adds* is what the reference brings into this Page's pickle (an object already pulled in by an earlier attribute adds nothing); *alone* is that value pickled on its own.\n\n");
-        md.push_str("| reference | reaches | adds | alone |\n|---|---|---:|---:|\n");
-        for d in &p.drag {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} |",
-                code(&d.path),
-                d.reaches,
-                d.bytes.map_or("–".into(), bytes),
-                d.alone_bytes.map_or("–".into(), bytes)
-            );
-        }
-        md.push('\n');
+        page_drag(md, p);
     }
     if let Some(sg) = &r.suggestion {
-        md.push_str("### Suggested minimal payload\n\n");
-        md.push_str("Page attributes that pickle, drag neither the Site nor other Pages, and carry page-specific data; dict fields keep all keys but the listed ones. Checked on every page, sized on a sample.\n\n");
-        let _ = writeln!(md, "```\n{}\n```\n", sg.options);
-        let _ = writeln!(
-            md,
-            "Estimated median {}; measured as `page_suggested`: {}.\n",
-            sg.median_bytes.map_or("–".into(), bytes),
-            sg.measured_median_bytes.map_or("–".into(), bytes)
-        );
-        if !sg.dropped.is_empty() {
-            md.push_str("| left out | why |\n|---|---|\n");
-            for d in &sg.dropped {
-                let _ = writeln!(md, "| {} | {} |", code(&d.field), d.reason.replace('|', "\\|"));
-            }
-            md.push('\n');
-        }
-        if let Some(cmp) = &sg.generator_comparison {
-            generator_comparison(md, r, cmp);
-        }
+        suggestion(md, r, sg);
     }
     for p in r.payloads.iter().filter(|p| !p.diagnosis_errors.is_empty()) {
         let _ = writeln!(
@@ -427,6 +373,148 @@ fn why(md: &mut String, r: &Results) {
             p.name,
             p.diagnosis_errors.join("; ")
         );
+    }
+}
+
+/// One payload's unpicklable objects: root causes, the cost after repairs, every culprit, and
+/// how the search went.
+fn unpicklable(md: &mut String, p: &PayloadJson) {
+    let _ = writeln!(md, "### Unpicklable objects in `{}`\n", p.name);
+    root_causes(md, p);
+    if let Some(fix) = &p.repaired {
+        let _ = writeln!(
+            md,
+            "**After repairs** (mapping views as dicts, locks as `None`, files, generators, modules and local functions as markers; measured on `{}` in this process, not the payload's own figure): {}.\n",
+            fix.subject,
+            crate::verdict::after_repairs(fix)
+        );
+    }
+    culprits(md, p);
+    if let Some(search) = &p.failure_search {
+        let _ = writeln!(
+            md,
+            "\n{} objects visited{}.\n",
+            search.visited,
+            if search.truncated {
+                format!("; the search was cut short: {}", search.limits.join("; "))
+            } else {
+                String::new()
+            }
+        );
+    }
+}
+
+fn root_causes(md: &mut String, p: &PayloadJson) {
+    if p.root_causes.is_empty() {
+        return;
+    }
+    md.push_str("Root causes: the culprits grouped by type and path pattern (`[*]` stands for the indices and keys that vary), most instances first.\n\n");
+    md.push_str("| pattern | type | error | instances | example |\n|---|---|---|---:|---|\n");
+    for c in &p.root_causes {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} |",
+            code(&c.pattern),
+            code(&c.type_name),
+            c.error.replace('|', "\\|"),
+            c.count,
+            code(&c.example)
+        );
+    }
+    md.push('\n');
+}
+
+/// Every culprit, folded away in a `<details>` block.
+fn culprits(md: &mut String, p: &PayloadJson) {
+    let _ = writeln!(
+        md,
+        "<details><summary>Every culprit ({}): each minimal object that fails to pickle on its own, with the path from the root as Python would spell it</summary>\n",
+        p.failures.len()
+    );
+    md.push_str("| path | type | error | references to it |\n|---|---|---|---:|\n");
+    for c in &p.failures {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            code(&c.path),
+            code(&c.type_name),
+            c.error.replace('|', "\\|"),
+            c.paths_reaching
+        );
+    }
+    md.push_str("\n</details>\n");
+}
+
+/// The byte attribution of a typical object: the largest paths and the largest types.
+fn where_bytes_go(md: &mut String, name: PayloadKind, a: &Attribution) {
+    let _ = writeln!(md, "### Where the bytes of `{name}` go\n");
+    let _ = writeln!(
+        md,
+        "Attributed for {}: {} bytes in all ({} by the C pickler); each object counted once, at its first reference in pickling order; {} bytes belong to objects reachable by more than one path.\n",
+        a.subject, a.total_bytes, a.pickle_bytes, a.shared_bytes
+    );
+    md.push_str("| path | type | inclusive | exclusive |\n|---|---|---:|---:|\n");
+    for t in a.top_paths.iter().take(12) {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            code(&t.path),
+            code(&t.type_name),
+            bytes(t.inclusive_bytes),
+            bytes(t.exclusive_bytes)
+        );
+    }
+    md.push_str("\n| type | bytes | objects |\n|---|---:|---:|\n");
+    for t in a.by_type.iter().take(8) {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} |",
+            code(&t.type_name),
+            bytes(t.bytes),
+            t.count
+        );
+    }
+    md.push('\n');
+}
+
+fn page_drag(md: &mut String, p: &PayloadJson) {
+    md.push_str("### What a Page drags along\n\n");
+    md.push_str("References of the typical Page that reach the Site or other Pages. *Adds* is what the reference brings into this Page's pickle (an object already pulled in by an earlier attribute adds nothing); *alone* is that value pickled on its own.\n\n");
+    md.push_str("| reference | reaches | adds | alone |\n|---|---|---:|---:|\n");
+    for d in &p.drag {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            code(&d.path),
+            d.reaches,
+            d.bytes.map_or("–".into(), bytes),
+            d.alone_bytes.map_or("–".into(), bytes)
+        );
+    }
+    md.push('\n');
+}
+
+/// The suggested payload as options to paste, its sizes, what it leaves out and why, and how
+/// it compares with the generator's own payload.
+fn suggestion(md: &mut String, r: &Results, sg: &SuggestionJson) {
+    md.push_str("### Suggested minimal payload\n\n");
+    md.push_str("Page attributes that pickle, drag neither the Site nor other Pages, and carry page-specific data; dict fields keep all keys but the listed ones. Checked on every page, sized on a sample.\n\n");
+    let _ = writeln!(md, "```\n{}\n```\n", sg.options);
+    let _ = writeln!(
+        md,
+        "Estimated median {}; measured as `page_suggested`: {}.\n",
+        sg.median_bytes.map_or("–".into(), bytes),
+        sg.measured_median_bytes.map_or("–".into(), bytes)
+    );
+    if !sg.dropped.is_empty() {
+        md.push_str("| left out | why |\n|---|---|\n");
+        for d in &sg.dropped {
+            let _ = writeln!(md, "| {} | {} |", code(&d.field), d.reason.replace('|', "\\|"));
+        }
+        md.push('\n');
+    }
+    if let Some(cmp) = &sg.generator_comparison {
+        generator_comparison(md, r, cmp);
     }
 }
 
@@ -506,49 +594,58 @@ fn transports(md: &mut String, r: &Results) {
     }
     results_back(md, r);
     entry_points(md, r);
-    if !r.imports.is_empty() {
-        md.push_str("### Can the payload cross into a sub-interpreter?\n\nModules the unpickling imports (from the pickle stream's globals), imported in a fresh isolated and legacy-config sub-interpreter:\n\n| payload | module | isolated | legacy | error |\n|---|---|---|---|---|\n");
-        let mark = |b: Option<bool>| match b {
-            Some(true) => "yes",
-            Some(false) => "**no**",
-            None => "n/a",
-        };
-        for i in &r.imports {
+    payload_imports(md, r);
+    render_cost(md, r);
+}
+
+/// Whether the modules each payload's unpickling imports load in a fresh sub-interpreter.
+fn payload_imports(md: &mut String, r: &Results) {
+    if r.imports.is_empty() {
+        return;
+    }
+    md.push_str("### Can the payload cross into a sub-interpreter?\n\nModules the unpickling imports (from the pickle stream's globals), imported in a fresh isolated and legacy-config sub-interpreter:\n\n| payload | module | isolated | legacy | error |\n|---|---|---|---|---|\n");
+    let mark = |b: Option<bool>| match b {
+        Some(true) => "yes",
+        Some(false) => "**no**",
+        None => "n/a",
+    };
+    for i in &r.imports {
+        let _ = writeln!(
+            md,
+            "| `{}` | `{}` | {} | {} | {} |",
+            i.payload,
+            i.module,
+            mark(i.isolated_ok),
+            mark(i.legacy_ok),
+            i.error.as_deref().unwrap_or("")
+        );
+    }
+    md.push('\n');
+}
+
+fn render_cost(md: &mut String, r: &Results) {
+    let Some(render) = &r.render else { return };
+    md.push_str("### Render cost\n\n");
+    match (&r.render_ns, render.available) {
+        (Some(s), true) => {
             let _ = writeln!(
                 md,
-                "| `{}` | `{}` | {} | {} | {} |",
-                i.payload,
-                i.module,
-                mark(i.isolated_ok),
-                mark(i.legacy_ok),
-                i.error.as_deref().unwrap_or("")
+                "{} pages rendered{}: p50 {}, p90 {}, p99 {}, max {} per page. Method: {}\n",
+                s.samples,
+                if render.sampled { " (a sample)" } else { "" },
+                nanos(s.p50),
+                nanos(s.p90),
+                nanos(s.p99),
+                nanos(s.max),
+                render.method.as_deref().unwrap_or("")
             );
         }
-        md.push('\n');
-    }
-    if let Some(render) = &r.render {
-        md.push_str("### Render cost\n\n");
-        match (&r.render_ns, render.available) {
-            (Some(s), true) => {
-                let _ = writeln!(
-                    md,
-                    "{} pages rendered{}: p50 {}, p90 {}, p99 {}, max {} per page. Method: {}\n",
-                    s.samples,
-                    if render.sampled { " (a sample)" } else { "" },
-                    nanos(s.p50),
-                    nanos(s.p90),
-                    nanos(s.p99),
-                    nanos(s.max),
-                    render.method.as_deref().unwrap_or("")
-                );
-            }
-            _ => {
-                let _ = writeln!(
-                    md,
-                    "Not measured: {}\n",
-                    render.reason.as_deref().unwrap_or("unknown reason")
-                );
-            }
+        _ => {
+            let _ = writeln!(
+                md,
+                "Not measured: {}\n",
+                render.reason.as_deref().unwrap_or("unknown reason")
+            );
         }
     }
 }
