@@ -1,17 +1,23 @@
 //! A results document built by hand with every section of report.md present, for the report and
 //! terminal-summary tests: every figure is chosen here, so a test derives what the text says.
-use crate::model::explain::{Attribution, Drag, Dropped, FieldComparison, TopPath, TypeBytes};
+use crate::model::explain::{Attribution, Drag, TopPath, TypeBytes};
 use crate::model::results::*;
 use crate::model::transport::{EntryReadiness, ImportRow, ResultBack, VerdictRow};
 use crate::model::{GcMode, PayloadKind, Stage, Thresholds, TransportKind, VerdictClass};
-use crate::verdict::testdata::{culprit, latency, payload, root_cause, row, unpicklable};
+use crate::verdict::testdata::{latency, payload, row, suggestion, unpicklable_site};
 use std::collections::BTreeMap;
 
 /// A Site that fails to pickle (two culprits, a repair), Pages that drag it (failing too),
 /// a subset and a suggestion, with transports, render cost, growth and memory measured.
 pub fn results() -> Results {
     let payloads = payloads();
-    let suggestion = Some(suggestion(&payloads));
+    let suggestion = Some(suggestion(
+        payloads
+            .iter()
+            .find(|p| p.name == PayloadKind::PageSuggested)
+            .and_then(|p| p.bytes.as_ref())
+            .map(|b| b.median),
+    ));
     let verdicts = verdicts();
     let fields = vec!["source_path".to_string(), "metadata".to_string()];
     let notes = vec!["one note".to_string()];
@@ -121,44 +127,7 @@ pub fn results() -> Results {
 }
 
 fn payloads() -> Vec<PayloadJson> {
-    let mut site = unpicklable(
-        PayloadKind::Site,
-        1,
-        "TypeError: cannot pickle '_thread.RLock' object",
-    );
-    site.failures = vec![
-        culprit(
-            "site._lock",
-            "_thread.RLock",
-            "cannot pickle '_thread.RLock' object",
-        ),
-        culprit(
-            "site.pages[3]._file",
-            "_io.TextIOWrapper",
-            "cannot pickle 'TextIOWrapper' instances",
-        ),
-    ];
-    site.root_causes = vec![
-        root_cause("site._lock", "_thread.RLock", 1),
-        root_cause("site.pages[*]._file", "_io.TextIOWrapper", 12),
-    ];
-    site.failure_search = Some(FailureSearch {
-        visited: 4321,
-        truncated: true,
-        limits: vec!["depth 40".into()],
-    });
-    site.repaired = Some(RepairedJson {
-        label: "after repairs",
-        subject: "the Site".into(),
-        bytes: Some(800_000),
-        dumps_ns: latency(3_000_000),
-        loads_ns: latency(5_000_000),
-        roundtrip_ns: latency(8_000_000),
-        repairs: BTreeMap::from([("RLock".to_string(), 1), ("TextIOWrapper".to_string(), 12)]),
-        error: None,
-        transfer_share: Some(0.021),
-        class: Some(VerdictClass::Practical),
-    });
+    let mut site = unpicklable_site();
     site.attribution = Some(Attribution {
         subject: "the Site".into(),
         total_bytes: 810_000,
@@ -217,30 +186,6 @@ fn payloads() -> Vec<PayloadJson> {
     let suggested = payload(PayloadKind::PageSuggested, 12, 1_200, 15_000);
     let generator = payload(PayloadKind::PageGenerator, 12, 2_500, 30_000);
     vec![site, page, subset, suggested, generator]
-}
-
-fn suggestion(payloads: &[PayloadJson]) -> SuggestionJson {
-    let measured = payloads
-        .iter()
-        .find(|p| p.name == PayloadKind::PageSuggested)
-        .and_then(|p| p.bytes.as_ref())
-        .map(|b| b.median);
-    SuggestionJson {
-        fields: vec!["source_path".into(), "title".into()],
-        exclude_keys: BTreeMap::new(),
-        median_bytes: Some(1_100),
-        measured_median_bytes: measured,
-        dropped: vec![Dropped {
-            field: "_site".into(),
-            reason: "drags the Site | graph".into(),
-        }],
-        options: "--fields source_path,title".into(),
-        generator_comparison: Some(FieldComparison {
-            only_suggested: vec!["title".into()],
-            only_generator: vec!["href".into()],
-            both: vec!["source_path".into()],
-        }),
-    }
 }
 
 fn verdicts() -> Vec<VerdictRow> {

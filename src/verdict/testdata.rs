@@ -1,10 +1,11 @@
 //! Measured payloads and verdict rows built by hand, for the verdict and report tests: every
 //! figure is chosen here, so a test can derive what a sentence or a table must say.
-use crate::model::explain::{Culprit, RootCause};
-use crate::model::results::{PayloadJson, PlanJson};
+use crate::model::explain::{Culprit, Dropped, FieldComparison, RootCause};
+use crate::model::results::{FailureSearch, PayloadJson, PlanJson, RepairedJson, SuggestionJson};
 use crate::model::stats::{ByteStats, LatencySummary};
 use crate::model::transport::VerdictRow;
 use crate::model::{PayloadKind, TransportKind, VerdictClass};
+use std::collections::BTreeMap;
 
 /// A latency summary around `p50` ns (p90 = 2x, p99 = 3x), of 100 samples.
 pub fn latency(p50: u64) -> LatencySummary {
@@ -127,5 +128,69 @@ pub fn row(
         setup_share: Some(0.01),
         class,
         why: format!("{payload} via {transport} | measured"),
+    }
+}
+
+/// A Site that fails to pickle: two culprits under two root causes, a cut-short search, and
+/// what it would cost after repairs.
+pub fn unpicklable_site() -> PayloadJson {
+    let mut site = unpicklable(
+        PayloadKind::Site,
+        1,
+        "TypeError: cannot pickle '_thread.RLock' object",
+    );
+    site.failures = vec![
+        culprit(
+            "site._lock",
+            "_thread.RLock",
+            "cannot pickle '_thread.RLock' object",
+        ),
+        culprit(
+            "site.pages[3]._file",
+            "_io.TextIOWrapper",
+            "cannot pickle 'TextIOWrapper' instances",
+        ),
+    ];
+    site.root_causes = vec![
+        root_cause("site._lock", "_thread.RLock", 1),
+        root_cause("site.pages[*]._file", "_io.TextIOWrapper", 12),
+    ];
+    site.failure_search = Some(FailureSearch {
+        visited: 4321,
+        truncated: true,
+        limits: vec!["depth 40".into()],
+    });
+    site.repaired = Some(RepairedJson {
+        label: "after repairs",
+        subject: "the Site".into(),
+        bytes: Some(800_000),
+        dumps_ns: latency(3_000_000),
+        loads_ns: latency(5_000_000),
+        roundtrip_ns: latency(8_000_000),
+        repairs: BTreeMap::from([("RLock".to_string(), 1), ("TextIOWrapper".to_string(), 12)]),
+        error: None,
+        transfer_share: Some(0.021),
+        class: Some(VerdictClass::Practical),
+    });
+    site
+}
+
+/// A suggestion of `source_path,title` whose `page_suggested` measured `measured` bytes.
+pub fn suggestion(measured: Option<u64>) -> SuggestionJson {
+    SuggestionJson {
+        fields: vec!["source_path".into(), "title".into()],
+        exclude_keys: BTreeMap::new(),
+        median_bytes: Some(1_100),
+        measured_median_bytes: measured,
+        dropped: vec![Dropped {
+            field: "_site".into(),
+            reason: "drags the Site | graph".into(),
+        }],
+        options: "--fields source_path,title".into(),
+        generator_comparison: Some(FieldComparison {
+            only_suggested: vec!["title".into()],
+            only_generator: vec!["href".into()],
+            both: vec!["source_path".into()],
+        }),
     }
 }
