@@ -808,3 +808,293 @@ fn entry_points(md: &mut String, r: &Results) {
     }
     md.push('\n');
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testdata;
+    use super::*;
+
+    /// The text of section `heading` (a `## ` line) up to the next `## ` heading.
+    fn section<'a>(md: &'a str, heading: &str) -> &'a str {
+        let start = md
+            .find(&format!("\n## {heading}\n"))
+            .unwrap_or_else(|| panic!("no section {heading:?}"));
+        let body = &md[start + 1..];
+        let end = body[3..].find("\n## ").map_or(body.len(), |e| e + 3);
+        &body[..end]
+    }
+
+    #[test]
+    fn sections_come_in_order_verdict_first() {
+        let md = render(&testdata::results());
+        let order = [
+            "Answer",
+            "Verdict",
+            "Summary",
+            "What a worker must be able to import",
+            "Why",
+            "Transports",
+            "Growth: cost against page count",
+            "Charts",
+            "Environment",
+            "Method",
+        ];
+        let at: Vec<usize> = order
+            .iter()
+            .map(|h| {
+                md.find(&format!("\n## {h}\n"))
+                    .unwrap_or_else(|| panic!("no {h}"))
+            })
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
+    }
+
+    #[test]
+    fn answer_verdict_and_strategies_carry_the_documents_text() {
+        let r = testdata::results();
+        let md = render(&r);
+        assert!(md.starts_with(&format!(
+            "# picklecost: {}\n\n{} site, {} pages, stage `{}`, pickle protocol {}, measured {}.\n",
+            r.site.path, r.site.generator, r.site.pages, r.site.stage, r.settings.protocol, r.python.version
+        )));
+        let answer = section(&md, "Answer");
+        assert!(answer.contains(&format!("**Is the Site picklable cheaply?** {}\n", r.answer)));
+        let table_rows = answer
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| strategy"))
+            .count();
+        assert_eq!(table_rows, r.verdicts.len());
+        for v in &r.verdicts {
+            let share = pct(v.transfer_share);
+            assert!(
+                answer.contains(&format!(
+                    "| {} | {} | {} | {share} | {} | **{}** | {} |",
+                    v.strategy,
+                    v.transport,
+                    v.workers,
+                    pct(v.setup_share),
+                    v.class.word(),
+                    v.why.replace('|', "\\|")
+                )),
+                "{answer}"
+            );
+        }
+        let verdict = section(&md, "Verdict");
+        assert!(verdict.contains(&r.verdict.text));
+        assert_eq!(
+            verdict.contains("drags the Site's object graph along"),
+            r.verdict.page_drags_site
+        );
+    }
+
+    #[test]
+    fn summary_and_imports_list_every_payload() {
+        let r = testdata::results();
+        let md = render(&r);
+        let summary = section(&md, "Summary");
+        for p in &r.payloads {
+            let size = p.bytes.as_ref().map_or("–".to_string(), |b| bytes(b.median));
+            assert!(
+                summary.contains(&format!("| `{}` |", p.name))
+                    && summary.contains(&format!("| {} of {} | {size} |", p.count, p.objects)),
+                "{} in {summary}",
+                p.name
+            );
+        }
+        let page = &r.payloads[1];
+        assert!(summary.contains(&format!(
+            "### `page`: objects that failed to pickle ({})",
+            page.failures_count
+        )));
+        assert!(summary.contains(&format!(
+            "- `{}`: {}",
+            page.failed_objects[0].key, page.failed_objects[0].error
+        )));
+        let imports = section(&md, "What a worker must be able to import");
+        let site = &r.payloads[0];
+        assert!(imports.contains(&format!(
+            "- `site` ({} pickle(s) inspected; not plain data): {} globals — `{}`",
+            site.inspected,
+            site.import_closure.len(),
+            site.import_closure[0]
+        )));
+        assert!(imports.contains(&format!("**unsafe to load**: {}", site.unsafe_globals.join(", "))));
+    }
+
+    #[test]
+    fn why_explains_culprits_bytes_drag_and_the_suggestion() {
+        let r = testdata::results();
+        let md = render(&r);
+        let why = section(&md, "Why");
+        let site = &r.payloads[0];
+        assert!(why.contains(&format!(
+            "<details><summary>Every culprit ({})",
+            site.failures.len()
+        )));
+        for c in &site.root_causes {
+            assert!(
+                why.contains(&format!("| `{}` | `{}` |", c.pattern, c.type_name))
+                    && why.contains(&format!("| {} | `{}` |", c.count, c.example))
+            );
+        }
+        let search = site.failure_search.as_ref().unwrap();
+        assert!(why.contains(&format!(
+            "{} objects visited; the search was cut short: {}.",
+            search.visited,
+            search.limits.join("; ")
+        )));
+        assert!(why.contains(&crate::verdict::after_repairs(site.repaired.as_ref().unwrap())));
+        let a = site.attribution.as_ref().unwrap();
+        assert!(why.contains(&format!(
+            "{} bytes in all ({} by the C pickler)",
+            a.total_bytes, a.pickle_bytes
+        )));
+        assert!(why.contains(&format!(
+            "| `{}` | `{}` | {} | {} |",
+            a.top_paths[0].path,
+            a.top_paths[0].type_name,
+            bytes(a.top_paths[0].inclusive_bytes),
+            bytes(a.top_paths[0].exclusive_bytes)
+        )));
+        for d in &r.payloads[1].drag {
+            assert!(why.contains(&format!(
+                "| `{}` | {} | {} |",
+                d.path,
+                d.reaches,
+                d.bytes.map_or("–".into(), bytes)
+            )));
+        }
+        let sg = r.suggestion.as_ref().unwrap();
+        assert!(why.contains(&format!("```\n{}\n```", sg.options)));
+        assert!(why.contains(&format!(
+            "measured as `page_suggested`: {}.",
+            bytes(sg.measured_median_bytes.unwrap())
+        )));
+        assert!(
+            why.contains("| `_site` | drags the Site \\| graph |"),
+            "pipes escaped in table cells"
+        );
+        let cmp = sg.generator_comparison.as_ref().unwrap();
+        assert!(why.contains(&format!("In both: `{}`.", cmp.both[0])));
+        assert!(why.contains(&format!(
+            "- `page`: could not explain: {}",
+            r.payloads[1].diagnosis_errors[0]
+        )));
+
+        let mut off = r.clone();
+        off.settings.diagnose = false;
+        assert_eq!(
+            section(&render(&off), "Why"),
+            "## Why\n\nNot computed (`--no-diagnose`).\n"
+        );
+    }
+
+    #[test]
+    fn transports_results_back_imports_and_render_cost() {
+        let r = testdata::results();
+        let md = render(&r);
+        let t = section(&md, "Transports");
+        for row in &r.transports {
+            assert!(
+                t.contains(&format!("| {} | `{}` |", row.name, row.payload)),
+                "{t}"
+            );
+        }
+        let back = &r.results_back[0];
+        let mut sizes = back.result_bytes.clone();
+        sizes.sort_unstable();
+        assert!(t.contains(&format!(
+            "| {} | {} | {} / {} |",
+            back.transport,
+            back.results,
+            bytes(sizes[(sizes.len() - 1) / 2]),
+            bytes(*sizes.last().unwrap())
+        )));
+        let entry = &r.render_entry_points[0];
+        assert!(t.contains(&format!(
+            "- `{}`: **refused**: {}",
+            entry.module,
+            entry.chain.join(" → ")
+        )));
+        assert!(t.contains(&format!(
+            "| `{}` | `{}` | **no** | yes |",
+            r.imports[0].payload, r.imports[0].module
+        )));
+        let render_ns = r.render_ns.as_ref().unwrap();
+        assert!(t.contains(&format!(
+            "{} pages rendered (a sample): p50 {}",
+            render_ns.samples,
+            nanos(render_ns.p50)
+        )));
+        // Only payloads with round trips get a transport chart.
+        assert!(t.contains(&svg::transport_chart(PayloadKind::PageSubset)));
+        assert!(!t.contains(&svg::transport_chart(PayloadKind::Site)));
+    }
+
+    #[test]
+    fn growth_charts_pages_environment_and_method() {
+        let r = testdata::results();
+        let md = render(&r);
+        let g = r.growth.as_ref().unwrap();
+        let growth = section(&md, "Growth: cost against page count");
+        assert_eq!(
+            growth.matches("| `page_subset` |").count(),
+            g.points.len() + g.fits.len() + g.projections.len()
+        );
+        assert!(growth.contains(&format!("| {:.3} |", g.fits[0].r2)));
+        assert!(growth.contains(&crate::units::thousands(g.projections[0].pages)));
+        assert!(growth.contains(&format!("- not measured: {}", g.errors[0])));
+
+        let charts = section(&md, "Charts");
+        for p in &r.payloads {
+            assert_eq!(
+                charts.contains(&svg::size_chart(p.name)),
+                p.count > 0,
+                "{}",
+                p.name
+            );
+        }
+        // The five largest page pickles and the three smallest.
+        let mut sizes: Vec<u64> = r.payloads[1].sizes.iter().map(|s| s.bytes).collect();
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        let listed: Vec<u64> = charts
+            .lines()
+            .filter(|l| l.starts_with("| `content/"))
+            .map(|l| {
+                l.rsplit(" | ")
+                    .next()
+                    .unwrap()
+                    .trim_end_matches(" |")
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        let want: Vec<u64> = sizes[..5]
+            .iter()
+            .chain(&sizes[sizes.len() - 3..])
+            .copied()
+            .collect();
+        assert_eq!(listed, want);
+
+        let env = section(&md, "Environment");
+        assert!(env.contains(&format!(
+            "- CPU: {} ({} logical CPUs)",
+            r.environment.cpu, r.environment.cpu_count
+        )));
+        assert!(env.contains(&format!("peak {}", bytes(r.memory.peak.unwrap()))));
+        assert!(env.contains(&format!("- Command: `{}`", r.environment.command_line)));
+        let method = section(&md, "Method");
+        assert!(method.contains(&format!("a plain dict of `{}`", r.settings.fields.join("`, `"))));
+        assert!(method.contains(&format!(
+            "; `page_generator` = {}",
+            r.site.generator_payload.as_deref().unwrap()
+        )));
+        for p in &r.payloads {
+            assert!(method.contains(&format!("- `{}`: {}.", p.name, p.selection)));
+        }
+        assert!(method.contains(&format!(
+            "- Run time: {:.2} s in all (load",
+            r.timing.total_seconds
+        )));
+    }
+}

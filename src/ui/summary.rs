@@ -223,3 +223,49 @@ fn wrap(text: &str, width: usize) -> String {
     }
     lines.join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::testdata;
+
+    #[test]
+    fn summary_names_every_strategy_and_payload_and_the_report() {
+        let r = testdata::results();
+        let s = text(&r, Path::new("/out"));
+        assert!(s.starts_with(&format!("picklecost {} — {} (", r.tool.version, r.site.path)));
+        // The answer and the verdict are wrapped, word for word.
+        let words: Vec<&str> = s.split_whitespace().collect();
+        let joined = words.join(" ");
+        assert!(joined.contains(&r.answer), "{s}");
+        assert!(joined.contains(&r.verdict.text), "{s}");
+        for v in &r.verdicts {
+            let share = v.transfer_share.map_or("not shippable".to_string(), |x| {
+                format!("{:.2}% of render", x * 100.0)
+            });
+            assert!(
+                s.lines().any(|l| l.starts_with(&format!("  {}", v.strategy))
+                    && l.contains(&share)
+                    && l.ends_with(&v.class.word().to_uppercase())),
+                "{v:?} in {s}"
+            );
+        }
+        for p in &r.payloads {
+            let size = p.bytes.as_ref().map_or("-".to_string(), |b| bytes(b.median));
+            assert!(
+                s.lines().any(|l| l.starts_with(&format!("  {} ", p.name))
+                    && l.contains(&format!("{}/{}", p.count, p.objects))
+                    && l.contains(&size)),
+                "{} in {s}",
+                p.name
+            );
+        }
+        let site = &r.payloads[0];
+        assert!(s.contains(&format!(
+            "  site not picklable: {}",
+            site.error.as_deref().unwrap()
+        )));
+        assert!(s.contains(&format!("    ({} culprits in all", site.failures.len())));
+        assert!(s.trim_end().ends_with("report: /out/report.md"));
+    }
+}
