@@ -1,7 +1,8 @@
 //! report.md: design-doc-ready, verdict first.
 use super::{Exporter, ReportFile, Run, svg};
 use crate::model::PayloadKind;
-use crate::model::results::{PayloadJson, Results};
+use crate::model::explain::Attribution;
+use crate::model::results::{PayloadJson, Results, SuggestionJson};
 use crate::model::stats::{ByteStats, LatencySummary};
 use crate::units::{bytes, nanos};
 use anyhow::Result;
@@ -49,24 +50,50 @@ pub fn summary_table(payloads: &[PayloadJson]) -> String {
     t
 }
 
-fn render(r: &Results) -> String {
+/// report.md, section by section, verdict first.
+pub(crate) fn render(r: &Results) -> String {
     let mut md = String::new();
+    title(&mut md, r);
+    strategies(&mut md, r);
+    verdict(&mut md, r);
+    summary(&mut md, r);
+    failed_objects(&mut md, r);
+    imports(&mut md, r);
+    why(&mut md, r);
+    transports(&mut md, r);
+    growth(&mut md, r);
+    charts(&mut md, r);
+    largest_pages(&mut md, r);
+    environment(&mut md, r);
+    method(&mut md, r);
+    md
+}
+
+fn title(md: &mut String, r: &Results) {
     let _ = writeln!(md, "# picklecost: {}\n", r.site.path);
     let _ = writeln!(
         md,
         "{} site, {} pages, stage `{}`, pickle protocol {}, measured {}.\n",
         r.site.generator, r.site.pages, r.site.stage, r.settings.protocol, r.python.version
     );
-    strategies(&mut md, r);
+}
+
+fn verdict(md: &mut String, r: &Results) {
     md.push_str("## Verdict\n\n");
     let _ = writeln!(md, "{}\n", r.verdict.text);
     if r.verdict.page_drags_site {
         md.push_str("> **A single Page is nearly as large as the whole Site:** it drags the Site's object graph along. Ship a page subset instead of Page objects.\n\n");
     }
+}
+
+fn summary(md: &mut String, r: &Results) {
     md.push_str("## Summary\n\n");
     md.push_str(&summary_table(&r.payloads));
     md.push_str("\nLatencies are per object (one `pickle.dumps` or `pickle.loads` call); round trip is dumps + loads of the same object. Sizes are `len(pickle.dumps(obj, protocol))`.\n\n");
+}
 
+/// The first ten objects of each payload that failed to pickle, with their errors.
+fn failed_objects(md: &mut String, r: &Results) {
     for p in r.payloads.iter().filter(|p| !p.failed_objects.is_empty()) {
         let _ = writeln!(
             md,
@@ -78,7 +105,10 @@ fn render(r: &Results) -> String {
         }
         md.push('\n');
     }
+}
 
+/// Every global a receiving interpreter must resolve, per inspected payload.
+fn imports(md: &mut String, r: &Results) {
     md.push_str("## What a worker must be able to import\n\n");
     md.push_str("Read from the pickle streams themselves (opcode scan, nothing unpickled): every global a receiving interpreter must resolve. A sub-interpreter or process can unpickle the payload only if it can import all of them.\n\n");
     for p in r.payloads.iter().filter(|p| p.inspected > 0) {
@@ -91,30 +121,34 @@ fn render(r: &Results) -> String {
                 Some(true) => "plain data",
                 _ => "not plain data",
             },
-            if p.import_closure.is_empty() {
-                "no imports needed".to_string()
-            } else {
-                format!(
-                    "{} globals — {}",
-                    p.import_closure.len(),
-                    p.import_closure
-                        .iter()
-                        .map(|g| format!("`{g}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            }
+            import_closure(&p.import_closure)
         );
         if !p.unsafe_globals.is_empty() {
             let _ = writeln!(md, "  - **unsafe to load**: {}", p.unsafe_globals.join(", "));
         }
     }
     md.push('\n');
+}
 
-    why(&mut md, r);
-    transports(&mut md, r);
-    growth(&mut md, r);
+/// "no imports needed", or "2 globals — `a.B`, `c.D`".
+fn import_closure(globals: &[String]) -> String {
+    if globals.is_empty() {
+        return "no imports needed".to_string();
+    }
+    format!(
+        "{} globals — {}",
+        globals.len(),
+        globals
+            .iter()
+            .map(|g| format!("`{g}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
 
+/// Links to the charts of the run (the transport and growth charts are linked in their own
+/// sections).
+fn charts(md: &mut String, r: &Results) {
     md.push_str("## Charts\n\n");
     let _ = writeln!(
         md,
@@ -144,26 +178,32 @@ fn render(r: &Results) -> String {
             svg::size_chart(p.name)
         );
     }
+}
 
-    if let Some(page) = r
+/// The five largest page pickles and the three smallest (no page listed twice).
+fn largest_pages(md: &mut String, r: &Results) {
+    let Some(page) = r
         .payloads
         .iter()
         .find(|p| p.name == PayloadKind::Page && p.sizes.len() > 1)
+    else {
+        return;
+    };
+    let mut sorted: Vec<_> = page.sizes.iter().collect();
+    sorted.sort_by_key(|t| std::cmp::Reverse(t.bytes));
+    md.push_str("### Largest and smallest page pickles\n\n| page | bytes |\n|---|---:|\n");
+    let n = sorted.len();
+    for s in sorted
+        .iter()
+        .take(5)
+        .chain(sorted.iter().skip(n.saturating_sub(3).max(5)))
     {
-        let mut sorted: Vec<_> = page.sizes.iter().collect();
-        sorted.sort_by_key(|t| std::cmp::Reverse(t.bytes));
-        md.push_str("### Largest and smallest page pickles\n\n| page | bytes |\n|---|---:|\n");
-        let n = sorted.len();
-        for s in sorted
-            .iter()
-            .take(5)
-            .chain(sorted.iter().skip(n.saturating_sub(3).max(5)))
-        {
-            let _ = writeln!(md, "| `{}` | {} |", s.key, s.bytes);
-        }
-        md.push('\n');
+        let _ = writeln!(md, "| `{}` | {} |", s.key, s.bytes);
     }
+    md.push('\n');
+}
 
+fn environment(md: &mut String, r: &Results) {
     md.push_str("## Environment\n\n");
     let _ = writeln!(
         md,
@@ -194,50 +234,42 @@ fn render(r: &Results) -> String {
         "- CPU: {} ({} logical CPUs), {}",
         r.environment.cpu, r.environment.cpu_count, r.environment.platform
     );
-    if let Some(peak) = r.memory.peak {
-        let phases: Vec<String> = r
-            .memory
-            .phase_peaks
-            .iter()
-            .map(|(phase, b)| format!("{phase} {}", bytes(*b)))
-            .collect();
-        let _ = writeln!(
-            md,
-            "- Memory (the tool's resident set): peak {}; the loaded site added {}; largest pickle {}; per phase: {}",
-            bytes(peak),
-            r.memory.loaded_site.map_or("–".into(), bytes),
-            r.memory.largest_payload.map_or("–".into(), bytes),
-            phases.join(", ")
-        );
-    }
+    memory(md, r);
     let _ = writeln!(
         md,
         "- {} {} ({} {})",
         r.tool.name, r.tool.version, r.site.generator, r.site.generator_version
     );
     let _ = writeln!(md, "- Command: `{}`\n", r.environment.command_line);
+}
 
+/// The tool's resident set, where the kernel told it.
+fn memory(md: &mut String, r: &Results) {
+    let Some(peak) = r.memory.peak else { return };
+    let phases: Vec<String> = r
+        .memory
+        .phase_peaks
+        .iter()
+        .map(|(phase, b)| format!("{phase} {}", bytes(*b)))
+        .collect();
+    let _ = writeln!(
+        md,
+        "- Memory (the tool's resident set): peak {}; the loaded site added {}; largest pickle {}; per phase: {}",
+        bytes(peak),
+        r.memory.loaded_site.map_or("–".into(), bytes),
+        r.memory.largest_payload.map_or("–".into(), bytes),
+        phases.join(", ")
+    );
+}
+
+fn method(md: &mut String, r: &Results) {
     md.push_str("## Method\n\n");
     let _ = writeln!(
         md,
         "- Stage: {}; loading took {:.2} s.",
         r.site.stage_method, r.site.load_seconds
     );
-    let _ = writeln!(
-        md,
-        "- Payloads: `site` = the Site object; `page` = each Page object pickled on its own, as a worker would receive it; `page_subset` = per page a plain dict of `{}` (paths as strings, read-only mapping views as dicts, other values as they are){}.",
-        r.settings.fields.join("`, `"),
-        r.site
-            .generator_payload
-            .as_deref()
-            .map(|m| format!("; `page_generator` = {m}"))
-            .unwrap_or_default()
-            + &r.site
-                .extra_root
-                .as_deref()
-                .map(|n| format!("; `site_extra` = the site's `{n}`, a whole-site object of its own"))
-                .unwrap_or_default()
-    );
+    let _ = writeln!(md, "- Payloads: {}.", payloads_defined(r));
     let _ = writeln!(
         md,
         "- Pickle protocol {}; up to {} timed rounds per object; time budget {} s for the measuring phase (warm-up rounds per payload, at least 5 ms, set the plan; they are not samples).",
@@ -259,6 +291,31 @@ fn render(r: &Results) -> String {
         md,
         "- Latencies are recorded in HdrHistograms (ns, 3 significant digits); distributions are in `histograms/*.hgrm` (µs)."
     );
+    run_time(md, r);
+}
+
+/// What each payload is: the fixed ones, and the generator's own and the whole-site extra
+/// where the adapter offers them.
+fn payloads_defined(r: &Results) -> String {
+    let generator = r
+        .site
+        .generator_payload
+        .as_deref()
+        .map(|m| format!("; `page_generator` = {m}"))
+        .unwrap_or_default();
+    let extra = r
+        .site
+        .extra_root
+        .as_deref()
+        .map(|n| format!("; `site_extra` = the site's `{n}`, a whole-site object of its own"))
+        .unwrap_or_default();
+    format!(
+        "`site` = the Site object; `page` = each Page object pickled on its own, as a worker would receive it; `page_subset` = per page a plain dict of `{}` (paths as strings, read-only mapping views as dicts, other values as they are){generator}{extra}",
+        r.settings.fields.join("`, `"),
+    )
+}
+
+fn run_time(md: &mut String, r: &Results) {
     let phases: Vec<String> = r
         .timing
         .phases
@@ -274,7 +331,6 @@ fn render(r: &Results) -> String {
         r.timing.reference_seconds,
         r.timing.calibration_operations_seconds
     );
-    md
 }
 
 fn code(s: &str) -> String {
@@ -283,142 +339,32 @@ fn code(s: &str) -> String {
 
 /// "Why": culprits, where the bytes go, what a Page drags, and the suggested payload.
 fn why(md: &mut String, r: &Results) {
+    md.push_str("## Why\n\n");
     if !r.settings.diagnose {
-        md.push_str("## Why\n\nNot computed (`--no-diagnose`).\n\n");
+        md.push_str("Not computed (`--no-diagnose`).\n\n");
         return;
     }
-    md.push_str("## Why\n\n");
     for p in r
         .payloads
         .iter()
         .filter(|p| !p.failures.is_empty() || p.failure_search.is_some())
     {
-        let _ = writeln!(md, "### Unpicklable objects in `{}`\n", p.name);
-        if !p.root_causes.is_empty() {
-            md.push_str("Root causes: the culprits grouped by type and path pattern (`[*]` stands for the indices and keys that vary), most instances first.\n\n");
-            md.push_str("| pattern | type | error | instances | example |\n|---|---|---|---:|---|\n");
-            for c in &p.root_causes {
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | {} | {} | {} |",
-                    code(&c.pattern),
-                    code(&c.type_name),
-                    c.error.replace('|', "\\|"),
-                    c.count,
-                    code(&c.example)
-                );
-            }
-            md.push('\n');
-        }
-        if let Some(fix) = &p.repaired {
-            let _ = writeln!(
-                md,
-                "**After repairs** (mapping views as dicts, locks as `None`, files, generators, modules and local functions as markers; measured on `{}` in this process, not the payload's own figure): {}.\n",
-                fix.subject,
-                crate::verdict::after_repairs(fix)
-            );
-        }
-        let _ = writeln!(
-            md,
-            "<details><summary>Every culprit ({}): each minimal object that fails to pickle on its own, with the path from the root as Python would spell it</summary>\n",
-            p.failures.len()
-        );
-        md.push_str("| path | type | error | references to it |\n|---|---|---|---:|\n");
-        for c in &p.failures {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} |",
-                code(&c.path),
-                code(&c.type_name),
-                c.error.replace('|', "\\|"),
-                c.paths_reaching
-            );
-        }
-        md.push_str("\n</details>\n");
-        if let Some(search) = &p.failure_search {
-            let _ = writeln!(
-                md,
-                "\n{} objects visited{}.\n",
-                search.visited,
-                if search.truncated {
-                    format!("; the search was cut short: {}", search.limits.join("; "))
-                } else {
-                    String::new()
-                }
-            );
-        }
+        unpicklable(md, p);
     }
     for p in r.payloads.iter() {
-        let Some(a) = &p.attribution else { continue };
-        let _ = writeln!(md, "### Where the bytes of `{}` go\n", p.name);
-        let _ = writeln!(
-            md,
-            "Attributed for {}: {} bytes in all ({} by the C pickler); each object counted once, at its first reference in pickling order; {} bytes belong to objects reachable by more than one path.\n",
-            a.subject, a.total_bytes, a.pickle_bytes, a.shared_bytes
-        );
-        md.push_str("| path | type | inclusive | exclusive |\n|---|---|---:|---:|\n");
-        for t in a.top_paths.iter().take(12) {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} |",
-                code(&t.path),
-                code(&t.type_name),
-                bytes(t.inclusive_bytes),
-                bytes(t.exclusive_bytes)
-            );
+        if let Some(a) = &p.attribution {
+            where_bytes_go(md, p.name, a);
         }
-        md.push_str("\n| type | bytes | objects |\n|---|---:|---:|\n");
-        for t in a.by_type.iter().take(8) {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} |",
-                code(&t.type_name),
-                bytes(t.bytes),
-                t.count
-            );
-        }
-        md.push('\n');
     }
     if let Some(p) = r
         .payloads
         .iter()
         .find(|p| p.name == PayloadKind::Page && !p.drag.is_empty())
     {
-        md.push_str("### What a Page drags along\n\n");
-        md.push_str("References of the typical Page that reach the Site or other Pages. *Adds* is what the reference brings into this Page's pickle (an object already pulled in by an earlier attribute adds nothing); *alone* is that value pickled on its own.\n\n");
-        md.push_str("| reference | reaches | adds | alone |\n|---|---|---:|---:|\n");
-        for d in &p.drag {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} |",
-                code(&d.path),
-                d.reaches,
-                d.bytes.map_or("–".into(), bytes),
-                d.alone_bytes.map_or("–".into(), bytes)
-            );
-        }
-        md.push('\n');
+        page_drag(md, p);
     }
     if let Some(sg) = &r.suggestion {
-        md.push_str("### Suggested minimal payload\n\n");
-        md.push_str("Page attributes that pickle, drag neither the Site nor other Pages, and carry page-specific data; dict fields keep all keys but the listed ones. Checked on every page, sized on a sample.\n\n");
-        let _ = writeln!(md, "```\n{}\n```\n", sg.options);
-        let _ = writeln!(
-            md,
-            "Estimated median {}; measured as `page_suggested`: {}.\n",
-            sg.median_bytes.map_or("–".into(), bytes),
-            sg.measured_median_bytes.map_or("–".into(), bytes)
-        );
-        if !sg.dropped.is_empty() {
-            md.push_str("| left out | why |\n|---|---|\n");
-            for d in &sg.dropped {
-                let _ = writeln!(md, "| {} | {} |", code(&d.field), d.reason.replace('|', "\\|"));
-            }
-            md.push('\n');
-        }
-        if let Some(cmp) = &sg.generator_comparison {
-            generator_comparison(md, r, cmp);
-        }
+        suggestion(md, r, sg);
     }
     for p in r.payloads.iter().filter(|p| !p.diagnosis_errors.is_empty()) {
         let _ = writeln!(
@@ -427,6 +373,148 @@ fn why(md: &mut String, r: &Results) {
             p.name,
             p.diagnosis_errors.join("; ")
         );
+    }
+}
+
+/// One payload's unpicklable objects: root causes, the cost after repairs, every culprit, and
+/// how the search went.
+fn unpicklable(md: &mut String, p: &PayloadJson) {
+    let _ = writeln!(md, "### Unpicklable objects in `{}`\n", p.name);
+    root_causes(md, p);
+    if let Some(fix) = &p.repaired {
+        let _ = writeln!(
+            md,
+            "**After repairs** (mapping views as dicts, locks as `None`, files, generators, modules and local functions as markers; measured on `{}` in this process, not the payload's own figure): {}.\n",
+            fix.subject,
+            crate::verdict::after_repairs(fix)
+        );
+    }
+    culprits(md, p);
+    if let Some(search) = &p.failure_search {
+        let _ = writeln!(
+            md,
+            "\n{} objects visited{}.\n",
+            search.visited,
+            if search.truncated {
+                format!("; the search was cut short: {}", search.limits.join("; "))
+            } else {
+                String::new()
+            }
+        );
+    }
+}
+
+fn root_causes(md: &mut String, p: &PayloadJson) {
+    if p.root_causes.is_empty() {
+        return;
+    }
+    md.push_str("Root causes: the culprits grouped by type and path pattern (`[*]` stands for the indices and keys that vary), most instances first.\n\n");
+    md.push_str("| pattern | type | error | instances | example |\n|---|---|---|---:|---|\n");
+    for c in &p.root_causes {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} |",
+            code(&c.pattern),
+            code(&c.type_name),
+            c.error.replace('|', "\\|"),
+            c.count,
+            code(&c.example)
+        );
+    }
+    md.push('\n');
+}
+
+/// Every culprit, folded away in a `<details>` block.
+fn culprits(md: &mut String, p: &PayloadJson) {
+    let _ = writeln!(
+        md,
+        "<details><summary>Every culprit ({}): each minimal object that fails to pickle on its own, with the path from the root as Python would spell it</summary>\n",
+        p.failures.len()
+    );
+    md.push_str("| path | type | error | references to it |\n|---|---|---|---:|\n");
+    for c in &p.failures {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            code(&c.path),
+            code(&c.type_name),
+            c.error.replace('|', "\\|"),
+            c.paths_reaching
+        );
+    }
+    md.push_str("\n</details>\n");
+}
+
+/// The byte attribution of a typical object: the largest paths and the largest types.
+fn where_bytes_go(md: &mut String, name: PayloadKind, a: &Attribution) {
+    let _ = writeln!(md, "### Where the bytes of `{name}` go\n");
+    let _ = writeln!(
+        md,
+        "Attributed for {}: {} bytes in all ({} by the C pickler); each object counted once, at its first reference in pickling order; {} bytes belong to objects reachable by more than one path.\n",
+        a.subject, a.total_bytes, a.pickle_bytes, a.shared_bytes
+    );
+    md.push_str("| path | type | inclusive | exclusive |\n|---|---|---:|---:|\n");
+    for t in a.top_paths.iter().take(12) {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            code(&t.path),
+            code(&t.type_name),
+            bytes(t.inclusive_bytes),
+            bytes(t.exclusive_bytes)
+        );
+    }
+    md.push_str("\n| type | bytes | objects |\n|---|---:|---:|\n");
+    for t in a.by_type.iter().take(8) {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} |",
+            code(&t.type_name),
+            bytes(t.bytes),
+            t.count
+        );
+    }
+    md.push('\n');
+}
+
+fn page_drag(md: &mut String, p: &PayloadJson) {
+    md.push_str("### What a Page drags along\n\n");
+    md.push_str("References of the typical Page that reach the Site or other Pages. *Adds* is what the reference brings into this Page's pickle (an object already pulled in by an earlier attribute adds nothing); *alone* is that value pickled on its own.\n\n");
+    md.push_str("| reference | reaches | adds | alone |\n|---|---|---:|---:|\n");
+    for d in &p.drag {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            code(&d.path),
+            d.reaches,
+            d.bytes.map_or("–".into(), bytes),
+            d.alone_bytes.map_or("–".into(), bytes)
+        );
+    }
+    md.push('\n');
+}
+
+/// The suggested payload as options to paste, its sizes, what it leaves out and why, and how
+/// it compares with the generator's own payload.
+fn suggestion(md: &mut String, r: &Results, sg: &SuggestionJson) {
+    md.push_str("### Suggested minimal payload\n\n");
+    md.push_str("Page attributes that pickle, drag neither the Site nor other Pages, and carry page-specific data; dict fields keep all keys but the listed ones. Checked on every page, sized on a sample.\n\n");
+    let _ = writeln!(md, "```\n{}\n```\n", sg.options);
+    let _ = writeln!(
+        md,
+        "Estimated median {}; measured as `page_suggested`: {}.\n",
+        sg.median_bytes.map_or("–".into(), bytes),
+        sg.measured_median_bytes.map_or("–".into(), bytes)
+    );
+    if !sg.dropped.is_empty() {
+        md.push_str("| left out | why |\n|---|---|\n");
+        for d in &sg.dropped {
+            let _ = writeln!(md, "| {} | {} |", code(&d.field), d.reason.replace('|', "\\|"));
+        }
+        md.push('\n');
+    }
+    if let Some(cmp) = &sg.generator_comparison {
+        generator_comparison(md, r, cmp);
     }
 }
 
@@ -506,49 +594,58 @@ fn transports(md: &mut String, r: &Results) {
     }
     results_back(md, r);
     entry_points(md, r);
-    if !r.imports.is_empty() {
-        md.push_str("### Can the payload cross into a sub-interpreter?\n\nModules the unpickling imports (from the pickle stream's globals), imported in a fresh isolated and legacy-config sub-interpreter:\n\n| payload | module | isolated | legacy | error |\n|---|---|---|---|---|\n");
-        let mark = |b: Option<bool>| match b {
-            Some(true) => "yes",
-            Some(false) => "**no**",
-            None => "n/a",
-        };
-        for i in &r.imports {
+    payload_imports(md, r);
+    render_cost(md, r);
+}
+
+/// Whether the modules each payload's unpickling imports load in a fresh sub-interpreter.
+fn payload_imports(md: &mut String, r: &Results) {
+    if r.imports.is_empty() {
+        return;
+    }
+    md.push_str("### Can the payload cross into a sub-interpreter?\n\nModules the unpickling imports (from the pickle stream's globals), imported in a fresh isolated and legacy-config sub-interpreter:\n\n| payload | module | isolated | legacy | error |\n|---|---|---|---|---|\n");
+    let mark = |b: Option<bool>| match b {
+        Some(true) => "yes",
+        Some(false) => "**no**",
+        None => "n/a",
+    };
+    for i in &r.imports {
+        let _ = writeln!(
+            md,
+            "| `{}` | `{}` | {} | {} | {} |",
+            i.payload,
+            i.module,
+            mark(i.isolated_ok),
+            mark(i.legacy_ok),
+            i.error.as_deref().unwrap_or("")
+        );
+    }
+    md.push('\n');
+}
+
+fn render_cost(md: &mut String, r: &Results) {
+    let Some(render) = &r.render else { return };
+    md.push_str("### Render cost\n\n");
+    match (&r.render_ns, render.available) {
+        (Some(s), true) => {
             let _ = writeln!(
                 md,
-                "| `{}` | `{}` | {} | {} | {} |",
-                i.payload,
-                i.module,
-                mark(i.isolated_ok),
-                mark(i.legacy_ok),
-                i.error.as_deref().unwrap_or("")
+                "{} pages rendered{}: p50 {}, p90 {}, p99 {}, max {} per page. Method: {}\n",
+                s.samples,
+                if render.sampled { " (a sample)" } else { "" },
+                nanos(s.p50),
+                nanos(s.p90),
+                nanos(s.p99),
+                nanos(s.max),
+                render.method.as_deref().unwrap_or("")
             );
         }
-        md.push('\n');
-    }
-    if let Some(render) = &r.render {
-        md.push_str("### Render cost\n\n");
-        match (&r.render_ns, render.available) {
-            (Some(s), true) => {
-                let _ = writeln!(
-                    md,
-                    "{} pages rendered{}: p50 {}, p90 {}, p99 {}, max {} per page. Method: {}\n",
-                    s.samples,
-                    if render.sampled { " (a sample)" } else { "" },
-                    nanos(s.p50),
-                    nanos(s.p90),
-                    nanos(s.p99),
-                    nanos(s.max),
-                    render.method.as_deref().unwrap_or("")
-                );
-            }
-            _ => {
-                let _ = writeln!(
-                    md,
-                    "Not measured: {}\n",
-                    render.reason.as_deref().unwrap_or("unknown reason")
-                );
-            }
+        _ => {
+            let _ = writeln!(
+                md,
+                "Not measured: {}\n",
+                render.reason.as_deref().unwrap_or("unknown reason")
+            );
         }
     }
 }
@@ -710,4 +807,294 @@ fn entry_points(md: &mut String, r: &Results) {
         };
     }
     md.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testdata;
+    use super::*;
+
+    /// The text of section `heading` (a `## ` line) up to the next `## ` heading.
+    fn section<'a>(md: &'a str, heading: &str) -> &'a str {
+        let start = md
+            .find(&format!("\n## {heading}\n"))
+            .unwrap_or_else(|| panic!("no section {heading:?}"));
+        let body = &md[start + 1..];
+        let end = body[3..].find("\n## ").map_or(body.len(), |e| e + 3);
+        &body[..end]
+    }
+
+    #[test]
+    fn sections_come_in_order_verdict_first() {
+        let md = render(&testdata::results());
+        let order = [
+            "Answer",
+            "Verdict",
+            "Summary",
+            "What a worker must be able to import",
+            "Why",
+            "Transports",
+            "Growth: cost against page count",
+            "Charts",
+            "Environment",
+            "Method",
+        ];
+        let at: Vec<usize> = order
+            .iter()
+            .map(|h| {
+                md.find(&format!("\n## {h}\n"))
+                    .unwrap_or_else(|| panic!("no {h}"))
+            })
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
+    }
+
+    #[test]
+    fn answer_verdict_and_strategies_carry_the_documents_text() {
+        let r = testdata::results();
+        let md = render(&r);
+        assert!(md.starts_with(&format!(
+            "# picklecost: {}\n\n{} site, {} pages, stage `{}`, pickle protocol {}, measured {}.\n",
+            r.site.path, r.site.generator, r.site.pages, r.site.stage, r.settings.protocol, r.python.version
+        )));
+        let answer = section(&md, "Answer");
+        assert!(answer.contains(&format!("**Is the Site picklable cheaply?** {}\n", r.answer)));
+        let table_rows = answer
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| strategy"))
+            .count();
+        assert_eq!(table_rows, r.verdicts.len());
+        for v in &r.verdicts {
+            let share = pct(v.transfer_share);
+            assert!(
+                answer.contains(&format!(
+                    "| {} | {} | {} | {share} | {} | **{}** | {} |",
+                    v.strategy,
+                    v.transport,
+                    v.workers,
+                    pct(v.setup_share),
+                    v.class.word(),
+                    v.why.replace('|', "\\|")
+                )),
+                "{answer}"
+            );
+        }
+        let verdict = section(&md, "Verdict");
+        assert!(verdict.contains(&r.verdict.text));
+        assert_eq!(
+            verdict.contains("drags the Site's object graph along"),
+            r.verdict.page_drags_site
+        );
+    }
+
+    #[test]
+    fn summary_and_imports_list_every_payload() {
+        let r = testdata::results();
+        let md = render(&r);
+        let summary = section(&md, "Summary");
+        for p in &r.payloads {
+            let size = p.bytes.as_ref().map_or("–".to_string(), |b| bytes(b.median));
+            assert!(
+                summary.contains(&format!("| `{}` |", p.name))
+                    && summary.contains(&format!("| {} of {} | {size} |", p.count, p.objects)),
+                "{} in {summary}",
+                p.name
+            );
+        }
+        let page = &r.payloads[1];
+        assert!(summary.contains(&format!(
+            "### `page`: objects that failed to pickle ({})",
+            page.failures_count
+        )));
+        assert!(summary.contains(&format!(
+            "- `{}`: {}",
+            page.failed_objects[0].key, page.failed_objects[0].error
+        )));
+        let imports = section(&md, "What a worker must be able to import");
+        let site = &r.payloads[0];
+        assert!(imports.contains(&format!(
+            "- `site` ({} pickle(s) inspected; not plain data): {} globals — `{}`",
+            site.inspected,
+            site.import_closure.len(),
+            site.import_closure[0]
+        )));
+        assert!(imports.contains(&format!("**unsafe to load**: {}", site.unsafe_globals.join(", "))));
+    }
+
+    #[test]
+    fn why_explains_culprits_bytes_drag_and_the_suggestion() {
+        let r = testdata::results();
+        let md = render(&r);
+        let why = section(&md, "Why");
+        let site = &r.payloads[0];
+        assert!(why.contains(&format!(
+            "<details><summary>Every culprit ({})",
+            site.failures.len()
+        )));
+        for c in &site.root_causes {
+            assert!(
+                why.contains(&format!("| `{}` | `{}` |", c.pattern, c.type_name))
+                    && why.contains(&format!("| {} | `{}` |", c.count, c.example))
+            );
+        }
+        let search = site.failure_search.as_ref().unwrap();
+        assert!(why.contains(&format!(
+            "{} objects visited; the search was cut short: {}.",
+            search.visited,
+            search.limits.join("; ")
+        )));
+        assert!(why.contains(&crate::verdict::after_repairs(site.repaired.as_ref().unwrap())));
+        let a = site.attribution.as_ref().unwrap();
+        assert!(why.contains(&format!(
+            "{} bytes in all ({} by the C pickler)",
+            a.total_bytes, a.pickle_bytes
+        )));
+        assert!(why.contains(&format!(
+            "| `{}` | `{}` | {} | {} |",
+            a.top_paths[0].path,
+            a.top_paths[0].type_name,
+            bytes(a.top_paths[0].inclusive_bytes),
+            bytes(a.top_paths[0].exclusive_bytes)
+        )));
+        for d in &r.payloads[1].drag {
+            assert!(why.contains(&format!(
+                "| `{}` | {} | {} |",
+                d.path,
+                d.reaches,
+                d.bytes.map_or("–".into(), bytes)
+            )));
+        }
+        let sg = r.suggestion.as_ref().unwrap();
+        assert!(why.contains(&format!("```\n{}\n```", sg.options)));
+        assert!(why.contains(&format!(
+            "measured as `page_suggested`: {}.",
+            bytes(sg.measured_median_bytes.unwrap())
+        )));
+        assert!(
+            why.contains("| `_site` | drags the Site \\| graph |"),
+            "pipes escaped in table cells"
+        );
+        let cmp = sg.generator_comparison.as_ref().unwrap();
+        assert!(why.contains(&format!("In both: `{}`.", cmp.both[0])));
+        assert!(why.contains(&format!(
+            "- `page`: could not explain: {}",
+            r.payloads[1].diagnosis_errors[0]
+        )));
+
+        let mut off = r.clone();
+        off.settings.diagnose = false;
+        assert_eq!(
+            section(&render(&off), "Why"),
+            "## Why\n\nNot computed (`--no-diagnose`).\n"
+        );
+    }
+
+    #[test]
+    fn transports_results_back_imports_and_render_cost() {
+        let r = testdata::results();
+        let md = render(&r);
+        let t = section(&md, "Transports");
+        for row in &r.transports {
+            assert!(
+                t.contains(&format!("| {} | `{}` |", row.name, row.payload)),
+                "{t}"
+            );
+        }
+        let back = &r.results_back[0];
+        let mut sizes = back.result_bytes.clone();
+        sizes.sort_unstable();
+        assert!(t.contains(&format!(
+            "| {} | {} | {} / {} |",
+            back.transport,
+            back.results,
+            bytes(sizes[(sizes.len() - 1) / 2]),
+            bytes(*sizes.last().unwrap())
+        )));
+        let entry = &r.render_entry_points[0];
+        assert!(t.contains(&format!(
+            "- `{}`: **refused**: {}",
+            entry.module,
+            entry.chain.join(" → ")
+        )));
+        assert!(t.contains(&format!(
+            "| `{}` | `{}` | **no** | yes |",
+            r.imports[0].payload, r.imports[0].module
+        )));
+        let render_ns = r.render_ns.as_ref().unwrap();
+        assert!(t.contains(&format!(
+            "{} pages rendered (a sample): p50 {}",
+            render_ns.samples,
+            nanos(render_ns.p50)
+        )));
+        // Only payloads with round trips get a transport chart.
+        assert!(t.contains(&svg::transport_chart(PayloadKind::PageSubset)));
+        assert!(!t.contains(&svg::transport_chart(PayloadKind::Site)));
+    }
+
+    #[test]
+    fn growth_charts_pages_environment_and_method() {
+        let r = testdata::results();
+        let md = render(&r);
+        let g = r.growth.as_ref().unwrap();
+        let growth = section(&md, "Growth: cost against page count");
+        assert_eq!(
+            growth.matches("| `page_subset` |").count(),
+            g.points.len() + g.fits.len() + g.projections.len()
+        );
+        assert!(growth.contains(&format!("| {:.3} |", g.fits[0].r2)));
+        assert!(growth.contains(&crate::units::thousands(g.projections[0].pages)));
+        assert!(growth.contains(&format!("- not measured: {}", g.errors[0])));
+
+        let charts = section(&md, "Charts");
+        for p in &r.payloads {
+            assert_eq!(
+                charts.contains(&svg::size_chart(p.name)),
+                p.count > 0,
+                "{}",
+                p.name
+            );
+        }
+        // The five largest page pickles and the three smallest.
+        let mut sizes: Vec<u64> = r.payloads[1].sizes.iter().map(|s| s.bytes).collect();
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        let listed: Vec<u64> = charts
+            .lines()
+            .filter(|l| l.starts_with("| `content/"))
+            .map(|l| {
+                l.rsplit(" | ")
+                    .next()
+                    .unwrap()
+                    .trim_end_matches(" |")
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        let want: Vec<u64> = sizes[..5]
+            .iter()
+            .chain(&sizes[sizes.len() - 3..])
+            .copied()
+            .collect();
+        assert_eq!(listed, want);
+
+        let env = section(&md, "Environment");
+        assert!(env.contains(&format!(
+            "- CPU: {} ({} logical CPUs)",
+            r.environment.cpu, r.environment.cpu_count
+        )));
+        assert!(env.contains(&format!("peak {}", bytes(r.memory.peak.unwrap()))));
+        assert!(env.contains(&format!("- Command: `{}`", r.environment.command_line)));
+        let method = section(&md, "Method");
+        assert!(method.contains(&format!("a plain dict of `{}`", r.settings.fields.join("`, `"))));
+        assert!(method.contains(&format!(
+            "; `page_generator` = {}",
+            r.site.generator_payload.as_deref().unwrap()
+        )));
+        for p in &r.payloads {
+            assert!(method.contains(&format!("- `{}`: {}.", p.name, p.selection)));
+        }
+        assert!(method.contains(&format!(
+            "- Run time: {:.2} s in all (load",
+            r.timing.total_seconds
+        )));
+    }
 }

@@ -1,6 +1,6 @@
 //! Everything written to --out: exporters turn a run into files (bytes), one exporter per
 //! format behind one trait, and `OutDir::write` is the one place that writes them — to a staging
-//! directory first, moved into place only when every exporter succeeded.
+//! directory first, moved into place only when every file was exported and written.
 pub mod assemble;
 pub mod charts;
 pub mod hgrm;
@@ -8,6 +8,8 @@ pub mod json;
 pub mod markdown;
 pub mod scale;
 pub mod svg;
+#[cfg(test)]
+pub mod testdata;
 
 use crate::measure::PayloadResult;
 use crate::model::results::Results;
@@ -86,8 +88,11 @@ impl OutDir {
         }
     }
 
-    /// Write report files into a staging directory beside the report, then move them into
-    /// place: a failed run leaves no partial file behind.
+    /// Write report files into a staging directory inside the report directory, then move them
+    /// into place. A failed export or write leaves the report directory as it was, and no file
+    /// is ever half written. The files are moved one rename at a time (the report directory may
+    /// hold other files, so it is not replaced as a whole): only a failure between two renames
+    /// would leave new files beside old ones.
     pub fn write_files(&self, files: &[ReportFile]) -> Result<()> {
         let staging = self
             .path

@@ -2,7 +2,7 @@
 //! charts, as files for `OutDir::write_files`.
 use super::ReportFile;
 use super::charts::{self, SpeedupSeries, TIME_PARTS, TimeBar};
-use crate::model::scale::{Scale, SingleWorkerCheck};
+use crate::model::scale::{Scale, ScaleRun, SingleWorkerCheck, WorkloadInfo};
 use anyhow::Result;
 use serde::Serialize;
 
@@ -87,135 +87,16 @@ fn secs(v: Option<f64>) -> String {
     v.map_or("–".into(), |s| crate::units::nanos((s * 1e9).max(0.0) as u64))
 }
 
+/// report.md of `picklecost scale`: the answer, one section per workload, what a
+/// sub-interpreter refuses, the charts and the method.
 fn markdown(results: &ScaleResults, charts_md: &[String]) -> String {
     let scale = &results.scale;
     let mut md = String::new();
-    md.push_str("# Does rendering scale?\n\n");
-    md.push_str(&format!("**{}**\n\n", scale.answer));
-    md.push_str(&format!(
-        "Site `{}` ({} {}, stage {}), Python {} on {} ({} CPUs). {} pages rendered by every run.\n\n",
-        results.site["path"].as_str().unwrap_or("?"),
-        results.site["generator"].as_str().unwrap_or("?"),
-        results.site["generator_version"].as_str().unwrap_or("?"),
-        results.site["stage"].as_str().unwrap_or("?"),
-        results.python["version"].as_str().unwrap_or("?"),
-        results.python["cpu"].as_str().unwrap_or("?"),
-        results.python["cpu_count"],
-        scale.pages,
-    ));
-    if let Some(note) = &scale.free_threaded_note {
-        md.push_str(&format!("> {note}\n\n"));
-    }
+    heading(&mut md, results);
     for workload in &scale.workloads {
-        md.push_str(&format!("## Workload `{}`\n\n", workload.name));
-        if !workload.available {
-            md.push_str(&format!(
-                "Not available: {}\n\n",
-                workload.reason.as_deref().unwrap_or("?")
-            ));
-            continue;
-        }
-        if let Some(method) = &workload.method {
-            md.push_str(&format!("{method}.\n\n"));
-        }
-        if let Some(b) = scale.baselines.iter().find(|b| b.workload == workload.name) {
-            md.push_str(&format!(
-                "Sequential baseline: {} (first {}, last {}; drift {}), {} of output.\n\n",
-                secs(Some(b.seconds)),
-                secs(Some(b.first_seconds)),
-                secs(Some(b.last_seconds)),
-                b.drift.map_or("–".into(), |d| format!("{:+.1}%", d * 100.0)),
-                crate::units::bytes(b.result_bytes)
-            ));
-        }
-        md.push_str("| strategy | W | wall | speed-up | efficiency | start-up | payload out | rendering | results back | payload | results | peak memory | note |\n");
-        md.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
-        for r in scale.runs.iter().filter(|r| r.workload == workload.name) {
-            let measured = r.available && r.wall_seconds.is_some();
-            let part = |v: f64| if measured { secs(Some(v)) } else { "–".into() };
-            let note = if !r.available {
-                format!("not available: {}", r.reason.as_deref().unwrap_or("?"))
-            } else if !r.failures.is_empty() {
-                r.failures
-                    .iter()
-                    .map(|f| f.what.clone())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            } else {
-                String::new()
-            };
-            md.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-                r.strategy,
-                r.workers,
-                secs(r.wall_seconds.filter(|_| measured)),
-                r.speedup.map_or("–".into(), |s| format!("{s:.2}×")),
-                r.efficiency.map_or("–".into(), |e| format!("{:.0}%", e * 100.0)),
-                part(r.startup_seconds),
-                part(r.ship_out_seconds),
-                part(r.render_seconds),
-                part(r.ship_back_seconds),
-                if measured {
-                    crate::units::bytes(r.payload_bytes)
-                } else {
-                    "–".into()
-                },
-                if measured {
-                    crate::units::bytes(r.result_bytes)
-                } else {
-                    "–".into()
-                },
-                r.peak_memory_bytes.map_or("–".into(), |m| format!(
-                    "{} ({})",
-                    crate::units::bytes(m),
-                    r.memory_kind.as_deref().unwrap_or("")
-                )),
-                note.replace('|', "\\|"),
-            ));
-        }
-        md.push('\n');
-        let checks: Vec<&SingleWorkerCheck> = scale
-            .single_worker
-            .iter()
-            .filter(|c| c.workload == workload.name)
-            .collect();
-        let described: Vec<String> = checks
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} {:.2}× the baseline (rendering alone {:.2}×{})",
-                    c.strategy,
-                    c.wall_ratio,
-                    c.render_ratio,
-                    if c.within_noise {
-                        ""
-                    } else {
-                        ", **outside the noise**"
-                    }
-                )
-            })
-            .collect();
-        if let Some(c) = checks.first() {
-            md.push_str(&format!(
-                "W = 1 against the sequential baseline (one worker should render as fast as the main interpreter; noise = the two baseline timings' spread, ±{:.0}%): {}.\n\n",
-                c.noise * 100.0,
-                described.join(", ")
-            ));
-        }
+        workload_section(&mut md, scale, workload);
     }
-    if !scale.blocked.is_empty() {
-        md.push_str("## What an isolated sub-interpreter refuses\n\n");
-        for b in &scale.blocked {
-            md.push_str(&format!(
-                "- `{}` ({}): {}\n  - hint: {}\n",
-                b.chain.join(" → "),
-                b.workload.map_or("", |w| w.as_str()),
-                b.error,
-                b.hint
-            ));
-        }
-        md.push('\n');
-    }
+    blocked(&mut md, scale);
     md.push_str("## Charts\n\n");
     for c in charts_md {
         md.push_str(&format!("{c}\n\n"));
@@ -234,4 +115,146 @@ fn markdown(results: &ScaleResults, charts_md: &[String]) -> String {
         TIME_PARTS[0], scale.subinterpreter_fault_isolation, results.command_line
     ));
     md
+}
+
+fn heading(md: &mut String, results: &ScaleResults) {
+    let scale = &results.scale;
+    md.push_str("# Does rendering scale?\n\n");
+    md.push_str(&format!("**{}**\n\n", scale.answer));
+    md.push_str(&format!(
+        "Site `{}` ({} {}, stage {}), Python {} on {} ({} CPUs). {} pages rendered by every run.\n\n",
+        results.site["path"].as_str().unwrap_or("?"),
+        results.site["generator"].as_str().unwrap_or("?"),
+        results.site["generator_version"].as_str().unwrap_or("?"),
+        results.site["stage"].as_str().unwrap_or("?"),
+        results.python["version"].as_str().unwrap_or("?"),
+        results.python["cpu"].as_str().unwrap_or("?"),
+        results.python["cpu_count"],
+        scale.pages,
+    ));
+    if let Some(note) = &scale.free_threaded_note {
+        md.push_str(&format!("> {note}\n\n"));
+    }
+}
+
+/// One workload: why it is unavailable, or its method, baseline, runs table and W = 1 check.
+fn workload_section(md: &mut String, scale: &Scale, workload: &WorkloadInfo) {
+    md.push_str(&format!("## Workload `{}`\n\n", workload.name));
+    if !workload.available {
+        md.push_str(&format!(
+            "Not available: {}\n\n",
+            workload.reason.as_deref().unwrap_or("?")
+        ));
+        return;
+    }
+    if let Some(method) = &workload.method {
+        md.push_str(&format!("{method}.\n\n"));
+    }
+    if let Some(b) = scale.baselines.iter().find(|b| b.workload == workload.name) {
+        md.push_str(&format!(
+            "Sequential baseline: {} (first {}, last {}; drift {}), {} of output.\n\n",
+            secs(Some(b.seconds)),
+            secs(Some(b.first_seconds)),
+            secs(Some(b.last_seconds)),
+            b.drift.map_or("–".into(), |d| format!("{:+.1}%", d * 100.0)),
+            crate::units::bytes(b.result_bytes)
+        ));
+    }
+    md.push_str("| strategy | W | wall | speed-up | efficiency | start-up | payload out | rendering | results back | payload | results | peak memory | note |\n");
+    md.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    for r in scale.runs.iter().filter(|r| r.workload == workload.name) {
+        md.push_str(&run_row(r));
+    }
+    md.push('\n');
+    single_worker(md, scale, workload);
+}
+
+fn run_row(r: &ScaleRun) -> String {
+    let measured = r.available && r.wall_seconds.is_some();
+    let part = |v: f64| if measured { secs(Some(v)) } else { "–".into() };
+    let size = |b: u64| {
+        if measured {
+            crate::units::bytes(b)
+        } else {
+            "–".into()
+        }
+    };
+    let note = if !r.available {
+        format!("not available: {}", r.reason.as_deref().unwrap_or("?"))
+    } else {
+        r.failures
+            .iter()
+            .map(|f| f.what.clone())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    format!(
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+        r.strategy,
+        r.workers,
+        secs(r.wall_seconds.filter(|_| measured)),
+        r.speedup.map_or("–".into(), |s| format!("{s:.2}×")),
+        r.efficiency.map_or("–".into(), |e| format!("{:.0}%", e * 100.0)),
+        part(r.startup_seconds),
+        part(r.ship_out_seconds),
+        part(r.render_seconds),
+        part(r.ship_back_seconds),
+        size(r.payload_bytes),
+        size(r.result_bytes),
+        r.peak_memory_bytes.map_or("–".into(), |m| format!(
+            "{} ({})",
+            crate::units::bytes(m),
+            r.memory_kind.as_deref().unwrap_or("")
+        )),
+        note.replace('|', "\\|"),
+    )
+}
+
+/// W = 1 against the sequential baseline, per strategy.
+fn single_worker(md: &mut String, scale: &Scale, workload: &WorkloadInfo) {
+    let checks: Vec<&SingleWorkerCheck> = scale
+        .single_worker
+        .iter()
+        .filter(|c| c.workload == workload.name)
+        .collect();
+    let Some(first) = checks.first() else { return };
+    let described: Vec<String> = checks
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {:.2}× the baseline (rendering alone {:.2}×{})",
+                c.strategy,
+                c.wall_ratio,
+                c.render_ratio,
+                if c.within_noise {
+                    ""
+                } else {
+                    ", **outside the noise**"
+                }
+            )
+        })
+        .collect();
+    md.push_str(&format!(
+        "W = 1 against the sequential baseline (one worker should render as fast as the main interpreter; noise = the two baseline timings' spread, ±{:.0}%): {}.\n\n",
+        first.noise * 100.0,
+        described.join(", ")
+    ));
+}
+
+/// The import chains an isolated sub-interpreter refused, with hints.
+fn blocked(md: &mut String, scale: &Scale) {
+    if scale.blocked.is_empty() {
+        return;
+    }
+    md.push_str("## What an isolated sub-interpreter refuses\n\n");
+    for b in &scale.blocked {
+        md.push_str(&format!(
+            "- `{}` ({}): {}\n  - hint: {}\n",
+            b.chain.join(" → "),
+            b.workload.map_or("", |w| w.as_str()),
+            b.error,
+            b.hint
+        ));
+    }
+    md.push('\n');
 }

@@ -2,6 +2,7 @@
 //! `charts/`.
 use super::charts::{self, ChartPayload};
 use super::{Exporter, ReportFile, Run};
+use crate::model::results::GrowthJson;
 use crate::model::{PayloadKind, explain::ByteTree};
 use anyhow::Result;
 
@@ -33,7 +34,6 @@ pub struct Svg;
 impl Exporter for Svg {
     fn export(&self, run: &Run) -> Result<Vec<ReportFile>> {
         let mut files = Vec::new();
-        let mut add = |name: String, svg: String| files.push(ReportFile::new(format!("charts/{name}"), svg));
         let sizes: Vec<Vec<u64>> = run
             .payloads
             .iter()
@@ -52,11 +52,11 @@ impl Exporter for Svg {
             })
             .collect();
         let title = format!("Round-trip latency (dumps + loads), {}", run.results.site.path);
-        add(
+        files.push(chart(
             LATENCY.into(),
             charts::latency_percentiles(&chart_payloads, &title)?,
-        );
-        add(COMPARISON.into(), charts::comparison(&chart_payloads)?);
+        ));
+        files.push(chart(COMPARISON.into(), charts::comparison(&chart_payloads)?));
         let site_tree = run
             .results
             .payloads
@@ -65,92 +65,113 @@ impl Exporter for Svg {
             .and_then(|p| p.attribution.as_ref())
             .and_then(|a| a.tree.as_ref());
         if let Some(tree) = site_tree {
-            add(
+            files.push(chart(
                 SITE_BYTES.into(),
                 charts::icicle(&tree_node(tree), "Where the Site's pickled bytes go")?,
-            );
+            ));
         }
         if let Some((cells, _)) = run.transports {
-            let rows: Vec<charts::ShareRow> = run
-                .results
-                .verdicts
-                .iter()
-                .map(|v| charts::ShareRow {
-                    label: format!("{} via {}", v.strategy, v.transport),
-                    share: v.transfer_share,
-                })
-                .collect();
-            let t = run.results.thresholds.unwrap_or_default();
-            add(SHARES.into(), charts::shares(&rows, t.practical, t.marginal)?);
-            let empty = crate::model::stats::new_histogram();
-            for payload in run.payloads.iter().map(|p| p.kind) {
-                let lines: Vec<ChartPayload> = cells
-                    .iter()
-                    .filter(|c| c.payload == payload && !c.roundtrip.is_empty())
-                    .map(|c| ChartPayload {
-                        name: c.transport.name(),
-                        sizes: &[],
-                        dumps: &empty,
-                        loads: &empty,
-                        roundtrip: &c.roundtrip,
-                    })
-                    .collect();
-                if !lines.is_empty() {
-                    let title = format!(
-                        "Round trip of `{payload}` by transport (send, unpickle in the worker, reply)"
-                    );
-                    add(
-                        transport_chart(payload),
-                        charts::latency_percentiles(&lines, &title)?,
-                    );
-                }
-            }
+            files.extend(transport_charts(run, cells)?);
         }
         if let Some(g) = &run.results.growth {
-            for (file, title, bytes) in [
-                (GROWTH_BYTES, "Pickled size against page count", true),
-                (GROWTH_ROUNDTRIP, "Round trip (p50) against page count", false),
-            ] {
-                let series: Vec<charts::GrowthSeries> = g
-                    .payloads()
-                    .iter()
-                    .map(|&kind| {
-                        let pick = |b: Option<u64>, r: Option<u64>| if bytes { b } else { r };
-                        charts::GrowthSeries {
-                            name: kind.name(),
-                            measured: g
-                                .points
-                                .iter()
-                                .filter(|p| p.payload == kind)
-                                .filter_map(|p| {
-                                    pick(p.bytes, p.roundtrip_ns).map(|v| (p.pages as f64, v as f64))
-                                })
-                                .collect(),
-                            projected: g
-                                .projections
-                                .iter()
-                                .filter(|p| p.payload == kind)
-                                .filter_map(|p| {
-                                    let (v, lo, hi) = if bytes {
-                                        (p.bytes, p.bytes_low, p.bytes_high)
-                                    } else {
-                                        (p.roundtrip_ns, p.roundtrip_ns_low, p.roundtrip_ns_high)
-                                    };
-                                    Some((p.pages as f64, v?, lo?, hi?))
-                                })
-                                .collect(),
-                        }
-                    })
-                    .filter(|s| !s.measured.is_empty())
-                    .collect();
-                add(file.into(), charts::growth(&series, title, bytes)?);
-            }
+            files.extend(growth_charts(g)?);
         }
         for (p, kind) in chart_payloads.iter().zip(run.payloads.iter().map(|p| p.kind)) {
             if !p.sizes.is_empty() {
-                add(size_chart(kind), charts::size_distribution(p)?);
+                files.push(chart(size_chart(kind), charts::size_distribution(p)?));
             }
         }
         Ok(files)
+    }
+}
+
+fn chart(name: String, svg: String) -> ReportFile {
+    ReportFile::new(format!("charts/{name}"), svg)
+}
+
+/// The verdicts' shares against the thresholds, and each payload's round trips by transport.
+fn transport_charts(run: &Run, cells: &[crate::transport::Cell]) -> Result<Vec<ReportFile>> {
+    let mut files = Vec::new();
+    let rows: Vec<charts::ShareRow> = run
+        .results
+        .verdicts
+        .iter()
+        .map(|v| charts::ShareRow {
+            label: format!("{} via {}", v.strategy, v.transport),
+            share: v.transfer_share,
+        })
+        .collect();
+    let t = run.results.thresholds.unwrap_or_default();
+    files.push(chart(
+        SHARES.into(),
+        charts::shares(&rows, t.practical, t.marginal)?,
+    ));
+    let empty = crate::model::stats::new_histogram();
+    for payload in run.payloads.iter().map(|p| p.kind) {
+        let lines: Vec<ChartPayload> = cells
+            .iter()
+            .filter(|c| c.payload == payload && !c.roundtrip.is_empty())
+            .map(|c| ChartPayload {
+                name: c.transport.name(),
+                sizes: &[],
+                dumps: &empty,
+                loads: &empty,
+                roundtrip: &c.roundtrip,
+            })
+            .collect();
+        if !lines.is_empty() {
+            let title =
+                format!("Round trip of `{payload}` by transport (send, unpickle in the worker, reply)");
+            files.push(chart(
+                transport_chart(payload),
+                charts::latency_percentiles(&lines, &title)?,
+            ));
+        }
+    }
+    Ok(files)
+}
+
+/// Size and round trip against page count: the measured copies and the projections.
+fn growth_charts(g: &GrowthJson) -> Result<Vec<ReportFile>> {
+    let mut files = Vec::new();
+    for (file, title, bytes) in [
+        (GROWTH_BYTES, "Pickled size against page count", true),
+        (GROWTH_ROUNDTRIP, "Round trip (p50) against page count", false),
+    ] {
+        let series: Vec<charts::GrowthSeries> = g
+            .payloads()
+            .iter()
+            .map(|&kind| growth_series(g, kind, bytes))
+            .filter(|s| !s.measured.is_empty())
+            .collect();
+        files.push(chart(file.into(), charts::growth(&series, title, bytes)?));
+    }
+    Ok(files)
+}
+
+/// One payload's growth line: sizes (`bytes`) or round trips.
+fn growth_series(g: &GrowthJson, kind: PayloadKind, bytes: bool) -> charts::GrowthSeries<'_> {
+    let pick = |b: Option<u64>, r: Option<u64>| if bytes { b } else { r };
+    charts::GrowthSeries {
+        name: kind.name(),
+        measured: g
+            .points
+            .iter()
+            .filter(|p| p.payload == kind)
+            .filter_map(|p| pick(p.bytes, p.roundtrip_ns).map(|v| (p.pages as f64, v as f64)))
+            .collect(),
+        projected: g
+            .projections
+            .iter()
+            .filter(|p| p.payload == kind)
+            .filter_map(|p| {
+                let (v, lo, hi) = if bytes {
+                    (p.bytes, p.bytes_low, p.bytes_high)
+                } else {
+                    (p.roundtrip_ns, p.roundtrip_ns_low, p.roundtrip_ns_high)
+                };
+                Some((p.pages as f64, v?, lo?, hi?))
+            })
+            .collect(),
     }
 }

@@ -1,11 +1,38 @@
 //! The short terminal summary: table, verdict, where the report is.
-use crate::model::results::Results;
+use crate::model::results::{PayloadJson, Results};
+use crate::model::stats::{ByteStats, LatencySummary};
 use crate::units::{bytes, nanos};
 use std::io::Write;
 use std::path::Path;
 
 pub fn print(r: &Results, out: &Path) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text(r, out).as_bytes());
+    let _ = stdout.flush();
+}
+
+/// The summary as printed: heading, answer and strategies, payload table, failures, verdict,
+/// and where the report is.
+pub fn text(r: &Results, out: &Path) -> String {
     let mut s = String::new();
+    heading(&mut s, r);
+    strategies(&mut s, r);
+    payload_table(&mut s, r);
+    failures(&mut s, r);
+    if let Some(sg) = &r.suggestion {
+        s.push_str(&format!("  suggested payload: {}\n", sg.options));
+    }
+    s.push_str(&format!("{}\n", wrap(&r.verdict.text, 96)));
+    if r.verdict.page_drags_site {
+        s.push_str(
+            "\n  ! A single Page is nearly as large as the whole Site: it drags the Site's graph along.\n",
+        );
+    }
+    footer(&mut s, r, out);
+    s
+}
+
+fn heading(s: &mut String, r: &Results) {
     s.push_str(&format!(
         "picklecost {} — {} ({} {}, stage {}, {} pages, Python {}, protocol {}, gc {})\n\n",
         r.tool.version,
@@ -18,44 +45,53 @@ pub fn print(r: &Results, out: &Path) {
         r.settings.protocol,
         r.settings.gc
     ));
-    if !r.verdicts.is_empty() {
-        s.push_str(&format!(
-            "{}\n\n",
-            wrap(&format!("Is the Site picklable cheaply? {}", r.answer), 96)
-        ));
-        let rows: Vec<[String; 4]> = r
-            .verdicts
-            .iter()
-            .map(|v| {
-                [
-                    v.strategy.clone(),
-                    v.transport.to_string(),
-                    v.transfer_share
-                        .map_or("not shippable".into(), |x| format!("{:.2}% of render", x * 100.0)),
-                    serde_json::to_value(v.class)
-                        .ok()
-                        .and_then(|c| c.as_str().map(str::to_uppercase))
-                        .unwrap_or_default(),
-                ]
-            })
-            .collect();
-        let w: Vec<usize> = (0..4)
-            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-            .collect();
-        for row in &rows {
-            s.push_str(&format!(
-                "  {:<w0$}  {:<w1$}  {:>w2$}  {}\n",
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                w0 = w[0],
-                w1 = w[1],
-                w2 = w[2]
-            ));
-        }
-        s.push('\n');
+}
+
+/// The answer, then one aligned line per strategy with its share and class.
+fn strategies(s: &mut String, r: &Results) {
+    if r.verdicts.is_empty() {
+        return;
     }
+    s.push_str(&format!(
+        "{}\n\n",
+        wrap(&format!("Is the Site picklable cheaply? {}", r.answer), 96)
+    ));
+    let rows: Vec<[String; 4]> = r
+        .verdicts
+        .iter()
+        .map(|v| {
+            [
+                v.strategy.clone(),
+                v.transport.to_string(),
+                v.transfer_share
+                    .map_or("not shippable".into(), |x| format!("{:.2}% of render", x * 100.0)),
+                serde_json::to_value(v.class)
+                    .ok()
+                    .and_then(|c| c.as_str().map(str::to_uppercase))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let w: Vec<usize> = (0..4)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in &rows {
+        s.push_str(&format!(
+            "  {:<w0$}  {:<w1$}  {:>w2$}  {}\n",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2]
+        ));
+    }
+    s.push('\n');
+}
+
+/// One row per payload: picklable, count, sizes and latencies, columns aligned.
+fn payload_table(s: &mut String, r: &Results) {
     let header = [
         "payload",
         "picklable",
@@ -67,46 +103,12 @@ pub fn print(r: &Results, out: &Path) {
         "round trip p50/p99",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
-    for p in &r.payloads {
-        let size = |f: fn(&crate::model::stats::ByteStats) -> u64| {
-            p.bytes.as_ref().map_or("-".into(), |b| bytes(f(b)))
-        };
-        let lat = |l: &crate::model::stats::LatencySummary| {
-            if l.samples == 0 {
-                "-".to_string()
-            } else {
-                format!("{} / {}", nanos(l.p50), nanos(l.p99))
-            }
-        };
-        rows.push(vec![
-            p.name.to_string(),
-            if p.picklable { "yes".into() } else { "NO".into() },
-            format!("{}/{}", p.count, p.objects),
-            size(|b| b.median),
-            size(|b| b.max),
-            lat(&p.dumps_ns),
-            lat(&p.loads_ns),
-            lat(&p.roundtrip_ns),
-        ]);
-    }
+    rows.extend(r.payloads.iter().map(payload_row));
     let widths: Vec<usize> = (0..header.len())
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     for (i, row) in rows.iter().enumerate() {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(c, (cell, w))| {
-                let pad = w - cell.chars().count();
-                if c == 0 {
-                    format!("{cell}{}", " ".repeat(pad))
-                } else {
-                    format!("{}{cell}", " ".repeat(pad))
-                }
-            })
-            .collect();
-        s.push_str(&format!("  {}\n", cells.join("  ")));
+        s.push_str(&format!("  {}\n", aligned(row, &widths).join("  ")));
         if i == 0 {
             s.push_str(&format!(
                 "  {}\n",
@@ -119,6 +121,47 @@ pub fn print(r: &Results, out: &Path) {
         }
     }
     s.push('\n');
+}
+
+fn payload_row(p: &PayloadJson) -> Vec<String> {
+    let size = |f: fn(&ByteStats) -> u64| p.bytes.as_ref().map_or("-".into(), |b| bytes(f(b)));
+    let lat = |l: &LatencySummary| {
+        if l.samples == 0 {
+            "-".to_string()
+        } else {
+            format!("{} / {}", nanos(l.p50), nanos(l.p99))
+        }
+    };
+    vec![
+        p.name.to_string(),
+        if p.picklable { "yes".into() } else { "NO".into() },
+        format!("{}/{}", p.count, p.objects),
+        size(|b| b.median),
+        size(|b| b.max),
+        lat(&p.dumps_ns),
+        lat(&p.loads_ns),
+        lat(&p.roundtrip_ns),
+    ]
+}
+
+/// The first column left-aligned, the others right-aligned, to `widths`.
+fn aligned(row: &[String], widths: &[usize]) -> Vec<String> {
+    row.iter()
+        .zip(widths)
+        .enumerate()
+        .map(|(c, (cell, w))| {
+            let pad = " ".repeat(w - cell.chars().count());
+            if c == 0 {
+                format!("{cell}{pad}")
+            } else {
+                format!("{pad}{cell}")
+            }
+        })
+        .collect()
+}
+
+/// Each unpicklable payload: its error, first root causes, culprit count and repaired cost.
+fn failures(s: &mut String, r: &Results) {
     for p in r.payloads.iter().filter(|p| !p.picklable) {
         s.push_str(&format!(
             "  {} not picklable: {}\n",
@@ -147,15 +190,9 @@ pub fn print(r: &Results, out: &Path) {
             s.push_str(&format!("    {}\n", crate::verdict::after_repairs(fix)));
         }
     }
-    if let Some(sg) = &r.suggestion {
-        s.push_str(&format!("  suggested payload: {}\n", sg.options));
-    }
-    s.push_str(&format!("{}\n", wrap(&r.verdict.text, 96)));
-    if r.verdict.page_drags_site {
-        s.push_str(
-            "\n  ! A single Page is nearly as large as the whole Site: it drags the Site's graph along.\n",
-        );
-    }
+}
+
+fn footer(s: &mut String, r: &Results, out: &Path) {
     let memory = match (r.memory.peak, r.memory.loaded_site) {
         (Some(peak), Some(site)) => format!("; peak RSS {} (loaded site {})", bytes(peak), bytes(site)),
         _ => String::new(),
@@ -167,9 +204,6 @@ pub fn print(r: &Results, out: &Path) {
         r.timing.load_seconds,
         out.join("report.md").display()
     ));
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(s.as_bytes());
-    let _ = stdout.flush();
 }
 
 fn wrap(text: &str, width: usize) -> String {
@@ -188,4 +222,50 @@ fn wrap(text: &str, width: usize) -> String {
         lines.push(line);
     }
     lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::testdata;
+
+    #[test]
+    fn summary_names_every_strategy_and_payload_and_the_report() {
+        let r = testdata::results();
+        let s = text(&r, Path::new("/out"));
+        assert!(s.starts_with(&format!("picklecost {} — {} (", r.tool.version, r.site.path)));
+        // The answer and the verdict are wrapped, word for word.
+        let words: Vec<&str> = s.split_whitespace().collect();
+        let joined = words.join(" ");
+        assert!(joined.contains(&r.answer), "{s}");
+        assert!(joined.contains(&r.verdict.text), "{s}");
+        for v in &r.verdicts {
+            let share = v.transfer_share.map_or("not shippable".to_string(), |x| {
+                format!("{:.2}% of render", x * 100.0)
+            });
+            assert!(
+                s.lines().any(|l| l.starts_with(&format!("  {}", v.strategy))
+                    && l.contains(&share)
+                    && l.ends_with(&v.class.word().to_uppercase())),
+                "{v:?} in {s}"
+            );
+        }
+        for p in &r.payloads {
+            let size = p.bytes.as_ref().map_or("-".to_string(), |b| bytes(b.median));
+            assert!(
+                s.lines().any(|l| l.starts_with(&format!("  {} ", p.name))
+                    && l.contains(&format!("{}/{}", p.count, p.objects))
+                    && l.contains(&size)),
+                "{} in {s}",
+                p.name
+            );
+        }
+        let site = &r.payloads[0];
+        assert!(s.contains(&format!(
+            "  site not picklable: {}",
+            site.error.as_deref().unwrap()
+        )));
+        assert!(s.contains(&format!("    ({} culprits in all", site.failures.len())));
+        assert!(s.trim_end().ends_with("report: /out/report.md"));
+    }
 }

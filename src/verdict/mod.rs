@@ -2,6 +2,8 @@
 //! `page_subset`, the one-line answer, and (in `strategies`) the per-strategy rows.
 pub mod scale;
 pub mod strategies;
+#[cfg(test)]
+pub mod testdata;
 
 use crate::model::PayloadKind;
 use crate::model::results::{GrowthJson, PayloadJson, RepairedJson, SuggestionJson, Verdict};
@@ -54,7 +56,7 @@ pub fn drag_list(p: &PayloadJson, max: usize) -> Option<String> {
 }
 
 /// The paragraph comparing `site`, `page`, `page_subset` and the suggestion, from the measured
-/// numbers.
+/// numbers: one sentence (or two) per payload, then the notes.
 pub fn comparison(
     payloads: &[PayloadJson],
     fields: &[String],
@@ -69,150 +71,197 @@ pub fn comparison(
     );
     let mut v = Verdict::default();
     let mut sentences = Vec::new();
-
-    match site {
-        Some(s) if s.picklable => sentences.push(format!(
-            "The full Site is picklable: {} per copy, {} per round trip at p50 (dumps {} + loads {}).",
-            bytes(s.bytes.as_ref().map_or(0, |b| b.median)),
-            nanos(s.roundtrip_ns.p50),
-            nanos(s.dumps_ns.p50),
-            nanos(s.loads_ns.p50)
-        )),
-        Some(s) => {
-            sentences.push(format!(
-                "The full Site is not picklable ({}), so it cannot be shipped to worker interpreters as it is.",
-                s.error.as_deref().unwrap_or("unknown error")
-            ));
-            if let Some(list) = culprit_list(s) {
-                sentences.push(format!(
-                    "Unpicklable objects in it ({}): {list}.",
-                    s.failures.len()
-                ));
-            }
-        }
-        None => {}
+    if let Some(s) = site {
+        sentences.extend(site_sentences(s));
     }
-
     if let Some(p) = page {
-        if p.count == 0 && p.objects == 0 {
-            sentences.push("The site has no pages to measure.".into());
-        } else if let Some(pb) = p.bytes.as_ref() {
-            let mut s = format!(
-                "A single Page pickles to {} at the median (max {}), {} per round trip at p50",
-                bytes(pb.median),
-                bytes(pb.max),
-                nanos(p.roundtrip_ns.p50)
-            );
-            if let Some(sb) = site.and_then(|s| s.bytes.as_ref()).filter(|b| b.median > 0) {
-                let share = pb.median as f64 / sb.median as f64;
-                v.page_to_site_bytes = Some(share);
-                if share >= DRAG_FRACTION {
-                    v.page_drags_site = true;
-                    s.push_str(&format!(
-                        " — {:.0}% of the whole Site: pickling one Page drags the Site's object graph along with it",
-                        share * 100.0
-                    ));
-                    if let Some(list) = drag_list(p, 3) {
-                        s.push_str(&format!(", through {list}"));
-                    }
-                } else {
-                    s.push_str(&format!(" ({:.1}% of the whole Site)", share * 100.0));
-                }
-            }
-            s.push('.');
-            if !p.picklable {
-                s.push_str(&format!(
-                    " {} page(s) failed to pickle ({}).",
-                    p.failures_count,
-                    p.error.as_deref().unwrap_or("")
-                ));
-                if let Some(list) = culprit_list(p) {
-                    s.push_str(&format!(" Culprits: {list}."));
-                }
-            }
-            sentences.push(s);
-        } else {
-            sentences.push(format!(
-                "No Page is picklable ({}).",
-                p.error.as_deref().unwrap_or("unknown error")
-            ));
-        }
+        sentences.push(page_sentence(p, site, &mut v));
     }
-
     if let (Some(p), Some(q)) = (page, subset) {
-        match (p.bytes.as_ref(), q.bytes.as_ref()) {
-            (Some(pb), Some(qb)) if qb.median > 0 && q.roundtrip_ns.p50 > 0 => {
-                let smaller = pb.median as f64 / qb.median as f64;
-                let faster = p.roundtrip_ns.p50 as f64 / q.roundtrip_ns.p50 as f64;
-                v.subset_smaller_than_page = Some(smaller);
-                v.subset_faster_than_page = Some(faster);
-                let relation = if (1.0..2.0).contains(&smaller) {
-                    "barely smaller".to_string()
-                } else if smaller >= 1.0 {
-                    format!("{} smaller", ratio(smaller))
-                } else {
-                    format!("{} larger", ratio(1.0 / smaller))
-                };
-                let speed = if faster >= 1.0 {
-                    format!("{} faster", ratio(faster))
-                } else {
-                    format!("{} slower", ratio(1.0 / faster))
-                };
-                sentences.push(format!(
-                    "A page subset ({}) is {relation} and {speed} to round-trip than a full Page ({} vs {} median; {} vs {} p50).",
-                    fields.join(", "),
-                    bytes(qb.median),
-                    bytes(pb.median),
-                    nanos(q.roundtrip_ns.p50),
-                    nanos(p.roundtrip_ns.p50)
-                ));
-                let pages = p.objects as f64;
-                sentences.push(format!(
-                    "Shipping every one of the {} pages would cost about {} of pickling as full Pages versus {} as subsets (p50 round trip x pages).",
-                    p.objects,
-                    nanos((p.roundtrip_ns.p50 as f64 * pages) as u64),
-                    nanos((q.roundtrip_ns.p50 as f64 * pages) as u64)
-                ));
-                // Only a graph-dragging Page makes a large subset suspicious: its fields may drag too.
-                if v.page_drags_site && qb.max as f64 > 0.5 * pb.median as f64 {
-                    sentences.push(format!(
-                        "Some subsets are nearly as large as a full Page (max {}): a selected field drags the graph along too (see Why).",
-                        bytes(qb.max)
-                    ));
-                }
-            }
-            (_, None) if !q.picklable => sentences.push(format!(
-                "The page subset is not picklable either ({}).",
-                q.error.as_deref().unwrap_or("unknown error")
-            )),
-            _ => {}
-        }
+        sentences.extend(subset_sentences(p, q, fields, &mut v));
     }
     if let Some(sg) = suggestion {
-        let measured = find(PayloadKind::PageSuggested)
-            .and_then(|p| p.bytes.as_ref().map(|b| (b.median, p.roundtrip_ns.p50)));
-        let mut s = format!("Suggested minimal page payload: `{}`", sg.options);
-        if let Some((median, p50)) = measured {
-            s.push_str(&format!(
-                ", measured as `page_suggested`: {} median, {} round trip at p50",
-                bytes(median),
-                nanos(p50)
-            ));
-            if let Some(pb) = page.and_then(|p| p.bytes.as_ref()).filter(|_| median > 0) {
-                s.push_str(&format!(
-                    " ({} smaller than a full Page)",
-                    ratio(pb.median as f64 / median as f64)
-                ));
-            }
-        }
-        s.push('.');
-        sentences.push(s);
+        sentences.push(suggestion_sentence(sg, find(PayloadKind::PageSuggested), page));
     }
     for note in notes {
         sentences.push(format!("(Note: {note}.)"));
     }
     v.text = sentences.join(" ");
     v
+}
+
+/// The Site's size and round trip, or why it cannot be pickled and its first culprits.
+fn site_sentences(s: &PayloadJson) -> Vec<String> {
+    if s.picklable {
+        return vec![format!(
+            "The full Site is picklable: {} per copy, {} per round trip at p50 (dumps {} + loads {}).",
+            bytes(s.bytes.as_ref().map_or(0, |b| b.median)),
+            nanos(s.roundtrip_ns.p50),
+            nanos(s.dumps_ns.p50),
+            nanos(s.loads_ns.p50)
+        )];
+    }
+    let mut sentences = vec![format!(
+        "The full Site is not picklable ({}), so it cannot be shipped to worker interpreters as it is.",
+        s.error.as_deref().unwrap_or("unknown error")
+    )];
+    if let Some(list) = culprit_list(s) {
+        sentences.push(format!(
+            "Unpicklable objects in it ({}): {list}.",
+            s.failures.len()
+        ));
+    }
+    sentences
+}
+
+/// A Page's size and round trip, its share of the Site's size (recorded in `v`: a Page at
+/// least `DRAG_FRACTION` of the Site drags it), and its failures.
+fn page_sentence(p: &PayloadJson, site: Option<&PayloadJson>, v: &mut Verdict) -> String {
+    if p.count == 0 && p.objects == 0 {
+        return "The site has no pages to measure.".into();
+    }
+    let Some(pb) = p.bytes.as_ref() else {
+        return format!(
+            "No Page is picklable ({}).",
+            p.error.as_deref().unwrap_or("unknown error")
+        );
+    };
+    let mut s = format!(
+        "A single Page pickles to {} at the median (max {}), {} per round trip at p50",
+        bytes(pb.median),
+        bytes(pb.max),
+        nanos(p.roundtrip_ns.p50)
+    );
+    if let Some(sb) = site.and_then(|s| s.bytes.as_ref()).filter(|b| b.median > 0) {
+        let share = pb.median as f64 / sb.median as f64;
+        v.page_to_site_bytes = Some(share);
+        v.page_drags_site = share >= DRAG_FRACTION;
+        s.push_str(&share_of_site(p, share));
+    }
+    s.push('.');
+    if !p.picklable {
+        s.push_str(&format!(
+            " {} page(s) failed to pickle ({}).",
+            p.failures_count,
+            p.error.as_deref().unwrap_or("")
+        ));
+        if let Some(list) = culprit_list(p) {
+            s.push_str(&format!(" Culprits: {list}."));
+        }
+    }
+    s
+}
+
+/// " (0.6% of the whole Site)", or " — 60% of the whole Site: pickling one Page drags ...".
+fn share_of_site(p: &PayloadJson, share: f64) -> String {
+    if share < DRAG_FRACTION {
+        return format!(" ({:.1}% of the whole Site)", share * 100.0);
+    }
+    let mut s = format!(
+        " — {:.0}% of the whole Site: pickling one Page drags the Site's object graph along with it",
+        share * 100.0
+    );
+    if let Some(list) = drag_list(p, 3) {
+        s.push_str(&format!(", through {list}"));
+    }
+    s
+}
+
+/// The subset against a full Page: how much smaller and faster (recorded in `v`), what
+/// shipping every page would cost either way, and a warning when a subset drags too.
+fn subset_sentences(p: &PayloadJson, q: &PayloadJson, fields: &[String], v: &mut Verdict) -> Vec<String> {
+    let (pb, qb) = match (p.bytes.as_ref(), q.bytes.as_ref()) {
+        (Some(pb), Some(qb)) if qb.median > 0 && q.roundtrip_ns.p50 > 0 => (pb, qb),
+        (_, None) if !q.picklable => {
+            return vec![format!(
+                "The page subset is not picklable either ({}).",
+                q.error.as_deref().unwrap_or("unknown error")
+            )];
+        }
+        _ => return Vec::new(),
+    };
+    let smaller = pb.median as f64 / qb.median as f64;
+    let faster = p.roundtrip_ns.p50 as f64 / q.roundtrip_ns.p50 as f64;
+    v.subset_smaller_than_page = Some(smaller);
+    v.subset_faster_than_page = Some(faster);
+    let mut sentences = vec![
+        format!(
+            "A page subset ({}) is {} and {} to round-trip than a full Page ({} vs {} median; {} vs {} p50).",
+            fields.join(", "),
+            size_relation(smaller),
+            speed_relation(faster),
+            bytes(qb.median),
+            bytes(pb.median),
+            nanos(q.roundtrip_ns.p50),
+            nanos(p.roundtrip_ns.p50)
+        ),
+        every_page_cost(p, q),
+    ];
+    // Only a graph-dragging Page makes a large subset suspicious: its fields may drag too.
+    if v.page_drags_site && qb.max as f64 > 0.5 * pb.median as f64 {
+        sentences.push(format!(
+            "Some subsets are nearly as large as a full Page (max {}): a selected field drags the graph along too (see Why).",
+            bytes(qb.max)
+        ));
+    }
+    sentences
+}
+
+/// "barely smaller" (less than 2x), "40x smaller" or "2.0x larger", from Page / subset.
+fn size_relation(smaller: f64) -> String {
+    if (1.0..2.0).contains(&smaller) {
+        "barely smaller".to_string()
+    } else if smaller >= 1.0 {
+        format!("{} smaller", ratio(smaller))
+    } else {
+        format!("{} larger", ratio(1.0 / smaller))
+    }
+}
+
+/// "3.5x faster" or "2.0x slower", from Page / subset round trip.
+fn speed_relation(faster: f64) -> String {
+    if faster >= 1.0 {
+        format!("{} faster", ratio(faster))
+    } else {
+        format!("{} slower", ratio(1.0 / faster))
+    }
+}
+
+/// Every page shipped as a full Page and as a subset: p50 round trip x pages.
+fn every_page_cost(p: &PayloadJson, q: &PayloadJson) -> String {
+    let pages = p.objects as f64;
+    format!(
+        "Shipping every one of the {} pages would cost about {} of pickling as full Pages versus {} as subsets (p50 round trip x pages).",
+        p.objects,
+        nanos((p.roundtrip_ns.p50 as f64 * pages) as u64),
+        nanos((q.roundtrip_ns.p50 as f64 * pages) as u64)
+    )
+}
+
+/// The suggestion as options, with what `page_suggested` measured and how it compares with a
+/// full Page.
+fn suggestion_sentence(
+    sg: &SuggestionJson,
+    suggested: Option<&PayloadJson>,
+    page: Option<&PayloadJson>,
+) -> String {
+    let measured = suggested.and_then(|p| p.bytes.as_ref().map(|b| (b.median, p.roundtrip_ns.p50)));
+    let mut s = format!("Suggested minimal page payload: `{}`", sg.options);
+    if let Some((median, p50)) = measured {
+        s.push_str(&format!(
+            ", measured as `page_suggested`: {} median, {} round trip at p50",
+            bytes(median),
+            nanos(p50)
+        ));
+        if let Some(pb) = page.and_then(|p| p.bytes.as_ref()).filter(|_| median > 0) {
+            s.push_str(&format!(
+                " ({} smaller than a full Page)",
+                ratio(pb.median as f64 / median as f64)
+            ));
+        }
+    }
+    s.push('.');
+    s
 }
 
 /// The one-line answer to "is the Site picklable cheaply?", from the measured payloads and the
@@ -222,28 +271,7 @@ pub fn answer(payloads: &[PayloadJson], verdicts: &[VerdictRow]) -> String {
         return "No Site was measured.".into();
     };
     if !site.picklable {
-        let mut s = format!(
-            "No: the Site cannot be pickled at all ({}).",
-            site.error.as_deref().unwrap_or("unknown error")
-        );
-        if !site.root_causes.is_empty() {
-            let causes: Vec<String> = site
-                .root_causes
-                .iter()
-                .take(3)
-                .map(|c| format!("`{}` ({} x{})", c.pattern, c.type_name, c.count))
-                .collect();
-            s.push_str(&format!(
-                " {} root cause(s): {}{}.",
-                site.root_causes.len(),
-                causes.join(", "),
-                if site.root_causes.len() > 3 { ", ..." } else { "" }
-            ));
-        }
-        if let Some(fix) = &site.repaired {
-            s.push_str(&format!(" {}.", after_repairs(fix)));
-        }
-        return s;
+        return site_unpicklable(site);
     }
     let size = site.bytes.as_ref().map_or(0, |b| b.median);
     let mut s = format!(
@@ -251,22 +279,10 @@ pub fn answer(payloads: &[PayloadJson], verdicts: &[VerdictRow]) -> String {
         bytes(size),
         nanos(site.roundtrip_ns.p50)
     );
-    let describe = |v: &VerdictRow| match (v.class, v.transfer_share) {
-        (crate::model::VerdictClass::Unknown, _) => {
-            format!("unclassified via {} (no render cost)", v.transport)
-        }
-        (_, Some(share)) => format!(
-            "{} via {} ({:.1}% of render time)",
-            v.class.word(),
-            v.transport,
-            share * 100.0
-        ),
-        (_, None) => format!("not shippable via {}", v.transport),
-    };
     let site_rows: Vec<String> = verdicts
         .iter()
         .filter(|v| v.payload == PayloadKind::Site)
-        .map(describe)
+        .map(site_row)
         .collect();
     if site_rows.is_empty() {
         s.push('.');
@@ -276,12 +292,7 @@ pub fn answer(payloads: &[PayloadJson], verdicts: &[VerdictRow]) -> String {
         "; shipping it once per worker is {}",
         site_rows.join(", ")
     ));
-    // The best per-page payload by its best copying transport.
-    let best = verdicts
-        .iter()
-        .filter(|v| v.payload != PayloadKind::Site && v.transfer_share.is_some())
-        .min_by(|a, b| a.transfer_share.partial_cmp(&b.transfer_share).unwrap());
-    if let Some(b) = best {
+    if let Some(b) = cheapest_per_page(verdicts) {
         s.push_str(&format!(
             "; the cheapest per-page option is `{}` via {}: {} ({:.2}% of render time)",
             b.payload,
@@ -292,6 +303,58 @@ pub fn answer(payloads: &[PayloadJson], verdicts: &[VerdictRow]) -> String {
     }
     s.push('.');
     s
+}
+
+/// "No: the Site cannot be pickled at all (...)", its first root causes and the cost after
+/// repairs.
+fn site_unpicklable(site: &PayloadJson) -> String {
+    let mut s = format!(
+        "No: the Site cannot be pickled at all ({}).",
+        site.error.as_deref().unwrap_or("unknown error")
+    );
+    if !site.root_causes.is_empty() {
+        let causes: Vec<String> = site
+            .root_causes
+            .iter()
+            .take(3)
+            .map(|c| format!("`{}` ({} x{})", c.pattern, c.type_name, c.count))
+            .collect();
+        s.push_str(&format!(
+            " {} root cause(s): {}{}.",
+            site.root_causes.len(),
+            causes.join(", "),
+            if site.root_causes.len() > 3 { ", ..." } else { "" }
+        ));
+    }
+    if let Some(fix) = &site.repaired {
+        s.push_str(&format!(" {}.", after_repairs(fix)));
+    }
+    s
+}
+
+/// One Site strategy: "practical via fork (0.4% of render time)".
+fn site_row(v: &VerdictRow) -> String {
+    match (v.class, v.transfer_share) {
+        (crate::model::VerdictClass::Unknown, _) => {
+            format!("unclassified via {} (no render cost)", v.transport)
+        }
+        (_, Some(share)) => format!(
+            "{} via {} ({:.1}% of render time)",
+            v.class.word(),
+            v.transport,
+            share * 100.0
+        ),
+        (_, None) => format!("not shippable via {}", v.transport),
+    }
+}
+
+/// The per-page payload (one object per page: never the Site or another whole-site object)
+/// with the smallest transfer share, by its best transport.
+fn cheapest_per_page(verdicts: &[VerdictRow]) -> Option<&VerdictRow> {
+    verdicts
+        .iter()
+        .filter(|v| v.payload.per_page() && v.transfer_share.is_some())
+        .min_by(|a, b| a.transfer_share.partial_cmp(&b.transfer_share).unwrap())
 }
 
 /// "after repairs (1 RLock -> None, 57 mappingproxy -> dict): 571.3 KB, 9.1 ms round trip p50, practical (2.1% of render)"
@@ -379,4 +442,278 @@ pub fn projection(g: &GrowthJson) -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testdata::*;
+    use super::*;
+    use crate::model::{TransportKind, VerdictClass};
+
+    fn fields() -> Vec<String> {
+        vec!["source_path".into(), "content".into()]
+    }
+
+    #[test]
+    fn a_page_near_the_site_size_drags_it_and_names_the_reference() {
+        let site = payload(PayloadKind::Site, 1, 100_000, 9_000_000);
+        let mut page = payload(PayloadKind::Page, 20, 60_000, 5_000_000);
+        page.drag = vec![crate::model::explain::Drag {
+            path: "page._site".into(),
+            bytes: Some(55_000),
+            reaches: "site".into(),
+            parent: None,
+            alone_bytes: Some(58_000),
+        }];
+        let subset = payload(PayloadKind::PageSubset, 20, 1_000, 20_000);
+        let v = comparison(
+            &[site.clone(), page.clone(), subset.clone()],
+            &fields(),
+            None,
+            &[],
+        );
+        let share = 60_000.0 / 100_000.0;
+        assert_eq!(v.page_to_site_bytes, Some(share));
+        assert!(share >= DRAG_FRACTION && v.page_drags_site);
+        assert!(
+            v.text
+                .contains(&format!("{:.0}% of the whole Site", share * 100.0)),
+            "{}",
+            v.text
+        );
+        assert!(
+            v.text
+                .contains(&format!("through `page._site` ({})", bytes(55_000))),
+            "{}",
+            v.text
+        );
+        // The subset's max (2x its median) is far below half a Page: no warning.
+        assert!(!v.text.contains("nearly as large as a full Page"));
+
+        // The same Page at a tenth of the Site does not drag it.
+        let mut big_site = site;
+        big_site.bytes = Some(byte_stats(600_000, 1));
+        let v = comparison(&[big_site, page, subset], &fields(), None, &[]);
+        assert_eq!(v.page_to_site_bytes, Some(0.1));
+        assert!(!v.page_drags_site);
+        assert!(v.text.contains(" (10.0% of the whole Site)."), "{}", v.text);
+    }
+
+    #[test]
+    fn subset_ratios_and_the_cost_of_shipping_every_page() {
+        let site = payload(PayloadKind::Site, 1, 1_000_000, 9_000_000);
+        let page = payload(PayloadKind::Page, 30, 40_000, 700_000);
+        let subset = payload(PayloadKind::PageSubset, 30, 1_000, 20_000);
+        let v = comparison(&[site, page.clone(), subset.clone()], &fields(), None, &[]);
+        let smaller = 40_000.0 / 1_000.0;
+        let faster = 700_000.0 / 20_000.0;
+        assert_eq!(v.subset_smaller_than_page, Some(smaller));
+        assert_eq!(v.subset_faster_than_page, Some(faster));
+        assert!(
+            v.text.contains(&format!(
+                "A page subset (source_path, content) is {} smaller and {} faster to round-trip than a full Page ({} vs {} median; {} vs {} p50).",
+                ratio(smaller),
+                ratio(faster),
+                bytes(1_000),
+                bytes(40_000),
+                nanos(20_000),
+                nanos(700_000)
+            )),
+            "{}",
+            v.text
+        );
+        assert!(v.text.contains(&format!(
+            "Shipping every one of the 30 pages would cost about {} of pickling as full Pages versus {} as subsets",
+            nanos(700_000 * 30),
+            nanos(20_000 * 30)
+        )));
+    }
+
+    #[test]
+    fn a_subset_barely_smaller_or_larger_and_slower_says_so() {
+        let page = payload(PayloadKind::Page, 5, 1_500, 10_000);
+        let subset = payload(PayloadKind::PageSubset, 5, 1_000, 20_000);
+        let v = comparison(&[page.clone(), subset], &fields(), None, &[]);
+        assert!(v.text.contains("is barely smaller and 2.0x slower"), "{}", v.text);
+        let larger = payload(PayloadKind::PageSubset, 5, 3_000, 5_000);
+        let v = comparison(&[page, larger], &fields(), None, &[]);
+        assert!(
+            v.text
+                .contains(&format!("is {} larger and {} faster", ratio(2.0), ratio(2.0))),
+            "{}",
+            v.text
+        );
+    }
+
+    #[test]
+    fn an_unpicklable_site_names_its_culprits_and_an_unpicklable_subset_is_said() {
+        let mut site = unpicklable(PayloadKind::Site, 1, "TypeError: no");
+        site.failures = (0..5)
+            .map(|k| culprit(&format!("site.x{k}"), "RLock", "cannot pickle"))
+            .collect();
+        let page = payload(PayloadKind::Page, 3, 1_000, 10_000);
+        let subset = unpicklable(PayloadKind::PageSubset, 3, "TypeError: lock");
+        let notes = vec!["a note".to_string()];
+        let v = comparison(&[site, page, subset], &fields(), None, &notes);
+        assert!(
+            v.text
+                .starts_with("The full Site is not picklable (TypeError: no)"),
+            "{}",
+            v.text
+        );
+        assert!(
+            v.text
+                .contains("Unpicklable objects in it (5): `site.x0` (RLock: cannot pickle)")
+        );
+        assert!(
+            v.text.contains(", and 2 more."),
+            "three named of five: {}",
+            v.text
+        );
+        assert!(
+            v.text
+                .contains("The page subset is not picklable either (TypeError: lock).")
+        );
+        assert!(v.text.ends_with("(Note: a note.)"));
+        assert_eq!(v.page_to_site_bytes, None);
+        assert!(!v.page_drags_site);
+    }
+
+    #[test]
+    fn no_pages_and_no_picklable_page() {
+        let empty = PayloadJson {
+            count: 0,
+            objects: 0,
+            bytes: None,
+            ..payload(PayloadKind::Page, 0, 0, 0)
+        };
+        assert_eq!(
+            comparison(&[empty], &[], None, &[]).text,
+            "The site has no pages to measure."
+        );
+        let failed = unpicklable(PayloadKind::Page, 4, "TypeError: file");
+        assert_eq!(
+            comparison(&[failed], &[], None, &[]).text,
+            "No Page is picklable (TypeError: file)."
+        );
+    }
+
+    #[test]
+    fn the_suggestion_sentence_carries_its_measured_figures() {
+        let page = payload(PayloadKind::Page, 8, 12_000, 90_000);
+        let suggested = payload(PayloadKind::PageSuggested, 8, 400, 6_000);
+        let sg = suggestion(Some(400));
+        let v = comparison(&[page, suggested], &[], Some(&sg), &[]);
+        assert!(
+            v.text.ends_with(&format!(
+                "Suggested minimal page payload: `{}`, measured as `page_suggested`: {} median, {} round trip at p50 ({} smaller than a full Page).",
+                sg.options,
+                bytes(400),
+                nanos(6_000),
+                ratio(12_000.0 / 400.0)
+            )),
+            "{}",
+            v.text
+        );
+    }
+
+    #[test]
+    fn answer_for_an_unpicklable_site_lists_root_causes_and_repairs() {
+        let site = unpicklable_site();
+        let a = answer(std::slice::from_ref(&site), &[]);
+        assert!(a.starts_with(&format!(
+            "No: the Site cannot be pickled at all ({}).",
+            site.error.as_deref().unwrap()
+        )));
+        assert!(a.contains(&format!("{} root cause(s): ", site.root_causes.len())));
+        for c in &site.root_causes {
+            assert!(
+                a.contains(&format!("`{}` ({} x{})", c.pattern, c.type_name, c.count)),
+                "{a}"
+            );
+        }
+        assert!(a.ends_with(&format!(" {}.", after_repairs(site.repaired.as_ref().unwrap()))));
+    }
+
+    #[test]
+    fn answer_for_a_picklable_site_describes_every_site_row_and_the_cheapest_per_page_option() {
+        use PayloadKind::*;
+        use TransportKind::*;
+        let payloads = [payload(Site, 1, 2_000_000, 8_000_000)];
+        let verdicts = [
+            row(Site, Process, Some(0.3), VerdictClass::Impractical),
+            row(Site, Subinterpreter, None, VerdictClass::Impractical),
+            row(Page, Process, Some(0.2), VerdictClass::Marginal),
+            row(PageSubset, Process, Some(0.04), VerdictClass::Practical),
+            row(PageSubset, Fork, Some(0.01), VerdictClass::Practical),
+        ];
+        let a = answer(&payloads, &verdicts);
+        assert_eq!(
+            a,
+            format!(
+                "The Site pickles ({}, {} per round trip at p50); shipping it once per worker is impractical via process (30.0% of render time), not shippable via subinterpreter; the cheapest per-page option is `page_subset` via fork: practical (1.00% of render time).",
+                bytes(2_000_000),
+                nanos(8_000_000)
+            )
+        );
+        // Without Site rows there is nothing more to say.
+        assert_eq!(
+            answer(&payloads, &verdicts[2..]),
+            format!(
+                "The Site pickles ({}, {} per round trip at p50).",
+                bytes(2_000_000),
+                nanos(8_000_000)
+            )
+        );
+        assert_eq!(answer(&[], &verdicts), "No Site was measured.");
+    }
+
+    #[test]
+    fn a_whole_site_object_is_never_the_cheapest_per_page_option() {
+        use PayloadKind::*;
+        use TransportKind::*;
+        let payloads = [payload(Site, 1, 2_000_000, 8_000_000)];
+        let verdicts = [
+            row(Site, Process, Some(0.3), VerdictClass::Impractical),
+            row(SiteExtra, Process, Some(0.001), VerdictClass::Practical),
+            row(PageSubset, Process, Some(0.04), VerdictClass::Practical),
+        ];
+        let cheapest = verdicts
+            .iter()
+            .filter(|v| v.payload.per_page())
+            .min_by(|a, b| a.transfer_share.partial_cmp(&b.transfer_share).unwrap())
+            .unwrap();
+        assert_eq!(cheapest.payload, PageSubset);
+        let a = answer(&payloads, &verdicts);
+        assert!(!a.contains("`site_extra`"), "{a}");
+        assert!(
+            a.contains(&format!(
+                "the cheapest per-page option is `{}` via {}: practical ({:.2}% of render time)",
+                cheapest.payload,
+                cheapest.transport,
+                cheapest.transfer_share.unwrap() * 100.0
+            )),
+            "{a}"
+        );
+    }
+
+    #[test]
+    fn after_repairs_reads_the_repaired_figures() {
+        let fix = unpicklable_site().repaired.unwrap();
+        assert_eq!(
+            after_repairs(&fix),
+            format!(
+                "{} (1 RLock, 12 TextIOWrapper replaced): {}, {} round trip p50, practical ({:.2}% of render)",
+                fix.label,
+                bytes(fix.bytes.unwrap()),
+                nanos(fix.roundtrip_ns.p50),
+                fix.transfer_share.unwrap() * 100.0
+            )
+        );
+        let still = RepairedJson {
+            error: Some("TypeError: still".into()),
+            ..fix
+        };
+        assert!(after_repairs(&still).ends_with(": still fails: TypeError: still"));
+    }
 }

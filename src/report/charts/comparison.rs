@@ -66,6 +66,33 @@ fn bar_labels(values: &[Option<f64>], fmt: &dyn Fn(f64) -> String) -> Vec<Option
         .collect()
 }
 
+/// The log x axis of a bar panel: its left end well below the smallest bar so that bar stays
+/// visible, its right end leaving room for the value label after the longest bar (labels: bold
+/// ~13 px, ~8 px a char).
+fn value_axis(vals: &[Option<f64>], labels: &[Option<String>], plot_w: f64) -> LogAxis {
+    let (vmin, vmax) = vals
+        .iter()
+        .flatten()
+        .fold(None, |acc: Option<(f64, f64)>, &v| match acc {
+            None => Some((v, v)),
+            Some((a, b)) => Some((a.min(v), b.max(v))),
+        })
+        .unwrap_or((10.0, 1000.0));
+    let (lmin, lmax) = (vmin.log10(), vmax.log10());
+    let lo = snap_down_125(10f64.powf(lmin - (0.12 * (lmax - lmin)).max(0.5)).max(0.5));
+    let llo = lo.log10();
+    let mut hi_l = lmax + 0.3;
+    for (v, label) in vals.iter().zip(labels) {
+        if let (Some(v), Some(label)) = (v, label) {
+            let label_px = 12.0 + 8.0 * label.chars().count() as f64;
+            let usable = (plot_w - label_px).max(0.35 * plot_w);
+            hi_l = hi_l.max(llo + (v.log10() - llo) * plot_w / usable);
+        }
+    }
+    let hi = snap_up_125(10f64.powf(hi_l));
+    LogAxis::exact(lo, hi, 5)
+}
+
 fn bar_panel(
     area: &Area<'_>,
     caption: &str,
@@ -76,35 +103,13 @@ fn bar_panel(
 ) -> Result<()> {
     let n = names.len();
     let vals: Vec<Option<f64>> = values.iter().map(|v| v.map(|x| x.max(1.0))).collect();
-    let (vmin, vmax) = vals
-        .iter()
-        .flatten()
-        .fold(None, |acc: Option<(f64, f64)>, &v| match acc {
-            None => Some((v, v)),
-            Some((a, b)) => Some((a.min(v), b.max(v))),
-        })
-        .unwrap_or((10.0, 1000.0));
     let labels = bar_labels(&vals, fmt);
 
     let max_name = names.iter().map(|s| s.chars().count()).max().unwrap_or(4);
     let y_area = (24 + 10 * max_name as u32).clamp(60, 200);
     let plot_w = (area.dim_in_pixel().0 as f64 - y_area as f64 - 35.0).max(100.0);
 
-    // Left end well below the smallest bar so it stays visible; right end leaves room
-    // for the value label after the longest bar (labels: bold ~13 px, ~8 px a char).
-    let (lmin, lmax) = (vmin.log10(), vmax.log10());
-    let lo = snap_down_125(10f64.powf(lmin - (0.12 * (lmax - lmin)).max(0.5)).max(0.5));
-    let llo = lo.log10();
-    let mut hi_l = lmax + 0.3;
-    for (v, label) in vals.iter().zip(&labels) {
-        if let (Some(v), Some(label)) = (v, label) {
-            let label_px = 12.0 + 8.0 * label.chars().count() as f64;
-            let usable = (plot_w - label_px).max(0.35 * plot_w);
-            hi_l = hi_l.max(llo + (v.log10() - llo) * plot_w / usable);
-        }
-    }
-    let hi = snap_up_125(10f64.powf(hi_l));
-    let ax = LogAxis::exact(lo, hi, 5);
+    let ax = value_axis(&vals, &labels, plot_w);
     let y_keys: Vec<f64> = (0..n).map(|i| i as f64).collect();
     // at least 3 slots tall so that one or two bars are not absurdly thick
     let pad = (3usize.saturating_sub(n)) as f64 / 2.0 + 0.5;

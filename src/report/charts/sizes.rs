@@ -85,34 +85,11 @@ pub fn size_distribution(payload: &ChartPayload) -> Result<String> {
     let title = format!("Pickled size distribution: {name}");
 
     let Some(stats) = ByteStats::of(payload.sizes) else {
-        return render((WIDTH, HEIGHT), |root| {
-            let body = header(root, &title, "no objects measured")?;
-            let mut chart = ChartBuilder::on(&body)
-                .margin(15)
-                .margin_right(35)
-                .x_label_area_size(60)
-                .y_label_area_size(80)
-                .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
-            chart
-                .configure_mesh()
-                .disable_mesh()
-                .axis_style(AXIS)
-                .x_labels(0)
-                .y_labels(0)
-                .axis_desc_style(font(DESC_SIZE, TEXT))
-                .x_desc("Pickled size")
-                .y_desc("Number of objects")
-                .draw()?;
-            chart
-                .plotting_area()
-                .draw(&Text::new("No data", (0.5, 0.5), no_data_style()))?;
-            Ok(())
-        });
+        return no_data(&title);
     };
 
     let mut sorted = payload.sizes.to_vec();
     sorted.sort_unstable();
-    let n = sorted.len();
     let median = stats.median as f64;
     let binned = bin_sizes(&sorted);
     let max_count = binned.bins.iter().map(|b| b.2).max().unwrap_or(1).max(1);
@@ -120,28 +97,11 @@ pub fn size_distribution(payload: &ChartPayload) -> Result<String> {
     let (yticks, _) = linear_ticks(0.0, ytop, 6, 1.0);
     let (x0, x1) = binned.x_range;
 
-    // x ticks, in axis space
-    let (x_major, x_minor, x_step) = if binned.log {
-        let ax = LogAxis::exact(10f64.powf(x0), 10f64.powf(x1), 10);
-        (ax.major, ax.minor, ax.linear_step)
-    } else {
-        let (t, step) = linear_ticks(x0, x1, 8, 1.0);
-        let t: Vec<f64> = t.into_iter().filter(|v| *v >= 0.0).collect();
-        (t, Vec::new(), Some(step))
-    };
+    let (x_major, x_minor, x_step) = x_ticks(&binned);
     let log = binned.log;
     let to_bytes = move |t: f64| if log { 10f64.powf(t) } else { t };
 
-    let subtitle = format!(
-        "n = {} objects · min {} · median {} · p90 {} · p99 {} · max {}{}",
-        format::thousands(n as u64),
-        format::bytes_sig(stats.min as f64),
-        format::bytes_sig(median),
-        format::bytes_sig(stats.p90 as f64),
-        format::bytes_sig(nearest_rank(&sorted, 0.99) as f64),
-        format::bytes_sig(stats.max as f64),
-        if log { " · log-binned" } else { "" },
-    );
+    let subtitle = subtitle(&stats, &sorted, log);
 
     render((WIDTH, HEIGHT), |root| {
         let body = header(root, &title, &subtitle)?;
@@ -222,6 +182,60 @@ pub fn size_distribution(payload: &ChartPayload) -> Result<String> {
         )?;
         Ok(())
     })
+}
+
+/// The chart of a payload with no sizes: axes and "No data".
+fn no_data(title: &str) -> Result<String> {
+    render((WIDTH, HEIGHT), |root| {
+        let body = header(root, title, "no objects measured")?;
+        let mut chart = ChartBuilder::on(&body)
+            .margin(15)
+            .margin_right(35)
+            .x_label_area_size(60)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .axis_style(AXIS)
+            .x_labels(0)
+            .y_labels(0)
+            .axis_desc_style(font(DESC_SIZE, TEXT))
+            .x_desc("Pickled size")
+            .y_desc("Number of objects")
+            .draw()?;
+        chart
+            .plotting_area()
+            .draw(&Text::new("No data", (0.5, 0.5), no_data_style()))?;
+        Ok(())
+    })
+}
+
+/// x ticks in axis space (major, minor) and the linear step, if the axis is linear or narrow.
+fn x_ticks(binned: &Binned) -> (Vec<f64>, Vec<f64>, Option<f64>) {
+    let (x0, x1) = binned.x_range;
+    if binned.log {
+        let ax = LogAxis::exact(10f64.powf(x0), 10f64.powf(x1), 10);
+        (ax.major, ax.minor, ax.linear_step)
+    } else {
+        let (t, step) = linear_ticks(x0, x1, 8, 1.0);
+        let t: Vec<f64> = t.into_iter().filter(|v| *v >= 0.0).collect();
+        (t, Vec::new(), Some(step))
+    }
+}
+
+/// "n = 500 objects · min … · median … · p90 … · p99 … · max …", and whether log-binned.
+fn subtitle(stats: &ByteStats, sorted: &[u64], log: bool) -> String {
+    format!(
+        "n = {} objects · min {} · median {} · p90 {} · p99 {} · max {}{}",
+        format::thousands(sorted.len() as u64),
+        format::bytes_sig(stats.min as f64),
+        format::bytes_sig(stats.median as f64),
+        format::bytes_sig(stats.p90 as f64),
+        format::bytes_sig(nearest_rank(sorted, 0.99) as f64),
+        format::bytes_sig(stats.max as f64),
+        if log { " · log-binned" } else { "" },
+    )
 }
 
 #[cfg(test)]
