@@ -7,7 +7,6 @@ import shutil
 import sys
 import tempfile
 import threading
-import time
 import types
 import unittest
 
@@ -192,12 +191,10 @@ class FindUnpicklableTests(unittest.TestCase):
         site = Node(config={"lock": threading.Lock()}, pages=[])
         for i in range(3000):
             site.pages.append(Node(site=site, content="x" * 2000, metadata={"n": i}))
-        started = time.perf_counter()
         report = explain.find_unpicklable(site, root="site")
-        elapsed = time.perf_counter() - started
         self.assertEqual([f["path"] for f in report["failures"]], ["site.config['lock']"])
+        # Linear: each object visited a bounded number of times (scripts/bench times this search).
         self.assertLess(report["visited"], 3 * 3000 + 10)
-        self.assertLess(elapsed, 5.0)
         page_report = explain.find_unpicklable(site.pages[7], root="page")
         self.assertEqual([f["path"] for f in page_report["failures"]], ["page.site.config['lock']"])
 
