@@ -1051,8 +1051,8 @@ class SampleSiteTests(_RealSiteTests, unittest.TestCase):
 _SHOWCASE = os.path.join(_paths.ROOT, "..", "shared", "sites", "bengal-showcase")
 
 
-@unittest.skipUnless(_bengal_available() and os.path.isdir(_SHOWCASE),
-                     "needs Bengal and ../shared/sites/bengal-showcase")
+@unittest.skipUnless(_bengal_available(), "Bengal is not installed in this Python")
+@unittest.skipUnless(os.path.isdir(_SHOWCASE), _paths.SHARED_SITES_MISSING)
 class SharedShowcaseTests(_RealSiteTests, unittest.TestCase):
     SITE = _SHOWCASE
     DRAG_SHARE = 0.9
