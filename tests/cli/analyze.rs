@@ -449,7 +449,26 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
         .iter()
         .find(|v| v["payload"] == "page" && v["transport"] == "fork")
         .unwrap();
-    assert_ne!(fork_verdict["class"], "unknown");
+    // Its share is fork's measured hand-over plus the results back, over the render time, and its
+    // class is the one that share falls in by the run's thresholds.
+    let fork_share = fork_verdict["transfer_share"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("fork has a page share: {fork_verdict}"));
+    let fork_out = fork_page["roundtrip_ns"]["p50"].as_f64().unwrap() * pages as f64;
+    let fork_back = back("fork")["roundtrip_ns"]["p50"].as_f64().unwrap() * pages as f64;
+    assert!(
+        (fork_share - (fork_out + fork_back) / render_total).abs() < 1e-9,
+        "{fork_verdict}"
+    );
+    let thresholds = &r["thresholds"];
+    let class = if fork_share <= thresholds["practical"].as_f64().unwrap() {
+        "practical"
+    } else if fork_share <= thresholds["marginal"].as_f64().unwrap() {
+        "marginal"
+    } else {
+        "impractical"
+    };
+    assert_eq!(fork_verdict["class"], class, "{fork_verdict} {thresholds}");
     // The renderer's entry point cannot load in an isolated sub-interpreter: the chain says why.
     let entry = r["render_entry_points"]
         .as_array()

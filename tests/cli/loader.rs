@@ -261,3 +261,72 @@ fn environment_found_from_virtual_env_or_a_venv_beside_the_site() {
     // Pages that are plain dicts: their keys are the fields.
     assert_eq!(r["settings"]["fields"], serde_json::json!(["a"]));
 }
+
+/// A project whose objects take milliseconds to pickle: a Site of four Pages of 20,000 strings.
+const KNOWN: &str = r#"
+class Page:
+    def __init__(self, n):
+        self.source_path = "p%d.txt" % n
+        self.body = ["word %d of page %d" % (i, n) for i in range(20000)]
+        self.meta = {"n": n, "tags": list(range(500))}
+
+class Site:
+    def __init__(self):
+        self.pages = [Page(n) for n in range(4)]
+
+def load(root):
+    return Site()
+"#;
+
+/// The reported medians are those of the same objects timed in a separate plain Python process
+/// (tests/support/independent_timing.py) right after, within a generous factor (the two runs
+/// share a machine with whatever else runs); the sizes are exactly len(pickle.dumps(obj, 5)).
+#[test]
+fn reported_latencies_match_an_independent_timing_of_the_same_objects() {
+    let tmp = TempDir::new("latency");
+    let project = tmp.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    std::fs::write(project.join("known.py"), KNOWN).unwrap();
+    let out = tmp.path().join("out");
+    let o = analyze(
+        &project,
+        &out,
+        &[
+            "--loader",
+            "known:load",
+            "--no-transports",
+            "--no-diagnose",
+            "--budget",
+            "30",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = read_results(&out);
+    let timing = std::process::Command::new(python())
+        .arg("-B")
+        .arg(root().join("tests/support/independent_timing.py"))
+        .args([project.to_str().unwrap(), "known:load", "20"])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("running the independent timing script");
+    let truth = result_line(&timing, "independent_timing.py");
+    for name in ["site", "page"] {
+        let (p, t) = (payload(&r, name), &truth[name]);
+        assert_eq!(p["picklable"], true, "{p}");
+        assert_eq!(
+            reported_sizes(p),
+            sorted_u64(&t["bytes"]),
+            "{name}: len(pickle.dumps(obj, 5))"
+        );
+        for op in ["dumps_ns", "loads_ns"] {
+            let reported = p[op]["p50"].as_f64().unwrap();
+            let independent = t[op].as_f64().unwrap();
+            let ratio = reported / independent;
+            assert!(
+                (1.0 / 3.0..=3.0).contains(&ratio),
+                "{name} {op}: reported p50 {reported} ns vs {independent} ns timed independently (x{ratio:.2})"
+            );
+        }
+    }
+    assert!(!project.join("__pycache__").exists());
+}

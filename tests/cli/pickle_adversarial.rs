@@ -1,8 +1,7 @@
 //! Hostile and malformed inputs: clear errors with offsets, no panics, no
-//! execution, bounded memory.
+//! execution, bounded memory. How long the worst of them take is scripts/bench's to check.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use picklecost::pickle::{
     InspectOptions, Limits, PickleError, globals_of, inspect, inspect_all, inspect_all_with, inspect_files,
@@ -202,7 +201,6 @@ fn huge_declared_lengths_do_not_allocate() {
 fn a_million_marks_hit_the_depth_limit() {
     let mut d = vec![b'('; 1_000_000];
     d.push(b'.');
-    let t = Instant::now();
     let e = inspect_all(&d).remove(0).unwrap_err();
     assert_eq!(
         e,
@@ -211,7 +209,6 @@ fn a_million_marks_hit_the_depth_limit() {
             offset: 10_000
         }
     );
-    assert!(t.elapsed().as_secs() < 5);
 }
 
 #[test]
@@ -374,7 +371,6 @@ fn billion_laughs_is_not_decoded() {
         prev = 2 + i;
     }
     s.push(b'.');
-    let t = Instant::now();
     let r = inspect(
         &s,
         &InspectOptions {
@@ -384,7 +380,6 @@ fn billion_laughs_is_not_decoded() {
     )
     .unwrap();
     assert!(!r.plain_data && r.dump.is_none());
-    assert!(t.elapsed().as_secs() < 2);
 }
 
 #[test]

@@ -53,6 +53,47 @@ pub fn installed() -> &'static Installed {
     })
 }
 
+/// The test Python's (major, minor), compared as numbers: 3.9 < 3.13.
+pub fn python_version() -> (u32, u32) {
+    let text = &installed().python;
+    let number = |part: Option<&str>| -> u32 {
+        part.and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the test Python's version {text:?} is not major.minor"))
+    };
+    let mut parts = text.split('.');
+    (number(parts.next()), number(parts.next()))
+}
+
+/// Per-interpreter queues and `_interpreters` (sub-interpreter transports) need Python 3.13+.
+pub fn has_subinterpreters() -> bool {
+    python_version() >= (3, 13)
+}
+
+/// A test that cannot run in this environment says so, and why: on stderr (`skipped: REASON`)
+/// and as a line of the test summary's log (PICKLECOST_SKIP_LOG, which scripts/test sets; the
+/// suite is PICKLECOST_TEST_SUITE), so scripts/test counts it as skipped, not passed. The test
+/// returns right after.
+pub fn skip(reason: &str) {
+    use std::io::Write;
+    eprintln!("skipped: {reason}");
+    let Some(log) = std::env::var_os("PICKLECOST_SKIP_LOG") else {
+        return;
+    };
+    let suite = std::env::var("PICKLECOST_TEST_SUITE").unwrap_or_else(|_| "cargo cli".into());
+    let line = format!(
+        "skipped\t{suite}\t1\t{}\n",
+        reason.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+    // One write of the whole line to a file opened for appending: tests on other threads
+    // cannot interleave with it.
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .and_then(|mut f| f.write_all(line.as_bytes()))
+        .unwrap_or_else(|e| panic!("recording a skip in {log:?}: {e}"));
+}
+
 pub fn docs_yaml() -> PathBuf {
     root().join("samples/docs-yaml").canonicalize().unwrap()
 }

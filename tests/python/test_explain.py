@@ -7,7 +7,6 @@ import shutil
 import sys
 import tempfile
 import threading
-import time
 import types
 import unittest
 
@@ -192,12 +191,10 @@ class FindUnpicklableTests(unittest.TestCase):
         site = Node(config={"lock": threading.Lock()}, pages=[])
         for i in range(3000):
             site.pages.append(Node(site=site, content="x" * 2000, metadata={"n": i}))
-        started = time.perf_counter()
         report = explain.find_unpicklable(site, root="site")
-        elapsed = time.perf_counter() - started
         self.assertEqual([f["path"] for f in report["failures"]], ["site.config['lock']"])
+        # Linear: each object visited a bounded number of times (scripts/bench times this search).
         self.assertLess(report["visited"], 3 * 3000 + 10)
-        self.assertLess(elapsed, 5.0)
         page_report = explain.find_unpicklable(site.pages[7], root="page")
         self.assertEqual([f["path"] for f in page_report["failures"]], ["page.site.config['lock']"])
 
@@ -1054,8 +1051,8 @@ class SampleSiteTests(_RealSiteTests, unittest.TestCase):
 _SHOWCASE = os.path.join(_paths.ROOT, "..", "shared", "sites", "bengal-showcase")
 
 
-@unittest.skipUnless(_bengal_available() and os.path.isdir(_SHOWCASE),
-                     "needs Bengal and ../shared/sites/bengal-showcase")
+@unittest.skipUnless(_bengal_available(), "Bengal is not installed in this Python")
+@unittest.skipUnless(os.path.isdir(_SHOWCASE), _paths.SHARED_SITES_MISSING)
 class SharedShowcaseTests(_RealSiteTests, unittest.TestCase):
     SITE = _SHOWCASE
     DRAG_SHARE = 0.9

@@ -168,7 +168,8 @@ class GeneratorSite:
             if REQUIRED == self.name:
                 self.fail("%s is not importable in %s: scripts/generator-venvs makes its venv"
                           % (self.name, sys.executable))
-            self.skipTest("%s is not installed here (scripts/test runs this under its venv)" % self.name)
+            self.skipTest("%s is not installed in this environment (scripts/test runs these tests "
+                          "under .venv-%s)" % (self.name, self.name))
         self.site = SAMPLES / SITES[self.name]
         self.work = tempfile.TemporaryDirectory()
 

@@ -18,10 +18,7 @@ from picklecost.generators.bengal import Bengal
 
 from _paths import SAMPLE_SITE as SITE  # noqa: E402
 PY_DIR = _paths.PY_DIR
-OLD_PYTHONS = {
-    "3.11": "/root/.pyenv/versions/3.11.7/bin/python3.11",
-    "3.12": "/root/.pyenv/versions/3.12.1/bin/python3.12",
-}
+OLD_PYTHONS = _paths.old_pythons()
 NOT_IN_SUBINTERPRETERS = "does not support loading in subinterpreters"
 HAS_SUBINTERPRETERS = sys.version_info >= (3, 13)
 
@@ -108,7 +105,7 @@ class AvailabilityTests(unittest.TestCase):
     def test_older_pythons_report_the_reason_and_still_measure_threads_and_processes(self):
         found = [(v, p) for v, p in OLD_PYTHONS.items() if os.path.exists(p)]
         if not found:
-            self.skipTest("no Python 3.11 or 3.12 here")
+            self.skipTest(_paths.NO_OLD_PYTHON)
         for version, python in found:
             with self.subTest(version=version):
                 code = textwrap.dedent('''
