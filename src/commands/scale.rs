@@ -7,6 +7,7 @@ use crate::python::{self, Module, env, interp};
 use crate::report::OutDir;
 use crate::report::scale::{ScaleResults, files};
 use crate::settings::ScaleSettings;
+use crate::site_guard::Fingerprint;
 use crate::ui::{progress::Progress, scale as ui};
 use crate::verdict;
 use anyhow::{Context, Result};
@@ -18,7 +19,8 @@ pub fn run(settings: ScaleSettings) -> Result<()> {
     let started = Instant::now();
     let python_env = env::find(settings.python.as_deref(), &settings.load.site_dir)?;
     let out = OutDir::prepare(&settings.out_dir)?;
-    let outcome = scale(&settings, &python_env, &out, started);
+    let site_before = Fingerprint::take(&settings.load.site_dir);
+    let outcome = scale(&settings, &python_env, &out, &site_before, started);
     if outcome.is_err() {
         out.discard();
     }
@@ -29,6 +31,7 @@ fn scale(
     settings: &ScaleSettings,
     python_env: &env::PythonEnv,
     out: &OutDir,
+    site_before: &Fingerprint,
     started: Instant,
 ) -> Result<()> {
     let progress = Progress::new(settings.quiet);
@@ -95,6 +98,8 @@ fn scale(
                 "total_seconds": started.elapsed().as_secs_f64(),
             }),
         };
+        // The site is read-only to the tool: prove it before anything is written.
+        site_before.unchanged(&Fingerprint::take(&settings.load.site_dir))?;
         out.write_files(&files(&results)?).context("writing the report")?;
         ui::print(&results.scale, out.path());
         Ok(())

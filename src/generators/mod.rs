@@ -5,6 +5,7 @@
 //! its pages, build page payloads and render a page. Nothing here is generator-specific.
 use crate::error::UserError;
 use crate::model::Stage;
+use crate::model::results::SiteCopy;
 use crate::python::{self, Module};
 use crate::settings::LoadSettings;
 use anyhow::Result;
@@ -31,6 +32,8 @@ pub struct LoadedSite {
     pub extra_root: Option<String>,
     /// Where a rendered build ran (a temporary copy), if it did.
     pub build_root: Option<String>,
+    /// The private copy the site was loaded from.
+    pub copy: SiteCopy,
     pub load_seconds: f64,
 }
 
@@ -148,6 +151,7 @@ pub fn load(py: Python<'_>, request: &LoadSettings, workdir: &Workdir) -> Result
             .map(|k| k.extract::<String>())
             .transpose()?,
         build_root: loaded.getattr("build_root")?.extract()?,
+        copy: python::from_py(&loaded.getattr("site_copy")?.call_method0("as_dict")?)?,
         load_seconds: loaded.getattr("seconds")?.extract()?,
     })
 }
