@@ -46,16 +46,24 @@ class SiteCopy:
 
 
 def copy_root_for(root, workdir):
-    """A path under `workdir` with as many bytes as `root` where one exists, else the shortest."""
+    """A new path under `workdir` with as many bytes as `root` where one exists, else the
+    shortest free one."""
     base = os.path.join(os.fsdecode(workdir), "")
-    room = len(os.fsencode(root)) - len(os.fsencode(base))
-    return base + ("s" + "_" * (room - 1) if room >= 1 else "s")
+    room = max(len(os.fsencode(root)) - len(os.fsencode(base)), 1)
+    for n in range(100000):
+        name = "%d" % n if n else "s"
+        candidate = base + name + "_" * max(room - len(name), 0)
+        if not os.path.lexists(candidate):
+            return candidate
+    raise OSError("no free name for the site's copy in %s" % workdir)
 
 
 def make(root, workdir):
     """Copy the site at `root` into `workdir` (see the module docstring); a SiteCopy."""
     root = os.path.abspath(os.fsdecode(root))
     copy = copy_root_for(root, workdir)
+    if copy.startswith(os.path.join(root, "")):
+        raise OSError("the scratch directory %s is inside the site %s" % (workdir, root))
     started = time.perf_counter()
     counts = {"files": 0, "bytes": 0, "skipped": []}
     _copy_tree(root, root, copy, counts)
