@@ -183,8 +183,9 @@ def main():
     work.mkdir(parents=True)
     # picklecost loads a private copy of the site inside its scratch directory: load from the
     # same place (the copy is a plain copy of the site's files).
+    copy = pathlib.Path(copy)
     shutil.copytree(root, copy, symlinks=True)
-    root = pathlib.Path(copy)
+    root = copy
     out = sys.stdout
     sys.stdout = sys.stderr  # the generators' chatter
     try:
@@ -193,6 +194,11 @@ def main():
                   "page_subset": [size(s) for s in subsets], "extra": extra}
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(copy, ignore_errors=True)
+        try:
+            copy.parent.rmdir()  # the run's memory-backed scratch folder, when the copy was there
+        except OSError:
+            pass
     out.write("RESULT %s\n" % json.dumps(result))
 
 

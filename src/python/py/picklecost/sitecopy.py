@@ -58,9 +58,16 @@ def copy_root_for(root, workdir):
     raise OSError("no free name for the site's copy in %s" % workdir)
 
 
-def make(root, workdir):
-    """Copy the site at `root` into `workdir` (see the module docstring); a SiteCopy."""
+#: Memory-backed storage is used for the copy only with this much room to spare beyond twice
+#: the site's size (the generator may write as much again into it).
+MEMORY_MARGIN_BYTES = 256 << 20
+
+
+def make(root, bases):
+    """Copy the site at `root` into the first of `bases` (scratch directories, fastest first) with
+    room for it (see the module docstring); a SiteCopy."""
     root = os.path.abspath(os.fsdecode(root))
+    workdir = choose_base(bases, site_bytes(root))
     copy = copy_root_for(root, workdir)
     if copy.startswith(os.path.join(root, "")):
         raise OSError("the scratch directory %s is inside the site %s" % (workdir, root))
@@ -69,6 +76,32 @@ def make(root, workdir):
     _copy_tree(root, root, copy, counts)
     return SiteCopy(root, copy, time.perf_counter() - started, counts["files"], counts["bytes"],
                     counts["skipped"])
+
+
+def site_bytes(root):
+    """The bytes of the files the copy will hold."""
+    total = 0
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))]
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def choose_base(bases, needed):
+    """The first base with room for twice `needed` and the margin; the last one (the scratch
+    directory on disk) otherwise."""
+    for base in bases[:-1]:
+        try:
+            stat = os.statvfs(base)
+        except OSError:
+            continue
+        if stat.f_bavail * stat.f_frsize >= 2 * needed + MEMORY_MARGIN_BYTES:
+            return base
+    return bases[-1]
 
 
 def _copy_tree(site_root, src, dst, counts):

@@ -56,12 +56,12 @@ def detect(root, generator=None):
         % (root, "; ".join(a.what_it_looks_for() for a in ADAPTERS)))
 
 
-def load(root, stage, loader, workdir, generator=None):
+def load(root, stage, loader, workdir, generator=None, copy_bases=None):
     """Detect the generator on the site itself (reading only), then load a private copy of it
     (`sitecopy`): no generator code ever runs against the site directory."""
     started = time.perf_counter()
     adapter = Custom(loader) if loader else detect(root, generator)
-    site_copy = private_copy(root, workdir)
+    site_copy = private_copy(root, copy_bases or [workdir])
     copy = site_copy.copy
     with captured_output() as log:
         if loader:
@@ -75,10 +75,10 @@ def load(root, stage, loader, workdir, generator=None):
                   time.perf_counter() - started, site_copy)
 
 
-def private_copy(root, workdir):
+def private_copy(root, bases):
     try:
-        return sitecopy.make(root, workdir)
+        return sitecopy.make(root, bases)
     except OSError as exc:
         raise LoadError("could not copy the site into the scratch directory %s (%s); picklecost "
                         "runs the generator on a copy so that the site stays untouched: free "
-                        "space there or set TMPDIR to a roomier place" % (workdir, exc))
+                        "space there or set TMPDIR to a roomier place" % (bases[-1], exc))
