@@ -39,6 +39,7 @@ pub mod pickle;
 pub mod python;
 pub mod report;
 pub mod settings;
+pub mod site_guard;
 pub mod transport;
 pub mod ui;
 pub mod units;

@@ -12,6 +12,7 @@ use crate::payloads::{self, PageView, Payloads};
 use crate::python::{self, Module, env, interp};
 use crate::report::{self, OutDir, Run, assemble};
 use crate::settings::AnalyzeSettings;
+use crate::site_guard::Fingerprint;
 use crate::transport;
 use crate::ui::{progress::Progress, summary};
 use crate::verdict;
@@ -24,7 +25,8 @@ pub fn run(settings: AnalyzeSettings) -> Result<()> {
     let started = Instant::now();
     let python_env = env::find(settings.python.as_deref(), &settings.load.site_dir)?;
     let out = OutDir::prepare(&settings.out_dir)?;
-    let outcome = analyze(&settings, &python_env, &out, started);
+    let site_before = Fingerprint::take(&settings.load.site_dir);
+    let outcome = analyze(&settings, &python_env, &out, &site_before, started);
     if outcome.is_err() {
         out.discard();
     }
@@ -68,6 +70,7 @@ fn analyze(
     settings: &AnalyzeSettings,
     python_env: &env::PythonEnv,
     out: &OutDir,
+    site_before: &Fingerprint,
     started: Instant,
 ) -> Result<()> {
     let mut steps = Steps {
@@ -123,6 +126,8 @@ fn analyze(
             payloads: &measured.payloads,
             transports: transported.as_ref().map(|o| (o.cells.as_slice(), &o.render_hist)),
         };
+        // The site is read-only to the tool: prove it before anything is written.
+        site_before.unchanged(&Fingerprint::take(&settings.load.site_dir))?;
         out.write(&run, &report::exporters())
             .context("writing the report")?;
         summary::print(&results, out.path());

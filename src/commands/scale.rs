@@ -15,13 +15,15 @@ use crate::verdict;
 use anyhow::{Context, Result};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
+use crate::site_guard::Fingerprint;
 use std::time::Instant;
 
 pub fn run(settings: ScaleSettings) -> Result<()> {
     let started = Instant::now();
     let python_env = env::find(settings.python.as_deref(), &settings.load.site_dir)?;
     let out = OutDir::prepare(&settings.out_dir)?;
-    let outcome = scale(&settings, &python_env, &out, started);
+    let site_before = Fingerprint::take(&settings.load.site_dir);
+    let outcome = scale(&settings, &python_env, &out, &site_before, started);
     if outcome.is_err() {
         out.discard();
     }
@@ -33,6 +35,7 @@ fn scale(
     settings: &ScaleSettings,
     python_env: &env::PythonEnv,
     out: &OutDir,
+    site_before: &Fingerprint,
     started: Instant,
 ) -> Result<()> {
     let progress = Progress::new(settings.quiet);
@@ -44,6 +47,8 @@ fn scale(
         let mut scale = measure(py, settings, &site, &workdir, &progress)?;
         judge(&mut scale, &python_info);
         let results = assemble(settings, &site, python_info, scale, started);
+        // The site is read-only to the tool: prove it before anything is written.
+        site_before.unchanged(&Fingerprint::take(&settings.load.site_dir))?;
         out.write_files(&files(&results)?).context("writing the report")?;
         ui::print(&results.scale, out.path());
         Ok(())

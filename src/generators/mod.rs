@@ -5,11 +5,14 @@
 //! its pages, build page payloads and render a page. Nothing here is generator-specific.
 use crate::error::UserError;
 use crate::model::Stage;
+use crate::model::results::SiteCopy;
 use crate::python::{self, Module};
 use crate::settings::LoadSettings;
 use anyhow::Result;
 use pyo3::prelude::*;
-use std::path::{Path, PathBuf};
+
+mod workdir;
+pub use workdir::Workdir;
 
 pub struct LoadedSite {
     /// The adapter that loaded the site (`picklecost.generators.base.Adapter`).
@@ -31,53 +34,9 @@ pub struct LoadedSite {
     pub extra_root: Option<String>,
     /// Where a rendered build ran (a temporary copy), if it did.
     pub build_root: Option<String>,
+    /// The private copy the site was loaded from.
+    pub copy: SiteCopy,
     pub load_seconds: f64,
-}
-
-/// A scratch directory outside the site for builds; removed when dropped, also on errors.
-pub struct Workdir(PathBuf);
-
-impl Workdir {
-    pub fn create() -> Result<Self> {
-        remove_abandoned();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let path = std::env::temp_dir().join(format!("picklecost-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&path)?;
-        Ok(Self(path))
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-/// A run killed outright (SIGKILL, a crash) cannot clean up after itself and can leave a build
-/// copy behind: remove those whose process is gone.
-fn remove_abandoned() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("picklecost-")) else {
-            continue;
-        };
-        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
-            continue;
-        };
-        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-impl Drop for Workdir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 pub fn load(py: Python<'_>, request: &LoadSettings, workdir: &Workdir) -> Result<LoadedSite> {
@@ -91,6 +50,7 @@ pub fn load(py: Python<'_>, request: &LoadSettings, workdir: &Workdir) -> Result
                 request.loader.as_deref(),
                 workdir.path().to_string_lossy().as_ref(),
                 request.generator.as_deref(),
+                workdir.copy_bases(),
             ),
         )
         .map_err(|err| {
@@ -148,6 +108,7 @@ pub fn load(py: Python<'_>, request: &LoadSettings, workdir: &Workdir) -> Result
             .map(|k| k.extract::<String>())
             .transpose()?,
         build_root: loaded.getattr("build_root")?.extract()?,
+        copy: python::from_py(&loaded.getattr("site_copy")?.call_method0("as_dict")?)?,
         load_seconds: loaded.getattr("seconds")?.extract()?,
     })
 }

@@ -89,6 +89,22 @@ pub struct SiteInfo {
     pub load_seconds: f64,
     /// The temporary copy a rendered build ran in (already removed).
     pub build_root: Option<String>,
+    /// The private copy every piece of generator code ran against (already removed).
+    pub copy: SiteCopy,
+}
+
+/// The site's private copy (`picklecost.sitecopy`): the generator never runs on the site itself.
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
+pub struct SiteCopy {
+    pub path: String,
+    pub seconds: f64,
+    pub files: u64,
+    pub bytes: u64,
+    /// Directories not copied (virtual environments inside the site), relative to it.
+    pub skipped: Vec<String>,
+    /// Bytes the copy's root path has more than the site's own (0: every pickled path has the
+    /// length of the real one, so sizes are the site's own).
+    pub path_bytes_delta: i64,
 }
 
 #[derive(Serialize, Debug, Clone)]

@@ -12,6 +12,11 @@ use std::ffi::CString;
 const SOURCES: &[(&str, &str, bool)] = &[
     ("picklecost", include_str!("py/picklecost/__init__.py"), true),
     ("picklecost.util", include_str!("py/picklecost/util.py"), false),
+    (
+        "picklecost.sitecopy",
+        include_str!("py/picklecost/sitecopy.py"),
+        false,
+    ),
     ("picklecost.env", include_str!("py/picklecost/env.py"), false),
     (
         "picklecost.payloads",

@@ -88,6 +88,7 @@ pub fn results(p: Produced) -> Results {
             pages: p.site.pages.len(),
             load_seconds: p.site.load_seconds,
             build_root: p.site.build_root.clone(),
+            copy: p.site.copy.clone(),
         },
         settings: SettingsInfo {
             protocol: settings.measure.protocol,

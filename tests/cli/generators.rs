@@ -123,11 +123,13 @@ fn scratch(r: &serde_json::Value) -> String {
     method[start..start + len].to_string()
 }
 
-fn truth(g: &Generator, python: &Path, site: &Path, stage: &str, scratch: &str) -> serde_json::Value {
+fn truth(g: &Generator, python: &Path, site: &Path, stage: &str, r: &serde_json::Value) -> serde_json::Value {
+    let scratch = scratch(r);
+    let copy = r["site"]["copy"]["path"].as_str().expect("site.copy.path");
     let out = Command::new(python)
         .arg("-B")
         .arg(root().join("tests/support/generator_sizes.py"))
-        .args([g.name, site.to_str().unwrap(), stage, scratch])
+        .args([g.name, site.to_str().unwrap(), stage, &scratch, copy])
         .env("PYTHONHASHSEED", "0")
         .current_dir(std::env::temp_dir())
         .output()
@@ -221,7 +223,7 @@ fn check(g: &Generator, stage: &str) {
     assert_eq!(subset["count"], g.pages);
 
     // Sizes equal an independent len(pickle.dumps(obj, 5)) where they pickle.
-    let truth = truth(g, &python, &site, stage, &scratch(&r));
+    let truth = truth(g, &python, &site, stage, &r);
     assert_eq!(truth["pages"], g.pages);
     assert_size_or_error(site_payload, &truth["site"]);
     assert_page_sizes(&r, &truth, "page_subset");
@@ -289,13 +291,10 @@ fn sphinx_environment_pickles_beside_the_application() {
     let python = venv_python(&SPHINX);
     let site = root().join(SPHINX.sample).canonicalize().unwrap();
     let scratch = TempDir::new("sphinx-env");
-    let truth = truth(
-        &SPHINX,
-        &python,
-        &site,
-        "discovered",
-        scratch.path().join("w").to_str().unwrap(),
-    );
+    let work = scratch.path().join("w");
+    let copy = work.join("site");
+    let run = serde_json::json!({"site": {"build_root": work.join("build"), "copy": {"path": copy}}});
+    let truth = truth(&SPHINX, &python, &site, "discovered", &run);
     assert!(
         truth["site"].as_str().is_some(),
         "the application does not pickle"

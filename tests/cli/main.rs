@@ -23,3 +23,4 @@ mod pickle_fixtures;
 mod pickle_throughput;
 mod scale;
 mod shared;
+mod site_untouched;

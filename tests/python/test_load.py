@@ -13,6 +13,8 @@ class CustomLoaderTests(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory()
         self.root = pathlib.Path(self.dir.name)
+        self.scratch = tempfile.TemporaryDirectory()
+        self.work = self.scratch.name
         (self.root / "proj_loader.py").write_text(
             "class Site:\n"
             "    def __init__(self, root):\n"
@@ -38,15 +40,16 @@ class CustomLoaderTests(unittest.TestCase):
         sys.path[:] = [p for p in sys.path if p != str(self.root)]
         sys.modules.pop("proj_loader", None)
         self.dir.cleanup()
+        self.scratch.cleanup()
 
     def test_site_with_pages_attribute(self):
-        loaded = load.load(str(self.root), "discovered", "proj_loader:load", "/nonexistent")
+        loaded = load.load(str(self.root), "discovered", "proj_loader:load", self.work)
         self.assertEqual(loaded.pages, [1, 2, 3])
         self.assertEqual(loaded.generator, "custom:proj_loader:load")
         self.assertIn("chatter", loaded.log)
 
     def test_tuple_result(self):
-        loaded = load.load(str(self.root), "discovered", "proj_loader:pair", "/nonexistent")
+        loaded = load.load(str(self.root), "discovered", "proj_loader:pair", self.work)
         self.assertEqual((loaded.site, loaded.pages), ("site", ["a", "b"]))
 
     def test_errors_are_load_errors_with_the_cause(self):
@@ -60,11 +63,11 @@ class CustomLoaderTests(unittest.TestCase):
         for spec, expected in cases.items():
             with self.subTest(spec=spec):
                 with self.assertRaises(load.LoadError) as caught:
-                    load.load(str(self.root), "discovered", spec, "/nonexistent")
+                    load.load(str(self.root), "discovered", spec, self.work)
                 self.assertIn(expected, str(caught.exception))
 
     def test_import_writes_no_bytecode_into_the_site(self):
-        load.load(str(self.root), "discovered", "proj_loader:load", "/nonexistent")
+        load.load(str(self.root), "discovered", "proj_loader:load", self.work)
         self.assertFalse((self.root / "__pycache__").exists())
 
     def test_loader_with_a_stage_parameter_builds_a_copy_at_the_rendered_stage(self):
@@ -78,11 +81,14 @@ class CustomLoaderTests(unittest.TestCase):
         self.assertEqual(loaded.stage, "rendered")
         self.assertIn("temporary copy", loaded.stage_method)
 
-    def test_loader_with_a_stage_parameter_gets_discovered_on_the_site_itself(self):
-        loaded = load.load(str(self.root), "discovered", "proj_loader:staged", "/nonexistent")
+    def test_loader_with_a_stage_parameter_gets_discovered_on_a_private_copy(self):
+        loaded = load.load(str(self.root), "discovered", "proj_loader:staged", self.work)
         self.assertEqual(loaded.site.stage, "discovered")
         self.assertIsNone(loaded.build_root)
-        (self.root / "built-here.txt").unlink()
+        # The loader wrote into the directory it was given: the copy, never the site.
+        self.assertEqual(str(loaded.site.root), loaded.site_copy.copy)
+        self.assertEqual((loaded.site.root / "built-here.txt").read_text(), "discovered")
+        self.assertFalse((self.root / "built-here.txt").exists())
 
     def test_loader_without_a_stage_parameter_refuses_the_rendered_stage(self):
         with tempfile.TemporaryDirectory() as workdir:
@@ -101,13 +107,13 @@ class CustomLoaderTests(unittest.TestCase):
 
     def test_not_a_site(self):
         with self.assertRaises(load.LoadError) as caught:
-            load.load(str(self.root), "discovered", None, "/nonexistent")
+            load.load(str(self.root), "discovered", None, self.work)
         self.assertIn("no bengal.toml", str(caught.exception))
 
     def test_broken_bengal_toml_is_refused(self):
         (self.root / "bengal.toml").write_text("[site\ntitle = 1\n")
         with self.assertRaises(load.LoadError) as caught:
-            load.load(str(self.root), "discovered", None, "/nonexistent")
+            load.load(str(self.root), "discovered", None, self.work)
         self.assertIn("is not valid TOML", str(caught.exception))
 
     def test_broken_bengal_yaml_is_refused(self):
@@ -116,7 +122,7 @@ class CustomLoaderTests(unittest.TestCase):
             with self.subTest(text=text):
                 (self.root / "bengal.yaml").write_text(text)
                 with self.assertRaises(load.LoadError) as caught:
-                    load.load(str(self.root), "discovered", None, "/nonexistent")
+                    load.load(str(self.root), "discovered", None, self.work)
                 self.assertIn(message, str(caught.exception))
                 self.assertIn("bengal.yaml", str(caught.exception))
 
@@ -127,7 +133,7 @@ class CustomLoaderTests(unittest.TestCase):
         (self.root / "config" / "_default" / "site.yaml").write_text("site: {title: [x\n")
         self.assertIs(type(load.detect(str(self.root))), Bengal)
         with self.assertRaises(load.LoadError) as caught:
-            load.load(str(self.root), "discovered", None, "/nonexistent")
+            load.load(str(self.root), "discovered", None, self.work)
         if _has("bengal.config.directory_loader"):
             self.assertIn("site.yaml is not valid YAML", str(caught.exception))
         else:

@@ -69,6 +69,7 @@ class Runs(unittest.TestCase):
         os.mkdir(self.site)
         with open(os.path.join(self.site, "projscale.py"), "w") as f:
             f.write(textwrap.dedent(PROJECT))
+        os.mkdir(os.path.join(self.tmp.name, "work"))
         self.loaded = generators.load(self.site, "discovered", "projscale:load",
                                       os.path.join(self.tmp.name, "work"))
 

@@ -1,10 +1,11 @@
 """Compute, without picklecost's code, what picklecost should report for a Pelican, MkDocs or
 Sphinx site: the real pickled sizes of the root object, each page and each default page payload.
 
-usage: generator_sizes.py GENERATOR SITE_DIR STAGE WORKDIR
+usage: generator_sizes.py GENERATOR SITE_DIR STAGE WORKDIR COPY
 
 The site is loaded here with the generator's own API, the way docs/ and the adapters' docstrings
-describe each stage, with the output, cache and doctree directories in WORKDIR — the scratch
+describe each stage, from a copy of the site at COPY (inside WORKDIR, where picklecost's
+private copy was), with the output, cache and doctree directories in WORKDIR — the scratch
 directory picklecost used (pickles embed those paths, so the sizes only agree at the same
 place). WORKDIR is created and removed again. An object that does not pickle is reported as
 "Type: message" instead of a size. Prints one line `RESULT {json}`.
@@ -175,11 +176,16 @@ def sphinx(root, stage, work):
 
 
 def main():
-    generator, root, stage, work = sys.argv[1:5]
+    generator, root, stage, work, copy = sys.argv[1:6]
     root, work = pathlib.Path(root).resolve(), pathlib.Path(work)
     if work.exists():
         sys.exit("%s exists: it must be the scratch directory of a finished run" % work)
     work.mkdir(parents=True)
+    # picklecost loads a private copy of the site inside its scratch directory: load from the
+    # same place (the copy is a plain copy of the site's files).
+    copy = pathlib.Path(copy)
+    shutil.copytree(root, copy, symlinks=True)
+    root = copy
     out = sys.stdout
     sys.stdout = sys.stderr  # the generators' chatter
     try:
@@ -188,6 +194,11 @@ def main():
                   "page_subset": [size(s) for s in subsets], "extra": extra}
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(copy, ignore_errors=True)
+        try:
+            copy.parent.rmdir()  # the run's memory-backed scratch folder, when the copy was there
+        except OSError:
+            pass
     out.write("RESULT %s\n" % json.dumps(result))
 
 

@@ -6,6 +6,7 @@ Supported versions come from what the installed package offers, never from versi
 
 import time
 
+from .. import sitecopy
 from ..util import LoadError, captured_output
 from .base import Adapter  # noqa: F401 - the adapters' interface
 from .bengal import Bengal
@@ -20,8 +21,9 @@ ADAPTERS = [Bengal(), Pelican(), MkDocs(), Sphinx()]
 class Loaded:
     """A loaded site: the root object, its pages, and the adapter that knows them."""
 
-    def __init__(self, adapter, site, pages, version, stage, build_root, log, seconds):
+    def __init__(self, adapter, site, pages, version, stage, build_root, log, seconds, site_copy):
         self.adapter = adapter
+        self.site_copy = site_copy
         self.site = site
         self.pages = pages
         self.generator = adapter.name
@@ -54,15 +56,29 @@ def detect(root, generator=None):
         % (root, "; ".join(a.what_it_looks_for() for a in ADAPTERS)))
 
 
-def load(root, stage, loader, workdir, generator=None):
+def load(root, stage, loader, workdir, generator=None, copy_bases=None):
+    """Detect the generator on the site itself (reading only), then load a private copy of it
+    (`sitecopy`): no generator code ever runs against the site directory."""
     started = time.perf_counter()
     adapter = Custom(loader) if loader else detect(root, generator)
+    site_copy = private_copy(root, copy_bases or [workdir])
+    copy = site_copy.copy
     with captured_output() as log:
         if loader:
-            site, pages, build_root = adapter.load(root, stage, workdir)
-            version = adapter.version(root)
+            site, pages, build_root = adapter.load(copy, stage, workdir)
+            version = adapter.version(copy)
         else:
-            version = adapter.version(root)
-            site, pages, build_root = adapter.load(root, stage, workdir)
+            version = adapter.version(copy)
+            site, pages, build_root = adapter.load(copy, stage, workdir)
+    adapter.roots = tuple(r for r in (build_root, copy, site_copy.root) if r)
     return Loaded(adapter, site, pages, version, stage, build_root, log.getvalue(),
-                  time.perf_counter() - started)
+                  time.perf_counter() - started, site_copy)
+
+
+def private_copy(root, bases):
+    try:
+        return sitecopy.make(root, bases)
+    except OSError as exc:
+        raise LoadError("could not copy the site into the scratch directory %s (%s); picklecost "
+                        "runs the generator on a copy so that the site stays untouched: free "
+                        "space there or set TMPDIR to a roomier place" % (bases[-1], exc))

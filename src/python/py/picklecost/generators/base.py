@@ -6,6 +6,7 @@ outside it), name and sample the pages, build the default page payload (and the 
 worker payload, if it has one) and render one page for the render cost.
 """
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -14,6 +15,16 @@ from .. import payloads
 from ..util import LoadError, describe
 
 MAX_ERRORS = 5
+
+
+def site_relative(name, roots):
+    """`name` relative to the first of `roots` it lies under (a page is named the same way
+    wherever it was loaded from), else unchanged."""
+    for root in roots:
+        prefix = os.path.join(str(root), "")
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
 
 
 class Adapter:
@@ -60,8 +71,12 @@ class Adapter:
         return (" (output in the scratch directory `%s`, removed afterwards)" % self.scratch
                 if self.scratch else "")
 
+    #: The directories pages were loaded from (a rendered build, the private copy, the site),
+    #: set by `generators.load`: page names are given relative to them.
+    roots = ()
+
     def page_key(self, page):
-        return payloads.page_key(page)
+        return site_relative(payloads.page_key(page), self.roots)
 
     def strata(self, pages):
         return payloads.strata(pages)

@@ -1,0 +1,280 @@
+//! Proof that a run left the site directory as it found it.
+//!
+//! Generator code only ever runs against a private copy of the site (`picklecost.sitecopy`), so
+//! the site should never change. This module checks that instead of trusting it: a fingerprint
+//! of every entry (name, kind, size, modification time, link target, and a content hash for
+//! files while the hashed total stays small) is taken before the run and compared after it. Any
+//! difference is a loud error naming the paths.
+use std::collections::BTreeMap;
+use std::fs;
+use std::hash::Hasher;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Files are hashed while the bytes hashed so far stay under this; beyond it, metadata only.
+const HASH_BUDGET_BYTES: u64 = 256 << 20;
+/// Paths named in the error; the rest are counted.
+const NAMED_CHANGES: usize = 8;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Entry {
+    File {
+        size: u64,
+        modified_ns: i128,
+        hash: Option<u64>,
+    },
+    Dir {
+        modified_ns: i128,
+    },
+    Symlink {
+        target: PathBuf,
+    },
+    Other,
+    Unreadable(String),
+}
+
+/// Every entry under the site root, by path relative to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    root: PathBuf,
+    entries: BTreeMap<PathBuf, Entry>,
+}
+
+/// The site changed during the run.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the site directory {root} changed during the run ({summary}); picklecost runs the \
+     generator's code on a private copy, so another process (or a generator writing to absolute \
+     paths) changed it: check those paths; no report was written"
+)]
+pub struct SiteChanged {
+    pub root: PathBuf,
+    pub summary: String,
+    pub changes: Vec<String>,
+}
+
+impl Fingerprint {
+    /// Walk `root` without following links (a link loop is one entry, not a loop).
+    pub fn take(root: &Path) -> Self {
+        let mut walk = Walk {
+            entries: BTreeMap::new(),
+            hashed: 0,
+        };
+        walk.dir(root, Path::new(""));
+        Fingerprint {
+            root: root.to_path_buf(),
+            entries: walk.entries,
+        }
+    }
+
+    /// Compare with a later fingerprint of the same root: `Err` naming what changed.
+    pub fn unchanged(&self, after: &Fingerprint) -> Result<(), SiteChanged> {
+        let changes = self.changes(after);
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut summary = changes
+            .iter()
+            .take(NAMED_CHANGES)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if changes.len() > NAMED_CHANGES {
+            summary.push_str(&format!(" and {} more", changes.len() - NAMED_CHANGES));
+        }
+        Err(SiteChanged {
+            root: self.root.clone(),
+            summary,
+            changes,
+        })
+    }
+
+    /// "added PATH" / "removed PATH" / "modified PATH", in path order.
+    pub fn changes(&self, after: &Fingerprint) -> Vec<String> {
+        let mut out = Vec::new();
+        for (path, before) in &self.entries {
+            match after.entries.get(path) {
+                None => out.push(format!("removed {}", path.display())),
+                Some(now) if !same(before, now) => out.push(format!("modified {}", path.display())),
+                Some(_) => {}
+            }
+        }
+        for path in after.entries.keys() {
+            if !self.entries.contains_key(path) {
+                out.push(format!("added {}", path.display()));
+            }
+        }
+        out
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Equal entries; a hash taken on one side only (the budget ran out at another point) is not
+/// compared.
+fn same(a: &Entry, b: &Entry) -> bool {
+    match (a, b) {
+        (
+            Entry::File {
+                size: s1,
+                modified_ns: m1,
+                hash: h1,
+            },
+            Entry::File {
+                size: s2,
+                modified_ns: m2,
+                hash: h2,
+            },
+        ) => s1 == s2 && m1 == m2 && (h1.is_none() || h2.is_none() || h1 == h2),
+        _ => a == b,
+    }
+}
+
+struct Walk {
+    entries: BTreeMap<PathBuf, Entry>,
+    hashed: u64,
+}
+
+impl Walk {
+    fn dir(&mut self, path: &Path, relative: &Path) {
+        let listing = match fs::read_dir(path) {
+            Ok(listing) => listing,
+            Err(err) => {
+                self.entries
+                    .insert(relative.to_path_buf(), Entry::Unreadable(err.to_string()));
+                return;
+            }
+        };
+        for item in listing {
+            match item {
+                Ok(item) => self.entry(&item.path(), &relative.join(item.file_name())),
+                Err(err) => {
+                    self.entries
+                        .insert(relative.join("?"), Entry::Unreadable(err.to_string()));
+                }
+            }
+        }
+    }
+
+    fn entry(&mut self, path: &Path, relative: &Path) {
+        let meta = match fs::symlink_metadata(path) {
+            Ok(meta) => meta,
+            Err(err) => {
+                self.entries
+                    .insert(relative.to_path_buf(), Entry::Unreadable(err.to_string()));
+                return;
+            }
+        };
+        let kind = meta.file_type();
+        let entry = if kind.is_symlink() {
+            Entry::Symlink {
+                target: fs::read_link(path).unwrap_or_default(),
+            }
+        } else if kind.is_dir() {
+            self.dir(path, relative);
+            Entry::Dir {
+                modified_ns: modified_ns(&meta),
+            }
+        } else if kind.is_file() {
+            Entry::File {
+                size: meta.len(),
+                modified_ns: modified_ns(&meta),
+                hash: self.hash(path, meta.len()),
+            }
+        } else {
+            Entry::Other
+        };
+        self.entries.insert(relative.to_path_buf(), entry);
+    }
+
+    fn hash(&mut self, path: &Path, size: u64) -> Option<u64> {
+        if self.hashed + size > HASH_BUDGET_BYTES {
+            return None;
+        }
+        self.hashed += size;
+        let mut file = fs::File::open(path).ok()?;
+        let mut hasher = std::hash::DefaultHasher::new();
+        let mut buffer = vec![0u8; 64 << 10];
+        loop {
+            match file.read(&mut buffer) {
+                Ok(0) => return Some(hasher.finish()),
+                Ok(n) => hasher.write(&buffer[..n]),
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
+fn modified_ns(meta: &fs::Metadata) -> i128 {
+    use std::os::unix::fs::MetadataExt;
+    meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("picklecost-guard-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("content")).unwrap();
+        fs::write(dir.join("content/a.md"), "# a\n").unwrap();
+        fs::write(dir.join("bengal.toml"), "[site]\n").unwrap();
+        dir
+    }
+
+    #[test]
+    fn an_untouched_site_passes_and_every_kind_of_change_is_named() {
+        let dir = scratch("changes");
+        // A link loop under the content directory is one entry, not an endless walk.
+        std::os::unix::fs::symlink("..", dir.join("content/loop")).unwrap();
+        let before = Fingerprint::take(&dir);
+        assert_eq!(before.len(), 4, "{before:?}");
+        assert!(before.unchanged(&Fingerprint::take(&dir)).is_ok());
+
+        // Same size, same second: only the content hash can see this one.
+        let old = fs::metadata(dir.join("content/a.md"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        fs::write(dir.join("content/a.md"), "# b\n").unwrap();
+        fs::File::options()
+            .write(true)
+            .open(dir.join("content/a.md"))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        fs::create_dir(dir.join("templates")).unwrap();
+        fs::remove_file(dir.join("bengal.toml")).unwrap();
+        let err = before.unchanged(&Fingerprint::take(&dir)).unwrap_err();
+        assert_eq!(
+            err.changes,
+            ["removed bengal.toml", "modified content/a.md", "added templates",]
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("(removed bengal.toml, modified content/a.md, added templates)"),
+            "{text}"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_long_list_of_changes_is_counted_past_the_named_ones() {
+        let dir = scratch("many");
+        let before = Fingerprint::take(&dir);
+        for n in 0..12 {
+            fs::write(dir.join(format!("cache-{n:02}")), "x").unwrap();
+        }
+        let err = before.unchanged(&Fingerprint::take(&dir)).unwrap_err();
+        assert_eq!(err.changes.len(), 12);
+        assert!(err.summary.ends_with(" and 4 more"), "{}", err.summary);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
