@@ -10,12 +10,12 @@ use crate::python::{self, Module, env, interp};
 use crate::report::OutDir;
 use crate::report::scale::{ScaleResults, files};
 use crate::settings::ScaleSettings;
+use crate::site_guard::Fingerprint;
 use crate::ui::{progress::Progress, scale as ui};
 use crate::verdict;
 use anyhow::{Context, Result};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use crate::site_guard::Fingerprint;
 use std::time::Instant;
 
 pub fn run(settings: ScaleSettings) -> Result<()> {

@@ -31,6 +31,22 @@ pub struct Produced<'a> {
     pub notes: Vec<String>,
 }
 
+fn site_info(site: &LoadedSite, settings: &AnalyzeSettings) -> SiteInfo {
+    SiteInfo {
+        path: settings.load.site_dir.display().to_string(),
+        generator: site.generator.clone(),
+        generator_version: site.generator_version.clone(),
+        stage: site.stage,
+        stage_method: site.stage_method.clone(),
+        generator_payload: site.generator_payload.clone(),
+        extra_root: site.extra_root.clone(),
+        pages: site.pages.len(),
+        load_seconds: site.load_seconds,
+        build_root: site.build_root.clone(),
+        copy: site.copy.clone(),
+    }
+}
+
 pub fn results(p: Produced) -> Results {
     let payloads: Vec<PayloadJson> = p
         .measured
@@ -77,19 +93,7 @@ pub fn results(p: Produced) -> Results {
             version: env!("CARGO_PKG_VERSION"),
         },
         python: p.python,
-        site: SiteInfo {
-            path: settings.load.site_dir.display().to_string(),
-            generator: p.site.generator.clone(),
-            generator_version: p.site.generator_version.clone(),
-            stage: p.site.stage,
-            stage_method: p.site.stage_method.clone(),
-            generator_payload: p.site.generator_payload.clone(),
-            extra_root: p.site.extra_root.clone(),
-            pages: p.site.pages.len(),
-            load_seconds: p.site.load_seconds,
-            build_root: p.site.build_root.clone(),
-            copy: p.site.copy.clone(),
-        },
+        site: site_info(p.site, settings),
         settings: SettingsInfo {
             protocol: settings.measure.protocol,
             iterations: settings.measure.iterations,

@@ -2,7 +2,7 @@
 use super::{Exporter, ReportFile, Run, svg};
 use crate::model::PayloadKind;
 use crate::model::explain::Attribution;
-use crate::model::results::{PayloadJson, Results, SuggestionJson};
+use crate::model::results::{PayloadJson, Results, SiteCopy, SuggestionJson};
 use crate::model::stats::{ByteStats, LatencySummary};
 use crate::units::{bytes, nanos};
 use anyhow::Result;
@@ -262,6 +262,27 @@ fn memory(md: &mut String, r: &Results) {
     );
 }
 
+/// How the site stayed untouched, and whether pickled paths have their real length.
+fn site_copy(copy: &SiteCopy) -> String {
+    let lengths = match copy.path_bytes_delta {
+        0 => "its root path is as long as the site's, so every pickled path has its real length \
+              and sizes are the site's own"
+            .to_string(),
+        delta => format!(
+            "its root path is {delta:+} bytes longer than the site's, so every path string \
+             pickled from it is {delta:+} bytes off its in-place size (a shorter `$TMPDIR` \
+             avoids this)"
+        ),
+    };
+    format!(
+        "The generator ran on a private copy of the site ({} files, {}, copied in {:.2} s; the \
+         site itself was fingerprinted before and after and is unchanged): {lengths}.",
+        copy.files,
+        crate::units::bytes(copy.bytes),
+        copy.seconds
+    )
+}
+
 fn method(md: &mut String, r: &Results) {
     md.push_str("## Method\n\n");
     let _ = writeln!(
@@ -269,6 +290,7 @@ fn method(md: &mut String, r: &Results) {
         "- Stage: {}; loading took {:.2} s.",
         r.site.stage_method, r.site.load_seconds
     );
+    let _ = writeln!(md, "- {}", site_copy(&r.site.copy));
     let _ = writeln!(md, "- Payloads: {}.", payloads_defined(r));
     let _ = writeln!(
         md,
@@ -822,6 +844,29 @@ mod tests {
         let body = &md[start + 1..];
         let end = body[3..].find("\n## ").map_or(body.len(), |e| e + 3);
         &body[..end]
+    }
+
+    #[test]
+    fn the_method_says_where_the_generator_ran_and_how_far_sizes_are_off() {
+        let mut r = testdata::results();
+        r.site.copy = SiteCopy {
+            path: "/dev/shm/picklecost-1-0/s_".into(),
+            seconds: 0.25,
+            files: 19,
+            bytes: 12_115,
+            skipped: vec![],
+            path_bytes_delta: 0,
+        };
+        let md = render(&r);
+        let method = section(&md, "Method");
+        assert!(
+            method.contains("private copy of the site (19 files, 12.1 KB, copied in 0.25 s;"),
+            "{method}"
+        );
+        assert!(method.contains("sizes are the site's own"), "{method}");
+        r.site.copy.path_bytes_delta = 7;
+        let md = render(&r);
+        assert!(section(&md, "Method").contains("every path string pickled from it is +7 bytes off"));
     }
 
     #[test]

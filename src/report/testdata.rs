@@ -50,6 +50,7 @@ pub fn results() -> Results {
             pages: 12,
             load_seconds: 0.25,
             build_root: None,
+            copy: Default::default(),
         },
         settings: SettingsInfo {
             protocol: 5,
