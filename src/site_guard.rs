@@ -34,10 +34,12 @@ enum Entry {
 }
 
 /// Every entry under the site root, by path relative to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Fingerprint {
     root: PathBuf,
     entries: BTreeMap<PathBuf, Entry>,
+    /// How long taking it took (the run reports the check as its `site_check` phase).
+    pub seconds: f64,
 }
 
 /// The site changed during the run.
@@ -56,6 +58,7 @@ pub struct SiteChanged {
 impl Fingerprint {
     /// Walk `root` without following links (a link loop is one entry, not a loop).
     pub fn take(root: &Path) -> Self {
+        let started = std::time::Instant::now();
         let mut walk = Walk {
             entries: BTreeMap::new(),
             hashed: 0,
@@ -64,6 +67,7 @@ impl Fingerprint {
         Fingerprint {
             root: root.to_path_buf(),
             entries: walk.entries,
+            seconds: started.elapsed().as_secs_f64(),
         }
     }
 

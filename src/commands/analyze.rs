@@ -119,6 +119,12 @@ fn analyze(
         });
         // The report phase is timed up to the moment results.json is serialised.
         steps.phases.add("report", report_started.elapsed().as_secs_f64());
+        // The site is read-only to the tool: prove it before anything is written.
+        let site_after = Fingerprint::take(&settings.load.site_dir);
+        site_before.unchanged(&site_after)?;
+        steps
+            .phases
+            .add("site_check", site_before.seconds + site_after.seconds);
         steps.phases.record(&mut results, &loaded);
         results.timing.total_seconds = started.elapsed().as_secs_f64();
         let run = Run {
@@ -126,8 +132,6 @@ fn analyze(
             payloads: &measured.payloads,
             transports: transported.as_ref().map(|o| (o.cells.as_slice(), &o.render_hist)),
         };
-        // The site is read-only to the tool: prove it before anything is written.
-        site_before.unchanged(&Fingerprint::take(&settings.load.site_dir))?;
         out.write(&run, &report::exporters())
             .context("writing the report")?;
         summary::print(&results, out.path());
