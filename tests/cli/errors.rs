@@ -299,8 +299,25 @@ fn ctrl_c_stops_the_tool_and_leaves_nothing_behind() {
 
 #[test]
 fn ctrl_c_during_the_transports_stops_the_tool() {
-    // 16 pages of ~3 MB each: the measuring phase fits its one-second budget, then the transports
-    // take many seconds to send them; the interrupt lands there.
+    during_the_transports("INT");
+}
+
+#[test]
+fn sigterm_during_the_transports_stops_the_tool_and_removes_its_scratch() {
+    during_the_transports("TERM");
+}
+
+#[test]
+fn sigterm_while_a_rendered_copy_is_built_stops_the_tool() {
+    let before = snapshot(&tiny_blog());
+    interrupt_with("TERM", &tiny_blog(), "1.0", &["--stage", "rendered"]);
+    assert_eq!(before, snapshot(&tiny_blog()));
+}
+
+/// 16 pages of ~3 MB each: the measuring phase fits its one-second budget, then the transports
+/// (thread, sub-interpreter and process pools, fork) take many seconds to send them; the signal
+/// lands there, with workers of every kind running.
+fn during_the_transports(signal: &str) {
     let tmp = TempDir::new("ctrlc-transports");
     let project = tmp.path().join("project");
     std::fs::create_dir(&project).unwrap();
@@ -309,7 +326,8 @@ fn ctrl_c_during_the_transports_stops_the_tool() {
         "class Page:\n    def __init__(self, n):\n        self.source_path = 'p%d' % n\n        self.content = ('%d ' % n) * 1_000_000\n\nclass Site:\n    def __init__(self):\n        self.pages = [Page(n) for n in range(16)]\n\ndef load(root):\n    return Site()\n",
     )
     .unwrap();
-    interrupt(
+    interrupt_with(
+        signal,
         &project,
         "4",
         &[
@@ -328,8 +346,17 @@ fn ctrl_c_during_the_transports_stops_the_tool() {
 /// (tests/support/interrupt.py): the run must stop with one `error: interrupted` line and leave
 /// no report directory.
 fn interrupt(site: &Path, delay: &str, extra: &[&str]) {
+    interrupt_with("INT", site, delay, extra);
+}
+
+/// `interrupt` with SIGINT or SIGTERM (`signal` without its SIG): exit 128 + the signal, one
+/// `error: interrupted by SIG…` line, no report directory, and no scratch directory of the run
+/// left in its `$TMPDIR` or in /dev/shm.
+fn interrupt_with(signal: &str, site: &Path, delay: &str, extra: &[&str]) {
     let tmp = TempDir::new("ctrlc");
     let out = tmp.path().join("out");
+    let scratch = tmp.path().join("tmp");
+    std::fs::create_dir(&scratch).unwrap();
     let result = std::process::Command::new(python())
         .arg("-B")
         .arg(root().join("tests/support/interrupt.py"))
@@ -344,6 +371,8 @@ fn interrupt(site: &Path, delay: &str, extra: &[&str]) {
         .args(["--out", out.to_str().unwrap()])
         .args(extra)
         .env_remove("PYTHONUNBUFFERED")
+        .env("PICKLECOST_TEST_SIGNAL", signal)
+        .env("TMPDIR", &scratch)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&result.stdout);
@@ -352,12 +381,37 @@ fn interrupt(site: &Path, delay: &str, extra: &[&str]) {
         .find_map(|l| l.strip_prefix("RESULT "))
         .expect("interrupt.py result");
     let r: serde_json::Value = serde_json::from_str(line).unwrap();
-    // 128 + SIGINT, as a shell reports a command that Ctrl-C ended.
-    assert_eq!(r["rc"], 130, "{r}");
+    // 128 + the signal, as a shell reports a command a signal ended.
+    let (code, name) = match signal {
+        "TERM" => (143, "SIGTERM"),
+        _ => (130, "SIGINT"),
+    };
+    assert_eq!(r["rc"], code, "{r}");
     let err = r["stderr"].as_str().unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("error: interrupted"), "{err}");
+    assert!(err.starts_with(&format!("error: interrupted by {name}")), "{err}");
     assert!(!out.exists(), "a report directory was left behind");
+    let left: Vec<_> = std::fs::read_dir(&scratch)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "scratch left behind: {left:?}");
+    let pid = r["pid"].as_u64().unwrap();
+    let in_memory: Vec<_> = std::fs::read_dir("/dev/shm")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mine = format!("picklecost-{pid}-");
+    assert!(
+        !in_memory.iter().any(|n: &String| n.starts_with(&mine)),
+        "{in_memory:?}"
+    );
+    let seconds = r["seconds_to_exit"].as_f64().unwrap();
+    eprintln!("{name}: exited {seconds:.2} s after the signal");
 }
 
 /// A `--fail-if` limit may name any payload kind, `site_extra` included (a kind the limit
