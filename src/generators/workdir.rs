@@ -11,10 +11,14 @@ const MEMORY_DIR: &str = "/dev/shm";
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
-/// `picklecost-PID-N` under `$TMPDIR` (builds, output, caches) and, where it can be made, the same
-/// name under /dev/shm (the site's private copy, when it fits: `picklecost.sitecopy` decides).
-/// Short names on purpose: the copy's root is padded to the site root's length, which needs the
-/// scratch path to be shorter than the site's.
+/// Marks a memory-backed scratch directory as picklecost's: its short `pc-PID-N` name alone is
+/// not proof enough to remove one a dead run left.
+const MARKER: &str = ".picklecost-scratch";
+
+/// `picklecost-PID-N` under `$TMPDIR` (builds, output, caches) and, where it can be made,
+/// `pc-PID-N` under /dev/shm (the site's private copy, when it fits: `picklecost.sitecopy`
+/// decides). Short names on purpose: the copy's root is padded to the site root's length, which
+/// needs the scratch path to be shorter than the site's (`/dev/shm/pc-4242-0/s` is 20 bytes).
 pub struct Workdir {
     path: PathBuf,
     memory: Option<PathBuf>,
@@ -23,13 +27,11 @@ pub struct Workdir {
 impl Workdir {
     pub fn create() -> Result<Self> {
         remove_abandoned();
-        let name = format!(
-            "picklecost-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        );
-        let path = fresh_dir(&std::env::temp_dir().join(&name))?;
-        let memory = fresh_dir(&Path::new(MEMORY_DIR).join(&name)).ok();
+        let id = format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        let path = fresh_dir(&std::env::temp_dir().join(format!("picklecost-{id}")))?;
+        let memory = fresh_dir(&Path::new(MEMORY_DIR).join(format!("pc-{id}")))
+            .and_then(|dir| std::fs::write(dir.join(MARKER), b"").map(|()| dir))
+            .ok();
         Ok(Self { path, memory })
     }
 
@@ -58,19 +60,24 @@ fn fresh_dir(path: &Path) -> std::io::Result<PathBuf> {
 /// A run killed outright (SIGKILL, a crash) cannot clean up after itself and can leave a build
 /// copy behind: remove those whose process is gone.
 fn remove_abandoned() {
-    for dir in [std::env::temp_dir(), PathBuf::from(MEMORY_DIR)] {
+    let places = [
+        (std::env::temp_dir(), "picklecost-", false),
+        (PathBuf::from(MEMORY_DIR), "pc-", true),
+    ];
+    for (dir, prefix, marked) in places {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
         for entry in entries.flatten() {
             let name = entry.file_name();
-            let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("picklecost-")) else {
+            let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
                 continue;
             };
             let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
                 continue;
             };
-            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let dead = pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists();
+            if dead && (!marked || entry.path().join(MARKER).exists()) {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }

@@ -850,7 +850,7 @@ mod tests {
     fn the_method_says_where_the_generator_ran_and_how_far_sizes_are_off() {
         let mut r = testdata::results();
         r.site.copy = SiteCopy {
-            path: "/dev/shm/picklecost-1-0/s_".into(),
+            path: "/dev/shm/pc-1-0/s_".into(),
             seconds: 0.25,
             files: 19,
             bytes: 12_115,

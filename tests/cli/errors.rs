@@ -405,7 +405,7 @@ fn interrupt_with(signal: &str, site: &Path, delay: &str, extra: &[&str]) {
                 .collect()
         })
         .unwrap_or_default();
-    let mine = format!("picklecost-{pid}-");
+    let mine = format!("pc-{pid}-");
     assert!(
         !in_memory.iter().any(|n: &String| n.starts_with(&mine)),
         "{in_memory:?}"
