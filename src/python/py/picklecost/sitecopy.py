@@ -78,11 +78,16 @@ def make(root, bases):
                     counts["skipped"])
 
 
+def _is_venv(path):
+    """A virtual environment (not copied: see the module docstring)."""
+    return os.path.exists(os.path.join(path, "pyvenv.cfg"))
+
+
 def site_bytes(root):
     """The bytes of the files the copy will hold."""
     total = 0
     for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))]
+        dirs[:] = [d for d in dirs if not _is_venv(os.path.join(folder, d))]
         for name in files:
             try:
                 total += os.lstat(os.path.join(folder, name)).st_size
@@ -112,7 +117,7 @@ def _copy_tree(site_root, src, dst, counts):
             if entry.is_symlink():
                 os.symlink(_link_target(site_root, entry.path), target)
             elif entry.is_dir(follow_symlinks=False):
-                if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
+                if _is_venv(entry.path):
                     counts["skipped"].append(os.path.relpath(entry.path, site_root))
                     continue
                 _copy_tree(site_root, entry.path, target, counts)
