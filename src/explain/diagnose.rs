@@ -68,7 +68,7 @@ pub fn diagnose(
             let attribution = super::attribute_bytes(py, &obj, root, protocol, tuning::TOP_PATHS);
             if let Some(mut a) = noted(attribution, "attributing bytes", &mut d.errors)? {
                 if p.kind != PayloadKind::Site {
-                    a.subject = format!("{root} of {} (the median-sized one)", site.page_keys[index]);
+                    a.subject = format!("{root} of {} (the median-sized one)", site.page_label(index));
                 }
                 d.attribution = Some(a)
             }

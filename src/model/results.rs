@@ -252,14 +252,30 @@ pub struct SuggestionJson {
 
 #[derive(Serialize, Debug, Clone)]
 pub struct ObjectSize {
+    /// The page's name (relative to the site root, or the generator's own for a virtual page).
     pub key: String,
     pub bytes: u64,
+    /// A page with no source file of its own (a generated tag or index page); absent otherwise.
+    #[serde(rename = "virtual", skip_serializing_if = "is_false")]
+    pub virtual_page: bool,
 }
 
 #[derive(Serialize, Debug, Clone)]
 pub struct ObjectError {
     pub key: String,
     pub error: String,
+    /// As `ObjectSize::virtual_page`.
+    #[serde(rename = "virtual", skip_serializing_if = "is_false")]
+    pub virtual_page: bool,
+}
+
+fn is_false(flag: &bool) -> bool {
+    !flag
+}
+
+/// What follows a page's name in report text: " (virtual)" for a virtual page.
+pub fn virtual_mark(virtual_page: bool) -> &'static str {
+    if virtual_page { " (virtual)" } else { "" }
 }
 
 #[derive(Serialize, Debug, Clone)]

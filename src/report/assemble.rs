@@ -58,8 +58,8 @@ pub fn results(p: Produced) -> Results {
             let repaired = diagnosis
                 .repaired
                 .clone()
-                .map(|r| repaired_json(m, &p.site.page_keys, r, p.transported, p.settings));
-            let mut json = payload_json(m, &p.site.page_keys, facts, diagnosis);
+                .map(|r| repaired_json(m, p.site, r, p.transported, p.settings));
+            let mut json = payload_json(m, p.site, facts, diagnosis);
             json.repaired = repaired;
             json
         })
@@ -165,7 +165,7 @@ fn summary(values: &[u64]) -> LatencySummary {
 
 fn repaired_json(
     m: &PayloadResult,
-    page_keys: &[String],
+    site: &LoadedSite,
     r: RepairedRaw,
     transported: Option<&Outcome>,
     settings: &AnalyzeSettings,
@@ -177,7 +177,7 @@ fn repaired_json(
             m.kind,
             roundtrip_ns.p50,
             o,
-            page_keys.len(),
+            site.page_keys.len(),
             t.thresholds,
         ),
         _ => None,
@@ -185,7 +185,7 @@ fn repaired_json(
     RepairedJson {
         label: "after repairs",
         subject: match m.failures.first() {
-            Some(&(i, _)) if m.kind.per_page() => page_keys[i].clone(),
+            Some(&(i, _)) if m.kind.per_page() => site.page_label(i),
             _ => "site".to_string(),
         },
         bytes: r.bytes,
@@ -216,15 +216,16 @@ fn transports_json(o: &Outcome) -> Vec<TransportJson> {
 
 fn payload_json(
     p: &PayloadResult,
-    page_keys: &[String],
+    site: &LoadedSite,
     facts: PickleFacts,
     diagnosis: PayloadDiagnosis,
 ) -> PayloadJson {
     let key = |i: usize| match p.kind {
         PayloadKind::Site => "site".to_string(),
         PayloadKind::SiteExtra => "site_extra".to_string(),
-        _ => page_keys[i].clone(),
+        _ => site.page_keys[i].clone(),
     };
+    let virtual_page = |i: usize| p.kind.per_page() && site.page_virtual.get(i) == Some(&true);
     let sizes: Vec<u64> = p.sizes.iter().map(|&(_, b)| b).collect();
     let error = p.failures.first().map(|(_, e)| {
         if p.objects > 1 {
@@ -256,6 +257,7 @@ fn payload_json(
             .map(|(i, e)| ObjectError {
                 key: key(*i),
                 error: e.clone(),
+                virtual_page: virtual_page(*i),
             })
             .collect(),
         failure_search: diagnosis.culprits.as_ref().map(|c| FailureSearch {
@@ -296,6 +298,7 @@ fn payload_json(
             .map(|&(i, b)| ObjectSize {
                 key: key(i),
                 bytes: b,
+                virtual_page: virtual_page(i),
             })
             .collect(),
     }

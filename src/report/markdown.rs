@@ -2,7 +2,7 @@
 use super::{Exporter, ReportFile, Run, svg};
 use crate::model::PayloadKind;
 use crate::model::explain::Attribution;
-use crate::model::results::{PayloadJson, Results, SiteCopy, SuggestionJson};
+use crate::model::results::{PayloadJson, Results, SiteCopy, SuggestionJson, virtual_mark};
 use crate::model::stats::{ByteStats, LatencySummary};
 use crate::units::{bytes, nanos};
 use anyhow::Result;
@@ -101,7 +101,8 @@ fn failed_objects(md: &mut String, r: &Results) {
             p.name, p.failures_count
         );
         for f in p.failed_objects.iter().take(10) {
-            let _ = writeln!(md, "- `{}`: {}", f.key, f.error);
+            let mark = virtual_mark(f.virtual_page);
+            let _ = writeln!(md, "- `{}`{mark}: {}", f.key, f.error);
         }
         md.push('\n');
     }
@@ -198,7 +199,8 @@ fn largest_pages(md: &mut String, r: &Results) {
         .take(5)
         .chain(sorted.iter().skip(n.saturating_sub(3).max(5)))
     {
-        let _ = writeln!(md, "| `{}` | {} |", s.key, s.bytes);
+        let mark = virtual_mark(s.virtual_page);
+        let _ = writeln!(md, "| `{}`{mark} | {} |", s.key, s.bytes);
     }
     md.push('\n');
 }
@@ -1104,7 +1106,7 @@ mod tests {
         sizes.sort_unstable_by(|a, b| b.cmp(a));
         let listed: Vec<u64> = charts
             .lines()
-            .filter(|l| l.starts_with("| `content/"))
+            .filter(|l| l.starts_with("| `content/") || l.starts_with("| `.bengal/"))
             .map(|l| {
                 l.rsplit(" | ")
                     .next()
@@ -1120,6 +1122,12 @@ mod tests {
             .copied()
             .collect();
         assert_eq!(listed, want);
+        // A virtual page is named by the generator's own name and marked; real ones are not.
+        assert!(
+            charts.contains("| `.bengal/generated/tags/python/index.md` (virtual) | 599000 |"),
+            "{charts}"
+        );
+        assert!(!charts.contains("content/post-8.md` (virtual)"), "{charts}");
 
         let env = section(&md, "Environment");
         assert!(env.contains(&format!(

@@ -158,6 +158,7 @@ fn payloads() -> Vec<PayloadJson> {
     page.failed_objects = vec![crate::model::results::ObjectError {
         key: "content/post-3.md".into(),
         error: "cannot pickle 'TextIOWrapper' instances".into(),
+        virtual_page: false,
     }];
     page.drag = vec![
         Drag {
@@ -177,8 +178,14 @@ fn payloads() -> Vec<PayloadJson> {
     ];
     page.sizes = (0..10)
         .map(|k| ObjectSize {
-            key: format!("content/post-{k}.md"),
+            // The largest is a generated tag page (no file of its own).
+            key: if k == 9 {
+                ".bengal/generated/tags/python/index.md".into()
+            } else {
+                format!("content/post-{k}.md")
+            },
             bytes: 590_000 + k * 1_000,
+            virtual_page: k == 9,
         })
         .collect();
     page.diagnosis_errors = vec!["walking page.cache timed out".into()];

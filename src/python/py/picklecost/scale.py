@@ -686,9 +686,11 @@ def run(adapter, site, pages, workdir, workers=None, max_workers=None, n_pages=N
         indices = _pages_to_render(adapter, pages, n_pages, budget, render, counts, strategies)
         result["pages"] = len(indices)
         result["page_keys"] = [_page_name(adapter, pages, i) for i in indices]
+        result["virtual_pages"] = [_page_name(adapter, pages, i) for i in indices
+                                   if _page_virtual(adapter, pages, i)]
         markdown = _prepare_markdown(adapter, pages, workloads, support, result, say)
         runs = _Runs(indices, counts, strategies, timeout, workdir, support,
-                     lambda i: _page_name(adapter, pages, i))
+                     lambda i: _page_label(adapter, pages, i))
         for workload in (w for w in (render, markdown) if w is not None):
             _run_workload(workload, runs, result, say)
     finally:
@@ -699,7 +701,7 @@ def run(adapter, site, pages, workdir, workers=None, max_workers=None, n_pages=N
 
 def _empty_result(counts, strategies):
     return {"sequential_seconds": None, "workers": counts, "strategies": list(strategies),
-            "pages": 0, "page_keys": [], "workloads": [], "baselines": [], "runs": [],
+            "pages": 0, "page_keys": [], "virtual_pages": [], "workloads": [], "baselines": [], "runs": [],
             "blocked": [], "gil_enabled": _gil_enabled(),
             "free_threaded_note": None if _gil_enabled() else
             "free-threaded build (GIL disabled): thread results are untested here",
@@ -726,10 +728,24 @@ class _Runs:
 
 
 def _page_name(adapter, pages, i):
+    """Page `i`'s name (relative to the site root; a virtual page by the generator's own)."""
     try:
         return adapter.page_key(pages[i])
     except Exception:
         return "#%d" % i
+
+
+def _page_virtual(adapter, pages, i):
+    try:
+        return bool(adapter.page_virtual(pages[i]))
+    except Exception:
+        return False
+
+
+def _page_label(adapter, pages, i):
+    """Page `i`'s name in a failure's words, marked " (virtual)" where it has no file."""
+    name = _page_name(adapter, pages, i)
+    return name + " (virtual)" if _page_virtual(adapter, pages, i) else name
 
 
 def _trace_render_modules(render, support, result):
