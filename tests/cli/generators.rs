@@ -217,6 +217,17 @@ fn check(g: &Generator, stage: &str) {
         }
     }
 
+    // Every page is named by its source file relative to the site root (none is virtual here).
+    for p in r["payloads"].as_array().unwrap() {
+        for entry in p["sizes"].as_array().unwrap() {
+            let key = entry["key"].as_str().unwrap();
+            if !["site", "site_extra"].contains(&key) {
+                assert!(site.join(key).is_file() && !key.starts_with('/'), "{key}");
+                assert!(entry.get("virtual").is_none(), "{entry}");
+            }
+        }
+    }
+
     // The default page payload pickles on every page.
     let subset = payload(&r, "page_subset");
     assert_eq!(subset["picklable"], true, "{}", subset["error"]);
