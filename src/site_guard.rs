@@ -120,6 +120,18 @@ impl Fingerprint {
     }
 }
 
+/// What generator code wrote into the site's private copy: the copy as it is now against the
+/// site's fingerprint from before the run (the copy started as the site, with the same
+/// modification times), "added PATH" / "removed PATH" / "modified PATH" relative to the root.
+/// Directories that were not copied (`skipped`, virtual environments) are left out.
+pub fn copy_changes(site_before: &Fingerprint, copy: &Path, skipped: &[String]) -> Vec<String> {
+    let now = Fingerprint::take(copy);
+    let not_copied = |path: &Path| skipped.iter().any(|s| path.starts_with(s));
+    let mut before = site_before.clone();
+    before.entries.retain(|path, _| !not_copied(path));
+    before.changes(&now)
+}
+
 /// Equal entries; a hash taken on one side only (the budget ran out at another point) is not
 /// compared.
 fn same(a: &Entry, b: &Entry) -> bool {
@@ -267,6 +279,45 @@ mod tests {
             "{text}"
         );
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn writes_into_a_copy_are_listed_against_the_site_and_skipped_directories_left_out() {
+        let site = scratch("copy-site");
+        fs::create_dir_all(site.join(".venv/bin")).unwrap();
+        fs::write(site.join(".venv/pyvenv.cfg"), "home = /usr\n").unwrap();
+        let before = Fingerprint::take(&site);
+        let copy = scratch("copy-copy");
+        for (file, src) in [("content/a.md", "content/a.md"), ("bengal.toml", "bengal.toml")] {
+            let modified = fs::metadata(site.join(src)).unwrap().modified().unwrap();
+            fs::File::options()
+                .write(true)
+                .open(copy.join(file))
+                .unwrap()
+                .set_modified(modified)
+                .unwrap();
+        }
+        let content_mtime = fs::metadata(site.join("content")).unwrap().modified().unwrap();
+        fs::File::open(copy.join("content"))
+            .unwrap()
+            .set_modified(content_mtime)
+            .unwrap();
+        assert_eq!(
+            copy_changes(&before, &copy, &[".venv".into()]),
+            Vec::<String>::new()
+        );
+        fs::create_dir_all(copy.join("content/__pycache__")).unwrap();
+        fs::write(copy.join("content/__pycache__/a.pyc"), "compiled").unwrap();
+        assert_eq!(
+            copy_changes(&before, &copy, &[".venv".into()]),
+            [
+                "modified content",
+                "added content/__pycache__",
+                "added content/__pycache__/a.pyc"
+            ]
+        );
+        fs::remove_dir_all(&site).unwrap();
+        fs::remove_dir_all(&copy).unwrap();
     }
 
     #[test]

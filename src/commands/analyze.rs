@@ -12,7 +12,7 @@ use crate::payloads::{self, PageView, Payloads};
 use crate::python::{self, Module, env, interp};
 use crate::report::{self, OutDir, Run, assemble};
 use crate::settings::AnalyzeSettings;
-use crate::site_guard::Fingerprint;
+use crate::site_guard::{self, Fingerprint};
 use crate::transport;
 use crate::ui::{progress::Progress, summary};
 use crate::verdict;
@@ -122,6 +122,7 @@ fn analyze(
         // The site is read-only to the tool: prove it before anything is written.
         let site_after = Fingerprint::take(&settings.load.site_dir);
         site_before.unchanged(&site_after)?;
+        record_generator_writes(&mut results, site_before);
         steps
             .phases
             .add("site_check", site_before.seconds + site_after.seconds);
@@ -137,6 +138,23 @@ fn analyze(
         summary::print(&results, out.path());
         Ok(())
     })
+}
+
+/// What the generator wrote into the private copy and, for a rendered build, into the build's
+/// copy (both still there until the work directory goes): what it would have written into the
+/// site.
+fn record_generator_writes(results: &mut Results, site_before: &Fingerprint) {
+    let site = &mut results.site;
+    site.copy.record_changes(site_guard::copy_changes(
+        site_before,
+        std::path::Path::new(&site.copy.path),
+        &site.copy.skipped,
+    ));
+    if let Some(build_root) = site.build_root.clone() {
+        let skipped = site.copy.skipped.clone();
+        let changes = site_guard::copy_changes(site_before, std::path::Path::new(&build_root), &skipped);
+        site.record_build_changes(changes);
+    }
 }
 
 /// The loaded site, and the memory loading it took.

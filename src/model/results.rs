@@ -89,6 +89,11 @@ pub struct SiteInfo {
     pub load_seconds: f64,
     /// The temporary copy a rendered build ran in (already removed).
     pub build_root: Option<String>,
+    /// What the rendered build wrote into that copy (output, caches, compiled templates)
+    /// against the site as it was before, the first `COPY_CHANGES_LISTED`.
+    pub build_changed: Vec<String>,
+    /// How many entries of the build copy changed in all.
+    pub build_changed_count: usize,
     /// The private copy every piece of generator code ran against (already removed).
     pub copy: SiteCopy,
 }
@@ -105,6 +110,33 @@ pub struct SiteCopy {
     /// Bytes the copy's root path has more than the site's own (0: every pickled path has the
     /// length of the real one, so sizes are the site's own).
     pub path_bytes_delta: i64,
+    /// What the generator's code wrote into the copy during the run, against the site as it was
+    /// before ("added templates/__pycache__", "modified templates"), the first
+    /// `COPY_CHANGES_LISTED`: what would have changed the site had it run there.
+    #[serde(default)]
+    pub changed: Vec<String>,
+    /// How many entries of the copy changed in all.
+    #[serde(default)]
+    pub changed_count: usize,
+}
+
+/// Entries of `SiteCopy::changed` listed; the rest are counted.
+pub const COPY_CHANGES_LISTED: usize = 100;
+
+impl SiteInfo {
+    /// The build copy's changes, the first `COPY_CHANGES_LISTED` listed and all counted.
+    pub fn record_build_changes(&mut self, changes: Vec<String>) {
+        self.build_changed_count = changes.len();
+        self.build_changed = changes.into_iter().take(COPY_CHANGES_LISTED).collect();
+    }
+}
+
+impl SiteCopy {
+    /// The copy's changes, the first `COPY_CHANGES_LISTED` listed and all counted.
+    pub fn record_changes(&mut self, changes: Vec<String>) {
+        self.changed_count = changes.len();
+        self.changed = changes.into_iter().take(COPY_CHANGES_LISTED).collect();
+    }
 }
 
 #[derive(Serialize, Debug, Clone)]

@@ -43,6 +43,8 @@ fn site_info(site: &LoadedSite, settings: &AnalyzeSettings) -> SiteInfo {
         pages: site.pages.len(),
         load_seconds: site.load_seconds,
         build_root: site.build_root.clone(),
+        build_changed: Vec::new(),
+        build_changed_count: 0,
         copy: site.copy.clone(),
     }
 }

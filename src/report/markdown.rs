@@ -278,10 +278,37 @@ fn site_copy(copy: &SiteCopy) -> String {
     };
     format!(
         "The generator ran on a private copy of the site ({} files, {}, copied in {:.2} s; the \
-         site itself was fingerprinted before and after and is unchanged): {lengths}.",
+         site itself was fingerprinted before and after and is unchanged): {lengths}. {}",
         copy.files,
         crate::units::bytes(copy.bytes),
-        copy.seconds
+        copy.seconds,
+        copy_writes(copy)
+    )
+}
+
+/// What the generator wrote into the copy (it would have written it into the site).
+fn copy_writes(copy: &SiteCopy) -> String {
+    if copy.changed_count == 0 {
+        return "The generator wrote nothing into the copy.".into();
+    }
+    format!(
+        "The generator changed the copy (what it would have changed in the site): {}.",
+        listed_changes(&copy.changed, copy.changed_count)
+    )
+}
+
+/// "N entries: `added a`, `modified b` ... and M more" (the first five named).
+fn listed_changes(changed: &[String], count: usize) -> String {
+    let listed: Vec<String> = changed.iter().take(5).map(|c| format!("`{c}`")).collect();
+    let more = count.saturating_sub(listed.len());
+    format!(
+        "{count} entries: {}{}",
+        listed.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
     )
 }
 
@@ -293,6 +320,14 @@ fn method(md: &mut String, r: &Results) {
         r.site.stage_method, r.site.load_seconds
     );
     let _ = writeln!(md, "- {}", site_copy(&r.site.copy));
+    if r.site.build_changed_count > 0 {
+        let _ = writeln!(
+            md,
+            "- The rendered build wrote into its own copy of the site (what a build in place \
+             would write into the site): {}.",
+            listed_changes(&r.site.build_changed, r.site.build_changed_count)
+        );
+    }
     let _ = writeln!(md, "- Payloads: {}.", payloads_defined(r));
     let _ = writeln!(
         md,

@@ -50,6 +50,8 @@ pub fn results() -> Results {
             pages: 12,
             load_seconds: 0.25,
             build_root: None,
+            build_changed: Vec::new(),
+            build_changed_count: 0,
             copy: Default::default(),
         },
         settings: SettingsInfo {
