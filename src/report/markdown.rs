@@ -893,9 +893,16 @@ mod tests {
             bytes: 12_115,
             skipped: vec![],
             path_bytes_delta: 0,
+            changed: vec![],
+            changed_count: 0,
         };
         let md = render(&r);
         let method = section(&md, "Method");
+        assert!(
+            method.contains("The generator wrote nothing into the copy."),
+            "{method}"
+        );
+        assert!(!method.contains("The rendered build wrote"), "{method}");
         assert!(
             method.contains("private copy of the site (19 files, 12.1 KB, copied in 0.25 s;"),
             "{method}"
@@ -904,6 +911,32 @@ mod tests {
         r.site.copy.path_bytes_delta = 7;
         let md = render(&r);
         assert!(section(&md, "Method").contains("every path string pickled from it is +7 bytes off"));
+
+        // What the generator wrote into the copy and into a rendered build's copy: the first
+        // five named, the rest counted.
+        r.site.copy.record_changes(vec![
+            "modified templates".into(),
+            "added templates/__pycache__".into(),
+        ]);
+        r.site
+            .record_build_changes((0..8).map(|n| format!("added public/p{n}.html")).collect());
+        let method = render(&r);
+        let method = section(&method, "Method");
+        assert!(
+            method.contains(
+                "The generator changed the copy (what it would have changed in the site): 2 \
+                 entries: `modified templates`, `added templates/__pycache__`."
+            ),
+            "{method}"
+        );
+        assert!(
+            method.contains(
+                "would write into the site): 8 entries: `added public/p0.html`, \
+                 `added public/p1.html`, `added public/p2.html`, `added public/p3.html`, \
+                 `added public/p4.html` and 3 more."
+            ),
+            "{method}"
+        );
     }
 
     #[test]
