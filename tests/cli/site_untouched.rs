@@ -340,3 +340,111 @@ fn a_change_to_the_site_during_the_run_is_a_loud_error_naming_the_path() {
         "a report was written for a run that changed the site"
     );
 }
+
+/// Bengal's generated tag pages (rendered stage) are named by their virtual path and marked
+/// virtual in results.json and report.md; every other page is its source file relative to the
+/// site root, unmarked. No page name is absolute.
+#[test]
+fn virtual_pages_are_named_by_the_generator_and_marked_real_ones_by_their_file() {
+    let tmp = TempDir::new("untouched-virtual");
+    let site = tiny_blog();
+    let out = tmp.path().join("out");
+    let o = analyze(
+        &site,
+        &out,
+        &["--stage", "rendered", "--budget", "1", "--transport-budget", "2"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = read_results(&out);
+    let mut virtual_pages = 0;
+    for name in ["page", "page_subset", "page_suggested"] {
+        let p = payload(&r, name);
+        let entries = p["sizes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(p["failed_objects"].as_array().unwrap());
+        for entry in entries {
+            let key = entry["key"].as_str().unwrap();
+            assert!(!key.starts_with('/'), "{name}: {key} is absolute");
+            if entry["virtual"] == true {
+                virtual_pages += 1;
+                assert!(key.starts_with(".bengal/generated/tags/"), "{key}");
+                assert!(!site.join(key).exists(), "{key} has a file");
+            } else {
+                assert!(entry.get("virtual").is_none(), "{entry}");
+                assert!(site.join(key).is_file(), "{key} is not a file of the site");
+            }
+        }
+    }
+    assert!(
+        virtual_pages > 0,
+        "a rendered Bengal site has generated tag pages"
+    );
+    assert!(
+        r["render"]["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| !e.as_str().unwrap().starts_with('/'))
+    );
+    // report.md: the page tables mark virtual pages, and only those.
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let rows: Vec<&str> = md
+        .lines()
+        .filter(|l| l.starts_with("| `content/") || l.starts_with("| `.bengal/"))
+        .collect();
+    assert!(!rows.is_empty(), "no page rows in report.md");
+    for row in rows {
+        assert_eq!(
+            row.starts_with("| `.bengal/generated/"),
+            row.contains("` (virtual) |"),
+            "{row}"
+        );
+    }
+    // Scratch paths appear nowhere as a page's name, on the terminal either.
+    let build_root = r["site"]["build_root"].as_str().unwrap();
+    assert!(
+        !stdout(&o).contains(build_root) && !md.replace(&format!("`{build_root}`"), "").contains(build_root)
+    );
+}
+
+/// `scale` on the rendered tiny blog: the rendered pages named as analyze names them, the
+/// virtual ones listed.
+#[test]
+fn scale_names_pages_relative_to_the_site_and_lists_the_virtual_ones() {
+    let tmp = TempDir::new("untouched-scale-names");
+    let site = tiny_blog();
+    let out = tmp.path().join("out");
+    let o = scale(
+        &site,
+        &out,
+        &[
+            "--stage",
+            "rendered",
+            "--pages",
+            "12",
+            "--workers",
+            "1",
+            "--strategies",
+            "thread",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = read_results(&out);
+    let keys = strings(&r["scale"]["page_keys"]);
+    let virtual_pages = strings(&r["scale"]["virtual_pages"]);
+    assert_eq!(keys.len(), 12);
+    for key in &keys {
+        assert!(!key.starts_with('/'), "{key}");
+        assert_eq!(virtual_pages.contains(key), !site.join(key).is_file(), "{key}");
+    }
+    assert!(
+        !virtual_pages.is_empty(),
+        "the sample covers generated tag pages: {keys:?}"
+    );
+    assert!(
+        virtual_pages.iter().all(|k| k.starts_with(".bengal/generated/")),
+        "{virtual_pages:?}"
+    );
+}
