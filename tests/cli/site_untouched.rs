@@ -448,3 +448,16 @@ fn scale_names_pages_relative_to_the_site_and_lists_the_virtual_ones() {
         "{virtual_pages:?}"
     );
 }
+
+/// The adapters load the private copy, but what a load error names is the site.
+#[test]
+fn a_load_error_names_the_site_not_its_private_copy() {
+    let tmp = TempDir::new("untouched-error-names");
+    let site = tmp.path().join("site");
+    std::fs::create_dir_all(site.join("content")).unwrap();
+    std::fs::write(site.join("bengal.toml"), "[site\ntitle = \"x\"\n").unwrap();
+    let out = tmp.path().join("out");
+    let o = analyze(&site, &out, &[]);
+    let wanted = format!("{} is not valid TOML", site.join("bengal.toml").display());
+    assert_one_error_line(&o, &wanted);
+}

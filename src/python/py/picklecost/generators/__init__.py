@@ -4,6 +4,7 @@ A new generator is one module here with an `Adapter` subclass, plus its line in 
 Supported versions come from what the installed package offers, never from version pins.
 """
 
+import contextlib
 import time
 
 from .. import sitecopy
@@ -63,7 +64,7 @@ def load(root, stage, loader, workdir, generator=None, copy_bases=None):
     adapter = Custom(loader) if loader else detect(root, generator)
     site_copy = private_copy(root, copy_bases or [workdir])
     copy = site_copy.copy
-    with captured_output() as log:
+    with captured_output() as log, site_named(site_copy):
         if loader:
             site, pages, build_root = adapter.load(copy, stage, workdir)
             version = adapter.version(copy)
@@ -73,6 +74,15 @@ def load(root, stage, loader, workdir, generator=None, copy_bases=None):
     adapter.roots = tuple(r for r in (build_root, copy, site_copy.root) if r)
     return Loaded(adapter, site, pages, version, stage, build_root, log.getvalue(),
                   time.perf_counter() - started, site_copy)
+
+
+@contextlib.contextmanager
+def site_named(site_copy):
+    """A LoadError names the site, not its private copy (the adapters load the copy)."""
+    try:
+        yield
+    except LoadError as exc:
+        raise LoadError(site_copy.real_path(str(exc))) from exc.__cause__
 
 
 def private_copy(root, bases):
