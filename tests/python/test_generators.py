@@ -332,3 +332,9 @@ class PageNameTests(unittest.TestCase):
         real = types.SimpleNamespace(source_path=str(self.root / "content" / "a.md"),
                                      relative_source_path="a.md")
         self.assertEqual(self.names(a, real), ("content/a.md", False, "content/a.md"))
+
+    def test_a_source_outside_the_site_without_another_name_keeps_its_path(self):
+        # A stable name (the same in every run), not one made of the object's identity.
+        a = self.adapter(generators.Bengal())
+        page = types.SimpleNamespace(source_path=pathlib.Path("/content/p1.md"), metadata={})
+        self.assertEqual(self.names(a, page), ("/content/p1.md", False, "/content/p1.md"))

@@ -111,12 +111,12 @@ def page_key(page):
 
 
 def own_name(page):
-    """A page's name that is not a file path: its URL, slug or title."""
+    """A page's name that is not a file path: its URL, slug or title (None without one)."""
     for attr in ("url", "slug", "title"):
         value = field(page, attr)
         if value and isinstance(value, str):
             return value
-    return "%s@%x" % (type(page).__qualname__, id(page))
+    return None
 
 
 VIRTUAL_FLAGS = ("virtual", "is_virtual")

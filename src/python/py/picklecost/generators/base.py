@@ -81,16 +81,17 @@ class Adapter:
         return self.relative_or_own(payloads.page_key(page), page)
 
     def relative_or_own(self, path, page):
-        """`path` relative to the site root where it lies under it, else `own_name(page)`."""
+        """`path` relative to the site root where it lies under it, else `own_name(page)`, else
+        the path as given (a source outside the site that has no other name)."""
         if path:
             name = site_relative(str(path), self.roots)
             if not os.path.isabs(name):
                 return name
-        return self.own_name(page)
+        return self.own_name(page) or (str(path) if path else payloads.page_key(page))
 
     def own_name(self, page):
         """The generator's own name for a page that has no file in the site (its URL, a
-        document name)."""
+        document name), or None."""
         return payloads.own_name(page)
 
     def page_virtual(self, page):

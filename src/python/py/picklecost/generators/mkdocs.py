@@ -145,13 +145,14 @@ class MkDocs(Adapter):
 
     def page_key(self, page):
         if self.page_virtual(page):
-            return self.own_name(page)
+            return self.own_name(page) or payloads.page_key(page)
         file = getattr(page, "file", None)
         return self.relative_or_own(getattr(file, "abs_src_path", None), page)
 
     def own_name(self, page):
         file = getattr(page, "file", None)
-        return str(getattr(file, "src_uri", None) or payloads.own_name(page))
+        name = getattr(file, "src_uri", None) or payloads.own_name(page)
+        return str(name) if name else None
 
     def page_virtual(self, page):
         """A page whose file a plugin generated (`File.generated`: no file in docs_dir)."""

@@ -140,8 +140,9 @@ class Pelican(Adapter):
         return self.relative_or_own(getattr(page, "source_path", None), page)
 
     def own_name(self, page):
-        return str(getattr(page, "relative_source_path", None) or getattr(page, "save_as", None)
-                   or payloads.own_name(page))
+        name = (getattr(page, "relative_source_path", None) or getattr(page, "save_as", None)
+                or payloads.own_name(page))
+        return str(name) if name else None
 
     def page_virtual(self, page):
         return not getattr(page, "source_path", None)

@@ -134,11 +134,12 @@ class Sphinx(Adapter):
 
     def page_key(self, page):
         if self.page_virtual(page):
-            return self.own_name(page)
+            return self.own_name(page) or payloads.page_key(page)
         return self.relative_or_own(getattr(page, "source_path", None), page)
 
     def own_name(self, page):
-        return str(getattr(page, "docname", None) or payloads.own_name(page))
+        name = getattr(page, "docname", None) or payloads.own_name(page)
+        return str(name) if name else None
 
     def page_virtual(self, page):
         """A document with no source file (one an extension generates)."""
