@@ -423,7 +423,7 @@ fn scale_names_pages_relative_to_the_site_and_lists_the_virtual_ones() {
             "--stage",
             "rendered",
             "--pages",
-            "12",
+            "20",
             "--workers",
             "1",
             "--strategies",
@@ -434,7 +434,7 @@ fn scale_names_pages_relative_to_the_site_and_lists_the_virtual_ones() {
     let r = read_results(&out);
     let keys = strings(&r["scale"]["page_keys"]);
     let virtual_pages = strings(&r["scale"]["virtual_pages"]);
-    assert_eq!(keys.len(), 12);
+    assert_eq!(keys.len(), 20);
     for key in &keys {
         assert!(!key.starts_with('/'), "{key}");
         assert_eq!(virtual_pages.contains(key), !site.join(key).is_file(), "{key}");
