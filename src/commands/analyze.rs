@@ -122,10 +122,12 @@ fn analyze(
         // The site is read-only to the tool: prove it before anything is written.
         let site_after = Fingerprint::take(&settings.load.site_dir);
         site_before.unchanged(&site_after)?;
+        let listing = Instant::now();
         record_generator_writes(&mut results, site_before);
+        let listing = listing.elapsed().as_secs_f64();
         steps
             .phases
-            .add("site_check", site_before.seconds + site_after.seconds);
+            .add("site_check", site_before.seconds + site_after.seconds + listing);
         steps.phases.record(&mut results, &loaded);
         results.timing.total_seconds = started.elapsed().as_secs_f64();
         let run = Run {
