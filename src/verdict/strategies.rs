@@ -1,6 +1,6 @@
 //! Which way of handing pages to workers is worth it: transfer cost as a share of the render
 //! cost of the whole site, per strategy, payload and copying transport.
-use crate::model::transport::VerdictRow;
+use crate::model::transport::{EntryReadiness, VerdictRow};
 use crate::model::{PayloadKind, Thresholds, TransportKind, VerdictClass as Class};
 use crate::transport::{Cell, Outcome};
 use crate::units::nanos;
@@ -94,6 +94,7 @@ pub fn rows(outcome: &Outcome, pages: usize, thresholds: Thresholds) -> Vec<Verd
         workers: outcome.workers,
         render_total: outcome.render_hist.value_at_quantile(0.5) as f64 * pages as f64,
         thresholds,
+        renderer_refused: renderer_refused(&outcome.entry_points),
     };
     outcome
         .cells
@@ -111,6 +112,25 @@ struct Judged<'a> {
     /// Render cost of the whole site: p50 per page x pages (ns).
     render_total: f64,
     thresholds: Thresholds,
+    /// Why an isolated sub-interpreter cannot import the renderer, where one refused it.
+    renderer_refused: Option<String>,
+}
+
+/// The first render entry point an isolated sub-interpreter refused, in words: the module, the
+/// chain of imports that reached the refusing one, and its error.
+pub fn renderer_refused(entry_points: &[EntryReadiness]) -> Option<String> {
+    let e = entry_points.iter().find(|e| e.isolated_ok == Some(false))?;
+    let mut why = format!(
+        "an isolated sub-interpreter cannot import the renderer `{}`",
+        e.module
+    );
+    if e.chain.len() > 1 {
+        why.push_str(&format!(" ({})", e.chain.join(" → ")));
+    }
+    if let Some(error) = &e.error {
+        why.push_str(&format!(": {error}"));
+    }
+    Some(why)
 }
 
 impl Judged<'_> {
@@ -139,6 +159,19 @@ impl Judged<'_> {
             );
         } else {
             self.shares(cell, strategy, &mut row);
+        }
+        // A payload that does not ship stays impractical for that reason; one that ships is
+        // blocked when the worker cannot render.
+        let ships = cell.available && !cell.roundtrip.is_empty();
+        if ships
+            && cell.transport == TransportKind::Subinterpreter
+            && let Some(refused) = &self.renderer_refused
+        {
+            row.class = Class::Blocked;
+            row.why = format!(
+                "{refused}, so its workers cannot render; the transfer alone: {}",
+                row.why
+            );
         }
         row
     }
@@ -358,6 +391,51 @@ mod tests {
                 legacy * 100.0
             )
         );
+    }
+
+    #[test]
+    fn a_refused_renderer_blocks_the_isolated_sub_interpreter_rows_only() {
+        let cells = vec![
+            cell(
+                PayloadKind::PageSubset,
+                TransportKind::Subinterpreter,
+                Some(2_000),
+            ),
+            cell(PayloadKind::PageSubset, TransportKind::Process, Some(90_000)),
+        ];
+        let mut o = outcome(cells, Some(5_000_000));
+        let free = rows(&o, PAGES, Thresholds::default());
+        assert_eq!(free[0].class, Class::Practical, "{:?}", free[0]);
+        o.entry_points = vec![EntryReadiness {
+            module: "gen.rendering.pipeline".into(),
+            isolated_ok: Some(false),
+            chain: vec![
+                "gen.rendering.pipeline".into(),
+                "gen.logger".into(),
+                "tracemalloc".into(),
+            ],
+            error: Some(
+                "ImportError: module _tracemalloc does not support loading in subinterpreters".into(),
+            ),
+            hint: None,
+        }];
+        let blocked = rows(&o, PAGES, Thresholds::default());
+        assert_eq!(blocked[0].class, Class::Blocked);
+        // The measured share is kept: the transfer would be cheap, the worker cannot render.
+        assert_eq!(blocked[0].transfer_share, free[0].transfer_share);
+        assert_eq!(
+            blocked[0].why,
+            format!(
+                "an isolated sub-interpreter cannot import the renderer `gen.rendering.pipeline` (gen.rendering.pipeline → gen.logger → tracemalloc): ImportError: module _tracemalloc does not support loading in subinterpreters, so its workers cannot render; the transfer alone: {}",
+                free[0].why
+            )
+        );
+        // A spawned process is a whole interpreter: the same refusal does not block it.
+        assert_eq!(blocked[1].class, free[1].class);
+        assert_eq!(blocked[1].why, free[1].why);
+        // An entry point that loads, or a Python without isolated sub-interpreters, blocks nothing.
+        o.entry_points[0].isolated_ok = None;
+        assert_eq!(rows(&o, PAGES, Thresholds::default())[0].class, Class::Practical);
     }
 
     #[test]

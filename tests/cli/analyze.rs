@@ -399,6 +399,23 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
         .unwrap();
     assert_eq!(page_sub["class"], "impractical");
     assert!(page_sub["transfer_share"].is_null());
+    // The renderer does not load in an isolated sub-interpreter (below): every payload that
+    // ships there is blocked, and the answer never names that way.
+    for v in verdicts
+        .iter()
+        .filter(|v| v["transport"] == "subinterpreter" && !v["transfer_share"].is_null())
+    {
+        assert_eq!(v["class"], "blocked", "{v}");
+        assert!(
+            v["why"]
+                .as_str()
+                .unwrap()
+                .contains("cannot import the renderer `bengal"),
+            "{v}"
+        );
+    }
+    let answer = r["answer"].as_str().unwrap();
+    assert!(!answer.contains("via subinterpreter:"), "{answer}");
     // The share is the measured round trip times the pages over the measured render time.
     let page_proc = verdicts
         .iter()
