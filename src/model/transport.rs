@@ -83,6 +83,12 @@ pub struct VerdictRow {
     /// Transfer time for the whole site as a share of its render time (None: not shippable):
     /// the payload's own round trips plus every page's result sent back.
     pub transfer_share: Option<f64>,
+    /// The transfer for the whole site (ns): each sampled cost's mean x the pages (or workers)
+    /// that pay it, results back included.
+    pub transfer_total_ns: Option<f64>,
+    /// 95% bootstrap interval of `transfer_share` [low, high], over the sampled round trips
+    /// and the sampled pages' render times.
+    pub share_interval: Option<[f64; 2]>,
     /// The part of `transfer_share` that is results sent back (real rendered pages).
     pub result_share: Option<f64>,
     /// One-time set-up of W workers (create + import) as a share of the render time.

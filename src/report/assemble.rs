@@ -118,6 +118,7 @@ pub fn results(p: Produced) -> Results {
         render: t.map(|o| RenderJson {
             available: o.render.available,
             reason: o.render.reason.clone(),
+            total_ns: crate::verdict::strategies::render_total(o, p.site.pages.len()),
             pages: o.render.pages,
             sampled: o.render.sampled,
             method: o.render.method.clone(),
@@ -173,13 +174,9 @@ fn repaired_json(
     let roundtrip: Vec<u64> = r.dumps_ns.iter().zip(&r.loads_ns).map(|(d, l)| d + l).collect();
     let roundtrip_ns = summary(&roundtrip);
     let judged = match (transported, &settings.transports) {
-        (Some(o), Some(t)) if r.error.is_none() => crate::verdict::strategies::after_repairs(
-            m.kind,
-            roundtrip_ns.p50,
-            o,
-            page_keys.len(),
-            t.thresholds,
-        ),
+        (Some(o), Some(t)) if r.error.is_none() => {
+            crate::verdict::strategies::after_repairs(m.kind, &roundtrip, o, page_keys.len(), t.thresholds)
+        }
         _ => None,
     };
     RepairedJson {

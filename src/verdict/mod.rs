@@ -4,6 +4,7 @@ pub mod scale;
 pub mod strategies;
 #[cfg(test)]
 pub mod testdata;
+pub mod totals;
 
 use crate::model::PayloadKind;
 use crate::model::results::{GrowthJson, PayloadJson, RepairedJson, SuggestionJson, Verdict};

@@ -430,11 +430,33 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
             .find(|b| b["transport"] == name)
             .unwrap_or_else(|| panic!("no result back for {name}: {}", r["results_back"]))
     };
-    let render_total = r["render_ns"]["p50"].as_f64().unwrap() * pages as f64;
-    let out = cell("process", "page")["roundtrip_ns"]["p50"].as_f64().unwrap() * pages as f64;
-    let returned = back("process")["roundtrip_ns"]["p50"].as_f64().unwrap() * pages as f64;
-    assert!((page_proc["transfer_share"].as_f64().unwrap() - (out + returned) / render_total).abs() < 1e-9);
+    // A share of totals: each sampled cost's mean times the pages that pay it.
+    let render_total = r["render"]["total_ns"].as_f64().unwrap();
+    let render_mean = r["render_ns"]["mean"].as_f64().unwrap();
+    // The total rests on every rendered page's own time; the histogram's mean agrees to its
+    // precision (3 significant digits).
+    assert!(
+        (render_total / (render_mean * pages as f64) - 1.0).abs() < 2e-3,
+        "{render_total} {render_mean}"
+    );
+    let out = cell("process", "page")["roundtrip_ns"]["mean"].as_f64().unwrap() * pages as f64;
+    let returned = back("process")["roundtrip_ns"]["mean"].as_f64().unwrap().round() * pages as f64;
+    let share = page_proc["transfer_share"].as_f64().unwrap();
+    assert!(
+        (share - (out + returned) / render_total).abs() < 1e-9,
+        "{page_proc}"
+    );
     assert!((page_proc["result_share"].as_f64().unwrap() - returned / render_total).abs() < 1e-9);
+    assert!(
+        (page_proc["transfer_total_ns"].as_f64().unwrap() - (out + returned)).abs() < 1e-3 * (out + returned)
+    );
+    let interval: Vec<f64> = page_proc["share_interval"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert!(interval[0] <= share && share <= interval[1], "{page_proc}");
     for name in [
         "thread",
         "subinterpreter",
@@ -471,8 +493,8 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
     let fork_share = fork_verdict["transfer_share"]
         .as_f64()
         .unwrap_or_else(|| panic!("fork has a page share: {fork_verdict}"));
-    let fork_out = fork_page["roundtrip_ns"]["p50"].as_f64().unwrap() * pages as f64;
-    let fork_back = back("fork")["roundtrip_ns"]["p50"].as_f64().unwrap() * pages as f64;
+    let fork_out = fork_page["roundtrip_ns"]["mean"].as_f64().unwrap() * pages as f64;
+    let fork_back = back("fork")["roundtrip_ns"]["mean"].as_f64().unwrap().round() * pages as f64;
     assert!(
         (fork_share - (fork_out + fork_back) / render_total).abs() < 1e-9,
         "{fork_verdict}"
