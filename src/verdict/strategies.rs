@@ -1,6 +1,6 @@
 //! Which way of handing pages to workers is worth it: transfer cost as a share of the render
 //! cost of the whole site, per strategy, payload and copying transport.
-use crate::model::transport::{EntryReadiness, VerdictRow};
+use crate::model::transport::{EntryReadiness, SiteData, SiteDataWay, VerdictRow};
 use crate::model::{PayloadKind, Thresholds, TransportKind, VerdictClass as Class};
 use crate::transport::{Cell, Outcome};
 use crate::units::nanos;
@@ -116,11 +116,19 @@ pub fn after_repairs(
 
 /// One row per copying transport and payload: transfer cost for the whole site as a share of
 /// its render cost, classified by the thresholds.
-pub fn rows(outcome: &Outcome, pages: usize, thresholds: Thresholds) -> Vec<VerdictRow> {
+/// `load_ns`: how long loading the site took in this run (what a worker that loads it itself
+/// pays).
+pub fn rows(
+    outcome: &Outcome,
+    pages: usize,
+    load_ns: Option<u64>,
+    thresholds: Thresholds,
+) -> Vec<VerdictRow> {
     let render = render_samples(outcome);
     let site = Judged {
         outcome,
         pages,
+        load_ns,
         workers: outcome.workers,
         render_total: totals::mean(&render) * pages as f64,
         render,
@@ -139,6 +147,7 @@ pub fn rows(outcome: &Outcome, pages: usize, thresholds: Thresholds) -> Vec<Verd
 struct Judged<'a> {
     outcome: &'a Outcome,
     pages: usize,
+    load_ns: Option<u64>,
     workers: usize,
     /// Render cost of the whole site: the sampled pages' mean x pages (ns).
     render_total: f64,
@@ -177,6 +186,7 @@ impl Judged<'_> {
             transfer_share: None,
             transfer_total_ns: None,
             share_interval: None,
+            site_data: None,
             result_share: None,
             setup_share: None,
             class: Class::Impractical,
@@ -259,6 +269,14 @@ impl Judged<'_> {
                 times: pages as f64,
             });
         }
+        let needs_site_data = strategy != Strategy::SitePerWorker && cell.transport != TransportKind::Fork;
+        let site_data = needs_site_data.then(|| self.site_data(cell.transport)).flatten();
+        if let Some((_, samples)) = &site_data {
+            parts.push(Part {
+                samples,
+                times: workers as f64,
+            });
+        }
         let render = Part {
             samples: &self.render,
             times: pages as f64,
@@ -275,7 +293,52 @@ impl Judged<'_> {
         row.result_share = back_share;
         row.setup_share = Some(setup_ns as f64 / render_total);
         row.class = classify(share, self.thresholds);
+        row.site_data = site_data.map(|(way, samples)| {
+            let total_ns = totals::mean(&samples) * workers as f64;
+            SiteData {
+                way,
+                total_ns,
+                share: total_ns / render_total,
+            }
+        });
         row.why = self.arithmetic(cell, strategy, out_total, back, interval, setup_ns);
+        if let Some(d) = &row.site_data {
+            row.why.push_str(&format!(
+                "; the site-wide data rendering needs (menus, taxonomies, configuration) comes by {}: {} for {workers} workers = {:.1}%, included",
+                d.way.words(),
+                nanos(d.total_ns as u64),
+                d.share * 100.0
+            ));
+        } else if needs_site_data && row.class == Class::Practical {
+            // Without a way for the worker to hold what rendering needs besides the page,
+            // shipping pages alone is not a strategy a worker can run.
+            row.class = Class::Marginal;
+            row.why.push_str("; no measured way gives the workers the site-wide data rendering needs (the Site does not ship this way, and no load time was measured): not practical");
+        }
+    }
+
+    /// The cheapest measured way for a per-page worker of `transport` to hold the site-wide
+    /// data: the Site shipped once (its round trips) or the worker loading the site itself.
+    fn site_data(&self, transport: TransportKind) -> Option<(SiteDataWay, Vec<u64>)> {
+        let shipped = self
+            .outcome
+            .cells
+            .iter()
+            .find(|c| {
+                c.transport == transport
+                    && c.payload == PayloadKind::Site
+                    && c.available
+                    && !c.roundtrip.is_empty()
+            })
+            .map(|c| (SiteDataWay::SiteOncePerWorker, totals::samples_of(&c.roundtrip)));
+        let loads = self
+            .load_ns
+            .filter(|&ns| ns > 0)
+            .map(|ns| (SiteDataWay::WorkerLoadsSite, vec![ns]));
+        [shipped, loads]
+            .into_iter()
+            .flatten()
+            .min_by(|a, b| totals::mean(&a.1).total_cmp(&totals::mean(&b.1)))
     }
 
     /// "1.2 ms mean round trip x 40 pages = 3.1% + results back ... of the 1.6 s it takes to
@@ -396,7 +459,9 @@ mod tests {
         ];
         let o = outcome(cells, Some(5_000_000));
         let t = Thresholds::default();
-        let rows = rows(&o, PAGES, t);
+        // Loading the site took 0.5 ms: cheaper for a per-page worker than an 8 ms Site copy.
+        let load = 500_000;
+        let rows = rows(&o, PAGES, Some(load), t);
         // Threads are the zero-copy baseline: not judged.
         assert_eq!(rows.len(), 3);
         assert!(rows.iter().all(|r| r.transport == TransportKind::Process));
@@ -410,7 +475,25 @@ mod tests {
             };
             let out = cell.roundtrip.mean() * copies as f64 / render_total;
             let share = row.transfer_share.unwrap();
-            assert!((share - (out + back)).abs() < 1e-12, "{row:?}");
+            // A per-page worker also needs the site-wide data: here, loading the site itself.
+            let site_data = match cell.payload {
+                PayloadKind::Site => {
+                    assert_eq!(row.site_data, None);
+                    0.0
+                }
+                _ => {
+                    let d = row.site_data.as_ref().unwrap();
+                    assert_eq!(d.way, SiteDataWay::WorkerLoadsSite);
+                    assert_eq!(d.total_ns, load as f64 * WORKERS as f64);
+                    assert!(row.why.ends_with(&format!(
+                        "comes by each worker loading the site itself: {} for {WORKERS} workers = {:.1}%, included",
+                        nanos(d.total_ns as u64),
+                        d.share * 100.0
+                    )));
+                    d.share
+                }
+            };
+            assert!((share - (out + back + site_data)).abs() < 1e-12, "{row:?}");
             assert!((row.transfer_total_ns.unwrap() - share * render_total).abs() < 1e-3);
             // Every sample the same: nothing to resample, the interval is the share itself.
             let [low, high] = row.share_interval.unwrap();
@@ -431,6 +514,24 @@ mod tests {
         // The figures chosen span the three classes.
         let classes: Vec<Class> = rows.iter().map(|r| r.class).collect();
         assert_eq!(classes, [Class::Marginal, Class::Impractical, Class::Practical]);
+        // A slow load: the Site shipped once per worker is the cheaper way, at its own mean.
+        let slow = super::rows(&o, PAGES, Some(50_000_000), t);
+        let d = slow[2].site_data.as_ref().unwrap();
+        assert_eq!(d.way, SiteDataWay::SiteOncePerWorker);
+        assert_eq!(d.total_ns, o.cells[0].roundtrip.mean() * WORKERS as f64);
+        // No way measured at all (the Site does not ship, no load time): never practical.
+        let alone = outcome(
+            vec![cell(
+                PayloadKind::PageSubset,
+                TransportKind::Process,
+                Some(90_000),
+            )],
+            Some(5_000_000),
+        );
+        let row = &super::rows(&alone, PAGES, None, t)[0];
+        assert!(row.transfer_share.unwrap() <= t.practical, "{row:?}");
+        assert_eq!(row.class, Class::Marginal);
+        assert!(row.why.ends_with("not practical"), "{}", row.why);
     }
 
     #[test]
@@ -444,7 +545,7 @@ mod tests {
             ),
         ];
         let o = outcome(cells, Some(5_000_000));
-        let rows = rows(&o, PAGES, Thresholds::default());
+        let rows = rows(&o, PAGES, None, Thresholds::default());
         assert_eq!(
             rows.len(),
             1,
@@ -474,7 +575,7 @@ mod tests {
             cell(PayloadKind::PageSubset, TransportKind::Process, Some(90_000)),
         ];
         let mut o = outcome(cells, Some(5_000_000));
-        let free = rows(&o, PAGES, Thresholds::default());
+        let free = rows(&o, PAGES, Some(1_000_000), Thresholds::default());
         assert_eq!(free[0].class, Class::Practical, "{:?}", free[0]);
         o.entry_points = vec![EntryReadiness {
             module: "gen.rendering.pipeline".into(),
@@ -489,7 +590,7 @@ mod tests {
             ),
             hint: None,
         }];
-        let blocked = rows(&o, PAGES, Thresholds::default());
+        let blocked = rows(&o, PAGES, Some(1_000_000), Thresholds::default());
         assert_eq!(blocked[0].class, Class::Blocked);
         // The measured share is kept: the transfer would be cheap, the worker cannot render.
         assert_eq!(blocked[0].transfer_share, free[0].transfer_share);
@@ -505,7 +606,10 @@ mod tests {
         assert_eq!(blocked[1].why, free[1].why);
         // An entry point that loads, or a Python without isolated sub-interpreters, blocks nothing.
         o.entry_points[0].isolated_ok = None;
-        assert_eq!(rows(&o, PAGES, Thresholds::default())[0].class, Class::Practical);
+        assert_eq!(
+            rows(&o, PAGES, Some(1_000_000), Thresholds::default())[0].class,
+            Class::Practical
+        );
     }
 
     #[test]
@@ -514,7 +618,7 @@ mod tests {
             vec![cell(PayloadKind::PageSubset, TransportKind::Fork, Some(40_000))],
             None,
         );
-        let rows = rows(&o, PAGES, Thresholds::default());
+        let rows = rows(&o, PAGES, None, Thresholds::default());
         assert_eq!(rows[0].class, Class::Unknown);
         assert_eq!(rows[0].transfer_share, None);
         assert_eq!(

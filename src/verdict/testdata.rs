@@ -121,6 +121,7 @@ pub fn row(
     VerdictRow {
         transfer_total_ns: None,
         share_interval: None,
+        site_data: None,
         strategy: format!("ship each {payload} payload"),
         payload,
         transport,

@@ -442,14 +442,30 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
     let out = cell("process", "page")["roundtrip_ns"]["mean"].as_f64().unwrap() * pages as f64;
     let returned = back("process")["roundtrip_ns"]["mean"].as_f64().unwrap().round() * pages as f64;
     let share = page_proc["transfer_share"].as_f64().unwrap();
+    // A spawned worker also needs the site-wide data: the cheaper of the Site shipped once per
+    // worker and the worker loading the site as this run did.
+    let site_data = &page_proc["site_data"];
+    let workers = page_proc["workers"].as_f64().unwrap();
+    let load_ns = (r["site"]["load_seconds"].as_f64().unwrap() * 1e9).floor();
+    let site_once = cell("process", "site")["roundtrip_ns"]["mean"].as_f64().unwrap();
+    let (way, per_worker) = if site_once <= load_ns {
+        ("site_once_per_worker", site_once)
+    } else {
+        ("worker_loads_site", load_ns)
+    };
+    assert_eq!(site_data["way"], way, "{page_proc}");
+    let held = site_data["total_ns"].as_f64().unwrap();
     assert!(
-        (share - (out + returned) / render_total).abs() < 1e-9,
+        (held - per_worker * workers).abs() < 1.0 + 1e-6 * held,
+        "{page_proc}"
+    );
+    assert!(
+        (share - (out + returned + held) / render_total).abs() < 1e-9,
         "{page_proc}"
     );
     assert!((page_proc["result_share"].as_f64().unwrap() - returned / render_total).abs() < 1e-9);
-    assert!(
-        (page_proc["transfer_total_ns"].as_f64().unwrap() - (out + returned)).abs() < 1e-3 * (out + returned)
-    );
+    let total = out + returned + held;
+    assert!((page_proc["transfer_total_ns"].as_f64().unwrap() - total).abs() < 1e-3 * total);
     let interval: Vec<f64> = page_proc["share_interval"]
         .as_array()
         .unwrap()
@@ -713,7 +729,9 @@ pub fn rendered_stage(site: &Path, expect: &BengalSite) {
     let class_of = |payload: &str| verdict_of(payload)["class"].as_str().unwrap().to_string();
     let own_share = |payload: &str| {
         let v = verdict_of(payload);
-        v["transfer_share"].as_f64().unwrap() - v["result_share"].as_f64().unwrap_or(0.0)
+        v["transfer_share"].as_f64().unwrap()
+            - v["result_share"].as_f64().unwrap_or(0.0)
+            - v["site_data"]["share"].as_f64().unwrap_or(0.0)
     };
     assert!(
         own_share("page") > 5.0 * own_share("page_suggested"),
