@@ -98,7 +98,12 @@ fn analyze(
 
         let report_started = Instant::now();
         let verdicts = match (&transported, &settings.transports) {
-            (Some(outcome), Some(t)) => verdict::strategies::rows(outcome, site.pages.len(), t.thresholds),
+            (Some(outcome), Some(t)) => verdict::strategies::rows(
+                outcome,
+                site.pages.len(),
+                Some((site.load_seconds * 1e9) as u64),
+                t.thresholds,
+            ),
             _ => Vec::new(),
         };
         let mut results = assemble::results(assemble::Produced {

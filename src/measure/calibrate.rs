@@ -40,7 +40,7 @@ pub(super) fn calibrate<'py>(
         let started = Instant::now();
         if let Ok(sized) = pickler.dumps(&obj) {
             let dumps = sized.dumps;
-            operations += dumps + pickler.loads(sized).unwrap_or_default();
+            operations += dumps + pickler.loads(&sized).unwrap_or_default();
             return Ok(dumps);
         }
         failed.set(true);

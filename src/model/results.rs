@@ -253,6 +253,9 @@ pub struct TransportJson {
 pub struct RenderJson {
     pub available: bool,
     pub reason: Option<String>,
+    /// The render cost of every page of the site (ns): the rendered pages' mean x the site's
+    /// pages (None without a render cost).
+    pub total_ns: Option<f64>,
     pub pages: u64,
     pub sampled: bool,
     pub method: Option<String>,

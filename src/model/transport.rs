@@ -83,12 +83,49 @@ pub struct VerdictRow {
     /// Transfer time for the whole site as a share of its render time (None: not shippable):
     /// the payload's own round trips plus every page's result sent back.
     pub transfer_share: Option<f64>,
+    /// The transfer for the whole site (ns): each sampled cost's mean x the pages (or workers)
+    /// that pay it, results back included.
+    pub transfer_total_ns: Option<f64>,
+    /// 95% bootstrap interval of `transfer_share` [low, high], over the sampled round trips
+    /// and the sampled pages' render times.
+    pub share_interval: Option<[f64; 2]>,
+    /// How a per-page worker gets the site-wide data rendering needs (menus, taxonomies,
+    /// configuration), and its part of `transfer_share` (None for whole-Site and fork rows,
+    /// which hold it already).
+    pub site_data: Option<SiteData>,
     /// The part of `transfer_share` that is results sent back (real rendered pages).
     pub result_share: Option<f64>,
     /// One-time set-up of W workers (create + import) as a share of the render time.
     pub setup_share: Option<f64>,
     pub class: VerdictClass,
     pub why: String,
+}
+
+/// The cheapest measured way for each per-page worker to hold the site-wide data.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct SiteData {
+    pub way: SiteDataWay,
+    /// For all W workers (ns).
+    pub total_ns: f64,
+    pub share: f64,
+}
+
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SiteDataWay {
+    /// The Site shipped once per worker through the same transport (its measured round trip).
+    SiteOncePerWorker,
+    /// Each worker loading the site itself, as picklecost's own load took.
+    WorkerLoadsSite,
+}
+
+impl SiteDataWay {
+    pub fn words(self) -> &'static str {
+        match self {
+            SiteDataWay::SiteOncePerWorker => "the Site shipped once per worker",
+            SiteDataWay::WorkerLoadsSite => "each worker loading the site itself",
+        }
+    }
 }
 
 /// The generator's render cost per page, as its adapter measured it.

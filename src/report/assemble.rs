@@ -120,6 +120,7 @@ pub fn results(p: Produced) -> Results {
         render: t.map(|o| RenderJson {
             available: o.render.available,
             reason: o.render.reason.clone(),
+            total_ns: crate::verdict::strategies::render_total(o, p.site.pages.len()),
             pages: o.render.pages,
             sampled: o.render.sampled,
             method: o.render.method.clone(),
@@ -177,7 +178,7 @@ fn repaired_json(
     let judged = match (transported, &settings.transports) {
         (Some(o), Some(t)) if r.error.is_none() => crate::verdict::strategies::after_repairs(
             m.kind,
-            roundtrip_ns.p50,
+            &roundtrip,
             o,
             site.page_keys.len(),
             t.thresholds,

@@ -4,6 +4,7 @@ use crate::model::PayloadKind;
 use crate::model::explain::Attribution;
 use crate::model::results::{PayloadJson, Results, SiteCopy, SuggestionJson, virtual_mark};
 use crate::model::stats::{ByteStats, LatencySummary};
+use crate::model::transport::VerdictRow;
 use crate::units::{bytes, nanos};
 use anyhow::Result;
 use std::fmt::Write;
@@ -581,6 +582,16 @@ fn pct(x: Option<f64>) -> String {
     x.map_or("–".into(), |v| format!("{:.2}%", v * 100.0))
 }
 
+/// "1.45% (1.21–1.70%)": the share of totals and its 95% interval.
+fn share_with_interval(v: &VerdictRow) -> String {
+    match (v.transfer_share, v.share_interval) {
+        (Some(share), Some([low, high])) => {
+            format!("{:.2}% ({:.2}–{:.2}%)", share * 100.0, low * 100.0, high * 100.0)
+        }
+        (share, _) => pct(share),
+    }
+}
+
 /// The answer and the per-strategy table lead the report.
 fn strategies(md: &mut String, r: &Results) {
     md.push_str("## Answer\n\n");
@@ -591,7 +602,7 @@ fn strategies(md: &mut String, r: &Results) {
     let t = r.thresholds.unwrap_or_default();
     let _ = writeln!(
         md,
-        "Transfer cost for the whole site as a share of its render cost on this machine: `practical` <= {:.0}%, `marginal` <= {:.0}%, else `impractical` (and always when the payload cannot be shipped). Threads share objects by reference and are the zero-copy baseline (see Transports).\n",
+        "Transfer cost for the whole site as a share of its render cost on this machine, a ratio of totals (each sampled cost's mean times the pages or workers that pay it; a 95% bootstrap interval in brackets): `practical` <= {:.0}%, `marginal` <= {:.0}%, else `impractical` (and always when the payload cannot be shipped); `blocked` where the payload ships but the worker cannot import the renderer. Threads share objects by reference and are the zero-copy baseline (see Transports).\n",
         t.practical * 100.0,
         t.marginal * 100.0
     );
@@ -603,7 +614,7 @@ fn strategies(md: &mut String, r: &Results) {
             v.strategy,
             v.transport,
             v.workers,
-            pct(v.transfer_share),
+            share_with_interval(v),
             pct(v.setup_share),
             serde_json::to_value(v.class)
                 .ok()

@@ -95,6 +95,7 @@ pub fn results() -> Results {
         render: Some(RenderJson {
             available: true,
             reason: None,
+            total_ns: Some(24_000_000.0),
             pages: 12,
             sampled: true,
             method: Some("Page.render()".into()),

@@ -259,7 +259,21 @@ fn check(g: &Generator, stage: &str) {
     assert!(!verdicts.is_empty());
     for v in verdicts {
         let class = v["class"].as_str().unwrap_or_default();
-        assert!(["practical", "marginal", "impractical"].contains(&class), "{v}");
+        assert!(
+            ["practical", "marginal", "impractical", "blocked"].contains(&class),
+            "{v}"
+        );
+        // Blocked only where an isolated sub-interpreter refused the renderer.
+        if class == "blocked" {
+            assert_eq!(v["transport"], "subinterpreter", "{v}");
+            assert!(
+                r["render_entry_points"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|e| e["isolated_ok"] == false)
+            );
+        }
         if v["transport"] == "process" && payload(&r, v["payload"].as_str().unwrap())["picklable"] == true {
             assert!(v["transfer_share"].as_f64().unwrap() > 0.0, "{v}");
         }
