@@ -49,6 +49,10 @@ pub fn install(py: Python<'_>) -> PyResult<()> {
                 .and_then(|s| s.extract::<i32>())
                 .unwrap_or(SIGINT);
             let _ = RECEIVED.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
+            // The Python side's record of it: `picklecost.workers` ends its workers at once,
+            // without the grace a normal close gives them.
+            let sys = args.py().import("sys")?;
+            sys.setattr("_picklecost_interrupted", signal)?;
             Err(pyo3::exceptions::PyKeyboardInterrupt::new_err(signal_name(
                 signal,
             )))
