@@ -28,14 +28,13 @@ EXPLAIN = tuple("<picklecost>/picklecost/%s.py" % m
 
 
 def block(where):
+    """Say where (the file appears whole: written aside, then renamed), then block."""
     path = os.environ.get("SIGTEST_READY")
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        pass
-    else:
-        os.write(fd, ("%s %d" % (where, os.getpid())).encode())
-        os.close(fd)
+    if not os.path.exists(path):
+        aside = "%s.%d" % (path, os.getpid())
+        with open(aside, "w") as f:
+            f.write("%s %d" % (where, os.getpid()))
+        os.rename(aside, path)
     while True:
         time.sleep(0.02)
 
@@ -46,6 +45,10 @@ def in_worker():
         return True
     if threading.current_thread() is not threading.main_thread():
         return True
+    return in_subinterpreter()
+
+
+def in_subinterpreter():
     try:
         import _interpreters
     except ImportError:
@@ -112,12 +115,13 @@ def give_render_cost():
         block("render")
 
     Custom.render_cost = render_cost
-"#;
 
-/// What one interrupted run did, as tests/support/interrupt.py saw it.
-struct Stopped {
-    result: serde_json::Value,
-}
+
+# The tool's main thread imports the render entry points in a sub-interpreter (whether one
+# refuses them), where the main interpreter's signal handler cannot run.
+if PHASE == "imports" and in_subinterpreter():
+    block("imports")
+"#;
 
 /// How the signal is timed: after a fixed delay, once the hooks announced the phase, or once
 /// the run's scratch directory holds a path matching a glob pattern.
@@ -131,7 +135,7 @@ enum When<'a> {
 /// check the ending: exit 128 + the signal, one `error: interrupted by SIG…` line, no report
 /// directory, no scratch directory in `$TMPDIR` or /dev/shm, no process of the run left, the
 /// site unchanged.
-fn interrupt(signal: &str, command: &str, site: &Path, when: When, extra: &[&str]) -> Stopped {
+fn interrupt(signal: &str, command: &str, site: &Path, when: When, extra: &[&str]) {
     let tmp = TempDir::new("signals");
     let out = tmp.path().join("out");
     let scratch = tmp.path().join("tmp");
@@ -213,7 +217,6 @@ fn interrupt(signal: &str, command: &str, site: &Path, when: When, extra: &[&str
     assert_eq!(before, snapshot(site), "the site changed");
     let seconds = r["seconds_to_exit"].as_f64().unwrap();
     eprintln!("{command} {name}: exited {seconds:.2} s after the signal");
-    Stopped { result: r }
 }
 
 fn entries(dir: &Path) -> Vec<PathBuf> {
@@ -232,7 +235,7 @@ fn hooks_project() -> (TempDir, PathBuf) {
 }
 
 /// `analyze` of the hooks project, signalled in `phase`.
-fn analyze_in(phase: &str, signal: &str, extra: &[&str]) -> Stopped {
+fn analyze_in(phase: &str, signal: &str, extra: &[&str]) {
     let (_tmp, site) = hooks_project();
     let mut args = vec!["--loader", "sighooks:load", "--quiet", "--workers", "1"];
     args.extend_from_slice(extra);
@@ -240,7 +243,7 @@ fn analyze_in(phase: &str, signal: &str, extra: &[&str]) -> Stopped {
 }
 
 /// `scale` of the hooks project with one `strategy`, signalled while its worker renders.
-fn scale_in(strategy: &str, signal: &str) -> Stopped {
+fn scale_in(strategy: &str, signal: &str) {
     let (_tmp, site) = hooks_project();
     let args = [
         "--loader",
@@ -298,6 +301,16 @@ fn sigint_during_the_transports_stops_the_tool_and_its_workers() {
 #[test]
 fn sigterm_during_the_transports_stops_the_tool_and_its_workers() {
     analyze_in("transports", "TERM", &["--no-diagnose"]);
+}
+
+/// The main thread is inside a sub-interpreter, which never runs the signal handler: the tool
+/// still stops within its grace period, and cleans up.
+#[test]
+fn sigint_while_the_main_thread_is_in_a_subinterpreter_stops_the_tool() {
+    if !has_subinterpreters() {
+        return skip("this Python has no sub-interpreter modules (needs 3.13+)");
+    }
+    analyze_in("imports", "INT", &["--no-diagnose"]);
 }
 
 #[test]

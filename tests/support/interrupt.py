@@ -7,7 +7,7 @@ usage: interrupt.py DELAY CMD...         the signal DELAY seconds after the star
                                          pattern) exists: the command creates it once it reached
                                          the phase to interrupt
 
-The command gets 120 s to end after the signal; one still running then is killed (rc -9) and
+The command gets 30 s to end after the signal; one still running then is killed (rc -9) and
 reported with "stuck": true.
 
 prints RESULT {"rc", "stderr", "pid", "reached", "stuck", "seconds_to_exit"}: `reached` is False when the
@@ -52,7 +52,7 @@ def main(argv):
         proc.send_signal(signo)
     sent = time.perf_counter()
     try:
-        _, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=30)
         stuck = False
     except subprocess.TimeoutExpired:
         proc.kill()

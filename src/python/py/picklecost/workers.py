@@ -730,6 +730,8 @@ def fork(child):
         code = 0
         try:
             parent.close()
+            # The tool's wakeup fd tells its interrupt watchdog of a signal: not the child's.
+            signal.set_wakeup_fd(-1)
             _die_with(tool)
             _pipe["_pc_quiet"]()
             child(child_end)
