@@ -47,6 +47,7 @@ fn main() -> ExitCode {
             Err(err) => Outcome::Usage(err),
         },
         Command::Analyze(args) => {
+            python::interrupt::guard();
             remove_if_cut_short(&args.out);
             let result = AnalyzeSettings::from_args(args)
                 .map_err(anyhow::Error::from)
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
             finished(result)
         }
         Command::Scale(args) => {
+            python::interrupt::guard();
             remove_if_cut_short(&args.out);
             let result = ScaleSettings::from_args(args)
                 .map_err(anyhow::Error::from)
@@ -88,10 +90,12 @@ fn remove_if_cut_short(out: &Path) {
     python::interrupt::remove_if_cut_short(&made);
 }
 
-/// How analyze and scale ended: an interrupt anywhere in the chain is the interrupt.
+/// How analyze and scale ended: an interrupt anywhere in the chain is the interrupt, and so is
+/// any failure after a signal came (the step the signal cut short may fail another way).
 fn finished(result: anyhow::Result<()>) -> Outcome {
     match result {
         Ok(()) => Outcome::Done,
+        Err(_) if python::interrupt::pending() => Outcome::Interrupted(python::interrupt::current()),
         Err(err) => match err.downcast::<python::interrupt::Interrupted>() {
             Ok(interrupted) => Outcome::Interrupted(interrupted),
             Err(err) => Outcome::Failed(err),

@@ -7,10 +7,11 @@
 //! `interrupted` whether it was that, and `main.rs` maps the outcome to 128 + the signal.
 //!
 //! That handler runs only when the main thread executes Python bytecode of the main
-//! interpreter. A main thread inside a sub-interpreter, a long C call or a Rust loop that calls
-//! no Python would stop late or never, so a watchdog thread hears every signal at once (Python
-//! writes its number to a wakeup pipe from the C-level handler) and, if the run has not ended
-//! `GRACE` after it, cuts it short: it kills the tool's child processes, removes the
+//! interpreter. A main thread inside a sub-interpreter, a long C call or a Rust step that calls
+//! no Python (the site's fingerprint, before Python starts and after it finished) would stop late
+//! or never, so a watchdog thread hears every signal at once through a wakeup pipe (`guard`, from
+//! the start of the run: a C handler of ours writes the signal's number there until Python's
+//! takes over and does the same) and, if the run has not ended `GRACE` after it, cuts it short: it kills the tool's child processes, removes the
 //! directories registered with `remove_if_cut_short` (scratch, a report directory this run
 //! created), prints the one `error:` line and exits with 128 + the signal. Whoever ends the
 //! process first claims it (`claim_exit`), so the line is printed once.
@@ -19,8 +20,8 @@ use pyo3::types::{IntoPyDict, PyCFunction, PyDict, PyTuple};
 use std::io::Read;
 use std::os::fd::IntoRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Mutex, Once};
 use std::time::Duration;
 
 const SIGINT: i32 = 2;
@@ -39,6 +40,11 @@ static EXIT_CLAIMED: AtomicBool = AtomicBool::new(false);
 
 /// Directories the watchdog removes when it cuts the run short.
 static TO_REMOVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// The wakeup pipe's write end (-1: `guard` has not run).
+static WAKEUP_FD: AtomicI32 = AtomicI32::new(-1);
+
+static GUARD: Once = Once::new();
 
 /// The run was interrupted by a signal: the tool's one outcome for Ctrl-C, `kill`, `timeout`.
 #[derive(Debug, thiserror::Error)]
@@ -83,25 +89,52 @@ pub fn install(py: Python<'_>) -> PyResult<()> {
             )))
         },
     )?;
+    guard();
     let signal = py.import("signal")?;
     for name in ["SIGINT", "SIGTERM"] {
         signal.call_method1("signal", (signal.getattr(name)?, &handler))?;
     }
-    watch(py, &signal)
+    let fd = WAKEUP_FD.load(Ordering::SeqCst);
+    if fd >= 0 {
+        // Python requires a non-blocking wakeup fd: a full pipe must never block a handler.
+        py.import("os")?.call_method1("set_blocking", (fd, false))?;
+        let kwargs = [("warn_on_full_buffer", false)].into_py_dict(py)?;
+        signal.call_method("set_wakeup_fd", (fd,), Some(&kwargs))?;
+    }
+    Ok(())
 }
 
-/// The wakeup pipe and its watchdog thread. The write end stays open for the process's life.
-fn watch(py: Python<'_>, signal: &Bound<'_, PyModule>) -> PyResult<()> {
-    let (reader, writer) = std::io::pipe()?;
-    let fd = writer.into_raw_fd();
-    // Python requires a non-blocking wakeup fd: a full pipe must never block a signal handler.
-    py.import("os")?.call_method1("set_blocking", (fd, false))?;
-    let kwargs = [("warn_on_full_buffer", false)].into_py_dict(py)?;
-    signal.call_method("set_wakeup_fd", (fd,), Some(&kwargs))?;
-    std::thread::Builder::new()
-        .name("picklecost-interrupt-watchdog".into())
-        .spawn(move || watchdog(reader))?;
-    Ok(())
+/// From here on SIGINT and SIGTERM reach the watchdog: the wakeup pipe, the watchdog thread and,
+/// until Python's handler replaces it, a C handler that records the signal and writes it to the
+/// pipe. `main` calls it first thing for analyze and scale; `install` makes sure of it. The write
+/// end stays open for the process's life. (Without a pipe the run keeps the handlers it had.)
+pub fn guard() {
+    GUARD.call_once(|| {
+        let Ok((reader, writer)) = std::io::pipe() else {
+            return;
+        };
+        WAKEUP_FD.store(writer.into_raw_fd(), Ordering::SeqCst);
+        let spawned = std::thread::Builder::new()
+            .name("picklecost-interrupt-watchdog".into())
+            .spawn(move || watchdog(reader));
+        if spawned.is_ok() {
+            let handler = on_signal as extern "C" fn(i32) as usize;
+            // SAFETY: `on_signal` only does async-signal-safe things (an atomic, write(2)).
+            unsafe {
+                signal(SIGINT, handler);
+                signal(SIGTERM, handler);
+            }
+        }
+    });
+}
+
+/// The C handler before Python's: record the signal, tell the watchdog.
+extern "C" fn on_signal(number: i32) {
+    let _ = RECEIVED.compare_exchange(0, number, Ordering::SeqCst, Ordering::SeqCst);
+    let fd = WAKEUP_FD.load(Ordering::SeqCst);
+    let byte = number as u8;
+    // SAFETY: write(2) of one byte from a local to our own pipe.
+    unsafe { write(fd, &byte, 1) };
 }
 
 /// Wait for the first signal, record it, give the run `GRACE` to end, then cut it short.
@@ -138,6 +171,8 @@ pub fn remove_if_cut_short(path: &Path) {
 unsafe extern "C" {
     fn kill(pid: i32, signal: i32) -> i32;
     fn _exit(status: i32) -> !;
+    fn signal(signum: i32, handler: usize) -> usize;
+    fn write(fd: i32, buf: *const u8, count: usize) -> isize;
 }
 
 const SIGKILL: i32 = 9;
@@ -184,9 +219,12 @@ fn children() -> Vec<i32> {
 }
 
 /// `Some` when this Python error is the interrupt (raised here, or reported by a worker that got
-/// the terminal's SIGINT too: its error text ends in KeyboardInterrupt).
+/// the terminal's SIGINT too: its error text ends in KeyboardInterrupt), or came after a signal:
+/// the KeyboardInterrupt may surface as another error (a generator that wraps it, an import it
+/// cut in half), and the signal is still what ended the step.
 pub fn interrupted(py: Python<'_>, err: &PyErr) -> Option<Interrupted> {
-    let is_interrupt = err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py)
+    let is_interrupt = pending()
+        || err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py)
         || super::describe_error(py, err).ends_with("KeyboardInterrupt");
     is_interrupt.then(current)
 }
@@ -200,7 +238,8 @@ pub fn current() -> Interrupted {
     }
 }
 
-/// Whether a signal has come (for loops that run without calling into Python).
+/// Whether a signal has come (for loops that run without calling into Python, and for errors
+/// that follow it).
 pub fn pending() -> bool {
     RECEIVED.load(Ordering::SeqCst) != 0
 }
