@@ -705,7 +705,12 @@ def _prctl():
 
 
 def _die_with(tool):
-    """A forked child's tie to the tool, as `_pc_tie_to_parent` is a spawned worker's."""
+    """A forked child's tie to the tool, as `_pc_tie_to_parent` is a spawned worker's; and the
+    tool's wakeup fd (its interrupt watchdog hears signals there) is not the child's to write."""
+    try:
+        signal.set_wakeup_fd(-1)
+    except ValueError:  # not the main interpreter: it never had one
+        pass
     prctl = _prctl()
     if prctl is not None:
         prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
@@ -730,8 +735,6 @@ def fork(child):
         code = 0
         try:
             parent.close()
-            # The tool's wakeup fd tells its interrupt watchdog of a signal: not the child's.
-            signal.set_wakeup_fd(-1)
             _die_with(tool)
             _pipe["_pc_quiet"]()
             child(child_end)
