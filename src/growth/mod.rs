@@ -65,6 +65,9 @@ pub fn run(
         let share = left / (factors.len() - i) as f64;
         match point(py, site, load, fields, exclude_keys, protocol, factor, share) {
             Ok(points) => growth.points.extend(points),
+            // An interrupt is no copy's failure: it stops the run (the copy's scratch is gone,
+            // dropped with its workdir on the way out).
+            Err(e) if e.downcast_ref::<python::interrupt::Interrupted>().is_some() => return Err(e),
             Err(e) => growth.errors.push(format!("x{factor}: {e}")),
         }
     }

@@ -209,7 +209,11 @@ impl<'py> Measuring<'_, '_, 'py> {
         // Warm: the first reference round pays for caches, as any first call does.
         self.pickler.reference_round(self.reference);
         let kinds = self.objects.payloads.kinds();
-        let (costs, calibration_operations) = self.calibrate(&kinds)?;
+        let calibrated = self.calibrate(&kinds);
+        if self.pickler.interrupted.get() {
+            return Err(python::interrupt::current().into());
+        }
+        let (costs, calibration_operations) = calibrated?;
         let calibration = calibration_started.elapsed();
 
         // Cheapest payload first: what it leaves of its share flows on to the costlier ones.

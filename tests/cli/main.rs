@@ -23,4 +23,5 @@ mod pickle_fixtures;
 mod pickle_throughput;
 mod scale;
 mod shared;
+mod signals;
 mod site_untouched;

@@ -434,3 +434,36 @@ pub fn rendered_page_count(site: &Path) -> u64 {
         .as_u64()
         .expect("rendered_count.py prints a page count")
 }
+
+/// No process carries `PICKLECOST_TEST_RUN=<marker>` in its environment any more: the tool run
+/// with that variable, and every worker it started (threads aside, they die with it), has ended.
+/// A worker the tool killed on its way out may still be on its way down (its parent-death signal
+/// or SIGKILL is delivered, the exit not yet reaped by init): it gets a few seconds to go before
+/// the check fails naming it.
+pub fn assert_no_process_left(marker: &str) {
+    let wanted = format!("PICKLECOST_TEST_RUN={marker}");
+    let carrying = || -> Vec<(u32, String)> {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|env| env.split(|&b| b == 0).any(|v| v == wanted.as_bytes()))
+            })
+            .map(|pid| {
+                let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                (pid, String::from_utf8_lossy(&cmd).replace('\0', " "))
+            })
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let mut left = carrying();
+    while !left.is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        left = carrying();
+    }
+    assert!(left.is_empty(), "processes of the run still alive: {left:?}");
+}
