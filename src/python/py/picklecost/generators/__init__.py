@@ -74,6 +74,9 @@ def load(root, stage, loader, workdir, generator=None, copy_bases=None,
             else:
                 version = adapter.version(copy)
                 site, pages, build_root = adapter.load(copy, stage, workdir)
+    except LoadError as exc:
+        # The generator ran on the copy: the user knows the site by its own path.
+        raise LoadError(site_copy.real_path(str(exc))) from None
     except limits.TimeLimit:
         raise LoadError(
             "%s did not finish loading %s within --load-limit %s s and was stopped; if the site "
