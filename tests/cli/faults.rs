@@ -333,7 +333,15 @@ fn the_process_check_finds_a_marked_process_while_it_lives() {
         .env("PICKLECOST_TEST_RUN", &marker)
         .spawn()
         .expect("running sleep");
-    let found = processes_marked(&marker);
+    // Right after exec its environment can read empty for a moment: look until it shows.
+    let mut found = Vec::new();
+    for _ in 0..50 {
+        found = processes_marked(&marker);
+        if !found.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(
