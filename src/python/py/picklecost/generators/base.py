@@ -105,6 +105,8 @@ class Adapter:
     def page_key(self, page):
         return printable(site_relative(payloads.page_key(page), self.roots))
 
+    page_key.printable = True
+
     def strata(self, pages):
         return payloads.strata(pages)
 
