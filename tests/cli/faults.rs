@@ -52,7 +52,9 @@ fn project(tmp: &TempDir, loader: &str, pages: &[&[u8]]) -> PathBuf {
     std::fs::write(site.join("proj.py"), loader).unwrap();
     for name in pages {
         let text = format!("# {}\n\nSome text.\n", String::from_utf8_lossy(name));
-        std::fs::write(site.join("content").join(OsStr::from_bytes(name)), text).unwrap();
+        let path = site.join("content").join(OsStr::from_bytes(name));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
     }
     site
 }
@@ -283,25 +285,34 @@ fn a_page_of_50_mb_is_measured_at_its_real_size() {
     assert_eq!(results["render"]["pages"], 2, "{}", results["render"]);
 }
 
-/// A file name that is not UTF-8 is copied, fingerprinted and loaded like any other; its page
-/// is named with the byte written as `\xNN`, in results.json and report.md alike.
+/// File and folder names that are not UTF-8 are copied, fingerprinted and loaded like any
+/// other; their pages are named with each such byte written as `\xNN`.
 #[test]
 fn file_names_that_are_not_utf8_are_copied_and_named() {
     let tmp = TempDir::new("fault-names");
-    let site = project(&tmp, RENDERING_PROJECT, &[b"a.md", b"caf\xe9.md"]);
+    let pages: &[&[u8]] = &[b"a.md", b"caf\xe9.md", b"r\xe9sum\xe9/b.md"];
+    let site = project(&tmp, RENDERING_PROJECT, pages);
     let (o, out) = play(&tmp, &site, "analyze", QUICK);
     assert!(o.status.success(), "{}", stderr(&o));
     let results = read_results(&out);
-    assert_eq!(results["site"]["pages"], 2);
-    assert_eq!(results["site"]["copy"]["files"], 3, "proj.py and two pages");
-    let names: Vec<&str> = payload(&results, "page")["sizes"]
+    assert_eq!(results["site"]["pages"], 3);
+    assert_eq!(results["site"]["copy"]["files"], 4, "proj.py and three pages");
+    let mut names: Vec<&str> = payload(&results, "page")["sizes"]
         .as_array()
         .unwrap()
         .iter()
         .map(|s| s["key"].as_str().unwrap())
         .collect();
-    assert!(names.contains(&r"content/caf\xe9.md"), "{names:?}");
-    assert_eq!(results["render"]["pages"], 2, "{}", results["render"]);
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "content/a.md",
+            r"content/caf\xe9.md",
+            r"content/r\xe9sum\xe9/b.md"
+        ]
+    );
+    assert_eq!(results["render"]["pages"], 3, "{}", results["render"]);
     assert_eq!(results["render"]["failed"], 0, "{}", results["render"]);
     let truth = independent_sizes(&site, 5, "source_path,content", Some("proj:load"));
     assert_page_sizes(&results, &truth, "page");

@@ -108,7 +108,7 @@ class Adapter:
     page_key.printable = True
 
     def strata(self, pages):
-        return payloads.strata(pages)
+        return [(printable(group), size) for group, size in payloads.strata(pages)]
 
     def default_fields(self, page):
         return payloads.default_fields(page)
