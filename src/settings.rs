@@ -496,4 +496,44 @@ mod tests {
             "{message}"
         );
     }
+
+    #[test]
+    fn time_limits_default_pass_through_and_must_be_positive() {
+        use clap::Parser;
+        let site = std::env::temp_dir().join(format!("picklecost-limits-{}", std::process::id()));
+        std::fs::create_dir_all(&site).unwrap();
+        let site = site.to_string_lossy().into_owned();
+        let analyze = |extra: &[&str]| {
+            let mut args = vec!["picklecost", "analyze", site.as_str()];
+            args.extend_from_slice(extra);
+            match crate::cli::Cli::try_parse_from(args).unwrap().command {
+                crate::cli::Command::Analyze(args) => AnalyzeSettings::from_args(args),
+                _ => unreachable!("parsed as analyze"),
+            }
+        };
+        let defaults = analyze(&[]).unwrap();
+        assert_eq!(defaults.load.load_limit_seconds, crate::cli::DEFAULT_LOAD_LIMIT);
+        assert_eq!(
+            defaults.transports.unwrap().page_limit_seconds,
+            crate::cli::DEFAULT_PAGE_LIMIT
+        );
+        let given = analyze(&["--page-limit", "2.5", "--load-limit", "30"]).unwrap();
+        assert_eq!(given.transports.unwrap().page_limit_seconds, 2.5);
+        assert_eq!(given.load.load_limit_seconds, 30.0);
+        assert_eq!(
+            scale_settings(&["--load-limit", "7"]).load.load_limit_seconds,
+            7.0
+        );
+        for (flag, value) in [
+            ("--page-limit", "0"),
+            ("--load-limit", "-1"),
+            ("--page-limit", "inf"),
+        ] {
+            let err = analyze(&[&format!("{flag}={value}")]).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("{flag} must be a positive number of seconds, got ")),
+                "{err}"
+            );
+        }
+    }
 }
