@@ -127,7 +127,7 @@ class Custom(Adapter):
 
         def render_and_write(page):
             html = render(page)
-            with open(os.path.join(workdir, "%d.html" % number[id(page)]), "w",
+            with open(os.path.join(workdir, "%06d.html" % number[id(page)]), "w",
                       encoding="utf-8", errors="surrogateescape") as out:
                 out.write(html if isinstance(html, str) else str(html))
 
