@@ -55,6 +55,7 @@ pub fn load(py: Python<'_>, request: &LoadSettings, workdir: &Workdir) -> Result
                 workdir.path().to_string_lossy().as_ref(),
                 request.generator.as_deref(),
                 workdir.copy_bases(),
+                request.load_limit_seconds,
             ),
         )
         .map_err(|err| {

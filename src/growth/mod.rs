@@ -105,6 +105,7 @@ fn point(
         stage: Stage::Discovered,
         loader: None,
         generator: Some(site.generator.clone()),
+        load_limit_seconds: load.load_limit_seconds,
     };
     let variant = generators::load(py, &variant_settings, &workdir)?;
     let built = Payloads::new(

@@ -259,7 +259,9 @@ pub struct RenderJson {
     pub pages: u64,
     pub sampled: bool,
     pub method: Option<String>,
+    /// "page: error" of the first pages that failed to render; `failed` counts them all.
     pub errors: Vec<serde_json::Value>,
+    pub failed: u64,
 }
 
 #[derive(Serialize, Debug, Clone)]

@@ -142,6 +142,10 @@ pub struct Render {
     pub sampled: bool,
     #[serde(default)]
     pub method: Option<String>,
+    /// "page: error" of the first few pages that failed to render (raised, or ran past
+    /// `--page-limit`); `failed` counts them all.
     #[serde(default)]
     pub errors: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub failed: u64,
 }

@@ -125,6 +125,7 @@ pub fn results(p: Produced) -> Results {
             sampled: o.render.sampled,
             method: o.render.method.clone(),
             errors: o.render.errors.iter().take(5).cloned().collect(),
+            failed: o.render.failed.max(o.render.errors.len() as u64),
         }),
         verdicts: p.verdicts,
         thresholds: settings.transports.as_ref().map(|t| t.thresholds),

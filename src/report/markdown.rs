@@ -718,6 +718,31 @@ fn render_cost(md: &mut String, r: &Results) {
             );
         }
     }
+    render_failures(md, render);
+}
+
+/// The pages whose render failed, by name with their error (not in the figures above).
+fn render_failures(md: &mut String, render: &crate::model::results::RenderJson) {
+    if render.errors.is_empty() {
+        return;
+    }
+    let failed = render.failed;
+    let _ = writeln!(
+        md,
+        "{failed} page{} failed to render and {} not in these figures{}:\n",
+        if failed == 1 { "" } else { "s" },
+        if failed == 1 { "is" } else { "are" },
+        if failed > render.errors.len() as u64 {
+            format!(" (the first {})", render.errors.len())
+        } else {
+            String::new()
+        }
+    );
+    for error in &render.errors {
+        let text = error.as_str().map_or_else(|| error.to_string(), str::to_string);
+        let _ = writeln!(md, "- {}", text.replace('\n', " "));
+    }
+    md.push('\n');
 }
 
 /// The suggestion beside the generator's own worker payload: fields and measured cost.

@@ -100,6 +100,7 @@ pub fn results() -> Results {
             sampled: true,
             method: Some("Page.render()".into()),
             errors: Vec::new(),
+            failed: 0,
         }),
         verdicts,
         thresholds: Some(Thresholds::default()),

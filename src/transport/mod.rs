@@ -433,12 +433,13 @@ impl<'py> Run<'_, '_, 'py> {
     fn render_cost(&self) -> Result<(Render, Histogram<u64>)> {
         let (py, site) = (self.py, self.built.site);
         let called = site.adapter.bind(py).call_method1(
-            "render_cost",
+            "render_cost_within",
             (
                 site.site.bind(py),
                 site.page_list(py)?,
                 site.pages.len().min(tuning::RENDER_PAGES),
                 self.render_dir.to_string_lossy().as_ref(),
+                self.settings.page_limit_seconds,
             ),
         );
         let render: Render = match called {

@@ -12,6 +12,7 @@ mod util;
 mod analyze;
 mod compare;
 mod errors;
+mod faults;
 mod generators;
 mod growth;
 mod inspect;

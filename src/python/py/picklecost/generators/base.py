@@ -11,7 +11,7 @@ import shutil
 import time
 from pathlib import Path
 
-from .. import payloads
+from .. import limits, payloads
 from ..util import LoadError, describe
 
 MAX_ERRORS = 5
@@ -27,7 +27,34 @@ def site_relative(name, roots):
     return name
 
 
+def printable(name):
+    """A page name as text every report can hold: the bytes of a file name that is not UTF-8
+    (`caf\\xe9.md`, decoded by Python with surrogate escapes) written as `\\xNN`."""
+    try:
+        raw = name.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no file name decodes to
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _printable_keys(page_key):
+    def printable_page_key(self, page):
+        return printable(page_key(self, page))
+
+    printable_page_key.__doc__ = page_key.__doc__
+    printable_page_key.printable = True
+    return printable_page_key
+
+
 class Adapter:
+    def __init_subclass__(cls, **kwargs):
+        """Whatever an adapter's own `page_key` returns is made `printable`: page names reach
+        results.json, report.md and the terminal, which hold UTF-8 only."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("page_key")
+        if own is not None and not getattr(own, "printable", False):
+            cls.page_key = _printable_keys(own)
+
     #: The generator's name in reports ("bengal").
     name = "?"
     #: Dict fields of the default page view as plain data (`payloads.plain_data`): what a
@@ -78,7 +105,9 @@ class Adapter:
     def page_key(self, page):
         """The page's name in every report: its source file relative to the site root; a page
         whose source lies outside the site, or a virtual one, by the generator's own name."""
-        return self.relative_or_own(payloads.page_key(page), page)
+        return printable(self.relative_or_own(payloads.page_key(page), page))
+
+    page_key.printable = True
 
     def relative_or_own(self, path, page):
         """`path` relative to the site root where it lies under it, else `own_name(page)`, else
@@ -104,7 +133,7 @@ class Adapter:
         return name + " (virtual)" if self.page_virtual(page) else name
 
     def strata(self, pages):
-        return payloads.strata(pages)
+        return [(printable(group), size) for group, size in payloads.strata(pages)]
 
     def default_fields(self, page):
         return payloads.default_fields(page)
@@ -138,6 +167,12 @@ class Adapter:
         build environment beside the unpicklable application): reported with the adapter's
         words until the pipeline measures them as payloads of their own."""
         return {}
+
+    def render_cost_within(self, site, pages, sample, workdir, page_seconds):
+        """`render_cost`, every page's render stopped after `page_seconds` (`--page-limit`; the
+        pages `time_renders` renders, that is)."""
+        with limits.page_limit(page_seconds):
+            return self.render_cost(site, pages, sample, workdir)
 
     def render_cost(self, site, pages, sample, workdir):
         return {"available": False,
@@ -188,25 +223,37 @@ GENERIC_MARKDOWN_PARSERS = (
 def time_renders(chosen, sampled, render, key, warmup=(), method=None):
     """The render-cost result every adapter returns: `render(page)` timed once per page of
     `chosen` after untimed `render(page)` calls for `warmup` (templates compiled on first use,
-    once per worker, not per page); failures are counted and the first few reported."""
+    once per worker, not per page); failures are counted and the first few reported. Each timed
+    render is stopped at the page limit in force (`limits.page_limit`, `--page-limit`) and
+    reported as a failure of that page."""
     result = {"available": True, "reason": None, "render_ns": [], "pages": 0,
               "sampled": sampled, "errors": [], "method": method, "warmup_ns": 0}
     errors = []
     start = time.perf_counter_ns()
+    seconds = limits.PAGE_SECONDS.get()
+    stopped = {}  # id(page) -> the TimeLimit of its warm-up render: not waited for twice
     for page in warmup:
         try:
-            render(page)
+            with limits.time_limit(seconds, "the render (--page-limit)"):
+                render(page)
+        except limits.TimeLimit as exc:
+            stopped[id(page)] = exc
         except Exception:  # noqa: BLE001 - it fails again, and is reported, below
             pass
     result["warmup_ns"] = time.perf_counter_ns() - start
     for page in chosen:
-        start = time.perf_counter_ns()
+        if id(page) in stopped:
+            errors.append("%s: %s" % (key(page), describe(stopped[id(page)])))
+            continue
         try:
-            render(page)
-        except Exception as exc:  # noqa: BLE001 - reported per page
+            with limits.time_limit(seconds, "the render (--page-limit)"):
+                start = time.perf_counter_ns()
+                render(page)
+                elapsed = time.perf_counter_ns() - start
+        except (Exception, limits.TimeLimit) as exc:  # noqa: BLE001 - reported per page
             errors.append("%s: %s" % (key(page), describe(exc)))
             continue
-        result["render_ns"].append(time.perf_counter_ns() - start)
+        result["render_ns"].append(elapsed)
     result["pages"] = len(result["render_ns"])
     result["failed"] = len(errors)
     result["errors"] = errors[:MAX_ERRORS]
