@@ -142,7 +142,10 @@ fn watchdog(mut wakeups: std::io::PipeReader) {
     let mut byte = [0u8; 1];
     let signal = loop {
         match wakeups.read(&mut byte) {
-            Ok(1) => break i32::from(byte[0]),
+            // Python writes every signal it handles to the pipe: the page and load time limits'
+            // SIGALRM is not an interrupt.
+            Ok(1) if [SIGINT, SIGTERM].contains(&i32::from(byte[0])) => break i32::from(byte[0]),
+            Ok(1) => continue,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             _ => return,
         }
