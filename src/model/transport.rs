@@ -89,6 +89,9 @@ pub struct VerdictRow {
     pub setup_share: Option<f64>,
     pub class: VerdictClass,
     pub why: String,
+    /// Not measured: no worker of this transport fitted the memory (`why` has the figures).
+    #[serde(skip)]
+    pub held_back: bool,
 }
 
 /// The generator's render cost per page, as its adapter measured it.
@@ -107,4 +110,11 @@ pub struct Render {
     pub method: Option<String>,
     #[serde(default)]
     pub errors: Vec<serde_json::Value>,
+    /// Pages the probe chose to render (`pages` of them were rendered).
+    #[serde(default)]
+    pub chosen: u64,
+    /// Where the render-cost probe's time limit cut it ("rendering", "preparing the site
+    /// (related posts)"); None when it did not.
+    #[serde(default)]
+    pub cut: Option<String>,
 }

@@ -84,6 +84,16 @@ fn verdict(md: &mut String, r: &Results) {
     if r.verdict.page_drags_site {
         md.push_str("> **A single Page is nearly as large as the whole Site:** it drags the Site's object graph along. Ship a page subset instead of Page objects.\n\n");
     }
+    for limit in r.limits.iter().filter(|l| l.cut) {
+        let _ = writeln!(md, "> **Cut by a time limit:** {}.\n", limit.sentence());
+    }
+    if let Some(workers) = r.memory.workers.as_ref().filter(|w| w.limited()) {
+        let _ = writeln!(
+            md,
+            "> **Fewer workers for the memory:** {}.\n",
+            workers.sentence()
+        );
+    }
 }
 
 fn summary(md: &mut String, r: &Results) {
@@ -235,6 +245,7 @@ fn environment(md: &mut String, r: &Results) {
         r.environment.cpu, r.environment.cpu_count, r.environment.platform
     );
     memory(md, r);
+    limits(md, r);
     let _ = writeln!(
         md,
         "- {} {} ({} {})",
@@ -260,6 +271,20 @@ fn memory(md: &mut String, r: &Results) {
         r.memory.largest_payload.map_or("–".into(), bytes),
         phases.join(", ")
     );
+}
+
+/// Each limited phase against its time limit, and the transport workers the memory let start.
+fn limits(md: &mut String, r: &Results) {
+    for limit in &r.limits {
+        let _ = writeln!(md, "- Time limit, {}", limit.sentence());
+    }
+    if let Some(workers) = &r.memory.workers {
+        let _ = writeln!(
+            md,
+            "- Transport workers per sub-interpreter / process pool: {} (each worker taken to need the loaded site's size)",
+            workers.sentence()
+        );
+    }
 }
 
 /// How the site stayed untouched, and whether pickled paths have their real length.

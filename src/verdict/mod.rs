@@ -6,6 +6,7 @@ pub mod strategies;
 pub mod testdata;
 
 use crate::model::PayloadKind;
+use crate::model::phase_limit::{LimitedPhase, PhaseLimit};
 use crate::model::results::{GrowthJson, PayloadJson, RepairedJson, SuggestionJson, Verdict};
 use crate::model::transport::VerdictRow;
 use crate::units::{bytes, nanos, ratio};
@@ -305,6 +306,41 @@ pub fn answer(payloads: &[PayloadJson], verdicts: &[VerdictRow]) -> String {
     s
 }
 
+/// What the answer rests on where a time limit cut a phase short, in a sentence per phase (None
+/// when no limit cut one).
+pub fn rests_on(limits: &[PhaseLimit]) -> Option<String> {
+    let said: Vec<String> = limits
+        .iter()
+        .filter(|l| l.cut)
+        .map(|l| match (l.phase, l.done) {
+            (LimitedPhase::Render, 0) => format!(
+                "No render cost was measured within the render-cost probe's time limit ({}), so \
+                 no strategy is judged against it.",
+                l.phase.flag()
+            ),
+            (LimitedPhase::Render, done) => format!(
+                "The render cost rests on {done} of {} pages: the render-cost probe's time limit \
+                 ({}) cut it.",
+                l.planned,
+                l.phase.flag()
+            ),
+            (LimitedPhase::Growth, done) => format!(
+                "The growth model rests on {done} of {} copies of the site: its time limit ({}) \
+                 cut it.",
+                l.planned,
+                l.phase.flag()
+            ),
+            (phase, done) => format!(
+                "The {} are partial ({done} of {} steps ran to their end within {}).",
+                phase.words(),
+                l.planned,
+                phase.flag()
+            ),
+        })
+        .collect();
+    (!said.is_empty()).then(|| said.join(" "))
+}
+
 /// "No: the Site cannot be pickled at all (...)", its first root causes and the cost after
 /// repairs.
 fn site_unpicklable(site: &PayloadJson) -> String {
@@ -335,6 +371,7 @@ fn site_unpicklable(site: &PayloadJson) -> String {
 /// One Site strategy: "practical via fork (0.4% of render time)".
 fn site_row(v: &VerdictRow) -> String {
     match (v.class, v.transfer_share) {
+        _ if v.held_back => format!("not measured via {} (no worker fitted the memory)", v.transport),
         (crate::model::VerdictClass::Unknown, _) => {
             format!("unclassified via {} (no render cost)", v.transport)
         }
