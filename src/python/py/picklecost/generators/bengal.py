@@ -18,7 +18,9 @@
   Bengal's RenderOrchestrator makes for every page of a build (parse Markdown, apply the
   template, write the HTML). A site at the "discovered" stage first gets what a build does
   between discovery and rendering: section finalization, taxonomies, menus and the
-  related-posts index.
+  related-posts index (where Bengal scores one page at a time, for the pages rendered only:
+  the whole index is quadratic in the pages sharing a tag). The probe keeps to its time limit
+  (`--render-limit`, `base.render_deadline`): it stops between preparation steps and pages.
 
 Nothing is written into the site: while rendering, `site.output_dir` and every rendered page's
 `output_path` point into the work directory, template bytecode caches are off, and the
@@ -333,6 +335,14 @@ def _prepare(site, pages=None):
     return None
 
 
+def _related_per_page():
+    """Whether Bengal's related-posts orchestrator scores one page at a time (0.1)."""
+    from bengal.orchestration.related_posts import RelatedPostsOrchestrator
+
+    return all(hasattr(RelatedPostsOrchestrator, name)
+               for name in ("_build_page_tags_map", "_find_related_posts"))
+
+
 def _related_posts(site, pages):
     """Bengal's related-posts index (5 per page, by shared tags): for every page, or with
     `pages` and a Bengal whose orchestrator scores one page at a time (0.1), for those pages
@@ -342,9 +352,7 @@ def _related_posts(site, pages):
     if "tags" not in (getattr(site, "taxonomies", None) or {}):
         return True
     orchestrator = RelatedPostsOrchestrator(site)
-    per_page = all(hasattr(orchestrator, name)
-                   for name in ("_build_page_tags_map", "_find_related_posts"))
-    if pages is None or not per_page:
+    if pages is None or not _related_per_page():
         orchestrator.build_index(limit=5, parallel=False)
         return True
     tags = site.taxonomies.get("tags", {})
@@ -528,8 +536,9 @@ class _Renderer:
             _quiet_logging()
             if self.config is not None and _has("bengal.config.directory_loader"):
                 self.config["kida"] = dict(self.kida or {}, bytecode_cache=False)
-            if not _prepared(site):
-                _prepare(site)
+            # Related posts come later, for the pages to render (`prepare_pages`).
+            if not _prepared(site) and _prepare(site, []) is not None:
+                raise RuntimeError("the time limit passed while preparing the site")
             site.output_dir = self.output_root
             for page in site.pages:
                 if getattr(page, "output_path", None) is not None:
@@ -538,6 +547,21 @@ class _Renderer:
         # Every render starts from the page as it was before any render (a rendered page keeps
         # its parsed content, which would make the next render of it cheaper).
         self.fresh = {id(page): dict(vars(page)) for page in site.pages if hasattr(page, "__dict__")}
+
+    def prepare_pages(self, pages):
+        """The related posts of `pages` (what rendering them reads), as a build computes them;
+        False where the time limit stopped it. (A Bengal without per-page scoring had its
+        whole index built with the rest of the preparation.)"""
+        if not _related_per_page():
+            return True
+        with warnings.catch_warnings(), captured_output():
+            warnings.simplefilter("ignore")
+            done = _related_posts(self.site, pages)
+        for page in pages:
+            fresh = self.fresh.get(id(page))
+            if fresh is not None and "related_posts" in vars(page):
+                fresh["related_posts"] = page.related_posts
+        return done
 
     def warm_up(self, pages):
         """Render one page per template, untimed: templates and the parser compile once."""
