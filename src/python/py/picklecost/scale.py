@@ -269,6 +269,7 @@ class Workload:
         self.modules = []  # what a shipped worker imports at start-up
         self.ship_reason = None  # why shipped workers cannot get the payload (None: they can)
         self.sub_reason = None  # why isolated sub-interpreters cannot run it (None: they can)
+        self.cut = False  # the time limit passed before it could be set up
 
     def payload(self, indices):
         raise NotImplementedError
@@ -746,8 +747,10 @@ def _render_workload(adapter, site, pages, workdir, workloads, clock):
         render = RenderWorkload(adapter, site, pages, workdir)
     finally:
         base.render_deadline = None
-    if not render.available:
-        clock.passed("the renderer was prepared")
+    if not render.available and clock.passed("the renderer was prepared"):
+        render.cut = True
+        render.reason = ("not run: the time limit (--scale-limit) had passed while the renderer "
+                         "was prepared")
     return render
 
 
@@ -867,6 +870,9 @@ def _run_workload(workload, runs, result, say):
     result["workloads"].append({"name": workload.name, "available": workload.available,
                                 "reason": workload.reason, "method": workload.method,
                                 "parser": getattr(workload, "parser", None)})
+    clock = runs.clock
+    if workload.available or workload.cut:
+        clock.planned += len(runs.strategies) * len(runs.counts)
     if not workload.available:
         for strategy in runs.strategies:
             for w in runs.counts:
@@ -874,8 +880,6 @@ def _run_workload(workload, runs, result, say):
                 row.update(available=False, reason=workload.reason)
                 result["runs"].append(row)
         return
-    clock = runs.clock
-    clock.planned += len(runs.strategies) * len(runs.counts)
     if clock.passed("the %s baseline" % workload.name):
         for strategy in runs.strategies:
             for w in runs.counts:
