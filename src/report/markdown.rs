@@ -861,6 +861,45 @@ mod tests {
     use super::super::testdata;
     use super::*;
 
+    #[test]
+    fn a_cut_phase_and_held_back_workers_are_said_in_the_verdict_and_the_environment() {
+        let mut r = testdata::results();
+        let md = render(&r);
+        assert!(
+            !md.contains("Cut by a time limit") && !md.contains("Fewer workers"),
+            "{md}"
+        );
+        let env = section(&md, "Environment");
+        assert!(
+            env.contains(&format!("- Time limit, {}", r.limits[0].sentence())),
+            "{env}"
+        );
+        assert!(
+            env.contains("4 workers asked, 4 started per pool, 2 pools at once"),
+            "{env}"
+        );
+        r.limits[0].cut = true;
+        r.limits[0].done = 5;
+        r.memory.workers = Some(crate::memory::WorkerMemory::plan(
+            4,
+            1,
+            Some(2_000_000_000),
+            Some(5_000_000_000),
+            None,
+        ));
+        let md = render(&r);
+        let verdict = section(&md, "Verdict");
+        assert!(
+            verdict.contains(&format!("> **Cut by a time limit:** {}.", r.limits[0].sentence())),
+            "{verdict}"
+        );
+        assert!(verdict.contains("5 of 12 pages rendered"), "{verdict}");
+        assert!(
+            verdict.contains("> **Fewer workers for the memory:** 4 workers asked, 2 started: "),
+            "{verdict}"
+        );
+    }
+
     /// The text of section `heading` (a `## ` line) up to the next `## ` heading.
     fn section<'a>(md: &'a str, heading: &str) -> &'a str {
         let start = md

@@ -140,7 +140,6 @@ fn heading(md: &mut String, results: &ScaleResults) {
     }
 }
 
-
 /// One workload: why it is unavailable, or its method, baseline, runs table and W = 1 check.
 fn workload_section(md: &mut String, scale: &Scale, workload: &WorkloadInfo) {
     md.push_str(&format!("## Workload `{}`\n\n", workload.name));

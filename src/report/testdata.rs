@@ -114,30 +114,8 @@ pub fn results() -> Results {
             phases: BTreeMap::from([("load".to_string(), 0.25), ("measure".to_string(), 5.5)]),
         },
         growth: Some(growth()),
-        memory: MemoryInfo {
-            rss_before_load: Some(40_000_000),
-            loaded_site: Some(25_000_000),
-            largest_payload: Some(900_000),
-            phase_peaks: BTreeMap::from([("measure".to_string(), 90_000_000)]),
-            peak: Some(90_000_000),
-            workers: Some(crate::memory::WorkerMemory::plan(
-                4,
-                2,
-                Some(25_000_000),
-                Some(8_000_000_000),
-                None,
-            )),
-        },
-        limits: vec![PhaseLimit {
-            phase: LimitedPhase::Render,
-            limit_seconds: 300.0,
-            seconds: 1.5,
-            cut: false,
-            done: 12,
-            planned: 12,
-            unit: "pages rendered".into(),
-            note: None,
-        }],
+        memory: memory(),
+        limits: limits(),
         environment: EnvironmentInfo {
             cpu: "Test CPU".into(),
             cpu_count: 8,
@@ -145,6 +123,38 @@ pub fn results() -> Results {
             command_line: "picklecost analyze sites/blog".into(),
         },
     }
+}
+
+/// The tool's memory, and the transport workers it let start (all that were asked).
+fn memory() -> MemoryInfo {
+    MemoryInfo {
+        rss_before_load: Some(40_000_000),
+        loaded_site: Some(25_000_000),
+        largest_payload: Some(900_000),
+        phase_peaks: BTreeMap::from([("measure".to_string(), 90_000_000)]),
+        peak: Some(90_000_000),
+        workers: Some(crate::memory::WorkerMemory::plan(
+            4,
+            2,
+            Some(25_000_000),
+            Some(8_000_000_000),
+            None,
+        )),
+    }
+}
+
+/// The render-cost probe within its limit.
+fn limits() -> Vec<PhaseLimit> {
+    vec![PhaseLimit {
+        phase: LimitedPhase::Render,
+        limit_seconds: 300.0,
+        seconds: 1.5,
+        cut: false,
+        done: 12,
+        planned: 12,
+        unit: "pages rendered".into(),
+        note: None,
+    }]
 }
 
 fn payloads() -> Vec<PayloadJson> {

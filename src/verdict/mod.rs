@@ -487,6 +487,48 @@ mod tests {
     use super::*;
     use crate::model::{TransportKind, VerdictClass};
 
+    fn cut(phase: LimitedPhase, done: u64, planned: u64, cut: bool) -> PhaseLimit {
+        PhaseLimit {
+            phase,
+            limit_seconds: 60.0,
+            seconds: 61.0,
+            cut,
+            done,
+            planned,
+            unit: "things".into(),
+            note: None,
+        }
+    }
+
+    #[test]
+    fn the_answer_says_what_a_cut_phase_left_it_resting_on() {
+        assert_eq!(rests_on(&[cut(LimitedPhase::Render, 60, 60, false)]), None);
+        assert_eq!(
+            rests_on(&[cut(LimitedPhase::Render, 12, 60, true)]).unwrap(),
+            "The render cost rests on 12 of 60 pages: the render-cost probe's time limit \
+             (--render-limit) cut it."
+        );
+        let both = rests_on(&[
+            cut(LimitedPhase::Render, 0, 60, true),
+            cut(LimitedPhase::Diagnose, 3, 7, true),
+            cut(LimitedPhase::Growth, 2, 4, true),
+        ])
+        .unwrap();
+        assert!(both.starts_with("No render cost was measured within"), "{both}");
+        assert!(
+            both.contains(
+                " The explanations are partial (3 of 7 steps ran to their end within --diagnose-limit)."
+            ),
+            "{both}"
+        );
+        assert!(
+            both.ends_with(
+                "The growth model rests on 2 of 4 copies of the site: its time limit (--growth-limit) cut it."
+            ),
+            "{both}"
+        );
+    }
+
     fn fields() -> Vec<String> {
         vec!["source_path".into(), "content".into()]
     }

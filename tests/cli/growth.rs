@@ -149,7 +149,10 @@ pub fn growth_of(site: &std::path::Path, factors: usize) {
         .find(|l| l["phase"] == "growth")
         .expect("the growth limit is reported");
     assert_eq!(limit["cut"], false);
-    assert_eq!((limit["done"].as_u64(), limit["planned"].as_u64()), (Some(factors as u64), Some(factors as u64)));
+    assert_eq!(
+        (limit["done"].as_u64(), limit["planned"].as_u64()),
+        (Some(factors as u64), Some(factors as u64))
+    );
 }
 
 #[test]
@@ -160,7 +163,13 @@ fn the_growth_limit_stops_the_copies_and_says_how_many_were_measured() {
     let o = analyze(
         &site,
         &out,
-        &["--growth", "--growth-limit", "0.000000001", "--no-transports", "--no-diagnose"],
+        &[
+            "--growth",
+            "--growth-limit",
+            "0.000000001",
+            "--no-transports",
+            "--no-diagnose",
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out);
@@ -175,11 +184,19 @@ fn the_growth_limit_stops_the_copies_and_says_how_many_were_measured() {
     let errors = r["growth"]["errors"].as_array().unwrap();
     let not_started = errors
         .iter()
-        .filter(|e| e.as_str().unwrap().ends_with("not measured, the growth limit (--growth-limit) had passed"))
+        .filter(|e| {
+            e.as_str()
+                .unwrap()
+                .ends_with("not measured, the growth limit (--growth-limit) had passed")
+        })
         .count() as u64;
     // A copy takes far longer than a nanosecond: at most the first one was made.
     assert!(not_started >= 5, "{errors:?}");
-    assert_eq!(limit["done"].as_u64().unwrap() + not_started, 6, "{limit} {errors:?}");
+    assert_eq!(
+        limit["done"].as_u64().unwrap() + not_started,
+        6,
+        "{limit} {errors:?}"
+    );
     let answer = r["answer"].as_str().unwrap();
     assert!(answer.contains("The growth model rests on"), "{answer}");
     assert!(stdout(&o).contains("! growth copies: "), "{}", stdout(&o));
