@@ -520,7 +520,7 @@ def render_cost(adapter, site, pages, sample, workdir, seconds=None):
         result = adapter.render_cost(site, pages, sample, workdir)
     finally:
         base.render_deadline = None
-    result.setdefault("chosen", min(len(pages), sample))
+    result.setdefault("chosen", min(len(pages), sample) if result.get("available") else 0)
     result.setdefault("cut", None)
     if result["cut"] and not result.get("render_ns") and result.get("available"):
         result["available"] = False
