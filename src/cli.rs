@@ -4,6 +4,11 @@ use crate::model::{DEFAULT_MARGINAL, DEFAULT_PRACTICAL, GcMode, Stage};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+/// `--page-limit` when not given (the Python side's `limits.DEFAULT_PAGE_SECONDS`).
+pub const DEFAULT_PAGE_LIMIT: f64 = 60.0;
+/// `--load-limit` when not given (the Python side's `limits.DEFAULT_LOAD_SECONDS`).
+pub const DEFAULT_LOAD_LIMIT: f64 = 3600.0;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "picklecost",
@@ -106,6 +111,10 @@ pub struct ScaleArgs {
     /// fit is reported as not run.
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<String>,
+    /// Seconds loading the site may take (the generator's or --loader's load); a load still
+    /// running then is stopped and the run ends with an error.
+    #[arg(long, default_value_t = DEFAULT_LOAD_LIMIT, value_name = "SECONDS")]
+    pub load_limit: f64,
     /// No progress line.
     #[arg(long, short)]
     pub quiet: bool,
@@ -220,6 +229,15 @@ pub struct AnalyzeArgs {
     /// fewer workers start when --workers of them would not fit.
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<String>,
+    /// Seconds one page's render may take in the render cost; a page still rendering then is
+    /// stopped and reported as failed (the others are measured).
+    #[arg(long, default_value_t = DEFAULT_PAGE_LIMIT, value_name = "SECONDS")]
+    pub page_limit: f64,
+
+    /// Seconds loading the site may take (the generator's or --loader's load); a load still
+    /// running then is stopped and the run ends with an error.
+    #[arg(long, default_value_t = DEFAULT_LOAD_LIMIT, value_name = "SECONDS")]
+    pub load_limit: f64,
 
     /// Transfer cost up to this share of render cost is `practical`.
     #[arg(long, default_value_t = DEFAULT_PRACTICAL)]

@@ -2,6 +2,7 @@ use clap::Parser;
 use picklecost::cli::{Cli, Command};
 use picklecost::settings::{AnalyzeSettings, CompareSettings, InspectSettings, ScaleSettings};
 use picklecost::{commands, error, python};
+use std::path::Path;
 use std::process::ExitCode;
 
 /// How a run ended, and the one place that maps it to an exit code.
@@ -46,6 +47,8 @@ fn main() -> ExitCode {
             Err(err) => Outcome::Usage(err),
         },
         Command::Analyze(args) => {
+            python::interrupt::guard();
+            remove_if_cut_short(&args.out);
             let result = AnalyzeSettings::from_args(args)
                 .map_err(anyhow::Error::from)
                 .and_then(commands::analyze::run);
@@ -53,6 +56,8 @@ fn main() -> ExitCode {
             finished(result)
         }
         Command::Scale(args) => {
+            python::interrupt::guard();
+            remove_if_cut_short(&args.out);
             let result = ScaleSettings::from_args(args)
                 .map_err(anyhow::Error::from)
                 .and_then(commands::scale::run);
@@ -60,6 +65,12 @@ fn main() -> ExitCode {
             finished(result)
         }
     };
+    if !python::interrupt::claim_exit() {
+        // The interrupt watchdog is cutting the run short: it prints the line and exits.
+        loop {
+            std::thread::park();
+        }
+    }
     match &outcome {
         Outcome::Failed(err) | Outcome::Usage(err) => eprintln!("error: {}", one_line(err)),
         Outcome::Interrupted(interrupted) => eprintln!("error: {interrupted}"),
@@ -68,10 +79,23 @@ fn main() -> ExitCode {
     ExitCode::from(outcome.code())
 }
 
-/// How analyze and scale ended: an interrupt anywhere in the chain is the interrupt.
+/// What of the report directory a run cut short by the interrupt watchdog must not leave: the
+/// directory itself when this run creates it, else the staging directory `OutDir::write_files`
+/// makes in it.
+fn remove_if_cut_short(out: &Path) {
+    let made = match out.exists() {
+        false => out.to_path_buf(),
+        true => out.join(format!(".picklecost-staging-{}", std::process::id())),
+    };
+    python::interrupt::remove_if_cut_short(&made);
+}
+
+/// How analyze and scale ended: an interrupt anywhere in the chain is the interrupt, and so is
+/// any failure after a signal came (the step the signal cut short may fail another way).
 fn finished(result: anyhow::Result<()>) -> Outcome {
     match result {
         Ok(()) => Outcome::Done,
+        Err(_) if python::interrupt::pending() => Outcome::Interrupted(python::interrupt::current()),
         Err(err) => match err.downcast::<python::interrupt::Interrupted>() {
             Ok(interrupted) => Outcome::Interrupted(interrupted),
             Err(err) => Outcome::Failed(err),

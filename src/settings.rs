@@ -40,6 +40,8 @@ pub struct LoadSettings {
     pub loader: Option<String>,
     /// The adapter to use by name, instead of detecting it.
     pub generator: Option<String>,
+    /// Seconds the generator's (or loader's) load may take (`--load-limit`).
+    pub load_limit_seconds: f64,
 }
 
 /// How the pickles are measured.
@@ -72,6 +74,8 @@ pub struct TransportSettings {
     pub render_limit_seconds: f64,
     /// Bytes the workers holding a copy of the site may use in all (`--memory-limit`).
     pub memory_limit: Option<u64>,
+    /// Seconds one page's render may take in the render cost (`--page-limit`).
+    pub page_limit_seconds: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -149,6 +153,8 @@ impl AnalyzeSettings {
         if !(args.transport_budget.is_finite() && args.transport_budget > 0.0) {
             return Err(UserError::BadTransportBudget(args.transport_budget));
         }
+        positive_seconds("--page-limit", args.page_limit)?;
+        positive_seconds("--load-limit", args.load_limit)?;
         if !(0.0 < args.practical && args.practical <= args.marginal) {
             return Err(UserError::Fields(format!(
                 "--practical ({}) must be above 0 and at most --marginal ({})",
@@ -177,6 +183,7 @@ impl AnalyzeSettings {
             },
             render_limit_seconds: args.render_limit,
             memory_limit,
+            page_limit_seconds: args.page_limit,
         });
         Ok(Self {
             load: LoadSettings {
@@ -184,6 +191,7 @@ impl AnalyzeSettings {
                 stage: args.stage,
                 loader: args.loader,
                 generator: args.generator,
+                load_limit_seconds: args.load_limit,
             },
             out_dir,
             python: args.python,
@@ -242,6 +250,7 @@ impl ScaleSettings {
         if !(args.budget.is_finite() && args.budget > 0.0) {
             return Err(UserError::BadBudget(args.budget));
         }
+        positive_seconds("--load-limit", args.load_limit)?;
         if !(args.timeout.is_finite() && args.timeout > 0.0) {
             return Err(UserError::Fields(format!(
                 "--timeout must be a positive number of seconds, got {}",
@@ -273,6 +282,7 @@ impl ScaleSettings {
                 stage: args.stage,
                 loader: args.loader,
                 generator: args.generator,
+                load_limit_seconds: args.load_limit,
             },
             out_dir,
             python: args.python,
@@ -289,7 +299,7 @@ impl ScaleSettings {
     }
 }
 
-/// A time limit must be a positive number of seconds.
+/// A time limit must be a positive, finite number of seconds.
 fn positive_seconds(flag: &str, seconds: f64) -> Result<(), UserError> {
     if seconds.is_finite() && seconds > 0.0 {
         return Ok(());
@@ -551,5 +561,45 @@ mod tests {
             message.contains("[possible values: thread, subinterpreter, process, fork]"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn time_limits_default_pass_through_and_must_be_positive() {
+        use clap::Parser;
+        let site = std::env::temp_dir().join(format!("picklecost-limits-{}", std::process::id()));
+        std::fs::create_dir_all(&site).unwrap();
+        let site = site.to_string_lossy().into_owned();
+        let analyze = |extra: &[&str]| {
+            let mut args = vec!["picklecost", "analyze", site.as_str()];
+            args.extend_from_slice(extra);
+            match crate::cli::Cli::try_parse_from(args).unwrap().command {
+                crate::cli::Command::Analyze(args) => AnalyzeSettings::from_args(args),
+                _ => unreachable!("parsed as analyze"),
+            }
+        };
+        let defaults = analyze(&[]).unwrap();
+        assert_eq!(defaults.load.load_limit_seconds, crate::cli::DEFAULT_LOAD_LIMIT);
+        assert_eq!(
+            defaults.transports.unwrap().page_limit_seconds,
+            crate::cli::DEFAULT_PAGE_LIMIT
+        );
+        let given = analyze(&["--page-limit", "2.5", "--load-limit", "30"]).unwrap();
+        assert_eq!(given.transports.unwrap().page_limit_seconds, 2.5);
+        assert_eq!(given.load.load_limit_seconds, 30.0);
+        assert_eq!(
+            scale_settings(&["--load-limit", "7"]).load.load_limit_seconds,
+            7.0
+        );
+        for (flag, value) in [
+            ("--page-limit", "0"),
+            ("--load-limit", "-1"),
+            ("--page-limit", "inf"),
+        ] {
+            let err = analyze(&[&format!("{flag}={value}")]).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("{flag} must be a positive number of seconds, got ")),
+                "{err}"
+            );
+        }
     }
 }

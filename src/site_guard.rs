@@ -93,19 +93,19 @@ impl Fingerprint {
         })
     }
 
-    /// "added PATH" / "removed PATH" / "modified PATH", in path order.
+    /// "added PATH" / "removed PATH" / "modified PATH", in path order (`printable` paths).
     pub fn changes(&self, after: &Fingerprint) -> Vec<String> {
         let mut out = Vec::new();
         for (path, before) in &self.entries {
             match after.entries.get(path) {
-                None => out.push(format!("removed {}", path.display())),
-                Some(now) if !same(before, now) => out.push(format!("modified {}", path.display())),
+                None => out.push(format!("removed {}", printable(path))),
+                Some(now) if !same(before, now) => out.push(format!("modified {}", printable(path))),
                 Some(_) => {}
             }
         }
         for path in after.entries.keys() {
             if !self.entries.contains_key(path) {
-                out.push(format!("added {}", path.display()));
+                out.push(format!("added {}", printable(path)));
             }
         }
         out
@@ -118,6 +118,18 @@ impl Fingerprint {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+/// What generator code wrote into the site's private copy: the copy as it is now against the
+/// site's fingerprint from before the run (the copy started as the site, with the same
+/// modification times), "added PATH" / "removed PATH" / "modified PATH" relative to the root.
+/// Directories that were not copied (`skipped`, virtual environments) are left out.
+pub fn copy_changes(site_before: &Fingerprint, copy: &Path, skipped: &[String]) -> Vec<String> {
+    let now = Fingerprint::take(copy);
+    let not_copied = |path: &Path| skipped.iter().any(|s| path.starts_with(s));
+    let mut before = site_before.clone();
+    before.entries.retain(|path, _| !not_copied(path));
+    before.changes(&now)
 }
 
 /// Equal entries; a hash taken on one side only (the budget ran out at another point) is not
@@ -215,6 +227,31 @@ impl Walk {
     }
 }
 
+/// A path as text, each byte of a name that is not UTF-8 written as `\xNN` (as the Python side
+/// names such pages), where `Path::display` would write U+FFFD for all of them alike.
+fn printable(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut bytes = path.as_os_str().as_bytes();
+    let mut out = String::with_capacity(bytes.len());
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                out.push_str(text);
+                return out;
+            }
+            Err(err) => {
+                let (valid, rest) = bytes.split_at(err.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                let bad = err.error_len().unwrap_or(rest.len());
+                for byte in &rest[..bad] {
+                    out.push_str(&format!("\\x{byte:02x}"));
+                }
+                bytes = &rest[bad..];
+            }
+        }
+    }
+}
+
 fn modified_ns(meta: &fs::Metadata) -> i128 {
     use std::os::unix::fs::MetadataExt;
     meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128
@@ -266,6 +303,61 @@ mod tests {
             text.contains("(removed bengal.toml, modified content/a.md, added templates)"),
             "{text}"
         );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn writes_into_a_copy_are_listed_against_the_site_and_skipped_directories_left_out() {
+        let site = scratch("copy-site");
+        fs::create_dir_all(site.join(".venv/bin")).unwrap();
+        fs::write(site.join(".venv/pyvenv.cfg"), "home = /usr\n").unwrap();
+        let before = Fingerprint::take(&site);
+        let copy = scratch("copy-copy");
+        for (file, src) in [("content/a.md", "content/a.md"), ("bengal.toml", "bengal.toml")] {
+            let modified = fs::metadata(site.join(src)).unwrap().modified().unwrap();
+            fs::File::options()
+                .write(true)
+                .open(copy.join(file))
+                .unwrap()
+                .set_modified(modified)
+                .unwrap();
+        }
+        let content_mtime = fs::metadata(site.join("content")).unwrap().modified().unwrap();
+        fs::File::open(copy.join("content"))
+            .unwrap()
+            .set_modified(content_mtime)
+            .unwrap();
+        assert_eq!(
+            copy_changes(&before, &copy, &[".venv".into()]),
+            Vec::<String>::new()
+        );
+        fs::create_dir_all(copy.join("content/__pycache__")).unwrap();
+        fs::write(copy.join("content/__pycache__/a.pyc"), "compiled").unwrap();
+        assert_eq!(
+            copy_changes(&before, &copy, &[".venv".into()]),
+            [
+                "modified content",
+                "added content/__pycache__",
+                "added content/__pycache__/a.pyc"
+            ]
+        );
+        fs::remove_dir_all(&site).unwrap();
+        fs::remove_dir_all(&copy).unwrap();
+    }
+
+    #[test]
+    fn a_file_name_that_is_not_utf8_is_fingerprinted_and_named_by_its_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = scratch("bytes");
+        let name = std::ffi::OsStr::from_bytes(b"content/caf\xe9-\xff\xfe.md");
+        fs::write(dir.join(name), "# caf\n").unwrap();
+        let before = Fingerprint::take(&dir);
+        assert_eq!(before.len(), 4, "{before:?}");
+        assert!(before.unchanged(&Fingerprint::take(&dir)).is_ok());
+        fs::write(dir.join(name), "# caf\u{e9}, longer\n").unwrap();
+        let err = before.unchanged(&Fingerprint::take(&dir)).unwrap_err();
+        assert_eq!(err.changes, [r"modified content/caf\xe9-\xff\xfe.md"]);
+        assert_eq!(printable(Path::new("caf\u{e9}.md")), "caf\u{e9}.md");
         fs::remove_dir_all(&dir).unwrap();
     }
 

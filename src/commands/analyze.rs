@@ -13,7 +13,7 @@ use crate::payloads::{self, PageView, Payloads};
 use crate::python::{self, Module, env, interp};
 use crate::report::{self, OutDir, Run, assemble};
 use crate::settings::AnalyzeSettings;
-use crate::site_guard::Fingerprint;
+use crate::site_guard::{self, Fingerprint};
 use crate::transport;
 use crate::ui::{progress::Progress, summary};
 use crate::verdict;
@@ -102,7 +102,12 @@ fn analyze(
 
         let report_started = Instant::now();
         let verdicts = match (&transported, &settings.transports) {
-            (Some(outcome), Some(t)) => verdict::strategies::rows(outcome, site.pages.len(), t.thresholds),
+            (Some(outcome), Some(t)) => verdict::strategies::rows(
+                outcome,
+                site.pages.len(),
+                Some((site.load_seconds * 1e9) as u64),
+                t.thresholds,
+            ),
             _ => Vec::new(),
         };
         let mut results = assemble::results(assemble::Produced {
@@ -127,9 +132,12 @@ fn analyze(
         // The site is read-only to the tool: prove it before anything is written.
         let site_after = Fingerprint::take(&settings.load.site_dir);
         site_before.unchanged(&site_after)?;
+        let listing = Instant::now();
+        record_generator_writes(&mut results, site_before);
+        let listing = listing.elapsed().as_secs_f64();
         steps
             .phases
-            .add("site_check", site_before.seconds + site_after.seconds);
+            .add("site_check", site_before.seconds + site_after.seconds + listing);
         steps.phases.record(&mut results, &loaded);
         results.timing.total_seconds = started.elapsed().as_secs_f64();
         let run = Run {
@@ -142,6 +150,23 @@ fn analyze(
         summary::print(&results, out.path());
         Ok(())
     })
+}
+
+/// What the generator wrote into the private copy and, for a rendered build, into the build's
+/// copy (both still there until the work directory goes): what it would have written into the
+/// site.
+fn record_generator_writes(results: &mut Results, site_before: &Fingerprint) {
+    let site = &mut results.site;
+    site.copy.record_changes(site_guard::copy_changes(
+        site_before,
+        std::path::Path::new(&site.copy.path),
+        &site.copy.skipped,
+    ));
+    if let Some(build_root) = site.build_root.clone() {
+        let skipped = site.copy.skipped.clone();
+        let changes = site_guard::copy_changes(site_before, std::path::Path::new(&build_root), &skipped);
+        site.record_build_changes(changes);
+    }
 }
 
 /// The loaded site, and the memory loading it took.

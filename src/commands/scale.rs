@@ -11,7 +11,7 @@ use crate::python::{self, Module, env, interp};
 use crate::report::OutDir;
 use crate::report::scale::{ScaleResults, files};
 use crate::settings::ScaleSettings;
-use crate::site_guard::Fingerprint;
+use crate::site_guard::{self, Fingerprint};
 use crate::ui::{progress::Progress, scale as ui};
 use crate::verdict;
 use anyhow::{Context, Result};
@@ -45,13 +45,19 @@ fn scale(
     Python::attach(|py| -> Result<()> {
         let python_info = describe_python(py)?;
         let rss_before_load = memory::rss();
-        let site = load_site(py, settings, &workdir, &progress)?;
+        let mut site = load_site(py, settings, &workdir, &progress)?;
         let loaded_site = memory::rss()
             .zip(rss_before_load)
             .map(|(after, before)| after.saturating_sub(before));
         let worker_memory = worker_memory(settings, loaded_site);
         let mut scale = measure(py, settings, &site, &workdir, &progress, &worker_memory)?;
         scale.worker_memory = Some(worker_memory);
+        let copy_changes = site_guard::copy_changes(
+            site_before,
+            std::path::Path::new(&site.copy.path),
+            &site.copy.skipped,
+        );
+        site.copy.record_changes(copy_changes);
         judge(&mut scale, &python_info);
         let results = assemble(settings, &site, python_info, scale, started);
         // The site is read-only to the tool: prove it before anything is written.
@@ -157,6 +163,7 @@ fn assemble(
             "stage": site.stage.as_str(),
             "stage_method": site.stage_method,
             "pages_loaded": site.pages.len(),
+            "copy": site.copy,
         }),
         python: python_info,
         scale,

@@ -117,7 +117,7 @@ pub fn diagnose(
             })?;
             if let Some(mut a) = attribution {
                 if p.kind != PayloadKind::Site {
-                    a.subject = format!("{root} of {} (the median-sized one)", site.page_keys[index]);
+                    a.subject = format!("{root} of {} (the median-sized one)", site.page_label(index));
                 }
                 d.attribution = Some(a)
             }

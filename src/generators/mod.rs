@@ -19,7 +19,11 @@ pub struct LoadedSite {
     pub adapter: Py<PyAny>,
     pub site: Py<PyAny>,
     pub pages: Vec<Py<PyAny>>,
+    /// Each page's name: its source file relative to the site root, or the generator's own name
+    /// for a virtual page (one with no file of its own, e.g. a generated tag page).
     pub page_keys: Vec<String>,
+    /// Whether each page is virtual.
+    pub page_virtual: Vec<bool>,
     /// (group, content length) per page, the order stratified samples follow.
     pub strata: Vec<(String, u64)>,
     pub generator: String,
@@ -51,6 +55,7 @@ pub fn load(py: Python<'_>, request: &LoadSettings, workdir: &Workdir) -> Result
                 workdir.path().to_string_lossy().as_ref(),
                 request.generator.as_deref(),
                 workdir.copy_bases(),
+                request.load_limit_seconds,
             ),
         )
         .map_err(|err| {
@@ -85,6 +90,14 @@ pub fn load(py: Python<'_>, request: &LoadSettings, workdir: &Workdir) -> Result
                 .extract::<String>()
         })
         .collect::<PyResult<Vec<_>>>()?;
+    let page_virtual = pages
+        .iter()
+        .map(|page| {
+            adapter
+                .call_method1("page_virtual", (page.bind(py),))?
+                .extract::<bool>()
+        })
+        .collect::<PyResult<Vec<_>>>()?;
     let strata: Vec<(String, u64)> = adapter
         .call_method1("strata", (loaded.getattr("pages")?,))?
         .extract()?;
@@ -93,6 +106,7 @@ pub fn load(py: Python<'_>, request: &LoadSettings, workdir: &Workdir) -> Result
         site: loaded.getattr("site")?.unbind(),
         pages,
         page_keys,
+        page_virtual,
         strata,
         generator: loaded.getattr("generator")?.extract()?,
         generator_version: loaded.getattr("generator_version")?.str()?.to_string(),
@@ -114,6 +128,15 @@ pub fn load(py: Python<'_>, request: &LoadSettings, workdir: &Workdir) -> Result
 }
 
 impl LoadedSite {
+    /// Page `i`'s name in free text: its key, with " (virtual)" where it has no file.
+    pub fn page_label(&self, i: usize) -> String {
+        if self.page_virtual.get(i).copied().unwrap_or(false) {
+            format!("{} (virtual)", self.page_keys[i])
+        } else {
+            self.page_keys[i].clone()
+        }
+    }
+
     /// The pages as one Python list (what the adapter and the explanations take).
     pub fn page_list<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyList>> {
         pyo3::types::PyList::new(py, self.pages.iter().map(|p| p.bind(py)))

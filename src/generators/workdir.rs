@@ -32,6 +32,9 @@ impl Workdir {
         let memory = fresh_dir(&Path::new(MEMORY_DIR).join(format!("pc-{id}")))
             .and_then(|dir| std::fs::write(dir.join(MARKER), b"").map(|()| dir))
             .ok();
+        for dir in std::iter::once(&path).chain(&memory) {
+            crate::python::interrupt::remove_if_cut_short(dir);
+        }
         Ok(Self { path, memory })
     }
 

@@ -88,6 +88,9 @@ pub fn run(
                 growth.points.extend(points);
                 measured += 1;
             }
+            // An interrupt is no copy's failure: it stops the run (the copy's scratch is gone,
+            // dropped with its workdir on the way out).
+            Err(e) if e.downcast_ref::<python::interrupt::Interrupted>().is_some() => return Err(e),
             Err(e) => growth.errors.push(format!("x{factor}: {e}")),
         }
     }
@@ -135,6 +138,7 @@ fn point(
         stage: Stage::Discovered,
         loader: None,
         generator: Some(site.generator.clone()),
+        load_limit_seconds: load.load_limit_seconds,
     };
     let variant = generators::load(py, &variant_settings, &workdir)?;
     let built = Payloads::new(

@@ -40,8 +40,12 @@ pub(super) fn calibrate<'py>(
         let started = Instant::now();
         if let Ok(sized) = pickler.dumps(&obj) {
             let dumps = sized.dumps;
-            operations += dumps + pickler.loads(sized).unwrap_or_default();
+            operations += dumps + pickler.loads(&sized).unwrap_or_default();
             return Ok(dumps);
+        }
+        if pickler.interrupted.get() {
+            // A signal stops the warm-up here: the next probe's dumps could block again.
+            return Err(pyo3::exceptions::PyKeyboardInterrupt::new_err("interrupted"));
         }
         failed.set(true);
         Ok(started.elapsed())

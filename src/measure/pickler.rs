@@ -31,8 +31,8 @@ const COLLECT_AFTER_OBJECTS: i64 = 20_000;
 /// letting two pile up, and the measuring phase's peak halved.
 const COLLECT_AFTER_BYTES: u64 = 256 << 10;
 
-/// One timed `pickle.dumps`: the size, and a dumps sample.
-pub(super) struct Sized<'py> {
+/// One timed `pickle.dumps`: the pickle, its size, and a dumps sample.
+pub(super) struct Pickled<'py> {
     pub(super) pickled: Bound<'py, PyAny>,
     pub(super) bytes: u64,
     pub(super) dumps: Duration,
@@ -65,7 +65,7 @@ impl<'py> Pickler<'py> {
     }
 
     #[inline]
-    pub(super) fn dumps(&self, obj: &Bound<'py, PyAny>) -> Result<Sized<'py>, String> {
+    pub(super) fn dumps(&self, obj: &Bound<'py, PyAny>) -> Result<Pickled<'py>, String> {
         let started = Instant::now();
         let pickled = self.dumps.call1((obj, self.protocol));
         let dumps = started.elapsed();
@@ -74,7 +74,7 @@ impl<'py> Pickler<'py> {
             .cast::<PyBytes>()
             .map(|b| b.as_bytes().len() as u64)
             .map_err(|_| "pickle.dumps did not return bytes".to_string())?;
-        Ok(Sized {
+        Ok(Pickled {
             pickled,
             bytes,
             dumps,
@@ -84,13 +84,12 @@ impl<'py> Pickler<'py> {
     /// One timed `pickle.loads` of what `dumps` made; the copy is released and collected
     /// outside the timed region so memory does not grow from round to round.
     #[inline]
-    pub(super) fn loads(&self, sized: Sized<'py>) -> Result<Duration, String> {
+    pub(super) fn loads(&self, sized: &Pickled<'py>) -> Result<Duration, String> {
         let started = Instant::now();
         let copy = self.loads.call1((&sized.pickled,));
         let loads = started.elapsed();
         let releasing = Instant::now();
         self.unpickled.set(self.unpickled.get() + sized.bytes);
-        drop(sized);
         // Matched by value: the copy is released here, before the collection below, which
         // would otherwise walk it and keep it to a later, older-generation collection.
         let result = match copy {
@@ -108,8 +107,7 @@ impl<'py> Pickler<'py> {
     /// One timed dumps+loads of the reference object, or None if it failed (it never should).
     pub(super) fn reference_round(&self, reference: &Bound<'py, PyAny>) -> Option<Duration> {
         let sized = self.dumps(reference).ok()?;
-        let dumps = sized.dumps;
-        self.loads(sized).ok().map(|loads| dumps + loads)
+        self.loads(&sized).ok().map(|loads| sized.dumps + loads)
     }
 
     fn release_garbage(&self) {

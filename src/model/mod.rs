@@ -164,6 +164,10 @@ pub enum VerdictClass {
     Impractical,
     /// No render cost to compare with (a generator picklecost cannot render).
     Unknown,
+    /// The payload ships, but the worker cannot import the generator's renderer there (an
+    /// isolated sub-interpreter refusing a module of its import chain): whatever the share,
+    /// that worker cannot render.
+    Blocked,
 }
 
 impl VerdictClass {
@@ -173,6 +177,7 @@ impl VerdictClass {
             VerdictClass::Marginal => "marginal",
             VerdictClass::Impractical => "impractical",
             VerdictClass::Unknown => "unclassified (no render cost)",
+            VerdictClass::Blocked => "blocked (the worker cannot import the renderer)",
         }
     }
 }

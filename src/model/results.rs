@@ -94,6 +94,11 @@ pub struct SiteInfo {
     pub load_seconds: f64,
     /// The temporary copy a rendered build ran in (already removed).
     pub build_root: Option<String>,
+    /// What the rendered build wrote into that copy (output, caches, compiled templates)
+    /// against the site as it was before, the first `COPY_CHANGES_LISTED`.
+    pub build_changed: Vec<String>,
+    /// How many entries of the build copy changed in all.
+    pub build_changed_count: usize,
     /// The private copy every piece of generator code ran against (already removed).
     pub copy: SiteCopy,
 }
@@ -110,6 +115,33 @@ pub struct SiteCopy {
     /// Bytes the copy's root path has more than the site's own (0: every pickled path has the
     /// length of the real one, so sizes are the site's own).
     pub path_bytes_delta: i64,
+    /// What the generator's code wrote into the copy during the run, against the site as it was
+    /// before ("added templates/__pycache__", "modified templates"), the first
+    /// `COPY_CHANGES_LISTED`: what would have changed the site had it run there.
+    #[serde(default)]
+    pub changed: Vec<String>,
+    /// How many entries of the copy changed in all.
+    #[serde(default)]
+    pub changed_count: usize,
+}
+
+/// Entries of `SiteCopy::changed` listed; the rest are counted.
+pub const COPY_CHANGES_LISTED: usize = 100;
+
+impl SiteInfo {
+    /// The build copy's changes, the first `COPY_CHANGES_LISTED` listed and all counted.
+    pub fn record_build_changes(&mut self, changes: Vec<String>) {
+        self.build_changed_count = changes.len();
+        self.build_changed = changes.into_iter().take(COPY_CHANGES_LISTED).collect();
+    }
+}
+
+impl SiteCopy {
+    /// The copy's changes, the first `COPY_CHANGES_LISTED` listed and all counted.
+    pub fn record_changes(&mut self, changes: Vec<String>) {
+        self.changed_count = changes.len();
+        self.changed = changes.into_iter().take(COPY_CHANGES_LISTED).collect();
+    }
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -226,14 +258,19 @@ pub struct TransportJson {
 pub struct RenderJson {
     pub available: bool,
     pub reason: Option<String>,
+    /// The render cost of every page of the site (ns): the rendered pages' mean x the site's
+    /// pages (None without a render cost).
+    pub total_ns: Option<f64>,
     pub pages: u64,
     pub sampled: bool,
     pub method: Option<String>,
+    /// "page: error" of the first pages that failed to render; `failed` counts them all.
     pub errors: Vec<serde_json::Value>,
     /// Pages chosen for the probe (`pages` of them rendered).
     pub chosen: u64,
     /// Where the render-cost probe's time limit cut it (None: it did not).
     pub cut: Option<String>,
+    pub failed: u64,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -261,14 +298,30 @@ pub struct SuggestionJson {
 
 #[derive(Serialize, Debug, Clone)]
 pub struct ObjectSize {
+    /// The page's name (relative to the site root, or the generator's own for a virtual page).
     pub key: String,
     pub bytes: u64,
+    /// A page with no source file of its own (a generated tag or index page); absent otherwise.
+    #[serde(rename = "virtual", skip_serializing_if = "is_false")]
+    pub virtual_page: bool,
 }
 
 #[derive(Serialize, Debug, Clone)]
 pub struct ObjectError {
     pub key: String,
     pub error: String,
+    /// As `ObjectSize::virtual_page`.
+    #[serde(rename = "virtual", skip_serializing_if = "is_false")]
+    pub virtual_page: bool,
+}
+
+fn is_false(flag: &bool) -> bool {
+    !flag
+}
+
+/// What follows a page's name in report text: " (virtual)" for a virtual page.
+pub fn virtual_mark(virtual_page: bool) -> &'static str {
+    if virtual_page { " (virtual)" } else { "" }
 }
 
 #[derive(Serialize, Debug, Clone)]

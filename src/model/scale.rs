@@ -92,6 +92,10 @@ pub struct Scale {
     pub strategies: Vec<Strategy>,
     pub pages: usize,
     pub page_keys: Vec<String>,
+    /// The rendered pages that are virtual (no source file of their own: generated tag and
+    /// index pages), named as in `page_keys`.
+    #[serde(default)]
+    pub virtual_pages: Vec<String>,
     pub workloads: Vec<WorkloadInfo>,
     pub baselines: Vec<Baseline>,
     pub runs: Vec<ScaleRun>,

@@ -83,6 +83,16 @@ pub struct VerdictRow {
     /// Transfer time for the whole site as a share of its render time (None: not shippable):
     /// the payload's own round trips plus every page's result sent back.
     pub transfer_share: Option<f64>,
+    /// The transfer for the whole site (ns): each sampled cost's mean x the pages (or workers)
+    /// that pay it, results back included.
+    pub transfer_total_ns: Option<f64>,
+    /// 95% bootstrap interval of `transfer_share` [low, high], over the sampled round trips
+    /// and the sampled pages' render times.
+    pub share_interval: Option<[f64; 2]>,
+    /// How a per-page worker gets the site-wide data rendering needs (menus, taxonomies,
+    /// configuration), and its part of `transfer_share` (None for whole-Site and fork rows,
+    /// which hold it already).
+    pub site_data: Option<SiteData>,
     /// The part of `transfer_share` that is results sent back (real rendered pages).
     pub result_share: Option<f64>,
     /// One-time set-up of W workers (create + import) as a share of the render time.
@@ -92,6 +102,33 @@ pub struct VerdictRow {
     /// Not measured: no worker of this transport fitted the memory (`why` has the figures).
     #[serde(skip)]
     pub held_back: bool,
+}
+
+/// The cheapest measured way for each per-page worker to hold the site-wide data.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct SiteData {
+    pub way: SiteDataWay,
+    /// For all W workers (ns).
+    pub total_ns: f64,
+    pub share: f64,
+}
+
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SiteDataWay {
+    /// The Site shipped once per worker through the same transport (its measured round trip).
+    SiteOncePerWorker,
+    /// Each worker loading the site itself, as picklecost's own load took.
+    WorkerLoadsSite,
+}
+
+impl SiteDataWay {
+    pub fn words(self) -> &'static str {
+        match self {
+            SiteDataWay::SiteOncePerWorker => "the Site shipped once per worker",
+            SiteDataWay::WorkerLoadsSite => "each worker loading the site itself",
+        }
+    }
 }
 
 /// The generator's render cost per page, as its adapter measured it.
@@ -108,6 +145,8 @@ pub struct Render {
     pub sampled: bool,
     #[serde(default)]
     pub method: Option<String>,
+    /// "page: error" of the first few pages that failed to render (raised, or ran past
+    /// `--page-limit`); `failed` counts them all.
     #[serde(default)]
     pub errors: Vec<serde_json::Value>,
     /// Pages the probe chose to render (`pages` of them were rendered).
@@ -117,4 +156,6 @@ pub struct Render {
     /// (related posts)"); None when it did not.
     #[serde(default)]
     pub cut: Option<String>,
+    #[serde(default)]
+    pub failed: u64,
 }

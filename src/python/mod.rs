@@ -13,6 +13,11 @@ const SOURCES: &[(&str, &str, bool)] = &[
     ("picklecost", include_str!("py/picklecost/__init__.py"), true),
     ("picklecost.util", include_str!("py/picklecost/util.py"), false),
     (
+        "picklecost.limits",
+        include_str!("py/picklecost/limits.py"),
+        false,
+    ),
+    (
         "picklecost.sitecopy",
         include_str!("py/picklecost/sitecopy.py"),
         false,

@@ -44,6 +44,8 @@ fn site_info(site: &LoadedSite, settings: &AnalyzeSettings) -> SiteInfo {
         pages: site.pages.len(),
         load_seconds: site.load_seconds,
         build_root: site.build_root.clone(),
+        build_changed: Vec::new(),
+        build_changed_count: 0,
         copy: site.copy.clone(),
     }
 }
@@ -59,8 +61,8 @@ pub fn results(p: Produced) -> Results {
             let repaired = diagnosis
                 .repaired
                 .clone()
-                .map(|r| repaired_json(m, &p.site.page_keys, r, p.transported, p.settings));
-            let mut json = payload_json(m, &p.site.page_keys, facts, diagnosis);
+                .map(|r| repaired_json(m, p.site, r, p.transported, p.settings));
+            let mut json = payload_json(m, p.site, facts, diagnosis);
             json.repaired = repaired;
             json
         })
@@ -123,12 +125,14 @@ pub fn results(p: Produced) -> Results {
         render: t.map(|o| RenderJson {
             available: o.render.available,
             reason: o.render.reason.clone(),
+            total_ns: crate::verdict::strategies::render_total(o, p.site.pages.len()),
             pages: o.render.pages,
             sampled: o.render.sampled,
             method: o.render.method.clone(),
             errors: o.render.errors.iter().take(5).cloned().collect(),
             chosen: o.render.chosen.max(o.render.pages),
             cut: o.render.cut.clone(),
+            failed: o.render.failed.max(o.render.errors.len() as u64),
         }),
         verdicts: p.verdicts,
         thresholds: settings.transports.as_ref().map(|t| t.thresholds),
@@ -174,7 +178,7 @@ fn summary(values: &[u64]) -> LatencySummary {
 
 fn repaired_json(
     m: &PayloadResult,
-    page_keys: &[String],
+    site: &LoadedSite,
     r: RepairedRaw,
     transported: Option<&Outcome>,
     settings: &AnalyzeSettings,
@@ -184,9 +188,9 @@ fn repaired_json(
     let judged = match (transported, &settings.transports) {
         (Some(o), Some(t)) if r.error.is_none() => crate::verdict::strategies::after_repairs(
             m.kind,
-            roundtrip_ns.p50,
+            &roundtrip,
             o,
-            page_keys.len(),
+            site.page_keys.len(),
             t.thresholds,
         ),
         _ => None,
@@ -194,7 +198,7 @@ fn repaired_json(
     RepairedJson {
         label: "after repairs",
         subject: match m.failures.first() {
-            Some(&(i, _)) if m.kind.per_page() => page_keys[i].clone(),
+            Some(&(i, _)) if m.kind.per_page() => site.page_label(i),
             _ => "site".to_string(),
         },
         bytes: r.bytes,
@@ -225,15 +229,16 @@ fn transports_json(o: &Outcome) -> Vec<TransportJson> {
 
 fn payload_json(
     p: &PayloadResult,
-    page_keys: &[String],
+    site: &LoadedSite,
     facts: PickleFacts,
     diagnosis: PayloadDiagnosis,
 ) -> PayloadJson {
     let key = |i: usize| match p.kind {
         PayloadKind::Site => "site".to_string(),
         PayloadKind::SiteExtra => "site_extra".to_string(),
-        _ => page_keys[i].clone(),
+        _ => site.page_keys[i].clone(),
     };
+    let virtual_page = |i: usize| p.kind.per_page() && site.page_virtual.get(i) == Some(&true);
     let sizes: Vec<u64> = p.sizes.iter().map(|&(_, b)| b).collect();
     let error = p.failures.first().map(|(_, e)| {
         if p.objects > 1 {
@@ -265,6 +270,7 @@ fn payload_json(
             .map(|(i, e)| ObjectError {
                 key: key(*i),
                 error: e.clone(),
+                virtual_page: virtual_page(*i),
             })
             .collect(),
         failure_search: diagnosis.culprits.as_ref().map(|c| FailureSearch {
@@ -305,6 +311,7 @@ fn payload_json(
             .map(|&(i, b)| ObjectSize {
                 key: key(i),
                 bytes: b,
+                virtual_page: virtual_page(i),
             })
             .collect(),
     }

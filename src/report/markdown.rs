@@ -2,8 +2,9 @@
 use super::{Exporter, ReportFile, Run, svg};
 use crate::model::PayloadKind;
 use crate::model::explain::Attribution;
-use crate::model::results::{PayloadJson, Results, SiteCopy, SuggestionJson};
+use crate::model::results::{PayloadJson, Results, SiteCopy, SuggestionJson, virtual_mark};
 use crate::model::stats::{ByteStats, LatencySummary};
+use crate::model::transport::VerdictRow;
 use crate::units::{bytes, nanos};
 use anyhow::Result;
 use std::fmt::Write;
@@ -111,7 +112,8 @@ fn failed_objects(md: &mut String, r: &Results) {
             p.name, p.failures_count
         );
         for f in p.failed_objects.iter().take(10) {
-            let _ = writeln!(md, "- `{}`: {}", f.key, f.error);
+            let mark = virtual_mark(f.virtual_page);
+            let _ = writeln!(md, "- `{}`{mark}: {}", f.key, f.error);
         }
         md.push('\n');
     }
@@ -208,7 +210,8 @@ fn largest_pages(md: &mut String, r: &Results) {
         .take(5)
         .chain(sorted.iter().skip(n.saturating_sub(3).max(5)))
     {
-        let _ = writeln!(md, "| `{}` | {} |", s.key, s.bytes);
+        let mark = virtual_mark(s.virtual_page);
+        let _ = writeln!(md, "| `{}`{mark} | {} |", s.key, s.bytes);
     }
     md.push('\n');
 }
@@ -301,10 +304,37 @@ fn site_copy(copy: &SiteCopy) -> String {
     };
     format!(
         "The generator ran on a private copy of the site ({} files, {}, copied in {:.2} s; the \
-         site itself was fingerprinted before and after and is unchanged): {lengths}.",
+         site itself was fingerprinted before and after and is unchanged): {lengths}. {}",
         copy.files,
         crate::units::bytes(copy.bytes),
-        copy.seconds
+        copy.seconds,
+        copy_writes(copy)
+    )
+}
+
+/// What the generator wrote into the copy (it would have written it into the site).
+fn copy_writes(copy: &SiteCopy) -> String {
+    if copy.changed_count == 0 {
+        return "The generator wrote nothing into the copy.".into();
+    }
+    format!(
+        "The generator changed the copy (what it would have changed in the site): {}.",
+        listed_changes(&copy.changed, copy.changed_count)
+    )
+}
+
+/// "N entries: `added a`, `modified b` ... and M more" (the first five named).
+fn listed_changes(changed: &[String], count: usize) -> String {
+    let listed: Vec<String> = changed.iter().take(5).map(|c| format!("`{c}`")).collect();
+    let more = count.saturating_sub(listed.len());
+    format!(
+        "{count} entries: {}{}",
+        listed.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
     )
 }
 
@@ -316,6 +346,14 @@ fn method(md: &mut String, r: &Results) {
         r.site.stage_method, r.site.load_seconds
     );
     let _ = writeln!(md, "- {}", site_copy(&r.site.copy));
+    if r.site.build_changed_count > 0 {
+        let _ = writeln!(
+            md,
+            "- The rendered build wrote into its own copy of the site (what a build in place \
+             would write into the site): {}.",
+            listed_changes(&r.site.build_changed, r.site.build_changed_count)
+        );
+    }
     let _ = writeln!(md, "- Payloads: {}.", payloads_defined(r));
     let _ = writeln!(
         md,
@@ -569,6 +607,16 @@ fn pct(x: Option<f64>) -> String {
     x.map_or("–".into(), |v| format!("{:.2}%", v * 100.0))
 }
 
+/// "1.45% (1.21–1.70%)": the share of totals and its 95% interval.
+fn share_with_interval(v: &VerdictRow) -> String {
+    match (v.transfer_share, v.share_interval) {
+        (Some(share), Some([low, high])) => {
+            format!("{:.2}% ({:.2}–{:.2}%)", share * 100.0, low * 100.0, high * 100.0)
+        }
+        (share, _) => pct(share),
+    }
+}
+
 /// The answer and the per-strategy table lead the report.
 fn strategies(md: &mut String, r: &Results) {
     md.push_str("## Answer\n\n");
@@ -579,7 +627,7 @@ fn strategies(md: &mut String, r: &Results) {
     let t = r.thresholds.unwrap_or_default();
     let _ = writeln!(
         md,
-        "Transfer cost for the whole site as a share of its render cost on this machine: `practical` <= {:.0}%, `marginal` <= {:.0}%, else `impractical` (and always when the payload cannot be shipped). Threads share objects by reference and are the zero-copy baseline (see Transports).\n",
+        "Transfer cost for the whole site as a share of its render cost on this machine, a ratio of totals (each sampled cost's mean times the pages or workers that pay it; a 95% bootstrap interval in brackets): `practical` <= {:.0}%, `marginal` <= {:.0}%, else `impractical` (and always when the payload cannot be shipped); `blocked` where the payload ships but the worker cannot import the renderer. Threads share objects by reference and are the zero-copy baseline (see Transports).\n",
         t.practical * 100.0,
         t.marginal * 100.0
     );
@@ -591,7 +639,7 @@ fn strategies(md: &mut String, r: &Results) {
             v.strategy,
             v.transport,
             v.workers,
-            pct(v.transfer_share),
+            share_with_interval(v),
             pct(v.setup_share),
             serde_json::to_value(v.class)
                 .ok()
@@ -695,6 +743,31 @@ fn render_cost(md: &mut String, r: &Results) {
             );
         }
     }
+    render_failures(md, render);
+}
+
+/// The pages whose render failed, by name with their error (not in the figures above).
+fn render_failures(md: &mut String, render: &crate::model::results::RenderJson) {
+    if render.errors.is_empty() {
+        return;
+    }
+    let failed = render.failed;
+    let _ = writeln!(
+        md,
+        "{failed} page{} failed to render and {} not in these figures{}:\n",
+        if failed == 1 { "" } else { "s" },
+        if failed == 1 { "is" } else { "are" },
+        if failed > render.errors.len() as u64 {
+            format!(" (the first {})", render.errors.len())
+        } else {
+            String::new()
+        }
+    );
+    for error in &render.errors {
+        let text = error.as_str().map_or_else(|| error.to_string(), str::to_string);
+        let _ = writeln!(md, "- {}", text.replace('\n', " "));
+    }
+    md.push('\n');
 }
 
 /// The suggestion beside the generator's own worker payload: fields and measured cost.
@@ -920,9 +993,16 @@ mod tests {
             bytes: 12_115,
             skipped: vec![],
             path_bytes_delta: 0,
+            changed: vec![],
+            changed_count: 0,
         };
         let md = render(&r);
         let method = section(&md, "Method");
+        assert!(
+            method.contains("The generator wrote nothing into the copy."),
+            "{method}"
+        );
+        assert!(!method.contains("The rendered build wrote"), "{method}");
         assert!(
             method.contains("private copy of the site (19 files, 12.1 KB, copied in 0.25 s;"),
             "{method}"
@@ -931,6 +1011,32 @@ mod tests {
         r.site.copy.path_bytes_delta = 7;
         let md = render(&r);
         assert!(section(&md, "Method").contains("every path string pickled from it is +7 bytes off"));
+
+        // What the generator wrote into the copy and into a rendered build's copy: the first
+        // five named, the rest counted.
+        r.site.copy.record_changes(vec![
+            "modified templates".into(),
+            "added templates/__pycache__".into(),
+        ]);
+        r.site
+            .record_build_changes((0..8).map(|n| format!("added public/p{n}.html")).collect());
+        let method = render(&r);
+        let method = section(&method, "Method");
+        assert!(
+            method.contains(
+                "The generator changed the copy (what it would have changed in the site): 2 \
+                 entries: `modified templates`, `added templates/__pycache__`."
+            ),
+            "{method}"
+        );
+        assert!(
+            method.contains(
+                "would write into the site): 8 entries: `added public/p0.html`, \
+                 `added public/p1.html`, `added public/p2.html`, `added public/p3.html`, \
+                 `added public/p4.html` and 3 more."
+            ),
+            "{method}"
+        );
     }
 
     #[test]
@@ -1168,7 +1274,7 @@ mod tests {
         sizes.sort_unstable_by(|a, b| b.cmp(a));
         let listed: Vec<u64> = charts
             .lines()
-            .filter(|l| l.starts_with("| `content/"))
+            .filter(|l| l.starts_with("| `content/") || l.starts_with("| `.bengal/"))
             .map(|l| {
                 l.rsplit(" | ")
                     .next()
@@ -1184,6 +1290,12 @@ mod tests {
             .copied()
             .collect();
         assert_eq!(listed, want);
+        // A virtual page is named by the generator's own name and marked; real ones are not.
+        assert!(
+            charts.contains("| `.bengal/generated/tags/python/index.md` (virtual) | 599000 |"),
+            "{charts}"
+        );
+        assert!(!charts.contains("content/post-8.md` (virtual)"), "{charts}");
 
         let env = section(&md, "Environment");
         assert!(env.contains(&format!(

@@ -51,6 +51,8 @@ pub fn results() -> Results {
             pages: 12,
             load_seconds: 0.25,
             build_root: None,
+            build_changed: Vec::new(),
+            build_changed_count: 0,
             copy: Default::default(),
         },
         settings: SettingsInfo {
@@ -94,12 +96,14 @@ pub fn results() -> Results {
         render: Some(RenderJson {
             available: true,
             reason: None,
+            total_ns: Some(24_000_000.0),
             pages: 12,
             sampled: true,
             method: Some("Page.render()".into()),
             errors: Vec::new(),
             chosen: 12,
             cut: None,
+            failed: 0,
         }),
         verdicts,
         thresholds: Some(Thresholds::default()),
@@ -188,6 +192,7 @@ fn payloads() -> Vec<PayloadJson> {
     page.failed_objects = vec![crate::model::results::ObjectError {
         key: "content/post-3.md".into(),
         error: "cannot pickle 'TextIOWrapper' instances".into(),
+        virtual_page: false,
     }];
     page.drag = vec![
         Drag {
@@ -207,8 +212,14 @@ fn payloads() -> Vec<PayloadJson> {
     ];
     page.sizes = (0..10)
         .map(|k| ObjectSize {
-            key: format!("content/post-{k}.md"),
+            // The largest is a generated tag page (no file of its own).
+            key: if k == 9 {
+                ".bengal/generated/tags/python/index.md".into()
+            } else {
+                format!("content/post-{k}.md")
+            },
             bytes: 590_000 + k * 1_000,
+            virtual_page: k == 9,
         })
         .collect();
     page.diagnosis_errors = vec!["walking page.cache timed out".into()];

@@ -471,6 +471,7 @@ impl<'py> Run<'_, '_, 'py> {
                 site.pages.len().min(tuning::RENDER_PAGES),
                 self.render_dir.to_string_lossy().as_ref(),
                 self.settings.render_limit_seconds,
+                self.settings.page_limit_seconds,
             ),
         );
         let render: Render = match called {

@@ -63,8 +63,16 @@ fn strategies(s: &mut String, r: &Results) {
             [
                 v.strategy.clone(),
                 v.transport.to_string(),
-                v.transfer_share
-                    .map_or("not shippable".into(), |x| format!("{:.2}% of render", x * 100.0)),
+                match (v.transfer_share, v.share_interval) {
+                    (Some(x), Some([low, high])) => format!(
+                        "{:.2}% of render ({:.1}–{:.1}%)",
+                        x * 100.0,
+                        low * 100.0,
+                        high * 100.0
+                    ),
+                    (Some(x), None) => format!("{:.2}% of render", x * 100.0),
+                    (None, _) => "not shippable".into(),
+                },
                 serde_json::to_value(v.class)
                     .ok()
                     .and_then(|c| c.as_str().map(str::to_uppercase))

@@ -4,6 +4,7 @@ pub mod scale;
 pub mod strategies;
 #[cfg(test)]
 pub mod testdata;
+pub mod totals;
 
 use crate::model::PayloadKind;
 use crate::model::phase_limit::{LimitedPhase, PhaseLimit};
@@ -375,6 +376,12 @@ fn site_row(v: &VerdictRow) -> String {
         (crate::model::VerdictClass::Unknown, _) => {
             format!("unclassified via {} (no render cost)", v.transport)
         }
+        (crate::model::VerdictClass::Blocked, _) => {
+            format!(
+                "blocked via {} (the worker cannot import the renderer)",
+                v.transport
+            )
+        }
         (_, Some(share)) => format!(
             "{} via {} ({:.1}% of render time)",
             v.class.word(),
@@ -386,12 +393,15 @@ fn site_row(v: &VerdictRow) -> String {
 }
 
 /// The per-page payload (one object per page: never the Site or another whole-site object)
-/// with the smallest transfer share, by its best transport.
+/// with the smallest transfer share, by its best transport a worker can render in (never a
+/// blocked one).
 fn cheapest_per_page(verdicts: &[VerdictRow]) -> Option<&VerdictRow> {
     verdicts
         .iter()
-        .filter(|v| v.payload.per_page() && v.transfer_share.is_some())
-        .min_by(|a, b| a.transfer_share.partial_cmp(&b.transfer_share).unwrap())
+        .filter(|v| v.payload.per_page() && v.class != crate::model::VerdictClass::Blocked)
+        .filter_map(|v| v.transfer_share.map(|share| (share, v)))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, v)| v)
 }
 
 /// "after repairs (1 RLock -> None, 57 mappingproxy -> dict): 571.3 KB, 9.1 ms round trip p50, practical (2.1% of render)"
@@ -745,6 +755,30 @@ mod tests {
             )
         );
         assert_eq!(answer(&[], &verdicts), "No Site was measured.");
+    }
+
+    #[test]
+    fn a_blocked_strategy_is_never_the_answer_however_cheap() {
+        use PayloadKind::*;
+        use TransportKind::*;
+        let payloads = [payload(Site, 1, 2_000_000, 8_000_000)];
+        let verdicts = [
+            row(Site, Subinterpreter, Some(0.001), VerdictClass::Blocked),
+            row(PageSubset, Subinterpreter, Some(0.005), VerdictClass::Blocked),
+            row(PageSubset, Process, Some(0.04), VerdictClass::Practical),
+        ];
+        let a = answer(&payloads, &verdicts);
+        assert_eq!(
+            a,
+            format!(
+                "The Site pickles ({}, {} per round trip at p50); shipping it once per worker is blocked via subinterpreter (the worker cannot import the renderer); the cheapest per-page option is `page_subset` via process: practical (4.00% of render time).",
+                bytes(2_000_000),
+                nanos(8_000_000)
+            )
+        );
+        // With only blocked per-page rows, no per-page option is named at all.
+        let a = answer(&payloads, &verdicts[..2]);
+        assert!(!a.contains("cheapest per-page"), "{a}");
     }
 
     #[test]

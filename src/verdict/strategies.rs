@@ -1,9 +1,10 @@
 //! Which way of handing pages to workers is worth it: transfer cost as a share of the render
 //! cost of the whole site, per strategy, payload and copying transport.
-use crate::model::transport::VerdictRow;
+use crate::model::transport::{EntryReadiness, SiteData, SiteDataWay, VerdictRow};
 use crate::model::{PayloadKind, Thresholds, TransportKind, VerdictClass as Class};
 use crate::transport::{Cell, Outcome};
 use crate::units::nanos;
+use crate::verdict::totals::{self, Part};
 
 pub fn classify(share: f64, t: Thresholds) -> Class {
     if share <= t.practical {
@@ -60,40 +61,79 @@ impl Strategy {
     }
 }
 
-/// Total transfer time of a strategy: W Site copies, or one payload per page.
-pub fn transfer_ns(strategy: Strategy, roundtrip_p50: u64, pages: usize, workers: usize) -> f64 {
+/// How many times the site pays one transfer of a strategy: once per worker for a whole-Site
+/// copy, once per page otherwise.
+pub fn copies(strategy: Strategy, pages: usize, workers: usize) -> f64 {
     match strategy {
-        Strategy::SitePerWorker => roundtrip_p50 as f64 * workers as f64,
-        Strategy::EachPage | Strategy::EachPayload => roundtrip_p50 as f64 * pages as f64,
+        Strategy::SitePerWorker => workers as f64,
+        Strategy::EachPage | Strategy::EachPayload => pages as f64,
     }
 }
 
-/// Transfer share and class of a payload whose round trip would be `roundtrip_p50` after repairs
-/// (measured in this process), where a render cost was measured.
+/// The render samples the totals rest on: each rendered page's own time where the probe kept
+/// them, else the histogram's.
+fn render_samples(outcome: &Outcome) -> Vec<u64> {
+    if outcome.render.render_ns.is_empty() {
+        totals::samples_of(&outcome.render_hist)
+    } else {
+        outcome.render.render_ns.clone()
+    }
+}
+
+/// The render cost of all `pages` pages: the rendered pages' mean x pages (ns), where a render
+/// cost was measured.
+pub fn render_total(outcome: &Outcome, pages: usize) -> Option<f64> {
+    let samples = render_samples(outcome);
+    (outcome.render.available && !samples.is_empty()).then(|| totals::mean(&samples) * pages as f64)
+}
+
+/// Transfer share (of totals) and class of a payload whose round trips after repairs are
+/// `roundtrip_ns` (measured in this process), where a render cost was measured.
 pub fn after_repairs(
     payload: PayloadKind,
-    roundtrip_p50: u64,
+    roundtrip_ns: &[u64],
     outcome: &Outcome,
     pages: usize,
     thresholds: Thresholds,
 ) -> Option<(f64, Class)> {
-    let render_total = outcome.render_hist.value_at_quantile(0.5) as f64 * pages as f64;
-    if !outcome.render.available || render_total <= 0.0 || roundtrip_p50 == 0 {
+    if !outcome.render.available {
         return None;
     }
-    let share = transfer_ns(Strategy::of(payload), roundtrip_p50, pages, outcome.workers) / render_total;
+    let render = render_samples(outcome);
+    let times = copies(Strategy::of(payload), pages, outcome.workers);
+    let (share, _) = totals::share_with_interval(
+        &[Part {
+            samples: roundtrip_ns,
+            times,
+        }],
+        &Part {
+            samples: &render,
+            times: pages as f64,
+        },
+    )?;
     Some((share, classify(share, thresholds)))
 }
 
 /// One row per copying transport and payload: transfer cost for the whole site as a share of
 /// its render cost, classified by the thresholds.
-pub fn rows(outcome: &Outcome, pages: usize, thresholds: Thresholds) -> Vec<VerdictRow> {
+/// `load_ns`: how long loading the site took in this run (what a worker that loads it itself
+/// pays).
+pub fn rows(
+    outcome: &Outcome,
+    pages: usize,
+    load_ns: Option<u64>,
+    thresholds: Thresholds,
+) -> Vec<VerdictRow> {
+    let render = render_samples(outcome);
     let site = Judged {
         outcome,
         pages,
+        load_ns,
         workers: outcome.workers,
-        render_total: outcome.render_hist.value_at_quantile(0.5) as f64 * pages as f64,
+        render_total: totals::mean(&render) * pages as f64,
+        render,
         thresholds,
+        renderer_refused: renderer_refused(&outcome.entry_points),
     };
     outcome
         .cells
@@ -107,10 +147,32 @@ pub fn rows(outcome: &Outcome, pages: usize, thresholds: Thresholds) -> Vec<Verd
 struct Judged<'a> {
     outcome: &'a Outcome,
     pages: usize,
+    load_ns: Option<u64>,
     workers: usize,
-    /// Render cost of the whole site: p50 per page x pages (ns).
+    /// Render cost of the whole site: the sampled pages' mean x pages (ns).
     render_total: f64,
+    /// The sampled pages' render times (ns).
+    render: Vec<u64>,
     thresholds: Thresholds,
+    /// Why an isolated sub-interpreter cannot import the renderer, where one refused it.
+    renderer_refused: Option<String>,
+}
+
+/// The first render entry point an isolated sub-interpreter refused, in words: the module, the
+/// chain of imports that reached the refusing one, and its error.
+pub fn renderer_refused(entry_points: &[EntryReadiness]) -> Option<String> {
+    let e = entry_points.iter().find(|e| e.isolated_ok == Some(false))?;
+    let mut why = format!(
+        "an isolated sub-interpreter cannot import the renderer `{}`",
+        e.module
+    );
+    if e.chain.len() > 1 {
+        why.push_str(&format!(" ({})", e.chain.join(" → ")));
+    }
+    if let Some(error) = &e.error {
+        why.push_str(&format!(": {error}"));
+    }
+    Some(why)
 }
 
 impl Judged<'_> {
@@ -122,6 +184,9 @@ impl Judged<'_> {
             transport: cell.transport,
             workers: self.workers,
             transfer_share: None,
+            transfer_total_ns: None,
+            share_interval: None,
+            site_data: None,
             result_share: None,
             setup_share: None,
             class: Class::Impractical,
@@ -149,6 +214,19 @@ impl Judged<'_> {
         } else {
             self.shares(cell, strategy, &mut row);
         }
+        // A payload that does not ship stays impractical for that reason; one that ships is
+        // blocked when the worker cannot render.
+        let ships = cell.available && !cell.roundtrip.is_empty();
+        if ships
+            && cell.transport == TransportKind::Subinterpreter
+            && let Some(refused) = &self.renderer_refused
+        {
+            row.class = Class::Blocked;
+            row.why = format!(
+                "{refused}, so its workers cannot render; the transfer alone: {}",
+                row.why
+            );
+        }
         row
     }
 
@@ -164,12 +242,8 @@ impl Judged<'_> {
                     && !c.roundtrip.is_empty()
             })
         {
-            let share = transfer_ns(
-                strategy,
-                legacy.roundtrip.value_at_quantile(0.5),
-                self.pages,
-                self.workers,
-            ) / self.render_total;
+            let share =
+                legacy.roundtrip.mean() * copies(strategy, self.pages, self.workers) / self.render_total;
             why.push_str(&format!(
                 "; a legacy-config sub-interpreter can take it ({:.1}% of render time) but shares the main GIL: isolation, not parallelism",
                 share * 100.0
@@ -178,29 +252,116 @@ impl Judged<'_> {
         why
     }
 
-    /// Every page's rendered result comes back through the same transport, whatever went out.
-    fn result_back(&self, t: TransportKind) -> Option<u64> {
+    /// Every page's rendered result comes back through the same transport, whatever went out:
+    /// its mean round trip.
+    fn result_back(&self, t: TransportKind) -> Option<f64> {
         self.outcome
             .results_back
             .iter()
             .find(|r| r.transport == t && r.available && r.roundtrip_ns.samples > 0)
-            .map(|r| r.roundtrip_ns.p50)
+            .map(|r| r.roundtrip_ns.mean)
     }
 
-    /// The measured row: payload out plus results back as a share of the render cost, the
-    /// workers' set-up, the class, and the arithmetic spelled out.
+    /// The measured row: payload out plus results back as a share of the render cost (totals,
+    /// with a bootstrap interval), the workers' set-up, the class, and the arithmetic spelled out.
     fn shares(&self, cell: &Cell, strategy: Strategy, row: &mut VerdictRow) {
         let (pages, workers, render_total) = (self.pages, self.workers, self.render_total);
-        let p50 = cell.roundtrip.value_at_quantile(0.5);
-        let out_share = transfer_ns(strategy, p50, pages, workers) / render_total;
+        let out = totals::samples_of(&cell.roundtrip);
+        let times = copies(strategy, pages, workers);
         let back = self.result_back(cell.transport);
-        let back_share = back.map(|b| b as f64 * pages as f64 / render_total);
-        let share = out_share + back_share.unwrap_or(0.0);
+        // Results back are summarized (mean) by the transports: their spread is not resampled.
+        let back_sample = back.map(|b| [b.round() as u64]);
+        let mut parts = vec![Part { samples: &out, times }];
+        if let Some(b) = &back_sample {
+            parts.push(Part {
+                samples: b,
+                times: pages as f64,
+            });
+        }
+        let needs_site_data = strategy != Strategy::SitePerWorker && cell.transport != TransportKind::Fork;
+        let site_data = needs_site_data.then(|| self.site_data(cell.transport)).flatten();
+        if let Some((_, samples)) = &site_data {
+            parts.push(Part {
+                samples,
+                times: workers as f64,
+            });
+        }
+        let render = Part {
+            samples: &self.render,
+            times: pages as f64,
+        };
+        let Some((share, interval)) = totals::share_with_interval(&parts, &render) else {
+            return;
+        };
+        let out_total = parts[0].total();
+        let back_share = back_sample.map(|b| b[0] as f64 * pages as f64 / render_total);
         let setup_ns: u64 = cell.setup.as_ref().map_or(0, |s| s.total_ns());
         row.transfer_share = Some(share);
+        row.transfer_total_ns = Some(parts.iter().map(Part::total).sum());
+        row.share_interval = Some(interval);
         row.result_share = back_share;
         row.setup_share = Some(setup_ns as f64 / render_total);
         row.class = classify(share, self.thresholds);
+        row.site_data = site_data.map(|(way, samples)| {
+            let total_ns = totals::mean(&samples) * workers as f64;
+            SiteData {
+                way,
+                total_ns,
+                share: total_ns / render_total,
+            }
+        });
+        row.why = self.arithmetic(cell, strategy, out_total, back, interval, setup_ns);
+        if let Some(d) = &row.site_data {
+            row.why.push_str(&format!(
+                "; the site-wide data rendering needs (menus, taxonomies, configuration) comes by {}: {} for {workers} workers = {:.1}%, included",
+                d.way.words(),
+                nanos(d.total_ns as u64),
+                d.share * 100.0
+            ));
+        } else if needs_site_data && row.class == Class::Practical {
+            // Without a way for the worker to hold what rendering needs besides the page,
+            // shipping pages alone is not a strategy a worker can run.
+            row.class = Class::Marginal;
+            row.why.push_str("; no measured way gives the workers the site-wide data rendering needs (the Site does not ship this way, and no load time was measured): not practical");
+        }
+    }
+
+    /// The cheapest measured way for a per-page worker of `transport` to hold the site-wide
+    /// data: the Site shipped once (its round trips) or the worker loading the site itself.
+    fn site_data(&self, transport: TransportKind) -> Option<(SiteDataWay, Vec<u64>)> {
+        let shipped = self
+            .outcome
+            .cells
+            .iter()
+            .find(|c| {
+                c.transport == transport
+                    && c.payload == PayloadKind::Site
+                    && c.available
+                    && !c.roundtrip.is_empty()
+            })
+            .map(|c| (SiteDataWay::SiteOncePerWorker, totals::samples_of(&c.roundtrip)));
+        let loads = self
+            .load_ns
+            .filter(|&ns| ns > 0)
+            .map(|ns| (SiteDataWay::WorkerLoadsSite, vec![ns]));
+        [shipped, loads]
+            .into_iter()
+            .flatten()
+            .min_by(|a, b| totals::mean(&a.1).total_cmp(&totals::mean(&b.1)))
+    }
+
+    /// "1.2 ms mean round trip x 40 pages = 3.1% + results back ... of the 1.6 s it takes to
+    /// render 40 pages (mean 39.1 ms, p50 5.0 ms); 95% interval 2.9–3.4%; starting ..."
+    fn arithmetic(
+        &self,
+        cell: &Cell,
+        strategy: Strategy,
+        out_total: f64,
+        back: Option<f64>,
+        interval: [f64; 2],
+        setup_ns: u64,
+    ) -> String {
+        let (pages, workers, render_total) = (self.pages, self.workers, self.render_total);
         let count = match strategy {
             Strategy::SitePerWorker if cell.transport == TransportKind::Fork => {
                 format!("{workers} workers")
@@ -208,27 +369,30 @@ impl Judged<'_> {
             Strategy::SitePerWorker => format!("{workers} copies"),
             _ => format!("{pages} pages"),
         };
-        let results = match (back, back_share) {
-            (Some(b), Some(bs)) => format!(
-                " + results back {} p50 x {pages} pages = {:.1}%",
-                nanos(b),
-                bs * 100.0
+        let results = match back {
+            Some(b) => format!(
+                " + results back {} mean x {pages} pages = {:.1}%",
+                nanos(b as u64),
+                b * pages as f64 / render_total * 100.0
             ),
-            _ => " (results back not measured)".to_string(),
+            None => " (results back not measured)".to_string(),
         };
-        row.why = format!(
-            "{} round trip p50 x {count} = {:.1}%{results}, of the {} it takes to render {pages} pages (p50 {}); starting {workers} workers costs another {:.1}% once{}",
-            nanos(p50),
-            out_share * 100.0,
+        format!(
+            "{} mean round trip x {count} = {:.1}%{results}, of the {} it takes to render {pages} pages (mean {}, p50 {}; 95% interval of the share {:.1}–{:.1}%); starting {workers} workers costs another {:.1}% once{}",
+            nanos(cell.roundtrip.mean() as u64),
+            out_total / render_total * 100.0,
             nanos(render_total as u64),
+            nanos(totals::mean(&self.render) as u64),
             nanos(self.outcome.render_hist.value_at_quantile(0.5)),
+            interval[0] * 100.0,
+            interval[1] * 100.0,
             setup_ns as f64 / render_total * 100.0,
             if cell.transport == TransportKind::Fork {
                 " (fork + first touch of the shared objects)"
             } else {
                 ""
             }
-        );
+        )
     }
 }
 
@@ -295,10 +459,6 @@ mod tests {
         }
     }
 
-    fn p50(cell: &Cell) -> f64 {
-        cell.roundtrip.value_at_quantile(0.5) as f64
-    }
-
     #[test]
     fn shares_add_the_results_back_to_the_payloads_own_round_trips() {
         let cells = vec![
@@ -309,21 +469,48 @@ mod tests {
         ];
         let o = outcome(cells, Some(5_000_000));
         let t = Thresholds::default();
-        let rows = rows(&o, PAGES, t);
+        // Loading the site took 0.5 ms: cheaper for a per-page worker than an 8 ms Site copy.
+        let load = 500_000;
+        let rows = rows(&o, PAGES, Some(load), t);
         // Threads are the zero-copy baseline: not judged.
         assert_eq!(rows.len(), 3);
         assert!(rows.iter().all(|r| r.transport == TransportKind::Process));
-        let render_total = o.render_hist.value_at_quantile(0.5) as f64 * PAGES as f64;
-        let back = o.results_back[0].roundtrip_ns.p50 as f64 * PAGES as f64 / render_total;
+        let render_total = o.render_hist.mean() * PAGES as f64;
+        let back = o.results_back[0].roundtrip_ns.mean.round() * PAGES as f64 / render_total;
         let setup = (20_000_000 + 5_000_000) as f64 * WORKERS as f64 / render_total;
         for (row, cell) in rows.iter().zip(&o.cells) {
             let copies = match cell.payload {
                 PayloadKind::Site => WORKERS,
                 _ => PAGES,
             };
-            let out = p50(cell) * copies as f64 / render_total;
+            let out = cell.roundtrip.mean() * copies as f64 / render_total;
             let share = row.transfer_share.unwrap();
-            assert!((share - (out + back)).abs() < 1e-12, "{row:?}");
+            // A per-page worker also needs the site-wide data: here, loading the site itself.
+            let site_data = match cell.payload {
+                PayloadKind::Site => {
+                    assert_eq!(row.site_data, None);
+                    0.0
+                }
+                _ => {
+                    let d = row.site_data.as_ref().unwrap();
+                    assert_eq!(d.way, SiteDataWay::WorkerLoadsSite);
+                    assert_eq!(d.total_ns, load as f64 * WORKERS as f64);
+                    assert!(row.why.ends_with(&format!(
+                        "comes by each worker loading the site itself: {} for {WORKERS} workers = {:.1}%, included",
+                        nanos(d.total_ns as u64),
+                        d.share * 100.0
+                    )));
+                    d.share
+                }
+            };
+            assert!((share - (out + back + site_data)).abs() < 1e-12, "{row:?}");
+            assert!((row.transfer_total_ns.unwrap() - share * render_total).abs() < 1e-3);
+            // Every sample the same: nothing to resample, the interval is the share itself.
+            let [low, high] = row.share_interval.unwrap();
+            assert!(
+                (low - share).abs() < 1e-12 && (high - share).abs() < 1e-12,
+                "{row:?}"
+            );
             assert_eq!(row.result_share, Some(back));
             assert!((row.setup_share.unwrap() - setup).abs() < 1e-12);
             assert_eq!(row.class, classify(share, t));
@@ -337,6 +524,24 @@ mod tests {
         // The figures chosen span the three classes.
         let classes: Vec<Class> = rows.iter().map(|r| r.class).collect();
         assert_eq!(classes, [Class::Marginal, Class::Impractical, Class::Practical]);
+        // A slow load: the Site shipped once per worker is the cheaper way, at its own mean.
+        let slow = super::rows(&o, PAGES, Some(50_000_000), t);
+        let d = slow[2].site_data.as_ref().unwrap();
+        assert_eq!(d.way, SiteDataWay::SiteOncePerWorker);
+        assert_eq!(d.total_ns, o.cells[0].roundtrip.mean() * WORKERS as f64);
+        // No way measured at all (the Site does not ship, no load time): never practical.
+        let alone = outcome(
+            vec![cell(
+                PayloadKind::PageSubset,
+                TransportKind::Process,
+                Some(90_000),
+            )],
+            Some(5_000_000),
+        );
+        let row = &super::rows(&alone, PAGES, None, t)[0];
+        assert!(row.transfer_share.unwrap() <= t.practical, "{row:?}");
+        assert_eq!(row.class, Class::Marginal);
+        assert!(row.why.ends_with("not practical"), "{}", row.why);
     }
 
     #[test]
@@ -350,7 +555,7 @@ mod tests {
             ),
         ];
         let o = outcome(cells, Some(5_000_000));
-        let rows = rows(&o, PAGES, Thresholds::default());
+        let rows = rows(&o, PAGES, None, Thresholds::default());
         assert_eq!(
             rows.len(),
             1,
@@ -359,8 +564,7 @@ mod tests {
         let row = &rows[0];
         assert_eq!(row.class, Class::Impractical);
         assert_eq!(row.transfer_share, None);
-        let legacy =
-            p50(&o.cells[1]) * PAGES as f64 / (o.render_hist.value_at_quantile(0.5) as f64 * PAGES as f64);
+        let legacy = o.cells[1].roundtrip.mean() * PAGES as f64 / (o.render_hist.mean() * PAGES as f64);
         assert_eq!(
             row.why,
             format!(
@@ -371,12 +575,60 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_renderer_blocks_the_isolated_sub_interpreter_rows_only() {
+        let cells = vec![
+            cell(
+                PayloadKind::PageSubset,
+                TransportKind::Subinterpreter,
+                Some(2_000),
+            ),
+            cell(PayloadKind::PageSubset, TransportKind::Process, Some(90_000)),
+        ];
+        let mut o = outcome(cells, Some(5_000_000));
+        let free = rows(&o, PAGES, Some(1_000_000), Thresholds::default());
+        assert_eq!(free[0].class, Class::Practical, "{:?}", free[0]);
+        o.entry_points = vec![EntryReadiness {
+            module: "gen.rendering.pipeline".into(),
+            isolated_ok: Some(false),
+            chain: vec![
+                "gen.rendering.pipeline".into(),
+                "gen.logger".into(),
+                "tracemalloc".into(),
+            ],
+            error: Some(
+                "ImportError: module _tracemalloc does not support loading in subinterpreters".into(),
+            ),
+            hint: None,
+        }];
+        let blocked = rows(&o, PAGES, Some(1_000_000), Thresholds::default());
+        assert_eq!(blocked[0].class, Class::Blocked);
+        // The measured share is kept: the transfer would be cheap, the worker cannot render.
+        assert_eq!(blocked[0].transfer_share, free[0].transfer_share);
+        assert_eq!(
+            blocked[0].why,
+            format!(
+                "an isolated sub-interpreter cannot import the renderer `gen.rendering.pipeline` (gen.rendering.pipeline → gen.logger → tracemalloc): ImportError: module _tracemalloc does not support loading in subinterpreters, so its workers cannot render; the transfer alone: {}",
+                free[0].why
+            )
+        );
+        // A spawned process is a whole interpreter: the same refusal does not block it.
+        assert_eq!(blocked[1].class, free[1].class);
+        assert_eq!(blocked[1].why, free[1].why);
+        // An entry point that loads, or a Python without isolated sub-interpreters, blocks nothing.
+        o.entry_points[0].isolated_ok = None;
+        assert_eq!(
+            rows(&o, PAGES, Some(1_000_000), Thresholds::default())[0].class,
+            Class::Practical
+        );
+    }
+
+    #[test]
     fn without_a_render_cost_rows_are_unclassified() {
         let o = outcome(
             vec![cell(PayloadKind::PageSubset, TransportKind::Fork, Some(40_000))],
             None,
         );
-        let rows = rows(&o, PAGES, Thresholds::default());
+        let rows = rows(&o, PAGES, None, Thresholds::default());
         assert_eq!(rows[0].class, Class::Unknown);
         assert_eq!(rows[0].transfer_share, None);
         assert_eq!(
@@ -387,7 +639,7 @@ mod tests {
             )
         );
         assert_eq!(
-            after_repairs(PayloadKind::Site, 1_000, &o, PAGES, Thresholds::default()),
+            after_repairs(PayloadKind::Site, &[1_000], &o, PAGES, Thresholds::default()),
             None
         );
     }
@@ -395,14 +647,16 @@ mod tests {
     #[test]
     fn after_repairs_shares_like_the_strategy_of_its_payload() {
         let o = outcome(Vec::new(), Some(2_000_000));
-        let render_total = o.render_hist.value_at_quantile(0.5) as f64 * PAGES as f64;
+        let render_total = o.render_hist.mean() * PAGES as f64;
         let t = Thresholds::default();
-        let (share, class) = after_repairs(PayloadKind::Site, 3_000_000, &o, PAGES, t).unwrap();
-        assert_eq!(share, 3_000_000.0 * WORKERS as f64 / render_total);
+        // Round trips of 2 and 4 ms: the share rests on their mean, 3 ms.
+        let trips = [2_000_000, 4_000_000];
+        let (share, class) = after_repairs(PayloadKind::Site, &trips, &o, PAGES, t).unwrap();
+        assert!((share - 3_000_000.0 * WORKERS as f64 / render_total).abs() < 1e-12);
         assert_eq!(class, classify(share, t));
-        let (share, _) = after_repairs(PayloadKind::Page, 3_000_000, &o, PAGES, t).unwrap();
-        assert_eq!(share, 3_000_000.0 * PAGES as f64 / render_total);
-        assert_eq!(after_repairs(PayloadKind::Page, 0, &o, PAGES, t), None);
+        let (share, _) = after_repairs(PayloadKind::Page, &trips, &o, PAGES, t).unwrap();
+        assert!((share - 3_000_000.0 * PAGES as f64 / render_total).abs() < 1e-12);
+        assert_eq!(after_repairs(PayloadKind::Page, &[], &o, PAGES, t), None);
     }
 
     #[test]
@@ -440,8 +694,8 @@ mod tests {
 
     #[test]
     fn transfer_totals() {
-        assert_eq!(transfer_ns(Strategy::SitePerWorker, 1_000, 100, 4), 4_000.0);
-        assert_eq!(transfer_ns(Strategy::EachPage, 1_000, 100, 4), 100_000.0);
-        assert_eq!(transfer_ns(Strategy::EachPayload, 10, 100, 4), 1_000.0);
+        assert_eq!(copies(Strategy::SitePerWorker, 100, 4), 4.0);
+        assert_eq!(copies(Strategy::EachPage, 100, 4), 100.0);
+        assert_eq!(copies(Strategy::EachPayload, 100, 4), 100.0);
     }
 }

@@ -119,6 +119,9 @@ pub fn row(
     class: VerdictClass,
 ) -> VerdictRow {
     VerdictRow {
+        transfer_total_ns: None,
+        share_interval: None,
+        site_data: None,
         strategy: format!("ship each {payload} payload"),
         payload,
         transport,

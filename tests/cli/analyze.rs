@@ -399,6 +399,23 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
         .unwrap();
     assert_eq!(page_sub["class"], "impractical");
     assert!(page_sub["transfer_share"].is_null());
+    // The renderer does not load in an isolated sub-interpreter (below): every payload that
+    // ships there is blocked, and the answer never names that way.
+    for v in verdicts
+        .iter()
+        .filter(|v| v["transport"] == "subinterpreter" && !v["transfer_share"].is_null())
+    {
+        assert_eq!(v["class"], "blocked", "{v}");
+        assert!(
+            v["why"]
+                .as_str()
+                .unwrap()
+                .contains("cannot import the renderer `bengal"),
+            "{v}"
+        );
+    }
+    let answer = r["answer"].as_str().unwrap();
+    assert!(!answer.contains("via subinterpreter:"), "{answer}");
     // The share is the measured round trip times the pages over the measured render time.
     let page_proc = verdicts
         .iter()
@@ -413,11 +430,49 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
             .find(|b| b["transport"] == name)
             .unwrap_or_else(|| panic!("no result back for {name}: {}", r["results_back"]))
     };
-    let render_total = r["render_ns"]["p50"].as_f64().unwrap() * pages as f64;
-    let out = cell("process", "page")["roundtrip_ns"]["p50"].as_f64().unwrap() * pages as f64;
-    let returned = back("process")["roundtrip_ns"]["p50"].as_f64().unwrap() * pages as f64;
-    assert!((page_proc["transfer_share"].as_f64().unwrap() - (out + returned) / render_total).abs() < 1e-9);
+    // A share of totals: each sampled cost's mean times the pages that pay it.
+    let render_total = r["render"]["total_ns"].as_f64().unwrap();
+    let render_mean = r["render_ns"]["mean"].as_f64().unwrap();
+    // The total rests on every rendered page's own time; the histogram's mean agrees to its
+    // precision (3 significant digits).
+    assert!(
+        (render_total / (render_mean * pages as f64) - 1.0).abs() < 2e-3,
+        "{render_total} {render_mean}"
+    );
+    let out = cell("process", "page")["roundtrip_ns"]["mean"].as_f64().unwrap() * pages as f64;
+    let returned = back("process")["roundtrip_ns"]["mean"].as_f64().unwrap().round() * pages as f64;
+    let share = page_proc["transfer_share"].as_f64().unwrap();
+    // A spawned worker also needs the site-wide data: the cheaper of the Site shipped once per
+    // worker and the worker loading the site as this run did.
+    let site_data = &page_proc["site_data"];
+    let workers = page_proc["workers"].as_f64().unwrap();
+    let load_ns = (r["site"]["load_seconds"].as_f64().unwrap() * 1e9).floor();
+    let site_once = cell("process", "site")["roundtrip_ns"]["mean"].as_f64().unwrap();
+    let (way, per_worker) = if site_once <= load_ns {
+        ("site_once_per_worker", site_once)
+    } else {
+        ("worker_loads_site", load_ns)
+    };
+    assert_eq!(site_data["way"], way, "{page_proc}");
+    let held = site_data["total_ns"].as_f64().unwrap();
+    assert!(
+        (held - per_worker * workers).abs() < 1.0 + 1e-6 * held,
+        "{page_proc}"
+    );
+    assert!(
+        (share - (out + returned + held) / render_total).abs() < 1e-9,
+        "{page_proc}"
+    );
     assert!((page_proc["result_share"].as_f64().unwrap() - returned / render_total).abs() < 1e-9);
+    let total = out + returned + held;
+    assert!((page_proc["transfer_total_ns"].as_f64().unwrap() - total).abs() < 1e-3 * total);
+    let interval: Vec<f64> = page_proc["share_interval"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert!(interval[0] <= share && share <= interval[1], "{page_proc}");
     for name in [
         "thread",
         "subinterpreter",
@@ -454,8 +509,8 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
     let fork_share = fork_verdict["transfer_share"]
         .as_f64()
         .unwrap_or_else(|| panic!("fork has a page share: {fork_verdict}"));
-    let fork_out = fork_page["roundtrip_ns"]["p50"].as_f64().unwrap() * pages as f64;
-    let fork_back = back("fork")["roundtrip_ns"]["p50"].as_f64().unwrap() * pages as f64;
+    let fork_out = fork_page["roundtrip_ns"]["mean"].as_f64().unwrap() * pages as f64;
+    let fork_back = back("fork")["roundtrip_ns"]["mean"].as_f64().unwrap().round() * pages as f64;
     assert!(
         (fork_share - (fork_out + fork_back) / render_total).abs() < 1e-9,
         "{fork_verdict}"
@@ -674,7 +729,9 @@ pub fn rendered_stage(site: &Path, expect: &BengalSite) {
     let class_of = |payload: &str| verdict_of(payload)["class"].as_str().unwrap().to_string();
     let own_share = |payload: &str| {
         let v = verdict_of(payload);
-        v["transfer_share"].as_f64().unwrap() - v["result_share"].as_f64().unwrap_or(0.0)
+        v["transfer_share"].as_f64().unwrap()
+            - v["result_share"].as_f64().unwrap_or(0.0)
+            - v["site_data"]["share"].as_f64().unwrap_or(0.0)
     };
     assert!(
         own_share("page") > 5.0 * own_share("page_suggested"),

@@ -217,6 +217,17 @@ fn check(g: &Generator, stage: &str) {
         }
     }
 
+    // Every page is named by its source file relative to the site root (none is virtual here).
+    for p in r["payloads"].as_array().unwrap() {
+        for entry in p["sizes"].as_array().unwrap() {
+            let key = entry["key"].as_str().unwrap();
+            if !["site", "site_extra"].contains(&key) {
+                assert!(site.join(key).is_file() && !key.starts_with('/'), "{key}");
+                assert!(entry.get("virtual").is_none(), "{entry}");
+            }
+        }
+    }
+
     // The default page payload pickles on every page.
     let subset = payload(&r, "page_subset");
     assert_eq!(subset["picklable"], true, "{}", subset["error"]);
@@ -248,7 +259,21 @@ fn check(g: &Generator, stage: &str) {
     assert!(!verdicts.is_empty());
     for v in verdicts {
         let class = v["class"].as_str().unwrap_or_default();
-        assert!(["practical", "marginal", "impractical"].contains(&class), "{v}");
+        assert!(
+            ["practical", "marginal", "impractical", "blocked"].contains(&class),
+            "{v}"
+        );
+        // Blocked only where an isolated sub-interpreter refused the renderer.
+        if class == "blocked" {
+            assert_eq!(v["transport"], "subinterpreter", "{v}");
+            assert!(
+                r["render_entry_points"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|e| e["isolated_ok"] == false)
+            );
+        }
         if v["transport"] == "process" && payload(&r, v["payload"].as_str().unwrap())["picklable"] == true {
             assert!(v["transfer_share"].as_f64().unwrap() > 0.0, "{v}");
         }

@@ -198,6 +198,23 @@ fn a_payload_needing_a_module_refused_by_subinterpreters_is_not_shippable() {
         .find(|t| t["name"] == "subinterpreter" && t["payload"] == "page_subset")
         .unwrap();
     assert_eq!(subset["available"], true, "{subset}");
+    // ... but a worker there could not import the project's page module to render: blocked,
+    // and never the answer.
+    let subset_verdict = r["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["payload"] == "page_subset" && v["transport"] == "subinterpreter")
+        .unwrap();
+    assert_eq!(subset_verdict["class"], "blocked", "{subset_verdict}");
+    assert!(
+        subset_verdict["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("an isolated sub-interpreter cannot import the renderer `tracedpages`"),
+        "{subset_verdict}"
+    );
+    assert!(!r["answer"].as_str().unwrap().contains("via subinterpreter:"));
     // A custom project has no render cost: shippable rows are unclassified, never guessed.
     assert_eq!(r["render"]["available"], false);
     let proc_page = r["verdicts"]

@@ -3,8 +3,8 @@
 //! with `cargo test --release --test cli -- --ignored shared::` when the directory is there.
 //! Each calls a test body that a test outside this module runs on a sample site.
 use crate::analyze::{BengalSite, discovered_stage, rendered_stage};
-use crate::errors::ctrl_c_stops_a_rendered_run;
 use crate::scale::scale_a_bengal_site;
+use crate::signals::ctrl_c_stops_a_rendered_run;
 use crate::util::showcase;
 
 /// The showcase (Bengal 0.1.2): 57 pages discovered; a Page drags the whole Site (over 400 KB)

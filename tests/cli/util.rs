@@ -246,7 +246,8 @@ pub fn result_line(out: &Output, script: &str) -> serde_json::Value {
     serde_json::from_str(line).unwrap()
 }
 
-/// Every file and directory under `dir` with its size, mode and content digest.
+/// Every file, directory and symbolic link under `dir` with its size, mode and content digest
+/// (a link's digest is its target's path: links are not followed, so a link loop is one entry).
 pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (bool, u64, u32, u64)> {
     use std::hash::{Hash, Hasher};
     use std::os::unix::fs::PermissionsExt;
@@ -255,11 +256,14 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (bool, u64, u32, u64)> {
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).unwrap() {
             let entry = entry.unwrap();
-            let meta = entry.metadata().unwrap();
+            let meta = std::fs::symlink_metadata(entry.path()).unwrap();
             let rel = entry.path().strip_prefix(dir).unwrap().to_path_buf();
+            let mut h = std::collections::hash_map::DefaultHasher::new();
             let digest = if meta.is_file() {
-                let mut h = std::collections::hash_map::DefaultHasher::new();
                 std::fs::read(entry.path()).unwrap().hash(&mut h);
+                h.finish()
+            } else if meta.is_symlink() {
+                std::fs::read_link(entry.path()).unwrap().hash(&mut h);
                 h.finish()
             } else {
                 stack.push(entry.path());
@@ -433,4 +437,99 @@ pub fn rendered_page_count(site: &Path) -> u64 {
     result_line(&out, "rendered_count.py")
         .as_u64()
         .expect("rendered_count.py prints a page count")
+}
+
+/// A run of the tool a test checks for what it left behind: its own TMPDIR (`scratch`), a marker
+/// in its environment that every process it starts inherits, and its process id (the tool's
+/// memory-backed scratch is /dev/shm/pc-PID-N).
+pub struct IsolatedRun {
+    pub output: Output,
+    pub pid: u32,
+    pub marker: String,
+}
+
+/// Run `picklecost ARGS` with TMPDIR set to `scratch` (created) and a unique
+/// `PICKLECOST_TEST_RUN` marker, as a user's shell would (see `picklecost`).
+pub fn run_isolated(args: &[&str], scratch: &Path) -> IsolatedRun {
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    std::fs::create_dir_all(scratch).unwrap();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let marker = format!("{}-{nanos}-{n}", std::process::id());
+    let child = Command::new(bin())
+        .args(args)
+        .env_remove("PYTHONUNBUFFERED")
+        .env_remove("PYTHONDONTWRITEBYTECODE")
+        .env_remove("VIRTUAL_ENV")
+        .env("TMPDIR", scratch)
+        .env("PICKLECOST_TEST_RUN", &marker)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("running picklecost");
+    let pid = child.id();
+    let output = child.wait_with_output().expect("waiting for picklecost");
+    IsolatedRun { output, pid, marker }
+}
+
+/// The run left no scratch: nothing in its TMPDIR, no /dev/shm/pc-PID-* of its process.
+pub fn assert_no_scratch_left(run: &IsolatedRun, scratch: &Path) {
+    let left: Vec<_> = std::fs::read_dir(scratch)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "scratch left behind: {left:?}");
+    let mine = format!("pc-{}-", run.pid);
+    let in_memory: Vec<String> = std::fs::read_dir("/dev/shm")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(&mine))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        in_memory.is_empty(),
+        "memory-backed scratch left behind: {in_memory:?}"
+    );
+}
+
+/// No process whose environment holds `PICKLECOST_TEST_RUN=<marker>` is alive: the tool and
+/// every worker it started have ended. A process already killed may take a moment to go, so
+/// the scan is repeated for up to five seconds before a survivor fails the test.
+pub fn assert_no_process_left(marker: &str) {
+    let mut survivors = Vec::new();
+    for _ in 0..50 {
+        survivors = processes_marked(marker);
+        if survivors.is_empty() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("processes left running: {survivors:?}");
+}
+
+/// (pid, command line) of the live processes whose environment holds
+/// `PICKLECOST_TEST_RUN=<marker>`.
+pub fn processes_marked(marker: &str) -> Vec<(u32, String)> {
+    let needle = format!("PICKLECOST_TEST_RUN={marker}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        // A process that ended meanwhile, or one of another user, cannot be read: not ours.
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if environ.split(|&b| b == 0).any(|var| var == needle.as_bytes()) {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            found.push((pid, String::from_utf8_lossy(&cmdline).replace('\0', " ")));
+        }
+    }
+    found
 }

@@ -15,6 +15,7 @@ import pickle
 import stat
 import sys
 import tempfile
+import types
 import unittest
 
 import _paths  # noqa: F401
@@ -205,7 +206,12 @@ class GeneratorSite:
         self.assertEqual(len(fields), 4)
         keys = set()
         for page in loaded.pages:
-            keys.add(a.page_key(page))
+            key = a.page_key(page)
+            keys.add(key)
+            # Named relative to the site root: the page's own source file in the site.
+            self.assertFalse(os.path.isabs(key), key)
+            self.assertTrue((self.site / key).is_file(), key)
+            self.assertFalse(a.page_virtual(page), key)
             payload = a.page_payload(page, fields)
             pickle.loads(pickle.dumps(payload, 5))
             self.assertTrue(all(v is not None for v in payload.values()), payload)
@@ -268,3 +274,67 @@ class SphinxTests(GeneratorSite, unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PageNameTests(unittest.TestCase):
+    """Every adapter names a page relative to the site root, and a virtual one (no file of its
+    own) by the generator's own name, marked."""
+
+    def setUp(self):
+        self.work = tempfile.TemporaryDirectory()
+        self.root = pathlib.Path(self.work.name) / "copy"
+        (self.root / "content").mkdir(parents=True)
+        (self.root / "content" / "a.md").write_text("# a\n")
+
+    def tearDown(self):
+        self.work.cleanup()
+
+    def adapter(self, adapter):
+        adapter.roots = (str(self.root),)
+        return adapter
+
+    def names(self, adapter, page):
+        return adapter.page_key(page), adapter.page_virtual(page), adapter.page_label(page)
+
+    def test_bengal_generated_pages_by_their_virtual_path(self):
+        a = self.adapter(generators.Bengal())
+        real = types.SimpleNamespace(source_path=self.root / "content" / "a.md", metadata={})
+        tag = types.SimpleNamespace(
+            source_path=self.root / ".bengal/generated/tags/tea/index.md",
+            metadata={"_generated": True, "_virtual": True})
+        self.assertEqual(self.names(a, real), ("content/a.md", False, "content/a.md"))
+        self.assertEqual(self.names(a, tag), (".bengal/generated/tags/tea/index.md", True,
+                                              ".bengal/generated/tags/tea/index.md (virtual)"))
+        # Bengal 0.5's RuntimePage carries `virtual`; a source outside the site falls back to
+        # the page's URL rather than an absolute path.
+        runtime = types.SimpleNamespace(source_path="/elsewhere/api/x.md", virtual=True,
+                                        metadata={}, url="/api/x/")
+        self.assertEqual(self.names(a, runtime), ("/api/x/", True, "/api/x/ (virtual)"))
+
+    def test_mkdocs_generated_files_by_their_src_uri(self):
+        a = self.adapter(generators.MkDocs())
+        real = types.SimpleNamespace(file=types.SimpleNamespace(
+            src_uri="a.md", abs_src_path=str(self.root / "content" / "a.md"), generated_by=None))
+        made = types.SimpleNamespace(file=types.SimpleNamespace(
+            src_uri="tags.md", abs_src_path=None, generated_by="tags"))
+        self.assertEqual(self.names(a, real), ("content/a.md", False, "content/a.md"))
+        self.assertEqual(self.names(a, made), ("tags.md", True, "tags.md (virtual)"))
+
+    def test_sphinx_documents_without_a_source_by_their_docname(self):
+        a = self.adapter(generators.Sphinx())
+        real = types.SimpleNamespace(docname="a", source_path=str(self.root / "content" / "a.md"))
+        made = types.SimpleNamespace(docname="api/module", source_path=str(self.root / "api/module.rst"))
+        self.assertEqual(self.names(a, real), ("content/a.md", False, "content/a.md"))
+        self.assertEqual(self.names(a, made), ("api/module", True, "api/module (virtual)"))
+
+    def test_pelican_documents_by_their_source_file(self):
+        a = self.adapter(generators.Pelican())
+        real = types.SimpleNamespace(source_path=str(self.root / "content" / "a.md"),
+                                     relative_source_path="a.md")
+        self.assertEqual(self.names(a, real), ("content/a.md", False, "content/a.md"))
+
+    def test_a_source_outside_the_site_without_another_name_keeps_its_path(self):
+        # A stable name (the same in every run), not one made of the object's identity.
+        a = self.adapter(generators.Bengal())
+        page = types.SimpleNamespace(source_path=pathlib.Path("/content/p1.md"), metadata={})
+        self.assertEqual(self.names(a, page), ("/content/p1.md", False, "/content/p1.md"))

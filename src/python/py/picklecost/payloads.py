@@ -102,12 +102,38 @@ def subset(page, fields, exclude_keys=None):
 
 
 def page_key(page):
-    """A readable identity for a page in reports."""
+    """A readable identity for a page in reports (its source path where it has one)."""
     for attr in ("source_path", "path", "url", "slug", "title"):
         value = field(page, attr)
         if value:
             return str(value)
     return "%s@%x" % (type(page).__qualname__, id(page))
+
+
+def own_name(page):
+    """A page's name that is not a file path: its URL, slug or title (None without one)."""
+    for attr in ("url", "slug", "title"):
+        value = field(page, attr)
+        if value and isinstance(value, str):
+            return value
+    return None
+
+
+VIRTUAL_FLAGS = ("virtual", "is_virtual")
+VIRTUAL_METADATA = ("_virtual", "_generated")
+
+
+def is_virtual(page):
+    """Whether the page has no source file of its own (a generated tag or index page): a
+    `virtual`/`is_virtual` attribute that is True, or metadata marking it `_virtual` or
+    `_generated` (Bengal's marks)."""
+    for attr in VIRTUAL_FLAGS:
+        if field(page, attr) is True:
+            return True
+    metadata = field(page, "metadata")
+    if isinstance(metadata, collections.abc.Mapping):
+        return any(bool(metadata.get(key)) for key in VIRTUAL_METADATA)
+    return False
 
 
 def strata(pages):

@@ -694,9 +694,11 @@ def run(adapter, site, pages, workdir, workers=None, max_workers=None, n_pages=N
         _prepare_pages(render, [pages[i] for i in indices], clock)
         result["pages"] = len(indices)
         result["page_keys"] = [_page_name(adapter, pages, i) for i in indices]
+        result["virtual_pages"] = [_page_name(adapter, pages, i) for i in indices
+                                   if _page_virtual(adapter, pages, i)]
         markdown = _prepare_markdown(adapter, pages, workloads, support, result, say)
         runs = _Runs(indices, counts, strategies, timeout, workdir, support,
-                     lambda i: _page_name(adapter, pages, i))
+                     lambda i: _page_label(adapter, pages, i))
         runs.clock, runs.memory_workers, runs.memory_note = clock, memory_workers, memory_note
         for workload in (w for w in (render, markdown) if w is not None):
             _run_workload(workload, runs, result, say)
@@ -772,7 +774,7 @@ def _prepare_pages(render, chosen, clock):
 
 def _empty_result(counts, strategies):
     return {"sequential_seconds": None, "workers": counts, "strategies": list(strategies),
-            "pages": 0, "page_keys": [], "workloads": [], "baselines": [], "runs": [],
+            "pages": 0, "page_keys": [], "virtual_pages": [], "workloads": [], "baselines": [], "runs": [],
             "blocked": [], "gil_enabled": _gil_enabled(),
             "free_threaded_note": None if _gil_enabled() else
             "free-threaded build (GIL disabled): thread results are untested here",
@@ -806,10 +808,24 @@ MEMORY_STRATEGIES = ("subinterpreter", "process")
 
 
 def _page_name(adapter, pages, i):
+    """Page `i`'s name (relative to the site root; a virtual page by the generator's own)."""
     try:
         return adapter.page_key(pages[i])
     except Exception:
         return "#%d" % i
+
+
+def _page_virtual(adapter, pages, i):
+    try:
+        return bool(adapter.page_virtual(pages[i]))
+    except Exception:
+        return False
+
+
+def _page_label(adapter, pages, i):
+    """Page `i`'s name in a failure's words, marked " (virtual)" where it has no file."""
+    name = _page_name(adapter, pages, i)
+    return name + " (virtual)" if _page_virtual(adapter, pages, i) else name
 
 
 def _trace_render_modules(render, support, result):

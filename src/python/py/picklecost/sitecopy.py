@@ -16,6 +16,11 @@ relative one that stays inside) points into the copy; one that points outside th
 absolute target, so nothing written through a link can reach the site. Virtual environments
 inside the site (a directory holding `pyvenv.cfg`) are not copied: the interpreter runs from them
 by their real path anyway, and they can be larger than the site.
+
+Links are never followed while copying or sizing, so a link loop (`content/loop -> .`) is one
+link in the copy, not an endless walk. File names are taken as the bytes they are: a name that
+is not UTF-8 (`caf\\xe9.md`) is copied under the same bytes (Python's surrogate escapes), and
+named in results.json with the byte written as `\\xNN`.
 """
 
 import os
@@ -118,7 +123,7 @@ def _copy_tree(site_root, src, dst, counts):
                 os.symlink(_link_target(site_root, entry.path), target)
             elif entry.is_dir(follow_symlinks=False):
                 if _is_venv(entry.path):
-                    counts["skipped"].append(os.path.relpath(entry.path, site_root))
+                    counts["skipped"].append(_printable(os.path.relpath(entry.path, site_root)))
                     continue
                 _copy_tree(site_root, entry.path, target, counts)
             elif entry.is_file(follow_symlinks=False):
@@ -126,6 +131,11 @@ def _copy_tree(site_root, src, dst, counts):
                 counts["files"] += 1
                 counts["bytes"] += entry.stat(follow_symlinks=False).st_size
     shutil.copystat(src, dst, follow_symlinks=False)
+
+
+def _printable(name):
+    """`name` as UTF-8 text, a byte of a name that is not UTF-8 as `\\xNN`."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def _link_target(site_root, link):

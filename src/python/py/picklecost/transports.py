@@ -508,16 +508,17 @@ class ForkTransport(_Pool):
         raise TransportError("a forked worker has its results from the fork: pass them as objects")
 
 
-def render_cost(adapter, site, pages, sample, workdir, seconds=None):
-    """The adapter's render-cost probe (`adapter.render_cost`) within `seconds` (None: no
-    limit): the generator's preparation and the pages stop once the limit has passed (a page
-    or step already running finishes). The result says how many of the chosen pages were
-    rendered (`chosen`, `pages`) and where the limit cut it (`cut`, None when it did not)."""
+def render_cost(adapter, site, pages, sample, workdir, seconds=None, page_seconds=None):
+    """The adapter's render-cost probe (`adapter.render_cost_within`, each page's render
+    stopped after `page_seconds`) within `seconds` (None: no limit): the generator's
+    preparation and the pages stop once the limit has passed (a page or step already running
+    finishes). The result says how many of the chosen pages were rendered (`chosen`, `pages`)
+    and where the limit cut it (`cut`, None when it did not)."""
     from .generators import base
 
     base.render_deadline = None if seconds is None else time.monotonic() + seconds
     try:
-        result = adapter.render_cost(site, pages, sample, workdir)
+        result = adapter.render_cost_within(site, pages, sample, workdir, page_seconds)
     finally:
         base.render_deadline = None
     result.setdefault("chosen", min(len(pages), sample) if result.get("available") else 0)

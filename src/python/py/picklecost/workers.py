@@ -18,7 +18,8 @@ renders) run their work in these; what the work is stays theirs.
   `child(conn)` in the child. Both give a `PipeWorker`.
 
 Every worker offers `receive(timeout, what)` (a reply, or TransportError), `stop(timeout)` (ended;
-False when it is still busy and was left to the process's exit) and `stuck`; pipe and thread
+False when it is still busy and was left to the process's exit; once the tool was interrupted
+(`interrupted()`) a busy thread is not waited for and a process is killed at once) and `stuck`; pipe and thread
 workers take `send(item)`. `Crew` is a set of workers ended together: by `close()`, by leaving
 its `with` block (an error, an interrupt), or when it is collected or the process exits. A dead
 worker is described one way: `exit_words(code)`.
@@ -43,6 +44,9 @@ from .util import DESCRIBE_SOURCE, describe
 
 DEFAULT_TIMEOUT = 60.0  # seconds a worker may take for one item (or to start) before we give up
 STOP_TIMEOUT = 5.0  # seconds a worker gets to end when its crew is closed or collected
+# Seconds a killed worker process gets to be reaped once the tool was interrupted: SIGKILL ends
+# it in milliseconds, and the tool must be gone within 2 s of the signal.
+INTERRUPTED_REAP_TIMEOUT = 0.5
 
 # Workers collect garbage after replying to a message at least this large (untimed).
 COLLECT_AFTER_BYTES = 64 << 10
@@ -57,6 +61,12 @@ class TransportError(Exception):
 
 def _now():
     return time.perf_counter_ns()
+
+
+def interrupted():
+    """Whether SIGINT or SIGTERM came: the tool's handler (src/python/interrupt.rs) records the
+    signal in sys._picklecost_interrupted. Workers are then ended without waiting for them."""
+    return bool(getattr(sys, "_picklecost_interrupted", 0))
 
 
 def _version():
@@ -210,6 +220,23 @@ def _pc_reply(conn, obj):
         conn.send_bytes(pickle.dumps(obj))
 
 
+def _pc_tie_to_parent(parent):
+    """Die with the tool, however it ends (SIGKILL included): Linux's parent-death signal, set
+    from the worker itself; a tool already gone by then ends the worker now. The signal follows
+    the thread that started the worker: workers are started from the tool's main thread."""
+    import os
+    import signal
+
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:  # not Linux: the pipe's end is the worker's cue
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def _pc_quiet():
     """Keep whatever the worker's imports print off the tool's terminal."""
     import os
@@ -303,7 +330,7 @@ class ThreadWorker:
 
     def stop(self, timeout):
         self._inbox.put(self._inbox)
-        self.thread.join(timeout)
+        self.thread.join(0 if interrupted() else timeout)
         return not self.thread.is_alive()
 
 
@@ -491,7 +518,7 @@ class SubinterpreterWorker:
         """Stop the thread and destroy the interpreter; False if it is still busy (stuck)."""
         if self.thread.is_alive():
             self._tasks.put(None)
-            self.thread.join(timeout)
+            self.thread.join(0 if interrupted() else timeout)
         if self.thread.is_alive():
             return False
         self.interp.close()
@@ -554,8 +581,12 @@ class PipeWorker:
             pass
 
     def stop(self, timeout):
-        """Ask it to end, wait up to `timeout`, then kill it."""
-        if not self.has_ended():
+        """Ask it to end, wait up to `timeout`, then kill it; killed at once when the tool was
+        interrupted."""
+        if interrupted():
+            self.kill()
+            timeout = min(timeout, INTERRUPTED_REAP_TIMEOUT)
+        elif not self.has_ended():
             self.goodbye()
         self.wait(timeout)
         self.conn.close()
@@ -649,12 +680,42 @@ def spawn(ctx, source, namespace, name):
     `_pc_conn`, its end of the pipe."""
     parent, child = ctx.Pipe(duplex=True)
     namespace = dict(namespace, _pc_conn=child)
-    process = ctx.Process(target=exec, args=(PIPE_SOURCE + source, namespace), daemon=True,
-                          name=name)
+    tie = "\n_pc_tie_to_parent(%d)\n" % os.getpid()
+    process = ctx.Process(target=exec, args=(PIPE_SOURCE + tie + source, namespace),
+                          daemon=True, name=name)
     started = _now()
     process.start()
     child.close()
     return SpawnedWorker(process, parent, started)
+
+
+_PRCTL = []
+
+
+def _prctl():
+    """libc's prctl, or None (not Linux), looked up once."""
+    if not _PRCTL:
+        try:
+            import ctypes
+
+            _PRCTL.append(ctypes.CDLL(None, use_errno=True).prctl)
+        except Exception:
+            _PRCTL.append(None)
+    return _PRCTL[0]
+
+
+def _die_with(tool):
+    """A forked child's tie to the tool, as `_pc_tie_to_parent` is a spawned worker's; and the
+    tool's wakeup fd (its interrupt watchdog hears signals there) is not the child's to write."""
+    try:
+        signal.set_wakeup_fd(-1)
+    except ValueError:  # not the main interpreter: it never had one
+        pass
+    prctl = _prctl()
+    if prctl is not None:
+        prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != tool:
+        os._exit(1)
 
 
 def fork(child):
@@ -662,6 +723,8 @@ def fork(child):
     then exiting: status 0, or 1 when `child` raised. Needs os.fork (POSIX); a child forked
     while sub-interpreters run aborts (their state is not fork-safe)."""
     parent, child_end = multiprocessing.Pipe(duplex=True)
+    tool = os.getpid()
+    _prctl()  # resolved here: the child only calls it
     sys.stdout.flush()
     sys.stderr.flush()
     started = _now()
@@ -672,6 +735,7 @@ def fork(child):
         code = 0
         try:
             parent.close()
+            _die_with(tool)
             _pipe["_pc_quiet"]()
             child(child_end)
         except BaseException:

@@ -6,7 +6,7 @@ Supported versions come from what the installed package offers, never from versi
 
 import time
 
-from .. import sitecopy
+from .. import limits, sitecopy
 from ..util import LoadError, captured_output
 from .base import Adapter  # noqa: F401 - the adapters' interface
 from .bengal import Bengal
@@ -56,23 +56,45 @@ def detect(root, generator=None):
         % (root, "; ".join(a.what_it_looks_for() for a in ADAPTERS)))
 
 
-def load(root, stage, loader, workdir, generator=None, copy_bases=None):
+def load(root, stage, loader, workdir, generator=None, copy_bases=None,
+         load_seconds=limits.DEFAULT_LOAD_SECONDS):
     """Detect the generator on the site itself (reading only), then load a private copy of it
-    (`sitecopy`): no generator code ever runs against the site directory."""
+    (`sitecopy`): no generator code ever runs against the site directory. The generator's (or
+    loader's) part may take `load_seconds` (`--load-limit`); a site without pages is a LoadError
+    (nothing to measure)."""
     started = time.perf_counter()
     adapter = Custom(loader) if loader else detect(root, generator)
     site_copy = private_copy(root, copy_bases or [workdir])
     copy = site_copy.copy
-    with captured_output() as log:
-        if loader:
-            site, pages, build_root = adapter.load(copy, stage, workdir)
-            version = adapter.version(copy)
-        else:
-            version = adapter.version(copy)
-            site, pages, build_root = adapter.load(copy, stage, workdir)
+    try:
+        with captured_output() as log, limits.time_limit(load_seconds, "loading"):
+            if loader:
+                site, pages, build_root = adapter.load(copy, stage, workdir)
+                version = adapter.version(copy)
+            else:
+                version = adapter.version(copy)
+                site, pages, build_root = adapter.load(copy, stage, workdir)
+    except LoadError as exc:
+        # The generator ran on the copy: the user knows the site by its own path.
+        raise LoadError(site_copy.real_path(str(exc))) from None
+    except limits.TimeLimit:
+        raise LoadError(
+            "%s did not finish loading %s within --load-limit %s s and was stopped; if the site "
+            "takes longer to load, raise the limit with --load-limit SECONDS"
+            % (loader_words(adapter, loader), root, limits.seconds_text(load_seconds)))
+    if not pages:
+        raise LoadError(
+            "%s found no pages in %s: there is nothing to measure; check that the site has "
+            "content%s" % (loader_words(adapter, loader), root,
+                           " and that the function returns its pages" if loader else ""))
     adapter.roots = tuple(r for r in (build_root, copy, site_copy.root) if r)
     return Loaded(adapter, site, pages, version, stage, build_root, log.getvalue(),
                   time.perf_counter() - started, site_copy)
+
+
+def loader_words(adapter, loader):
+    """Who loads the site, as the error lines name it."""
+    return "--loader %s" % loader if loader else "the %s adapter" % adapter.name
 
 
 def private_copy(root, bases):

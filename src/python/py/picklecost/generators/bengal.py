@@ -256,7 +256,18 @@ class Bengal(Adapter):
         os.makedirs(workdir, exist_ok=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return _render(site, pages, sample, workdir)
+            result = _render(site, pages, sample, workdir)
+        result["errors"] = [self._named_error(error, pages) for error in result["errors"]]
+        return result
+
+    def _named_error(self, error, pages):
+        """A render error line that starts with a page's source path, with the page's name
+        (relative to the site, marked when virtual) instead."""
+        for page in pages:
+            source = str(getattr(page, "source_path", "") or "")
+            if source and error.startswith(source + ": "):
+                return self.page_label(page) + error[len(source):]
+        return error
 
 
 def _check_file(path):

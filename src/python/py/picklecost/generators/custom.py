@@ -5,16 +5,20 @@ The module is imported with the site directory first on `sys.path` (no bytecode 
 `--stage rendered` the function is called on a copy of the site outside it, with
 `stage="rendered"`, and must accept that keyword (a function without it is called for the
 `discovered` stage only, without the keyword).
+
+A module that offers `render(page) -> str` gets a render cost (each page's HTML written under the
+run's work directory) and the `scale` render workload.
 """
 
 import importlib
 import inspect
+import os
 import shutil
 import sys
 from pathlib import Path
 
-from ..util import LoadError, describe
-from .base import Adapter
+from ..util import LoadError, captured_output, describe, even_sample
+from .base import Adapter, time_renders
 
 
 def _split_spec(spec):
@@ -112,6 +116,27 @@ class Custom(Adapter):
             sys.dont_write_bytecode = True
             module = importlib.import_module(self.module_name)
         return getattr(module, "render", None)
+
+    def render_cost(self, site, pages, sample, workdir):
+        render = self._render_function()
+        if not callable(render):
+            return super().render_cost(site, pages, sample, workdir)
+        os.makedirs(workdir, exist_ok=True)
+        chosen, sampled = even_sample(pages, sample)
+        number = {id(page): n for n, page in enumerate(chosen)}
+
+        def render_and_write(page):
+            html = render(page)
+            with open(os.path.join(workdir, "%06d.html" % number[id(page)]), "w",
+                      encoding="utf-8", errors="surrogateescape") as out:
+                out.write(html if isinstance(html, str) else str(html))
+
+        with captured_output():
+            return time_renders(
+                chosen, sampled, render_and_write, self.page_key, warmup=chosen[:1],
+                method="`%s.render(page)` of the --loader module per page, its HTML written "
+                       "under the work directory; sequential; timed after an untimed warm-up "
+                       "render of the first page" % self.module_name)
 
     def renderer(self, site, workdir):
         render = self._render_function()

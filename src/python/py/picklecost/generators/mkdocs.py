@@ -144,8 +144,23 @@ class MkDocs(Adapter):
                 % (" at `%s` (removed afterwards)" % build_root if build_root else ""))
 
     def page_key(self, page):
+        if self.page_virtual(page):
+            return self.own_name(page) or payloads.page_key(page)
         file = getattr(page, "file", None)
-        return str(getattr(file, "src_uri", None) or payloads.page_key(page))
+        return self.relative_or_own(getattr(file, "abs_src_path", None), page)
+
+    def own_name(self, page):
+        file = getattr(page, "file", None)
+        name = getattr(file, "src_uri", None) or payloads.own_name(page)
+        return str(name) if name else None
+
+    def page_virtual(self, page):
+        """A page whose file a plugin generated (`File.generated`: no file in docs_dir)."""
+        file = getattr(page, "file", None)
+        if file is None:
+            return True
+        return (getattr(file, "generated_by", None) is not None
+                or not getattr(file, "abs_src_path", None))
 
     def strata(self, pages):
         keys = []
@@ -178,7 +193,7 @@ class MkDocs(Adapter):
                 # The template environment, as a build makes it (the theme's, then on_env).
                 env = config.plugins.on_env(config.theme.get_env(), config=config, files=files)
                 return time_renders(
-                    chosen, sampled, render, self.page_key, warmup=list(warmup.values()),
+                    chosen, sampled, render, self.page_label, warmup=list(warmup.values()),
                     method="page.render(config, files) then mkdocs.commands.build._build_page(page, "
                            "config, doc_files, nav, env) per page (template render, page plugin "
                            "events, write to page.file.abs_dest_path under the work directory); "

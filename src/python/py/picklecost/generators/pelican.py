@@ -137,7 +137,15 @@ class Pelican(Adapter):
                 % (" at `%s` (removed afterwards)" % build_root if build_root else ""))
 
     def page_key(self, page):
-        return str(getattr(page, "relative_source_path", None) or payloads.page_key(page))
+        return self.relative_or_own(getattr(page, "source_path", None), page)
+
+    def own_name(self, page):
+        name = (getattr(page, "relative_source_path", None) or getattr(page, "save_as", None)
+                or payloads.own_name(page))
+        return str(name) if name else None
+
+    def page_virtual(self, page):
+        return not getattr(page, "source_path", None)
 
     def default_fields(self, page):
         return ["source_path", "_content", "metadata", "save_as"]
@@ -177,7 +185,7 @@ class Pelican(Adapter):
         try:
             with captured_output(), quiet_loggers(*LOGGERS):
                 result = time_renders(
-                    chosen, sampled, render, self.page_key, warmup=list(warmup.values()),
+                    chosen, sampled, render, self.page_label, warmup=list(warmup.values()),
                     method="pelican.writers.Writer(output, settings).write_file(doc.save_as, "
                            "generator.get_template(doc.template), generator.context, article=doc "
                            "| page=doc, url=doc.url, ...) per document, as "

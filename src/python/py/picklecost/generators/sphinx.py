@@ -24,6 +24,7 @@
   The in-memory doctree cache is set aside meanwhile, so the documents' doctrees stay as read.
 """
 
+import os
 import sys
 import types
 from pathlib import Path
@@ -132,7 +133,18 @@ class Sphinx(Adapter):
         return {"env": site.env}
 
     def page_key(self, page):
-        return str(getattr(page, "docname", None) or payloads.page_key(page))
+        if self.page_virtual(page):
+            return self.own_name(page) or payloads.page_key(page)
+        return self.relative_or_own(getattr(page, "source_path", None), page)
+
+    def own_name(self, page):
+        name = getattr(page, "docname", None) or payloads.own_name(page)
+        return str(name) if name else None
+
+    def page_virtual(self, page):
+        """A document with no source file (one an extension generates)."""
+        source = getattr(page, "source_path", None)
+        return not (source and os.path.isfile(source))
 
     def strata(self, pages):
         return [(self.page_key(p).rpartition("/")[0], len(getattr(p, "source", None) or ""))
@@ -159,7 +171,7 @@ class Sphinx(Adapter):
                 _retarget(app, log)
                 builder.prepare_writing(set(env.found_docs))
                 return time_renders(
-                    chosen, sampled, render, self.page_key, warmup=chosen[:1],
+                    chosen, sampled, render, self.page_label, warmup=chosen[:1],
                     method="sphinx.builders._write_docname(docname, env, builder) with the HTML "
                            "builder per document (the doctree loaded from the doctree directory, "
                            "references resolved, write_doc_serialized + write_doc), after "
