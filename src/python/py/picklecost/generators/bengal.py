@@ -341,9 +341,14 @@ def _prepare(site, pages=None):
     for name, step in steps:
         if past_render_deadline():
             return name
-        if step() is False:
+        if step() is _STOPPED:
             return name
     return None
+
+
+#: What `_related_posts` returns when the time limit stopped it (Bengal's own steps return
+#: what they like, False included).
+_STOPPED = object()
 
 
 def _related_per_page():
@@ -357,7 +362,7 @@ def _related_per_page():
 def _related_posts(site, pages):
     """Bengal's related-posts index (5 per page, by shared tags): for every page, or with
     `pages` and a Bengal whose orchestrator scores one page at a time (0.1), for those pages
-    only, the others keeping an empty list. False when the time limit stopped it."""
+    only, the others keeping an empty list. `_STOPPED` when the time limit stopped it."""
     from bengal.orchestration.related_posts import RelatedPostsOrchestrator
 
     if "tags" not in (getattr(site, "taxonomies", None) or {}):
@@ -374,7 +379,7 @@ def _related_posts(site, pages):
             page.related_posts = []
     for page in pages:
         if past_render_deadline():
-            return False
+            return _STOPPED
         if not page.metadata.get("_generated"):
             page.related_posts = orchestrator._find_related_posts(page, tags_of, tags, 5)
     return True
@@ -567,7 +572,7 @@ class _Renderer:
             return True
         with warnings.catch_warnings(), captured_output():
             warnings.simplefilter("ignore")
-            done = _related_posts(self.site, pages)
+            done = _related_posts(self.site, pages) is not _STOPPED
         for page in pages:
             fresh = self.fresh.get(id(page))
             if fresh is not None and "related_posts" in vars(page):
