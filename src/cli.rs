@@ -102,6 +102,15 @@ pub struct ScaleArgs {
     /// Seconds one run's workers may take before they are killed.
     #[arg(long, default_value_t = 300.0)]
     pub timeout: f64,
+    /// Seconds the whole experiment may take, the renderer's preparation included: a run not
+    /// started once they have passed is reported as not run.
+    #[arg(long, default_value_t = 3600.0, value_name = "S")]
+    pub scale_limit: f64,
+    /// Memory the sub-interpreter and process workers rendering pages (each holding a copy of
+    /// the site) may use in all, e.g. 4G (default: MemAvailable); a run with more workers than
+    /// fit is reported as not run.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
     /// Seconds loading the site may take (the generator's or --loader's load); a load still
     /// running then is stopped and the run ends with an error.
     #[arg(long, default_value_t = DEFAULT_LOAD_LIMIT, value_name = "SECONDS")]
@@ -200,6 +209,26 @@ pub struct AnalyzeArgs {
     #[arg(long, default_value_t = 15.0)]
     pub transport_budget: f64,
 
+    /// Seconds the render-cost probe may take, the generator's preparation of the pages
+    /// included; it stops between pages (and preparation steps) once they have passed.
+    #[arg(long, default_value_t = 300.0, value_name = "S")]
+    pub render_limit: f64,
+
+    /// Seconds the explanations (suggested payload, culprits, byte attribution, drag) may take
+    /// in all; each stops where they have passed, with what it found so far.
+    #[arg(long, default_value_t = 300.0, value_name = "S")]
+    pub diagnose_limit: f64,
+
+    /// Seconds the --growth copies may take in all (making, loading and measuring each); a
+    /// copy not started in time is reported as not measured.
+    #[arg(long, default_value_t = 900.0, value_name = "S")]
+    pub growth_limit: f64,
+
+    /// Memory the workers that each hold a copy of the site (sub-interpreters, spawned
+    /// processes) may use in all, e.g. 4G or 512M (default: MemAvailable when they start);
+    /// fewer workers start when --workers of them would not fit.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
     /// Seconds one page's render may take in the render cost; a page still rendering then is
     /// stopped and reported as failed (the others are measured).
     #[arg(long, default_value_t = DEFAULT_PAGE_LIMIT, value_name = "SECONDS")]

@@ -59,6 +59,8 @@ pub struct MeasureSettings {
 pub struct ExplainLimits {
     pub max_depth: u32,
     pub max_visits: u64,
+    /// Seconds the explanations may take in all (`--diagnose-limit`).
+    pub seconds: f64,
 }
 
 /// The transports, the render cost and the verdict thresholds.
@@ -68,6 +70,10 @@ pub struct TransportSettings {
     pub budget_seconds: f64,
     pub protocol: u8,
     pub thresholds: Thresholds,
+    /// Seconds the render-cost probe may take (`--render-limit`).
+    pub render_limit_seconds: f64,
+    /// Bytes the workers holding a copy of the site may use in all (`--memory-limit`).
+    pub memory_limit: Option<u64>,
     /// Seconds one page's render may take in the render cost (`--page-limit`).
     pub page_limit_seconds: f64,
 }
@@ -87,6 +93,8 @@ pub struct AnalyzeSettings {
     pub transports: Option<TransportSettings>,
     /// Model cost against page count, in one more --budget.
     pub growth: bool,
+    /// Seconds the growth copies may take in all (`--growth-limit`).
+    pub growth_limit_seconds: f64,
     pub quiet: bool,
     pub command_line: String,
 }
@@ -153,6 +161,14 @@ impl AnalyzeSettings {
                 args.practical, args.marginal
             )));
         }
+        for (flag, seconds) in [
+            ("--render-limit", args.render_limit),
+            ("--diagnose-limit", args.diagnose_limit),
+            ("--growth-limit", args.growth_limit),
+        ] {
+            positive_seconds(flag, seconds)?;
+        }
+        let memory_limit = args.memory_limit.as_deref().map(parse_size).transpose()?;
         let workers = args
             .workers
             .map(|w| w as usize)
@@ -165,6 +181,8 @@ impl AnalyzeSettings {
                 practical: args.practical,
                 marginal: args.marginal,
             },
+            render_limit_seconds: args.render_limit,
+            memory_limit,
             page_limit_seconds: args.page_limit,
         });
         Ok(Self {
@@ -189,9 +207,11 @@ impl AnalyzeSettings {
             explain: (!args.no_diagnose).then_some(ExplainLimits {
                 max_depth: args.max_depth,
                 max_visits: args.max_visits,
+                seconds: args.diagnose_limit,
             }),
             transports,
             growth: args.growth,
+            growth_limit_seconds: args.growth_limit,
             quiet: args.quiet,
             command_line: command_line(),
         })
@@ -211,6 +231,10 @@ pub struct ScaleSettings {
     /// In the order given, each once.
     pub strategies: Vec<Strategy>,
     pub timeout_seconds: f64,
+    /// Seconds the whole experiment may take (`--scale-limit`).
+    pub limit_seconds: f64,
+    /// Bytes the workers holding a copy of the site may use in all (`--memory-limit`).
+    pub memory_limit: Option<u64>,
     pub quiet: bool,
     pub command_line: String,
 }
@@ -233,6 +257,8 @@ impl ScaleSettings {
                 args.timeout
             )));
         }
+        positive_seconds("--scale-limit", args.scale_limit)?;
+        let memory_limit = args.memory_limit.as_deref().map(parse_size).transpose()?;
         let mut workers = match args.workers {
             Some(list) if !list.is_empty() => list,
             _ => {
@@ -265,6 +291,8 @@ impl ScaleSettings {
             workers,
             strategies,
             timeout_seconds: args.timeout,
+            limit_seconds: args.scale_limit,
+            memory_limit,
             quiet: args.quiet,
             command_line: command_line(),
         })
@@ -279,6 +307,32 @@ fn positive_seconds(flag: &str, seconds: f64) -> Result<(), UserError> {
     Err(UserError::Fields(format!(
         "{flag} must be a positive number of seconds, got {seconds}"
     )))
+}
+
+/// A memory size: bytes, or a number with K, M, G or T (powers of 1024; a trailing B or iB
+/// is allowed): `4G`, `512M`, `1.5GiB`, `1000000`.
+pub fn parse_size(text: &str) -> Result<u64, UserError> {
+    let bad = || {
+        UserError::Fields(format!(
+            "--memory-limit {text:?} is not a memory size; write bytes or a number with K, M, G \
+             or T (e.g. 4G, 512M)"
+        ))
+    };
+    let t = text.trim().to_ascii_uppercase();
+    let t = t.strip_suffix("IB").or_else(|| t.strip_suffix('B')).unwrap_or(&t);
+    let (number, scale) = match t.chars().last() {
+        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M') => (&t[..t.len() - 1], 1 << 20),
+        Some('G') => (&t[..t.len() - 1], 1 << 30),
+        Some('T') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let value: f64 = number.trim().parse().map_err(|_| bad())?;
+    let bytes = value * scale as f64;
+    if !(bytes.is_finite() && bytes >= 1.0 && bytes < u64::MAX as f64) {
+        return Err(bad());
+    }
+    Ok(bytes as u64)
 }
 
 /// `items` in their order, each only where it first occurs.
@@ -453,6 +507,18 @@ mod tests {
         let tmp = std::env::temp_dir().canonicalize().unwrap();
         let weird = tmp.join("does-not-exist-a").join("..").join("b");
         assert_eq!(resolve_existing_prefix(&weird), tmp.join("b"));
+    }
+
+    #[test]
+    fn memory_sizes_parse_in_powers_of_1024() {
+        assert_eq!(parse_size("4G").unwrap(), 4 << 30);
+        assert_eq!(parse_size("512m").unwrap(), 512 << 20);
+        assert_eq!(parse_size("1.5GiB").unwrap(), 3 << 29);
+        assert_eq!(parse_size("2kb").unwrap(), 2048);
+        assert_eq!(parse_size("1000000").unwrap(), 1_000_000);
+        for bad in ["", "G", "-1G", "0", "lots", "1.5X", "infG"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

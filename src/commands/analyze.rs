@@ -1,12 +1,13 @@
 //! `picklecost analyze`: a short pipeline of named phases — load, suggest, measure, inspect,
 //! explain, ship (transports and render cost), judge, report — timed by one phase timer.
 use crate::error::UserError;
-use crate::explain::{self, diagnose::PayloadDiagnosis};
+use crate::explain::{self, diagnose::Limited, diagnose::PayloadDiagnosis};
 use crate::generators::{self, LoadedSite, Workdir};
 use crate::growth;
 use crate::measure::{self, Measurements, facts::PickleFacts};
 use crate::memory;
 use crate::model::explain::{FieldComparison, Suggestion};
+use crate::model::phase_limit::{LimitedPhase, PhaseLimit};
 use crate::model::results::{EnvironmentInfo, GrowthJson, PythonInfo, Results};
 use crate::payloads::{self, PageView, Payloads};
 use crate::python::{self, Module, env, interp};
@@ -19,7 +20,7 @@ use crate::verdict;
 use anyhow::{Context, Result};
 use pyo3::prelude::*;
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub fn run(settings: AnalyzeSettings) -> Result<()> {
     let started = Instant::now();
@@ -77,6 +78,8 @@ fn analyze(
         settings,
         progress: Progress::new(settings.quiet),
         phases: Phases::default(),
+        explained: Limited::default(),
+        limits: Vec::new(),
     };
     interp::start(python_env).context("starting the embedded Python")?;
     let workdir = Workdir::create().context("creating a scratch directory")?;
@@ -93,8 +96,9 @@ fn analyze(
         let built = build_payloads(py, site, &fields, settings, suggestion.as_ref())?;
         let (measured, facts) = steps.measure(&built)?;
         let diagnoses = steps.diagnose(&built, &measured)?;
-        let transported = steps.ship(&built, &measured, &facts, &workdir)?;
+        let transported = steps.ship(&built, &measured, &facts, &workdir, loaded.loaded_site)?;
         let growth = steps.growth(py, site, &fields)?;
+        let limits = std::mem::take(&mut steps.limits);
 
         let report_started = Instant::now();
         let verdicts = match (&transported, &settings.transports) {
@@ -121,6 +125,7 @@ fn analyze(
             transported: transported.as_ref(),
             verdicts,
             notes,
+            limits,
         });
         // The report phase is timed up to the moment results.json is serialised.
         steps.phases.add("report", report_started.elapsed().as_secs_f64());
@@ -172,11 +177,14 @@ struct Loaded {
     loaded_site: Option<u64>,
 }
 
-/// What every phase of a run shares: the settings, the terminal's progress, the phase timer.
+/// What every phase of a run shares: the settings, the terminal's progress, the phase timer,
+/// how far the explanations got within their limit, and each limited phase against its limit.
 struct Steps<'a> {
     settings: &'a AnalyzeSettings,
     progress: Progress,
     phases: Phases,
+    explained: Limited,
+    limits: Vec<PhaseLimit>,
 }
 
 impl Steps<'_> {
@@ -201,20 +209,25 @@ impl Steps<'_> {
     }
 
     /// The minimal page payload `--explain` suggests, when it is asked for and there are pages.
+    /// Its time counts towards the explanations' limit, which starts here.
     fn suggestion(
         &mut self,
         py: Python<'_>,
         site: &LoadedSite,
         notes: &mut Vec<String>,
     ) -> Result<Option<Suggestion>> {
-        if self.settings.explain.is_none() || site.pages.is_empty() {
+        let Some(limits) = self.settings.explain else {
+            return Ok(None);
+        };
+        self.explained = Limited::until(Instant::now() + Duration::from_secs_f64(limits.seconds));
+        if site.pages.is_empty() {
             return Ok(None);
         }
         let protocol = self.settings.measure.protocol;
-        let progress = &self.progress;
+        let (progress, explained) = (&self.progress, &mut self.explained);
         self.phases.time("diagnose", || {
             progress.spinner("working out a minimal page payload");
-            let suggested = suggest(py, site, protocol, notes);
+            let suggested = limited_suggest(py, site, protocol, notes, explained);
             progress.clear();
             suggested
         })
@@ -241,7 +254,8 @@ impl Steps<'_> {
         Ok((measured, facts))
     }
 
-    /// Why each payload is the size it is, or fails (with `--explain`).
+    /// Why each payload is the size it is, or fails (with `--explain`), in what is left of the
+    /// explanations' limit after the suggestion.
     fn diagnose(
         &mut self,
         built: &Payloads<'_, '_>,
@@ -250,14 +264,21 @@ impl Steps<'_> {
         let Some(limits) = self.settings.explain else {
             return Ok(measured.payloads.iter().map(|_| Default::default()).collect());
         };
+        let spent = self.phases.0.get("diagnose").copied().unwrap_or(0.0);
+        let left = (limits.seconds - spent).max(0.0);
+        self.explained.deadline = Some(Instant::now() + Duration::from_secs_f64(left));
         let protocol = self.settings.measure.protocol;
-        let progress = &self.progress;
-        self.phases.time("diagnose", || {
+        let (progress, explained) = (&self.progress, &mut self.explained);
+        let diagnoses = self.phases.time("diagnose", || {
             progress.spinner("explaining sizes and failures");
-            let d = explain::diagnose::diagnose(built, &measured.payloads, protocol, limits);
+            let d = explain::diagnose::diagnose(built, &measured.payloads, protocol, limits, explained);
             progress.clear();
             d
-        })
+        });
+        let seconds = self.phases.0.get("diagnose").copied().unwrap_or(0.0);
+        self.limits
+            .push(diagnose_limit(&self.explained, limits.seconds, seconds));
+        diagnoses
     }
 
     /// The payloads shipped through each transport, and the render cost; its two phases are
@@ -268,6 +289,7 @@ impl Steps<'_> {
         measured: &Measurements,
         facts: &[PickleFacts],
         workdir: &Workdir,
+        per_worker: Option<u64>,
     ) -> Result<Option<transport::Outcome>> {
         let transports_reset = memory::reset_peak();
         let Some(transport_settings) = &self.settings.transports else {
@@ -277,9 +299,18 @@ impl Steps<'_> {
             "shipping payloads through a thread, sub-interpreters and processes, then rendering pages",
         );
         let closures: Vec<Vec<String>> = facts.iter().map(|f| f.import_closure.clone()).collect();
-        let outcome = transport::run(built, &measured.payloads, &closures, transport_settings, workdir);
+        let outcome = transport::run(
+            built,
+            &measured.payloads,
+            &closures,
+            transport_settings,
+            workdir,
+            per_worker,
+        );
         self.progress.clear();
         let outcome = outcome?;
+        self.limits
+            .push(render_limit(&outcome, transport_settings.render_limit_seconds));
         self.phases.add("transports", outcome.transports_seconds);
         if let Some(peak) = memory::peak().filter(|_| transports_reset) {
             self.phases.1.insert("transports".to_string(), peak);
@@ -296,6 +327,10 @@ impl Steps<'_> {
         let settings = self.settings;
         self.progress
             .spinner("measuring copies of the site with fewer and more pages");
+        let time = growth::Time {
+            budget_seconds: settings.measure.budget_seconds,
+            limit_seconds: settings.growth_limit_seconds,
+        };
         let g = self.phases.time("growth", || {
             growth::run(
                 py,
@@ -304,11 +339,77 @@ impl Steps<'_> {
                 fields,
                 &settings.exclude_keys,
                 settings.measure.protocol,
-                settings.measure.budget_seconds,
+                time,
             )
         });
         self.progress.clear();
-        Ok(Some(g?))
+        let (g, limit) = g?;
+        self.limits.push(limit);
+        Ok(Some(g))
+    }
+}
+
+/// The suggestion within the explanations' time limit (counted as one of their steps).
+fn limited_suggest(
+    py: Python<'_>,
+    site: &LoadedSite,
+    protocol: u8,
+    notes: &mut Vec<String>,
+    explained: &mut Limited,
+) -> Result<Option<Suggestion>> {
+    let what = "suggesting a payload";
+    explained.planned += 1;
+    explain::set_deadline(py, explained.deadline)?;
+    let suggested = suggest(py, site, protocol, notes);
+    explain::set_deadline(py, None)?;
+    let suggested = suggested?;
+    let checked = suggested.as_ref().map(|s| (s.cut, s.checked));
+    match checked {
+        Some((true, checked)) => {
+            explained.stopped_at.get_or_insert_with(|| {
+                format!(
+                    "{what} (its safety checks saw {checked} of {} pages)",
+                    site.pages.len()
+                )
+            });
+        }
+        _ if explained.deadline.is_some_and(|d| Instant::now() >= d) => {
+            explained.stopped_at.get_or_insert_with(|| what.to_string());
+        }
+        _ => explained.done += 1,
+    }
+    Ok(suggested)
+}
+
+/// The explanations against their limit.
+fn diagnose_limit(explained: &Limited, limit_seconds: f64, seconds: f64) -> PhaseLimit {
+    PhaseLimit {
+        phase: LimitedPhase::Diagnose,
+        limit_seconds,
+        seconds,
+        cut: explained.stopped_at.is_some(),
+        done: explained.done,
+        planned: explained.planned,
+        unit: "steps run".into(),
+        note: explained
+            .stopped_at
+            .as_ref()
+            .map(|step| format!("stopped at {step}")),
+    }
+}
+
+/// The render-cost probe against its limit.
+fn render_limit(outcome: &transport::Outcome, limit_seconds: f64) -> PhaseLimit {
+    let render = &outcome.render;
+    PhaseLimit {
+        phase: LimitedPhase::Render,
+        limit_seconds,
+        seconds: outcome.render_seconds,
+        cut: render.cut.is_some(),
+        done: render.pages,
+        planned: render.chosen.max(render.pages),
+        unit: "pages rendered".into(),
+        note: render.cut.as_ref().map(|part| format!("stopped while {part}")),
     }
 }
 
@@ -379,6 +480,14 @@ fn suggest(
 ) -> Result<Option<Suggestion>> {
     match explain::suggest(py, site, protocol) {
         Ok(s) if !s.fields.is_empty() => Ok(Some(s)),
+        Ok(s) if s.cut => {
+            notes.push(format!(
+                "the time limit (--diagnose-limit) stopped the suggestion after {} pages: nothing \
+                 to suggest",
+                s.checked
+            ));
+            Ok(None)
+        }
         Ok(_) => {
             notes.push("no page attribute is picklable and self-contained: nothing to suggest".to_string());
             Ok(None)

@@ -5,6 +5,7 @@
 //! The workers are the Python side's: `picklecost.scale.run` ends every one it started before it
 //! returns or raises (its crews are context managers), so no exit path here leaves one behind.
 use crate::generators::{self, LoadedSite, Workdir};
+use crate::memory::{self, WorkerMemory};
 use crate::model::scale::Scale;
 use crate::python::{self, Module, env, interp};
 use crate::report::OutDir;
@@ -43,8 +44,14 @@ fn scale(
     let workdir = Workdir::create().context("creating a scratch directory")?;
     Python::attach(|py| -> Result<()> {
         let python_info = describe_python(py)?;
+        let rss_before_load = memory::rss();
         let mut site = load_site(py, settings, &workdir, &progress)?;
-        let mut scale = measure(py, settings, &site, &workdir, &progress)?;
+        let loaded_site = memory::rss()
+            .zip(rss_before_load)
+            .map(|(after, before)| after.saturating_sub(before));
+        let worker_memory = worker_memory(settings, loaded_site);
+        let mut scale = measure(py, settings, &site, &workdir, &progress, &worker_memory)?;
+        scale.worker_memory = Some(worker_memory);
         let copy_changes = site_guard::copy_changes(
             site_before,
             std::path::Path::new(&site.copy.path),
@@ -89,6 +96,7 @@ fn measure(
     site: &LoadedSite,
     workdir: &Workdir,
     progress: &Progress,
+    worker_memory: &WorkerMemory,
 ) -> Result<Scale> {
     progress.spinner("rendering the pages sequentially and with every strategy");
     let module = python::module(py, Module::Scale)?;
@@ -97,6 +105,11 @@ fn measure(
     kwargs.set_item("n_pages", settings.pages)?;
     kwargs.set_item("budget", settings.budget_seconds)?;
     kwargs.set_item("timeout", settings.timeout_seconds)?;
+    kwargs.set_item("limit", settings.limit_seconds)?;
+    if worker_memory.limited() {
+        kwargs.set_item("memory_workers", worker_memory.started)?;
+        kwargs.set_item("memory_note", worker_memory.sentence())?;
+    }
     let strategies = settings.strategies.iter().map(|s| s.as_str());
     kwargs.set_item("strategies", PyList::new(py, strategies)?)?;
     let scratch = workdir.path().join("scale");
@@ -117,6 +130,13 @@ fn measure(
         })
     })?;
     python::from_py(&outcome)
+}
+
+/// How many render workers that each hold a copy of the site (sub-interpreters, processes)
+/// fit the memory: each taken to need what loading the site added to this process.
+fn worker_memory(settings: &ScaleSettings, loaded_site: Option<u64>) -> WorkerMemory {
+    let most = settings.workers.iter().copied().max().unwrap_or(1) as usize;
+    WorkerMemory::plan(most, 1, loaded_site, memory::available(), settings.memory_limit)
 }
 
 /// The one-sentence answer and the W = 1 checks, from the measured runs.

@@ -6,7 +6,9 @@ use crate::model::explain::{Attribution, Culprits, Drag, RepairedRaw};
 use crate::payloads::Payloads;
 use crate::settings::{ExplainLimits, tuning};
 use anyhow::Result;
+use pyo3::prelude::*;
 use serde::Serialize;
+use std::time::Instant;
 
 #[derive(Serialize, Debug, Clone, Default)]
 pub struct PayloadDiagnosis {
@@ -40,11 +42,58 @@ pub fn typical_index(p: &PayloadResult) -> Option<usize> {
         .map(|&(index, _)| index)
 }
 
+/// How far the explanations got within their time limit (`--diagnose-limit`): steps run to
+/// their end, of the steps planned, and the first step the limit cut or kept from running.
+#[derive(Debug, Clone, Default)]
+pub struct Limited {
+    pub deadline: Option<Instant>,
+    pub done: u64,
+    pub planned: u64,
+    pub stopped_at: Option<String>,
+}
+
+impl Limited {
+    pub fn until(deadline: Instant) -> Self {
+        Self {
+            deadline: Some(deadline),
+            ..Default::default()
+        }
+    }
+
+    /// `step` (one explanation, named `what`) within the time limit: not run once it has
+    /// passed (noted), its failure noted, its stop counted; an interrupt stops the run.
+    pub fn step<T>(
+        &mut self,
+        py: Python<'_>,
+        what: &str,
+        errors: &mut Vec<String>,
+        step: impl FnOnce() -> Result<T>,
+    ) -> Result<Option<T>> {
+        self.planned += 1;
+        if !super::set_deadline(py, self.deadline)? {
+            self.stopped_at.get_or_insert_with(|| what.to_string());
+            errors.push(format!(
+                "{what}: not run, the time limit (--diagnose-limit) had passed"
+            ));
+            return Ok(None);
+        }
+        let outcome = noted(step(), what, errors)?;
+        match self.deadline {
+            Some(deadline) if Instant::now() >= deadline => {
+                self.stopped_at.get_or_insert_with(|| what.to_string());
+            }
+            _ => self.done += 1,
+        }
+        Ok(outcome)
+    }
+}
+
 pub fn diagnose(
     payloads: &Payloads<'_, '_>,
     measured: &[PayloadResult],
     protocol: u8,
     limits: ExplainLimits,
+    limited: &mut Limited,
 ) -> Result<Vec<PayloadDiagnosis>> {
     let (py, site) = (payloads.py, payloads.site);
     let pages = site.page_list(py)?;
@@ -54,33 +103,36 @@ pub fn diagnose(
         let root = root_name(p.kind);
         let object = |index| payloads.object(p.kind, index);
         if let Some(&(index, _)) = p.failures.first() {
-            let culprits = object(index)
-                .map_err(anyhow::Error::from)
-                .and_then(|o| super::find_unpicklable(py, &o, root, protocol, limits));
-            d.culprits = noted(culprits, "finding unpicklable objects", &mut d.errors)?;
-            let repaired = object(index)
-                .map_err(anyhow::Error::from)
-                .and_then(|o| super::measure_repaired(py, &o, protocol));
-            d.repaired = noted(repaired, "measuring the repaired pickle", &mut d.errors)?;
+            d.culprits = limited.step(py, "finding unpicklable objects", &mut d.errors, || {
+                super::find_unpicklable(py, &object(index)?, root, protocol, limits)
+            })?;
+            d.repaired = limited.step(py, "measuring the repaired pickle", &mut d.errors, || {
+                super::measure_repaired(py, &object(index)?, protocol)
+            })?;
         }
         if let Some(index) = typical_index(p) {
             let obj = object(index)?;
-            let attribution = super::attribute_bytes(py, &obj, root, protocol, tuning::TOP_PATHS);
-            if let Some(mut a) = noted(attribution, "attributing bytes", &mut d.errors)? {
+            let attribution = limited.step(py, "attributing bytes", &mut d.errors, || {
+                super::attribute_bytes(py, &obj, root, protocol, tuning::TOP_PATHS)
+            })?;
+            if let Some(mut a) = attribution {
                 if p.kind != PayloadKind::Site {
                     a.subject = format!("{root} of {} (the median-sized one)", site.page_label(index));
                 }
                 d.attribution = Some(a)
             }
             if p.kind == PayloadKind::Page {
-                let drag = super::drag(py, &obj, site.site.bind(py), pages.as_any(), protocol);
-                if let Some(drag) = noted(drag, "finding back-references", &mut d.errors)? {
+                let drag = limited.step(py, "finding back-references", &mut d.errors, || {
+                    super::drag(py, &obj, site.site.bind(py), pages.as_any(), protocol)
+                })?;
+                if let Some(drag) = drag {
                     d.drag = drag;
                 }
             }
         }
         out.push(d);
     }
+    super::set_deadline(py, None)?;
     Ok(out)
 }
 

@@ -25,6 +25,19 @@ fn call<'py, T: DeserializeOwned>(
     python::from_py(&value).with_context(|| format!("reading the result of {function}"))
 }
 
+/// The Python side's explanations stop at `deadline` (None: no limit). False when it has
+/// passed already.
+pub fn set_deadline(py: Python<'_>, deadline: Option<std::time::Instant>) -> Result<bool> {
+    let remaining = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+    if remaining.is_some_and(|r| r.is_zero()) {
+        return Ok(false);
+    }
+    python::module(py, Module::Explain)?
+        .call_method1("set_deadline", (remaining.map(|r| r.as_secs_f64()),))
+        .map_err(|e| python::interrupt::or_else(py, &e, |why| anyhow::anyhow!("set_deadline: {why}")))?;
+    Ok(true)
+}
+
 pub fn find_unpicklable(
     py: Python<'_>,
     obj: &Bound<'_, PyAny>,

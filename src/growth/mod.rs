@@ -6,6 +6,7 @@ pub mod fit;
 
 use crate::generators::{self, LoadedSite, Workdir};
 use crate::measure::{self, PayloadResult};
+use crate::model::phase_limit::{LimitedPhase, PhaseLimit};
 use crate::model::results::{GrowthFit, GrowthJson, GrowthPoint, GrowthProjection};
 use crate::model::{GcMode, Stage};
 use crate::payloads::{PageView, Payloads};
@@ -37,7 +38,16 @@ impl measure::Progress for Silent {
     fn finish_measuring(&self) {}
 }
 
-/// Measure every copy within `budget_seconds` in all.
+/// What the copies share: `budget_seconds` planned among them (`--budget`), and a hard
+/// `limit_seconds` (`--growth-limit`) after which no copy is started.
+#[derive(Debug, Clone, Copy)]
+pub struct Time {
+    pub budget_seconds: f64,
+    pub limit_seconds: f64,
+}
+
+/// Measure every copy within `time`; the growth model, and how many copies were measured
+/// within the limit.
 pub fn run(
     py: Python<'_>,
     site: &LoadedSite,
@@ -45,16 +55,26 @@ pub fn run(
     fields: &[String],
     exclude_keys: &BTreeMap<String, Vec<String>>,
     protocol: u8,
-    budget_seconds: f64,
-) -> Result<GrowthJson> {
+    time: Time,
+) -> Result<(GrowthJson, PhaseLimit)> {
     let factors = factors(site.pages.len());
     let mut growth = GrowthJson {
         factors: factors.clone(),
         ..Default::default()
     };
+    let mut measured = 0;
+    let mut cut = false;
     let started = Instant::now();
     for (i, &factor) in factors.iter().enumerate() {
-        let left = budget_seconds - started.elapsed().as_secs_f64();
+        let spent = started.elapsed().as_secs_f64();
+        if spent >= time.limit_seconds {
+            cut = true;
+            growth.errors.push(format!(
+                "x{factor}: not measured, the growth limit (--growth-limit) had passed"
+            ));
+            continue;
+        }
+        let left = time.budget_seconds - spent;
         if left <= 0.0 {
             growth
                 .errors
@@ -64,7 +84,10 @@ pub fn run(
         // Each copy gets an equal share of what is left; its loading comes out of the share.
         let share = left / (factors.len() - i) as f64;
         match point(py, site, load, fields, exclude_keys, protocol, factor, share) {
-            Ok(points) => growth.points.extend(points),
+            Ok(points) => {
+                growth.points.extend(points);
+                measured += 1;
+            }
             // An interrupt is no copy's failure: it stops the run (the copy's scratch is gone,
             // dropped with its workdir on the way out).
             Err(e) if e.downcast_ref::<python::interrupt::Interrupted>().is_some() => return Err(e),
@@ -72,7 +95,17 @@ pub fn run(
         }
     }
     fit_and_project(&mut growth);
-    Ok(growth)
+    let limit = PhaseLimit {
+        phase: LimitedPhase::Growth,
+        limit_seconds: time.limit_seconds,
+        seconds: started.elapsed().as_secs_f64(),
+        cut,
+        done: measured,
+        planned: factors.len() as u64,
+        unit: "copies measured".into(),
+        note: cut.then(|| "the copies not started are listed under growth errors".into()),
+    };
+    Ok((growth, limit))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -110,6 +110,9 @@ pub struct Suggestion {
     pub sampled: u64,
     #[serde(default)]
     pub checked: u64,
+    /// The time limit cut the safety checks short: they saw `checked` pages, not all.
+    #[serde(default)]
+    pub cut: bool,
 }
 
 impl Suggestion {

@@ -2,6 +2,7 @@
 //! the strings results.json uses) and the results document. Imports nothing of the pipeline.
 pub mod explain;
 pub mod limit;
+pub mod phase_limit;
 pub mod results;
 pub mod scale;
 pub mod stats;

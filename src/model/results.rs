@@ -34,6 +34,9 @@ pub struct Results {
     /// Cost as a function of page count (`--growth`).
     pub growth: Option<GrowthJson>,
     pub memory: MemoryInfo,
+    /// Each phase with a time limit of its own: how much it did within it, and whether the
+    /// limit cut it.
+    pub limits: Vec<super::phase_limit::PhaseLimit>,
     pub environment: EnvironmentInfo,
 }
 
@@ -50,6 +53,8 @@ pub struct MemoryInfo {
     /// whole run.
     pub phase_peaks: BTreeMap<String, u64>,
     pub peak: Option<u64>,
+    /// How many transport workers (each holding a copy of the site) the memory let start.
+    pub workers: Option<crate::memory::WorkerMemory>,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -261,6 +266,10 @@ pub struct RenderJson {
     pub method: Option<String>,
     /// "page: error" of the first pages that failed to render; `failed` counts them all.
     pub errors: Vec<serde_json::Value>,
+    /// Pages chosen for the probe (`pages` of them rendered).
+    pub chosen: u64,
+    /// Where the render-cost probe's time limit cut it (None: it did not).
+    pub cut: Option<String>,
     pub failed: u64,
 }
 

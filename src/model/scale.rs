@@ -109,6 +109,13 @@ pub struct Scale {
     /// Each strategy's W = 1 run against the sequential baseline, filled in on the Rust side.
     #[serde(default)]
     pub single_worker: Vec<SingleWorkerCheck>,
+    /// The experiment against its time limit (`--scale-limit`): runs made of runs planned.
+    #[serde(default)]
+    pub limit: Option<super::phase_limit::PhaseLimit>,
+    /// How many render workers holding a copy of the site fit the memory, filled in on the
+    /// Rust side.
+    #[serde(default)]
+    pub worker_memory: Option<crate::memory::WorkerMemory>,
 }
 
 /// One worker of a strategy should render as fast as the main interpreter alone: its wall

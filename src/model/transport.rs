@@ -99,6 +99,9 @@ pub struct VerdictRow {
     pub setup_share: Option<f64>,
     pub class: VerdictClass,
     pub why: String,
+    /// Not measured: no worker of this transport fitted the memory (`why` has the figures).
+    #[serde(skip)]
+    pub held_back: bool,
 }
 
 /// The cheapest measured way for each per-page worker to hold the site-wide data.
@@ -146,6 +149,13 @@ pub struct Render {
     /// `--page-limit`); `failed` counts them all.
     #[serde(default)]
     pub errors: Vec<serde_json::Value>,
+    /// Pages the probe chose to render (`pages` of them were rendered).
+    #[serde(default)]
+    pub chosen: u64,
+    /// Where the render-cost probe's time limit cut it ("rendering", "preparing the site
+    /// (related posts)"); None when it did not.
+    #[serde(default)]
+    pub cut: Option<String>,
     #[serde(default)]
     pub failed: u64,
 }

@@ -29,6 +29,7 @@ pub struct Produced<'a> {
     pub transported: Option<&'a Outcome>,
     pub verdicts: Vec<VerdictRow>,
     pub notes: Vec<String>,
+    pub limits: Vec<crate::model::phase_limit::PhaseLimit>,
 }
 
 fn site_info(site: &LoadedSite, settings: &AnalyzeSettings) -> SiteInfo {
@@ -86,7 +87,11 @@ pub fn results(p: Produced) -> Results {
             verdict.text.push_str(&projected);
         }
     }
-    let answer = crate::verdict::answer(&payloads, &p.verdicts);
+    let mut answer = crate::verdict::answer(&payloads, &p.verdicts);
+    if let Some(rests_on) = crate::verdict::rests_on(&p.limits) {
+        answer.push(' ');
+        answer.push_str(&rests_on);
+    }
     let t = p.transported;
     let settings = p.settings;
     Results {
@@ -125,6 +130,8 @@ pub fn results(p: Produced) -> Results {
             sampled: o.render.sampled,
             method: o.render.method.clone(),
             errors: o.render.errors.iter().take(5).cloned().collect(),
+            chosen: o.render.chosen.max(o.render.pages),
+            cut: o.render.cut.clone(),
             failed: o.render.failed.max(o.render.errors.len() as u64),
         }),
         verdicts: p.verdicts,
@@ -152,8 +159,10 @@ pub fn results(p: Produced) -> Results {
                 .iter()
                 .flat_map(|m| m.sizes.iter().map(|&(_, b)| b))
                 .max(),
+            workers: t.map(|o| o.worker_memory.clone()),
             ..Default::default()
         },
+        limits: p.limits,
         environment: EnvironmentInfo {
             command_line: settings.command_line.clone(),
             ..p.environment

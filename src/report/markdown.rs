@@ -85,6 +85,16 @@ fn verdict(md: &mut String, r: &Results) {
     if r.verdict.page_drags_site {
         md.push_str("> **A single Page is nearly as large as the whole Site:** it drags the Site's object graph along. Ship a page subset instead of Page objects.\n\n");
     }
+    for limit in r.limits.iter().filter(|l| l.cut) {
+        let _ = writeln!(md, "> **Cut by a time limit:** {}.\n", limit.sentence());
+    }
+    if let Some(workers) = r.memory.workers.as_ref().filter(|w| w.limited()) {
+        let _ = writeln!(
+            md,
+            "> **Fewer workers for the memory:** {}.\n",
+            workers.sentence()
+        );
+    }
 }
 
 fn summary(md: &mut String, r: &Results) {
@@ -238,6 +248,7 @@ fn environment(md: &mut String, r: &Results) {
         r.environment.cpu, r.environment.cpu_count, r.environment.platform
     );
     memory(md, r);
+    limits(md, r);
     let _ = writeln!(
         md,
         "- {} {} ({} {})",
@@ -263,6 +274,20 @@ fn memory(md: &mut String, r: &Results) {
         r.memory.largest_payload.map_or("–".into(), bytes),
         phases.join(", ")
     );
+}
+
+/// Each limited phase against its time limit, and the transport workers the memory let start.
+fn limits(md: &mut String, r: &Results) {
+    for limit in &r.limits {
+        let _ = writeln!(md, "- Time limit, {}", limit.sentence());
+    }
+    if let Some(workers) = &r.memory.workers {
+        let _ = writeln!(
+            md,
+            "- Transport workers per sub-interpreter / process pool: {} (each worker taken to need the loaded site's size)",
+            workers.sentence()
+        );
+    }
 }
 
 /// How the site stayed untouched, and whether pickled paths have their real length.
@@ -908,6 +933,45 @@ fn entry_points(md: &mut String, r: &Results) {
 mod tests {
     use super::super::testdata;
     use super::*;
+
+    #[test]
+    fn a_cut_phase_and_held_back_workers_are_said_in_the_verdict_and_the_environment() {
+        let mut r = testdata::results();
+        let md = render(&r);
+        assert!(
+            !md.contains("Cut by a time limit") && !md.contains("Fewer workers"),
+            "{md}"
+        );
+        let env = section(&md, "Environment");
+        assert!(
+            env.contains(&format!("- Time limit, {}", r.limits[0].sentence())),
+            "{env}"
+        );
+        assert!(
+            env.contains("4 workers asked, 4 started per pool, 2 pools at once"),
+            "{env}"
+        );
+        r.limits[0].cut = true;
+        r.limits[0].done = 5;
+        r.memory.workers = Some(crate::memory::WorkerMemory::plan(
+            4,
+            1,
+            Some(2_000_000_000),
+            Some(5_000_000_000),
+            None,
+        ));
+        let md = render(&r);
+        let verdict = section(&md, "Verdict");
+        assert!(
+            verdict.contains(&format!("> **Cut by a time limit:** {}.", r.limits[0].sentence())),
+            "{verdict}"
+        );
+        assert!(verdict.contains("5 of 12 pages rendered"), "{verdict}");
+        assert!(
+            verdict.contains("> **Fewer workers for the memory:** 4 workers asked, 2 started: "),
+            "{verdict}"
+        );
+    }
 
     /// The text of section `heading` (a `## ` line) up to the next `## ` heading.
     fn section<'a>(md: &'a str, heading: &str) -> &'a str {

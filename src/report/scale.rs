@@ -135,6 +135,9 @@ fn heading(md: &mut String, results: &ScaleResults) {
     if let Some(note) = &scale.free_threaded_note {
         md.push_str(&format!("> {note}\n\n"));
     }
+    for line in crate::verdict::scale::limits(scale) {
+        md.push_str(&format!("> {line}\n\n"));
+    }
 }
 
 /// One workload: why it is unavailable, or its method, baseline, runs table and W = 1 check.

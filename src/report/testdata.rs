@@ -1,6 +1,7 @@
 //! A results document built by hand with every section of report.md present, for the report and
 //! terminal-summary tests: every figure is chosen here, so a test derives what the text says.
 use crate::model::explain::{Attribution, Drag, TopPath, TypeBytes};
+use crate::model::phase_limit::{LimitedPhase, PhaseLimit};
 use crate::model::results::*;
 use crate::model::transport::{EntryReadiness, ImportRow, ResultBack, VerdictRow};
 use crate::model::{GcMode, PayloadKind, Stage, Thresholds, TransportKind, VerdictClass};
@@ -100,6 +101,8 @@ pub fn results() -> Results {
             sampled: true,
             method: Some("Page.render()".into()),
             errors: Vec::new(),
+            chosen: 12,
+            cut: None,
             failed: 0,
         }),
         verdicts,
@@ -115,13 +118,8 @@ pub fn results() -> Results {
             phases: BTreeMap::from([("load".to_string(), 0.25), ("measure".to_string(), 5.5)]),
         },
         growth: Some(growth()),
-        memory: MemoryInfo {
-            rss_before_load: Some(40_000_000),
-            loaded_site: Some(25_000_000),
-            largest_payload: Some(900_000),
-            phase_peaks: BTreeMap::from([("measure".to_string(), 90_000_000)]),
-            peak: Some(90_000_000),
-        },
+        memory: memory(),
+        limits: limits(),
         environment: EnvironmentInfo {
             cpu: "Test CPU".into(),
             cpu_count: 8,
@@ -129,6 +127,38 @@ pub fn results() -> Results {
             command_line: "picklecost analyze sites/blog".into(),
         },
     }
+}
+
+/// The tool's memory, and the transport workers it let start (all that were asked).
+fn memory() -> MemoryInfo {
+    MemoryInfo {
+        rss_before_load: Some(40_000_000),
+        loaded_site: Some(25_000_000),
+        largest_payload: Some(900_000),
+        phase_peaks: BTreeMap::from([("measure".to_string(), 90_000_000)]),
+        peak: Some(90_000_000),
+        workers: Some(crate::memory::WorkerMemory::plan(
+            4,
+            2,
+            Some(25_000_000),
+            Some(8_000_000_000),
+            None,
+        )),
+    }
+}
+
+/// The render-cost probe within its limit.
+fn limits() -> Vec<PhaseLimit> {
+    vec![PhaseLimit {
+        phase: LimitedPhase::Render,
+        limit_seconds: 300.0,
+        seconds: 1.5,
+        cut: false,
+        done: 12,
+        planned: 12,
+        unit: "pages rendered".into(),
+        note: None,
+    }]
 }
 
 fn payloads() -> Vec<PayloadJson> {

@@ -15,6 +15,7 @@ pub mod thread;
 
 use crate::generators::Workdir;
 use crate::measure::PayloadResult;
+use crate::memory::{self, WorkerMemory};
 use crate::model::stats;
 use crate::model::transport::{EntryReadiness, ImportRow, Render, ResultBack, Setup};
 use crate::model::{PayloadKind, TransportKind};
@@ -218,6 +219,8 @@ pub struct Outcome {
     pub render: Render,
     pub render_hist: Histogram<u64>,
     pub workers: usize,
+    /// How many workers per sub-interpreter / process pool the memory let start.
+    pub worker_memory: WorkerMemory,
     pub transports_seconds: f64,
     pub render_seconds: f64,
 }
@@ -233,6 +236,8 @@ struct Run<'a, 'b, 'py> {
     imports: Imports,
     objects: Objects<'py>,
     workers: usize,
+    /// Bytes one worker holding a copy of the site is taken to need (the loaded site's size).
+    per_worker: Option<u64>,
     shares: Shares,
     render_dir: std::path::PathBuf,
 }
@@ -245,6 +250,7 @@ pub fn run<'py>(
     closures: &[Vec<String>],
     settings: &TransportSettings,
     workdir: &Workdir,
+    per_worker: Option<u64>,
 ) -> Result<Outcome> {
     let py = built.py;
     let started = Instant::now();
@@ -261,6 +267,7 @@ pub fn run<'py>(
         imports,
         objects,
         workers: settings.workers.max(1),
+        per_worker,
         shares: Shares::new(settings.budget_seconds, payloads),
         render_dir: workdir.path().join("render"),
     };
@@ -278,6 +285,7 @@ pub fn run<'py>(
         render: pooled.render,
         render_hist: pooled.render_hist,
         workers: run.workers,
+        worker_memory: pooled.worker_memory,
         transports_seconds: pooled.transports_seconds,
         render_seconds: pooled.render_seconds,
     })
@@ -293,6 +301,7 @@ struct Pooled<'py> {
     transports_seconds: f64,
     render_seconds: f64,
     per_cell: Duration,
+    worker_memory: WorkerMemory,
 }
 
 impl<'py> Run<'_, '_, 'py> {
@@ -341,14 +350,18 @@ impl<'py> Run<'_, '_, 'py> {
             .payloads
             .iter()
             .any(|p| self.imports.refused_isolated(p.kind).is_some());
-        let pools = Pools::start(
-            self.py,
-            self.workers,
-            &self.imports.all_modules,
-            needs_legacy,
-            &self.availability,
-            self.settings.protocol,
-        )?;
+        let worker_memory = self.worker_memory(needs_legacy);
+        let pools = match worker_memory.started {
+            0 => Pools::none(worker_memory.none_fit(), &self.availability),
+            started => Pools::start(
+                self.py,
+                started,
+                &self.imports.all_modules,
+                needs_legacy,
+                &self.availability,
+                self.settings.protocol,
+            )?,
+        };
         let per_cell = self.shares.cell(pools.transports_per_payload());
         let cells = self.pooled_cells(&pools, fork_cells, per_cell)?;
         let transports_seconds = started.elapsed().as_secs_f64();
@@ -369,7 +382,23 @@ impl<'py> Run<'_, '_, 'py> {
             transports_seconds,
             render_seconds,
             per_cell,
+            worker_memory,
         })
+    }
+
+    /// Workers per pool that fit the memory: every sub-interpreter and process pool is up at
+    /// once, each of its workers holding a copy of the site while it unpickles one.
+    fn worker_memory(&self, needs_legacy: bool) -> WorkerMemory {
+        let sub = self.availability.available(TransportKind::Subinterpreter) as usize;
+        let process = self.availability.available(TransportKind::Process) as usize;
+        let pools = sub * (1 + needs_legacy as usize) + process;
+        WorkerMemory::plan(
+            self.workers,
+            pools,
+            self.per_worker,
+            memory::available(),
+            self.settings.memory_limit,
+        )
     }
 
     /// Per payload: thread, sub-interpreter, the legacy one where an isolated one refuses the
@@ -429,16 +458,19 @@ impl<'py> Run<'_, '_, 'py> {
         ))
     }
 
-    /// The adapter's render cost of up to `RENDER_PAGES` pages, written under `render_dir`.
+    /// The adapter's render cost of up to `RENDER_PAGES` pages, written under `render_dir`,
+    /// within `--render-limit`.
     fn render_cost(&self) -> Result<(Render, Histogram<u64>)> {
         let (py, site) = (self.py, self.built.site);
-        let called = site.adapter.bind(py).call_method1(
-            "render_cost_within",
+        let called = python::module(py, Module::Transports)?.call_method1(
+            "render_cost",
             (
+                site.adapter.bind(py),
                 site.site.bind(py),
                 site.page_list(py)?,
                 site.pages.len().min(tuning::RENDER_PAGES),
                 self.render_dir.to_string_lossy().as_ref(),
+                self.settings.render_limit_seconds,
                 self.settings.page_limit_seconds,
             ),
         );

@@ -177,6 +177,19 @@ impl Pools {
         })
     }
 
+    /// No pool started: each one this Python offers for `why` (no worker fits the memory).
+    pub fn none(why: String, availability: &Availability) -> Self {
+        let reason = |kind| match availability.available(kind) {
+            true => Some(why.clone()),
+            false => availability.reason(kind),
+        };
+        Self {
+            isolated: Err(reason(TransportKind::Subinterpreter)),
+            legacy: Some(Err(why.clone())),
+            process: Err(reason(TransportKind::Process)),
+        }
+    }
+
     /// The pool of a transport, if it started.
     pub fn pool(&self, kind: TransportKind) -> Option<&Pool> {
         match kind {

@@ -138,5 +138,12 @@ pub fn table(scale: &Scale) -> String {
 pub fn print(scale: &Scale, out: &Path) {
     println!("{}", table(scale));
     println!("{}\n", scale.answer);
+    let cut = scale.limit.as_ref().is_some_and(|l| l.cut);
+    let held = scale.worker_memory.as_ref().is_some_and(|w| w.limited());
+    if cut || held {
+        for line in crate::verdict::scale::limits(scale) {
+            println!("  ! {line}");
+        }
+    }
     println!("report: {}", out.display());
 }

@@ -205,6 +205,15 @@ fn footer(s: &mut String, r: &Results, out: &Path) {
         (Some(peak), Some(site)) => format!("; peak RSS {} (loaded site {})", bytes(peak), bytes(site)),
         _ => String::new(),
     };
+    for limit in r.limits.iter().filter(|l| l.cut) {
+        s.push_str(&format!("\n  ! {}", wrap(&limit.sentence(), 92)));
+    }
+    if let Some(workers) = r.memory.workers.as_ref().filter(|w| w.limited()) {
+        s.push_str(&format!(
+            "\n  ! fewer transport workers for the memory: {}",
+            workers.sentence()
+        ));
+    }
     s.push_str(&format!(
         "\nmeasured {:.2} s of pickle operations in a {:.2} s run (load {:.2} s{memory}); report: {}\n",
         r.timing.measured_seconds,

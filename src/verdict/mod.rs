@@ -7,6 +7,7 @@ pub mod testdata;
 pub mod totals;
 
 use crate::model::PayloadKind;
+use crate::model::phase_limit::{LimitedPhase, PhaseLimit};
 use crate::model::results::{GrowthJson, PayloadJson, RepairedJson, SuggestionJson, Verdict};
 use crate::model::transport::VerdictRow;
 use crate::units::{bytes, nanos, ratio};
@@ -306,6 +307,41 @@ pub fn answer(payloads: &[PayloadJson], verdicts: &[VerdictRow]) -> String {
     s
 }
 
+/// What the answer rests on where a time limit cut a phase short, in a sentence per phase (None
+/// when no limit cut one).
+pub fn rests_on(limits: &[PhaseLimit]) -> Option<String> {
+    let said: Vec<String> = limits
+        .iter()
+        .filter(|l| l.cut)
+        .map(|l| match (l.phase, l.done) {
+            (LimitedPhase::Render, 0) => format!(
+                "No render cost was measured within the render-cost probe's time limit ({}), so \
+                 no strategy is judged against it.",
+                l.phase.flag()
+            ),
+            (LimitedPhase::Render, done) => format!(
+                "The render cost rests on {done} of {} pages: the render-cost probe's time limit \
+                 ({}) cut it.",
+                l.planned,
+                l.phase.flag()
+            ),
+            (LimitedPhase::Growth, done) => format!(
+                "The growth model rests on {done} of {} copies of the site: its time limit ({}) \
+                 cut it.",
+                l.planned,
+                l.phase.flag()
+            ),
+            (phase, done) => format!(
+                "The {} are partial ({done} of {} steps ran to their end within {}).",
+                phase.words(),
+                l.planned,
+                phase.flag()
+            ),
+        })
+        .collect();
+    (!said.is_empty()).then(|| said.join(" "))
+}
+
 /// "No: the Site cannot be pickled at all (...)", its first root causes and the cost after
 /// repairs.
 fn site_unpicklable(site: &PayloadJson) -> String {
@@ -336,6 +372,7 @@ fn site_unpicklable(site: &PayloadJson) -> String {
 /// One Site strategy: "practical via fork (0.4% of render time)".
 fn site_row(v: &VerdictRow) -> String {
     match (v.class, v.transfer_share) {
+        _ if v.held_back => format!("not measured via {} (no worker fitted the memory)", v.transport),
         (crate::model::VerdictClass::Unknown, _) => {
             format!("unclassified via {} (no render cost)", v.transport)
         }
@@ -459,6 +496,48 @@ mod tests {
     use super::testdata::*;
     use super::*;
     use crate::model::{TransportKind, VerdictClass};
+
+    fn cut(phase: LimitedPhase, done: u64, planned: u64, cut: bool) -> PhaseLimit {
+        PhaseLimit {
+            phase,
+            limit_seconds: 60.0,
+            seconds: 61.0,
+            cut,
+            done,
+            planned,
+            unit: "things".into(),
+            note: None,
+        }
+    }
+
+    #[test]
+    fn the_answer_says_what_a_cut_phase_left_it_resting_on() {
+        assert_eq!(rests_on(&[cut(LimitedPhase::Render, 60, 60, false)]), None);
+        assert_eq!(
+            rests_on(&[cut(LimitedPhase::Render, 12, 60, true)]).unwrap(),
+            "The render cost rests on 12 of 60 pages: the render-cost probe's time limit \
+             (--render-limit) cut it."
+        );
+        let both = rests_on(&[
+            cut(LimitedPhase::Render, 0, 60, true),
+            cut(LimitedPhase::Diagnose, 3, 7, true),
+            cut(LimitedPhase::Growth, 2, 4, true),
+        ])
+        .unwrap();
+        assert!(both.starts_with("No render cost was measured within"), "{both}");
+        assert!(
+            both.contains(
+                " The explanations are partial (3 of 7 steps ran to their end within --diagnose-limit)."
+            ),
+            "{both}"
+        );
+        assert!(
+            both.ends_with(
+                "The growth model rests on 2 of 4 copies of the site: its time limit (--growth-limit) cut it."
+            ),
+            "{both}"
+        );
+    }
 
     fn fields() -> Vec<String> {
         vec!["source_path".into(), "content".into()]

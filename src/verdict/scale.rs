@@ -150,3 +150,25 @@ pub fn answer(scale: &Scale, cpus: usize) -> String {
         ),
     }
 }
+
+/// The experiment against its time limit, and the render workers the memory let run.
+pub fn limits(scale: &Scale) -> Vec<String> {
+    let mut lines: Vec<String> = scale
+        .limit
+        .iter()
+        .map(|l| format!("Time limit, {}.", l.sentence()))
+        .collect();
+    if let Some(w) = &scale.worker_memory {
+        let held = if w.limited() {
+            "sub-interpreter and process render runs with more workers were not run"
+        } else {
+            "no run held back"
+        };
+        lines.push(format!(
+            "Render workers holding a copy of the site (sub-interpreters, processes): {} \
+             (each taken to need the loaded site's size); {held}.",
+            w.sentence()
+        ));
+    }
+    lines
+}

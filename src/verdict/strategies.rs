@@ -191,9 +191,18 @@ impl Judged<'_> {
             setup_share: None,
             class: Class::Impractical,
             why: String::new(),
+            held_back: false,
         };
         let render = &self.outcome.render;
-        if !cell.available || cell.roundtrip.is_empty() {
+        let pooled = matches!(
+            cell.transport,
+            TransportKind::Subinterpreter | TransportKind::SubinterpreterLegacy | TransportKind::Process
+        );
+        if !cell.available && pooled && self.outcome.worker_memory.started == 0 {
+            row.class = Class::Unknown;
+            row.held_back = true;
+            row.why = cell.reason.clone().unwrap_or_default();
+        } else if !cell.available || cell.roundtrip.is_empty() {
             row.why = self.not_shippable(cell, strategy);
         } else if !render.available || self.render_total <= 0.0 {
             row.class = Class::Unknown;
@@ -444,6 +453,7 @@ mod tests {
             },
             render_hist: render_ns.map_or_else(new_histogram, |ns| hist(ns, 100)),
             workers: WORKERS,
+            worker_memory: crate::memory::WorkerMemory::plan(WORKERS, 2, None, None, None),
             transports_seconds: 1.0,
             render_seconds: 1.0,
         }

@@ -131,6 +131,7 @@ pub fn row(
         setup_share: Some(0.01),
         class,
         why: format!("{payload} via {transport} | measured"),
+        held_back: false,
     }
 }
 

@@ -761,3 +761,210 @@ fn t_phase(r: &serde_json::Value, phase: &str) -> f64 {
         .as_f64()
         .unwrap_or_else(|| panic!("phase {phase} missing"))
 }
+
+/// The limited phases of a run on `site` with `extra` options: its results and stdout.
+fn limited_run(site: &Path, tag: &str, extra: &[&str]) -> (serde_json::Value, String, String) {
+    let tmp = TempDir::new(tag);
+    let out = tmp.path().join("out");
+    let o = analyze(site, &out, extra);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    assert_no_staging_left(&out);
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    (read_results(&out), stdout(&o), report)
+}
+
+fn phase_limit<'a>(r: &'a serde_json::Value, phase: &str) -> &'a serde_json::Value {
+    r["limits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["phase"] == phase)
+        .unwrap_or_else(|| panic!("no {phase} limit in {}", r["limits"]))
+}
+
+/// Workers per pool as the memory allows: as many as fit `available / (per_worker x pools)`,
+/// at most the ones asked.
+fn assert_worker_arithmetic(w: &serde_json::Value) {
+    let (asked, started) = (w["asked"].as_u64().unwrap(), w["started"].as_u64().unwrap());
+    let per_worker = w["per_worker"]
+        .as_u64()
+        .expect("the loaded site's size is measured here");
+    let available = w["available"].as_u64().expect("MemAvailable is read here");
+    let pools = w["pools"].as_u64().unwrap().max(1);
+    assert_eq!(started, asked.min(available / (per_worker * pools)), "{w}");
+}
+
+#[test]
+fn a_default_run_reports_each_phase_within_its_limit() {
+    let site = tiny_blog();
+    let (r, out, report) = limited_run(&site, "limits-default", &[]);
+    let render = phase_limit(&r, "render");
+    assert_eq!(render["cut"], false);
+    assert_eq!(render["limit_seconds"], 300.0);
+    assert_eq!(render["done"], r["render"]["pages"]);
+    assert_eq!(
+        render["done"], TINY_BLOG.pages,
+        "every page of a small site is rendered"
+    );
+    assert_eq!(render["planned"], r["render"]["chosen"]);
+    assert!(r["render"]["cut"].is_null());
+    let diagnose = phase_limit(&r, "diagnose");
+    assert_eq!(diagnose["cut"], false);
+    assert_eq!(diagnose["done"], diagnose["planned"]);
+    // The suggestion, then per payload: attribution of site, page and page_subset, the
+    // page's drag, and the page_suggested payload's attribution.
+    assert!(diagnose["planned"].as_u64().unwrap() >= 5, "{diagnose}");
+    assert!(
+        diagnose["seconds"].as_f64().unwrap() <= r["timing"]["phases"]["diagnose"].as_f64().unwrap() + 1e-6
+    );
+    let w = &r["memory"]["workers"];
+    assert_eq!(w["available_from"], "MemAvailable");
+    assert_eq!(w["per_worker"], r["memory"]["loaded_site"]);
+    assert_worker_arithmetic(w);
+    assert_eq!(w["started"], w["asked"], "a small site's workers all fit");
+    assert!(!out.contains("cut by its"), "{out}");
+    assert!(!report.contains("Cut by a time limit"), "{report}");
+    assert!(
+        report.contains("- Time limit, render-cost probe: 16 of 16 pages rendered"),
+        "{report}"
+    );
+}
+
+#[test]
+fn time_limits_cut_the_phases_and_the_run_finishes_with_what_it_has() {
+    let site = tiny_blog();
+    let before = snapshot(&site);
+    let (r, out, report) = limited_run(
+        &site,
+        "limits-cut",
+        &["--render-limit", "0.000001", "--diagnose-limit", "0.000001"],
+    );
+    assert_eq!(before, snapshot(&site), "the site directory changed");
+    let render = phase_limit(&r, "render");
+    assert_eq!(
+        (render["cut"].as_bool(), render["done"].as_u64()),
+        (Some(true), Some(0))
+    );
+    assert_eq!(render["planned"], TINY_BLOG.pages);
+    assert_eq!(r["render"]["available"], false);
+    assert!(
+        r["render"]["reason"].as_str().unwrap().contains("--render-limit"),
+        "{}",
+        r["render"]
+    );
+    assert!(
+        r["render"]["cut"]
+            .as_str()
+            .unwrap()
+            .starts_with("preparing the site"),
+        "{}",
+        r["render"]
+    );
+    let diagnose = phase_limit(&r, "diagnose");
+    assert_eq!(diagnose["cut"], true);
+    assert!(diagnose["done"].as_u64().unwrap() < diagnose["planned"].as_u64().unwrap());
+    // The payloads were still measured, and the answer says what it rests on.
+    assert!(payload(&r, "site")["bytes"]["median"].as_u64().unwrap() > 0);
+    let answer = r["answer"].as_str().unwrap();
+    assert!(answer.contains("No render cost was measured"), "{answer}");
+    assert!(answer.contains("explanations are partial"), "{answer}");
+    assert!(
+        out.contains("! render-cost probe: 0 of 16 pages rendered"),
+        "{out}"
+    );
+    assert!(
+        report.contains("**Cut by a time limit:** render-cost probe: 0 of 16"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_memory_limit_holds_transport_workers_back() {
+    let site = tiny_blog();
+    // Nothing fits in 1 MiB: no sub-interpreter or process pool starts, and the verdict says
+    // those transports were not measured rather than that the Site cannot go that way.
+    let (r, out, report) = limited_run(
+        &site,
+        "limits-memory-none",
+        &["--memory-limit", "1M", "--no-diagnose"],
+    );
+    let w = &r["memory"]["workers"];
+    assert_eq!(w["available"], 1 << 20);
+    assert_eq!(w["available_from"], "--memory-limit");
+    assert_eq!(w["started"], 0);
+    assert_worker_arithmetic(w);
+    for cell in r["transports"].as_array().unwrap() {
+        if cell["name"] == "process" {
+            assert_eq!(cell["available"], false, "{cell}");
+            assert!(
+                cell["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("no worker fits the memory"),
+                "{cell}"
+            );
+        }
+    }
+    assert!(
+        r["answer"].as_str().unwrap().contains("not measured via process"),
+        "{}",
+        r["answer"]
+    );
+    assert!(
+        out.contains("fewer transport workers for the memory: 2 workers asked, 0 started"),
+        "{out}"
+    );
+    assert!(report.contains("**Fewer workers for the memory:**"), "{report}");
+    // Room for one worker per pool (and a half): one starts of the two asked.
+    let per_worker = w["per_worker"].as_u64().unwrap();
+    let pools = w["pools"].as_u64().unwrap();
+    let limit = (per_worker * pools * 3 / 2).to_string();
+    let (r, _, _) = limited_run(
+        &site,
+        "limits-memory-one",
+        &["--memory-limit", &limit, "--workers", "2", "--no-diagnose"],
+    );
+    let w = &r["memory"]["workers"];
+    assert_worker_arithmetic(w);
+    assert_eq!(
+        (w["asked"].as_u64(), w["started"].as_u64()),
+        (Some(2), Some(1)),
+        "{w}"
+    );
+    let process = r["transports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "process" && c["payload"] == "site")
+        .unwrap();
+    assert_eq!(process["available"], true, "{process}");
+}
+
+#[test]
+fn bad_limits_are_one_error_line() {
+    let site = tiny_blog();
+    let tmp = TempDir::new("limits-bad");
+    for (args, says) in [
+        (
+            ["--render-limit", "0"],
+            "--render-limit must be a positive number of seconds",
+        ),
+        (
+            ["--diagnose-limit", "inf"],
+            "--diagnose-limit must be a positive number of seconds",
+        ),
+        (
+            ["--growth-limit", "nan"],
+            "--growth-limit must be a positive number of seconds",
+        ),
+        (
+            ["--memory-limit", "lots"],
+            "--memory-limit \"lots\" is not a memory size",
+        ),
+    ] {
+        let out = tmp.path().join("out");
+        let o = analyze(&site, &out, &args);
+        assert_one_error_line(&o, says);
+        assert!(!out.join("results.json").exists());
+    }
+}

@@ -142,6 +142,64 @@ pub fn growth_of(site: &std::path::Path, factors: usize) {
             .contains("At 10,000 pages (a projection")
     );
     assert!(r["timing"]["phases"]["growth"].as_f64().unwrap() > 0.0);
+    let limit = r["limits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["phase"] == "growth")
+        .expect("the growth limit is reported");
+    assert_eq!(limit["cut"], false);
+    assert_eq!(
+        (limit["done"].as_u64(), limit["planned"].as_u64()),
+        (Some(factors as u64), Some(factors as u64))
+    );
+}
+
+#[test]
+fn the_growth_limit_stops_the_copies_and_says_how_many_were_measured() {
+    let site = tiny_blog();
+    let tmp = TempDir::new("growth-limit");
+    let out = tmp.path().join("out");
+    let o = analyze(
+        &site,
+        &out,
+        &[
+            "--growth",
+            "--growth-limit",
+            "0.000000001",
+            "--no-transports",
+            "--no-diagnose",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = read_results(&out);
+    let limit = r["limits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["phase"] == "growth")
+        .expect("the growth limit is reported");
+    assert_eq!(limit["cut"], true);
+    assert_eq!(limit["planned"], 6);
+    let errors = r["growth"]["errors"].as_array().unwrap();
+    let not_started = errors
+        .iter()
+        .filter(|e| {
+            e.as_str()
+                .unwrap()
+                .ends_with("not measured, the growth limit (--growth-limit) had passed")
+        })
+        .count() as u64;
+    // A copy takes far longer than a nanosecond: at most the first one was made.
+    assert!(not_started >= 5, "{errors:?}");
+    assert_eq!(
+        limit["done"].as_u64().unwrap() + not_started,
+        6,
+        "{limit} {errors:?}"
+    );
+    let answer = r["answer"].as_str().unwrap();
+    assert!(answer.contains("The growth model rests on"), "{answer}");
+    assert!(stdout(&o).contains("! growth copies: "), "{}", stdout(&o));
 }
 
 #[test]

@@ -438,3 +438,110 @@ fn python_and_rust_name_the_same_kinds() {
     available.sort();
     assert_eq!(listed("available"), available);
 }
+
+#[test]
+fn the_scale_limit_and_the_memory_are_reported_and_the_run_finishes() {
+    let site = tiny_blog();
+    let tmp = TempDir::new("scale-limits");
+    // 1 MiB fits no render worker holding a copy of the site: sub-interpreter and process
+    // render runs are not run, threads and forks are.
+    let out = tmp.path().join("memory");
+    let o = scale(
+        &site,
+        &out,
+        &[
+            "--pages",
+            "3",
+            "--workers",
+            "1,2",
+            "--strategies",
+            "thread,process",
+            "--memory-limit",
+            "1M",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let r = read_results(&out);
+    let w = &r["scale"]["worker_memory"];
+    assert_eq!(
+        (w["asked"].as_u64(), w["started"].as_u64()),
+        (Some(2), Some(0)),
+        "{w}"
+    );
+    assert_eq!(w["available"], 1 << 20);
+    for row in runs(&r, "render", "process") {
+        assert_eq!(row["available"], false, "{row}");
+        assert!(
+            row["reason"]
+                .as_str()
+                .unwrap()
+                .contains("would not fit the memory"),
+            "{row}"
+        );
+    }
+    for row in runs(&r, "render", "thread") {
+        assert_eq!(row["available"], true, "{row}");
+    }
+    // The markdown workload ships page sources, not the site: its process runs are made.
+    assert!(
+        runs(&r, "markdown", "process")
+            .iter()
+            .all(|row| row["available"] == true)
+    );
+    let limit = &r["scale"]["limit"];
+    assert_eq!(limit["cut"], false);
+    assert_eq!(
+        (limit["done"].as_u64(), limit["planned"].as_u64()),
+        (Some(8), Some(8))
+    );
+    assert!(
+        stdout(&o).contains("2 workers asked, 0 started"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A limit that has passed before the first run: nothing is run, the run still finishes.
+    let out = tmp.path().join("limit");
+    let o = scale(
+        &site,
+        &out,
+        &[
+            "--pages",
+            "3",
+            "--workers",
+            "1",
+            "--strategies",
+            "thread",
+            "--scale-limit",
+            "0.000001",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    assert_no_staging_left(&out);
+    let r = read_results(&out);
+    let limit = &r["scale"]["limit"];
+    assert_eq!(limit["cut"], true, "{limit}");
+    assert_eq!(
+        (limit["done"].as_u64(), limit["planned"].as_u64()),
+        (Some(0), Some(2))
+    );
+    for row in r["scale"]["runs"].as_array().unwrap() {
+        let reason = row["reason"].as_str().unwrap();
+        assert!(
+            reason.starts_with("not run: the time limit (--scale-limit) had passed"),
+            "{row}"
+        );
+    }
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("Time limit, scale runs: 0 of 2 runs made"),
+        "{report}"
+    );
+    assert!(
+        stdout(&o).contains("cut by its 0.000001 s limit (--scale-limit)"),
+        "{}",
+        stdout(&o)
+    );
+}

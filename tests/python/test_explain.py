@@ -1061,3 +1061,49 @@ class SharedShowcaseTests(_RealSiteTests, unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DiagnoseLimitTests(unittest.TestCase):
+    """The explanations stop where their time limit has passed (set to one already past: no
+    clock is involved), with what they found so far."""
+
+    def setUp(self):
+        self.addCleanup(walk.set_deadline, None)
+
+    @staticmethod
+    def many_failing(n):
+        # n children that each fail to pickle (a lock inside): every one is probed.
+        return Node(items=[Node(lock=threading.Lock(), i=i) for i in range(n)])
+
+    def test_the_culprit_search_stops_and_counts_the_objects_it_visited(self):
+        graph = self.many_failing(300)
+        whole = explain.find_unpicklable(graph, "g")
+        self.assertFalse(whole["truncated"])
+        self.assertEqual(len(whole["failures"]), 300)
+        walk.set_deadline(-1)
+        cut = explain.find_unpicklable(graph, "g")
+        self.assertTrue(cut["truncated"])
+        self.assertEqual(cut["limits"], ["time limit (--diagnose-limit) reached after 64 objects"])
+        self.assertEqual(cut["visited"], 64)
+        self.assertLess(len(cut["failures"]), 300)
+
+    def test_byte_attribution_stops_with_the_objects_it_recorded(self):
+        graph = [Node(i=i, name="n%d" % i) for i in range(5000)]
+        self.assertGreater(explain.attribute_bytes(graph, "g")["objects"], 4096)
+        walk.set_deadline(-1)
+        with self.assertRaises(walk.OutOfTime) as caught:
+            explain.attribute_bytes(graph, "g")
+        self.assertIn("--diagnose-limit", str(caught.exception))
+
+    def test_the_suggestion_says_how_many_pages_its_checks_saw(self):
+        site = Node(name="site")
+        pages = [Node(title="t%d" % i, body="b" * i, site=site) for i in range(10)]
+        whole = explain.suggest(pages, site)
+        self.assertEqual((whole["checked"], whole["cut"]), (10, False))
+        self.assertIn("title", whole["fields"])
+        walk.set_deadline(-1)
+        cut = explain.suggest(pages, site)
+        self.assertEqual((cut["checked"], cut["cut"]), (0, True))
+        self.assertEqual(cut["fields"], [])
+        walk.set_deadline(None)
+        self.assertEqual(explain.suggest(pages, site), whole, "the limit is lifted")

@@ -560,3 +560,106 @@ def threading_lock_holder():
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class _CountingAdapter(Adapter):
+    """Renders through `time_renders`; `stop_after` pages in, the probe's time limit passes
+    (the deadline is moved into the past: no clock is involved)."""
+
+    def __init__(self, stop_after=None):
+        self.stop_after = stop_after
+        self.rendered = []
+
+    def render_cost(self, site, pages, sample, workdir):
+        from picklecost.generators import base
+
+        def render(page):
+            self.rendered.append(page)
+            if self.stop_after is not None and len(self.rendered) >= self.stop_after:
+                base.render_deadline = time.monotonic() - 1.0
+            return "<p>%s</p>" % page
+
+        chosen = list(pages)[:sample]
+        return base.time_renders(chosen, False, render, str)
+
+
+class RenderLimitTests(unittest.TestCase):
+    PAGES = ["a", "b", "c", "d", "e", "f"]
+
+    def test_without_a_limit_every_chosen_page_is_rendered(self):
+        adapter = _CountingAdapter()
+        result = transports.render_cost(adapter, None, self.PAGES, 5, tempfile.gettempdir(), None)
+        self.assertEqual((result["pages"], result["chosen"], result["cut"]), (5, 5, None))
+        self.assertTrue(result["available"])
+        self.assertEqual(adapter.rendered, self.PAGES[:5])
+
+    def test_the_limit_stops_between_pages_and_says_how_many_were_rendered(self):
+        adapter = _CountingAdapter(stop_after=3)
+        result = transports.render_cost(adapter, None, self.PAGES, 6, tempfile.gettempdir(), 3600)
+        self.assertEqual((result["pages"], result["chosen"], result["cut"]), (3, 6, "rendering"))
+        self.assertEqual(adapter.rendered, self.PAGES[:3])
+        self.assertTrue(result["available"], "three rendered pages are a render cost")
+        from picklecost.generators import base
+
+        self.assertIsNone(base.render_deadline, "the limit is lifted after the probe")
+
+    def test_a_limit_that_passed_before_the_first_page_leaves_no_render_cost(self):
+        adapter = _CountingAdapter()
+        result = transports.render_cost(adapter, None, self.PAGES, 6, tempfile.gettempdir(), 0)
+        self.assertEqual((result["pages"], result["chosen"], result["cut"]), (0, 6, "rendering"))
+        self.assertEqual(adapter.rendered, [])
+        self.assertFalse(result["available"])
+        self.assertIn("--render-limit", result["reason"])
+
+
+class BengalRelatedPostsTests(unittest.TestCase):
+    """The render-cost probe prepares the related posts of the pages it renders only: they are
+    the ones Bengal's own full index gives those pages."""
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.work, True)
+
+    def load(self):
+        return generators.load(SITE, "discovered", None, self.work)
+
+    def related(self, loaded, pages):
+        """{page: [its related posts]}, pages named relative to the site (each load has a
+        private copy of its own)."""
+        key = loaded.adapter.page_key
+        return {key(p): [key(r) for r in (p.related_posts or [])] for p in pages}
+
+    def test_the_chosen_pages_get_the_related_posts_of_the_full_index(self):
+        from picklecost.generators import bengal
+
+        if not bengal._related_per_page():
+            self.skipTest("this Bengal builds its related-posts index in one call")
+        full = self.load()
+        self.assertIsNone(bengal._prepare(full.site))
+        everywhere = self.related(full, full.pages)
+        self.assertTrue(any(everywhere.values()), "the sample's pages share tags")
+        chosen_one = self.load()
+        key = chosen_one.adapter.page_key
+        # Some pages with related posts, some without.
+        chosen = [p for i, p in enumerate(chosen_one.pages)
+                  if (everywhere[key(p)] and i % 2) or i % 5 == 0]
+        self.assertIsNone(bengal._prepare(chosen_one.site, chosen))
+        got = self.related(chosen_one, chosen)
+        self.assertTrue(any(got.values()), "some chosen pages have related posts")
+        self.assertEqual(got, {k: everywhere[k] for k in got})
+        others = [p for p in chosen_one.pages if p not in chosen]
+        self.assertTrue(others)
+        self.assertEqual([p.related_posts for p in others], [[] for _ in others])
+
+    def test_a_passed_limit_stops_the_preparation_before_its_first_step(self):
+        from picklecost.generators import base, bengal
+
+        loaded = self.load()
+        result = transports.render_cost(loaded.adapter, loaded.site, loaded.pages, 4,
+                                        os.path.join(self.work, "render"), 0)
+        self.assertEqual(result["cut"], "preparing the site (sections)")
+        self.assertEqual((result["pages"], result["chosen"]), (0, 4))
+        self.assertFalse(result["available"])
+        self.assertIn("--render-limit", result["reason"])
+        self.assertIsNone(base.render_deadline)
+        self.assertFalse(bengal._prepared(loaded.site), "no step ran")

@@ -105,6 +105,8 @@ class _Tracker(pickle._Pickler):
             return
         parent = top.rec
         r = len(self.parent)
+        if not r & 4095 and walk.past_deadline():
+            raise walk.out_of_time(r)
         self.parent.append(parent)
         self.elem.append(elem)
         self.rtype.append(t)

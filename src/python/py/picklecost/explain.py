@@ -30,7 +30,9 @@ from .util import even_sample
 from .walk import find_unpicklable, root_causes  # noqa: F401 - re-exported
 
 __all__ = ["find_unpicklable", "root_causes", "attribute_bytes", "drag", "suggest",
-           "build_payload", "compare_payloads"]
+           "build_payload", "compare_payloads", "set_deadline"]
+
+set_deadline = walk.set_deadline
 
 
 def _ids(objects):
@@ -92,6 +94,8 @@ def _drag(page, site, others, root, protocol):
 
     out = []
     for _name, elem, value in walk.top_level(page, protocol):
+        if walk.past_deadline():
+            raise walk.out_of_time(len(out))
         hits, _error = walk.reaches(value, targets, protocol, cut)
         if not hits:
             continue
@@ -168,7 +172,9 @@ def suggest(pages, site, protocol=5, sample=20, build=None):
     dicts). A property is taken only if its value passes the same checks on every page.
 
     Returns {"fields": [...], "exclude_keys": {field: [keys]}, "median_bytes": int,
-    "dropped": [{"field", "reason"}], "sampled": int, "checked": int}; median_bytes is the
+    "dropped": [{"field", "reason"}], "sampled": int, "checked": int, "cut": bool}: checked
+    counts the pages the safety checks saw, fewer than all when the time limit (`walk.deadline`)
+    cut them short (cut); median_bytes is the
     median over the sample of len(pickle.dumps(build_payload(page, fields, exclude_keys))).
     """
     return walk.run_deep(_suggest, pages, site, protocol, sample, build or build_payload)
@@ -183,7 +189,12 @@ def _suggest(pages, site, protocol, sample, build):
         targets.add(site_id)
 
     fields = {}
-    for page in pages:
+    checked = len(pages)
+    for i, page in enumerate(pages):
+        if walk.past_deadline():
+            # The time limit: the safety checks rest on the pages checked so far.
+            checked = i
+            break
         for name, _elem, value in walk.top_level(page, protocol):
             if not isinstance(name, str):
                 continue
@@ -235,7 +246,8 @@ def _suggest(pages, site, protocol, sample, build):
         else:
             kept.append(name)
 
-    _prefer_public(kept, exclude_keys, dropped, pages, picks, targets, site_id, protocol, build)
+    _prefer_public(kept, exclude_keys, dropped, pages[:checked], picks, targets, site_id,
+                   protocol, build)
 
     sizes = []
     for page in picks:
@@ -245,7 +257,8 @@ def _suggest(pages, site, protocol, sample, build):
             pass
     return {"fields": kept, "exclude_keys": exclude_keys,
             "median_bytes": int(statistics.median(sizes)) if sizes else 0,
-            "dropped": dropped, "sampled": len(picks), "checked": len(pages)}
+            "dropped": dropped, "sampled": len(picks), "checked": checked,
+            "cut": checked < len(pages)}
 
 
 def _private_cache(name):

@@ -269,6 +269,7 @@ class Workload:
         self.modules = []  # what a shipped worker imports at start-up
         self.ship_reason = None  # why shipped workers cannot get the payload (None: they can)
         self.sub_reason = None  # why isolated sub-interpreters cannot run it (None: they can)
+        self.cut = False  # the time limit passed before it could be set up
 
     def payload(self, indices):
         raise NotImplementedError
@@ -670,20 +671,27 @@ def _choose(pages, n_pages, budget, workload, counts, strategies, strata=None):
 
 def run(adapter, site, pages, workdir, workers=None, max_workers=None, n_pages=None,
         budget=None, timeout=DEFAULT_TIMEOUT, strategies=STRATEGIES, workloads=WORKLOADS,
-        progress=None):
-    """The whole experiment; see the module docstring. `progress(text)` is told what runs."""
+        progress=None, limit=None, memory_workers=None, memory_note=None):
+    """The whole experiment; see the module docstring. `progress(text)` is told what runs.
+    Within `limit` seconds (None: none), checked between steps and runs: a run not started
+    once it has passed is reported as not run, and `result["limit"]` says how many were made.
+    Render runs of sub-interpreters and processes (each worker holding a copy of the site) use
+    at most `memory_workers` workers (None: no cap); `memory_note` says why."""
     say = progress or (lambda text: None)
+    clock = _Clock(limit)
     os.makedirs(workdir, exist_ok=True)
     pages = list(pages)
     counts = worker_counts(max_workers, workers)
     result = _empty_result(counts, strategies)
     say("preparing the renderer")
-    render = RenderWorkload(adapter, site, pages, workdir) if "render" in workloads else None
+    render = _render_workload(adapter, site, pages, workdir, workloads, clock)
     try:
         support = _Support()
         _trace_render_modules(render, support, result)
-        _warm_up(render, pages, say)
+        if not clock.passed("warming up"):
+            _warm_up(render, pages, say)
         indices = _pages_to_render(adapter, pages, n_pages, budget, render, counts, strategies)
+        _prepare_pages(render, [pages[i] for i in indices], clock)
         result["pages"] = len(indices)
         result["page_keys"] = [_page_name(adapter, pages, i) for i in indices]
         result["virtual_pages"] = [_page_name(adapter, pages, i) for i in indices
@@ -691,12 +699,77 @@ def run(adapter, site, pages, workdir, workers=None, max_workers=None, n_pages=N
         markdown = _prepare_markdown(adapter, pages, workloads, support, result, say)
         runs = _Runs(indices, counts, strategies, timeout, workdir, support,
                      lambda i: _page_label(adapter, pages, i))
+        runs.clock, runs.memory_workers, runs.memory_note = clock, memory_workers, memory_note
         for workload in (w for w in (render, markdown) if w is not None):
             _run_workload(workload, runs, result, say)
     finally:
         if render is not None:
             render.close()
+    result["limit"] = clock.report()
     return result
+
+
+class _Clock:
+    """The experiment's time limit (`--scale-limit`): what was done within it, and where it
+    stopped."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.started = time.monotonic()
+        self.deadline = None if limit is None else self.started + limit
+        self.done = 0
+        self.planned = 0
+        self.stopped_at = None
+
+    def passed(self, what):
+        """Whether the limit has passed before `what` (noted as where it stopped)."""
+        if self.deadline is None or time.monotonic() < self.deadline:
+            return False
+        self.stopped_at = self.stopped_at or what
+        return True
+
+    def report(self):
+        if self.limit is None:
+            return None
+        return {"phase": "scale", "limit_seconds": self.limit,
+                "seconds": time.monotonic() - self.started, "cut": self.stopped_at is not None,
+                "done": self.done, "planned": self.planned, "unit": "runs made",
+                "note": self.stopped_at and "stopped before %s" % self.stopped_at}
+
+
+def _render_workload(adapter, site, pages, workdir, workloads, clock):
+    """The render workload, its renderer prepared within the time limit (the generator's
+    preparation stops between steps where the adapter supports it)."""
+    if "render" not in workloads:
+        return None
+    from .generators import base
+
+    base.render_deadline = clock.deadline
+    try:
+        render = RenderWorkload(adapter, site, pages, workdir)
+    finally:
+        base.render_deadline = None
+    if not render.available and clock.passed("the renderer was prepared"):
+        render.cut = True
+        render.reason = ("not run: the time limit (--scale-limit) had passed while the renderer "
+                         "was prepared")
+    return render
+
+
+def _prepare_pages(render, chosen, clock):
+    """What rendering `chosen` needs beyond the renderer's own preparation (Bengal: their
+    related posts), where the renderer asks for it."""
+    prepare = getattr(getattr(render, "renderer", None), "prepare_pages", None)
+    if prepare is None:
+        return
+    from .generators import base
+
+    base.render_deadline = clock.deadline
+    try:
+        if not prepare(chosen):
+            clock.passed("the related posts of the pages chosen were prepared")
+    finally:
+        base.render_deadline = None
 
 
 def _empty_result(counts, strategies):
@@ -719,12 +792,19 @@ class _Support:
 
 
 class _Runs:
-    """What every (workload, strategy, W) run shares."""
+    """What every (workload, strategy, W) run shares: the pages, the worker counts, the time
+    limit's clock, and the memory's cap on workers that each hold a copy of the site."""
 
     def __init__(self, indices, counts, strategies, timeout, workdir, support, name_of):
         self.indices, self.counts, self.strategies = indices, counts, strategies
         self.timeout, self.workdir = timeout, workdir
         self.support, self.name_of = support, name_of
+        self.clock = _Clock(None)
+        self.memory_workers = self.memory_note = None
+
+
+# Strategies whose render workers each hold a copy of the site (fork children share it).
+MEMORY_STRATEGIES = ("subinterpreter", "process")
 
 
 def _page_name(adapter, pages, i):
@@ -806,6 +886,9 @@ def _run_workload(workload, runs, result, say):
     result["workloads"].append({"name": workload.name, "available": workload.available,
                                 "reason": workload.reason, "method": workload.method,
                                 "parser": getattr(workload, "parser", None)})
+    clock = runs.clock
+    if workload.available or workload.cut:
+        clock.planned += len(runs.strategies) * len(runs.counts)
     if not workload.available:
         for strategy in runs.strategies:
             for w in runs.counts:
@@ -813,13 +896,22 @@ def _run_workload(workload, runs, result, say):
                 row.update(available=False, reason=workload.reason)
                 result["runs"].append(row)
         return
+    if clock.passed("the %s baseline" % workload.name):
+        for strategy in runs.strategies:
+            for w in runs.counts:
+                result["runs"].append(_not_run(workload, strategy, w))
+        return
     say("%s: sequential baseline" % workload.name)
     first, size = sequential(workload, runs.indices)
     rows = []
     for strategy in runs.strategies:
         for w in runs.counts:
+            if clock.passed("%s: %s x%d" % (workload.name, strategy, w)):
+                rows.append(_not_run(workload, strategy, w))
+                continue
             say("%s: %s x%d" % (workload.name, strategy, w))
             rows.append(_one(workload, strategy, w, runs))
+            clock.done += 1
     say("%s: sequential baseline again" % workload.name)
     last, _ = sequential(workload, runs.indices)
     baseline = (first + last) / 2
@@ -832,6 +924,12 @@ def _run_workload(workload, runs, result, say):
     result["runs"].extend(rows)
     if workload.name == "render" or result["sequential_seconds"] is None:
         result["sequential_seconds"] = baseline
+
+
+def _not_run(workload, strategy, w):
+    row = _run_row(workload, strategy, w)
+    row.update(available=False, reason="not run: the time limit (--scale-limit) had passed")
+    return row
 
 
 def _speedup(row, baseline):
@@ -862,6 +960,9 @@ def _why_not(workload, strategy, support):
 def _one(workload, strategy, w, runs):
     row = _run_row(workload, strategy, w)
     reason = _why_not(workload, strategy, runs.support)
+    if (reason is None and workload.name == "render" and strategy in MEMORY_STRATEGIES
+            and runs.memory_workers is not None and w > runs.memory_workers):
+        reason = "not run: %d workers would not fit the memory (%s)" % (w, runs.memory_note)
     if reason:
         row.update(available=False, reason=reason)
         return row

@@ -37,7 +37,8 @@ from .workers import DEFAULT_TIMEOUT, TransportError, reply_value
 
 __all__ = ["TRANSPORTS", "TransportError", "DEFAULT_TIMEOUT", "availability", "check_imports",
            "measure_thread", "measure_thread_results", "SubinterpreterTransport",
-           "ProcessTransport", "ForkTransport", "rendered_outputs", "modules_for_globals"]
+           "ProcessTransport", "ForkTransport", "render_cost", "rendered_outputs",
+           "modules_for_globals"]
 
 # The transports, by the names results.json uses (availability() has all but the legacy one,
 # which is the sub-interpreter's other config).
@@ -505,6 +506,28 @@ class ForkTransport(_Pool):
 
     def keep_results(self, results, protocol=pickle.HIGHEST_PROTOCOL):
         raise TransportError("a forked worker has its results from the fork: pass them as objects")
+
+
+def render_cost(adapter, site, pages, sample, workdir, seconds=None, page_seconds=None):
+    """The adapter's render-cost probe (`adapter.render_cost_within`, each page's render
+    stopped after `page_seconds`) within `seconds` (None: no limit): the generator's
+    preparation and the pages stop once the limit has passed (a page or step already running
+    finishes). The result says how many of the chosen pages were rendered (`chosen`, `pages`)
+    and where the limit cut it (`cut`, None when it did not)."""
+    from .generators import base
+
+    base.render_deadline = None if seconds is None else time.monotonic() + seconds
+    try:
+        result = adapter.render_cost_within(site, pages, sample, workdir, page_seconds)
+    finally:
+        base.render_deadline = None
+    result.setdefault("chosen", min(len(pages), sample) if result.get("available") else 0)
+    result.setdefault("cut", None)
+    if result["cut"] and not result.get("render_ns") and result.get("available"):
+        result["available"] = False
+        result["reason"] = ("no page rendered within the render-cost probe's time limit "
+                            "(--render-limit): it ran out while %s" % result["cut"])
+    return result
 
 
 def rendered_outputs(root, limit):

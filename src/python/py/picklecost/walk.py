@@ -39,6 +39,7 @@ import pickle
 import re
 import sys
 import threading
+import time
 import types
 
 # Saved inline or by value with no children pickle descends into.
@@ -557,6 +558,31 @@ class _Frame:
         self.failed_child = False
 
 
+# --- the explanations' time limit ----------------------------------------------------------------
+
+#: When the explanations must stop (a `time.monotonic()` value; None: no limit): set by
+#: `set_deadline` before each explanation the Rust side asks for (`--diagnose-limit`).
+deadline = None
+
+
+class OutOfTime(Exception):
+    """The explanations' time limit passed while an explanation ran."""
+
+
+def set_deadline(seconds):
+    """Explanations stop `seconds` from now (None: no limit)."""
+    global deadline
+    deadline = None if seconds is None else time.monotonic() + seconds
+
+
+def past_deadline():
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def out_of_time(objects):
+    return OutOfTime("stopped by the time limit (--diagnose-limit) after %d objects" % objects)
+
+
 def find_unpicklable(obj, root="site", protocol=5, max_depth=100, max_visits=200_000):
     """Every minimal object in `obj`'s graph that pickle cannot save.
 
@@ -674,6 +700,10 @@ def _find_unpicklable(obj, root, protocol, max_depth, max_visits):
         if visited >= max_visits:
             truncated = True
             limits.append("visit budget %d exhausted" % max_visits)
+            break
+        if visited % 64 == 0 and past_deadline():
+            truncated = True
+            limits.append("time limit (--diagnose-limit) reached after %d objects" % visited)
             break
         visited += 1
         exc = probe(child)

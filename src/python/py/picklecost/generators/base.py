@@ -16,6 +16,15 @@ from ..util import LoadError, describe
 
 MAX_ERRORS = 5
 
+#: When the render-cost probe must stop (a `time.monotonic()` value; None: no limit), set
+#: around an adapter's `render_cost` by `transports.render_cost` (`--render-limit`).
+render_deadline = None
+
+
+def past_render_deadline():
+    """Whether the render-cost probe's time limit has passed."""
+    return render_deadline is not None and time.monotonic() >= render_deadline
+
 
 def site_relative(name, roots):
     """`name` relative to the first of `roots` it lies under (a page is named the same way
@@ -241,7 +250,11 @@ def time_renders(chosen, sampled, render, key, warmup=(), method=None):
         except Exception:  # noqa: BLE001 - it fails again, and is reported, below
             pass
     result["warmup_ns"] = time.perf_counter_ns() - start
+    result["chosen"] = len(chosen)
     for page in chosen:
+        if past_render_deadline():
+            result["cut"] = "rendering"
+            break
         if id(page) in stopped:
             errors.append("%s: %s" % (key(page), describe(stopped[id(page)])))
             continue

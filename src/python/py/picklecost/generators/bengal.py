@@ -18,7 +18,9 @@
   Bengal's RenderOrchestrator makes for every page of a build (parse Markdown, apply the
   template, write the HTML). A site at the "discovered" stage first gets what a build does
   between discovery and rendering: section finalization, taxonomies, menus and the
-  related-posts index.
+  related-posts index (where Bengal scores one page at a time, for the pages rendered only:
+  the whole index is quadratic in the pages sharing a tag). The probe keeps to its time limit
+  (`--render-limit`, `base.render_deadline`): it stops between preparation steps and pages.
 
 Nothing is written into the site: while rendering, `site.output_dir` and every rendered page's
 `output_path` point into the work directory, template bytecode caches are off, and the
@@ -41,7 +43,7 @@ from pathlib import Path
 
 from .. import payloads
 from ..util import LoadError, captured_output, describe, even_sample, working_directory
-from .base import Adapter
+from .base import Adapter, past_render_deadline
 
 MAX_ERRORS = 5
 CONFIG_FILES = ("bengal.toml", "bengal.yaml", "bengal.yml")
@@ -308,26 +310,79 @@ def _prepared(site):
     return bool(getattr(site, "menu", None) or getattr(site, "taxonomies", None))
 
 
-def _prepare(site):
+def _prepare(site, pages=None):
     """What BuildOrchestrator.build does between discovery and rendering (phases 3 to 5.5),
-    minus the cache and asset work, sequentially."""
+    minus the cache and asset work, sequentially. With `pages`, the related-posts index is
+    computed for those pages only (what rendering them reads; the full index is quadratic in
+    the pages sharing a tag). Stops between steps, and between pages of the index, once the
+    render-cost probe's time limit has passed: returns the step it stopped at (None: done)."""
     from bengal.orchestration.menu import MenuOrchestrator
-    from bengal.orchestration.related_posts import RelatedPostsOrchestrator
     from bengal.orchestration.section import SectionOrchestrator
     from bengal.orchestration.taxonomy import TaxonomyOrchestrator
 
     if hasattr(site, "build_time") and site.build_time is None:
         site.build_time = datetime.datetime.now()
-    SectionOrchestrator(site).finalize_sections()
-    site.invalidate_regular_pages_cache()
-    # collect_and_generate() would also save a taxonomy index under the site's .bengal/.
     taxonomies = TaxonomyOrchestrator(site)
-    taxonomies.collect_taxonomies()
-    taxonomies.generate_dynamic_pages(parallel=False)
-    site.invalidate_regular_pages_cache()
-    MenuOrchestrator(site).build()
-    if "tags" in (getattr(site, "taxonomies", None) or {}):
-        RelatedPostsOrchestrator(site).build_index(limit=5, parallel=False)
+
+    def finalize_sections():
+        SectionOrchestrator(site).finalize_sections()
+        site.invalidate_regular_pages_cache()
+
+    def generate_taxonomy_pages():
+        # collect_and_generate() would also save a taxonomy index under the site's .bengal/.
+        taxonomies.generate_dynamic_pages(parallel=False)
+        site.invalidate_regular_pages_cache()
+
+    steps = (("sections", finalize_sections),
+             ("taxonomies", taxonomies.collect_taxonomies),
+             ("taxonomy pages", generate_taxonomy_pages),
+             ("menus", lambda: MenuOrchestrator(site).build()),
+             ("related posts", lambda: _related_posts(site, pages)))
+    for name, step in steps:
+        if past_render_deadline():
+            return name
+        if step() is _STOPPED:
+            return name
+    return None
+
+
+#: What `_related_posts` returns when the time limit stopped it (Bengal's own steps return
+#: what they like, False included).
+_STOPPED = object()
+
+
+def _related_per_page():
+    """Whether Bengal's related-posts orchestrator scores one page at a time (0.1)."""
+    from bengal.orchestration.related_posts import RelatedPostsOrchestrator
+
+    return all(hasattr(RelatedPostsOrchestrator, name)
+               for name in ("_build_page_tags_map", "_find_related_posts"))
+
+
+def _related_posts(site, pages):
+    """Bengal's related-posts index (5 per page, by shared tags): for every page, or with
+    `pages` and a Bengal whose orchestrator scores one page at a time (0.1), for those pages
+    only, the others keeping an empty list. `_STOPPED` when the time limit stopped it."""
+    from bengal.orchestration.related_posts import RelatedPostsOrchestrator
+
+    if "tags" not in (getattr(site, "taxonomies", None) or {}):
+        return True
+    orchestrator = RelatedPostsOrchestrator(site)
+    if pages is None or not _related_per_page():
+        orchestrator.build_index(limit=5, parallel=False)
+        return True
+    tags = site.taxonomies.get("tags", {})
+    tags_of = orchestrator._build_page_tags_map()
+    wanted = {id(page) for page in pages}
+    for page in site.pages:
+        if id(page) not in wanted or page.metadata.get("_generated"):
+            page.related_posts = []
+    for page in pages:
+        if past_render_deadline():
+            return _STOPPED
+        if not page.metadata.get("_generated"):
+            page.related_posts = orchestrator._find_related_posts(page, tags_of, tags, 5)
+    return True
 
 
 def _redirect(path, output_root, original_output):
@@ -378,6 +433,48 @@ def _one_per_template(pipeline, pages):
     return list(seen.values())
 
 
+def _prepare_and_render(site, chosen, output_root, original_output, result, errors):
+    """The probe's timed part: preparing the site (where `result["prepared"]`), the pipeline,
+    an untimed warm-up, then each of `chosen` timed; stops where the time limit has passed
+    (`result["cut"]` says in which part). Returns the pipeline's build stats (None when the
+    limit stopped it before there was a pipeline)."""
+    start = time.perf_counter_ns()
+    if result["prepared"]:
+        stopped_at = _prepare(site, chosen)
+        if stopped_at is not None:
+            result["cut"] = "preparing the site (%s)" % stopped_at
+    result["prepare_ns"] = time.perf_counter_ns() - start
+    if result["cut"]:
+        return None
+    start = time.perf_counter_ns()
+    pipeline, stats = _pipeline(site, output_root, original_output)
+    result["setup_ns"] = time.perf_counter_ns() - start
+    # Untimed, one page per template: the parser and the templates are compiled on first use,
+    # once per worker, not per page.
+    start = time.perf_counter_ns()
+    for page in _one_per_template(pipeline, chosen):
+        if past_render_deadline():
+            result["cut"] = "warming up"
+            break
+        try:
+            pipeline.process_page(page)
+        except Exception:
+            pass  # it fails again, and is reported, below
+    result["warmup_ns"] = time.perf_counter_ns() - start
+    for page in chosen:
+        if past_render_deadline():
+            result["cut"] = result["cut"] or "rendering"
+            break
+        start = time.perf_counter_ns()
+        try:
+            pipeline.process_page(page)
+        except Exception as exc:
+            errors.append("%s: %s" % (getattr(page, "source_path", "?"), describe(exc)))
+            continue
+        result["render_ns"].append(time.perf_counter_ns() - start)
+    return stats
+
+
 def _render(site, pages, sample, workdir):
     chosen, sampled = even_sample(pages, sample)
     output_root = Path(workdir) / "render-output"
@@ -387,7 +484,7 @@ def _render(site, pages, sample, workdir):
     prepared = not _prepared(site)  # whether we prepare it here
     result = {"available": True, "reason": None, "render_ns": [], "pages": 0,
               "sampled": sampled, "errors": [], "prepared": prepared, "prepare_ns": 0,
-              "setup_ns": 0, "warmup_ns": 0}
+              "setup_ns": 0, "warmup_ns": 0, "chosen": len(chosen), "cut": None}
     errors = []
     stats = None
     site.output_dir = output_root
@@ -401,30 +498,8 @@ def _render(site, pages, sample, workdir):
             if getattr(page, "output_path", None) is not None:
                 page.output_path = _redirect(page.output_path, output_root, original_output)
         with captured_output():
-            start = time.perf_counter_ns()
-            if prepared:
-                _prepare(site)
-            result["prepare_ns"] = time.perf_counter_ns() - start
-            start = time.perf_counter_ns()
-            pipeline, stats = _pipeline(site, output_root, original_output)
-            result["setup_ns"] = time.perf_counter_ns() - start
-            # Untimed, one page per template: the parser and the templates are compiled on
-            # first use, once per worker, not per page.
-            start = time.perf_counter_ns()
-            for page in _one_per_template(pipeline, chosen):
-                try:
-                    pipeline.process_page(page)
-                except Exception:
-                    pass  # it fails again, and is reported, below
-            result["warmup_ns"] = time.perf_counter_ns() - start
-            for page in chosen:
-                start = time.perf_counter_ns()
-                try:
-                    pipeline.process_page(page)
-                except Exception as exc:
-                    errors.append("%s: %s" % (getattr(page, "source_path", "?"), describe(exc)))
-                    continue
-                result["render_ns"].append(time.perf_counter_ns() - start)
+            stats = _prepare_and_render(site, chosen, output_root, original_output, result,
+                                        errors)
         for error in getattr(stats, "template_errors", None) or []:
             errors.append("template error: %s" % (getattr(error, "message", None) or error))
     finally:
@@ -443,12 +518,16 @@ def _render(site, pages, sample, workdir):
     result["pages"] = len(result["render_ns"])
     result["failed"] = len(errors)
     result["errors"] = errors[:MAX_ERRORS]
+    if result["cut"] and not result["render_ns"]:
+        result["available"] = False
+        result["reason"] = ("no page rendered within the render-cost probe's time limit "
+                            "(--render-limit): it ran out while %s" % result["cut"])
     result["method"] = (
         "bengal.rendering.pipeline.RenderingPipeline(site, quiet=True).process_page(page) "
         "per page, sequential, output written under the work directory%s; timed after an "
         "untimed warm-up render of one page per template" % (
             " after preparing the discovered site like a build does (sections, taxonomies, "
-            "menus, related posts)" if prepared else ""))
+            "menus, related posts of the pages rendered)" if prepared else ""))
     return result
 
 
@@ -473,8 +552,9 @@ class _Renderer:
             _quiet_logging()
             if self.config is not None and _has("bengal.config.directory_loader"):
                 self.config["kida"] = dict(self.kida or {}, bytecode_cache=False)
-            if not _prepared(site):
-                _prepare(site)
+            # Related posts come later, for the pages to render (`prepare_pages`).
+            if not _prepared(site) and _prepare(site, []) is not None:
+                raise RuntimeError("the time limit passed while preparing the site")
             site.output_dir = self.output_root
             for page in site.pages:
                 if getattr(page, "output_path", None) is not None:
@@ -483,6 +563,21 @@ class _Renderer:
         # Every render starts from the page as it was before any render (a rendered page keeps
         # its parsed content, which would make the next render of it cheaper).
         self.fresh = {id(page): dict(vars(page)) for page in site.pages if hasattr(page, "__dict__")}
+
+    def prepare_pages(self, pages):
+        """The related posts of `pages` (what rendering them reads), as a build computes them;
+        False where the time limit stopped it. (A Bengal without per-page scoring had its
+        whole index built with the rest of the preparation.)"""
+        if not _related_per_page():
+            return True
+        with warnings.catch_warnings(), captured_output():
+            warnings.simplefilter("ignore")
+            done = _related_posts(self.site, pages) is not _STOPPED
+        for page in pages:
+            fresh = self.fresh.get(id(page))
+            if fresh is not None and "related_posts" in vars(page):
+                fresh["related_posts"] = page.related_posts
+        return done
 
     def warm_up(self, pages):
         """Render one page per template, untimed: templates and the parser compile once."""
