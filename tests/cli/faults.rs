@@ -362,3 +362,48 @@ fn the_process_check_finds_a_marked_process_while_it_lives() {
     );
     assert_no_process_left(&marker);
 }
+
+/// Bengal's own render-cost probe keeps the page limit too: pages that take longer are
+/// stopped and named with the limit, and a probe where none rendered says so.
+#[test]
+fn bengal_pages_past_the_page_limit_are_stopped_and_named() {
+    let tmp = TempDir::new("faults-bengal-page-limit");
+    let site = tiny_blog();
+    let out = tmp.path().join("out");
+    let before = snapshot(&site);
+    let o = analyze(
+        &site,
+        &out,
+        &[
+            "--budget",
+            "1",
+            "--transport-budget",
+            "1",
+            "--page-limit",
+            "0.0001",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let render = &read_results(&out)["render"];
+    let failed = render["failed"].as_u64().unwrap();
+    assert!(failed > 0, "{render}");
+    for error in render["errors"].as_array().unwrap() {
+        let error = error.as_str().unwrap();
+        assert!(error.starts_with("content/"), "{error}");
+        assert!(
+            error.contains("the render (--page-limit) took longer than 0.0001 s"),
+            "{error}"
+        );
+    }
+    if render["pages"] == 0 {
+        assert_eq!(render["available"], false, "{render}");
+        assert!(
+            render["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("no page rendered: content/"),
+            "{render}"
+        );
+    }
+    assert_eq!(before, snapshot(&site), "the site changed");
+}

@@ -41,7 +41,7 @@ import time
 import warnings
 from pathlib import Path
 
-from .. import payloads
+from .. import limits, payloads
 from ..util import LoadError, captured_output, describe, even_sample, working_directory
 from .base import Adapter, past_render_deadline
 
@@ -258,6 +258,9 @@ class Bengal(Adapter):
             warnings.simplefilter("ignore")
             result = _render(site, pages, sample, workdir)
         result["errors"] = [self._named_error(error, pages) for error in result["errors"]]
+        if result["reason"] and result["reason"].startswith("no page rendered: "):
+            first = result["reason"][len("no page rendered: "):]
+            result["reason"] = "no page rendered: " + self._named_error(first, pages)
         return result
 
     def _named_error(self, error, pages):
@@ -457,8 +460,9 @@ def _prepare_and_render(site, chosen, output_root, original_output, result, erro
             result["cut"] = "warming up"
             break
         try:
-            pipeline.process_page(page)
-        except Exception:
+            with limits.time_limit(limits.PAGE_SECONDS.get(), "the render (--page-limit)"):
+                pipeline.process_page(page)
+        except (Exception, limits.TimeLimit):
             pass  # it fails again, and is reported, below
     result["warmup_ns"] = time.perf_counter_ns() - start
     for page in chosen:
@@ -467,8 +471,9 @@ def _prepare_and_render(site, chosen, output_root, original_output, result, erro
             break
         start = time.perf_counter_ns()
         try:
-            pipeline.process_page(page)
-        except Exception as exc:
+            with limits.time_limit(limits.PAGE_SECONDS.get(), "the render (--page-limit)"):
+                pipeline.process_page(page)
+        except (Exception, limits.TimeLimit) as exc:
             errors.append("%s: %s" % (getattr(page, "source_path", "?"), describe(exc)))
             continue
         result["render_ns"].append(time.perf_counter_ns() - start)
@@ -522,6 +527,9 @@ def _render(site, pages, sample, workdir):
         result["available"] = False
         result["reason"] = ("no page rendered within the render-cost probe's time limit "
                             "(--render-limit): it ran out while %s" % result["cut"])
+    elif not result["render_ns"] and errors:
+        result["available"] = False
+        result["reason"] = "no page rendered: %s" % errors[0]
     result["method"] = (
         "bengal.rendering.pipeline.RenderingPipeline(site, quiet=True).process_page(page) "
         "per page, sequential, output written under the work directory%s; timed after an "
