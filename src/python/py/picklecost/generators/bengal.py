@@ -355,11 +355,21 @@ _STOPPED = object()
 
 
 def _related_per_page():
-    """Whether Bengal's related-posts orchestrator scores one page at a time (0.1)."""
+    """Whether Bengal's related-posts orchestrator scores one page at a time with the 0.1
+    signature `_find_related_posts(page, page_tags_map, candidates_by_tag, limit)`. Bengal 0.5
+    has a method of that name with one more parameter (sort keys) and builds the index in one
+    call."""
+    import inspect
+
     from bengal.orchestration.related_posts import RelatedPostsOrchestrator
 
-    return all(hasattr(RelatedPostsOrchestrator, name)
-               for name in ("_build_page_tags_map", "_find_related_posts"))
+    find = getattr(RelatedPostsOrchestrator, "_find_related_posts", None)
+    if find is None or not hasattr(RelatedPostsOrchestrator, "_build_page_tags_map"):
+        return False
+    try:
+        return len(inspect.signature(find).parameters) == 5  # self + the four above
+    except (TypeError, ValueError):
+        return False
 
 
 def _related_posts(site, pages):
