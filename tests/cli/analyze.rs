@@ -864,7 +864,7 @@ fn time_limits_cut_the_phases_and_the_run_finishes_with_what_it_has() {
     assert_eq!(diagnose["cut"], true);
     assert!(diagnose["done"].as_u64().unwrap() < diagnose["planned"].as_u64().unwrap());
     // The payloads were still measured, and the answer says what it rests on.
-    assert!(payload(&r, "site")["bytes"]["median"].as_u64().unwrap() > 0);
+    assert!(payload(&r, "page_subset")["bytes"]["median"].as_u64().unwrap() > 0);
     let answer = r["answer"].as_str().unwrap();
     assert!(answer.contains("No render cost was measured"), "{answer}");
     assert!(answer.contains("explanations are partial"), "{answer}");
@@ -952,7 +952,7 @@ fn a_memory_limit_holds_transport_workers_back() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["name"] == "process" && c["payload"] == "site")
+        .find(|c| c["name"] == "process" && c["payload"] == "page_subset")
         .unwrap();
     assert_eq!(process["available"], true, "{process}");
 }

@@ -470,13 +470,13 @@ fn the_scale_limit_and_the_memory_are_reported_and_the_run_finishes() {
         "{w}"
     );
     assert_eq!(w["available"], 1 << 20);
+    // (Where the Site does not pickle at all, Bengal 0.5, that comes first and is the reason.)
     for row in runs(&r, "render", "process") {
         assert_eq!(row["available"], false, "{row}");
+        let reason = row["reason"].as_str().unwrap();
         assert!(
-            row["reason"]
-                .as_str()
-                .unwrap()
-                .contains("would not fit the memory"),
+            reason.contains("would not fit the memory")
+                || reason.starts_with("payload not shippable: the site does not pickle"),
             "{row}"
         );
     }
