@@ -773,15 +773,6 @@ fn limited_run(site: &Path, tag: &str, extra: &[&str]) -> (serde_json::Value, St
     (read_results(&out), stdout(&o), report)
 }
 
-fn phase_limit<'a>(r: &'a serde_json::Value, phase: &str) -> &'a serde_json::Value {
-    r["limits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["phase"] == phase)
-        .unwrap_or_else(|| panic!("no {phase} limit in {}", r["limits"]))
-}
-
 /// Workers per pool as the memory allows: as many as fit `available / (per_worker x pools)`,
 /// at most the ones asked.
 fn assert_worker_arithmetic(w: &serde_json::Value) {

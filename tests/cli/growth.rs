@@ -142,12 +142,7 @@ pub fn growth_of(site: &std::path::Path, factors: usize) {
             .contains("At 10,000 pages (a projection")
     );
     assert!(r["timing"]["phases"]["growth"].as_f64().unwrap() > 0.0);
-    let limit = r["limits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["phase"] == "growth")
-        .expect("the growth limit is reported");
+    let limit = phase_limit(&r, "growth");
     assert_eq!(limit["cut"], false);
     assert_eq!(
         (limit["done"].as_u64(), limit["planned"].as_u64()),
@@ -173,12 +168,7 @@ fn the_growth_limit_stops_the_copies_and_says_how_many_were_measured() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out);
-    let limit = r["limits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["phase"] == "growth")
-        .expect("the growth limit is reported");
+    let limit = phase_limit(&r, "growth");
     assert_eq!(limit["cut"], true);
     assert_eq!(limit["planned"], 6);
     let errors = r["growth"]["errors"].as_array().unwrap();

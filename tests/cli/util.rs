@@ -533,3 +533,13 @@ pub fn processes_marked(marker: &str) -> Vec<(u32, String)> {
     }
     found
 }
+
+/// The record of one limited phase in results.json (`limits`): seconds used, cut, done of planned.
+pub fn phase_limit<'a>(r: &'a serde_json::Value, phase: &str) -> &'a serde_json::Value {
+    r["limits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["phase"] == phase)
+        .unwrap_or_else(|| panic!("no {phase} limit in {}", r["limits"]))
+}

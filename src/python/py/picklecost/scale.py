@@ -744,11 +744,8 @@ def _render_workload(adapter, site, pages, workdir, workloads, clock):
         return None
     from .generators import base
 
-    base.render_deadline = clock.deadline
-    try:
+    with base.render_deadline_at(clock.deadline):
         render = RenderWorkload(adapter, site, pages, workdir)
-    finally:
-        base.render_deadline = None
     if not render.available and clock.passed("the renderer was prepared"):
         render.cut = True
         render.reason = ("not run: the time limit (--scale-limit) had passed while the renderer "
@@ -764,12 +761,9 @@ def _prepare_pages(render, chosen, clock):
         return
     from .generators import base
 
-    base.render_deadline = clock.deadline
-    try:
+    with base.render_deadline_at(clock.deadline):
         if not prepare(chosen):
             clock.passed("the related posts of the pages chosen were prepared")
-    finally:
-        base.render_deadline = None
 
 
 def _empty_result(counts, strategies):

@@ -516,11 +516,8 @@ def render_cost(adapter, site, pages, sample, workdir, seconds=None, page_second
     and where the limit cut it (`cut`, None when it did not)."""
     from .generators import base
 
-    base.render_deadline = None if seconds is None else time.monotonic() + seconds
-    try:
+    with base.render_deadline_at(None if seconds is None else time.monotonic() + seconds):
         result = adapter.render_cost_within(site, pages, sample, workdir, page_seconds)
-    finally:
-        base.render_deadline = None
     result.setdefault("chosen", min(len(pages), sample) if result.get("available") else 0)
     result.setdefault("cut", None)
     if result["cut"] and not result.get("render_ns") and result.get("available"):

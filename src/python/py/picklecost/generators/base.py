@@ -6,6 +6,7 @@ outside it), name and sample the pages, build the default page payload (and the 
 worker payload, if it has one) and render one page for the render cost.
 """
 
+import contextlib
 import os
 import shutil
 import time
@@ -24,6 +25,18 @@ render_deadline = None
 def past_render_deadline():
     """Whether the render-cost probe's time limit has passed."""
     return render_deadline is not None and time.monotonic() >= render_deadline
+
+
+@contextlib.contextmanager
+def render_deadline_at(when):
+    """The body renders (or prepares rendering) until `when` (a `time.monotonic()` value; None:
+    no limit); the deadline in force before is put back after it."""
+    global render_deadline
+    previous, render_deadline = render_deadline, when
+    try:
+        yield
+    finally:
+        render_deadline = previous
 
 
 def site_relative(name, roots):

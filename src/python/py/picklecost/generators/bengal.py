@@ -258,9 +258,9 @@ class Bengal(Adapter):
             warnings.simplefilter("ignore")
             result = _render(site, pages, sample, workdir)
         result["errors"] = [self._named_error(error, pages) for error in result["errors"]]
-        if result["reason"] and result["reason"].startswith("no page rendered: "):
-            first = result["reason"][len("no page rendered: "):]
-            result["reason"] = "no page rendered: " + self._named_error(first, pages)
+        if result["available"] and not result["render_ns"] and result["errors"]:
+            result["available"] = False
+            result["reason"] = "no page rendered: %s" % result["errors"][0]
         return result
 
     def _named_error(self, error, pages):
@@ -537,9 +537,6 @@ def _render(site, pages, sample, workdir):
         result["available"] = False
         result["reason"] = ("no page rendered within the render-cost probe's time limit "
                             "(--render-limit): it ran out while %s" % result["cut"])
-    elif not result["render_ns"] and errors:
-        result["available"] = False
-        result["reason"] = "no page rendered: %s" % errors[0]
     result["method"] = (
         "bengal.rendering.pipeline.RenderingPipeline(site, quiet=True).process_page(page) "
         "per page, sequential, output written under the work directory%s; timed after an "
