@@ -4,6 +4,7 @@ import os
 import pathlib
 import pickle
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -492,8 +493,46 @@ class ResultsBackTests(unittest.TestCase):
                 self.assertTrue(answer.startswith("error:KeyError"), answer)
 
 
+_SIGNAL_IN_FORK = []
+
+
+def _signal_during_fork():
+    if _SIGNAL_IN_FORK:
+        signal.raise_signal(_SIGNAL_IN_FORK.pop())
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_signal_during_fork)
+
+
 @unittest.skipUnless(hasattr(os, "fork"), "needs os.fork")
 class ForkTests(unittest.TestCase):
+    def test_a_signal_during_the_fork_is_raised_after_it_and_the_child_is_ended(self):
+        def interrupted(signum, frame):
+            raise KeyboardInterrupt("signal %d" % signum)
+
+        def children():
+            found = set()
+            for task in pathlib.Path("/proc/self/task").iterdir():
+                found.update((task / "children").read_text().split())
+            return found
+
+        previous = signal.signal(signal.SIGTERM, interrupted)
+        before = children()
+        started = []
+        try:
+            _SIGNAL_IN_FORK.append(signal.SIGTERM)  # SIGTERM arrives while os.fork runs
+            with self.assertRaises(KeyboardInterrupt) as caught:
+                started.append(workers.fork(lambda conn: time.sleep(60)))
+            self.assertEqual(str(caught.exception), "signal %d" % signal.SIGTERM)
+            self.assertEqual(started, [])
+            self.assertEqual(children(), before)  # the child was ended and reaped
+            # Without a signal, forking is as before and the handler in force is restored.
+            self.assertIs(signal.getsignal(signal.SIGTERM), interrupted)
+            self.assertEqual(workers.fork(lambda conn: None).wait(10), 0)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
     def test_children_share_the_objects_and_are_reaped(self):
         objects = [{"title": "t%d" % i, "body": "x" * 1000} for i in range(4)]
         objects.append(threading_lock_holder())  # unpicklable: fork shares it all the same

@@ -718,6 +718,32 @@ def _die_with(tool):
         os._exit(1)
 
 
+def _fork_holding_signals():
+    """os.fork with SIGINT and SIGTERM held while it runs: a signal that arrives during the fork
+    is raised after it, in the parent, by the handler in force, not inside the fork's own
+    callbacks (Python 3.14's logging registers one, and an interrupt raised there is printed as
+    "Exception ignored in atfork callback" and lost). The child drops what was held: the parent
+    ends it."""
+    if threading.current_thread() is not threading.main_thread():
+        return os.fork()  # handlers can only be set, and only run, in the main thread
+    held = []
+    kinds = (signal.SIGINT, signal.SIGTERM)
+    previous = {kind: signal.signal(kind, lambda signum, frame: held.append(signum))
+                for kind in kinds}
+    try:
+        pid = os.fork()
+    finally:
+        for kind in kinds:
+            signal.signal(kind, previous[kind])
+    if pid != 0 and held:
+        # The run stops: this child is nobody's worker yet, so it is ended here, then the
+        # signal goes to the handler in force again, now that the fork is done.
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        signal.raise_signal(held[0])
+    return pid
+
+
 def fork(child):
     """A forked child of this process running `child(conn)` with its output sent to /dev/null,
     then exiting: status 0, or 1 when `child` raised. Needs os.fork (POSIX); a child forked
@@ -730,7 +756,7 @@ def fork(child):
     started = _now()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fork with threads running: a DeprecationWarning
-        pid = os.fork()
+        pid = _fork_holding_signals()
     if pid == 0:  # the child: never returns
         code = 0
         try:
