@@ -482,8 +482,9 @@ fn read_pickle(read: &mut Vec<facts::PickleRead>, pickled: &Bound<'_, PyAny>) ->
 
 /// How many pickles of one payload are read statically, at most...
 const READ_AT_MOST: usize = 8;
-/// ... and how many bytes of them past the first: a few large pickles say as much about
-/// imports as many, so the reading time (and what the reader allocates) stays small.
+/// ... and how many bytes in all, a later pickle read only while it keeps them within this
+/// (the first is read whatever its size): a few large pickles say as much about imports as
+/// many, so the reading time (and what the reader allocates) stays small.
 const READ_BYTES_AT_MOST: usize = 64 << 20;
 
 /// Whether the next pickle of a payload (`next` bytes) is read, after `count` pickles of
