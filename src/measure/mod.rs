@@ -467,20 +467,30 @@ fn ns(d: Duration) -> u64 {
 /// moment they are made, straight from the bytes Python holds: nothing is copied or kept, so
 /// the measuring phase holds one pickle at a time. Returns the time it took.
 fn read_pickle(read: &mut Vec<facts::PickleRead>, pickled: &Bound<'_, PyAny>) -> Duration {
-    const KEEP: usize = 8;
-    // A few large pickles say as much about imports as many: the reading time stays small.
-    const MAX_BYTES: usize = 64 << 20;
     let Ok(bytes) = pickled.cast::<PyBytes>() else {
         return Duration::ZERO;
     };
     let data = bytes.as_bytes();
     let done: usize = read.iter().map(|r| r.bytes).sum();
-    if read.is_empty() || (read.len() < KEEP && done + data.len() <= MAX_BYTES) {
-        let started = Instant::now();
-        read.push(facts::read(data));
-        return started.elapsed();
+    if !worth_reading(read.len(), done, data.len()) {
+        return Duration::ZERO;
     }
-    Duration::ZERO
+    let started = Instant::now();
+    read.push(facts::read(data));
+    started.elapsed()
+}
+
+/// How many pickles of one payload are read statically, at most...
+const READ_AT_MOST: usize = 8;
+/// ... and how many bytes in all, a later pickle read only while it keeps them within this
+/// (the first is read whatever its size): a few large pickles say as much about imports as
+/// many, so the reading time (and what the reader allocates) stays small.
+const READ_BYTES_AT_MOST: usize = 64 << 20;
+
+/// Whether the next pickle of a payload (`next` bytes) is read, after `count` pickles of
+/// `done` bytes: the first always, whatever its size, then while both bounds hold.
+fn worth_reading(count: usize, done: usize, next: usize) -> bool {
+    count == 0 || (count < READ_AT_MOST && done + next <= READ_BYTES_AT_MOST)
 }
 
 fn describe_selection(kind: PayloadKind, n: usize, r: &PayloadResult) -> String {
@@ -511,4 +521,40 @@ fn describe_selection(kind: PayloadKind, n: usize, r: &PayloadResult) -> String 
         text.push_str(" (the budget ran out before the planned sample was complete)");
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MB: usize = 1 << 20;
+
+    #[test]
+    fn the_first_pickle_is_read_whatever_its_size() {
+        assert!(worth_reading(0, 0, 76 * MB));
+        assert!(worth_reading(0, 0, 0));
+        // After a 76 MB Site pickle, no more: the byte bound is spent.
+        assert!(!worth_reading(1, 76 * MB, 1));
+    }
+
+    #[test]
+    fn at_most_eight_pickles_and_64_mb_are_read() {
+        // Small pickles: eight, then none.
+        let read: Vec<bool> = (0..12).map(|n| worth_reading(n, n * 1000, 1000)).collect();
+        assert_eq!(read.iter().filter(|&&r| r).count(), READ_AT_MOST);
+        assert!(read[..READ_AT_MOST].iter().all(|&r| r));
+        // 10 MB pickles: as many as fit 64 MB (six), then none.
+        let mut done = 0;
+        let mut count = 0;
+        for _ in 0..12 {
+            if worth_reading(count, done, 10 * MB) {
+                count += 1;
+                done += 10 * MB;
+            }
+        }
+        assert_eq!((count, done), (6, 60 * MB));
+        // Exactly at the bound still reads; one byte past it does not.
+        assert!(worth_reading(1, 60 * MB, 4 * MB));
+        assert!(!worth_reading(1, 60 * MB, 4 * MB + 1));
+    }
 }

@@ -17,6 +17,7 @@ mod generators;
 mod growth;
 mod inspect;
 mod loader;
+mod memory;
 mod modern;
 mod old_python;
 mod pickle_adversarial;
