@@ -39,6 +39,7 @@ pub fn results() -> Results {
             prefix: "/venv".into(),
             base_prefix: "/usr".into(),
             environment_found_by: "--python".into(),
+            default_start_method: Some("spawn".into()),
         },
         site: SiteInfo {
             path: "sites/blog".into(),
