@@ -339,7 +339,7 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
     );
     assert!(stdout(&o).contains("suggested payload: --fields "));
 
-    // Transports: all three carry the Page subset; Bengal's own classes cannot enter an isolated
+    // Transports: all four carry the Page subset; Bengal's own classes cannot enter an isolated
     // sub-interpreter (its logger imports tracemalloc), so a legacy one is measured instead.
     let transports = r["transports"].as_array().unwrap();
     let cell = |name: &str, payload: &str| {
@@ -348,13 +348,14 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
             .find(|t| t["name"] == name && t["payload"] == payload)
             .unwrap_or_else(|| panic!("{name}/{payload} missing"))
     };
-    for name in ["thread", "subinterpreter", "process"] {
+    for name in ["thread", "subinterpreter", "process", "forkserver"] {
         let c = cell(name, "page_subset");
         assert_eq!(c["available"], true, "{c}");
         assert!(c["roundtrip_ns"]["samples"].as_u64().unwrap() >= 3, "{c}");
         assert!(c["roundtrip_ns"]["p50"].as_u64().unwrap() > 0);
     }
     assert!(cell("process", "page_subset")["setup_ns"].as_u64().unwrap() > 0);
+    assert!(cell("forkserver", "page_subset")["setup_ns"].as_u64().unwrap() > 0);
     let isolated_page = cell("subinterpreter", "page");
     assert_eq!(isolated_page["available"], false);
     assert!(
@@ -387,7 +388,7 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
     assert_eq!(r["render_ns"]["samples"], pages);
     assert!(r["render_ns"]["p50"].as_u64().unwrap() > 0);
     let verdicts = r["verdicts"].as_array().unwrap();
-    let judged = ["subinterpreter", "process", "fork"];
+    let judged = ["subinterpreter", "process", "forkserver", "fork"];
     assert_eq!(
         verdicts.len(),
         r["payloads"].as_array().unwrap().len() * judged.len(),

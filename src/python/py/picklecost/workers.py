@@ -761,10 +761,17 @@ class Forkserver:
 
         self._server = forkserver._forkserver
         self.pid = None
+        self._tempdir = None  # multiprocessing's temporary directory, where starting made it
 
     def _running(self):
         """The server's pid, started now if it is not running."""
+        from multiprocessing import process
+
+        config = process.current_process()._config
+        had_tempdir = config.get("tempdir") is not None
         self._server.ensure_running()
+        if not had_tempdir and config.get("tempdir") is not None:  # the server's socket is there
+            self._tempdir = config["tempdir"]
         self.pid = self._server._forkserver_pid
         return self.pid
 
@@ -811,7 +818,27 @@ class Forkserver:
         if hasattr(server, "_forkserver_authkey"):  # 3.14: the control socket's key
             server._forkserver_authkey = None
         self.pid = None
+        if self._tempdir is not None:
+            _remove_temp_dir(self._tempdir)
+            self._tempdir = None
         return True
+
+
+def _remove_temp_dir(tempdir):
+    """multiprocessing's temporary directory (made for the forkserver's socket), removed now by
+    its own finalizer: it would run at the interpreter's exit, which the tool's embedded Python
+    never reaches, and a run leaves nothing in TMPDIR."""
+    from multiprocessing import process, util
+
+    for finalizer in list(util._finalizer_registry.values()):
+        if tempdir in (getattr(finalizer, "_args", None) or ()):
+            finalizer()  # removes the directory and forgets it
+    if os.path.isdir(tempdir):
+        import shutil
+
+        shutil.rmtree(tempdir, ignore_errors=True)
+    if process.current_process()._config.get("tempdir") == tempdir:
+        process.current_process()._config["tempdir"] = None
 
 
 def _kill(pid):
