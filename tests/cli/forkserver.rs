@@ -9,7 +9,11 @@ use std::path::Path;
 /// would run it.
 fn venv_start_method() -> String {
     let out = std::process::Command::new(python())
-        .args(["-B", "-c", "import multiprocessing; print(multiprocessing.get_start_method())"])
+        .args([
+            "-B",
+            "-c",
+            "import multiprocessing; print(multiprocessing.get_start_method())",
+        ])
         .current_dir(std::env::temp_dir())
         .output()
         .expect("running the test Python");
@@ -99,7 +103,9 @@ fn analyze_measures_the_forkserver_transport_and_names_the_default_start_method(
     // start-up (the first one's includes starting the server) and imports timed.
     let transports = &r["transports"];
     for payload in ["site", "page", "page_subset"] {
-        let cell = row(transports, |t| t["name"] == "forkserver" && t["payload"] == payload);
+        let cell = row(transports, |t| {
+            t["name"] == "forkserver" && t["payload"] == payload
+        });
         let process = row(transports, |t| t["name"] == "process" && t["payload"] == payload);
         assert_eq!(cell["available"], true, "{cell}");
         assert!(cell["roundtrip_ns"]["samples"].as_u64().unwrap() >= 3, "{cell}");
@@ -107,7 +113,13 @@ fn analyze_measures_the_forkserver_transport_and_names_the_default_start_method(
         let setup = &cell["setup"];
         assert_eq!(setup["create"].as_array().unwrap().len(), 2, "{cell}");
         assert_eq!(setup["import"].as_array().unwrap().len(), 2, "{cell}");
-        assert!(setup["create"].as_array().unwrap().iter().all(|ns| ns.as_u64().unwrap() > 0));
+        assert!(
+            setup["create"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|ns| ns.as_u64().unwrap() > 0)
+        );
         // The same objects go both ways: as many round trips allowed, the same payload.
         assert_eq!(process["available"], true, "{process}");
     }
@@ -125,8 +137,12 @@ fn analyze_measures_the_forkserver_transport_and_names_the_default_start_method(
     // of the render cost, and the per-page ones with the site-wide data a worker needs.
     let verdicts = &r["verdicts"];
     for payload in ["site", "page", "page_subset"] {
-        let v = row(verdicts, |v| v["transport"] == "forkserver" && v["payload"] == payload);
-        let p = row(verdicts, |v| v["transport"] == "process" && v["payload"] == payload);
+        let v = row(verdicts, |v| {
+            v["transport"] == "forkserver" && v["payload"] == payload
+        });
+        let p = row(verdicts, |v| {
+            v["transport"] == "process" && v["payload"] == payload
+        });
         assert!(v["transfer_share"].as_f64().unwrap() > 0.0, "{v}");
         assert!(v["setup_share"].as_f64().unwrap() > 0.0, "{v}");
         assert_eq!(v["strategy"], p["strategy"], "{v}");
