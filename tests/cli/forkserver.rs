@@ -34,9 +34,8 @@ fn has_forkserver() -> bool {
     stdout(&out).trim() == "True"
 }
 
-/// The row of `rows` (results.json objects) whose `key` is `name` and, for transports, whose
-/// payload is `payload`.
-fn row<'a>(rows: &'a serde_json::Value, pick: impl Fn(&serde_json::Value) -> bool) -> &'a serde_json::Value {
+/// The first row of `rows` (an array of results.json objects) that `pick` accepts.
+fn row(rows: &serde_json::Value, pick: impl Fn(&serde_json::Value) -> bool) -> &serde_json::Value {
     rows.as_array()
         .unwrap()
         .iter()
@@ -120,7 +119,7 @@ fn analyze_measures_the_forkserver_transport_and_names_the_default_start_method(
                 .iter()
                 .all(|ns| ns.as_u64().unwrap() > 0)
         );
-        // The same objects go both ways: as many round trips allowed, the same payload.
+        // The spawned pool carried the same payload: both kinds of process worker measured.
         assert_eq!(process["available"], true, "{process}");
     }
     // The rendered pages sent back through the forkserver workers are the ones every transport
