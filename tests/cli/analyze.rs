@@ -886,7 +886,7 @@ fn a_memory_limit_holds_transport_workers_back() {
     assert_eq!(w["started"], 0);
     assert_worker_arithmetic(w);
     for cell in r["transports"].as_array().unwrap() {
-        if cell["name"] == "process" {
+        if cell["name"] == "process" || cell["name"] == "forkserver" {
             assert_eq!(cell["available"], false, "{cell}");
             assert!(
                 cell["reason"]
@@ -900,17 +900,15 @@ fn a_memory_limit_holds_transport_workers_back() {
     // Where the Site pickles (Bengal 0.1), the answer names the transport as not measured; where
     // it does not (Bengal 0.5), the answer is about that, and every process row says why.
     if payload(&r, "site")["picklable"] == true {
-        assert!(
-            r["answer"].as_str().unwrap().contains("not measured via process"),
-            "{}",
-            r["answer"]
-        );
+        for via in ["not measured via process", "not measured via forkserver"] {
+            assert!(r["answer"].as_str().unwrap().contains(via), "{}", r["answer"]);
+        }
     }
     let process_rows: Vec<_> = r["verdicts"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|v| v["transport"] == "process")
+        .filter(|v| v["transport"] == "process" || v["transport"] == "forkserver")
         .collect();
     assert!(!process_rows.is_empty());
     for v in process_rows {
@@ -940,13 +938,16 @@ fn a_memory_limit_holds_transport_workers_back() {
         (Some(2), Some(1)),
         "{w}"
     );
-    let process = r["transports"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "process" && c["payload"] == "page_subset")
-        .unwrap();
-    assert_eq!(process["available"], true, "{process}");
+    for name in ["process", "forkserver"] {
+        let pooled = r["transports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name && c["payload"] == "page_subset")
+            .unwrap();
+        assert_eq!(pooled["available"], true, "{pooled}");
+        assert_eq!(pooled["setup"]["create"].as_array().unwrap().len(), 1, "{pooled}");
+    }
 }
 
 #[test]
