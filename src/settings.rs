@@ -17,6 +17,8 @@ pub mod tuning {
     /// Rendered pages every worker keeps to send back (spread over what the render probe wrote):
     /// each in-process sub-interpreter worker holds a copy of them.
     pub const RESULTS_BACK_PAGES: usize = 8;
+    /// At most this many sampled pages are named as weighing most in the render total.
+    pub const DOMINANT_PAGES: usize = 3;
     /// However tight the budget, this many round trips per measured transport cell...
     pub const TRANSPORT_MIN_ROUNDS: usize = 3;
     /// ...and never more than this many.

@@ -293,6 +293,9 @@ pub struct RenderJson {
     /// The render cost of every page of the site (ns): the rendered pages' mean x the site's
     /// pages (None without a render cost).
     pub total_ns: Option<f64>,
+    /// The sampled pages that weigh most in that total (the slowest first, until they make half
+    /// of it), each with its part of the sampled render time.
+    pub dominant: Vec<super::transport::DominantPage>,
     pub pages: u64,
     pub sampled: bool,
     pub method: Option<String>,

@@ -9,7 +9,7 @@ use crate::model::explain::{FieldComparison, RepairedRaw, Suggestion};
 use crate::model::results::*;
 use crate::model::stats::{ByteStats, LatencySummary};
 use crate::model::transport::VerdictRow;
-use crate::settings::AnalyzeSettings;
+use crate::settings::{AnalyzeSettings, tuning};
 use crate::transport::Outcome;
 use std::collections::BTreeMap;
 
@@ -126,6 +126,11 @@ pub fn results(p: Produced) -> Results {
             available: o.render.available,
             reason: o.render.reason.clone(),
             total_ns: crate::verdict::strategies::render_total(o, p.site.pages.len()),
+            dominant: crate::verdict::totals::dominant_pages(
+                &o.render.render_ns,
+                &o.render.render_pages,
+                tuning::DOMINANT_PAGES,
+            ),
             pages: o.render.pages,
             sampled: o.render.sampled,
             method: o.render.method.clone(),

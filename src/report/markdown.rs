@@ -743,6 +743,7 @@ fn render_cost(md: &mut String, r: &Results) {
                 nanos(s.max),
                 render.method.as_deref().unwrap_or("")
             );
+            render_total(md, r, render);
         }
         _ => {
             let _ = writeln!(
@@ -753,6 +754,27 @@ fn render_cost(md: &mut String, r: &Results) {
         }
     }
     render_failures(md, render);
+}
+
+/// The render total the shares divide (mean x pages, not p50 x pages: render times are skewed)
+/// and the sampled pages that weigh most in it.
+fn render_total(md: &mut String, r: &Results, render: &crate::model::results::RenderJson) {
+    let Some(total) = render.total_ns else { return };
+    let _ = write!(
+        md,
+        "Render total for the site's {} pages: {} (the sampled pages' mean x pages; every share \
+         below divides this total).",
+        r.site.pages,
+        nanos(total as u64)
+    );
+    if !render.dominant.is_empty() {
+        let _ = write!(
+            md,
+            " Weighing most of the sampled render time: {}.",
+            crate::model::transport::DominantPage::words(&render.dominant)
+        );
+    }
+    md.push_str("\n\n");
 }
 
 /// The pages whose render failed, by name with their error (not in the figures above).

@@ -98,6 +98,11 @@ pub fn results() -> Results {
             available: true,
             reason: None,
             total_ns: Some(24_000_000.0),
+            dominant: vec![crate::model::transport::DominantPage {
+                page: "tags/index.html (virtual)".into(),
+                render_ns: 9_000_000,
+                share: 0.375,
+            }],
             pages: 12,
             sampled: true,
             method: Some("Page.render()".into()),

@@ -87,8 +87,9 @@ impl Pool {
         })
     }
 
-    /// Every worker keeps `outputs` (untimed), then one timed `result_back` per round until
-    /// every output went once and `deadline` passed.
+    /// The pool holds `outputs`; each round gives the next worker the one it sends back
+    /// (untimed, kept in place of its last) and times that `result_back`, until every output
+    /// went once and `deadline` passed.
     pub fn results_back(
         &self,
         py: Python<'_>,
@@ -101,7 +102,17 @@ impl Pool {
             .bind(py)
             .call_method1("keep_results", (list, self.protocol))
             .map_err(describe)?;
-        self.results_kept(py, outputs.len(), deadline)
+        let times = self.results_kept(py, outputs.len(), deadline);
+        // Each worker's last kept page goes now, not when the pool closes: the next pool's
+        // workers get theirs while this one is still up.
+        let dropped = self
+            .object
+            .bind(py)
+            .call_method0("drop_results")
+            .map_err(describe);
+        let times = times?;
+        dropped?;
+        Ok(times)
     }
 
     /// Timed `result_back` rounds over `outputs` results the workers already have.

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 pub const NO_OUTPUT: &str = "the render-cost probe left no rendered page to send back";
 
-/// Real rendered pages (HTML text) and the pickled size of each.
+/// Real rendered pages (`transports.RenderedPage`: read when sent) and the pickled size of each.
 pub struct Rendered<'py> {
     pub outputs: Vec<Bound<'py, PyAny>>,
     /// `len(pickle.dumps(html, protocol))` of each.
@@ -22,20 +22,19 @@ pub struct Rendered<'py> {
 
 impl<'py> Rendered<'py> {
     /// Up to `RESULTS_BACK_PAGES` pages the render-cost probe wrote under `render_dir` (this
-    /// run's own directory), read once for every transport.
+    /// run's own directory): each read when a worker is to get it, and once here for its size.
     pub fn read(py: Python<'py>, render_dir: &std::path::Path, protocol: u8) -> Result<Self> {
         let transports_py = python::module(py, Module::Transports)?;
-        let outputs: Vec<Bound<'py, PyAny>> = transports_py
+        let (outputs, bytes): (Vec<Bound<'py, PyAny>>, Vec<u64>) = transports_py
             .call_method1(
                 "rendered_outputs",
-                (render_dir.to_string_lossy().as_ref(), tuning::RESULTS_BACK_PAGES),
+                (
+                    render_dir.to_string_lossy().as_ref(),
+                    tuning::RESULTS_BACK_PAGES,
+                    protocol,
+                ),
             )?
             .extract()?;
-        let pickle = py.import("pickle")?;
-        let mut bytes = Vec::new();
-        for o in &outputs {
-            bytes.push(pickle.call_method1("dumps", (o, protocol))?.len()? as u64);
-        }
         Ok(Self { outputs, bytes })
     }
 
@@ -77,8 +76,8 @@ fn settled(outcome: Result<Vec<u64>, TripError>) -> Result<Result<Vec<u64>, Stri
     }
 }
 
-/// Every transport but fork: `thread` by reference, the pools pickled (each worker keeps the
-/// pages first, untimed); `per_transport` of the budget each.
+/// Every transport but fork: `thread` by reference, the pools pickled (a worker is given the
+/// page it sends back, untimed, and keeps one at a time); `per_transport` of the budget each.
 pub fn through_pools(
     py: Python<'_>,
     rendered: &Rendered<'_>,

@@ -1,6 +1,7 @@
 //! The short terminal summary: table, verdict, where the report is.
 use crate::model::results::{PayloadJson, Results};
 use crate::model::stats::{ByteStats, LatencySummary};
+use crate::model::transport::DominantPage;
 use crate::units::{bytes, nanos};
 use std::io::Write;
 use std::path::Path;
@@ -20,6 +21,7 @@ pub fn text(r: &Results, out: &Path) -> String {
     if let Some(line) = r.start_method_line() {
         s.push_str(&format!("{}\n\n", wrap(&line, 96)));
     }
+    render_weight(&mut s, r);
     payload_table(&mut s, r);
     failures(&mut s, r);
     if let Some(sg) = &r.suggestion {
@@ -102,6 +104,28 @@ fn strategies(s: &mut String, r: &Results) {
 }
 
 /// One row per payload: picklable, count, sizes and latencies, columns aligned.
+/// The site's render total the shares divide, and the sampled pages that weigh most in it.
+fn render_weight(s: &mut String, r: &Results) {
+    let Some(render) = r.render.as_ref().filter(|_| !r.verdicts.is_empty()) else {
+        return;
+    };
+    let (Some(total), false) = (render.total_ns, render.dominant.is_empty()) else {
+        return;
+    };
+    s.push_str(&format!(
+        "{}\n\n",
+        wrap(
+            &format!(
+                "  render total {} for {} pages (the sampled pages' mean x pages); weighing most: {}",
+                nanos(total as u64),
+                r.site.pages,
+                DominantPage::words(&render.dominant)
+            ),
+            96
+        )
+    ));
+}
+
 fn payload_table(s: &mut String, r: &Results) {
     let header = [
         "payload",
@@ -290,6 +314,12 @@ mod tests {
                 "{v:?} in {s}"
             );
         }
+        // The render total the shares divide, and the page weighing most in it.
+        assert!(
+            joined.contains("render total 24.00 ms for 12 pages")
+                && joined.contains("weighing most: tags/index.html (virtual) 9.00 ms (37.5%)"),
+            "{s}"
+        );
         for p in &r.payloads {
             let size = p.bytes.as_ref().map_or("-".to_string(), |b| bytes(b.median));
             assert!(

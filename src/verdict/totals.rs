@@ -2,6 +2,7 @@
 //! render, each total estimated as the sample's mean times the pages (or workers) it stands
 //! for, with a bootstrap interval. Render times are skewed (list and tag pages cost ten times a
 //! post), so a ratio of medians can be off by a factor of four from the share of totals.
+use crate::model::transport::DominantPage;
 use hdrhistogram::Histogram;
 
 /// Bootstrap resamples per interval: enough that the 2.5% and 97.5% quantiles move by well
@@ -45,6 +46,29 @@ pub fn samples_of(h: &Histogram<u64>) -> Vec<u64> {
         let n = ((v.count_at_value() as f64 * scale).round() as u64).max(1);
         let value = h.median_equivalent(v.value_iterated_to());
         out.extend(std::iter::repeat_n(value, n as usize));
+    }
+    out
+}
+
+/// The few sampled pages that weigh most in the render total: the slowest first, up to `max`,
+/// stopping once they make half of it. Empty when the samples are not named page by page.
+pub fn dominant_pages(render_ns: &[u64], pages: &[String], max: usize) -> Vec<DominantPage> {
+    let total: f64 = render_ns.iter().map(|&v| v as f64).sum();
+    if pages.len() != render_ns.len() || total <= 0.0 {
+        return Vec::new();
+    }
+    let mut order: Vec<usize> = (0..render_ns.len()).collect();
+    order.sort_by(|&a, &b| render_ns[b].cmp(&render_ns[a]).then(pages[a].cmp(&pages[b])));
+    let mut out: Vec<DominantPage> = Vec::new();
+    for k in order.into_iter().take(max) {
+        if out.iter().map(|d| d.share).sum::<f64>() >= 0.5 {
+            break;
+        }
+        out.push(DominantPage {
+            page: pages[k].clone(),
+            render_ns: render_ns[k],
+            share: render_ns[k] as f64 / total,
+        });
     }
     out
 }
@@ -95,6 +119,24 @@ impl SplitMix {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_slowest_pages_are_named_until_they_make_half_the_render_total() {
+        let names: Vec<String> = ["a.md", "tags/index", "b.md", "c.md"].map(String::from).into();
+        // 100 ms of 160: the tag page alone is 62.5% of the sampled render time.
+        let d = dominant_pages(&[20, 100, 20, 20], &names, 3);
+        assert_eq!(d.len(), 1);
+        assert_eq!((d[0].page.as_str(), d[0].render_ns), ("tags/index", 100));
+        assert!((d[0].share - 0.625).abs() < 1e-12);
+        // Even times: up to `max` pages, ties by name, each a quarter.
+        let d = dominant_pages(&[5, 5, 5, 5], &names, 3);
+        let named: Vec<&str> = d.iter().map(|p| p.page.as_str()).collect();
+        assert_eq!(named, ["a.md", "b.md"]);
+        assert!(d.iter().all(|p| (p.share - 0.25).abs() < 1e-12));
+        // Samples not named page by page (a histogram only): nobody is named.
+        assert!(dominant_pages(&[5, 5], &names, 3).is_empty());
+        assert!(dominant_pages(&[], &[], 3).is_empty());
+    }
     use crate::model::stats::new_histogram;
 
     #[test]

@@ -27,3 +27,4 @@ mod scale;
 mod shared;
 mod signals;
 mod site_untouched;
+mod totals;

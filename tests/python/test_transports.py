@@ -530,10 +530,13 @@ class ResultsBackTests(unittest.TestCase):
         exec(transports._WORKER_SOURCE, ns)
         handle = ns["_pc_handle"]
         for i, html in enumerate(RENDERED):
-            self.assertEqual(handle(b"K" + pickle.dumps(html, 5)), i + 1)
-        for i, html in enumerate(RENDERED):
+            # A worker keeps one result at a time: the one it is to send back next.
+            self.assertEqual(handle(b"K%d," % i + pickle.dumps(html, 5)), 1)
+            self.assertEqual(list(ns["_pc_kept"]), [i])
             for protocol in (2, 5):
                 self.assertEqual(handle(b"R%d,%d" % (i, protocol)), pickle.dumps(html, protocol))
+        with self.assertRaises(KeyError):
+            handle(b"R0,5")  # given up when result 2 was kept
         # A payload is still a payload: its fields read, the count back.
         self.assertEqual(handle(pickle.dumps({"a": 1, "b": [2]}, 5)), 2)
 
@@ -570,11 +573,27 @@ class ResultsBackTests(unittest.TestCase):
                 (folder / "index.html").write_text("page %d" % i, encoding="utf-8")
             (root / "style.css").write_text("not a page", encoding="utf-8")
             paths = sorted(str(p) for p in root.rglob("*.html"))
-            picked = transports.rendered_outputs(tmp, 3)
+            picked, sizes = transports.rendered_outputs(tmp, 3, 5)
             expected = [pathlib.Path(paths[k]).read_text(encoding="utf-8") for k in (0, 2, 4)]
-            self.assertEqual(picked, expected)
-            self.assertEqual(len(transports.rendered_outputs(tmp, 100)), 6)
-            self.assertEqual(transports.rendered_outputs(os.path.join(tmp, "none"), 3), [])
+            self.assertEqual([p.path for p in picked], [paths[k] for k in (0, 2, 4)])
+            self.assertEqual(transports.texts(picked), expected)
+            self.assertEqual(sizes, [len(pickle.dumps(text, 5)) for text in expected])
+            self.assertEqual(len(transports.rendered_outputs(tmp, 100)[0]), 6)
+            self.assertEqual(transports.rendered_outputs(os.path.join(tmp, "none"), 3), ([], []))
+
+    def test_pool_workers_read_rendered_pages_when_they_get_them(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, html in enumerate(RENDERED):
+                pathlib.Path(tmp, "p%d.html" % i).write_text(html, encoding="utf-8")
+            pages, _ = transports.rendered_outputs(tmp, 10, 5)
+            with transports.ProcessTransport(2, []) as t:
+                t.keep_results(pages, 5)
+                self.assertTrue(all(t.result_back(i % 3, 5) > 0 for i in range(6)))
+                self.assertEqual(len(t._kept_by), 2)  # one page kept per worker
+                t.drop_results()
+                self.assertEqual(t._kept_by, {})
+                answer = t._exchange(t._workers[0], b"R0,5")  # given up: nothing to send back
+                self.assertTrue(answer.startswith("error:KeyError"), answer)
 
 
 @unittest.skipUnless(hasattr(os, "fork"), "needs os.fork")

@@ -85,20 +85,27 @@ def _pc_touch(obj):
     return 1
 
 
-_pc_kept = []
+_pc_kept = {}
 
 
 def _pc_handle(data):
     """One message to a pickling worker. A pickle (b"\x80...") is a payload: unpickle it, read
-    its fields, reply with the number read. b"K" + pickle: keep that result object (a rendered
-    page) for later. b"R<index>,<protocol>": send kept result `index` back, pickled, as a worker
-    sends back what it rendered. The reply is an int, bytes (a pickled result) or "error:..."."""
+    its fields, reply with the number read. b"K<index>," + pickle: keep that result object (a
+    rendered page) as result `index`, in place of any kept before — a worker holds one result at
+    a time, so a very large rendered page is never held by every worker at once. b"R<index>,
+    <protocol>": send kept result `index` back, pickled, as a worker sends back what it rendered.
+    b"D": give up the kept result. The reply is an int, bytes (a pickled result) or "error:..."."""
     tag = data[:1]
     if tag == b"R":
         index, protocol = data[1:].split(b",")
         return pickle.dumps(_pc_kept[int(index)], int(protocol))
+    if tag == b"D":
+        _pc_kept.clear()
+        return 0
     if tag == b"K":
-        _pc_kept.append(pickle.loads(memoryview(data)[1:]))
+        comma = data.index(b",")
+        _pc_kept.clear()  # the previous result goes before the next is unpickled
+        _pc_kept[int(data[1:comma])] = pickle.loads(memoryview(data)[comma + 1:])
         return len(_pc_kept)
     return _pc_touch(pickle.loads(data))
 
@@ -253,6 +260,7 @@ def measure_thread(payloads, rounds=1, timeout=DEFAULT_TIMEOUT):
 def measure_thread_results(results, rounds=1, timeout=DEFAULT_TIMEOUT):
     """A worker thread hands each rendered result back by reference (a queue.Queue): what a
     thread pool pays to return a page it rendered. Round trip ns per result."""
+    results = texts(results)
     times, _ = _thread_round_trips(range(len(results)), results.__getitem__, rounds, timeout,
                                    "picklecost-thread-results")
     return times
@@ -304,20 +312,43 @@ class _Pool:
         return elapsed
 
     def keep_results(self, results, protocol=pickle.HIGHEST_PROTOCOL):
-        """Give every worker the rendered results (untimed): later `result_back` calls make a
-        worker send one back as if it had just rendered it."""
+        """The rendered results later `result_back` calls have a worker send back as if it had
+        just rendered them. A worker is given the one it is to send (untimed) and keeps only
+        that one: the return leg never holds a copy of every result in every worker."""
+        self._results = list(results)
+        self._keep_protocol = protocol
+        self._kept_by = {}
+
+    def _give_result(self, worker, index):
+        """Worker `worker` keeps result `index` (untimed), unless it has it already."""
+        if self._kept_by.get(id(worker)) == index:
+            return
+        results = getattr(self, "_results", [])
+        if not 0 <= index < len(results):
+            raise TransportError("IndexError: no rendered result %d (%d kept)" % (index, len(results)))
+        self._kept_by.pop(id(worker), None)
+        message = b"K%d," % index + pickle.dumps(_text(results[index]), self._keep_protocol)
+        reply_value(self._exchange(worker, message))
+        del message
+        self._kept_by[id(worker)] = index
+
+    def drop_results(self):
+        """Every worker gives up the result it kept (untimed)."""
         for worker in self._usable():
-            for obj in results:
-                answer = self._exchange(worker, b"K" + pickle.dumps(obj, protocol))
-                if isinstance(answer, str):
-                    reply_value(answer)
+            if self._kept_by.pop(id(worker), None) is not None:
+                reply_value(self._exchange(worker, b"D"))
 
     def result_back(self, index, protocol=pickle.HIGHEST_PROTOCOL):
-        """A tiny request out, kept result `index` pickled in the next worker, the bytes back
-        and unpickled here, in ns: the cost of returning one rendered page."""
+        """A tiny request out, result `index` pickled in the next worker, the bytes back and
+        unpickled here, in ns: the cost of returning one rendered page."""
+        index = int(index)
         worker = self._next_worker()
+        self._give_result(worker, index)
+        return self._timed_result(worker, index, protocol)
+
+    def _timed_result(self, worker, index, protocol):
         start = time.perf_counter_ns()
-        answer = self._exchange(worker, b"R%d,%d" % (int(index), int(protocol)))
+        answer = self._exchange(worker, b"R%d,%d" % (index, int(protocol)))
         if not isinstance(answer, (bytes, memoryview)):
             reply_value(answer if isinstance(answer, str) else "error:no result came back")
         pickle.loads(answer)
@@ -512,7 +543,7 @@ class ForkTransport(_Pool):
         ok, reason = _workers.fork_support()
         if not ok:
             raise TransportError(reason)
-        self.objects = list(objects)
+        self.objects = texts(objects)  # rendered pages read now: the children share them
         self._start_crew(timeout)
         self.setup_ns = {"create": [], "import": [], "first_touch": []}
         with _closed_on_error(self):
@@ -531,6 +562,11 @@ class ForkTransport(_Pool):
 
     def keep_results(self, results, protocol=pickle.HIGHEST_PROTOCOL):
         raise TransportError("a forked worker has its results from the fork: pass them as objects")
+
+    def result_back(self, index, protocol=pickle.HIGHEST_PROTOCOL):
+        """Object `index` (a rendered page the child has from the fork) pickled in the next
+        child, the bytes back and unpickled here, in ns."""
+        return self._timed_result(self._next_worker(), int(index), protocol)
 
 
 def render_cost(adapter, site, pages, sample, workdir, seconds=None, page_seconds=None):
@@ -552,10 +588,35 @@ def render_cost(adapter, site, pages, sample, workdir, seconds=None, page_second
     return result
 
 
-def rendered_outputs(root, limit):
-    """Up to `limit` rendered pages (HTML text) the render-cost probe wrote under `root` (a
-    directory of this run's own, never the site), spread evenly over their sorted paths: the
-    real-sized results a worker would send back."""
+class RenderedPage:
+    """A page the render-cost probe wrote (in this run's own directory, never the site), read
+    only when a worker is to get it: the return leg holds one rendered page at a time here, not
+    every one (a 50 MB page is 50 MB per copy)."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path):
+        self.path = path
+
+    def text(self):
+        with open(self.path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+
+def _text(result):
+    return result.text() if isinstance(result, RenderedPage) else result
+
+
+def texts(results):
+    """Rendered pages as their HTML text (other objects as they are)."""
+    return [_text(r) for r in results]
+
+
+def rendered_outputs(root, limit, protocol=pickle.HIGHEST_PROTOCOL):
+    """Up to `limit` rendered pages the render-cost probe wrote under `root` (a directory of this
+    run's own, never the site), spread evenly over their sorted paths: the real-sized results a
+    worker would send back. Returns (pages, sizes): `RenderedPage`s and each one's
+    `len(pickle.dumps(html, protocol))`, read one at a time."""
     paths = []
     for folder, _, files in os.walk(root):
         paths.extend(os.path.join(folder, name) for name in files if name.endswith(".html"))
@@ -563,11 +624,8 @@ def rendered_outputs(root, limit):
     if len(paths) > limit:
         step = len(paths) / float(limit)
         paths = [paths[int(i * step)] for i in range(limit)]
-    out = []
-    for path in paths:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            out.append(f.read())
-    return out
+    pages = [RenderedPage(path) for path in paths]
+    return pages, [len(pickle.dumps(page.text(), protocol)) for page in pages]
 
 
 def modules_for_globals(names):

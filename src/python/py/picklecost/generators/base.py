@@ -247,8 +247,8 @@ def time_renders(chosen, sampled, render, key, warmup=(), method=None):
     `chosen` after untimed `render(page)` calls for `warmup` (templates compiled on first use,
     once per worker, not per page); failures are counted and the first few reported. Each timed
     render is stopped at the page limit in force (`limits.page_limit`, `--page-limit`) and
-    reported as a failure of that page."""
-    result = {"available": True, "reason": None, "render_ns": [], "pages": 0,
+    reported as a failure of that page. `render_pages[i]` names the page `render_ns[i]` timed."""
+    result = {"available": True, "reason": None, "render_ns": [], "render_pages": [], "pages": 0,
               "sampled": sampled, "errors": [], "method": method, "warmup_ns": 0}
     errors = []
     start = time.perf_counter_ns()
@@ -280,6 +280,7 @@ def time_renders(chosen, sampled, render, key, warmup=(), method=None):
             errors.append("%s: %s" % (key(page), describe(exc)))
             continue
         result["render_ns"].append(elapsed)
+        result["render_pages"].append(key(page))
     result["pages"] = len(result["render_ns"])
     result["failed"] = len(errors)
     result["errors"] = errors[:MAX_ERRORS]

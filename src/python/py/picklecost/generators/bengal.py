@@ -258,6 +258,7 @@ class Bengal(Adapter):
             warnings.simplefilter("ignore")
             result = _render(site, pages, sample, workdir)
         result["errors"] = [self._named_error(error, pages) for error in result["errors"]]
+        result["render_pages"] = [self.page_key(page) for page in result.get("render_pages", [])]
         if result["available"] and not result["render_ns"] and result["errors"]:
             result["available"] = False
             result["reason"] = "no page rendered: %s" % result["errors"][0]
@@ -487,6 +488,7 @@ def _prepare_and_render(site, chosen, output_root, original_output, result, erro
             errors.append("%s: %s" % (getattr(page, "source_path", "?"), describe(exc)))
             continue
         result["render_ns"].append(time.perf_counter_ns() - start)
+        result["render_pages"].append(page)  # named by the adapter (`render_cost`)
     return stats
 
 
@@ -497,7 +499,7 @@ def _render(site, pages, sample, workdir):
     original_output = Path(site.output_dir)
     saved = [(page, dict(vars(page))) for page in chosen if hasattr(page, "__dict__")]
     prepared = not _prepared(site)  # whether we prepare it here
-    result = {"available": True, "reason": None, "render_ns": [], "pages": 0,
+    result = {"available": True, "reason": None, "render_ns": [], "render_pages": [], "pages": 0,
               "sampled": sampled, "errors": [], "prepared": prepared, "prepare_ns": 0,
               "setup_ns": 0, "warmup_ns": 0, "chosen": len(chosen), "cut": None}
     errors = []
