@@ -170,7 +170,8 @@ class Runs(unittest.TestCase):
             self.assertEqual(row["payload_bytes"], row["workers"] * shipped)
             self.assertEqual(row["memory_kind"], "peak_rss")
             self.assertGreater(row["startup_seconds"], 0)
-            self.assertAlmostEqual(row["speedup"], result["sequential_seconds"] / row["wall_seconds"])
+            self.assertAlmostEqual(row["speedup"],
+                                   result["sequential_seconds"] / row["wall_seconds"])
         by = {(r["strategy"], r["workers"]): r["result_bytes"] for r in render}
         self.assertEqual(by[("forkserver", 1)], by[("process", 1)])
         self.assertEqual(by[("forkserver", 2)], by[("process", 2)])

@@ -38,8 +38,8 @@ from .workers import DEFAULT_TIMEOUT, TransportError, reply_value
 
 __all__ = ["TRANSPORTS", "TransportError", "DEFAULT_TIMEOUT", "availability", "check_imports",
            "measure_thread", "measure_thread_results", "SubinterpreterTransport",
-           "ProcessTransport", "ForkserverTransport", "ForkTransport", "render_cost", "rendered_outputs",
-           "modules_for_globals"]
+           "ProcessTransport", "ForkserverTransport", "ForkTransport", "render_cost",
+           "rendered_outputs", "modules_for_globals"]
 
 # The transports, by the names results.json uses (availability() has all but the legacy one,
 # which is the sub-interpreter's other config).
@@ -133,8 +133,8 @@ def _pc_step():
     _pc_put(_PC_OUT, result)
 '''
 
-# Process worker: runs in a spawned child (or one a forkserver forked), after `_WORKER_SOURCE` (and the worker module's
-# `PIPE_SOURCE`).
+# Process worker: runs in a spawned child (or one a forkserver forked), after `_WORKER_SOURCE`
+# (and the worker module's `PIPE_SOURCE`).
 _SERVE_SOURCE = r'''
 def _pc_serve(conn, modules, dont_write_bytecode):
     import os
