@@ -367,6 +367,19 @@ class ForkserverTests(_TempModule):
                 time.sleep(0.02)
             self.assertTrue(all(_gone(p) for p in pids), pids)
 
+    def test_once_interrupted_the_workers_and_the_server_are_killed(self):
+        t = transports.ForkserverTransport(1, [])
+        server, worker = t._crew.servers[0].pid, t._workers[0]
+        sys._picklecost_interrupted = 15  # what the tool's signal handler records
+        try:
+            t.close()
+        finally:
+            del sys._picklecost_interrupted
+        self.assertEqual(worker.exit_code, -9)  # killed, not asked to end
+        with self.assertRaises(ChildProcessError):
+            os.waitpid(server, os.WNOHANG)
+        self.assertTrue(_gone(worker.pid))
+
     def test_the_server_ends_when_its_crew_block_raises(self):
         with self.assertRaises(RuntimeError):
             with workers.Crew() as crew:
