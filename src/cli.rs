@@ -31,8 +31,8 @@ pub enum Command {
     /// test on the recorded latency histograms; `--fail-if` turns it into a CI gate.
     Compare(CompareArgs),
     /// Does rendering scale? Render the same pages sequentially and with W threads,
-    /// sub-interpreters, spawned processes and forked processes; speed-up, efficiency and where
-    /// the time goes.
+    /// sub-interpreters, spawned processes, processes a forkserver forked and forked processes;
+    /// speed-up, efficiency and where the time goes.
     Scale(ScaleArgs),
 }
 
@@ -96,7 +96,7 @@ pub struct ScaleArgs {
     /// Exactly these worker counts, comma-separated (e.g. 1,2,4); overrides --max-workers.
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=256))]
     pub workers: Option<Vec<u32>>,
-    /// Strategies to run, comma-separated (default: thread,subinterpreter,process,fork).
+    /// Strategies to run, comma-separated (default: thread,subinterpreter,process,forkserver,fork).
     #[arg(long, value_delimiter = ',', value_enum)]
     pub strategies: Option<Vec<Strategy>>,
     /// Seconds one run's workers may take before they are killed.

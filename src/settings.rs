@@ -560,7 +560,7 @@ mod tests {
         let message = parsed.expect_err("an unknown strategy is refused").to_string();
         assert!(message.contains("invalid value 'pool'"), "{message}");
         assert!(
-            message.contains("[possible values: thread, subinterpreter, process, fork]"),
+            message.contains("[possible values: thread, subinterpreter, process, forkserver, fork]"),
             "{message}"
         );
     }

@@ -63,7 +63,8 @@ fn scale(
         // The site is read-only to the tool: prove it before anything is written.
         site_before.unchanged(&Fingerprint::take(&settings.load.site_dir))?;
         out.write_files(&files(&results)?).context("writing the report")?;
-        ui::print(&results.scale, out.path());
+        let start_method = results.python["default_start_method"].as_str();
+        ui::print(&results.scale, start_method, out.path());
         Ok(())
     })
 }

@@ -102,6 +102,10 @@ pub enum TransportKind {
     /// Pickled into a spawned worker process.
     #[serde(rename = "process")]
     Process,
+    /// Pickled into a worker process forked by multiprocessing's forkserver (the default start
+    /// method from Python 3.14 on Linux).
+    #[serde(rename = "forkserver")]
+    Forkserver,
     /// Shared with a forked child copy-on-write: nothing pickled out, results pickled back.
     #[serde(rename = "fork")]
     Fork,
@@ -114,8 +118,32 @@ impl TransportKind {
             TransportKind::Subinterpreter => "subinterpreter",
             TransportKind::SubinterpreterLegacy => "subinterpreter-legacy",
             TransportKind::Process => "process",
+            TransportKind::Forkserver => "forkserver",
             TransportKind::Fork => "fork",
         }
+    }
+
+    /// The transport that starts workers the way `start_method` (as
+    /// `multiprocessing.get_start_method()` names it) does: spawn, forkserver, fork.
+    pub fn of_start_method(start_method: &str) -> Option<Self> {
+        match start_method {
+            "spawn" => Some(TransportKind::Process),
+            "forkserver" => Some(TransportKind::Forkserver),
+            "fork" => Some(TransportKind::Fork),
+            _ => None,
+        }
+    }
+
+    /// Transports whose pool workers each hold an unpickled copy of what they are sent (the
+    /// site, for a whole-site payload): what the memory's cap on workers applies to.
+    pub fn pooled(self) -> bool {
+        matches!(
+            self,
+            TransportKind::Subinterpreter
+                | TransportKind::SubinterpreterLegacy
+                | TransportKind::Process
+                | TransportKind::Forkserver
+        )
     }
 
     /// Transports that give a worker its own interpreter (a copy of the payload, or a forked
@@ -123,7 +151,10 @@ impl TransportKind {
     pub fn judged(self) -> bool {
         matches!(
             self,
-            TransportKind::Subinterpreter | TransportKind::Process | TransportKind::Fork
+            TransportKind::Subinterpreter
+                | TransportKind::Process
+                | TransportKind::Forkserver
+                | TransportKind::Fork
         )
     }
 }

@@ -40,6 +40,21 @@ pub struct Results {
     pub environment: EnvironmentInfo,
 }
 
+impl Results {
+    /// `start_method_line` for this run: the transport of this Python's default start method,
+    /// measured where one of its cells has round trips (None: the start method is unknown).
+    pub fn start_method_line(&self) -> Option<String> {
+        let method = self.python.default_start_method.as_deref()?;
+        let kind = TransportKind::of_start_method(method);
+        let measured = kind.is_some_and(|k| {
+            self.transports
+                .iter()
+                .any(|t| t.name == k && t.roundtrip_ns.samples > 0)
+        });
+        Some(start_method_line(method, kind.map(TransportKind::name), measured))
+    }
+}
+
 /// The tool's own memory (resident set size, bytes; None where /proc cannot tell).
 #[derive(Serialize, Debug, Clone, Default)]
 pub struct MemoryInfo {
@@ -76,6 +91,23 @@ pub struct PythonInfo {
     pub base_prefix: String,
     #[serde(default)]
     pub environment_found_by: String,
+    /// What `multiprocessing.get_start_method()` gives in this Python ("fork", "forkserver",
+    /// "spawn"): how its `ProcessPoolExecutor()` starts workers. Read before any worker starts.
+    #[serde(default)]
+    pub default_start_method: Option<String>,
+}
+
+/// One line on how this Python's `ProcessPoolExecutor()` starts workers (`method`, as
+/// `multiprocessing.get_start_method()` names it) and which rows of the run start them that way:
+/// `row` is the transport or strategy of that start method (None: none does), `measured`
+/// whether the run has figures for it.
+pub fn start_method_line(method: &str, row: Option<&str>, measured: bool) -> String {
+    let which = match (row, measured) {
+        (Some(row), true) => format!("measured: the {row} rows"),
+        (Some(row), false) => format!("the {row} rows, not measured in this run"),
+        (None, _) => "no row of this run starts workers that way".into(),
+    };
+    format!("This Python's ProcessPoolExecutor() starts workers with {method} ({which}).")
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -418,4 +450,57 @@ pub struct GrowthProjection {
     pub roundtrip_ns: Option<f64>,
     pub roundtrip_ns_low: Option<f64>,
     pub roundtrip_ns_high: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_start_method_line_names_its_rows_and_whether_they_were_measured() {
+        assert_eq!(
+            start_method_line("forkserver", Some("forkserver"), true),
+            "This Python's ProcessPoolExecutor() starts workers with forkserver (measured: the forkserver rows)."
+        );
+        assert_eq!(
+            start_method_line("fork", Some("fork"), false),
+            "This Python's ProcessPoolExecutor() starts workers with fork (the fork rows, not measured in this run)."
+        );
+        assert_eq!(
+            start_method_line("threads", None, false),
+            "This Python's ProcessPoolExecutor() starts workers with threads (no row of this run starts workers that way)."
+        );
+        // Each start method CPython has is one transport, by the name results.json uses.
+        for (method, kind) in [
+            ("spawn", TransportKind::Process),
+            ("forkserver", TransportKind::Forkserver),
+            ("fork", TransportKind::Fork),
+        ] {
+            assert_eq!(TransportKind::of_start_method(method), Some(kind));
+            assert!(kind.judged() && kind != TransportKind::Fork || !kind.pooled());
+        }
+        assert_eq!(TransportKind::of_start_method("thread"), None);
+        assert!(TransportKind::Forkserver.pooled() && TransportKind::Process.pooled());
+        assert!(!TransportKind::Fork.pooled() && !TransportKind::Thread.pooled());
+    }
+
+    #[test]
+    fn the_default_start_method_is_read_from_python_info_and_may_be_absent() {
+        let info: PythonInfo = serde_json::from_value(serde_json::json!({
+            "version": "3.14.0", "implementation": "CPython", "build": "b",
+            "free_threaded": false, "gil_enabled": true, "executable": "/p",
+            "prefix": "/v", "base_prefix": "/u", "default_start_method": "forkserver"
+        }))
+        .unwrap();
+        assert_eq!(info.default_start_method.as_deref(), Some("forkserver"));
+        let json = serde_json::to_value(&info).unwrap();
+        assert_eq!(json["default_start_method"], "forkserver");
+        let older: PythonInfo = serde_json::from_value(serde_json::json!({
+            "version": "3.13.0", "implementation": "CPython", "build": "b",
+            "free_threaded": false, "gil_enabled": true, "executable": "/p",
+            "prefix": "/v", "base_prefix": "/u"
+        }))
+        .unwrap();
+        assert_eq!(older.default_start_method, None);
+    }
 }

@@ -12,16 +12,20 @@ pub enum Strategy {
     Subinterpreter,
     /// Spawned processes of the environment's Python, payload pickled over a pipe.
     Process,
+    /// Processes forked by multiprocessing's forkserver (started before the site was loaded),
+    /// payload pickled over a pipe as for `Process`.
+    Forkserver,
     /// Children forked after loading: pages shared copy-on-write, results pickled back.
     Fork,
 }
 
 impl Strategy {
     /// Every strategy, in the order they run.
-    pub const ALL: [Strategy; 4] = [
+    pub const ALL: [Strategy; 5] = [
         Strategy::Thread,
         Strategy::Subinterpreter,
         Strategy::Process,
+        Strategy::Forkserver,
         Strategy::Fork,
     ];
 
@@ -31,7 +35,19 @@ impl Strategy {
             Strategy::Thread => "thread",
             Strategy::Subinterpreter => "subinterpreter",
             Strategy::Process => "process",
+            Strategy::Forkserver => "forkserver",
             Strategy::Fork => "fork",
+        }
+    }
+
+    /// The strategy that starts workers the way `start_method` (as
+    /// `multiprocessing.get_start_method()` names it) does: spawn, forkserver, fork.
+    pub fn of_start_method(start_method: &str) -> Option<Self> {
+        match start_method {
+            "spawn" => Some(Strategy::Process),
+            "forkserver" => Some(Strategy::Forkserver),
+            "fork" => Some(Strategy::Fork),
+            _ => None,
         }
     }
 }
@@ -215,8 +231,112 @@ pub struct Blocked {
     pub parser: Option<String>,
 }
 
+impl Scale {
+    /// `start_method_line` for this experiment: the strategy of this Python's default start
+    /// method (`method`, from results.json's `python`), measured where one of its runs rendered
+    /// (None: the start method is unknown).
+    pub fn start_method_line(&self, method: Option<&str>) -> Option<String> {
+        let method = method?;
+        let strategy = Strategy::of_start_method(method);
+        let measured = strategy.is_some_and(|s| {
+            self.runs
+                .iter()
+                .any(|r| r.strategy == s && r.available && r.wall_seconds.is_some())
+        });
+        Some(super::results::start_method_line(
+            method,
+            strategy.map(Strategy::as_str),
+            measured,
+        ))
+    }
+}
+
 impl ScaleRun {
     pub fn label(&self) -> String {
         format!("{} ×{}", self.strategy, self.workers)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(strategy: Strategy, available: bool, wall: Option<f64>) -> ScaleRun {
+        ScaleRun {
+            workload: Workload::Render,
+            strategy,
+            workers: 2,
+            available,
+            reason: None,
+            wall_seconds: wall,
+            sequential_seconds: Some(1.0),
+            speedup: wall.map(|w| 1.0 / w),
+            efficiency: None,
+            startup_seconds: 0.0,
+            ship_out_seconds: 0.0,
+            render_seconds: 0.0,
+            ship_back_seconds: 0.0,
+            payload_bytes: 0,
+            result_bytes: 0,
+            peak_memory_bytes: None,
+            memory_kind: None,
+            pages: 4,
+            failures: Vec::new(),
+        }
+    }
+
+    fn scale(runs: Vec<ScaleRun>) -> Scale {
+        Scale {
+            sequential_seconds: Some(1.0),
+            workers: vec![2],
+            strategies: runs.iter().map(|r| r.strategy).collect(),
+            pages: 4,
+            page_keys: Vec::new(),
+            virtual_pages: Vec::new(),
+            workloads: Vec::new(),
+            baselines: Vec::new(),
+            runs,
+            blocked: Vec::new(),
+            gil_enabled: true,
+            free_threaded_note: None,
+            subinterpreter_fault_isolation: String::new(),
+            answer: String::new(),
+            single_worker: Vec::new(),
+            limit: None,
+            worker_memory: None,
+        }
+    }
+
+    #[test]
+    fn the_default_start_method_names_the_strategy_that_starts_workers_that_way() {
+        let measured = scale(vec![
+            run(Strategy::Process, true, Some(0.5)),
+            run(Strategy::Forkserver, true, Some(0.6)),
+        ]);
+        assert_eq!(
+            measured.start_method_line(Some("forkserver")).unwrap(),
+            "This Python's ProcessPoolExecutor() starts workers with forkserver (measured: the forkserver rows)."
+        );
+        assert_eq!(
+            measured.start_method_line(Some("fork")).unwrap(),
+            "This Python's ProcessPoolExecutor() starts workers with fork (the fork rows, not measured in this run)."
+        );
+        assert_eq!(measured.start_method_line(None), None);
+        // A strategy that did not run (not available) measured nothing.
+        let refused = scale(vec![run(Strategy::Process, false, None)]);
+        assert!(
+            refused
+                .start_method_line(Some("spawn"))
+                .unwrap()
+                .ends_with("(the process rows, not measured in this run).")
+        );
+        for s in Strategy::ALL {
+            let method = match s {
+                Strategy::Process => "spawn",
+                other => other.as_str(),
+            };
+            let expected = matches!(s, Strategy::Process | Strategy::Forkserver | Strategy::Fork);
+            assert_eq!(Strategy::of_start_method(method) == Some(s), expected, "{s}");
+        }
     }
 }

@@ -242,6 +242,12 @@ fn environment(md: &mut String, r: &Results) {
         "- Interpreter: `{}` (prefix `{}`, found by {})",
         r.python.executable, r.python.prefix, r.python.environment_found_by
     );
+    if let Some(method) = &r.python.default_start_method {
+        let _ = writeln!(
+            md,
+            "- Default multiprocessing start method: `{method}` (what `ProcessPoolExecutor()` starts workers with)"
+        );
+    }
     let _ = writeln!(
         md,
         "- CPU: {} ({} logical CPUs), {}",
@@ -649,6 +655,9 @@ fn strategies(md: &mut String, r: &Results) {
         );
     }
     let _ = writeln!(md, "\n![Transfer cost vs render cost](charts/{})\n", svg::SHARES);
+    if let Some(line) = r.start_method_line() {
+        let _ = writeln!(md, "{line}\n");
+    }
 }
 
 fn transports(md: &mut String, r: &Results) {
@@ -656,7 +665,7 @@ fn transports(md: &mut String, r: &Results) {
         return;
     }
     md.push_str("## Transports\n\n");
-    md.push_str("Each payload sent to a worker, its fields read there and a small count sent back, timed end to end: `thread` hands the object over by reference (no copy); `subinterpreter` pickles in the main interpreter, passes the bytes through a queue and unpickles in an isolated sub-interpreter (own GIL); `subinterpreter-legacy` is a legacy-config sub-interpreter (shares the main GIL: isolation, not parallelism), measured only for payloads an isolated one cannot take; `process` does the same with spawned worker processes of the site's interpreter; `fork` forks workers after the objects exist: they share them copy-on-write, nothing is pickled out (an index goes), and its set-up is the fork plus the child's first touch of every object. The rendered result each page sends back is measured apart, below.\n\n");
+    md.push_str("Each payload sent to a worker, its fields read there and a small count sent back, timed end to end: `thread` hands the object over by reference (no copy); `subinterpreter` pickles in the main interpreter, passes the bytes through a queue and unpickles in an isolated sub-interpreter (own GIL); `subinterpreter-legacy` is a legacy-config sub-interpreter (shares the main GIL: isolation, not parallelism), measured only for payloads an isolated one cannot take; `process` does the same with spawned worker processes of the site's interpreter; `forkserver` with worker processes forked by multiprocessing's forkserver (a process of the site's interpreter started for the pool, before any payload existed there: the first worker's set-up includes starting it, which a program pays once); `fork` forks workers after the objects exist: they share them copy-on-write, nothing is pickled out (an index goes), and its set-up is the fork plus the child's first touch of every object. The rendered result each page sends back is measured apart, below.\n\n");
     md.push_str("| transport | payload | round trip p50 / p99 | samples | set-up per worker | note |\n|---|---|---:|---:|---:|---|\n");
     for t in &r.transports {
         let _ = writeln!(
@@ -993,6 +1002,28 @@ mod tests {
             verdict.contains("> **Fewer workers for the memory:** 4 workers asked, 2 started: "),
             "{verdict}"
         );
+    }
+
+    #[test]
+    fn the_default_start_method_is_said_with_its_rows_in_the_answer_and_the_environment() {
+        let mut r = testdata::results();
+        let md = render(&r);
+        let line =
+            "This Python's ProcessPoolExecutor() starts workers with spawn (measured: the process rows).";
+        assert!(section(&md, "Answer").contains(line), "{md}");
+        assert!(
+            section(&md, "Environment")
+                .contains("- Default multiprocessing start method: `spawn` (what `ProcessPoolExecutor()` starts workers with)"),
+            "{md}"
+        );
+        r.python.default_start_method = Some("forkserver".into());
+        let md = render(&r);
+        assert!(
+            md.contains("starts workers with forkserver (the forkserver rows, not measured in this run)."),
+            "{md}"
+        );
+        r.python.default_start_method = None;
+        assert!(!render(&r).contains("ProcessPoolExecutor"));
     }
 
     /// The text of section `heading` (a `## ` line) up to the next `## ` heading.

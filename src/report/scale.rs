@@ -106,9 +106,11 @@ fn markdown(results: &ScaleResults, charts_md: &[String]) -> String {
          Times per worker are means over workers: start-up ({}), payload out (pickled here, sent, \
          unpickled in the worker; one monotonic clock across processes), rendering, results back \
          (the rendered HTML pickled in the worker, sent, unpickled here). `thread` shares the \
-         objects; `fork` children share the loaded pages copy-on-write and only pickle results \
-         back; their memory is the Private_Dirty of /proc/PID/smaps_rollup (what each child \
-         dirtied), a spawned process's is its VmHWM. The sequential baseline runs before and \
+         objects; `process` workers are spawned and `forkserver` ones forked by multiprocessing's \
+         forkserver (started with the run's first worker, inside its start-up and the wall time, \
+         before the site existed there): both get the site pickled; `fork` children share the \
+         loaded pages copy-on-write and only pickle results back; their memory is the Private_Dirty of /proc/PID/smaps_rollup (what each child \
+         dirtied), a spawned or forkserver process's is its VmHWM. The sequential baseline runs before and \
          after the parallel runs (the drift between them is shown); speed-up = baseline / wall, \
          efficiency = speed-up / W. A worker that dies is reported with the page it was rendering \
          and its exit status; {}\n\nCommand: `{}`\n",
@@ -132,6 +134,9 @@ fn heading(md: &mut String, results: &ScaleResults) {
         results.python["cpu_count"],
         scale.pages,
     ));
+    if let Some(line) = scale.start_method_line(results.python["default_start_method"].as_str()) {
+        md.push_str(&format!("{line}\n\n"));
+    }
     if let Some(note) = &scale.free_threaded_note {
         md.push_str(&format!("> {note}\n\n"));
     }

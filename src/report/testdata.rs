@@ -29,17 +29,7 @@ pub fn results() -> Results {
             name: "picklecost",
             version: "9.9.9",
         },
-        python: PythonInfo {
-            version: "3.13.0".into(),
-            implementation: "CPython".into(),
-            build: "main, Oct 7 2024".into(),
-            free_threaded: false,
-            gil_enabled: true,
-            executable: "/venv/bin/python".into(),
-            prefix: "/venv".into(),
-            base_prefix: "/usr".into(),
-            environment_found_by: "--python".into(),
-        },
+        python: python_info(),
         site: SiteInfo {
             path: "sites/blog".into(),
             generator: "bengal".into(),
@@ -245,6 +235,22 @@ fn verdicts() -> Vec<VerdictRow> {
         row(PageSubset, Subinterpreter, Some(0.12), VerdictClass::Marginal),
         row(PageSubset, Process, Some(0.031), VerdictClass::Practical),
     ]
+}
+
+/// The Python the run describes; its default start method is `spawn` (the `process` rows).
+fn python_info() -> PythonInfo {
+    PythonInfo {
+        version: "3.13.0".into(),
+        implementation: "CPython".into(),
+        build: "main, Oct 7 2024".into(),
+        free_threaded: false,
+        gil_enabled: true,
+        executable: "/venv/bin/python".into(),
+        prefix: "/venv".into(),
+        base_prefix: "/usr".into(),
+        environment_found_by: "--python".into(),
+        default_start_method: Some("spawn".into()),
+    }
 }
 
 fn transports() -> Vec<TransportJson> {

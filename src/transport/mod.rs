@@ -1,11 +1,13 @@
 //! Ship the payloads through real transports — a thread (by reference), sub-interpreters and
-//! processes (pickled), forked children (shared copy-on-write) — measure the generator's render
+//! processes, spawned or forked by a forkserver (pickled), forked children (shared
+//! copy-on-write) — measure the generator's render
 //! cost to set them against, and send real rendered pages back through each. Numbers only: the
 //! verdict on them is `verdict::strategies`.
 //!
 //! The worker pools are `pools::Pool`s, closed when dropped: they live in `through_pools`, so
 //! every way out of it closes them, and the forks of the last step only start once they are.
 pub mod fork;
+pub mod forkserver;
 pub mod imports;
 pub mod pools;
 pub mod process;
@@ -30,9 +32,10 @@ use pyo3::prelude::*;
 use results_back::Rendered;
 use std::time::{Duration, Instant};
 
-/// thread, sub-interpreter, legacy sub-interpreter, process, fork: the fork cells are measured
-/// before the others start, on the share each cell would get if a payload took all of them.
-const MOST_TRANSPORTS_PER_PAYLOAD: usize = 5;
+/// thread, sub-interpreter, legacy sub-interpreter, process, forkserver, fork: the fork cells are
+/// measured before the others start, on the share each cell would get if a payload took all of
+/// them.
+const MOST_TRANSPORTS_PER_PAYLOAD: usize = 6;
 
 /// The least time a cell gets, however small the budget's share.
 const MIN_SHARE_SECONDS: f64 = 0.05;
@@ -386,12 +389,14 @@ impl<'py> Run<'_, '_, 'py> {
         })
     }
 
-    /// Workers per pool that fit the memory: every sub-interpreter and process pool is up at
-    /// once, each of its workers holding a copy of the site while it unpickles one.
+    /// Workers per pool that fit the memory: every sub-interpreter and process pool (spawned
+    /// and forkserver) is up at once, each of its workers holding a copy of the site while it
+    /// unpickles one.
     fn worker_memory(&self, needs_legacy: bool) -> WorkerMemory {
-        let sub = self.availability.available(TransportKind::Subinterpreter) as usize;
-        let process = self.availability.available(TransportKind::Process) as usize;
-        let pools = sub * (1 + needs_legacy as usize) + process;
+        let available = |kind| self.availability.available(kind) as usize;
+        let sub = available(TransportKind::Subinterpreter);
+        let processes = available(TransportKind::Process) + available(TransportKind::Forkserver);
+        let pools = sub * (1 + needs_legacy as usize) + processes;
         WorkerMemory::plan(
             self.workers,
             pools,
@@ -402,7 +407,7 @@ impl<'py> Run<'_, '_, 'py> {
     }
 
     /// Per payload: thread, sub-interpreter, the legacy one where an isolated one refuses the
-    /// payload's modules, process, and the payload's fork cell.
+    /// payload's modules, process, forkserver, and the payload's fork cell.
     fn pooled_cells(&self, pools: &Pools, fork_cells: Vec<Cell>, share: Duration) -> Result<Vec<Cell>> {
         let mut cells = Vec::new();
         let mut fork_cells = fork_cells.into_iter();
@@ -428,6 +433,10 @@ impl<'py> Run<'_, '_, 'py> {
             cells.push(match &pools.process {
                 Ok(pr) => measure(pr, Some(pr.pool.setup.clone()))?,
                 Err(why) => Cell::unavailable(TransportKind::Process, p.kind, why.clone()),
+            });
+            cells.push(match &pools.forkserver {
+                Ok(fs) => measure(fs, Some(fs.pool.setup.clone()))?,
+                Err(why) => Cell::unavailable(TransportKind::Forkserver, p.kind, why.clone()),
             });
             cells.extend(fork_cells.next());
         }

@@ -1,6 +1,7 @@
 //! The Python-side worker pools, owned here: a `Pool` ends its workers when it is dropped, so
 //! every way out of a measurement — its end, an error, an early return, an interrupt — closes
 //! them, and a pool's lifetime is the scope that holds it.
+use super::forkserver::Forkserver;
 use super::process::Process;
 use super::subinterpreter::{Config, Subinterpreter};
 use super::{Availability, TripError, reason_or_stop, results_back_rounds, timed_rounds};
@@ -13,7 +14,7 @@ use pyo3::prelude::*;
 use std::time::Instant;
 
 /// One pool object of `picklecost.transports` (`SubinterpreterTransport`, `ProcessTransport`,
-/// `ForkTransport`) and its set-up times; `close()` is called on it when this is dropped.
+/// `ForkserverTransport`, `ForkTransport`) and its set-up times; `close()` is called on it when this is dropped.
 pub struct Pool {
     object: Py<PyAny>,
     protocol: u8,
@@ -152,6 +153,7 @@ pub struct Pools {
     /// no sub-interpreters here).
     pub legacy: Option<Result<Subinterpreter, String>>,
     pub process: Result<Process, Option<String>>,
+    pub forkserver: Result<Forkserver, Option<String>>,
 }
 
 impl Pools {
@@ -181,10 +183,16 @@ impl Pools {
         } else {
             Err(availability.reason(TransportKind::Process))
         };
+        let forkserver = if availability.available(TransportKind::Forkserver) {
+            started(Forkserver::start(py, workers, modules, protocol))?.map_err(Some)
+        } else {
+            Err(availability.reason(TransportKind::Forkserver))
+        };
         Ok(Self {
             isolated,
             legacy,
             process,
+            forkserver,
         })
     }
 
@@ -198,6 +206,7 @@ impl Pools {
             isolated: Err(reason(TransportKind::Subinterpreter)),
             legacy: Some(Err(why.clone())),
             process: Err(reason(TransportKind::Process)),
+            forkserver: Err(reason(TransportKind::Forkserver)),
         }
     }
 
@@ -207,13 +216,16 @@ impl Pools {
             TransportKind::Subinterpreter => self.isolated.as_ref().ok().map(|s| &s.pool),
             TransportKind::SubinterpreterLegacy => self.legacy.as_ref()?.as_ref().ok().map(|s| &s.pool),
             TransportKind::Process => self.process.as_ref().ok().map(|p| &p.pool),
+            TransportKind::Forkserver => self.forkserver.as_ref().ok().map(|f| &f.pool),
             TransportKind::Thread | TransportKind::Fork => None,
         }
     }
 
     /// Transports each payload goes through: thread and process always, the sub-interpreter
-    /// pools that started.
+    /// and forkserver pools that started.
     pub fn transports_per_payload(&self) -> usize {
-        2 + self.isolated.is_ok() as usize + matches!(self.legacy, Some(Ok(_))) as usize
+        2 + self.isolated.is_ok() as usize
+            + matches!(self.legacy, Some(Ok(_))) as usize
+            + self.forkserver.is_ok() as usize
     }
 }

@@ -90,6 +90,7 @@ pub fn through_pools(
         TransportKind::Subinterpreter,
         TransportKind::SubinterpreterLegacy,
         TransportKind::Process,
+        TransportKind::Forkserver,
     ];
     let mut rows = Vec::new();
     for kind in kinds {

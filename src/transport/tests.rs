@@ -83,8 +83,8 @@ fn results_back_send_every_result_once_then_round_robin() {
 #[test]
 fn shares_split_the_budget_over_payloads_and_transports() {
     let shares = Shares::of(15.0, 3);
-    // 15 s over 3 payloads x 5 transports.
-    assert_eq!(shares.fork_cell(), Duration::from_secs(1));
+    // 15 s over 3 payloads x 6 transports.
+    assert_eq!(shares.fork_cell(), Duration::from_secs_f64(15.0 / 18.0));
     // thread + process + isolated sub-interpreters: 15 / (3 x 3).
     assert_eq!(shares.cell(3), Duration::from_secs_f64(15.0 / 9.0));
     // No payload with an object still gets a share, as if there were one.

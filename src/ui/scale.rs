@@ -135,9 +135,14 @@ pub fn table(scale: &Scale) -> String {
     s
 }
 
-pub fn print(scale: &Scale, out: &Path) {
+/// The tables, the answer, how this Python's `ProcessPoolExecutor()` starts workers
+/// (`start_method`, as results.json's `python` records it), the limits, where the report is.
+pub fn print(scale: &Scale, start_method: Option<&str>, out: &Path) {
     println!("{}", table(scale));
     println!("{}\n", scale.answer);
+    if let Some(line) = scale.start_method_line(start_method) {
+        println!("{line}\n");
+    }
     let cut = scale.limit.as_ref().is_some_and(|l| l.cut);
     let held = scale.worker_memory.as_ref().is_some_and(|w| w.limited());
     if cut || held {

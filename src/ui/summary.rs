@@ -18,6 +18,9 @@ pub fn text(r: &Results, out: &Path) -> String {
     let mut s = String::new();
     heading(&mut s, r);
     strategies(&mut s, r);
+    if let Some(line) = r.start_method_line() {
+        s.push_str(&format!("{}\n\n", wrap(&line, 96)));
+    }
     render_weight(&mut s, r);
     payload_table(&mut s, r);
     failures(&mut s, r);
@@ -269,6 +272,26 @@ fn wrap(text: &str, width: usize) -> String {
 mod tests {
     use super::*;
     use crate::report::testdata;
+
+    #[test]
+    fn summary_says_how_this_pythons_process_pools_start_workers() {
+        let mut r = testdata::results();
+        let joined = |r: &Results| {
+            text(r, Path::new("/out"))
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert!(
+            joined(&r).contains(
+                "This Python's ProcessPoolExecutor() starts workers with spawn (measured: the process rows)."
+            ),
+            "{}",
+            joined(&r)
+        );
+        r.python.default_start_method = None;
+        assert!(!joined(&r).contains("ProcessPoolExecutor"));
+    }
 
     #[test]
     fn summary_names_every_strategy_and_payload_and_the_report() {

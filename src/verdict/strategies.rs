@@ -194,11 +194,7 @@ impl Judged<'_> {
             held_back: false,
         };
         let render = &self.outcome.render;
-        let pooled = matches!(
-            cell.transport,
-            TransportKind::Subinterpreter | TransportKind::SubinterpreterLegacy | TransportKind::Process
-        );
-        if !cell.available && pooled && self.outcome.worker_memory.started == 0 {
+        if !cell.available && cell.transport.pooled() && self.outcome.worker_memory.started == 0 {
             row.class = Class::Unknown;
             row.held_back = true;
             row.why = cell.reason.clone().unwrap_or_default();

@@ -339,7 +339,7 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
     );
     assert!(stdout(&o).contains("suggested payload: --fields "));
 
-    // Transports: all three carry the Page subset; Bengal's own classes cannot enter an isolated
+    // Transports: all four carry the Page subset; Bengal's own classes cannot enter an isolated
     // sub-interpreter (its logger imports tracemalloc), so a legacy one is measured instead.
     let transports = r["transports"].as_array().unwrap();
     let cell = |name: &str, payload: &str| {
@@ -348,13 +348,14 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
             .find(|t| t["name"] == name && t["payload"] == payload)
             .unwrap_or_else(|| panic!("{name}/{payload} missing"))
     };
-    for name in ["thread", "subinterpreter", "process"] {
+    for name in ["thread", "subinterpreter", "process", "forkserver"] {
         let c = cell(name, "page_subset");
         assert_eq!(c["available"], true, "{c}");
         assert!(c["roundtrip_ns"]["samples"].as_u64().unwrap() >= 3, "{c}");
         assert!(c["roundtrip_ns"]["p50"].as_u64().unwrap() > 0);
     }
     assert!(cell("process", "page_subset")["setup_ns"].as_u64().unwrap() > 0);
+    assert!(cell("forkserver", "page_subset")["setup_ns"].as_u64().unwrap() > 0);
     let isolated_page = cell("subinterpreter", "page");
     assert_eq!(isolated_page["available"], false);
     assert!(
@@ -387,7 +388,7 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
     assert_eq!(r["render_ns"]["samples"], pages);
     assert!(r["render_ns"]["p50"].as_u64().unwrap() > 0);
     let verdicts = r["verdicts"].as_array().unwrap();
-    let judged = ["subinterpreter", "process", "fork"];
+    let judged = ["subinterpreter", "process", "forkserver", "fork"];
     assert_eq!(
         verdicts.len(),
         r["payloads"].as_array().unwrap().len() * judged.len(),
@@ -885,7 +886,7 @@ fn a_memory_limit_holds_transport_workers_back() {
     assert_eq!(w["started"], 0);
     assert_worker_arithmetic(w);
     for cell in r["transports"].as_array().unwrap() {
-        if cell["name"] == "process" {
+        if cell["name"] == "process" || cell["name"] == "forkserver" {
             assert_eq!(cell["available"], false, "{cell}");
             assert!(
                 cell["reason"]
@@ -899,17 +900,15 @@ fn a_memory_limit_holds_transport_workers_back() {
     // Where the Site pickles (Bengal 0.1), the answer names the transport as not measured; where
     // it does not (Bengal 0.5), the answer is about that, and every process row says why.
     if payload(&r, "site")["picklable"] == true {
-        assert!(
-            r["answer"].as_str().unwrap().contains("not measured via process"),
-            "{}",
-            r["answer"]
-        );
+        for via in ["not measured via process", "not measured via forkserver"] {
+            assert!(r["answer"].as_str().unwrap().contains(via), "{}", r["answer"]);
+        }
     }
     let process_rows: Vec<_> = r["verdicts"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|v| v["transport"] == "process")
+        .filter(|v| v["transport"] == "process" || v["transport"] == "forkserver")
         .collect();
     assert!(!process_rows.is_empty());
     for v in process_rows {
@@ -939,13 +938,16 @@ fn a_memory_limit_holds_transport_workers_back() {
         (Some(2), Some(1)),
         "{w}"
     );
-    let process = r["transports"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "process" && c["payload"] == "page_subset")
-        .unwrap();
-    assert_eq!(process["available"], true, "{process}");
+    for name in ["process", "forkserver"] {
+        let pooled = r["transports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name && c["payload"] == "page_subset")
+            .unwrap();
+        assert_eq!(pooled["available"], true, "{pooled}");
+        assert_eq!(pooled["setup"]["create"].as_array().unwrap().len(), 1, "{pooled}");
+    }
 }
 
 #[test]

@@ -162,9 +162,12 @@ fn same_site_twice_identical_sizes_and_no_significant_latency_change() {
             assert_eq!(op["finding"], "no significant change");
         }
     }
+    // Every verdict row of the runs is compared: 4 payloads x 4 judged transports
+    // (subinterpreter, process, forkserver, fork).
+    assert_eq!(read_results(&r.same_a)["verdicts"].as_array().unwrap().len(), 16);
     assert_eq!(
         c["verdict_changes"].as_array().unwrap().len() + c["verdicts_unchanged"].as_u64().unwrap() as usize,
-        12
+        16
     );
 }
 

@@ -13,6 +13,7 @@ mod analyze;
 mod compare;
 mod errors;
 mod faults;
+mod forkserver;
 mod generators;
 mod growth;
 mod inspect;

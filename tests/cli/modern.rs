@@ -145,7 +145,7 @@ pub fn rendered_stage(site: &Path, discovered_pages: u64) {
 /// Page are not shippable at all.
 fn classified(r: &serde_json::Value) {
     let verdicts = r["verdicts"].as_array().unwrap();
-    let judged = ["subinterpreter", "process", "fork"];
+    let judged = ["subinterpreter", "process", "forkserver", "fork"];
     assert_eq!(
         verdicts.len(),
         r["payloads"].as_array().unwrap().len() * judged.len(),
@@ -165,7 +165,7 @@ fn classified(r: &serde_json::Value) {
                 assert_eq!(v["class"], "impractical", "{v}");
                 assert!(v["transfer_share"].is_null(), "{v}");
             }
-            (_, "process") => {
+            (_, "process" | "forkserver") => {
                 assert!(
                     ["practical", "marginal", "impractical"].contains(&v["class"].as_str().unwrap()),
                     "{v}"

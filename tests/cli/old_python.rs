@@ -52,7 +52,7 @@ fn subinterpreters_unavailable_the_rest_completes() {
     assert!(sub["reason"].as_str().unwrap().contains("needs 3.13+"), "{sub}");
     // Every transport is reported for every payload, unavailable or measured.
     let transports = r["transports"].as_array().unwrap();
-    for name in ["thread", "subinterpreter", "process", "fork"] {
+    for name in ["thread", "subinterpreter", "process", "forkserver", "fork"] {
         for payload in ["site", "page", "page_subset"] {
             assert!(
                 transports
@@ -68,7 +68,7 @@ fn subinterpreters_unavailable_the_rest_completes() {
                 assert_eq!(t["available"], false);
                 assert!(t["reason"].as_str().unwrap().contains("needs 3.13+"), "{t}");
             }
-            "thread" | "process" | "fork" => {
+            "thread" | "process" | "forkserver" | "fork" => {
                 assert_eq!(t["available"], true, "{t}");
                 assert!(t["roundtrip_ns"]["samples"].as_u64().unwrap() >= 3, "{t}");
             }

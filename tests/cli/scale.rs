@@ -36,7 +36,7 @@ fn runs<'a>(r: &'a serde_json::Value, workload: &str, strategy: &str) -> Vec<&'a
         .collect()
 }
 
-const STRATEGIES: [&str; 4] = ["thread", "subinterpreter", "process", "fork"];
+const STRATEGIES: [&str; 5] = ["thread", "subinterpreter", "process", "forkserver", "fork"];
 
 #[test]
 fn tiny_blog_six_pages_two_workers() {
@@ -419,6 +419,7 @@ fn python_and_rust_name_the_same_kinds() {
         | TransportKind::Subinterpreter
         | TransportKind::SubinterpreterLegacy
         | TransportKind::Process
+        | TransportKind::Forkserver
         | TransportKind::Fork => kind.name(),
     };
     let transports: Vec<&str> = [
@@ -426,6 +427,7 @@ fn python_and_rust_name_the_same_kinds() {
         TransportKind::Subinterpreter,
         TransportKind::SubinterpreterLegacy,
         TransportKind::Process,
+        TransportKind::Forkserver,
         TransportKind::Fork,
     ]
     .map(every)

@@ -207,6 +207,18 @@ fn sigint_while_the_main_thread_is_in_a_subinterpreter_stops_the_tool() {
     analyze_in("imports", "INT", &["--no-diagnose"]);
 }
 
+/// A forkserver worker blocks while it unpickles a page: the tool, the worker and the forkserver
+/// that forked it all end.
+#[test]
+fn sigterm_during_the_forkserver_transport_stops_the_tool_its_workers_and_the_server() {
+    analyze_in("forkserver", "TERM", &["--no-diagnose"]);
+}
+
+#[test]
+fn sigint_during_the_forkserver_transport_stops_the_tool_its_workers_and_the_server() {
+    analyze_in("forkserver", "INT", &["--no-diagnose"]);
+}
+
 #[test]
 fn sigterm_during_the_render_cost_stops_the_tool_and_its_pools() {
     analyze_in("render", "TERM", &["--no-diagnose"]);
@@ -253,6 +265,11 @@ fn sigint_while_scale_processes_render_stops_the_tool_and_its_workers() {
 #[test]
 fn sigterm_while_scale_processes_render_stops_the_tool_and_its_workers() {
     scale_in("process", "TERM");
+}
+
+#[test]
+fn sigterm_while_scale_forkserver_workers_render_stops_the_tool_and_the_server() {
+    scale_in("forkserver", "TERM");
 }
 
 #[test]

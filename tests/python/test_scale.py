@@ -152,6 +152,72 @@ class Runs(unittest.TestCase):
             self.assertAlmostEqual(row["speedup"], result["sequential_seconds"] / row["wall_seconds"])
 
 
+    def test_forkserver_workers_get_the_site_pickled_like_spawned_ones(self):
+        from picklecost import workers
+
+        if not workers.forkserver_support()[0]:
+            self.skipTest("no forkserver start method here: %s" % workers.forkserver_support()[1])
+        result = self._run(("process", "forkserver"))
+        render = [r for r in result["runs"] if r["workload"] == "render"]
+        self.assertEqual([(r["strategy"], r["workers"]) for r in render],
+                         [("process", 1), ("process", 2), ("forkserver", 1), ("forkserver", 2)])
+        shipped = len(pickle.dumps((self.loaded.adapter, self.loaded.site,
+                                    list(self.loaded.pages)), 5))
+        for row in render:
+            self.assertTrue(row["available"], row["reason"])
+            self.assertEqual(row["failures"], [])
+            self.assertEqual(row["pages"], 6)
+            self.assertEqual(row["payload_bytes"], row["workers"] * shipped)
+            self.assertEqual(row["memory_kind"], "peak_rss")
+            self.assertGreater(row["startup_seconds"], 0)
+            self.assertAlmostEqual(row["speedup"],
+                                   result["sequential_seconds"] / row["wall_seconds"])
+        by = {(r["strategy"], r["workers"]): r["result_bytes"] for r in render}
+        self.assertEqual(by[("forkserver", 1)], by[("process", 1)])
+        self.assertEqual(by[("forkserver", 2)], by[("process", 2)])
+        self.assertEqual(by[("forkserver", 1)], len(pickle.dumps(
+            {i: "<p>p%d.md</p>" % i for i in range(6)}, 5)))
+        # Every worker and the server were waited for: no child is left but multiprocessing's
+        # resource tracker (it lives as long as this process).
+        self.assertEqual(_children_but_the_tracker(), [])
+
+    def test_a_killed_forkserver_worker_is_reported_with_its_page(self):
+        from picklecost import workers
+
+        if not workers.forkserver_support()[0]:
+            self.skipTest("no forkserver start method here: %s" % workers.forkserver_support()[1])
+        os.environ["SCALE_CRASH_PARENT"] = str(os.getpid())
+        try:
+            result = self._run(("forkserver",))
+        finally:
+            del os.environ["SCALE_CRASH_PARENT"]
+        for row in (r for r in result["runs"] if r["workload"] == "render"):
+            self.assertEqual(len(row["failures"]), 1, row)
+            failure = row["failures"][0]
+            self.assertEqual((failure["exit_status"], failure["signal"]), (-9, 9))
+            self.assertEqual(failure["page"], "p4.md")
+            self.assertIn("forkserver worker", failure["what"])
+            self.assertIsNone(row["speedup"])
+
+
+def _children_but_the_tracker():
+    """This process's children (from /proc), multiprocessing's resource tracker left out."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and "resource_tracker" not in command:
+            found.append((int(entry), fields[0], command))
+    return found
+
+
 class Sampling(unittest.TestCase):
     def test_stratified_sample_covers_groups_in_proportion(self):
         from picklecost.util import stratified_sample

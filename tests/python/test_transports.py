@@ -95,6 +95,8 @@ class AvailabilityTests(unittest.TestCase):
         info = transports.availability()
         self.assertEqual(info["thread"], {"available": True, "reason": None})
         self.assertEqual(info["process"], {"available": True, "reason": None})
+        if sys.platform.startswith("linux"):
+            self.assertEqual(info["forkserver"], {"available": True, "reason": None})
         sub = info["subinterpreter"]
         if HAS_SUBINTERPRETERS:
             self.assertEqual(sub, {"available": True, "reason": None,
@@ -296,6 +298,121 @@ class ProcessTests(_TempModule):
             with self.assertRaises(transports.TransportError) as caught:
                 t.roundtrip(self.module.Slow(3))
             self.assertIn("did not answer within 0.5s", str(caught.exception))
+
+
+def _parent_of(pid):
+    """The parent pid /proc gives for `pid` (field 4 of its stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def _gone(pid):
+    """Whether process `pid` no longer runs (absent, or a zombie no one has reaped yet)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@unittest.skipUnless(workers.forkserver_support()[0], "no forkserver start method here")
+class ForkserverTests(_TempModule):
+    def test_the_server_forks_the_workers_and_ends_with_them(self):
+        t = transports.ForkserverTransport(2, ["json", "pc_needs_tracemalloc"])
+        try:
+            server = t._crew.servers[0].pid
+            pids = [w.pid for w in t._workers]
+            self.assertEqual([_parent_of(pid) for pid in pids], [server, server])
+            self.assertEqual(len(t.setup_ns["create"]), 2)
+            self.assertTrue(all(ns > 0 for ns in t.setup_ns["create"] + t.setup_ns["import"]))
+            self.assertEqual(t.import_errors, [])
+            self.assertGreater(t.roundtrip(_payload()), 0)
+            self.assertGreater(t.roundtrip(self.module.Thing("x")), 0)
+            with self.assertRaises(transports.TransportError) as caught:
+                t.roundtrip(_memory_only_class()())
+            self.assertEqual(str(caught.exception),
+                             "ModuleNotFoundError: No module named 'pc_memory_only'")
+            t.keep_results(RENDERED, 5)
+            self.assertTrue(all(t.result_back(i % 3, 5) > 0 for i in range(6)))
+        finally:
+            t.close()
+        self.assertEqual(t._crew.servers, [])
+        with self.assertRaises(ChildProcessError):  # the server was waited for
+            os.waitpid(server, os.WNOHANG)
+        for pid in pids:
+            self.assertTrue(_gone(pid), pid)
+
+    def test_a_dead_worker_is_worded_as_a_process_and_the_crew_still_ends(self):
+        import signal
+
+        with transports.ForkserverTransport(1, [], timeout=5) as t:
+            worker = t._workers[0]
+            os.kill(worker.pid, signal.SIGKILL)
+            time.sleep(0.2)
+            with self.assertRaises(transports.TransportError) as caught:
+                t.roundtrip({"a": 1})
+            self.assertIn("forkserver worker %d ended" % worker.pid, str(caught.exception))
+            self.assertIn("killed by signal 9 (SIGKILL)", str(caught.exception))
+            server = t._crew.servers[0].pid
+        with self.assertRaises(ChildProcessError):
+            os.waitpid(server, os.WNOHANG)
+
+    def test_workers_die_with_their_server(self):
+        import signal
+
+        with transports.ForkserverTransport(2, []) as t:
+            pids = [w.pid for w in t._workers]
+            os.kill(t._crew.servers[0].pid, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while not all(_gone(p) for p in pids) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            self.assertTrue(all(_gone(p) for p in pids), pids)
+
+    def test_once_interrupted_the_workers_and_the_server_are_killed(self):
+        t = transports.ForkserverTransport(1, [])
+        server, worker = t._crew.servers[0].pid, t._workers[0]
+        sys._picklecost_interrupted = 15  # what the tool's signal handler records
+        try:
+            t.close()
+        finally:
+            del sys._picklecost_interrupted
+        self.assertEqual(worker.exit_code, -9)  # killed, not asked to end
+        with self.assertRaises(ChildProcessError):
+            os.waitpid(server, os.WNOHANG)
+        self.assertTrue(_gone(worker.pid))
+
+    def test_the_server_ends_when_its_crew_block_raises(self):
+        with self.assertRaises(RuntimeError):
+            with workers.Crew() as crew:
+                server = crew.add_server(workers.Forkserver())
+                worker = crew.add(server.worker("_pc_conn.recv_bytes()\n", {}, "pc-test"))
+                pid, server_pid = worker.pid, server.pid
+                raise RuntimeError("interrupted half-way")
+        self.assertEqual((len(crew), crew.servers), (0, []))
+        self.assertEqual(worker.exit_code, 0)  # it got the goodbye and exited
+        with self.assertRaises(ChildProcessError):
+            os.waitpid(server_pid, os.WNOHANG)
+        self.assertTrue(_gone(pid))
+
+
+class StartMethodTests(unittest.TestCase):
+    def test_the_default_is_what_this_python_says_and_reading_it_fixes_nothing(self):
+        code = textwrap.dedent('''
+            import json, multiprocessing, sys
+            sys.path.insert(0, %r)
+            from picklecost import workers
+            read = workers.default_start_method()
+            unset = multiprocessing.get_start_method(allow_none=True)
+            print(json.dumps([read, unset, multiprocessing.get_start_method()]))
+        ''') % PY_DIR
+        done = _run(sys.executable, code)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        read, unset, asked = json.loads(done.stdout)
+        self.assertEqual(read, asked)
+        self.assertIsNone(unset)  # still free for a generator's own set_start_method()
+        expected = {(3, 13): "fork", (3, 14): "forkserver"}.get(sys.version_info[:2])
+        if sys.platform.startswith("linux") and expected:
+            self.assertEqual(read, expected)
 
 
 def _memory_only_class():

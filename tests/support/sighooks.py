@@ -3,6 +3,7 @@ phase SIGTEST_PHASE names and says so by creating the file SIGTEST_READY (outsid
 
 load: the load itself; measuring: a page's __reduce_ex__ called by the measuring loop;
 diagnose: one called from the explanations; transports: a page unpickled in a worker;
+forkserver: a page unpickled in a worker a forkserver forked (its parent is not the tool);
 render: the render cost (given to the custom adapter for this); scale: render(page) in a
 worker; imports: this module imported in a sub-interpreter by the tool's main thread.
 """
@@ -37,6 +38,12 @@ def in_worker():
     return in_subinterpreter()
 
 
+def in_forkserver_worker():
+    """A process whose parent is not the tool: forked by multiprocessing's forkserver."""
+    tool = os.environ.get("SIGTEST_TOOL_PID")
+    return tool is not None and os.getpid() != int(tool) and os.getppid() != int(tool)
+
+
 def in_subinterpreter():
     try:
         import _interpreters
@@ -57,6 +64,8 @@ def in_explain():
 def restore(n, body):
     if PHASE == "transports" and in_worker():
         block("transports")
+    if PHASE == "forkserver" and in_forkserver_worker():
+        block("forkserver")
     return Page(n, body)
 
 

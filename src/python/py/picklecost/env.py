@@ -5,6 +5,8 @@ import platform
 import sys
 import sysconfig
 
+from . import workers
+
 
 def _cpu_model():
     try:
@@ -33,6 +35,8 @@ def describe():
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count() or 1,
         "platform": platform.platform(),
+        # How this Python's ProcessPoolExecutor() starts workers (read before any worker starts).
+        "default_start_method": workers.default_start_method(),
     }
 
 

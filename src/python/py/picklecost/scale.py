@@ -1,4 +1,4 @@
-"""Does rendering scale with threads, sub-interpreters, processes or fork?
+"""Does rendering scale with threads, sub-interpreters, processes, a forkserver or fork?
 
 `run(adapter, site, pages, workdir, ...)` renders the same N pages sequentially in this
 interpreter (the baseline, timed first and last) and with W workers of each strategy:
@@ -8,6 +8,9 @@ interpreter (the baseline, timed first and last) and with W workers of each stra
   interpreter: its payload pickled in, its rendered pages pickled back;
 - `process`: W `spawn` processes of the environment's Python, payload pickled over a pipe
   (for `render`, the site and its pages once per worker plus the worker's page indices);
+- `forkserver`: the same, the W processes forked by multiprocessing's forkserver (the default
+  start method from Python 3.14 on Linux), started for the run: it forked before the site was
+  loaded, so its workers get their payload pickled like `process`;
 - `fork`: W `os.fork()` children of this process after loading: pages shared copy-on-write, no
   pickling out; the rendered pages come back pickled through a pipe.
 
@@ -38,7 +41,7 @@ from .util import describe, even_sample, stratified_sample
 
 # The strategies and workloads, by the names results.json uses (the Rust side's
 # `model::scale::Strategy` and `Workload`; a test holds the two lists together).
-STRATEGIES = ("thread", "subinterpreter", "process", "fork")
+STRATEGIES = ("thread", "subinterpreter", "process", "forkserver", "fork")
 WORKLOADS = ("render", "markdown")
 DEFAULT_TIMEOUT = 300.0
 HINT = ("make the import lazy (import {module} inside the function that needs it), use a module "
@@ -505,7 +508,7 @@ def _collect(kind, crew, per, timeout, on_ready=None):
                 _results_back(kind, per[k], state[k]["stats"], message)
                 state[k]["done"] = True
                 live.remove(worker)
-                if kind == "process":
+                if kind in SHIPPED_PROCESSES:
                     worker.goodbye()
             elif message[0] == "ready":
                 per[k]["startup"] = message[2] - per[k]["t_start"]
@@ -608,21 +611,22 @@ def run_fork(workload, indices, workers, timeout, workdir, page_name):
         return _end("fork", row, per, crew, state, _now() - start, page_name)
 
 
-def run_process(workload, indices, workers, timeout, workdir, page_name):
-    row = _run_row(workload, "process", workers)
+def run_process(workload, indices, workers, timeout, workdir, page_name, kind="process"):
+    row = _run_row(workload, kind, workers)
     row["memory_kind"] = "peak_rss"
-    ctx = crews.spawn_context()
     per = [{} for _ in range(workers)]
     chunks = _chunks(indices, workers)
     source = crews.FINDER_SOURCE + _JOB_SOURCE + _PROCESS_SOURCE
+    folder = "proc" if kind == "process" else kind
     with crews.Crew() as crew:
+        start_worker = _process_starter(kind, crew)
         start = _now()
         for k, chunk in enumerate(chunks):
             namespace = {"__name__": "__picklecost_scale_worker__",
                          "_pc_sources": crews.package_sources(),
                          "_pc_modules": list(workload.modules), "_pc_workload": workload.name,
-                         "_pc_workdir": os.path.join(workdir, "proc-%d-%d" % (workers, k))}
-            worker = crew.add(crews.spawn(ctx, source, namespace, "picklecost-scale-%d" % k))
+                         "_pc_workdir": os.path.join(workdir, "%s-%d-%d" % (folder, workers, k))}
+            worker = crew.add(start_worker(source, namespace, "picklecost-scale-%d" % k))
             per[k]["t_start"] = worker.started_ns
 
         def ship(k):
@@ -632,8 +636,28 @@ def run_process(workload, indices, workers, timeout, workdir, page_name):
             crew.members[k].send(pickle.dumps(list(chunks[k])))
             crew.members[k].send(data)
 
-        state = _collect("process", crew, per, timeout, on_ready=ship)
-        return _end("process", row, per, crew, state, _now() - start, page_name)
+        state = _collect(kind, crew, per, timeout, on_ready=ship)
+        return _end(kind, row, per, crew, state, _now() - start, page_name)
+
+
+# Strategies whose workers are processes that get their payload pickled over a pipe.
+SHIPPED_PROCESSES = ("process", "forkserver")
+
+
+def _process_starter(kind, crew):
+    """`start(source, namespace, name)` for `run_process`: spawned, or forked by a forkserver
+    the crew starts with its first worker (inside the run's wall time and that worker's
+    start-up, as a program's first pool pays it) and ends after its workers."""
+    if kind == "forkserver":
+        return crew.add_server(crews.Forkserver()).worker
+    ctx = crews.spawn_context()
+    return lambda source, namespace, name: crews.spawn(ctx, source, namespace, name)
+
+
+def run_forkserver(workload, indices, workers, timeout, workdir, page_name):
+    """`run_process` with the workers forked by multiprocessing's forkserver: they do not
+    inherit the loaded site (the server forked before it existed), so they get it pickled."""
+    return run_process(workload, indices, workers, timeout, workdir, page_name, "forkserver")
 
 
 # --- the whole experiment ----------------------------------------------------------------------
@@ -783,6 +807,7 @@ class _Support:
     def __init__(self):
         self.sub_ok, self.sub_reason, _ = crews.subinterpreter_support()
         self.fork_ok, self.fork_reason = crews.fork_support()
+        self.forkserver_ok, self.forkserver_reason = crews.forkserver_support()
 
 
 class _Runs:
@@ -798,7 +823,7 @@ class _Runs:
 
 
 # Strategies whose render workers each hold a copy of the site (fork children share it).
-MEMORY_STRATEGIES = ("subinterpreter", "process")
+MEMORY_STRATEGIES = ("subinterpreter", "process", "forkserver")
 
 
 def _page_name(adapter, pages, i):
@@ -946,6 +971,8 @@ def _why_not(workload, strategy, support):
         return support.sub_reason if not support.sub_ok else workload.sub_reason or shipping
     if strategy == "process":
         return shipping
+    if strategy == "forkserver":
+        return support.forkserver_reason or shipping
     if strategy == "fork":
         return support.fork_reason
     return None
@@ -968,6 +995,9 @@ def _one(workload, strategy, w, runs):
         if strategy == "process":
             return run_process(workload, runs.indices, w, runs.timeout, runs.workdir,
                                runs.name_of)
+        if strategy == "forkserver":
+            return run_forkserver(workload, runs.indices, w, runs.timeout, runs.workdir,
+                                  runs.name_of)
         if strategy == "fork":
             return run_fork(workload, runs.indices, w, runs.timeout, runs.workdir, runs.name_of)
     except Exception as exc:

@@ -5,10 +5,11 @@
   sub-interpreter (a pickle referring to a module that cannot load there cannot be unpickled
   there).
 - `measure_thread(payloads, rounds)`: a worker thread gets each payload by reference.
-- `SubinterpreterTransport(workers, config, modules)` and `ProcessTransport(workers, modules)`:
-  the payload is pickled in this interpreter, the bytes go to the worker, which unpickles them,
-  reads the fields and sends back a small result. `roundtrip(obj, protocol)` times one round trip
-  in ns, `close()` releases the workers.
+- `SubinterpreterTransport(workers, config, modules)`, `ProcessTransport(workers, modules)`
+  (spawned) and `ForkserverTransport(workers, modules)` (forked by multiprocessing's forkserver,
+  which forked before the site was loaded): the payload is pickled in this interpreter, the
+  bytes go to the worker, which unpickles them, reads the fields and sends back a small result.
+  `roundtrip(obj, protocol)` times one round trip in ns, `close()` releases the workers.
 - `ForkTransport(workers, objects)`: children forked after the objects exist share them
   copy-on-write; set-up = fork + first touch, nothing is pickled out.
 - Results back: `keep_results(results)` then `result_back(i)` (pools), `measure_thread_results`
@@ -37,12 +38,13 @@ from .workers import DEFAULT_TIMEOUT, TransportError, reply_value
 
 __all__ = ["TRANSPORTS", "TransportError", "DEFAULT_TIMEOUT", "availability", "check_imports",
            "measure_thread", "measure_thread_results", "SubinterpreterTransport",
-           "ProcessTransport", "ForkTransport", "render_cost", "rendered_outputs",
-           "modules_for_globals"]
+           "ProcessTransport", "ForkserverTransport", "ForkTransport", "render_cost",
+           "rendered_outputs", "modules_for_globals"]
 
 # The transports, by the names results.json uses (availability() has all but the legacy one,
 # which is the sub-interpreter's other config).
-TRANSPORTS = ("thread", "subinterpreter", "subinterpreter-legacy", "process", "fork")
+TRANSPORTS = ("thread", "subinterpreter", "subinterpreter-legacy", "process", "forkserver",
+              "fork")
 
 
 # --- code that runs in the workers -------------------------------------------------------------
@@ -131,8 +133,8 @@ def _pc_step():
     _pc_put(_PC_OUT, result)
 '''
 
-# Process worker: runs in a spawned child, after `_WORKER_SOURCE` (and the worker module's
-# `PIPE_SOURCE`).
+# Process worker: runs in a spawned child (or one a forkserver forked), after `_WORKER_SOURCE`
+# (and the worker module's `PIPE_SOURCE`).
 _SERVE_SOURCE = r'''
 def _pc_serve(conn, modules, dont_write_bytecode):
     import os
@@ -180,6 +182,7 @@ def availability():
         "thread": _row(True, None),
         "subinterpreter": dict(_row(sub_ok, sub_reason), api=api),
         "process": _row(*workers.spawn_support()),
+        "forkserver": _row(*workers.forkserver_support()),
         "fork": _row(*workers.fork_support()),
     }
 
@@ -424,21 +427,26 @@ class ProcessTransport(_Pool):
 
     _gone = "no worker process left (closed, or all failed)"
     _handling = "handling a payload"
+    _name = "picklecost-process-%d"
+
+    def _starter(self):
+        """`start(source, namespace, name)`: one worker process."""
+        ctx = _workers.spawn_context(start_tracker=True)
+        return lambda source, namespace, name: _workers.spawn(ctx, source, namespace, name)
 
     def __init__(self, workers=2, modules=(), timeout=DEFAULT_TIMEOUT):
-        ctx = _workers.spawn_context(start_tracker=True)
         self.modules = _workers.module_names(modules)
         self.executable = _workers.python_executable()
         self._start_crew(timeout)
+        start = self._starter()
         self.setup_ns = {"create": [], "import": []}
         errors = {}
         namespace = {"__name__": "__picklecost_worker__", "_pc_modules": self.modules,
                      "_pc_dont_write_bytecode": bool(sys.dont_write_bytecode)}
         with _closed_on_error(self):
             for number in range(max(1, int(workers))):
-                worker = self._crew.add(_workers.spawn(
-                    ctx, _WORKER_SOURCE + _SERVE_SOURCE, namespace,
-                    "picklecost-process-%d" % number))
+                worker = self._crew.add(start(_WORKER_SOURCE + _SERVE_SOURCE, namespace,
+                                              self._name % number))
                 worker.receive(self.timeout, "starting")
                 self.setup_ns["create"].append(time.perf_counter_ns() - worker.started_ns)
                 _, import_ns, failed = worker.receive(self.timeout, "importing modules")
@@ -456,6 +464,23 @@ class ProcessTransport(_Pool):
         elapsed = time.perf_counter_ns() - start
         reply_value(answer)
         return elapsed
+
+
+class ForkserverTransport(ProcessTransport):
+    """W worker processes forked by multiprocessing's "forkserver" (the default start method
+    from Python 3.14 on Linux): the server is a process of this environment's Python started
+    for this pool (and ended with it) before any payload exists, so a worker shares nothing
+    with the tool and gets its payload pickled over a Pipe, as a spawned one does.
+
+    `setup_ns` as `ProcessTransport`'s; the first worker's "create" includes starting the
+    server, which a program pays once, with its first pool.
+    """
+
+    _gone = "no forkserver worker left (closed, or all failed)"
+    _name = "picklecost-forkserver-%d"
+
+    def _starter(self):
+        return self._crew.add_server(_workers.Forkserver()).worker
 
 
 class _closed_on_error:

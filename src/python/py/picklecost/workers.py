@@ -14,15 +14,19 @@ renders) run their work in these; what the work is stays theirs.
   InterpreterPoolExecutor (a loop inside the sub-interpreter would have to poll the queues: they
   have no blocking get in 3.13 or 3.14).
 - Processes: `spawn(ctx, source, namespace, name)` starts the environment's Python with
-  multiprocessing's "spawn" method running `source`; `fork(child)` forks this process and runs
-  `child(conn)` in the child. Both give a `PipeWorker`.
+  multiprocessing's "spawn" method running `source`; `Forkserver().worker(source, namespace,
+  name)` has multiprocessing's forkserver (a process of the environment's Python, started for
+  the crew and ended with it) fork a worker running `source` the same way; `fork(child)` forks
+  this process and runs `child(conn)` in the child. All give a `PipeWorker`.
 
 Every worker offers `receive(timeout, what)` (a reply, or TransportError), `stop(timeout)` (ended;
 False when it is still busy and was left to the process's exit; once the tool was interrupted
 (`interrupted()`) a busy thread is not waited for and a process is killed at once) and `stuck`; pipe and thread
 workers take `send(item)`. `Crew` is a set of workers ended together: by `close()`, by leaving
-its `with` block (an error, an interrupt), or when it is collected or the process exits. A dead
-worker is described one way: `exit_words(code)`.
+its `with` block (an error, an interrupt), or when it is collected or the process exits; a
+forkserver it holds (`add_server`) is ended after its workers. A dead worker is described one
+way: `exit_words(code)`. `default_start_method()` is what this Python's
+`ProcessPoolExecutor()` starts workers with.
 
 Replies on a pipe are a pickle, or b"B" + bytes the caller unpickles itself (a pickled result,
 so that its unpickling can be timed); `PIPE_SOURCE` is the worker side of that.
@@ -159,6 +163,33 @@ def spawn_support():
     if python_executable() is None:
         return False, "no Python executable to spawn (sys.executable is %r)" % sys.executable
     return True, None
+
+
+def forkserver_support():
+    """(available, reason) for worker processes forked by multiprocessing's forkserver."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return False, "no forkserver start method on this platform (%s)" % sys.platform
+    if python_executable() is None:
+        return False, ("no Python executable to start the forkserver with (sys.executable "
+                       "is %r)" % sys.executable)
+    return True, None
+
+
+def default_start_method():
+    """The start method `multiprocessing.get_start_method()` gives in this Python ("fork" on
+    Linux up to 3.13, "forkserver" from 3.14, "spawn" on macOS and Windows): what
+    `ProcessPoolExecutor()` and `multiprocessing.Pool()` start workers with. Read without fixing
+    it (get_start_method() would set the default context for good, and a generator's later
+    set_start_method() would then fail); where multiprocessing's internals differ, asked."""
+    method = multiprocessing.get_start_method(allow_none=True)
+    if method is not None:
+        return method
+    try:
+        from multiprocessing import context
+
+        return context._default_context._default_context.get_start_method()
+    except Exception:  # noqa: BLE001 - another multiprocessing: the public call
+        return multiprocessing.get_start_method()
 
 
 def fork_support():
@@ -689,6 +720,153 @@ def spawn(ctx, source, namespace, name):
     return SpawnedWorker(process, parent, started)
 
 
+# A forkserver's worker, before `_pc_tie_to_parent(<the server's pid>)`: it drops its copy of the
+# server's "alive" pipe (every worker gets one), so that the server ends as soon as the tool
+# closes its own end or dies, and takes its workers along (their parent-death signal).
+_LEAVE_FORKSERVER_SOURCE = r'''
+def _pc_leave_forkserver():
+    import os
+    from multiprocessing import forkserver
+
+    fd = forkserver._forkserver._forkserver_alive_fd
+    forkserver._forkserver._forkserver_alive_fd = None
+    if fd is not None:
+        os.close(fd)
+
+
+_pc_leave_forkserver()
+'''
+
+
+class Forkserver:
+    """multiprocessing's forkserver for one crew: a process of this environment's Python (the
+    executable `spawn_context` sets) that forks every worker from its own clean state, so a
+    worker inherits neither the tool nor the loaded site and gets its payload pickled, as a
+    spawned one does. The first `worker()` starts the server and waits for it, as a program's
+    first forkserver pool does. `stop(timeout)` ends it (multiprocessing has no public call for
+    that: its own tests' `_stop` without their unbounded wait); a crew does so after its workers
+    (`Crew.add_server`).
+
+    The server dies with the tool: its "alive" pipe reaches EOF when the tool's end closes,
+    however the tool ends, and its workers (which drop their copy of that pipe) carry a
+    parent-death signal tied to the server."""
+
+    def __init__(self):
+        ok, reason = forkserver_support()
+        if not ok:
+            raise TransportError(reason)
+        spawn_context(start_tracker=True)  # the executable, sys.argv, the resource tracker
+        self.ctx = multiprocessing.get_context("forkserver")
+        from multiprocessing import forkserver
+
+        self._server = forkserver._forkserver
+        self.pid = None
+        self._tempdir = None  # multiprocessing's temporary directory, where starting made it
+
+    def _running(self):
+        """The server's pid, started now if it is not running."""
+        from multiprocessing import process
+
+        config = process.current_process()._config
+        had_tempdir = config.get("tempdir") is not None
+        self._server.ensure_running()
+        if not had_tempdir and config.get("tempdir") is not None:  # the server's socket is there
+            self._tempdir = config["tempdir"]
+        self.pid = self._server._forkserver_pid
+        return self.pid
+
+    def worker(self, source, namespace, name):
+        """A worker forked by the server running `source` (with `PIPE_SOURCE` before it) in
+        `namespace` plus `_pc_conn`, its end of the pipe; `started_ns` is taken before the
+        server is asked (and, for the first worker, started)."""
+        parent, child = self.ctx.Pipe(duplex=True)
+        started = _now()
+        tie = "\n%s\n_pc_tie_to_parent(%d)\n" % (_LEAVE_FORKSERVER_SOURCE, self._running())
+        process = self.ctx.Process(target=exec,
+                                   args=(PIPE_SOURCE + tie + source,
+                                         dict(namespace, _pc_conn=child)),
+                                   daemon=True, name=name)
+        process.start()
+        child.close()
+        worker = SpawnedWorker(process, parent, started)
+        worker.name = "forkserver worker %s" % process.pid
+        return worker
+
+    def stop(self, timeout):
+        """End the server: its "alive" pipe closed (its cue to exit), waited for up to
+        `timeout`, then SIGKILLed; killed at once when the tool was interrupted. True."""
+        server = self._server
+        pid = server._forkserver_pid
+        if pid is None or pid != self.pid:  # never started here, or ended already
+            return True
+        if interrupted():
+            _kill(pid)
+            timeout = min(timeout, INTERRUPTED_REAP_TIMEOUT)
+        fd, server._forkserver_alive_fd = server._forkserver_alive_fd, None
+        if fd is not None:
+            os.close(fd)
+        _reap(pid, timeout)
+        from multiprocessing import util
+
+        address = server._forkserver_address
+        if address and not util.is_abstract_socket_namespace(address):
+            try:
+                os.unlink(address)
+            except OSError:
+                pass
+        server._forkserver_pid = server._forkserver_address = None
+        if hasattr(server, "_forkserver_authkey"):  # 3.14: the control socket's key
+            server._forkserver_authkey = None
+        self.pid = None
+        if self._tempdir is not None:
+            _remove_temp_dir(self._tempdir)
+            self._tempdir = None
+        return True
+
+
+def _remove_temp_dir(tempdir):
+    """multiprocessing's temporary directory (made for the forkserver's socket), removed now by
+    its own finalizer: it would run at the interpreter's exit, which the tool's embedded Python
+    never reaches, and a run leaves nothing in TMPDIR."""
+    from multiprocessing import process, util
+
+    for finalizer in list(util._finalizer_registry.values()):
+        if tempdir in (getattr(finalizer, "_args", None) or ()):
+            finalizer()  # removes the directory and forgets it
+    if os.path.isdir(tempdir):
+        import shutil
+
+        shutil.rmtree(tempdir, ignore_errors=True)
+    if process.current_process()._config.get("tempdir") == tempdir:
+        process.current_process()._config["tempdir"] = None
+
+
+def _kill(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _reap(pid, timeout):
+    """Wait up to `timeout` for child `pid` to end, then SIGKILL it and wait."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return
+        except ChildProcessError:  # reaped elsewhere
+            return
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.002)
+    _kill(pid)
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
 _PRCTL = []
 
 
@@ -789,18 +967,34 @@ def stop_all(workers, timeout=STOP_TIMEOUT):
     return not left
 
 
+def _end_crew(members, servers, timeout):
+    """The workers, then the forkservers that forked them (they report the workers' exits)."""
+    done = stop_all(members, timeout)
+    while servers:
+        servers.pop().stop(timeout)
+    return done
+
+
 class Crew:
     """Workers ended together: by `close()`, by leaving a `with` block however it is left, or
-    when the crew is collected or the process exits. `close()` returns False when a worker was
-    still busy (left to the process's exit: its thread is a daemon)."""
+    when the crew is collected or the process exits; then the forkservers it holds. `close()`
+    returns False when a worker was still busy (left to the process's exit: its thread is a
+    daemon)."""
 
     def __init__(self):
         self.members = []
-        self._finalizer = weakref.finalize(self, stop_all, self.members, STOP_TIMEOUT)
+        self.servers = []
+        self._finalizer = weakref.finalize(self, _end_crew, self.members, self.servers,
+                                           STOP_TIMEOUT)
 
     def add(self, worker):
         self.members.append(worker)
         return worker
+
+    def add_server(self, server):
+        """A `Forkserver` ended with the crew, after its workers."""
+        self.servers.append(server)
+        return server
 
     def __len__(self):
         return len(self.members)
