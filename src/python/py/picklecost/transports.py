@@ -84,21 +84,41 @@ def _pc_touch(obj):
 
 
 _pc_kept = []
+# The worker's own CPU ns for the last message's transfer: unpickling a payload in, or pickling
+# a kept result back (not reading the fields).
+_pc_spent = [0]
+
+
+def _pc_stamp(result, got):
+    """A streamed message's reply: the worker's own transfer ns and the bytes it got (8 bytes
+    each, little-endian), then the pickled result, if the reply is one."""
+    body = bytes(result) if isinstance(result, (bytes, bytearray, memoryview)) else b""
+    return _pc_spent[0].to_bytes(8, "little") + int(got).to_bytes(8, "little") + body
 
 
 def _pc_handle(data):
     """One message to a pickling worker. A pickle (b"\x80...") is a payload: unpickle it, read
     its fields, reply with the number read. b"K" + pickle: keep that result object (a rendered
     page) for later. b"R<index>,<protocol>": send kept result `index` back, pickled, as a worker
-    sends back what it rendered. The reply is an int, bytes (a pickled result) or "error:..."."""
+    sends back what it rendered. The reply is an int, bytes (a pickled result) or "error:...".
+    b"W" + any of these: the same, its reply stamped (`_pc_stamp`) for a stream of requests."""
     tag = data[:1]
+    if tag == b"W":
+        return _pc_stamp(_pc_handle(memoryview(data)[1:]), len(data) - 1)
+    _pc_spent[0] = 0
     if tag == b"R":
-        index, protocol = data[1:].split(b",")
-        return pickle.dumps(_pc_kept[int(index)], int(protocol))
+        index, protocol = bytes(data[1:]).split(b",")
+        start = time.thread_time_ns()
+        out = pickle.dumps(_pc_kept[int(index)], int(protocol))
+        _pc_spent[0] = time.thread_time_ns() - start
+        return out
     if tag == b"K":
         _pc_kept.append(pickle.loads(memoryview(data)[1:]))
         return len(_pc_kept)
-    return _pc_touch(pickle.loads(data))
+    start = time.thread_time_ns()
+    obj = pickle.loads(data)
+    _pc_spent[0] = time.thread_time_ns() - start
+    return _pc_touch(obj)
 
 
 def _pc_import(modules):
@@ -159,6 +179,7 @@ _pc_serve(_pc_conn, _pc_modules, _pc_dont_write_bytecode)
 _here = {}
 exec(_WORKER_SOURCE, _here)
 _touch = _here["_pc_touch"]
+_spent, _stamp = _here["_pc_spent"], _here["_pc_stamp"]
 
 
 # --- availability ------------------------------------------------------------------------------
@@ -446,7 +467,8 @@ class _closed_on_error:
 def _fork_child(objects):
     """The forked child's work: first touch of every object (copy-on-write faults, reference
     counts written), then serve b"T<index>" (read object `index`'s fields, reply the count) and
-    b"R<index>,<protocol>" (send object `index` back pickled) until an empty message."""
+    b"R<index>,<protocol>" (send object `index` back pickled) until an empty message; b"W" before
+    either stamps the reply for a stream (`_pc_stamp`: the pickling's own ns)."""
 
     def serve(conn):
         started = time.perf_counter_ns()
@@ -457,12 +479,18 @@ def _fork_child(objects):
             data = conn.recv_bytes()
             if not data:
                 return
+            stamped = data[:1] == b"W"
+            data = data[1:] if stamped else data
+            _spent[0] = 0
             try:
                 if data[:1] == b"R":
                     index, protocol = data[1:].split(b",")
+                    start = time.thread_time_ns()
                     result = pickle.dumps(objects[int(index)], int(protocol))
+                    _spent[0] = time.thread_time_ns() - start
                 else:
                     result = _touch(objects[int(data[1:])])
+                result = _stamp(result, len(data)) if stamped else result
             except BaseException as exc:
                 result = "error:" + workers.describe(exc)
             workers.reply(conn, result)
