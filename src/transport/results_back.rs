@@ -1,10 +1,11 @@
 //! The return leg: real rendered pages (what the render-cost probe wrote) sent back from a
 //! worker of each transport to this interpreter — what returning a rendered page costs.
 use super::pools::Pools;
-use super::{Availability, TripError, fork, reason_or_stop};
+use super::stream::{self, Plan};
+use super::{Availability, TripError, fork, reason_or_stop, streamed};
 use crate::model::TransportKind;
 use crate::model::stats;
-use crate::model::transport::ResultBack;
+use crate::model::transport::{ResultBack, StreamCost};
 use crate::python::{self, Module};
 use crate::settings::tuning;
 use anyhow::Result;
@@ -45,6 +46,26 @@ impl<'py> Rendered<'py> {
     }
 }
 
+/// The round trips' row with the stream's figures, or why there are none.
+fn with_stream(mut row: ResultBack, outcome: Result<StreamCost, String>) -> ResultBack {
+    match outcome {
+        Ok(cost) => row.stream = Some(cost),
+        Err(why) => row.stream_reason = Some(why),
+    }
+    row
+}
+
+/// The round trips, then (when they went) the stream through the same workers.
+fn trips_then_stream(
+    trips: impl FnOnce() -> Result<Vec<u64>, TripError>,
+    stream: impl FnOnce() -> Result<StreamCost, TripError>,
+) -> Result<(Result<Vec<u64>, String>, Option<Result<StreamCost, String>>)> {
+    match settled(trips())? {
+        Ok(samples) => Ok((Ok(samples), Some(streamed(stream())?))),
+        Err(why) => Ok((Err(why), None)),
+    }
+}
+
 pub fn result_row(
     transport: TransportKind,
     outputs: usize,
@@ -66,6 +87,8 @@ pub fn result_row(
         results: outputs,
         result_bytes: result_bytes.to_vec(),
         roundtrip_ns: stats::LatencySummary::of(&hist),
+        stream: None,
+        stream_reason: None,
     }
 }
 
@@ -85,6 +108,7 @@ pub fn through_pools(
     pools: &Pools,
     availability: &Availability,
     per_transport: Duration,
+    threads: usize,
 ) -> Result<Vec<ResultBack>> {
     let kinds = [
         TransportKind::Thread,
@@ -103,17 +127,29 @@ pub fn through_pools(
             continue;
         }
         let deadline = Instant::now() + per_transport;
-        let outcome = match (kind, pool) {
-            (TransportKind::Thread, _) => by_reference(py, &rendered.outputs),
-            (_, Some(pool)) => pool.results_back(py, &rendered.outputs, deadline),
-            (_, None) => Err(TripError::Failed(
-                availability
+        let plan = Plan::new(per_transport);
+        let (trips, stream) = match (kind, pool) {
+            (TransportKind::Thread, _) => trips_then_stream(
+                || by_reference(py, &rendered.outputs),
+                || stream::thread_results(py, &rendered.outputs, threads, plan),
+            )?,
+            (_, Some(pool)) => trips_then_stream(
+                || pool.results_back(py, &rendered.outputs, deadline),
+                || stream::results(py, pool, rendered.outputs.len(), plan),
+            )?,
+            (_, None) => {
+                let why = availability
                     .reason(kind)
                     .filter(|_| !availability.available(kind))
-                    .unwrap_or_else(|| "its workers did not start".into()),
-            )),
+                    .unwrap_or_else(|| "its workers did not start".into());
+                (Err(why), None)
+            }
         };
-        rows.push(rendered.row(kind, settled(outcome)?));
+        let row = rendered.row(kind, trips);
+        rows.push(match stream {
+            Some(outcome) => with_stream(row, outcome),
+            None => row,
+        });
     }
     Ok(rows)
 }
@@ -146,9 +182,21 @@ pub fn through_fork(
     } else if rendered.outputs.is_empty() {
         Err(TripError::Failed(NO_OUTPUT.into()))
     } else {
-        fork::results_back(py, workers, &rendered.outputs, protocol, Instant::now() + share)
+        fork::results_back(
+            py,
+            workers,
+            &rendered.outputs,
+            protocol,
+            Instant::now() + share,
+            share,
+        )
     };
-    Ok(rendered.row(TransportKind::Fork, settled(outcome)?))
+    Ok(match outcome {
+        Ok((samples, stream)) => {
+            with_stream(rendered.row(TransportKind::Fork, Ok(samples)), streamed(stream)?)
+        }
+        Err(e) => rendered.row(TransportKind::Fork, Err(reason_or_stop(e)?)),
+    })
 }
 
 #[cfg(test)]

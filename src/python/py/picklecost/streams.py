@@ -18,9 +18,10 @@ and each item is timed three ways:
 `bytes` are the pickled bytes each item carried: the payload as the worker got it, or the result
 as the main interpreter got it back (empty where nothing is pickled).
 
-Every function takes `planned` items and stops sending once `seconds` have passed (after at
-least `least` items); `items` says how many went. A worker's error reply raises TransportError
-after the requests still in flight were answered, so the pool can go on serving.
+Every function plans `per_slot` items per request slot (`in_flight` x workers slots) and stops
+sending once `seconds` have passed (after at least `least` items); `items` says how many of the
+`planned` went. A worker's error reply raises TransportError after the requests still in flight
+were answered, so the pool can go on serving.
 """
 
 import collections
@@ -45,12 +46,12 @@ class _Stream:
     """The bookkeeping of one stream: what was sent to each worker and is not back yet, and the
     per-item figures of what came back."""
 
-    def __init__(self, pool_workers, in_flight, planned, least, seconds):
+    def __init__(self, pool_workers, in_flight, per_slot, least, seconds):
         self.workers = list(pool_workers)
         if not self.workers:
             raise TransportError("no worker to stream to")
         self.in_flight = max(1, int(in_flight))
-        self.planned = max(0, int(planned))
+        self.planned = max(1, int(per_slot)) * self.in_flight * len(self.workers)
         self.least = min(self.planned, max(1, int(least)))
         self.deadline = time.monotonic() + float(seconds)
         self.pending = [collections.deque() for _ in self.workers]
@@ -133,7 +134,7 @@ def _stamped(worker, timeout, what):
     return main_ns, worker_ns, got
 
 
-def stream_payloads(pool, objects, protocol=pickle.HIGHEST_PROTOCOL, in_flight=4, planned=64,
+def stream_payloads(pool, objects, protocol=pickle.HIGHEST_PROTOCOL, in_flight=4, per_slot=8,
                     least=4, seconds=1.0):
     """A pickling pool (sub-interpreters, processes: its workers run `_pc_handle`) fed
     `objects` round-robin: pickled here, unpickled and read in the worker."""
@@ -148,11 +149,11 @@ def stream_payloads(pool, objects, protocol=pickle.HIGHEST_PROTOCOL, in_flight=4
         message = b"W" + data  # the tag's copy is the stream's, not the transport's: untimed
         return pickled + _sent(worker, message)
 
-    stream = _Stream(pool._usable(), in_flight, planned, least, seconds)
+    stream = _Stream(pool._usable(), in_flight, per_slot, least, seconds)
     return stream.run(send, lambda w: _stamped(w, pool.timeout, pool._handling), pool.timeout)
 
 
-def stream_indices(pool, count, in_flight=4, planned=64, least=4, seconds=1.0):
+def stream_indices(pool, count, in_flight=4, per_slot=8, least=4, seconds=1.0):
     """A forked pool whose children have the `count` objects already: an index goes, the child
     reads that object's fields, the count comes back. Nothing is pickled either way."""
     if count < 1:
@@ -163,11 +164,11 @@ def stream_indices(pool, count, in_flight=4, planned=64, least=4, seconds=1.0):
         reply_value(worker.receive(pool.timeout, pool._handling))
         return _cpu() - start, None, None
 
-    stream = _Stream(pool._usable(), in_flight, planned, least, seconds)
+    stream = _Stream(pool._usable(), in_flight, per_slot, least, seconds)
     return stream.run(lambda w, i: _sent(w, b"T%d" % (i % count)), take, pool.timeout)
 
 
-def stream_results(pool, count, protocol=pickle.HIGHEST_PROTOCOL, in_flight=4, planned=64,
+def stream_results(pool, count, protocol=pickle.HIGHEST_PROTOCOL, in_flight=4, per_slot=8,
                    least=4, seconds=1.0):
     """A pool whose workers hold `count` rendered results (kept by `keep_results`, or a forked
     pool's objects): each request has a worker pickle one back, as a worker returns what it
@@ -178,11 +179,11 @@ def stream_results(pool, count, protocol=pickle.HIGHEST_PROTOCOL, in_flight=4, p
     def send(worker, i):
         return _sent(worker, b"WR%d,%d" % (i % count, int(protocol)))
 
-    stream = _Stream(pool._usable(), in_flight, planned, least, seconds)
+    stream = _Stream(pool._usable(), in_flight, per_slot, least, seconds)
     return stream.run(send, lambda w: _stamped(w, pool.timeout, pool._handling), pool.timeout)
 
 
-def _thread_stream(items, answer, threads, in_flight, planned, least, seconds, timeout, name):
+def _thread_stream(items, answer, threads, in_flight, per_slot, least, seconds, timeout, name):
     """`threads` worker threads get items by reference and reply `answer(item)` by reference:
     the main thread's cost is the hand-off (a queue put, a queue get)."""
     crew = workers.Crew()
@@ -195,25 +196,25 @@ def _thread_stream(items, answer, threads, in_flight, planned, least, seconds, t
             worker.receive(timeout)
             return _cpu() - start, None, None
 
-        stream = _Stream(crew.members, in_flight, planned, least, seconds)
+        stream = _Stream(crew.members, in_flight, per_slot, least, seconds)
         return stream.run(lambda w, i: _sent(w, items[i % len(items)]), take, timeout)
 
 
-def stream_thread(objects, threads=1, in_flight=4, planned=64, least=4, seconds=1.0,
+def stream_thread(objects, threads=1, in_flight=4, per_slot=8, least=4, seconds=1.0,
                   timeout=DEFAULT_TIMEOUT):
     """Payloads handed to worker threads by reference; each reads the fields and replies."""
     objects = list(objects)
     if not objects:
         raise TransportError("no object to stream")
-    return _thread_stream(objects, _touch, threads, in_flight, planned, least, seconds, timeout,
+    return _thread_stream(objects, _touch, threads, in_flight, per_slot, least, seconds, timeout,
                           "picklecost-thread-stream")
 
 
-def stream_thread_results(results, threads=1, in_flight=4, planned=64, least=4, seconds=1.0,
+def stream_thread_results(results, threads=1, in_flight=4, per_slot=8, least=4, seconds=1.0,
                           timeout=DEFAULT_TIMEOUT):
     """Rendered results handed back from worker threads by reference."""
     results = list(results)
     if not results:
         raise TransportError("no result to stream")
-    return _thread_stream(range(len(results)), results.__getitem__, threads, in_flight, planned,
+    return _thread_stream(range(len(results)), results.__getitem__, threads, in_flight, per_slot,
                           least, seconds, timeout, "picklecost-thread-results-stream")
