@@ -44,6 +44,20 @@ impl<'py> Rendered<'py> {
     pub fn row(&self, transport: TransportKind, outcome: Result<Vec<u64>, String>) -> ResultBack {
         result_row(transport, self.outputs.len(), &self.bytes, outcome)
     }
+
+    /// A transport's row from its round trips, with (when they went) the stream through the
+    /// same workers.
+    fn row_then_stream(
+        &self,
+        transport: TransportKind,
+        trips: impl FnOnce() -> Result<Vec<u64>, TripError>,
+        stream: impl FnOnce() -> Result<StreamCost, TripError>,
+    ) -> Result<ResultBack> {
+        Ok(match settled(trips())? {
+            Ok(samples) => with_stream(self.row(transport, Ok(samples)), streamed(stream())?),
+            Err(why) => self.row(transport, Err(why)),
+        })
+    }
 }
 
 /// The round trips' row with the stream's figures, or why there are none.
@@ -53,17 +67,6 @@ fn with_stream(mut row: ResultBack, outcome: Result<StreamCost, String>) -> Resu
         Err(why) => row.stream_reason = Some(why),
     }
     row
-}
-
-/// The round trips, then (when they went) the stream through the same workers.
-fn trips_then_stream(
-    trips: impl FnOnce() -> Result<Vec<u64>, TripError>,
-    stream: impl FnOnce() -> Result<StreamCost, TripError>,
-) -> Result<(Result<Vec<u64>, String>, Option<Result<StreamCost, String>>)> {
-    match settled(trips())? {
-        Ok(samples) => Ok((Ok(samples), Some(streamed(stream())?))),
-        Err(why) => Ok((Err(why), None)),
-    }
 }
 
 pub fn result_row(
@@ -128,12 +131,14 @@ pub fn through_pools(
         }
         let deadline = Instant::now() + per_transport;
         let plan = Plan::new(per_transport);
-        let (trips, stream) = match (kind, pool) {
-            (TransportKind::Thread, _) => trips_then_stream(
+        rows.push(match (kind, pool) {
+            (TransportKind::Thread, _) => rendered.row_then_stream(
+                kind,
                 || by_reference(py, &rendered.outputs),
                 || stream::thread_results(py, &rendered.outputs, threads, plan),
             )?,
-            (_, Some(pool)) => trips_then_stream(
+            (_, Some(pool)) => rendered.row_then_stream(
+                kind,
                 || pool.results_back(py, &rendered.outputs, deadline),
                 || stream::results(py, pool, rendered.outputs.len(), plan),
             )?,
@@ -142,13 +147,8 @@ pub fn through_pools(
                     .reason(kind)
                     .filter(|_| !availability.available(kind))
                     .unwrap_or_else(|| "its workers did not start".into());
-                (Err(why), None)
+                rendered.row(kind, Err(why))
             }
-        };
-        let row = rendered.row(kind, trips);
-        rows.push(match stream {
-            Some(outcome) => with_stream(row, outcome),
-            None => row,
         });
     }
     Ok(rows)
@@ -218,6 +218,23 @@ mod tests {
         assert!(!none.available);
         assert_eq!(none.reason.as_deref(), Some(NO_OUTPUT));
         assert_eq!(none.roundtrip_ns.samples, 0);
+    }
+
+    #[test]
+    fn a_row_carries_its_stream_or_why_it_has_none() {
+        let row = || result_row(TransportKind::Process, 1, &[120], Ok(vec![1_000]));
+        let cost = StreamCost {
+            items: 3,
+            planned: 3,
+            main_ns: vec![10, 20, 30],
+            ..Default::default()
+        };
+        let streamed = with_stream(row(), Ok(cost.clone()));
+        assert_eq!((streamed.stream, streamed.stream_reason), (Some(cost), None));
+        let failed = with_stream(row(), Err("TransportError: gone".into()));
+        assert_eq!(failed.stream, None);
+        assert_eq!(failed.stream_reason.as_deref(), Some("TransportError: gone"));
+        assert!(failed.available, "the round trips stand without the stream");
     }
 
     #[test]
