@@ -26,3 +26,4 @@ mod scale;
 mod shared;
 mod signals;
 mod site_untouched;
+mod stream;
