@@ -3,10 +3,9 @@
 //! sends an index, the child reads that object's fields and answers.
 use super::TripError;
 use super::pools::Pool;
-use super::stream::{self, Plan};
+use super::stream::{self, Clock};
 use crate::model::transport::{Setup, StreamCost};
 use pyo3::prelude::*;
-use std::time::{Duration, Instant};
 
 /// What one fork pool measured: its set-up, the idle round trips, and the stream (or why it
 /// did not run).
@@ -16,20 +15,19 @@ pub struct Forked {
     pub stream: Result<StreamCost, TripError>,
 }
 
-/// Fork `workers` children over `objects`, time up to `rounds` round trips (round-robin) until
-/// `deadline`, then a stream of indices within `share`; the children end when the pool is
+/// Fork `workers` children over `objects`, time up to `rounds` round trips (round-robin), then
+/// a stream of indices, each within its part of `clock`; the children end when the pool is
 /// dropped, however this returns.
 pub fn measure(
     py: Python<'_>,
     workers: usize,
     objects: &[Bound<'_, PyAny>],
     rounds: usize,
-    deadline: Instant,
-    share: Duration,
+    clock: Clock,
 ) -> Result<Forked, TripError> {
     let pool = start(py, workers, objects, 0)?;
-    let samples = pool.measure_indices(py, objects.len(), rounds, deadline)?;
-    let stream = stream::indices(py, &pool, objects.len(), Plan::new(share));
+    let samples = pool.measure_indices(py, objects.len(), rounds, clock.trips_until)?;
+    let stream = stream::indices(py, &pool, objects.len(), clock.plan());
     Ok(Forked {
         setup: pool.setup.clone(),
         samples,
@@ -39,18 +37,17 @@ pub fn measure(
 
 /// Rendered pages sent back by children forked over them: each child pickles its copy and
 /// sends it, as a forked renderer returns what it rendered. Every page once, then round-robin
-/// until `deadline`; then a stream of them within `share`.
+/// within the round trips' part of `clock`; then a stream of them within the rest.
 pub fn results_back(
     py: Python<'_>,
     workers: usize,
     outputs: &[Bound<'_, PyAny>],
     protocol: u8,
-    deadline: Instant,
-    share: Duration,
+    clock: Clock,
 ) -> Result<(Vec<u64>, Result<StreamCost, TripError>), TripError> {
     let pool = start(py, workers, outputs, protocol)?;
-    let samples = pool.results_kept(py, outputs.len(), deadline)?;
-    let stream = stream::results(py, &pool, outputs.len(), Plan::new(share));
+    let samples = pool.results_kept(py, outputs.len(), clock.trips_until)?;
+    let stream = stream::results(py, &pool, outputs.len(), clock.plan());
     Ok((samples, stream))
 }
 

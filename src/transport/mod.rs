@@ -350,14 +350,12 @@ impl<'py> Run<'_, '_, 'py> {
                     Some("no object of this payload to share".into()),
                 )
             } else {
-                let share = self.shares.fork_cell();
                 match fork::measure(
                     self.py,
                     self.workers,
                     objs,
                     tuning::TRANSPORT_MAX_ROUNDS,
-                    Instant::now() + share,
-                    share,
+                    stream::Clock::start(self.shares.fork_cell()),
                 ) {
                     Ok(forked) => Cell {
                         setup: Some(forked.setup),
@@ -470,7 +468,7 @@ impl<'py> Run<'_, '_, 'py> {
     }
 
     /// A cell's idle round trips, then its stream through the same workers (`pool`; threads
-    /// have none), each within `share`.
+    /// have none), together within `share`.
     fn measure_cell(
         &self,
         t: &dyn Transport,
@@ -488,16 +486,12 @@ impl<'py> Run<'_, '_, 'py> {
                 ..cell
             });
         }
-        let cell = cell.record(t.measure(
-            self.py,
-            objs,
-            tuning::TRANSPORT_MAX_ROUNDS,
-            Instant::now() + share,
-        ))?;
+        let clock = stream::Clock::start(share);
+        let cell = cell.record(t.measure(self.py, objs, tuning::TRANSPORT_MAX_ROUNDS, clock.trips_until))?;
         if !cell.available {
             return Ok(cell);
         }
-        let plan = stream::Plan::new(share);
+        let plan = clock.plan();
         let outcome = match pool {
             Some(pool) => stream::payloads(self.py, pool, objs, plan),
             None if t.kind() == TransportKind::Thread => stream::thread(self.py, objs, self.workers, plan),

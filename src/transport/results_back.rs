@@ -1,7 +1,7 @@
 //! The return leg: real rendered pages (what the render-cost probe wrote) sent back from a
 //! worker of each transport to this interpreter — what returning a rendered page costs.
 use super::pools::Pools;
-use super::stream::{self, Plan};
+use super::stream::{self, Clock};
 use super::{Availability, TripError, fork, reason_or_stop, streamed};
 use crate::model::TransportKind;
 use crate::model::stats;
@@ -10,7 +10,7 @@ use crate::python::{self, Module};
 use crate::settings::tuning;
 use anyhow::Result;
 use pyo3::prelude::*;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const NO_OUTPUT: &str = "the render-cost probe left no rendered page to send back";
 
@@ -129,18 +129,17 @@ pub fn through_pools(
             rows.push(rendered.row(kind, Err(NO_OUTPUT.into())));
             continue;
         }
-        let deadline = Instant::now() + per_transport;
-        let plan = Plan::new(per_transport);
+        let clock = Clock::start(per_transport);
         rows.push(match (kind, pool) {
             (TransportKind::Thread, _) => rendered.row_then_stream(
                 kind,
                 || by_reference(py, &rendered.outputs),
-                || stream::thread_results(py, &rendered.outputs, threads, plan),
+                || stream::thread_results(py, &rendered.outputs, threads, clock.plan()),
             )?,
             (_, Some(pool)) => rendered.row_then_stream(
                 kind,
-                || pool.results_back(py, &rendered.outputs, deadline),
-                || stream::results(py, pool, rendered.outputs.len(), plan),
+                || pool.results_back(py, &rendered.outputs, clock.trips_until),
+                || stream::results(py, pool, rendered.outputs.len(), clock.plan()),
             )?,
             (_, None) => {
                 let why = availability
@@ -182,14 +181,7 @@ pub fn through_fork(
     } else if rendered.outputs.is_empty() {
         Err(TripError::Failed(NO_OUTPUT.into()))
     } else {
-        fork::results_back(
-            py,
-            workers,
-            &rendered.outputs,
-            protocol,
-            Instant::now() + share,
-            share,
-        )
+        fork::results_back(py, workers, &rendered.outputs, protocol, Clock::start(share))
     };
     Ok(match outcome {
         Ok((samples, stream)) => {

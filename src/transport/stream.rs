@@ -13,7 +13,7 @@ use crate::settings::tuning;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use serde::Deserialize;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The per-item cost of shipping `payload` through `transport` to a busy pool; None where the
 /// cell was not measured or its stream did not run.
@@ -32,6 +32,29 @@ pub fn results_back_cost(outcome: &Outcome, transport: TransportKind) -> Option<
         .iter()
         .find(|b| b.transport == transport && b.available)
         .and_then(|b| b.stream.as_ref())
+}
+
+/// A cell's share of the transport budget, split: the idle round trips until `trips_until`
+/// (half of it; they usually end sooner, at their most rounds), the stream for what is left.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub trips_until: Instant,
+    pub until: Instant,
+}
+
+impl Clock {
+    pub fn start(share: Duration) -> Self {
+        let now = Instant::now();
+        Self {
+            trips_until: now + share / 2,
+            until: now + share,
+        }
+    }
+
+    /// The stream's plan, on what is left of the share when it starts.
+    pub fn plan(&self) -> Plan {
+        Plan::new(self.until.saturating_duration_since(Instant::now()))
+    }
 }
 
 /// How much a stream sends: `STREAM_IN_FLIGHT` requests waiting per worker,
@@ -171,6 +194,16 @@ pub fn thread_results<'py>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cell_gives_its_round_trips_half_its_share_and_the_stream_what_is_left() {
+        let clock = Clock::start(Duration::from_secs(10));
+        assert_eq!(clock.until - clock.trips_until, Duration::from_secs(5));
+        let left = clock.plan().seconds;
+        assert!(left <= 10.0 && left > 5.0, "{left}");
+        let spent = Clock::start(Duration::ZERO);
+        assert_eq!(spent.plan().seconds, 0.0);
+    }
 
     #[test]
     fn a_plan_is_the_tuning_and_the_share() {
