@@ -898,6 +898,12 @@ fn stream_note(reason: Option<&str>, stream: Option<&StreamCost>, stream_reason:
     if let Some(why) = stream_reason {
         notes.push(format!("no per-item figures: {why}"));
     }
+    if let Some(s) = stream.filter(|s| s.in_flight < crate::settings::tuning::STREAM_IN_FLIGHT) {
+        notes.push(format!(
+            "{} request(s) in flight per worker: more pickles waiting would not fit half the memory",
+            s.in_flight
+        ));
+    }
     if let Some(s) = stream.filter(|s| s.cut()) {
         notes.push(format!(
             "{} of {} items streamed (its share of --transport-budget ran out)",
@@ -1331,8 +1337,20 @@ mod tests {
             stream_note(Some("not | here"), None, Some("TransportError: gone")),
             "not \\| here; no per-item figures: TransportError: gone"
         );
-        let whole = StreamCost { planned: 12, ..cut };
+        let whole = StreamCost {
+            planned: 12,
+            in_flight: crate::settings::tuning::STREAM_IN_FLIGHT,
+            ..cut
+        };
         assert_eq!(stream_note(None, Some(&whole), None), "");
+        let lowered = StreamCost {
+            in_flight: 1,
+            ..whole.clone()
+        };
+        assert_eq!(
+            stream_note(None, Some(&lowered), None),
+            "1 request(s) in flight per worker: more pickles waiting would not fit half the memory"
+        );
         // No items: dashes, not a zero cost.
         let empty = StreamCost::default();
         assert_eq!(

@@ -491,13 +491,41 @@ impl<'py> Run<'_, '_, 'py> {
         if !cell.available {
             return Ok(cell);
         }
-        let plan = clock.plan();
         let outcome = match pool {
-            Some(pool) => stream::payloads(self.py, pool, objs, plan),
-            None if t.kind() == TransportKind::Thread => stream::thread(self.py, objs, self.workers, plan),
+            Some(pool) => {
+                let largest = self.largest_pickle(payload);
+                let plan = clock
+                    .plan()
+                    .within_memory(largest, self.workers, self.memory_now());
+                stream::payloads(self.py, pool, objs, plan)
+            }
+            // By reference: nothing waits in memory but the objects themselves.
+            None if t.kind() == TransportKind::Thread => {
+                stream::thread(self.py, objs, self.workers, clock.plan())
+            }
             None => Err(TripError::Failed("no worker pool to stream to".into())),
         };
         cell.with_stream(outcome)
+    }
+
+    /// The memory a stream may fill now: MemAvailable, or `--memory-limit` when lower.
+    fn memory_now(&self) -> Option<u64> {
+        match (memory::available(), self.settings.memory_limit) {
+            (Some(m), Some(l)) => Some(m.min(l)),
+            (m, l) => m.or(l),
+        }
+    }
+
+    /// The largest pickle among the objects a payload's cells send (0: none).
+    fn largest_pickle(&self, payload: PayloadKind) -> u64 {
+        let sizes = self.payloads.iter().find(|p| p.kind == payload).map(|p| &p.sizes);
+        sizes
+            .into_iter()
+            .flatten()
+            .take(tuning::TRANSPORT_OBJECTS_PER_PAYLOAD)
+            .map(|&(_, b)| b)
+            .max()
+            .unwrap_or(0)
     }
 
     /// The adapter's render cost of up to `RENDER_PAGES` pages, written under `render_dir`,

@@ -78,6 +78,24 @@ impl Plan {
         }
     }
 
+    /// Fewer requests in flight (1 at least) where `in_flight` pickles of `largest` bytes for
+    /// each of `workers` workers would take more than half the memory `available` now: the
+    /// pickles waiting in the workers' queues come on top of the copy of the site each worker
+    /// unpickles, which the memory plan already counts.
+    pub fn within_memory(self, largest: u64, workers: usize, available: Option<u64>) -> Self {
+        let (Some(available), true) = (available, largest > 0) else {
+            return self;
+        };
+        let per_request = largest.saturating_mul(workers.max(1) as u64);
+        let fit = (available / 2 / per_request).clamp(1, u64::from(self.in_flight));
+        let in_flight = u32::try_from(fit).unwrap_or(self.in_flight);
+        Self {
+            in_flight,
+            least: self.least.min(u64::from(in_flight)),
+            ..self
+        }
+    }
+
     fn kwargs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let kwargs = PyDict::new(py);
         kwargs.set_item("in_flight", self.in_flight)?;
@@ -212,6 +230,21 @@ mod tests {
         assert_eq!(plan.per_slot, tuning::STREAM_ITEMS_PER_SLOT);
         assert_eq!(plan.least, u64::from(tuning::STREAM_IN_FLIGHT));
         assert_eq!(plan.seconds, 1.5);
+    }
+
+    #[test]
+    fn fewer_requests_wait_where_their_pickles_would_not_fit_half_the_memory() {
+        const MB: u64 = 1 << 20;
+        let plan = Plan::new(Duration::from_secs(1));
+        // 4 x 2 workers x 10 MB = 80 MB: fits half of 1 GB.
+        assert_eq!(plan.within_memory(10 * MB, 2, Some(1024 * MB)), plan);
+        // Half of 100 MB holds 2 requests of 2 x 10 MB.
+        let lowered = plan.within_memory(10 * MB, 2, Some(100 * MB));
+        assert_eq!((lowered.in_flight, lowered.least), (2, 2));
+        // Never below one request; unknown memory or nothing pickled: unchanged.
+        assert_eq!(plan.within_memory(10 * MB, 2, Some(MB)).in_flight, 1);
+        assert_eq!(plan.within_memory(10 * MB, 2, None), plan);
+        assert_eq!(plan.within_memory(0, 2, Some(MB)), plan);
     }
 
     #[test]
