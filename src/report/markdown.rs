@@ -1324,6 +1324,7 @@ mod tests {
     #[test]
     fn a_cut_or_missing_stream_is_said_in_the_note() {
         let cut = StreamCost {
+            in_flight: crate::settings::tuning::STREAM_IN_FLIGHT,
             items: 12,
             planned: 64,
             main_ns: vec![1_000; 12],
@@ -1337,11 +1338,7 @@ mod tests {
             stream_note(Some("not | here"), None, Some("TransportError: gone")),
             "not \\| here; no per-item figures: TransportError: gone"
         );
-        let whole = StreamCost {
-            planned: 12,
-            in_flight: crate::settings::tuning::STREAM_IN_FLIGHT,
-            ..cut
-        };
+        let whole = StreamCost { planned: 12, ..cut };
         assert_eq!(stream_note(None, Some(&whole), None), "");
         let lowered = StreamCost {
             in_flight: 1,
