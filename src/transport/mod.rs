@@ -1,7 +1,9 @@
 //! Ship the payloads through real transports — a thread (by reference), sub-interpreters and
 //! processes (pickled), forked children (shared copy-on-write) — measure the generator's render
-//! cost to set them against, and send real rendered pages back through each. Numbers only: the
-//! verdict on them is `verdict::strategies`.
+//! cost to set them against, and send real rendered pages back through each. Every cell and
+//! every results-back row is timed twice through the same workers: idle round trips (latency)
+//! and a stream with requests in flight (per-item cost, `stream.rs`). Numbers only: the verdict
+//! on them is `verdict::strategies`.
 //!
 //! The worker pools are `pools::Pool`s, closed when dropped: they live in `through_pools`, so
 //! every way out of it closes them, and the forks of the last step only start once they are.
