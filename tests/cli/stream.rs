@@ -4,8 +4,10 @@
 use crate::util::*;
 use serde_json::Value;
 
-/// Requests waiting per worker (settings' `STREAM_IN_FLIGHT`).
+/// Requests waiting per worker (settings' `STREAM_IN_FLIGHT`; fewer only where their pickles
+/// would not fit half the memory), and items planned per request slot (`STREAM_ITEMS_PER_SLOT`).
 const IN_FLIGHT: u64 = 4;
+const ITEMS_PER_SLOT: u64 = 8;
 
 /// Whether the transport pickles the payload out and has the worker unpickle it (thread hands
 /// it over by reference, fork shares it).
@@ -23,12 +25,18 @@ fn assert_stream_figures(s: &Value, what: &str) -> u64 {
     let items = u(&s["items"]);
     assert!(items > 0, "{what}: no item streamed: {s}");
     assert!(items <= u(&s["planned"]), "{what}: {s}");
+    let (in_flight, workers) = (u(&s["in_flight"]), u(&s["workers"]));
+    assert!((1..=IN_FLIGHT).contains(&in_flight), "{what}: {s}");
+    assert!(workers >= 1, "{what}");
+    assert_eq!(
+        u(&s["planned"]),
+        ITEMS_PER_SLOT * in_flight * workers,
+        "{what}: {s}"
+    );
     assert!(
-        items >= IN_FLIGHT,
+        items >= in_flight,
         "{what}: fewer items than one worker's requests: {s}"
     );
-    assert_eq!(u(&s["in_flight"]), IN_FLIGHT, "{what}");
-    assert!(u(&s["workers"]) >= 1, "{what}");
     assert_eq!(
         u(&s["main_ns"]["samples"]),
         items,
