@@ -23,6 +23,11 @@ pub mod tuning {
     pub const TRANSPORT_MIN_ROUNDS: usize = 3;
     /// ...and never more than this many.
     pub const TRANSPORT_MAX_ROUNDS: usize = 200;
+    /// Requests waiting per worker in a transport's stream (its per-item cost, no wake-up in it).
+    pub const STREAM_IN_FLIGHT: u32 = 4;
+    /// Items a stream plans per request slot (`STREAM_IN_FLIGHT` x workers slots): the fill at
+    /// the start and the drain at the end are one slot's worth of it.
+    pub const STREAM_ITEMS_PER_SLOT: u64 = 8;
     /// Pages the suggestion judges "page-specific" on (its safety checks see every page).
     pub const SUGGEST_SAMPLE_PAGES: usize = 20;
     /// Levels below the root of the byte-attribution tree (the icicle chart).

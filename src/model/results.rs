@@ -2,7 +2,7 @@
 //! this run.
 use super::explain::{Attribution, Culprit, Drag, Dropped, FieldComparison, RootCause};
 use super::stats::{ByteStats, LatencySummary};
-use super::transport::{EntryReadiness, ImportRow, ResultBack, Setup, VerdictRow};
+use super::transport::{EntryReadiness, ImportRow, ResultBack, Setup, StreamCost, VerdictRow};
 use super::{PayloadKind, Stage, Thresholds, TransportKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -280,7 +280,13 @@ pub struct TransportJson {
     pub available: bool,
     pub reason: Option<String>,
     pub payload: PayloadKind,
+    /// One request at a time to an idle worker: latency, the worker's wake-up included.
     pub roundtrip_ns: LatencySummary,
+    /// Per item with requests in flight: the cost a busy pool pays (main interpreter's own
+    /// work, the worker's transfer work, wall per item).
+    pub stream: Option<StreamCost>,
+    /// Why a measured transport has no stream.
+    pub stream_reason: Option<String>,
     /// Per worker: median of creating it plus importing the payloads' modules in it.
     pub setup_ns: Option<u64>,
     pub setup: Option<Setup>,

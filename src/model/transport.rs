@@ -56,7 +56,92 @@ pub struct ResultBack {
     pub results: usize,
     /// `len(pickle.dumps(html, protocol))` of each result sent.
     pub result_bytes: Vec<u64>,
+    /// One result to an idle worker and back: latency, the worker's wake-up included.
     pub roundtrip_ns: super::stats::LatencySummary,
+    /// Per result with requests in flight: what returning a page costs a busy pool.
+    pub stream: Option<StreamCost>,
+    /// Why a measured row has no stream (None: it has one, or nothing was measured).
+    pub stream_reason: Option<String>,
+}
+
+/// Per-item cost of a worker pool kept busy: every worker has `in_flight` requests waiting, a
+/// new one sent as each reply comes back. Unlike an idle round trip it has no wake-up in it:
+/// `main_ns` is the serial part a pool's main interpreter pays per item, `worker_ns` what each
+/// worker pays on top of its own work. In results.json the sample lists are summarised.
+#[derive(Serialize, Debug, Clone, Default, PartialEq)]
+pub struct StreamCost {
+    /// Requests waiting per worker.
+    pub in_flight: u32,
+    pub workers: u32,
+    /// Items sent and answered...
+    pub items: u64,
+    /// ...of the items planned: fewer when the cell's share of `--transport-budget` ran out.
+    pub planned: u64,
+    /// Per item, the main interpreter's own CPU time (ns): pickling out and sending, taking the
+    /// reply and unpickling the result; waiting is not in it.
+    #[serde(serialize_with = "summarised")]
+    pub main_ns: Vec<u64>,
+    /// Per item, the worker's own CPU time for the transfer (ns): unpickling the payload in, or
+    /// pickling the result back. Empty where nothing is pickled (threads: by reference; a fork's
+    /// payload: shared).
+    #[serde(serialize_with = "summarised")]
+    pub worker_ns: Vec<u64>,
+    /// The stream's wall time over its items: the pool's throughput, inverted.
+    pub wall_ns_per_item: f64,
+    /// Per item, the pickled bytes it carried: the payload as the worker got it, or the result
+    /// as the main interpreter got it back. Empty where nothing is pickled.
+    #[serde(serialize_with = "byte_span")]
+    pub bytes: Vec<u64>,
+}
+
+impl StreamCost {
+    /// Whether the transport's share of the budget stopped it before every planned item.
+    pub fn cut(&self) -> bool {
+        self.items < self.planned
+    }
+
+    pub fn main_ns_mean(&self) -> f64 {
+        mean(&self.main_ns)
+    }
+
+    /// 0 where the worker copies nothing (no samples).
+    pub fn worker_ns_mean(&self) -> f64 {
+        mean(&self.worker_ns)
+    }
+
+    pub fn wall_ns_mean(&self) -> f64 {
+        self.wall_ns_per_item
+    }
+}
+
+fn mean(samples: &[u64]) -> f64 {
+    match samples.len() {
+        0 => 0.0,
+        n => samples.iter().map(|&x| x as f64).sum::<f64>() / n as f64,
+    }
+}
+
+/// Per-item samples as results.json carries them: a latency summary.
+fn summarised<S: serde::Serializer>(samples: &[u64], s: S) -> Result<S::Ok, S::Error> {
+    let mut hist = super::stats::new_histogram();
+    samples.iter().for_each(|&ns| hist.saturating_record(ns.max(1)));
+    super::stats::LatencySummary::of(&hist).serialize(s)
+}
+
+/// Per-item bytes as results.json carries them: least, most and all together.
+fn byte_span<S: serde::Serializer>(bytes: &[u64], s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Span {
+        min: u64,
+        max: u64,
+        total: u64,
+    }
+    Span {
+        min: bytes.iter().copied().min().unwrap_or(0),
+        max: bytes.iter().copied().max().unwrap_or(0),
+        total: bytes.iter().sum(),
+    }
+    .serialize(s)
 }
 
 /// Can a worker in an isolated sub-interpreter import the generator's render entry point?

@@ -56,6 +56,11 @@ const SOURCES: &[(&str, &str, bool)] = &[
     ),
     ("picklecost.scale", include_str!("py/picklecost/scale.py"), false),
     (
+        "picklecost.streams",
+        include_str!("py/picklecost/streams.py"),
+        false,
+    ),
+    (
         "picklecost.generators",
         include_str!("py/picklecost/generators/__init__.py"),
         true,
@@ -101,6 +106,7 @@ pub enum Module {
     Explain,
     Repair,
     Transports,
+    Streams,
     Scale,
 }
 
@@ -113,6 +119,7 @@ impl Module {
             Module::Explain => "picklecost.explain",
             Module::Repair => "picklecost.repair",
             Module::Transports => "picklecost.transports",
+            Module::Streams => "picklecost.streams",
             Module::Scale => "picklecost.scale",
         }
     }

@@ -226,6 +226,8 @@ fn transports_json(o: &Outcome) -> Vec<TransportJson> {
             reason: c.reason.clone(),
             payload: c.payload,
             roundtrip_ns: LatencySummary::of(&c.roundtrip),
+            stream: c.stream.clone(),
+            stream_reason: c.stream_reason.clone(),
             setup_ns: c.setup.as_ref().and_then(|s| s.median_per_worker_ns()),
             setup: c.setup.clone(),
         })

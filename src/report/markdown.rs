@@ -1,10 +1,11 @@
 //! report.md: design-doc-ready, verdict first.
 use super::{Exporter, ReportFile, Run, svg};
 use crate::model::PayloadKind;
+use crate::model::TransportKind;
 use crate::model::explain::Attribution;
 use crate::model::results::{PayloadJson, Results, SiteCopy, SuggestionJson, virtual_mark};
 use crate::model::stats::{ByteStats, LatencySummary};
-use crate::model::transport::VerdictRow;
+use crate::model::transport::{StreamCost, VerdictRow};
 use crate::units::{bytes, nanos};
 use anyhow::Result;
 use std::fmt::Write;
@@ -666,11 +667,13 @@ fn transports(md: &mut String, r: &Results) {
     }
     md.push_str("## Transports\n\n");
     md.push_str("Each payload sent to a worker, its fields read there and a small count sent back, timed end to end: `thread` hands the object over by reference (no copy); `subinterpreter` pickles in the main interpreter, passes the bytes through a queue and unpickles in an isolated sub-interpreter (own GIL); `subinterpreter-legacy` is a legacy-config sub-interpreter (shares the main GIL: isolation, not parallelism), measured only for payloads an isolated one cannot take; `process` does the same with spawned worker processes of the site's interpreter; `forkserver` with worker processes forked by multiprocessing's forkserver (a process of the site's interpreter started for the pool, before any payload existed there: the first worker's set-up includes starting it, which a program pays once); `fork` forks workers after the objects exist: they share them copy-on-write, nothing is pickled out (an index goes), and its set-up is the fork plus the child's first touch of every object. The rendered result each page sends back is measured apart, below.\n\n");
-    md.push_str("| transport | payload | round trip p50 / p99 | samples | set-up per worker | note |\n|---|---|---:|---:|---:|---|\n");
+    md.push_str(LATENCY_VS_COST);
+    md.push_str("| transport | payload | idle round trip (latency) p50 / p99 | samples | main per item | worker per item | wall per item | set-up per worker | note |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n");
     for t in &r.transports {
+        let [main, worker, wall] = stream_columns(t.stream.as_ref(), t.name);
         let _ = writeln!(
             md,
-            "| {} | `{}` | {} | {} | {} | {} |",
+            "| {} | `{}` | {} | {} | {main} | {worker} | {wall} | {} | {} |",
             t.name,
             t.payload,
             if t.roundtrip_ns.samples > 0 {
@@ -680,7 +683,7 @@ fn transports(md: &mut String, r: &Results) {
             },
             t.roundtrip_ns.samples,
             t.setup_ns.map_or("–".into(), nanos),
-            t.reason.as_deref().unwrap_or("").replace('|', "\\|")
+            stream_note(t.reason.as_deref(), t.stream.as_ref(), t.stream_reason.as_deref())
         );
     }
     md.push('\n');
@@ -900,12 +903,53 @@ fn growth(md: &mut String, r: &Results) {
     );
 }
 
+/// What the idle round trip and the stream columns are.
+const LATENCY_VS_COST: &str = "*Idle round trip (latency)*: one request to an idle worker and its answer back, the worker's wake-up included. *Per item* (cost): the same workers kept busy, each with requests in flight (a new one sent as each reply comes back): *main per item* is the main interpreter's own CPU time per item (pickling out and sending, taking the reply and unpickling it; waiting is not in it: the serial part of a pool), *worker per item* the worker's own CPU time for the transfer (unpickling in, pickling back; – where nothing is copied), *wall per item* the stream's wall time over its items (throughput). Means over the streamed items.\n\n";
+
+/// Main, worker and wall per item (means) of a stream, or dashes.
+fn stream_columns(stream: Option<&StreamCost>, transport: TransportKind) -> [String; 3] {
+    let Some(s) = stream.filter(|s| s.items > 0) else {
+        return ["–".into(), "–".into(), "–".into()];
+    };
+    let worker = match (s.worker_ns.is_empty(), transport) {
+        (false, _) => nanos(s.worker_ns_mean().round() as u64),
+        (true, TransportKind::Thread) => "– (by reference)".into(),
+        (true, _) => "– (shared)".into(),
+    };
+    [
+        nanos(s.main_ns_mean().round() as u64),
+        worker,
+        nanos(s.wall_ns_mean().round() as u64),
+    ]
+}
+
+/// A row's note: why it was not measured, why it has no stream, or how far a cut stream got.
+fn stream_note(reason: Option<&str>, stream: Option<&StreamCost>, stream_reason: Option<&str>) -> String {
+    let mut notes: Vec<String> = reason.into_iter().map(str::to_string).collect();
+    if let Some(why) = stream_reason {
+        notes.push(format!("no per-item figures: {why}"));
+    }
+    if let Some(s) = stream.filter(|s| s.in_flight < crate::settings::tuning::STREAM_IN_FLIGHT) {
+        notes.push(format!(
+            "{} request(s) in flight per worker: more pickles waiting would not fit half the memory",
+            s.in_flight
+        ));
+    }
+    if let Some(s) = stream.filter(|s| s.cut()) {
+        notes.push(format!(
+            "{} of {} items streamed (its share of --transport-budget ran out)",
+            s.items, s.planned
+        ));
+    }
+    notes.join("; ").replace('|', "\\|")
+}
+
 fn results_back(md: &mut String, r: &Results) {
     if r.results_back.is_empty() {
         return;
     }
-    md.push_str("### Results back\n\nA worker that renders a page sends its HTML back: real rendered pages (written by the render-cost probe in this run's own directory) sent from a worker of each transport to the main interpreter, timed end to end — pickled in the worker and unpickled here, except `thread` (by reference). The verdicts add this per page to the payload's own round trips.\n\n");
-    md.push_str("| transport | results | pickled size p50 / max | round trip p50 / p99 | samples | note |\n|---|---:|---:|---:|---:|---|\n");
+    md.push_str("### Results back\n\nA worker that renders a page sends its HTML back: real rendered pages (written by the render-cost probe in this run's own directory) sent from a worker of each transport to the main interpreter, timed end to end — pickled in the worker and unpickled here, except `thread` (by reference). The verdicts add this per page to the payload's own round trips. The per-item columns are the same pages streamed back from busy workers: main is unpickling a page here, worker pickling it there.\n\n");
+    md.push_str("| transport | results | pickled size p50 / max | idle round trip (latency) p50 / p99 | samples | main per item | worker per item | wall per item | note |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for b in &r.results_back {
         let mut sizes = b.result_bytes.clone();
         sizes.sort_unstable();
@@ -913,9 +957,10 @@ fn results_back(md: &mut String, r: &Results) {
             (Some(&m), Some(&x)) => format!("{} / {}", bytes(m), bytes(x)),
             _ => "–".into(),
         };
+        let [main, worker, wall] = stream_columns(b.stream.as_ref(), b.transport);
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {main} | {worker} | {wall} | {} |",
             b.transport,
             b.results,
             size,
@@ -925,7 +970,7 @@ fn results_back(md: &mut String, r: &Results) {
                 "–".into()
             },
             b.roundtrip_ns.samples,
-            b.reason.as_deref().unwrap_or("").replace('|', "\\|")
+            stream_note(b.reason.as_deref(), b.stream.as_ref(), b.stream_reason.as_deref())
         );
     }
     md.push('\n');
@@ -1268,7 +1313,37 @@ mod tests {
                 "{t}"
             );
         }
+        // The idle round trip is named as latency; beside it the per-item cost of a busy pool.
+        assert!(t.contains("| idle round trip (latency) p50 / p99 | samples | main per item | worker per item | wall per item |"), "{t}");
+        for row in r.transports.iter().filter(|row| row.stream.is_some()) {
+            let s = row.stream.as_ref().unwrap();
+            let worker = match row.name {
+                crate::model::TransportKind::Thread => "– (by reference)".to_string(),
+                _ => nanos(s.worker_ns_mean().round() as u64),
+            };
+            let line = t
+                .lines()
+                .find(|l| l.starts_with(&format!("| {} | `{}` |", row.name, row.payload)))
+                .unwrap();
+            assert!(
+                line.contains(&format!(
+                    "| {} | {} | {} | {} |",
+                    row.roundtrip_ns.samples,
+                    nanos(s.main_ns_mean().round() as u64),
+                    worker,
+                    nanos(s.wall_ns_mean().round() as u64)
+                )),
+                "{line}"
+            );
+        }
         let back = &r.results_back[0];
+        let s = back.stream.as_ref().unwrap();
+        assert!(t.contains(&format!(
+            "| {} | {} | {} |",
+            nanos(s.main_ns_mean().round() as u64),
+            nanos(s.worker_ns_mean().round() as u64),
+            nanos(s.wall_ns_mean().round() as u64)
+        )));
         let mut sizes = back.result_bytes.clone();
         sizes.sort_unstable();
         assert!(t.contains(&format!(
@@ -1297,6 +1372,49 @@ mod tests {
         // Only payloads with round trips get a transport chart.
         assert!(t.contains(&svg::transport_chart(PayloadKind::PageSubset)));
         assert!(!t.contains(&svg::transport_chart(PayloadKind::Site)));
+    }
+
+    #[test]
+    fn a_cut_or_missing_stream_is_said_in_the_note() {
+        let cut = StreamCost {
+            in_flight: crate::settings::tuning::STREAM_IN_FLIGHT,
+            items: 12,
+            planned: 64,
+            main_ns: vec![1_000; 12],
+            ..Default::default()
+        };
+        assert_eq!(
+            stream_note(None, Some(&cut), None),
+            "12 of 64 items streamed (its share of --transport-budget ran out)"
+        );
+        assert_eq!(
+            stream_note(Some("not | here"), None, Some("TransportError: gone")),
+            "not \\| here; no per-item figures: TransportError: gone"
+        );
+        let whole = StreamCost { planned: 12, ..cut };
+        assert_eq!(stream_note(None, Some(&whole), None), "");
+        let lowered = StreamCost {
+            in_flight: 1,
+            ..whole.clone()
+        };
+        assert_eq!(
+            stream_note(None, Some(&lowered), None),
+            "1 request(s) in flight per worker: more pickles waiting would not fit half the memory"
+        );
+        // No items: dashes, not a zero cost.
+        let empty = StreamCost::default();
+        assert_eq!(
+            stream_columns(Some(&empty), TransportKind::Process),
+            ["–", "–", "–"]
+        );
+        let shared = StreamCost {
+            worker_ns: Vec::new(),
+            ..whole
+        };
+        assert_eq!(
+            stream_columns(Some(&shared), TransportKind::Fork)[1],
+            "– (shared)"
+        );
     }
 
     #[test]

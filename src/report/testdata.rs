@@ -3,7 +3,7 @@
 use crate::model::explain::{Attribution, Drag, TopPath, TypeBytes};
 use crate::model::phase_limit::{LimitedPhase, PhaseLimit};
 use crate::model::results::*;
-use crate::model::transport::{EntryReadiness, ImportRow, ResultBack, VerdictRow};
+use crate::model::transport::{EntryReadiness, ImportRow, ResultBack, StreamCost, VerdictRow};
 use crate::model::{GcMode, PayloadKind, Stage, Thresholds, TransportKind, VerdictClass};
 use crate::verdict::testdata::{latency, payload, row, suggestion, unpicklable_site};
 use std::collections::BTreeMap;
@@ -66,6 +66,8 @@ pub fn results() -> Results {
             results: 3,
             result_bytes: vec![3_000, 1_000, 2_000],
             roundtrip_ns: latency(70_000),
+            stream: Some(stream(vec![30_000, 30_000, 36_000], vec![9_000, 9_000, 12_000])),
+            stream_reason: None,
         }],
         transport_availability: serde_json::Value::Null,
         imports: vec![ImportRow {
@@ -253,6 +255,21 @@ fn python_info() -> PythonInfo {
     }
 }
 
+/// A stream of `main_ns.len()` items through 2 workers, 4 requests in flight each.
+fn stream(main_ns: Vec<u64>, worker_ns: Vec<u64>) -> StreamCost {
+    let items = main_ns.len() as u64;
+    StreamCost {
+        in_flight: 4,
+        workers: 2,
+        items,
+        planned: items,
+        wall_ns_per_item: main_ns.iter().sum::<u64>() as f64 / items as f64 * 1.5,
+        bytes: vec![2_000; worker_ns.len()],
+        main_ns,
+        worker_ns,
+    }
+}
+
 fn transports() -> Vec<TransportJson> {
     let json = |name, payload, p50: Option<u64>, reason: Option<&str>| TransportJson {
         name,
@@ -260,6 +277,13 @@ fn transports() -> Vec<TransportJson> {
         reason: reason.map(str::to_string),
         payload,
         roundtrip_ns: p50.map(latency).unwrap_or_default(),
+        // Per item in a busy pool: a quarter of the idle round trip in the main interpreter,
+        // a tenth in the worker (none by reference).
+        stream: p50.map(|ns| match name {
+            TransportKind::Thread => stream(vec![ns / 4; 4], Vec::new()),
+            _ => stream(vec![ns / 4; 4], vec![ns / 10; 4]),
+        }),
+        stream_reason: None,
         setup_ns: p50.map(|_| 90_000_000),
         setup: None,
     };

@@ -3,35 +3,52 @@
 //! sends an index, the child reads that object's fields and answers.
 use super::TripError;
 use super::pools::Pool;
-use crate::model::transport::Setup;
+use super::stream::{self, Clock};
+use crate::model::transport::{Setup, StreamCost};
 use pyo3::prelude::*;
-use std::time::Instant;
 
-/// Fork `workers` children over `objects`, time up to `rounds` round trips (round-robin) until
-/// `deadline`; the children end when the pool is dropped, however this returns.
+/// What one fork pool measured: its set-up, the idle round trips, and the stream (or why it
+/// did not run).
+pub struct Forked {
+    pub setup: Setup,
+    pub samples: Vec<u64>,
+    pub stream: Result<StreamCost, TripError>,
+}
+
+/// Fork `workers` children over `objects`, time up to `rounds` round trips (round-robin), then
+/// a stream of indices, each within its part of `clock`; the children end when the pool is
+/// dropped, however this returns.
 pub fn measure(
     py: Python<'_>,
     workers: usize,
     objects: &[Bound<'_, PyAny>],
     rounds: usize,
-    deadline: Instant,
-) -> Result<(Setup, Vec<u64>), TripError> {
+    clock: Clock,
+) -> Result<Forked, TripError> {
     let pool = start(py, workers, objects, 0)?;
-    let samples = pool.measure_indices(py, objects.len(), rounds, deadline)?;
-    Ok((pool.setup.clone(), samples))
+    let samples = pool.measure_indices(py, objects.len(), rounds, clock.trips_until)?;
+    let stream = stream::indices(py, &pool, objects.len(), clock.plan());
+    Ok(Forked {
+        setup: pool.setup.clone(),
+        samples,
+        stream,
+    })
 }
 
 /// Rendered pages sent back by children forked over them: each child pickles its copy and
 /// sends it, as a forked renderer returns what it rendered. Every page once, then round-robin
-/// until `deadline`.
+/// within the round trips' part of `clock`; then a stream of them within the rest.
 pub fn results_back(
     py: Python<'_>,
     workers: usize,
     outputs: &[Bound<'_, PyAny>],
     protocol: u8,
-    deadline: Instant,
-) -> Result<Vec<u64>, TripError> {
-    start(py, workers, outputs, protocol)?.results_kept(py, outputs.len(), deadline)
+    clock: Clock,
+) -> Result<(Vec<u64>, Result<StreamCost, TripError>), TripError> {
+    let pool = start(py, workers, outputs, protocol)?;
+    let samples = pool.results_kept(py, outputs.len(), clock.trips_until)?;
+    let stream = stream::results(py, &pool, outputs.len(), clock.plan());
+    Ok((samples, stream))
 }
 
 /// `ForkTransport(workers, objects)`: the children are forked here.

@@ -1,8 +1,9 @@
 //! Ship the payloads through real transports — a thread (by reference), sub-interpreters and
-//! processes, spawned or forked by a forkserver (pickled), forked children (shared
-//! copy-on-write) — measure the generator's render
-//! cost to set them against, and send real rendered pages back through each. Numbers only: the
-//! verdict on them is `verdict::strategies`.
+//! processes, spawned or started by a forkserver (pickled), forked children (shared copy-on-write) — measure the generator's render
+//! cost to set them against, and send real rendered pages back through each. Every cell and
+//! every results-back row is timed twice through the same workers: idle round trips (latency)
+//! and a stream with requests in flight (per-item cost, `stream.rs`). Numbers only: the verdict
+//! on them is `verdict::strategies`.
 //!
 //! The worker pools are `pools::Pool`s, closed when dropped: they live in `through_pools`, so
 //! every way out of it closes them, and the forks of the last step only start once they are.
@@ -12,6 +13,7 @@ pub mod imports;
 pub mod pools;
 pub mod process;
 pub mod results_back;
+pub mod stream;
 pub mod subinterpreter;
 pub mod thread;
 
@@ -19,7 +21,7 @@ use crate::generators::Workdir;
 use crate::measure::PayloadResult;
 use crate::memory::{self, WorkerMemory};
 use crate::model::stats;
-use crate::model::transport::{EntryReadiness, ImportRow, Render, ResultBack, Setup};
+use crate::model::transport::{EntryReadiness, ImportRow, Render, ResultBack, Setup, StreamCost};
 use crate::model::{PayloadKind, TransportKind};
 use crate::payloads::Payloads;
 use crate::python::{self, Module, interrupt::Interrupted};
@@ -31,6 +33,7 @@ use pools::Pools;
 use pyo3::prelude::*;
 use results_back::Rendered;
 use std::time::{Duration, Instant};
+pub use stream::{results_back_cost, stream_cost};
 
 /// thread, sub-interpreter, legacy sub-interpreter, process, forkserver, fork: the fork cells are
 /// measured before the others start, on the share each cell would get if a payload took all of
@@ -98,6 +101,14 @@ fn reason_or_stop(e: TripError) -> Result<String> {
     match e {
         TripError::Interrupted(interrupted) => Err(interrupted.into()),
         TripError::Failed(text) => Ok(text),
+    }
+}
+
+/// A stream's figures, or why there are none; an interruption stops the run.
+fn streamed(outcome: Result<StreamCost, TripError>) -> Result<Result<StreamCost, String>> {
+    match outcome {
+        Ok(cost) => Ok(Ok(cost)),
+        Err(e) => reason_or_stop(e).map(Err),
     }
 }
 
@@ -172,8 +183,13 @@ pub struct Cell {
     pub payload: PayloadKind,
     pub available: bool,
     pub reason: Option<String>,
+    /// One request at a time to an idle worker: latency, the worker's wake-up included.
     pub roundtrip: Histogram<u64>,
     pub setup: Option<Setup>,
+    /// Per item with requests in flight: the cost a busy pool pays.
+    pub stream: Option<StreamCost>,
+    /// Why a measured cell has no stream (None: it has one, or the cell was not measured).
+    pub stream_reason: Option<String>,
 }
 
 impl Cell {
@@ -185,6 +201,8 @@ impl Cell {
             reason: None,
             roundtrip: stats::new_histogram(),
             setup,
+            stream: None,
+            stream_reason: None,
         }
     }
 
@@ -206,6 +224,15 @@ impl Cell {
                 self.available = false;
                 self.reason = Some(reason_or_stop(e)?);
             }
+        }
+        Ok(self)
+    }
+
+    /// The cell's stream, or why it has none; an interrupt stops the run.
+    fn with_stream(mut self, outcome: Result<StreamCost, TripError>) -> Result<Self> {
+        match streamed(outcome)? {
+            Ok(cost) => self.stream = Some(cost),
+            Err(why) => self.stream_reason = Some(why),
         }
         Ok(self)
     }
@@ -327,18 +354,18 @@ impl<'py> Run<'_, '_, 'py> {
                     Some("no object of this payload to share".into()),
                 )
             } else {
-                let deadline = Instant::now() + self.shares.fork_cell();
                 match fork::measure(
                     self.py,
                     self.workers,
                     objs,
                     tuning::TRANSPORT_MAX_ROUNDS,
-                    deadline,
+                    stream::Clock::start(self.shares.fork_cell()),
                 ) {
-                    Ok((setup, samples)) => Cell {
-                        setup: Some(setup),
-                        ..cell.record(Ok(samples))?
-                    },
+                    Ok(forked) => Cell {
+                        setup: Some(forked.setup),
+                        ..cell.record(Ok(forked.samples))?
+                    }
+                    .with_stream(forked.stream)?,
                     Err(e) => cell.record(Err(e))?,
                 }
             });
@@ -374,8 +401,14 @@ impl<'py> Run<'_, '_, 'py> {
         let render_seconds = render_started.elapsed().as_secs_f64();
         // The return leg through the pools, still up.
         let rendered = Rendered::read(self.py, &self.render_dir, self.settings.protocol)?;
-        let results_back =
-            results_back::through_pools(self.py, &rendered, &pools, &self.availability, per_cell)?;
+        let results_back = results_back::through_pools(
+            self.py,
+            &rendered,
+            &pools,
+            &self.availability,
+            per_cell,
+            self.workers,
+        )?;
         Ok(Pooled {
             cells,
             results_back,
@@ -412,8 +445,9 @@ impl<'py> Run<'_, '_, 'py> {
         let mut cells = Vec::new();
         let mut fork_cells = fork_cells.into_iter();
         for (p, objs) in self.payloads.iter().zip(&self.objects.pickled) {
-            let measure =
-                |t: &dyn Transport, setup: Option<Setup>| self.measure_cell(t, setup, p.kind, objs, share);
+            let measure = |t: &dyn Transport, setup: Option<Setup>| {
+                self.measure_cell(t, pools.pool(t.kind()), setup, p.kind, objs, share)
+            };
             let refused = self.imports.refused_isolated(p.kind);
             cells.push(measure(&thread::Thread, None)?);
             cells.push(match (&pools.isolated, refused) {
@@ -443,9 +477,12 @@ impl<'py> Run<'_, '_, 'py> {
         Ok(cells)
     }
 
+    /// A cell's idle round trips, then its stream through the same workers (`pool`; threads
+    /// have none), together within `share`.
     fn measure_cell(
         &self,
         t: &dyn Transport,
+        pool: Option<&pools::Pool>,
         setup: Option<Setup>,
         payload: PayloadKind,
         objs: &[Bound<'py, PyAny>],
@@ -459,12 +496,46 @@ impl<'py> Run<'_, '_, 'py> {
                 ..cell
             });
         }
-        cell.record(t.measure(
-            self.py,
-            objs,
-            tuning::TRANSPORT_MAX_ROUNDS,
-            Instant::now() + share,
-        ))
+        let clock = stream::Clock::start(share);
+        let cell = cell.record(t.measure(self.py, objs, tuning::TRANSPORT_MAX_ROUNDS, clock.trips_until))?;
+        if !cell.available {
+            return Ok(cell);
+        }
+        let outcome = match pool {
+            Some(pool) => {
+                let largest = self.largest_pickle(payload);
+                let plan = clock
+                    .plan()
+                    .within_memory(largest, self.workers, self.memory_now());
+                stream::payloads(self.py, pool, objs, plan)
+            }
+            // By reference: nothing waits in memory but the objects themselves.
+            None if t.kind() == TransportKind::Thread => {
+                stream::thread(self.py, objs, self.workers, clock.plan())
+            }
+            None => Err(TripError::Failed("no worker pool to stream to".into())),
+        };
+        cell.with_stream(outcome)
+    }
+
+    /// The memory a stream may fill now: MemAvailable, or `--memory-limit` when lower.
+    fn memory_now(&self) -> Option<u64> {
+        match (memory::available(), self.settings.memory_limit) {
+            (Some(m), Some(l)) => Some(m.min(l)),
+            (m, l) => m.or(l),
+        }
+    }
+
+    /// The largest pickle among the objects a payload's cells send (0: none).
+    fn largest_pickle(&self, payload: PayloadKind) -> u64 {
+        let sizes = self.payloads.iter().find(|p| p.kind == payload).map(|p| &p.sizes);
+        sizes
+            .into_iter()
+            .flatten()
+            .take(tuning::TRANSPORT_OBJECTS_PER_PAYLOAD)
+            .map(|&(_, b)| b)
+            .max()
+            .unwrap_or(0)
     }
 
     /// The adapter's render cost of up to `RENDER_PAGES` pages, written under `render_dir`,

@@ -46,6 +46,15 @@ impl Pool {
         Ok(pool)
     }
 
+    /// The Python pool object (`picklecost.streams` drives its workers too).
+    pub fn object<'py>(&self, py: Python<'py>) -> &Bound<'py, PyAny> {
+        self.object.bind(py)
+    }
+
+    pub fn protocol(&self) -> u8 {
+        self.protocol
+    }
+
     /// `method(*args)` on the pool, its result as ns.
     fn timed<'py>(
         &self,

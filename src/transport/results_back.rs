@@ -1,15 +1,16 @@
 //! The return leg: real rendered pages (what the render-cost probe wrote) sent back from a
 //! worker of each transport to this interpreter — what returning a rendered page costs.
 use super::pools::Pools;
-use super::{Availability, TripError, fork, reason_or_stop};
+use super::stream::{self, Clock};
+use super::{Availability, TripError, fork, reason_or_stop, streamed};
 use crate::model::TransportKind;
 use crate::model::stats;
-use crate::model::transport::ResultBack;
+use crate::model::transport::{ResultBack, StreamCost};
 use crate::python::{self, Module};
 use crate::settings::tuning;
 use anyhow::Result;
 use pyo3::prelude::*;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const NO_OUTPUT: &str = "the render-cost probe left no rendered page to send back";
 
@@ -42,6 +43,29 @@ impl<'py> Rendered<'py> {
     pub fn row(&self, transport: TransportKind, outcome: Result<Vec<u64>, String>) -> ResultBack {
         result_row(transport, self.outputs.len(), &self.bytes, outcome)
     }
+
+    /// A transport's row from its round trips, with (when they went) the stream through the
+    /// same workers.
+    fn row_then_stream(
+        &self,
+        transport: TransportKind,
+        trips: impl FnOnce() -> Result<Vec<u64>, TripError>,
+        stream: impl FnOnce() -> Result<StreamCost, TripError>,
+    ) -> Result<ResultBack> {
+        Ok(match settled(trips())? {
+            Ok(samples) => with_stream(self.row(transport, Ok(samples)), streamed(stream())?),
+            Err(why) => self.row(transport, Err(why)),
+        })
+    }
+}
+
+/// The round trips' row with the stream's figures, or why there are none.
+fn with_stream(mut row: ResultBack, outcome: Result<StreamCost, String>) -> ResultBack {
+    match outcome {
+        Ok(cost) => row.stream = Some(cost),
+        Err(why) => row.stream_reason = Some(why),
+    }
+    row
 }
 
 pub fn result_row(
@@ -65,6 +89,8 @@ pub fn result_row(
         results: outputs,
         result_bytes: result_bytes.to_vec(),
         roundtrip_ns: stats::LatencySummary::of(&hist),
+        stream: None,
+        stream_reason: None,
     }
 }
 
@@ -84,6 +110,7 @@ pub fn through_pools(
     pools: &Pools,
     availability: &Availability,
     per_transport: Duration,
+    threads: usize,
 ) -> Result<Vec<ResultBack>> {
     let kinds = [
         TransportKind::Thread,
@@ -102,18 +129,26 @@ pub fn through_pools(
             rows.push(rendered.row(kind, Err(NO_OUTPUT.into())));
             continue;
         }
-        let deadline = Instant::now() + per_transport;
-        let outcome = match (kind, pool) {
-            (TransportKind::Thread, _) => by_reference(py, &rendered.outputs),
-            (_, Some(pool)) => pool.results_back(py, &rendered.outputs, deadline),
-            (_, None) => Err(TripError::Failed(
-                availability
+        let clock = Clock::start(per_transport);
+        rows.push(match (kind, pool) {
+            (TransportKind::Thread, _) => rendered.row_then_stream(
+                kind,
+                || by_reference(py, &rendered.outputs),
+                || stream::thread_results(py, &rendered.outputs, threads, clock.plan()),
+            )?,
+            (_, Some(pool)) => rendered.row_then_stream(
+                kind,
+                || pool.results_back(py, &rendered.outputs, clock.trips_until),
+                || stream::results(py, pool, rendered.outputs.len(), clock.plan()),
+            )?,
+            (_, None) => {
+                let why = availability
                     .reason(kind)
                     .filter(|_| !availability.available(kind))
-                    .unwrap_or_else(|| "its workers did not start".into()),
-            )),
-        };
-        rows.push(rendered.row(kind, settled(outcome)?));
+                    .unwrap_or_else(|| "its workers did not start".into());
+                rendered.row(kind, Err(why))
+            }
+        });
     }
     Ok(rows)
 }
@@ -146,9 +181,14 @@ pub fn through_fork(
     } else if rendered.outputs.is_empty() {
         Err(TripError::Failed(NO_OUTPUT.into()))
     } else {
-        fork::results_back(py, workers, &rendered.outputs, protocol, Instant::now() + share)
+        fork::results_back(py, workers, &rendered.outputs, protocol, Clock::start(share))
     };
-    Ok(rendered.row(TransportKind::Fork, settled(outcome)?))
+    Ok(match outcome {
+        Ok((samples, stream)) => {
+            with_stream(rendered.row(TransportKind::Fork, Ok(samples)), streamed(stream)?)
+        }
+        Err(e) => rendered.row(TransportKind::Fork, Err(reason_or_stop(e)?)),
+    })
 }
 
 #[cfg(test)]
@@ -170,6 +210,23 @@ mod tests {
         assert!(!none.available);
         assert_eq!(none.reason.as_deref(), Some(NO_OUTPUT));
         assert_eq!(none.roundtrip_ns.samples, 0);
+    }
+
+    #[test]
+    fn a_row_carries_its_stream_or_why_it_has_none() {
+        let row = || result_row(TransportKind::Process, 1, &[120], Ok(vec![1_000]));
+        let cost = StreamCost {
+            items: 3,
+            planned: 3,
+            main_ns: vec![10, 20, 30],
+            ..Default::default()
+        };
+        let streamed = with_stream(row(), Ok(cost.clone()));
+        assert_eq!((streamed.stream, streamed.stream_reason), (Some(cost), None));
+        let failed = with_stream(row(), Err("TransportError: gone".into()));
+        assert_eq!(failed.stream, None);
+        assert_eq!(failed.stream_reason.as_deref(), Some("TransportError: gone"));
+        assert!(failed.available, "the round trips stand without the stream");
     }
 
     #[test]

@@ -137,3 +137,40 @@ fn a_failed_cell_says_why_and_an_interrupted_one_stops_the_run() {
     let none = Cell::unavailable(TransportKind::SubinterpreterLegacy, PayloadKind::Site, None);
     assert_eq!(none.reason.as_deref(), Some("not available"));
 }
+
+#[test]
+fn a_cell_keeps_its_stream_or_says_why_not_and_an_interrupt_stops_the_run() {
+    let cell = || {
+        Cell::new(TransportKind::Process, PayloadKind::Page, None)
+            .record(Ok(vec![5_000]))
+            .unwrap()
+    };
+    let cost = StreamCost {
+        in_flight: 4,
+        workers: 2,
+        items: 8,
+        planned: 64,
+        main_ns: vec![1_000; 8],
+        worker_ns: vec![400; 8],
+        wall_ns_per_item: 700.0,
+        bytes: vec![300; 8],
+    };
+    let streamed = cell().with_stream(Ok(cost.clone())).unwrap();
+    assert_eq!(streamed.stream, Some(cost));
+    assert_eq!(streamed.stream_reason, None);
+    let failed = cell()
+        .with_stream(Err(TripError::Failed("TransportError: gone".into())))
+        .unwrap();
+    assert!(failed.available && failed.stream.is_none());
+    assert_eq!(failed.stream_reason.as_deref(), Some("TransportError: gone"));
+    let stopped = cell().with_stream(Err(TripError::Interrupted(Interrupted { signal: 15 })));
+    assert_eq!(
+        stopped
+            .err()
+            .unwrap()
+            .downcast_ref::<Interrupted>()
+            .unwrap()
+            .signal,
+        15
+    );
+}

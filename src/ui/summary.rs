@@ -1,7 +1,9 @@
 //! The short terminal summary: table, verdict, where the report is.
+use crate::model::TransportKind;
 use crate::model::results::{PayloadJson, Results};
 use crate::model::stats::{ByteStats, LatencySummary};
 use crate::model::transport::DominantPage;
+use crate::model::transport::StreamCost;
 use crate::units::{bytes, nanos};
 use std::io::Write;
 use std::path::Path;
@@ -23,6 +25,7 @@ pub fn text(r: &Results, out: &Path) -> String {
     }
     render_weight(&mut s, r);
     payload_table(&mut s, r);
+    transport_table(&mut s, r);
     failures(&mut s, r);
     if let Some(sg) = &r.suggestion {
         s.push_str(&format!("  suggested payload: {}\n", sg.options));
@@ -179,6 +182,78 @@ fn payload_row(p: &PayloadJson) -> Vec<String> {
     ]
 }
 
+/// One row per measured transport and payload, and per transport that sent pages back: the
+/// idle round trip (latency) beside the per-item cost of a busy pool (means).
+fn transport_table(s: &mut String, r: &Results) {
+    let header = [
+        "transport",
+        "payload",
+        "idle round trip (latency) p50",
+        "main per item",
+        "worker per item",
+        "wall per item",
+    ];
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
+    for t in r.transports.iter().filter(|t| t.available) {
+        rows.push(transport_row(
+            t.name,
+            t.payload.to_string(),
+            &t.roundtrip_ns,
+            t.stream.as_ref(),
+        ));
+    }
+    for b in r.results_back.iter().filter(|b| b.available) {
+        rows.push(transport_row(
+            b.transport,
+            "results back".into(),
+            &b.roundtrip_ns,
+            b.stream.as_ref(),
+        ));
+    }
+    if rows.len() == 1 {
+        return;
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    for (i, row) in rows.iter().enumerate() {
+        let mut cells = aligned(row, &widths);
+        cells[1] = format!("{:<w$}", row[1], w = widths[1]);
+        s.push_str(&format!("  {}\n", cells.join("  ")));
+        if i == 0 {
+            let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+            s.push_str(&format!("  {}\n", rule.join("  ")));
+        }
+    }
+    s.push('\n');
+}
+
+fn transport_row(
+    transport: TransportKind,
+    payload: String,
+    roundtrip: &LatencySummary,
+    stream: Option<&StreamCost>,
+) -> Vec<String> {
+    let per_item = |ns: f64| nanos(ns.round() as u64);
+    let (main, worker, wall) = match stream.filter(|s| s.items > 0) {
+        Some(s) => (
+            per_item(s.main_ns_mean()),
+            match (s.worker_ns.is_empty(), transport) {
+                (false, _) => per_item(s.worker_ns_mean()),
+                (true, TransportKind::Thread) => "- (by reference)".into(),
+                (true, _) => "- (shared)".into(),
+            },
+            per_item(s.wall_ns_mean()),
+        ),
+        None => ("-".into(), "-".into(), "-".into()),
+    };
+    let latency = match roundtrip.samples {
+        0 => "-".into(),
+        _ => nanos(roundtrip.p50),
+    };
+    vec![transport.to_string(), payload, latency, main, worker, wall]
+}
+
 /// The first column left-aligned, the others right-aligned, to `widths`.
 fn aligned(row: &[String], widths: &[usize]) -> Vec<String> {
     row.iter()
@@ -273,6 +348,14 @@ mod tests {
     use super::*;
     use crate::report::testdata;
 
+    /// A table line's cells: split where two spaces or more part them.
+    fn cells(line: &str) -> Vec<&str> {
+        line.split("  ")
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .collect()
+    }
+
     #[test]
     fn summary_says_how_this_pythons_process_pools_start_workers() {
         let mut r = testdata::results();
@@ -336,6 +419,44 @@ mod tests {
             site.error.as_deref().unwrap()
         )));
         assert!(s.contains(&format!("    ({} culprits in all", site.failures.len())));
+        // Each measured transport: the idle round trip labelled as latency, the per-item cost.
+        let columns = [
+            "transport",
+            "payload",
+            "idle round trip (latency) p50",
+            "main per item",
+            "worker per item",
+            "wall per item",
+        ];
+        assert!(s.lines().any(|l| cells(l) == columns), "{s}");
+        for t in r.transports.iter().filter(|t| t.available) {
+            let stream = t.stream.as_ref().unwrap();
+            let figures = [
+                nanos(t.roundtrip_ns.p50),
+                nanos(stream.main_ns_mean().round() as u64),
+                match t.name {
+                    TransportKind::Thread => "- (by reference)".into(),
+                    _ => nanos(stream.worker_ns_mean().round() as u64),
+                },
+                nanos(stream.wall_ns_mean().round() as u64),
+            ];
+            assert!(
+                s.lines().any(|l| {
+                    let words = cells(l);
+                    words.len() == 6
+                        && words[0] == t.name.to_string()
+                        && words[1] == t.payload.to_string()
+                        && words[2..] == figures.iter().map(String::as_str).collect::<Vec<_>>()[..]
+                }),
+                "{} {} in {s}",
+                t.name,
+                t.payload
+            );
+        }
+        assert!(
+            s.lines()
+                .any(|l| l.starts_with("  process") && l.contains("results back"))
+        );
         assert!(s.trim_end().ends_with("report: /out/report.md"));
     }
 }

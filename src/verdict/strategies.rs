@@ -421,6 +421,8 @@ mod tests {
                 import: vec![5_000_000; WORKERS],
                 first_touch: Vec::new(),
             }),
+            stream: None,
+            stream_reason: None,
         }
     }
 
@@ -432,6 +434,8 @@ mod tests {
             results: 3,
             result_bytes: vec![5_000; 3],
             roundtrip_ns: crate::model::stats::LatencySummary::of(&hist(ns, 20)),
+            stream: None,
+            stream_reason: None,
         }
     }
 

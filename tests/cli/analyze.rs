@@ -338,6 +338,7 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
         md.contains("## Why") && md.contains("### What a Page drags along") && md.contains("`page._site`")
     );
     assert!(stdout(&o).contains("suggested payload: --fields "));
+    crate::stream::assert_streams(&r, &md, &stdout(&o));
 
     // Transports: all four carry the Page subset; Bengal's own classes cannot enter an isolated
     // sub-interpreter (its logger imports tracemalloc), so a legacy one is measured instead.

@@ -28,4 +28,5 @@ mod scale;
 mod shared;
 mod signals;
 mod site_untouched;
+mod stream;
 mod totals;

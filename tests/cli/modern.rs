@@ -103,6 +103,7 @@ pub fn discovered_stage(site: &Path, pages: u64) {
     assert!(md.contains("### The suggestion beside the generator's own payload"));
     assert!(report.join("charts/size-page_generator.svg").is_file());
     assert!(stdout(&o).contains("page_generator"));
+    crate::stream::assert_streams(&r, &md, &stdout(&o));
 }
 
 pub fn rendered_stage(site: &Path, discovered_pages: u64) {

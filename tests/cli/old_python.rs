@@ -71,6 +71,9 @@ fn subinterpreters_unavailable_the_rest_completes() {
             "thread" | "process" | "forkserver" | "fork" => {
                 assert_eq!(t["available"], true, "{t}");
                 assert!(t["roundtrip_ns"]["samples"].as_u64().unwrap() >= 3, "{t}");
+                // Streamed too: the per-item cost needs nothing newer than 3.11.
+                assert!(t["stream"]["items"].as_u64().unwrap() > 0, "{t}");
+                assert_eq!(t["stream_reason"], serde_json::Value::Null, "{t}");
             }
             other => panic!("unexpected transport {other}"),
         }

@@ -86,6 +86,16 @@ def _pc_touch(obj):
 
 
 _pc_kept = {}
+# The worker's own CPU ns for the last message's transfer: unpickling a payload in, or pickling
+# a kept result back (not reading the fields).
+_pc_spent = [0]
+
+
+def _pc_stamp(result, got):
+    """A streamed message's reply: the worker's own transfer ns and the bytes it got (8 bytes
+    each, little-endian), then the pickled result, if the reply is one."""
+    body = bytes(result) if isinstance(result, (bytes, bytearray, memoryview)) else b""
+    return _pc_spent[0].to_bytes(8, "little") + int(got).to_bytes(8, "little") + body
 
 
 def _pc_handle(data):
@@ -94,20 +104,31 @@ def _pc_handle(data):
     rendered page) as result `index`, in place of any kept before — a worker holds one result at
     a time, so a very large rendered page is never held by every worker at once. b"R<index>,
     <protocol>": send kept result `index` back, pickled, as a worker sends back what it rendered.
-    b"D": give up the kept result. The reply is an int, bytes (a pickled result) or "error:..."."""
+    b"D": give up the kept result. The reply is an int, bytes (a pickled result) or "error:...".
+    b"W" + any of these: the same, its reply stamped (`_pc_stamp`) for a stream of requests."""
     tag = data[:1]
+    if tag == b"W":
+        return _pc_stamp(_pc_handle(memoryview(data)[1:]), len(data) - 1)
+    _pc_spent[0] = 0
     if tag == b"R":
-        index, protocol = data[1:].split(b",")
-        return pickle.dumps(_pc_kept[int(index)], int(protocol))
+        index, protocol = bytes(data[1:]).split(b",")
+        start = time.thread_time_ns()
+        out = pickle.dumps(_pc_kept[int(index)], int(protocol))
+        _pc_spent[0] = time.thread_time_ns() - start
+        return out
     if tag == b"D":
         _pc_kept.clear()
         return 0
     if tag == b"K":
-        comma = data.index(b",")
+        data = memoryview(data)
+        comma = bytes(data[:24]).index(b",")
         _pc_kept.clear()  # the previous result goes before the next is unpickled
-        _pc_kept[int(data[1:comma])] = pickle.loads(memoryview(data)[comma + 1:])
+        _pc_kept[int(bytes(data[1:comma]))] = pickle.loads(data[comma + 1:])
         return len(_pc_kept)
-    return _pc_touch(pickle.loads(data))
+    start = time.thread_time_ns()
+    obj = pickle.loads(data)
+    _pc_spent[0] = time.thread_time_ns() - start
+    return _pc_touch(obj)
 
 
 def _pc_import(modules):
@@ -168,6 +189,7 @@ _pc_serve(_pc_conn, _pc_modules, _pc_dont_write_bytecode)
 _here = {}
 exec(_WORKER_SOURCE, _here)
 _touch = _here["_pc_touch"]
+_spent, _stamp = _here["_pc_spent"], _here["_pc_stamp"]
 
 
 # --- availability ------------------------------------------------------------------------------
@@ -319,7 +341,7 @@ class _Pool:
         self._keep_protocol = protocol
         self._kept_by = {}
 
-    def _give_result(self, worker, index):
+    def hold_result(self, worker, index):
         """Worker `worker` keeps result `index` (untimed), unless it has it already."""
         if self._kept_by.get(id(worker)) == index:
             return
@@ -335,7 +357,7 @@ class _Pool:
     def drop_results(self):
         """Every worker gives up the result it kept (untimed)."""
         for worker in self._usable():
-            if self._kept_by.pop(id(worker), None) is not None:
+            if getattr(self, "_kept_by", {}).pop(id(worker), None) is not None:
                 reply_value(self._exchange(worker, b"D"))
 
     def result_back(self, index, protocol=pickle.HIGHEST_PROTOCOL):
@@ -343,7 +365,7 @@ class _Pool:
         unpickled here, in ns: the cost of returning one rendered page."""
         index = int(index)
         worker = self._next_worker()
-        self._give_result(worker, index)
+        self.hold_result(worker, index)
         return self._timed_result(worker, index, protocol)
 
     def _timed_result(self, worker, index, protocol):
@@ -502,7 +524,8 @@ class _closed_on_error:
 def _fork_child(objects):
     """The forked child's work: first touch of every object (copy-on-write faults, reference
     counts written), then serve b"T<index>" (read object `index`'s fields, reply the count) and
-    b"R<index>,<protocol>" (send object `index` back pickled) until an empty message."""
+    b"R<index>,<protocol>" (send object `index` back pickled) until an empty message; b"W" before
+    either stamps the reply for a stream (`_pc_stamp`: the pickling's own ns)."""
 
     def serve(conn):
         started = time.perf_counter_ns()
@@ -513,12 +536,18 @@ def _fork_child(objects):
             data = conn.recv_bytes()
             if not data:
                 return
+            stamped = data[:1] == b"W"
+            data = data[1:] if stamped else data
+            _spent[0] = 0
             try:
                 if data[:1] == b"R":
                     index, protocol = data[1:].split(b",")
+                    start = time.thread_time_ns()
                     result = pickle.dumps(objects[int(index)], int(protocol))
+                    _spent[0] = time.thread_time_ns() - start
                 else:
                     result = _touch(objects[int(data[1:])])
+                result = _stamp(result, len(data)) if stamped else result
             except BaseException as exc:
                 result = "error:" + workers.describe(exc)
             workers.reply(conn, result)
@@ -562,6 +591,12 @@ class ForkTransport(_Pool):
 
     def keep_results(self, results, protocol=pickle.HIGHEST_PROTOCOL):
         raise TransportError("a forked worker has its results from the fork: pass them as objects")
+
+    def hold_result(self, worker, index):
+        """A child has every object from the fork."""
+
+    def drop_results(self):
+        """Nothing to give up: the objects are the fork's."""
 
     def result_back(self, index, protocol=pickle.HIGHEST_PROTOCOL):
         """Object `index` (a rendered page the child has from the fork) pickled in the next
