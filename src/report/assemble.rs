@@ -122,23 +122,7 @@ pub fn results(p: Produced) -> Results {
         render_ns: t
             .filter(|o| !o.render_hist.is_empty())
             .map(|o| LatencySummary::of(&o.render_hist)),
-        render: t.map(|o| RenderJson {
-            available: o.render.available,
-            reason: o.render.reason.clone(),
-            total_ns: crate::verdict::strategies::render_total(o, p.site.pages.len()),
-            dominant: crate::verdict::totals::dominant_pages(
-                &o.render.render_ns,
-                &o.render.render_pages,
-                tuning::DOMINANT_PAGES,
-            ),
-            pages: o.render.pages,
-            sampled: o.render.sampled,
-            method: o.render.method.clone(),
-            errors: o.render.errors.iter().take(5).cloned().collect(),
-            chosen: o.render.chosen.max(o.render.pages),
-            cut: o.render.cut.clone(),
-            failed: o.render.failed.max(o.render.errors.len() as u64),
-        }),
+        render: t.map(|o| render_json(o, p.site.pages.len())),
         verdicts: p.verdicts,
         thresholds: settings.transports.as_ref().map(|t| t.thresholds),
         verdict,
@@ -172,6 +156,27 @@ pub fn results(p: Produced) -> Results {
             command_line: settings.command_line.clone(),
             ..p.environment
         },
+    }
+}
+/// The render-cost probe's figures: the site's render total (mean x pages) and the sampled pages
+/// that weigh most in it.
+fn render_json(o: &Outcome, pages: usize) -> RenderJson {
+    RenderJson {
+        available: o.render.available,
+        reason: o.render.reason.clone(),
+        total_ns: crate::verdict::strategies::render_total(o, pages),
+        dominant: crate::verdict::totals::dominant_pages(
+            &o.render.render_ns,
+            &o.render.render_pages,
+            tuning::DOMINANT_PAGES,
+        ),
+        pages: o.render.pages,
+        sampled: o.render.sampled,
+        method: o.render.method.clone(),
+        errors: o.render.errors.iter().take(5).cloned().collect(),
+        chosen: o.render.chosen.max(o.render.pages),
+        cut: o.render.cut.clone(),
+        failed: o.render.failed.max(o.render.errors.len() as u64),
     }
 }
 
