@@ -229,6 +229,17 @@ pub struct AnalyzeArgs {
     /// fewer workers start when --workers of them would not fit.
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<String>,
+
+    /// Seconds the short real parallel run that checks the verdict's speed-ups may take (a
+    /// sequential baseline timed twice and each judged strategy once, at --workers, on a
+    /// small sample of pages); a run not started in time is reported as not checked.
+    #[arg(long, default_value_t = 120.0, value_name = "S")]
+    pub check_limit: f64,
+
+    /// Skip the real parallel check: every speed-up is a prediction only.
+    #[arg(long)]
+    pub no_check: bool,
+
     /// Seconds one page's render may take in the render cost; a page still rendering then is
     /// stopped and reported as failed (the others are measured).
     #[arg(long, default_value_t = DEFAULT_PAGE_LIMIT, value_name = "SECONDS")]

@@ -102,6 +102,8 @@ pub struct AnalyzeSettings {
     pub growth: bool,
     /// Seconds the growth copies may take in all (`--growth-limit`).
     pub growth_limit_seconds: f64,
+    /// Seconds the real parallel check may take (`--check-limit`); None: `--no-check`.
+    pub check_limit_seconds: Option<f64>,
     pub quiet: bool,
     pub command_line: String,
 }
@@ -172,6 +174,7 @@ impl AnalyzeSettings {
             ("--render-limit", args.render_limit),
             ("--diagnose-limit", args.diagnose_limit),
             ("--growth-limit", args.growth_limit),
+            ("--check-limit", args.check_limit),
         ] {
             positive_seconds(flag, seconds)?;
         }
@@ -219,6 +222,7 @@ impl AnalyzeSettings {
             transports,
             growth: args.growth,
             growth_limit_seconds: args.growth_limit,
+            check_limit_seconds: (!args.no_check).then_some(args.check_limit),
             quiet: args.quiet,
             command_line: command_line(),
         })

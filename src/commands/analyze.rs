@@ -1,5 +1,6 @@
 //! `picklecost analyze`: a short pipeline of named phases — load, suggest, measure, inspect,
 //! explain, ship (transports and render cost), judge, report — timed by one phase timer.
+use crate::commands;
 use crate::error::UserError;
 use crate::explain::{self, diagnose::Limited, diagnose::PayloadDiagnosis};
 use crate::generators::{self, LoadedSite, Workdir};
@@ -9,6 +10,8 @@ use crate::memory;
 use crate::model::explain::{FieldComparison, Suggestion};
 use crate::model::phase_limit::{LimitedPhase, PhaseLimit};
 use crate::model::results::{EnvironmentInfo, GrowthJson, PythonInfo, Results};
+use crate::model::scale::Check;
+use crate::model::transport::VerdictRow;
 use crate::payloads::{self, PageView, Payloads};
 use crate::python::{self, Module, env, interp};
 use crate::report::{self, OutDir, Run, assemble};
@@ -98,10 +101,7 @@ fn analyze(
         let diagnoses = steps.diagnose(&built, &measured)?;
         let transported = steps.ship(&built, &measured, &facts, &workdir, loaded.loaded_site)?;
         let growth = steps.growth(py, site, &fields)?;
-        let limits = std::mem::take(&mut steps.limits);
-
-        let report_started = Instant::now();
-        let verdicts = match (&transported, &settings.transports) {
+        let mut verdicts = match (&transported, &settings.transports) {
             (Some(outcome), Some(t)) => verdict::strategies::rows(
                 outcome,
                 site.pages.len(),
@@ -110,6 +110,25 @@ fn analyze(
             ),
             _ => Vec::new(),
         };
+        let check = steps.check(py, site, &workdir, &verdicts, transported.as_ref())?;
+        let limits = std::mem::take(&mut steps.limits);
+
+        let report_started = Instant::now();
+        if let Some(outcome) = &transported {
+            let costs = verdict::predict::ItemCosts {
+                payloads: &measured.payloads,
+                outcome,
+            };
+            let pages = site.pages.len();
+            verdict::check::settle(
+                &mut verdicts,
+                outcome,
+                pages,
+                &costs,
+                python_info.gil_enabled,
+                check.as_ref(),
+            );
+        }
         let mut results = assemble::results(assemble::Produced {
             settings,
             python: python_info,
@@ -126,6 +145,7 @@ fn analyze(
             verdicts,
             notes,
             limits,
+            check,
         });
         // The report phase is timed up to the moment results.json is serialised.
         steps.phases.add("report", report_started.elapsed().as_secs_f64());
@@ -346,6 +366,94 @@ impl Steps<'_> {
         let (g, limit) = g?;
         self.limits.push(limit);
         Ok(Some(g))
+    }
+}
+
+impl Steps<'_> {
+    /// The short real parallel run that checks the verdict's rows: every judged strategy a row
+    /// can be checked by, at the rows' worker count (within `--check-limit`; `--no-check`
+    /// skips it). None where there is no verdict; a run that fails (not interrupted) is
+    /// recorded as not run, with why.
+    fn check(
+        &mut self,
+        py: Python<'_>,
+        site: &LoadedSite,
+        workdir: &Workdir,
+        verdicts: &[VerdictRow],
+        outcome: Option<&transport::Outcome>,
+    ) -> Result<Option<Check>> {
+        let Some(outcome) = outcome.filter(|_| !verdicts.is_empty()) else {
+            return Ok(None);
+        };
+        let workers = outcome.workers as u32;
+        let not_run = |reason: String| {
+            Ok(Some(Check {
+                ran: false,
+                reason: Some(reason),
+                workers,
+                noise: None,
+                margin: verdict::check::margin(None),
+                scale: None,
+            }))
+        };
+        let Some(limit) = self.settings.check_limit_seconds else {
+            return not_run("skipped: --no-check".into());
+        };
+        if !outcome.render.available {
+            return not_run("not run: no render cost was measured".into());
+        }
+        let strategies = verdict::check::strategies(verdicts);
+        if strategies.is_empty() {
+            return not_run("not run: every row is blocked or does not ship".into());
+        }
+        self.progress.spinner(&format!(
+            "checking the verdict: rendering a sample sequentially and with {workers} workers of {}",
+            strategies
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        let page_limit = self
+            .settings
+            .transports
+            .as_ref()
+            .map_or(0.0, |t| t.page_limit_seconds);
+        let started = Instant::now();
+        let ran = self.phases.time("check", || {
+            let limits = (limit, page_limit);
+            commands::scale::check(
+                py,
+                site,
+                workdir,
+                workers,
+                &strategies,
+                limits,
+                &outcome.worker_memory,
+            )
+        });
+        self.progress.clear();
+        let scale = match ran {
+            Ok(scale) => scale,
+            Err(e) if is_interrupt(&e) => return Err(e),
+            Err(e) => {
+                let why = format!("the real run failed: {e:#}");
+                self.limits.push(PhaseLimit {
+                    phase: LimitedPhase::Check,
+                    limit_seconds: limit,
+                    seconds: started.elapsed().as_secs_f64(),
+                    // Only the check's own hard limit cuts it; any other failure is said.
+                    cut: why.contains("--check-limit"),
+                    done: 0,
+                    planned: strategies.len() as u64,
+                    unit: "runs made".into(),
+                    note: Some(why.clone()),
+                });
+                return not_run(why);
+            }
+        };
+        self.limits.extend(scale.limit.clone());
+        Ok(Some(verdict::check::of_run(scale, workers)))
     }
 }
 

@@ -6,7 +6,7 @@
 //! returns or raises (its crews are context managers), so no exit path here leaves one behind.
 use crate::generators::{self, LoadedSite, Workdir};
 use crate::memory::{self, WorkerMemory};
-use crate::model::scale::Scale;
+use crate::model::scale::{Scale, Strategy};
 use crate::python::{self, Module, env, interp};
 use crate::report::OutDir;
 use crate::report::scale::{ScaleResults, files};
@@ -100,7 +100,6 @@ fn measure(
     worker_memory: &WorkerMemory,
 ) -> Result<Scale> {
     progress.spinner("rendering the pages sequentially and with every strategy");
-    let module = python::module(py, Module::Scale)?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("workers", PyList::new(py, &settings.workers)?)?;
     kwargs.set_item("n_pages", settings.pages)?;
@@ -113,23 +112,66 @@ fn measure(
     }
     let strategies = settings.strategies.iter().map(|s| s.as_str());
     kwargs.set_item("strategies", PyList::new(py, strategies)?)?;
-    let scratch = workdir.path().join("scale");
-    let outcome = module.call_method(
-        "run",
-        (
-            site.adapter.bind(py),
-            site.site.bind(py),
-            site.page_list(py)?,
-            scratch.to_string_lossy().as_ref(),
-        ),
-        Some(&kwargs),
-    );
+    let outcome = call(py, "run", site, &workdir.path().join("scale"), &kwargs);
     progress.clear();
-    let outcome = outcome.map_err(|err| {
-        python::interrupt::or_else(py, &err, |why| {
-            anyhow::anyhow!("measuring the scaling failed: {why}")
-        })
-    })?;
+    outcome
+}
+
+/// `analyze`'s short real parallel run (`picklecost.scale.check`): the render baseline timed
+/// twice and each of `strategies` once with `workers` workers on a small sample, within
+/// `limits` (the whole run's seconds, one page's seconds in a main thread), with the memory's
+/// cap on workers that hold a copy of the site.
+pub fn check(
+    py: Python<'_>,
+    site: &LoadedSite,
+    workdir: &Workdir,
+    workers: u32,
+    strategies: &[Strategy],
+    limits: (f64, f64),
+    worker_memory: &WorkerMemory,
+) -> Result<Scale> {
+    let (limit_seconds, page_limit_seconds) = limits;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("page_limit", page_limit_seconds)?;
+    kwargs.set_item("workers", workers)?;
+    kwargs.set_item(
+        "strategies",
+        PyList::new(py, strategies.iter().map(|s| s.as_str()))?,
+    )?;
+    kwargs.set_item("limit", limit_seconds)?;
+    if worker_memory.limited() {
+        kwargs.set_item("memory_workers", worker_memory.started)?;
+        kwargs.set_item("memory_note", worker_memory.sentence())?;
+    }
+    call(py, "check", site, &workdir.path().join("check"), &kwargs)
+}
+
+/// `picklecost.scale.<function>(adapter, site, pages, scratch, **kwargs)`, read back as the
+/// `scale` object; its workers are all ended when it returns or raises.
+fn call(
+    py: Python<'_>,
+    function: &str,
+    site: &LoadedSite,
+    scratch: &std::path::Path,
+    kwargs: &Bound<'_, PyDict>,
+) -> Result<Scale> {
+    let module = python::module(py, Module::Scale)?;
+    let outcome = module
+        .call_method(
+            function,
+            (
+                site.adapter.bind(py),
+                site.site.bind(py),
+                site.page_list(py)?,
+                scratch.to_string_lossy().as_ref(),
+            ),
+            Some(kwargs),
+        )
+        .map_err(|err| {
+            python::interrupt::or_else(py, &err, |why| {
+                anyhow::anyhow!("measuring the scaling failed: {why}")
+            })
+        })?;
     python::from_py(&outcome)
 }
 
@@ -143,6 +185,7 @@ fn worker_memory(settings: &ScaleSettings, loaded_site: Option<u64>) -> WorkerMe
 /// The one-sentence answer and the W = 1 checks, from the measured runs.
 fn judge(scale: &mut Scale, python_info: &serde_json::Value) {
     let cpus = python_info["cpu_count"].as_u64().unwrap_or(1) as usize;
+    verdict::scale::predictions(scale);
     scale.answer = verdict::scale::answer(scale, cpus);
     scale.single_worker = verdict::scale::single_worker(scale);
 }

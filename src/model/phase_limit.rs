@@ -15,6 +15,8 @@ pub enum LimitedPhase {
     Growth,
     /// `picklecost scale`: the renderer's preparation and every run.
     Scale,
+    /// `analyze`'s short real parallel run that checks the predicted speed-ups.
+    Check,
 }
 
 impl LimitedPhase {
@@ -25,6 +27,7 @@ impl LimitedPhase {
             LimitedPhase::Diagnose => "--diagnose-limit",
             LimitedPhase::Growth => "--growth-limit",
             LimitedPhase::Scale => "--scale-limit",
+            LimitedPhase::Check => "--check-limit",
         }
     }
 
@@ -35,6 +38,7 @@ impl LimitedPhase {
             LimitedPhase::Diagnose => "explanations",
             LimitedPhase::Growth => "growth copies",
             LimitedPhase::Scale => "scale runs",
+            LimitedPhase::Check => "real parallel check",
         }
     }
 }

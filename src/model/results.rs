@@ -37,6 +37,8 @@ pub struct Results {
     /// Each phase with a time limit of its own: how much it did within it, and whether the
     /// limit cut it.
     pub limits: Vec<super::phase_limit::PhaseLimit>,
+    /// The short real parallel run the verdict's speed-ups are checked by (None: no verdict).
+    pub check: Option<super::scale::Check>,
     pub environment: EnvironmentInfo,
 }
 

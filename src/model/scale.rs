@@ -20,6 +20,11 @@ pub enum Strategy {
 }
 
 impl Strategy {
+    /// The strategy that renders with workers of `transport`'s kind (same name), if any.
+    pub fn of_transport(transport: &str) -> Option<Strategy> {
+        Strategy::ALL.into_iter().find(|s| s.as_str() == transport)
+    }
+
     /// Every strategy, in the order they run.
     pub const ALL: [Strategy; 5] = [
         Strategy::Thread,
@@ -28,6 +33,23 @@ impl Strategy {
         Strategy::Forkserver,
         Strategy::Fork,
     ];
+
+    /// What the render workload's workers get, in words.
+    pub fn ships(self) -> &'static str {
+        match self {
+            Strategy::Thread => "pages handed to threads by reference",
+            Strategy::Subinterpreter => {
+                "the Site and its pages pickled once per sub-interpreter, rendered pages pickled back"
+            }
+            Strategy::Process => {
+                "the Site and its pages pickled once per spawned process, rendered pages pickled back"
+            }
+            Strategy::Forkserver => {
+                "the Site and its pages pickled once per process the forkserver forks, rendered pages pickled back"
+            }
+            Strategy::Fork => "pages shared copy-on-write with forked children, rendered pages pickled back",
+        }
+    }
 
     /// The name results.json and the Python side use.
     pub fn as_str(self) -> &'static str {
@@ -202,6 +224,13 @@ pub struct ScaleRun {
     pub memory_kind: Option<String>,
     pub pages: usize,
     pub failures: Vec<Failure>,
+    /// The speed-up this run's strategy predicts at this W from its own W = 1 run's start-up,
+    /// shipping and rendering and the baseline, filled in on the Rust side.
+    #[serde(default)]
+    pub predicted_speedup: Option<f64>,
+    /// predicted_speedup / speedup - 1.
+    #[serde(default)]
+    pub prediction_error: Option<f64>,
 }
 
 /// A worker that died or failed mid-run.
@@ -251,6 +280,22 @@ impl Scale {
     }
 }
 
+/// `analyze`'s short real parallel run: the verdict's strategies rendering a small sample at the
+/// verdict's worker count, against a sequential baseline timed twice.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Check {
+    /// Whether it ran (False: `reason`).
+    pub ran: bool,
+    pub reason: Option<String>,
+    pub workers: u32,
+    /// |first - last| / mean of the two baseline timings.
+    pub noise: Option<f64>,
+    /// The speed-up a strategy must pass, over 1, to be practical: max(`MARGIN_FLOOR`, noise).
+    pub margin: f64,
+    /// The runs, as `picklecost scale` reports them.
+    pub scale: Option<Scale>,
+}
+
 impl ScaleRun {
     pub fn label(&self) -> String {
         format!("{} ×{}", self.strategy, self.workers)
@@ -282,6 +327,8 @@ mod tests {
             memory_kind: None,
             pages: 4,
             failures: Vec::new(),
+            predicted_speedup: None,
+            prediction_error: None,
         }
     }
 

@@ -187,6 +187,52 @@ pub struct VerdictRow {
     /// Not measured: no worker of this transport fitted the memory (`why` has the figures).
     #[serde(skip)]
     pub held_back: bool,
+    /// Rendering the whole site with `workers` workers this way, over rendering it
+    /// sequentially, as the measured parts in `prediction` add up (None: no render cost, or
+    /// the payload does not ship).
+    pub predicted_speedup: Option<f64>,
+    pub prediction: Option<Prediction>,
+    /// The speed-up a short real parallel run of this transport's strategy measured on this
+    /// machine (None: `measured_reason` says why).
+    pub measured_speedup: Option<f64>,
+    pub measured_reason: Option<String>,
+    /// What that real run shipped to its workers (its own way, whatever this row's payload).
+    pub checked_with: Option<String>,
+    /// The class the real run alone gives (None: no real run).
+    pub measured_class: Option<VerdictClass>,
+}
+
+/// The measured parts a predicted speed-up is made of (ns; W = `workers`):
+/// `T_par = startup + cold + site_data + max(serial_main, (render_total + worker) / W) +
+/// results_back`, against `T_seq = render_total`. Threads under the GIL render serially: W = 1
+/// in the parallel term.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct Prediction {
+    pub workers: usize,
+    /// Rendering every page sequentially: the sampled pages' mean x pages.
+    pub render_total_ns: f64,
+    /// One worker's start-up (the median over the workers of create + import + first touch).
+    pub startup_ns: f64,
+    /// One worker's copy of the site-wide data a per-page worker needs (0 where the row's
+    /// payload carries it or fork shares it).
+    pub site_data_ns: f64,
+    /// The main interpreter's own work for every page: payloads out, results in.
+    pub serial_main_ns: f64,
+    /// The workers' transfer work for every page, together: payloads in, results out.
+    pub worker_ns: f64,
+    /// A fresh worker's rendering over the warm baseline's, on the real run's sample (1.0
+    /// where no real run measured it).
+    pub cold_factor: f64,
+    /// What that costs one worker once (caches and imports warmed up): the real run's workers'
+    /// rendering beyond the baseline's, per worker.
+    pub cold_ns: f64,
+    pub cold_measured: bool,
+    /// The last page's result coming back after the rendering ends.
+    pub results_back_ns: f64,
+    /// T_par.
+    pub parallel_ns: f64,
+    /// Threads with the GIL enabled: rendering is serial, so the speed-up is at most 1.
+    pub serial_render: bool,
 }
 
 /// The cheapest measured way for each per-page worker to hold the site-wide data.

@@ -30,6 +30,7 @@ pub struct Produced<'a> {
     pub verdicts: Vec<VerdictRow>,
     pub notes: Vec<String>,
     pub limits: Vec<crate::model::phase_limit::PhaseLimit>,
+    pub check: Option<crate::model::scale::Check>,
 }
 
 fn site_info(site: &LoadedSite, settings: &AnalyzeSettings) -> SiteInfo {
@@ -152,6 +153,7 @@ pub fn results(p: Produced) -> Results {
             ..Default::default()
         },
         limits: p.limits,
+        check: p.check,
         environment: EnvironmentInfo {
             command_line: settings.command_line.clone(),
             ..p.environment

@@ -624,6 +624,40 @@ fn share_with_interval(v: &VerdictRow) -> String {
     }
 }
 
+/// "1.62×", or a dash.
+fn speedup(x: Option<f64>) -> String {
+    x.map_or("–".into(), |s| format!("{s:.2}×"))
+}
+
+/// The measured speed-up, or a dash and why there is none.
+fn measured(v: &VerdictRow) -> String {
+    match (v.measured_speedup, &v.measured_reason) {
+        (Some(m), _) => format!("{m:.2}×"),
+        (None, Some(reason)) => format!("– ({})", reason.replace('|', "\\|")),
+        (None, None) => "–".into(),
+    }
+}
+
+/// How the speed-ups were predicted and checked, in a paragraph before the strategies' table.
+fn check_said(r: &Results) -> String {
+    let mut s = "Predicted speed-up: rendering the whole site with the row's workers over rendering it sequentially, from this run's measured parts (one worker's start-up and cold start, the site-wide data a per-page worker needs, the larger of the main interpreter's own transfer work and the workers' rendering plus theirs, the last result back; see the method). ".to_string();
+    match &r.check {
+        Some(c) if c.ran => s.push_str(&format!(
+            "Measured speed-up: a short real run on this machine, {} workers of each strategy rendering {} pages against a sequential baseline timed twice (noise {}); `practical` needs at least 1 + {:.0}%, below 1 − the noise is slower than sequential (`impractical`). The real run ships its own way (see each row's why).\n\n",
+            c.workers,
+            c.scale.as_ref().map_or(0, |s| s.pages),
+            c.noise.map_or("–".into(), |n| format!("{:.1}%", n * 100.0)),
+            c.margin * 100.0
+        )),
+        Some(c) => s.push_str(&format!(
+            "No real run checked them ({}): every class rests on the shares, a prediction only.\n\n",
+            c.reason.as_deref().unwrap_or("not run")
+        )),
+        None => s.push_str("\n\n"),
+    }
+    s
+}
+
 /// The answer and the per-strategy table lead the report.
 fn strategies(md: &mut String, r: &Results) {
     md.push_str("## Answer\n\n");
@@ -638,16 +672,19 @@ fn strategies(md: &mut String, r: &Results) {
         t.practical * 100.0,
         t.marginal * 100.0
     );
-    md.push_str("| strategy | transport | workers | transfer / render | one-time set-up / render | class | why |\n|---|---|---:|---:|---:|---|---|\n");
+    md.push_str(&check_said(r));
+    md.push_str("| strategy | transport | workers | transfer / render | one-time set-up / render | predicted speed-up | measured speed-up | class | why |\n|---|---|---:|---:|---:|---:|---:|---|---|\n");
     for v in &r.verdicts {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | **{}** | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | **{}** | {} |",
             v.strategy,
             v.transport,
             v.workers,
             share_with_interval(v),
             pct(v.setup_share),
+            speedup(v.predicted_speedup),
+            measured(v),
             serde_json::to_value(v.class)
                 .ok()
                 .and_then(|c| c.as_str().map(str::to_string))
@@ -1181,11 +1218,13 @@ mod tests {
             let share = pct(v.transfer_share);
             assert!(
                 answer.contains(&format!(
-                    "| {} | {} | {} | {share} | {} | **{}** | {} |",
+                    "| {} | {} | {} | {share} | {} | {} | {} | **{}** | {} |",
                     v.strategy,
                     v.transport,
                     v.workers,
                     pct(v.setup_share),
+                    speedup(v.predicted_speedup),
+                    measured(v),
                     v.class.word(),
                     v.why.replace('|', "\\|")
                 )),

@@ -112,7 +112,10 @@ fn markdown(results: &ScaleResults, charts_md: &[String]) -> String {
          loaded pages copy-on-write and only pickle results back; their memory is the Private_Dirty of /proc/PID/smaps_rollup (what each child \
          dirtied), a spawned or forkserver process's is its VmHWM. The sequential baseline runs before and \
          after the parallel runs (the drift between them is shown); speed-up = baseline / wall, \
-         efficiency = speed-up / W. A worker that dies is reported with the page it was rendering \
+         efficiency = speed-up / W. The predicted speed-up at each W comes from the strategy's W = 1 run \
+         (one worker's start-up and payload out, its rendering beyond the baseline's as a one-time \
+         cold start, then a W-th of the baseline's rendering and of the results back; threads \
+         under the GIL render one at a time); its error is predicted / measured − 1. A worker that dies is reported with the page it was rendering \
          and its exit status; {}\n\nCommand: `{}`\n",
         TIME_PARTS[0], scale.subinterpreter_fault_isolation, results.command_line
     ));
@@ -168,8 +171,8 @@ fn workload_section(md: &mut String, scale: &Scale, workload: &WorkloadInfo) {
             crate::units::bytes(b.result_bytes)
         ));
     }
-    md.push_str("| strategy | W | wall | speed-up | efficiency | start-up | payload out | rendering | results back | payload | results | peak memory | note |\n");
-    md.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    md.push_str("| strategy | W | wall | speed-up | predicted (error) | efficiency | start-up | payload out | rendering | results back | payload | results | peak memory | note |\n");
+    md.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for r in scale.runs.iter().filter(|r| r.workload == workload.name) {
         md.push_str(&run_row(r));
     }
@@ -197,11 +200,12 @@ fn run_row(r: &ScaleRun) -> String {
             .join("; ")
     };
     format!(
-        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
         r.strategy,
         r.workers,
         secs(r.wall_seconds.filter(|_| measured)),
         r.speedup.map_or("–".into(), |s| format!("{s:.2}×")),
+        crate::verdict::scale::predicted(r, "–"),
         r.efficiency.map_or("–".into(), |e| format!("{:.0}%", e * 100.0)),
         part(r.startup_seconds),
         part(r.ship_out_seconds),

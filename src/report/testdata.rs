@@ -117,6 +117,7 @@ pub fn results() -> Results {
         growth: Some(growth()),
         memory: memory(),
         limits: limits(),
+        check: None,
         environment: EnvironmentInfo {
             cpu: "Test CPU".into(),
             cpu_count: 8,

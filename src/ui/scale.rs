@@ -7,7 +7,7 @@ fn secs(v: Option<f64>) -> String {
     v.map_or("-".into(), |s| crate::units::nanos((s * 1e9).max(0.0) as u64))
 }
 
-fn row(r: &ScaleRun) -> [String; 9] {
+fn row(r: &ScaleRun) -> [String; 10] {
     let status = if !r.available {
         format!("not available: {}", r.reason.as_deref().unwrap_or("?"))
     } else if !r.failures.is_empty() {
@@ -29,6 +29,7 @@ fn row(r: &ScaleRun) -> [String; 9] {
         r.workers.to_string(),
         secs(r.wall_seconds.filter(|_| measured)),
         r.speedup.map_or("-".into(), |s| format!("{s:.2}×")),
+        crate::verdict::scale::predicted(r, "-"),
         r.efficiency.map_or("-".into(), |e| format!("{:.0}%", e * 100.0)),
         format!("{}/{}", part(r.startup_seconds), part(r.ship_out_seconds)),
         format!("{}/{}", part(r.render_seconds), part(r.ship_back_seconds)),
@@ -56,6 +57,7 @@ pub fn table(scale: &Scale) -> String {
             "W",
             "wall",
             "speed-up",
+            "predicted (error)",
             "effic.",
             "start/out",
             "render/back",
@@ -63,7 +65,7 @@ pub fn table(scale: &Scale) -> String {
             "",
         ]
         .map(String::from);
-        let rows: Vec<[String; 9]> = std::iter::once(header)
+        let rows: Vec<[String; 10]> = std::iter::once(header)
             .chain(
                 scale
                     .runs
@@ -72,30 +74,15 @@ pub fn table(scale: &Scale) -> String {
                     .map(row),
             )
             .collect();
-        let w: Vec<usize> = (0..8)
+        let w: Vec<usize> = (0..9)
             .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
             .collect();
         for r in &rows {
-            s.push_str(&format!(
-                "  {:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}  {:>w4$}  {:>w5$}  {:>w6$}  {:>w7$}  {}\n",
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                r[6],
-                r[7],
-                r[8],
-                w0 = w[0],
-                w1 = w[1],
-                w2 = w[2],
-                w3 = w[3],
-                w4 = w[4],
-                w5 = w[5],
-                w6 = w[6],
-                w7 = w[7]
-            ));
+            let mut line = format!("  {:<w0$}", r[0], w0 = w[0]);
+            for c in 1..9 {
+                line.push_str(&format!("  {:>width$}", r[c], width = w[c]));
+            }
+            s.push_str(&format!("{line}  {}\n", r[9]));
         }
         let outside: Vec<String> = scale
             .single_worker

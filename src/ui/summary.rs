@@ -4,6 +4,7 @@ use crate::model::results::{PayloadJson, Results};
 use crate::model::stats::{ByteStats, LatencySummary};
 use crate::model::transport::DominantPage;
 use crate::model::transport::StreamCost;
+use crate::model::transport::VerdictRow;
 use crate::units::{bytes, nanos};
 use std::io::Write;
 use std::path::Path;
@@ -64,13 +65,14 @@ fn strategies(s: &mut String, r: &Results) {
         "{}\n\n",
         wrap(&format!("Is the Site picklable cheaply? {}", r.answer), 96)
     ));
-    let rows: Vec<[String; 4]> = r
+    let rows: Vec<[String; 5]> = r
         .verdicts
         .iter()
         .map(|v| {
             [
                 v.strategy.clone(),
                 v.transport.to_string(),
+                speedups(v),
                 match (v.transfer_share, v.share_interval) {
                     (Some(x), Some([low, high])) => format!(
                         "{:.2}% of render ({:.1}–{:.1}%)",
@@ -88,25 +90,38 @@ fn strategies(s: &mut String, r: &Results) {
             ]
         })
         .collect();
-    let w: Vec<usize> = (0..4)
+    let w: Vec<usize> = (0..5)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     for row in &rows {
         s.push_str(&format!(
-            "  {:<w0$}  {:<w1$}  {:>w2$}  {}\n",
+            "  {:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}  {}\n",
             row[0],
             row[1],
             row[2],
             row[3],
+            row[4],
             w0 = w[0],
             w1 = w[1],
-            w2 = w[2]
+            w2 = w[2],
+            w3 = w[3]
         ));
     }
     s.push('\n');
 }
 
-/// One row per payload: picklable, count, sizes and latencies, columns aligned.
+/// "predicted 1.62× measured 0.85×", "predicted 1.62× (prediction only)", or nothing.
+fn speedups(v: &VerdictRow) -> String {
+    match (v.predicted_speedup, v.measured_speedup) {
+        (p, Some(m)) => format!(
+            "predicted {} measured {m:.2}×",
+            p.map_or("-".to_string(), |p| format!("{p:.2}×"))
+        ),
+        (Some(p), None) => format!("predicted {p:.2}× (prediction only)"),
+        (None, None) => String::new(),
+    }
+}
+
 /// The site's render total the shares divide, and the sampled pages that weigh most in it.
 fn render_weight(s: &mut String, r: &Results) {
     let Some(render) = r.render.as_ref().filter(|_| !r.verdicts.is_empty()) else {
@@ -129,6 +144,7 @@ fn render_weight(s: &mut String, r: &Results) {
     ));
 }
 
+/// One row per payload: picklable, count, sizes and latencies, columns aligned.
 fn payload_table(s: &mut String, r: &Results) {
     let header = [
         "payload",

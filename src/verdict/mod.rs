@@ -1,5 +1,7 @@
 //! The verdicts, from measured numbers only: the one-paragraph comparison of `site`, `page` and
 //! `page_subset`, the one-line answer, and (in `strategies`) the per-strategy rows.
+pub mod check;
+pub mod predict;
 pub mod scale;
 pub mod strategies;
 #[cfg(test)]
@@ -281,30 +283,100 @@ pub fn answer(payloads: &[PayloadJson], verdicts: &[VerdictRow]) -> String {
         bytes(size),
         nanos(site.roundtrip_ns.p50)
     );
-    let site_rows: Vec<String> = verdicts
+    let site: Vec<&VerdictRow> = verdicts
         .iter()
         .filter(|v| v.payload == PayloadKind::Site)
-        .map(site_row)
         .collect();
-    if site_rows.is_empty() {
+    if site.is_empty() {
         s.push('.');
         return s;
     }
-    s.push_str(&format!(
-        "; shipping it once per worker is {}",
-        site_rows.join(", ")
-    ));
-    if let Some(b) = cheapest_per_page(verdicts) {
-        s.push_str(&format!(
-            "; the cheapest per-page option is `{}` via {}: {} ({:.2}% of render time)",
+    // Blocked rows and rows a real run found slower than sequential are never named.
+    let named: Vec<String> = site.iter().filter(|v| nameable(v)).map(|v| site_row(v)).collect();
+    let left_out = site.len() - named.len();
+    if named.is_empty() {
+        s.push_str("; every way of shipping it once per worker is blocked or slower than sequential in a real run (see the strategies)");
+    } else {
+        s.push_str(&format!("; shipping it once per worker is {}", named.join(", ")));
+        if left_out > 0 {
+            s.push_str(&format!(
+                " ({left_out} other way(s) left out: blocked or slower than sequential in a real run)"
+            ));
+        }
+    }
+    s.push_str(&best_option(verdicts));
+    s.push('.');
+    s
+}
+
+/// "; the best strategy a real run checked is ...", or where no row a real run checked stands:
+/// that the checked ones were slower than sequential, and the cheapest per-page option by its
+/// share (a prediction only).
+fn best_option(verdicts: &[VerdictRow]) -> String {
+    if let Some(b) = best_checked(verdicts) {
+        return format!(
+            "; the best strategy a real run checked is `{}` via {}: {}, predicted {} and measured {:.2}× at W = {} ({:.2}% of render time)",
             b.payload,
             b.transport,
             b.class.word(),
+            b.predicted_speedup
+                .map_or("–".to_string(), |p| format!("{p:.2}×")),
+            b.measured_speedup.unwrap_or(0.0),
+            b.workers,
             b.transfer_share.unwrap_or(0.0) * 100.0
+        );
+    }
+    let mut s = String::new();
+    if verdicts.iter().any(check::contradicted) {
+        s.push_str("; every strategy a real run checked was slower than sequential on this machine");
+    }
+    if let Some(b) = cheapest_per_page(verdicts) {
+        s.push_str(&format!(
+            "; the cheapest per-page option is `{}` via {}: {} ({:.2}% of render time{})",
+            b.payload,
+            b.transport,
+            b.class.word(),
+            b.transfer_share.unwrap_or(0.0) * 100.0,
+            b.predicted_speedup.map_or(String::new(), |p| format!(
+                "; predicted {p:.2}× at W = {}, prediction only",
+                b.workers
+            ))
         ));
     }
-    s.push('.');
     s
+}
+
+/// A row the answer may name: neither blocked nor contradicted by a real run.
+fn nameable(v: &VerdictRow) -> bool {
+    v.class != crate::model::VerdictClass::Blocked && !check::contradicted(v)
+}
+
+/// The best row a real run checked (best class, then fastest measured, then cheapest share),
+/// never a blocked or contradicted one.
+fn best_checked(verdicts: &[VerdictRow]) -> Option<&VerdictRow> {
+    use crate::model::VerdictClass as C;
+    let rank = |v: &VerdictRow| match v.class {
+        C::Practical => 0,
+        C::Marginal => 1,
+        _ => 2,
+    };
+    verdicts
+        .iter()
+        .filter(|v| nameable(v) && v.class != C::Unknown && v.measured_speedup.is_some())
+        .min_by(|a, b| {
+            rank(a)
+                .cmp(&rank(b))
+                .then(
+                    b.measured_speedup
+                        .unwrap_or(0.0)
+                        .total_cmp(&a.measured_speedup.unwrap_or(0.0)),
+                )
+                .then(
+                    a.transfer_share
+                        .unwrap_or(f64::MAX)
+                        .total_cmp(&b.transfer_share.unwrap_or(f64::MAX)),
+                )
+        })
 }
 
 /// What the answer rests on where a time limit cut a phase short, in a sentence per phase (None
@@ -328,6 +400,12 @@ pub fn rests_on(limits: &[PhaseLimit]) -> Option<String> {
             (LimitedPhase::Growth, done) => format!(
                 "The growth model rests on {done} of {} copies of the site: its time limit ({}) \
                  cut it.",
+                l.planned,
+                l.phase.flag()
+            ),
+            (LimitedPhase::Check, done) => format!(
+                "The real parallel check made {done} of {} runs within its time limit ({}): the \
+                 rows it did not reach are predictions only.",
                 l.planned,
                 l.phase.flag()
             ),
@@ -383,28 +461,43 @@ fn site_row(v: &VerdictRow) -> String {
             )
         }
         (_, Some(share)) => format!(
-            "{} via {} ({:.1}% of render time)",
+            "{} via {} ({:.1}% of render time{})",
             v.class.word(),
             v.transport,
-            share * 100.0
+            share * 100.0,
+            speedups(v)
         ),
         (_, None) => format!("not shippable via {}", v.transport),
     }
 }
 
+/// "; predicted 1.62×, measured 0.85× at W = 2", "; predicted 1.62× at W = 2, prediction only",
+/// or nothing where there is neither.
+fn speedups(v: &VerdictRow) -> String {
+    match (v.predicted_speedup, v.measured_speedup) {
+        (p, Some(m)) => format!(
+            "; predicted {}, measured {m:.2}× at W = {}",
+            p.map_or("–".to_string(), |p| format!("{p:.2}×")),
+            v.workers
+        ),
+        (Some(p), None) => format!("; predicted {p:.2}× at W = {}, prediction only", v.workers),
+        (None, None) => String::new(),
+    }
+}
+
 /// The per-page payload (one object per page: never the Site or another whole-site object)
 /// with the smallest transfer share, by its best transport a worker can render in (never a
-/// blocked one).
+/// blocked or contradicted one).
 fn cheapest_per_page(verdicts: &[VerdictRow]) -> Option<&VerdictRow> {
     verdicts
         .iter()
-        .filter(|v| v.payload.per_page() && v.class != crate::model::VerdictClass::Blocked)
+        .filter(|v| v.payload.per_page() && nameable(v))
         .filter_map(|v| v.transfer_share.map(|share| (share, v)))
         .min_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, v)| v)
 }
 
-/// "after repairs (1 RLock -> None, 57 mappingproxy -> dict): 571.3 KB, 9.1 ms round trip p50, practical (2.1% of render)"
+/// "after repairs (1 RLock -> None, 57 mappingproxy -> dict): 571.3 KB, 9.1 ms round trip p50, marginal (2.1% of render; not checked by a real run)"
 pub fn after_repairs(fix: &RepairedJson) -> String {
     let repairs: Vec<String> = fix.repairs.iter().map(|(t, n)| format!("{n} {t}")).collect();
     let what = if repairs.is_empty() {
@@ -416,7 +509,11 @@ pub fn after_repairs(fix: &RepairedJson) -> String {
         (Some(error), _) => format!("{}{what}: still fails: {error}", fix.label),
         (None, Some(size)) => {
             let class = match (fix.class, fix.transfer_share) {
-                (Some(c), Some(share)) => format!(", {} ({:.2}% of render)", c.word(), share * 100.0),
+                (Some(c), Some(share)) => format!(
+                    ", {} ({:.2}% of render; not checked by a real run)",
+                    c.word(),
+                    share * 100.0
+                ),
                 _ => String::new(),
             };
             format!(
@@ -771,14 +868,74 @@ mod tests {
         assert_eq!(
             a,
             format!(
-                "The Site pickles ({}, {} per round trip at p50); shipping it once per worker is blocked via subinterpreter (the worker cannot import the renderer); the cheapest per-page option is `page_subset` via process: practical (4.00% of render time).",
+                "The Site pickles ({}, {} per round trip at p50); every way of shipping it once per worker is blocked or slower than sequential in a real run (see the strategies); the cheapest per-page option is `page_subset` via process: practical (4.00% of render time).",
                 bytes(2_000_000),
                 nanos(8_000_000)
             )
         );
-        // With only blocked per-page rows, no per-page option is named at all.
+        // With only blocked rows, no option is named at all.
         let a = answer(&payloads, &verdicts[..2]);
         assert!(!a.contains("cheapest per-page"), "{a}");
+        assert!(!a.contains("subinterpreter"), "a blocked row is never named: {a}");
+    }
+
+    /// A row checked by a real run: `measured` at W = 4 (its class already settled by it).
+    fn checked(mut v: VerdictRow, predicted: f64, measured: f64, by_run: VerdictClass) -> VerdictRow {
+        v.predicted_speedup = Some(predicted);
+        v.measured_speedup = Some(measured);
+        v.measured_class = Some(by_run);
+        v.class = check::worse(v.class, by_run);
+        v
+    }
+
+    #[test]
+    fn the_answer_never_names_a_row_a_real_run_contradicts_and_names_the_best_checked_one() {
+        use PayloadKind::*;
+        use TransportKind::*;
+        use VerdictClass::*;
+        let payloads = [payload(Site, 1, 2_000_000, 8_000_000)];
+        // The shares call process practical, but the real run was slower than sequential.
+        let verdicts = [
+            checked(row(Site, Process, Some(0.013), Practical), 1.9, 0.85, Impractical),
+            checked(row(Site, Fork, Some(0.02), Practical), 1.8, 1.62, Practical),
+            checked(
+                row(PageSubset, Process, Some(0.004), Practical),
+                1.9,
+                0.85,
+                Impractical,
+            ),
+            row(PageSubset, Subinterpreter, Some(0.001), Blocked),
+        ];
+        assert_eq!(verdicts[0].class, Impractical, "the real run demotes it");
+        let a = answer(&payloads, &verdicts);
+        assert!(!a.contains("process"), "{a}");
+        assert!(!a.contains("subinterpreter"), "{a}");
+        assert_eq!(
+            a,
+            format!(
+                "The Site pickles ({}, {} per round trip at p50); shipping it once per worker is practical via fork (2.0% of render time; predicted 1.80×, measured 1.62× at W = 4) (1 other way(s) left out: blocked or slower than sequential in a real run); the best strategy a real run checked is `site` via fork: practical, predicted 1.80× and measured 1.62× at W = 4 (2.00% of render time).",
+                bytes(2_000_000),
+                nanos(8_000_000)
+            )
+        );
+        // Every checked row slower than sequential: said, and none of them named.
+        let slow = [verdicts[0].clone(), verdicts[2].clone(), verdicts[3].clone()];
+        let a = answer(&payloads, &slow);
+        assert!(
+            a.contains("every strategy a real run checked was slower than sequential on this machine"),
+            "{a}"
+        );
+        assert!(!a.contains("via process") && !a.contains("subinterpreter"), "{a}");
+        // An unchecked per-page row is named with its prediction, labelled as such.
+        let mut unchecked = row(PageSubset, Fork, Some(0.01), Practical);
+        unchecked.predicted_speedup = Some(1.7);
+        let a = answer(&payloads, &[verdicts[0].clone(), unchecked]);
+        assert!(
+            a.ends_with(
+                "the cheapest per-page option is `page_subset` via fork: practical (1.00% of render time; predicted 1.70× at W = 4, prediction only)."
+            ),
+            "{a}"
+        );
     }
 
     #[test]
@@ -816,7 +973,7 @@ mod tests {
         assert_eq!(
             after_repairs(&fix),
             format!(
-                "{} (1 RLock, 12 TextIOWrapper replaced): {}, {} round trip p50, practical ({:.2}% of render)",
+                "{} (1 RLock, 12 TextIOWrapper replaced): {}, {} round trip p50, marginal ({:.2}% of render; not checked by a real run)",
                 fix.label,
                 bytes(fix.bytes.unwrap()),
                 nanos(fix.roundtrip_ns.p50),

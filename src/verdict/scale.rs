@@ -1,5 +1,5 @@
 //! `picklecost scale`: the one-sentence answer, from the measured runs only.
-use crate::model::scale::{Scale, ScaleRun, SingleWorkerCheck};
+use crate::model::scale::{Scale, ScaleRun, SingleWorkerCheck, Strategy, Workload};
 
 /// The smallest run-to-run noise a W = 1 check allows, however close the two baselines were.
 pub const MIN_NOISE: f64 = 0.05;
@@ -33,6 +33,56 @@ pub fn single_worker(scale: &Scale) -> Vec<SingleWorkerCheck> {
             })
         })
         .collect()
+}
+
+/// Each run's predicted speed-up, from its strategy's W = 1 run and the workload's baseline:
+/// one worker's start-up and payload out (the whole site for `render`, a W-th of the sources for
+/// `markdown`), its cold start (the W = 1 rendering beyond the baseline's, once per worker),
+/// then a W-th of the baseline's rendering and of the results back. Threads under the GIL render
+/// one at a time. Where the run measured a speed-up, `prediction_error` = predicted / measured
+/// - 1.
+pub fn predictions(scale: &mut Scale) {
+    let predicted: Vec<Option<f64>> = scale.runs.iter().map(|r| predicted_speedup(scale, r)).collect();
+    for (run, p) in scale.runs.iter_mut().zip(predicted) {
+        run.predicted_speedup = p;
+        run.prediction_error = p
+            .zip(run.speedup)
+            .filter(|(_, m)| *m > 0.0)
+            .map(|(p, m)| p / m - 1.0);
+    }
+}
+
+/// "1.62× (+12%)": a run's predicted speed-up and its error against the measured one (`none`
+/// where there is no prediction).
+pub fn predicted(r: &ScaleRun, none: &str) -> String {
+    match (r.predicted_speedup, r.prediction_error) {
+        (Some(p), Some(e)) => format!("{p:.2}× ({:+.0}%)", e * 100.0),
+        (Some(p), None) => format!("{p:.2}×"),
+        _ => none.to_string(),
+    }
+}
+
+fn predicted_speedup(scale: &Scale, run: &ScaleRun) -> Option<f64> {
+    if !run.available {
+        return None;
+    }
+    let one = scale.runs.iter().find(|r| {
+        r.workload == run.workload && r.strategy == run.strategy && r.workers == 1 && r.speedup.is_some()
+    })?;
+    let base = scale
+        .baselines
+        .iter()
+        .find(|b| b.workload == run.workload)?
+        .seconds;
+    let serial = run.strategy == Strategy::Thread && scale.gil_enabled;
+    let lanes = if serial { 1.0 } else { run.workers.max(1) as f64 };
+    let out = match run.workload {
+        Workload::Render => one.ship_out_seconds,
+        Workload::Markdown => one.ship_out_seconds / lanes,
+    };
+    let cold = (one.render_seconds - base).max(0.0);
+    let wall = one.startup_seconds + out + cold + (base + one.ship_back_seconds) / lanes;
+    (base > 0.0 && wall > 0.0).then(|| base / wall)
 }
 
 /// Below this speed-up a parallel run is taken not to scale at all.
@@ -132,11 +182,13 @@ pub fn answer(scale: &Scale, cpus: usize) -> String {
     };
     match winner {
         Some((s, b)) if b.speedup.unwrap_or(0.0) >= SCALES_AT_ALL => format!(
-            "{what} {} pages of this site on this machine ({cpus} CPUs) scales best with {s}: {:.2}× at W={} (efficiency {:.0}%){rest}.{free}",
+            "{what} {} pages of this site on this machine ({cpus} CPUs) scales best with {s}: {:.2}× at W={} (efficiency {:.0}%{}){rest}.{free}",
             scale.pages,
             b.speedup.unwrap_or(0.0),
             b.workers,
-            b.efficiency.unwrap_or(0.0) * 100.0
+            b.efficiency.unwrap_or(0.0) * 100.0,
+            b.predicted_speedup
+                .map_or(String::new(), |p| format!("; predicted {p:.2}×"))
         ),
         Some((s, b)) => format!(
             "{what} {} pages of this site on this machine ({cpus} CPUs) does not scale: the best is {s} at {:.2}× with W={}{rest}.{free}",
@@ -171,4 +223,60 @@ pub fn limits(scale: &Scale) -> Vec<String> {
         ));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(strategy: &str, workers: u32, speedup: Option<f64>) -> serde_json::Value {
+        serde_json::json!({
+            "workload": "render", "strategy": strategy, "workers": workers, "available": true,
+            "reason": null, "wall_seconds": speedup.map(|s| 1.0 / s), "sequential_seconds": 1.0,
+            "speedup": speedup, "efficiency": null, "startup_seconds": 0.1,
+            "ship_out_seconds": 0.05, "render_seconds": 1.2, "ship_back_seconds": 0.02,
+            "payload_bytes": 1, "result_bytes": 1, "peak_memory_bytes": null,
+            "memory_kind": null, "pages": 8, "failures": []
+        })
+    }
+
+    fn scale(gil: bool) -> Scale {
+        serde_json::from_value(serde_json::json!({
+            "sequential_seconds": 1.0, "workers": [1, 4], "strategies": ["thread", "process"],
+            "pages": 8, "page_keys": [], "workloads": [], "blocked": [], "gil_enabled": gil,
+            "free_threaded_note": null, "subinterpreter_fault_isolation": "",
+            "baselines": [{"workload": "render", "first_seconds": 1.0, "last_seconds": 1.0,
+                           "seconds": 1.0, "drift": 0.0, "result_bytes": 1, "pages": 8}],
+            "runs": [run("process", 1, Some(0.7)), run("process", 4, Some(2.0)),
+                     run("thread", 1, Some(0.9)), run("thread", 4, Some(0.8))]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_run_is_predicted_from_its_strategys_single_worker_parts() {
+        let mut s = scale(true);
+        predictions(&mut s);
+        // W = 4: start-up 0.1 + payload out 0.05 + cold start 0.2 once, then (1.0 + 0.02) / 4.
+        let wall = 0.1 + 0.05 + 0.2 + 1.02 / 4.0;
+        let p = s.runs[1].predicted_speedup.unwrap();
+        assert!((p - 1.0 / wall).abs() < 1e-12, "{p}");
+        assert!((s.runs[1].prediction_error.unwrap() - (p / 2.0 - 1.0)).abs() < 1e-12);
+        assert_eq!(
+            predicted(&s.runs[1], "-"),
+            format!("{p:.2}× ({:+.0}%)", (p / 2.0 - 1.0) * 100.0)
+        );
+        // Threads under the GIL render one at a time: never above 1, whatever W.
+        assert!(s.runs[3].predicted_speedup.unwrap() <= 1.0);
+        // A free-threaded build would let them share the rendering.
+        let mut free = scale(false);
+        predictions(&mut free);
+        assert!(free.runs[3].predicted_speedup.unwrap() > 1.0);
+        // Without a W = 1 run there is nothing to predict from.
+        let mut alone = scale(true);
+        alone.runs.retain(|r| r.workers != 1);
+        predictions(&mut alone);
+        assert!(alone.runs.iter().all(|r| r.predicted_speedup.is_none()));
+        assert_eq!(predicted(&alone.runs[0], "–"), "–");
+    }
 }

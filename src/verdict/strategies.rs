@@ -88,7 +88,8 @@ pub fn render_total(outcome: &Outcome, pages: usize) -> Option<f64> {
 }
 
 /// Transfer share (of totals) and class of a payload whose round trips after repairs are
-/// `roundtrip_ns` (measured in this process), where a render cost was measured.
+/// `roundtrip_ns` (measured in this process), where a render cost was measured: at best
+/// `marginal`, since no real run checks what the repaired payload would do.
 pub fn after_repairs(
     payload: PayloadKind,
     roundtrip_ns: &[u64],
@@ -111,7 +112,9 @@ pub fn after_repairs(
             times: pages as f64,
         },
     )?;
-    Some((share, classify(share, thresholds)))
+    // A what-if no real run checked is never practical.
+    let class = super::check::worse(classify(share, thresholds), Class::Marginal);
+    Some((share, class))
 }
 
 /// One row per copying transport and payload: transfer cost for the whole site as a share of
@@ -192,6 +195,12 @@ impl Judged<'_> {
             class: Class::Impractical,
             why: String::new(),
             held_back: false,
+            predicted_speedup: None,
+            prediction: None,
+            measured_speedup: None,
+            measured_reason: None,
+            checked_with: None,
+            measured_class: None,
         };
         let render = &self.outcome.render;
         if !cell.available && cell.transport.pooled() && self.outcome.worker_memory.started == 0 {
@@ -654,6 +663,11 @@ mod tests {
         let (share, class) = after_repairs(PayloadKind::Site, &trips, &o, PAGES, t).unwrap();
         assert!((share - 3_000_000.0 * WORKERS as f64 / render_total).abs() < 1e-12);
         assert_eq!(class, classify(share, t));
+        // A share the thresholds call practical stays marginal: no real run checked it.
+        let cheap = [20_000, 40_000];
+        let (share, class) = after_repairs(PayloadKind::Site, &cheap, &o, PAGES, t).unwrap();
+        assert_eq!(classify(share, t), Class::Practical);
+        assert_eq!(class, Class::Marginal);
         let (share, _) = after_repairs(PayloadKind::Page, &trips, &o, PAGES, t).unwrap();
         assert!((share - 3_000_000.0 * PAGES as f64 / render_total).abs() < 1e-12);
         assert_eq!(after_repairs(PayloadKind::Page, &[], &o, PAGES, t), None);

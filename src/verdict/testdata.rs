@@ -132,6 +132,12 @@ pub fn row(
         class,
         why: format!("{payload} via {transport} | measured"),
         held_back: false,
+        predicted_speedup: None,
+        prediction: None,
+        measured_speedup: None,
+        measured_reason: None,
+        checked_with: None,
+        measured_class: None,
     }
 }
 
@@ -174,7 +180,7 @@ pub fn unpicklable_site() -> PayloadJson {
         repairs: BTreeMap::from([("RLock".to_string(), 1), ("TextIOWrapper".to_string(), 12)]),
         error: None,
         transfer_share: Some(0.021),
-        class: Some(VerdictClass::Practical),
+        class: Some(VerdictClass::Marginal),
     });
     site
 }

@@ -525,6 +525,11 @@ pub fn discovered_stage(site: &Path, expect: &BengalSite) {
     } else {
         "impractical"
     };
+    // A real run of fork can only demote the class: the worse of the two.
+    let order = ["practical", "marginal", "impractical"];
+    let by_run = fork_verdict["measured_class"].as_str().unwrap_or("practical");
+    let rank = |c: &str| order.iter().position(|o| *o == c).unwrap();
+    let class = order[rank(class).max(rank(by_run))];
     assert_eq!(fork_verdict["class"], class, "{fork_verdict} {thresholds}");
     // The renderer's entry point cannot load in an isolated sub-interpreter: the chain says why.
     let entry = r["render_entry_points"]

@@ -98,14 +98,23 @@ fn analyze_measures_the_forkserver_transport_and_names_the_default_start_method(
     assert_eq!(r["python"]["default_start_method"], method.as_str());
     assert_eq!(r["transport_availability"]["forkserver"]["available"], true);
 
-    // Every payload went through forkserver workers: real round trips, and each worker's
-    // start-up (the first one's includes starting the server) and imports timed.
+    // Every payload that pickles went through forkserver workers: real round trips, and each
+    // worker's start-up (the first one's includes starting the server) and imports timed. A
+    // payload that does not pickle here (Bengal 0.5's Site) is refused by both kinds of process
+    // worker for the same reason.
     let transports = &r["transports"];
+    let mut shipped = Vec::new();
     for payload in ["site", "page", "page_subset"] {
         let cell = row(transports, |t| {
             t["name"] == "forkserver" && t["payload"] == payload
         });
         let process = row(transports, |t| t["name"] == "process" && t["payload"] == payload);
+        if process["available"] == false {
+            assert_eq!(cell["available"], false, "{cell}");
+            assert_eq!(cell["reason"], process["reason"], "{cell}\n{process}");
+            continue;
+        }
+        shipped.push(payload);
         assert_eq!(cell["available"], true, "{cell}");
         assert!(cell["roundtrip_ns"]["samples"].as_u64().unwrap() >= 3, "{cell}");
         assert!(cell["roundtrip_ns"]["p50"].as_u64().unwrap() > 0, "{cell}");
@@ -119,9 +128,9 @@ fn analyze_measures_the_forkserver_transport_and_names_the_default_start_method(
                 .iter()
                 .all(|ns| ns.as_u64().unwrap() > 0)
         );
-        // The spawned pool carried the same payload: both kinds of process worker measured.
-        assert_eq!(process["available"], true, "{process}");
     }
+    // The per-page payloads pickle with every supported Bengal.
+    assert!(shipped.contains(&"page_subset"), "{transports}");
     // The rendered pages sent back through the forkserver workers are the ones every transport
     // sends: the same pickled sizes, len(pickle.dumps(html, 5)) of each.
     let backs = &r["results_back"];
@@ -135,7 +144,7 @@ fn analyze_measures_the_forkserver_transport_and_names_the_default_start_method(
     // Its verdict rows are classed like the spawned process rows: one per payload, with a share
     // of the render cost, and the per-page ones with the site-wide data a worker needs.
     let verdicts = &r["verdicts"];
-    for payload in ["site", "page", "page_subset"] {
+    for payload in shipped {
         let v = row(verdicts, |v| {
             v["transport"] == "forkserver" && v["payload"] == payload
         });

@@ -10,6 +10,7 @@
 mod util;
 
 mod analyze;
+mod check;
 mod compare;
 mod errors;
 mod faults;

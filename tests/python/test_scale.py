@@ -93,6 +93,28 @@ class Runs(unittest.TestCase):
             self.assertAlmostEqual(row["efficiency"], row["speedup"] / row["workers"])
             self.assertGreater(row["result_bytes"], 0)
 
+    def test_the_check_renders_four_pages_a_worker_at_one_worker_count(self):
+        result = scale.check(self.loaded.adapter, self.loaded.site, self.loaded.pages,
+                             os.path.join(self.tmp.name, "work"), 1, ["thread", "fork"], 60.0)
+        self.assertEqual(result["workers"], [1])
+        self.assertEqual(result["pages"], min(len(self.loaded.pages), scale.CHECK_PAGES_PER_WORKER))
+        self.assertEqual([w["name"] for w in result["workloads"]], ["render"])
+        self.assertEqual([(r["strategy"], r["workers"]) for r in result["runs"]],
+                         [("thread", 1), ("fork", 1)])
+        for row in result["runs"]:
+            self.assertEqual(row["pages"], result["pages"])
+        limit = result["limit"]
+        self.assertEqual((limit["phase"], limit["done"], limit["planned"]), ("check", 2, 2))
+
+    def test_a_check_past_its_limit_says_which_limit(self):
+        result = scale.check(self.loaded.adapter, self.loaded.site, self.loaded.pages,
+                             os.path.join(self.tmp.name, "work"), 1, ["fork"], 1e-9)
+        self.assertTrue(result["limit"]["cut"])
+        self.assertEqual(result["limit"]["done"], 0)
+        for row in result["runs"]:
+            self.assertFalse(row["available"])
+            self.assertIn("--check-limit", row["reason"])
+
     def test_a_killed_fork_child_is_reported_with_its_page(self):
         os.environ["SCALE_CRASH_PARENT"] = str(os.getpid())
         try:

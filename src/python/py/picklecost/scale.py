@@ -299,7 +299,14 @@ class RenderWorkload(Workload):
             self._blob = None
             self.ship_reason = "the site does not pickle (%s)" % describe(exc)
 
+    page_limit = None  # seconds a page rendered in a main thread may take (None: no limit)
+
     def work(self, i):
+        if self.page_limit:
+            from . import limits
+
+            with limits.time_limit(self.page_limit, "the render (--page-limit)"):
+                return self.renderer.render(self.pages[i])
         return self.renderer.render(self.pages[i])
 
     def payload(self, indices):
@@ -695,20 +702,25 @@ def _choose(pages, n_pages, budget, workload, counts, strategies, strata=None):
 
 def run(adapter, site, pages, workdir, workers=None, max_workers=None, n_pages=None,
         budget=None, timeout=DEFAULT_TIMEOUT, strategies=STRATEGIES, workloads=WORKLOADS,
-        progress=None, limit=None, memory_workers=None, memory_note=None):
+        progress=None, limit=None, memory_workers=None, memory_note=None,
+        limit_of=("scale", "--scale-limit"), page_limit=None):
     """The whole experiment; see the module docstring. `progress(text)` is told what runs.
     Within `limit` seconds (None: none), checked between steps and runs: a run not started
-    once it has passed is reported as not run, and `result["limit"]` says how many were made.
-    Render runs of sub-interpreters and processes (each worker holding a copy of the site) use
-    at most `memory_workers` workers (None: no cap); `memory_note` says why."""
+    once it has passed is reported as not run, and `result["limit"]` says how many were made
+    (as the phase and option `limit_of` name). Render runs of sub-interpreters and processes
+    (each worker holding a copy of the site) use at most `memory_workers` workers (None: no
+    cap); `memory_note` says why. `page_limit`: seconds each page rendered in a main thread
+    may take (None: no limit)."""
     say = progress or (lambda text: None)
-    clock = _Clock(limit)
+    clock = _Clock(limit, *limit_of)
     os.makedirs(workdir, exist_ok=True)
     pages = list(pages)
     counts = worker_counts(max_workers, workers)
     result = _empty_result(counts, strategies)
     say("preparing the renderer")
     render = _render_workload(adapter, site, pages, workdir, workloads, clock)
+    if render is not None:
+        render.page_limit = page_limit
     try:
         support = _Support()
         _trace_render_modules(render, support, result)
@@ -733,11 +745,38 @@ def run(adapter, site, pages, workdir, workers=None, max_workers=None, n_pages=N
     return result
 
 
-class _Clock:
-    """The experiment's time limit (`--scale-limit`): what was done within it, and where it
-    stopped."""
+# Pages per worker in `analyze`'s short real parallel run (`check`).
+CHECK_PAGES_PER_WORKER = 4
+# The check's limit is checked between runs, and each run may take it again as its timeout:
+# past twice the limit and this, something hangs in this interpreter and is stopped.
+CHECK_GRACE_SECONDS = 10.0
 
-    def __init__(self, limit):
+
+def check(adapter, site, pages, workdir, workers, strategies, limit, memory_workers=None,
+          memory_note=None, page_limit=None):
+    """`analyze`'s short real parallel run: the render workload's baseline (timed before and
+    after) and each of `strategies` once with `workers` workers, on a stratified sample of
+    `CHECK_PAGES_PER_WORKER` pages a worker, within `limit` seconds (`--check-limit`; also
+    each run's timeout; past twice that and `CHECK_GRACE_SECONDS`, `TimeLimit` is raised). Each
+    page rendered in a main thread (the baseline's, a forked child's) keeps to `page_limit`
+    (`--page-limit`). The same experiment as `run`, with its strategies' code."""
+    from . import limits
+
+    with limits.time_limit(2 * limit + CHECK_GRACE_SECONDS,
+                           "the real parallel check (--check-limit)"):
+        return run(adapter, site, pages, workdir, workers=[int(workers)],
+                   n_pages=min(len(pages), CHECK_PAGES_PER_WORKER * int(workers)),
+                   timeout=limit, strategies=list(strategies), workloads=("render",),
+                   limit=limit, memory_workers=memory_workers, memory_note=memory_note,
+                   limit_of=("check", "--check-limit"), page_limit=page_limit)
+
+
+class _Clock:
+    """The experiment's time limit (`--scale-limit`, or `--check-limit` for `check`): what was
+    done within it, and where it stopped."""
+
+    def __init__(self, limit, phase="scale", flag="--scale-limit"):
+        self.phase, self.flag = phase, flag
         self.limit = limit
         self.started = time.monotonic()
         self.deadline = None if limit is None else self.started + limit
@@ -755,7 +794,7 @@ class _Clock:
     def report(self):
         if self.limit is None:
             return None
-        return {"phase": "scale", "limit_seconds": self.limit,
+        return {"phase": self.phase, "limit_seconds": self.limit,
                 "seconds": time.monotonic() - self.started, "cut": self.stopped_at is not None,
                 "done": self.done, "planned": self.planned, "unit": "runs made",
                 "note": self.stopped_at and "stopped before %s" % self.stopped_at}
@@ -772,8 +811,8 @@ def _render_workload(adapter, site, pages, workdir, workloads, clock):
         render = RenderWorkload(adapter, site, pages, workdir)
     if not render.available and clock.passed("the renderer was prepared"):
         render.cut = True
-        render.reason = ("not run: the time limit (--scale-limit) had passed while the renderer "
-                         "was prepared")
+        render.reason = ("not run: the time limit (%s) had passed while the renderer "
+                         "was prepared" % clock.flag)
     return render
 
 
@@ -918,7 +957,7 @@ def _run_workload(workload, runs, result, say):
     if clock.passed("the %s baseline" % workload.name):
         for strategy in runs.strategies:
             for w in runs.counts:
-                result["runs"].append(_not_run(workload, strategy, w))
+                result["runs"].append(_not_run(workload, strategy, w, clock.flag))
         return
     say("%s: sequential baseline" % workload.name)
     first, size = sequential(workload, runs.indices)
@@ -926,7 +965,7 @@ def _run_workload(workload, runs, result, say):
     for strategy in runs.strategies:
         for w in runs.counts:
             if clock.passed("%s: %s x%d" % (workload.name, strategy, w)):
-                rows.append(_not_run(workload, strategy, w))
+                rows.append(_not_run(workload, strategy, w, clock.flag))
                 continue
             say("%s: %s x%d" % (workload.name, strategy, w))
             rows.append(_one(workload, strategy, w, runs))
@@ -945,9 +984,9 @@ def _run_workload(workload, runs, result, say):
         result["sequential_seconds"] = baseline
 
 
-def _not_run(workload, strategy, w):
+def _not_run(workload, strategy, w, flag="--scale-limit"):
     row = _run_row(workload, strategy, w)
-    row.update(available=False, reason="not run: the time limit (--scale-limit) had passed")
+    row.update(available=False, reason="not run: the time limit (%s) had passed" % flag)
     return row
 
 
