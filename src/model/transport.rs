@@ -192,6 +192,9 @@ pub struct VerdictRow {
     /// the payload does not ship).
     pub predicted_speedup: Option<f64>,
     pub prediction: Option<Prediction>,
+    /// The same model on the real run's own sample (its pages, its sequential time, its W):
+    /// the prediction that run checks, beside `measured_speedup` (None: no real run).
+    pub predicted_check_speedup: Option<f64>,
     /// The speed-up a short real parallel run of this transport's strategy measured on this
     /// machine (None: `measured_reason` says why).
     pub measured_speedup: Option<f64>,

@@ -643,7 +643,7 @@ fn check_said(r: &Results) -> String {
     let mut s = "Predicted speed-up: rendering the whole site with the row's workers over rendering it sequentially, from this run's measured parts (one worker's start-up and cold start, the site-wide data a per-page worker needs, the larger of the main interpreter's own transfer work and the workers' rendering plus theirs, the last result back; see the method). ".to_string();
     match &r.check {
         Some(c) if c.ran => s.push_str(&format!(
-            "Measured speed-up: a short real run on this machine, {} workers of each strategy rendering {} pages against a sequential baseline timed twice (noise {}); `practical` needs at least 1 + {:.0}%, below 1 − the noise is slower than sequential (`impractical`). The real run ships its own way (see each row's why).\n\n",
+            "Measured speed-up: a short real run on this machine, {} workers of each strategy rendering {} pages against a sequential baseline timed twice (noise {}), beside the same model's prediction for those pages (start-up weighs more on a few pages than on the whole site); `practical` needs at least 1 + {:.0}%, below 1 − the noise is slower than sequential (`impractical`). The real run ships its own way (see each row's why).\n\n",
             c.workers,
             c.scale.as_ref().map_or(0, |s| s.pages),
             c.noise.map_or("–".into(), |n| format!("{:.1}%", n * 100.0)),
@@ -673,17 +673,18 @@ fn strategies(md: &mut String, r: &Results) {
         t.marginal * 100.0
     );
     md.push_str(&check_said(r));
-    md.push_str("| strategy | transport | workers | transfer / render | one-time set-up / render | predicted speed-up | measured speed-up | class | why |\n|---|---|---:|---:|---:|---:|---:|---|---|\n");
+    md.push_str("| strategy | transport | workers | transfer / render | one-time set-up / render | predicted speed-up | predicted on the checked sample | measured speed-up | class | why |\n|---|---|---:|---:|---:|---:|---:|---:|---|---|\n");
     for v in &r.verdicts {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | **{}** | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | **{}** | {} |",
             v.strategy,
             v.transport,
             v.workers,
             share_with_interval(v),
             pct(v.setup_share),
             speedup(v.predicted_speedup),
+            speedup(v.predicted_check_speedup),
             measured(v),
             serde_json::to_value(v.class)
                 .ok()
@@ -1218,12 +1219,13 @@ mod tests {
             let share = pct(v.transfer_share);
             assert!(
                 answer.contains(&format!(
-                    "| {} | {} | {} | {share} | {} | {} | {} | **{}** | {} |",
+                    "| {} | {} | {} | {share} | {} | {} | {} | {} | **{}** | {} |",
                     v.strategy,
                     v.transport,
                     v.workers,
                     pct(v.setup_share),
                     speedup(v.predicted_speedup),
+                    speedup(v.predicted_check_speedup),
                     measured(v),
                     v.class.word(),
                     v.why.replace('|', "\\|")

@@ -110,12 +110,16 @@ fn strategies(s: &mut String, r: &Results) {
     s.push('\n');
 }
 
-/// "predicted 1.62× measured 0.85×", "predicted 1.62× (prediction only)", or nothing.
+/// "predicted 1.62× (sample 0.90×) measured 0.85×": the whole site's prediction, the same
+/// model on the real run's sample and what that run measured; "predicted 1.62× (prediction
+/// only)"; or nothing.
 fn speedups(v: &VerdictRow) -> String {
+    let x = |s: Option<f64>| s.map_or("-".to_string(), |s| format!("{s:.2}×"));
     match (v.predicted_speedup, v.measured_speedup) {
         (p, Some(m)) => format!(
-            "predicted {} measured {m:.2}×",
-            p.map_or("-".to_string(), |p| format!("{p:.2}×"))
+            "predicted {} (sample {}) measured {m:.2}×",
+            x(p),
+            x(v.predicted_check_speedup)
         ),
         (Some(p), None) => format!("predicted {p:.2}× (prediction only)"),
         (None, None) => String::new(),

@@ -7,7 +7,7 @@ use crate::model::VerdictClass as Class;
 use crate::model::scale::{Check, Scale, ScaleRun, Strategy, Workload};
 use crate::model::transport::VerdictRow;
 use crate::transport::Outcome;
-use crate::verdict::predict::{Cold, ItemCosts};
+use crate::verdict::predict::{Cold, ItemCosts, Sample};
 
 /// The least a real run must beat sequential by to count as faster, however quiet the
 /// baseline's two timings were: 10%.
@@ -130,8 +130,11 @@ pub fn apply(rows: &mut [VerdictRow], check: &Check) {
                     Class::Marginal => "not faster than sequential beyond the margin in a real run",
                     _ => "a real run",
                 };
+                let for_sample = row
+                    .predicted_check_speedup
+                    .map_or(String::new(), |p| format!(", predicted {p:.2}× for those pages"));
                 row.why.push_str(&format!(
-                    "; {prediction}; {said}: {speedup:.2}× at W = {} ({} pages, {}; margin {:.0}%)",
+                    "; {prediction}; {said}: {speedup:.2}× at W = {} ({} pages{for_sample}, {}; margin {:.0}%)",
                     run.workers,
                     run.pages,
                     strategy.ships(),
@@ -193,9 +196,50 @@ pub fn settle(
     gil_enabled: bool,
     check: Option<&Check>,
 ) {
-    super::predict::fill(rows, outcome, pages, costs, gil_enabled, |t| cold_start(check, t));
+    let sample = check.and_then(render_sample);
+    super::predict::fill(
+        rows,
+        outcome,
+        pages,
+        costs,
+        gil_enabled,
+        |t| cold_start(check, t),
+        sample,
+    );
     if let Some(check) = check {
         apply(rows, check);
+    }
+    cap_by_prediction(rows, check.map_or(MARGIN_FLOOR, |c| c.margin));
+}
+
+/// The pages the real run rendered and its sequential baseline's time for them.
+fn render_sample(check: &Check) -> Option<Sample> {
+    let scale = check.scale.as_ref()?;
+    let baseline = scale.baselines.iter().find(|b| b.workload == Workload::Render)?;
+    Some(Sample {
+        pages: baseline.pages,
+        render_ns: baseline.seconds * 1e9,
+    })
+}
+
+/// A row no real run checked is at most what its own prediction allows: a predicted speed-up
+/// within the margin of 1 is `marginal`, below 1 `impractical`, whatever the share says (a
+/// small transfer share does not make a strategy faster than sequential).
+pub fn cap_by_prediction(rows: &mut [VerdictRow], margin: f64) {
+    for row in rows.iter_mut().filter(|r| r.measured_speedup.is_none()) {
+        let Some(predicted) = row.predicted_speedup else {
+            continue;
+        };
+        let by_prediction = measured_class(predicted, margin, 0.0);
+        if worse(row.class, by_prediction) != row.class {
+            row.class = by_prediction;
+            row.why.push_str(&format!(
+                "; {} by its prediction alone ({predicted:.2}× at W = {}; margin {:.0}%)",
+                by_prediction.word(),
+                row.workers,
+                margin * 100.0
+            ));
+        }
     }
 }
 
@@ -377,6 +421,34 @@ mod tests {
             assert_eq!(Strategy::of_transport(s.as_str()), Some(s));
         }
         assert_eq!(Strategy::of_transport("subinterpreter-legacy"), None);
+    }
+
+    #[test]
+    fn a_row_no_real_run_checked_is_capped_by_its_own_prediction() {
+        let mut rows = [
+            row(TransportKind::Fork, Class::Practical),
+            row(TransportKind::Process, Class::Practical),
+            row(TransportKind::Forkserver, Class::Practical),
+        ];
+        for (r, p) in rows.iter_mut().zip([1.46, 1.05, 0.80]) {
+            r.predicted_speedup = Some(p);
+        }
+        cap_by_prediction(&mut rows, MARGIN_FLOOR);
+        let classes: Vec<Class> = rows.iter().map(|r| r.class).collect();
+        assert_eq!(classes, [Class::Practical, Class::Marginal, Class::Impractical]);
+        assert!(
+            rows[1]
+                .why
+                .ends_with("; marginal by its prediction alone (1.05× at W = 2; margin 10%)"),
+            "{}",
+            rows[1].why
+        );
+        // A measured speed-up, not the prediction, settles a checked row.
+        let mut checked = [row(TransportKind::Fork, Class::Practical)];
+        checked[0].predicted_speedup = Some(0.5);
+        checked[0].measured_speedup = Some(1.5);
+        cap_by_prediction(&mut checked, MARGIN_FLOOR);
+        assert_eq!(checked[0].class, Class::Practical);
     }
 
     #[test]

@@ -467,8 +467,18 @@ fn site_row(v: &VerdictRow) -> String {
             share * 100.0,
             speedups(v)
         ),
-        (_, None) => format!("not shippable via {}", v.transport),
+        (_, None) => match unshippable_reason(&v.why) {
+            Some(reason) => format!("not shippable via {} ({reason})", v.transport),
+            None => format!("not shippable via {}", v.transport),
+        },
     }
+}
+
+/// Why a payload does not ship, as its row's `why` opens: "unpickling needs module
+/// pelican.contents, which cannot load in an isolated sub-interpreter (…)".
+fn unshippable_reason(why: &str) -> Option<&str> {
+    let reason = why.strip_prefix("not shippable: ")?;
+    Some(reason.split("; ").next().unwrap_or(reason))
 }
 
 /// "; predicted 1.62×, measured 0.85× at W = 2", "; predicted 1.62× at W = 2, prediction only",
@@ -826,9 +836,12 @@ mod tests {
         use PayloadKind::*;
         use TransportKind::*;
         let payloads = [payload(Site, 1, 2_000_000, 8_000_000)];
+        let refused = "unpickling needs module pelican.contents, which cannot load in an isolated sub-interpreter (ImportError: module watchfiles._rust_notify does not support loading in subinterpreters)";
+        let mut not_shippable = row(Site, Subinterpreter, None, VerdictClass::Impractical);
+        not_shippable.why = format!("not shippable: {refused}; a legacy-config sub-interpreter can take it");
         let verdicts = [
             row(Site, Process, Some(0.3), VerdictClass::Impractical),
-            row(Site, Subinterpreter, None, VerdictClass::Impractical),
+            not_shippable,
             row(Page, Process, Some(0.2), VerdictClass::Marginal),
             row(PageSubset, Process, Some(0.04), VerdictClass::Practical),
             row(PageSubset, Fork, Some(0.01), VerdictClass::Practical),
@@ -837,7 +850,7 @@ mod tests {
         assert_eq!(
             a,
             format!(
-                "The Site pickles ({}, {} per round trip at p50); shipping it once per worker is impractical via process (30.0% of render time), not shippable via subinterpreter; the cheapest per-page option is `page_subset` via fork: practical (1.00% of render time).",
+                "The Site pickles ({}, {} per round trip at p50); shipping it once per worker is impractical via process (30.0% of render time), not shippable via subinterpreter ({refused}); the cheapest per-page option is `page_subset` via fork: practical (1.00% of render time).",
                 bytes(2_000_000),
                 nanos(8_000_000)
             )

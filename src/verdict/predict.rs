@@ -96,6 +96,13 @@ pub struct Parts {
     pub serial_render: bool,
 }
 
+/// The real run's own sample: its pages and their sequential render time (ns).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    pub pages: usize,
+    pub render_ns: f64,
+}
+
 /// What a real run measured of fresh workers: their rendering over the warm baseline's on its
 /// sample, and the extra time that is per worker (ns).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -144,6 +151,7 @@ pub fn fill(
     costs: &ItemCosts<'_>,
     gil_enabled: bool,
     cold_of: impl Fn(TransportKind) -> Option<Cold>,
+    sample: Option<Sample>,
 ) {
     let Some(render_total) = super::strategies::render_total(outcome, pages) else {
         return;
@@ -177,6 +185,14 @@ pub fn fill(
         let prediction = predict(&parts);
         row.predicted_speedup = speedup(&prediction);
         row.prediction = Some(prediction);
+        row.predicted_check_speedup = sample.and_then(|s| {
+            speedup(&predict(&Parts {
+                render_total_ns: s.render_ns,
+                pages: s.pages,
+                out_items: copies(Strategy::of(row.payload), s.pages, row.workers),
+                ..parts
+            }))
+        });
     }
 }
 

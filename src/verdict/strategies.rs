@@ -201,6 +201,7 @@ impl Judged<'_> {
             measured_reason: None,
             checked_with: None,
             measured_class: None,
+            predicted_check_speedup: None,
         };
         let render = &self.outcome.render;
         if !cell.available && cell.transport.pooled() && self.outcome.worker_memory.started == 0 {

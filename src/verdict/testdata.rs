@@ -138,6 +138,7 @@ pub fn row(
         measured_reason: None,
         checked_with: None,
         measured_class: None,
+        predicted_check_speedup: None,
     }
 }
 

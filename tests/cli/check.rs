@@ -104,6 +104,16 @@ fn a_real_run_checks_the_rows_and_no_practical_row_is_slower_than_sequential() {
                     )));
                 }
                 assert_eq!(p["cold_measured"], true, "{v}");
+                // The same model on the real run's own pages, said beside what it measured.
+                let on_sample = v["predicted_check_speedup"].as_f64().unwrap();
+                assert!(on_sample > 0.0, "{v}");
+                assert!(
+                    v["why"].as_str().unwrap().contains(&format!(
+                        "{measured:.2}× at W = 2 ({} pages, predicted {on_sample:.2}× for those pages",
+                        run["pages"]
+                    )),
+                    "{v}"
+                );
             }
             None => {
                 assert!(run["speedup"].is_null(), "{v}");
@@ -126,7 +136,7 @@ fn a_real_run_checks_the_rows_and_no_practical_row_is_slower_than_sequential() {
         assert!(!answer.contains(&named), "{named} in {answer}");
     }
     assert!(
-        report.contains("| predicted speed-up | measured speed-up |"),
+        report.contains("| predicted speed-up | predicted on the checked sample | measured speed-up |"),
         "{report}"
     );
     assert!(out.contains("predicted "), "{out}");
@@ -150,6 +160,7 @@ fn no_check_leaves_every_speed_up_a_prediction_with_the_reason() {
     assert!(verdicts.iter().any(checkable));
     for v in verdicts.iter().filter(|v| checkable(v)) {
         assert!(v["measured_speedup"].is_null(), "{v}");
+        assert!(v["predicted_check_speedup"].is_null(), "{v}");
         assert_eq!(v["measured_reason"], "skipped: --no-check", "{v}");
         assert!(v["predicted_speedup"].as_f64().unwrap() > 0.0, "{v}");
         assert_eq!(v["prediction"]["cold_measured"], false);
