@@ -420,17 +420,14 @@ impl Steps<'_> {
             .as_ref()
             .map_or(0.0, |t| t.page_limit_seconds);
         let started = Instant::now();
+        let plan = commands::scale::CheckPlan {
+            workers,
+            limit_seconds: limit,
+            page_limit_seconds: page_limit,
+            render_mean_seconds: verdict::strategies::render_total(outcome, 1).map(|ns| ns / 1e9),
+        };
         let ran = self.phases.time("check", || {
-            let limits = (limit, page_limit);
-            commands::scale::check(
-                py,
-                site,
-                workdir,
-                workers,
-                &strategies,
-                limits,
-                &outcome.worker_memory,
-            )
+            commands::scale::check(py, site, workdir, &plan, &strategies, &outcome.worker_memory)
         });
         self.progress.clear();
         let scale = match ran {

@@ -121,24 +121,33 @@ fn measure(
 /// twice and each of `strategies` once with `workers` workers on a small sample, within
 /// `limits` (the whole run's seconds, one page's seconds in a main thread), with the memory's
 /// cap on workers that hold a copy of the site.
+/// What `analyze`'s real check runs: at W = `workers`, within `limit_seconds` (each page within
+/// `page_limit_seconds`), on enough pages for a couple of seconds of sequential rendering at
+/// the render probe's `render_mean_seconds` a page.
+pub struct CheckPlan {
+    pub workers: u32,
+    pub limit_seconds: f64,
+    pub page_limit_seconds: f64,
+    pub render_mean_seconds: Option<f64>,
+}
+
 pub fn check(
     py: Python<'_>,
     site: &LoadedSite,
     workdir: &Workdir,
-    workers: u32,
+    plan: &CheckPlan,
     strategies: &[Strategy],
-    limits: (f64, f64),
     worker_memory: &WorkerMemory,
 ) -> Result<Scale> {
-    let (limit_seconds, page_limit_seconds) = limits;
     let kwargs = PyDict::new(py);
-    kwargs.set_item("page_limit", page_limit_seconds)?;
-    kwargs.set_item("workers", workers)?;
+    kwargs.set_item("page_limit", plan.page_limit_seconds)?;
+    kwargs.set_item("workers", plan.workers)?;
     kwargs.set_item(
         "strategies",
         PyList::new(py, strategies.iter().map(|s| s.as_str()))?,
     )?;
-    kwargs.set_item("limit", limit_seconds)?;
+    kwargs.set_item("limit", plan.limit_seconds)?;
+    kwargs.set_item("render_mean", plan.render_mean_seconds)?;
     if worker_memory.limited() {
         kwargs.set_item("memory_workers", worker_memory.started)?;
         kwargs.set_item("memory_note", worker_memory.sentence())?;

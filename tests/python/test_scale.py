@@ -93,6 +93,12 @@ class Runs(unittest.TestCase):
             self.assertAlmostEqual(row["efficiency"], row["speedup"] / row["workers"])
             self.assertGreater(row["result_bytes"], 0)
 
+    def test_the_check_samples_two_seconds_of_rendering_at_least_four_pages_a_worker(self):
+        self.assertEqual(scale.check_pages(1000, 2, render_mean=0.01), 200)
+        self.assertEqual(scale.check_pages(1000, 2, render_mean=1.0), 8)
+        self.assertEqual(scale.check_pages(57, 2, render_mean=0.017), 57)
+        self.assertEqual(scale.check_pages(1000, 3, render_mean=None), 12)
+
     def test_the_check_renders_four_pages_a_worker_at_one_worker_count(self):
         result = scale.check(self.loaded.adapter, self.loaded.site, self.loaded.pages,
                              os.path.join(self.tmp.name, "work"), 1, ["thread", "fork"], 60.0)

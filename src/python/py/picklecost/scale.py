@@ -31,6 +31,7 @@ one interval across both. Everything returned is plain data; seconds are floats.
 """
 
 import json
+import math
 import os
 import pickle
 import sys
@@ -747,16 +748,31 @@ def run(adapter, site, pages, workdir, workers=None, max_workers=None, n_pages=N
 
 # Pages per worker in `analyze`'s short real parallel run (`check`).
 CHECK_PAGES_PER_WORKER = 4
+# The check's sample renders for about this long sequentially (by the render probe's mean), so
+# that a worker's start-up weighs on it about as it would on a real build: all the pages of a
+# small site, a stratified sample of a large one.
+CHECK_TARGET_SECONDS = 2.0
+
+
+def check_pages(site_pages, workers, render_mean=None):
+    """How many pages the check renders: enough for `CHECK_TARGET_SECONDS` of sequential
+    rendering at `render_mean` seconds a page, at least `CHECK_PAGES_PER_WORKER` a worker, at
+    most the site's."""
+    least = CHECK_PAGES_PER_WORKER * int(workers)
+    wanted = least
+    if render_mean and render_mean > 0:
+        wanted = math.ceil(CHECK_TARGET_SECONDS / render_mean)
+    return min(site_pages, max(least, wanted))
 # The check's limit is checked between runs, and each run may take it again as its timeout:
 # past twice the limit and this, something hangs in this interpreter and is stopped.
 CHECK_GRACE_SECONDS = 10.0
 
 
 def check(adapter, site, pages, workdir, workers, strategies, limit, memory_workers=None,
-          memory_note=None, page_limit=None):
+          memory_note=None, page_limit=None, render_mean=None):
     """`analyze`'s short real parallel run: the render workload's baseline (timed before and
     after) and each of `strategies` once with `workers` workers, on a stratified sample of
-    `CHECK_PAGES_PER_WORKER` pages a worker, within `limit` seconds (`--check-limit`; also
+    `check_pages` pages (`render_mean`: the render probe's mean seconds a page), within `limit` seconds (`--check-limit`; also
     each run's timeout; past twice that and `CHECK_GRACE_SECONDS`, `TimeLimit` is raised). Each
     page rendered in a main thread (the baseline's, a forked child's) keeps to `page_limit`
     (`--page-limit`). The same experiment as `run`, with its strategies' code."""
@@ -765,7 +781,7 @@ def check(adapter, site, pages, workdir, workers, strategies, limit, memory_work
     with limits.time_limit(2 * limit + CHECK_GRACE_SECONDS,
                            "the real parallel check (--check-limit)"):
         return run(adapter, site, pages, workdir, workers=[int(workers)],
-                   n_pages=min(len(pages), CHECK_PAGES_PER_WORKER * int(workers)),
+                   n_pages=check_pages(len(pages), workers, render_mean),
                    timeout=limit, strategies=list(strategies), workloads=("render",),
                    limit=limit, memory_workers=memory_workers, memory_note=memory_note,
                    limit_of=("check", "--check-limit"), page_limit=page_limit)
