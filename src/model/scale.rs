@@ -258,6 +258,9 @@ pub struct Blocked {
     pub workload: Option<Workload>,
     #[serde(default)]
     pub parser: Option<String>,
+    /// Every blocker beyond the first, found by stubbing each in turn.
+    #[serde(flatten)]
+    pub beyond: super::readiness::Beyond,
 }
 
 impl Scale {

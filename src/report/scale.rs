@@ -268,5 +268,9 @@ fn blocked(md: &mut String, scale: &Scale) {
             b.hint
         ));
     }
+    md.push_str("\nEvery blocker: each module imported in a fresh isolated sub-interpreter; on a refusal the refusing module (for a private extension, the public module that imports it) is replaced by a recording stub and the import tried again, until it loads (or 10 stubs). Stub uses: what the code read and called on the stubs while importing. Nothing is stubbed in the runs above.\n\n");
+    md.push_str(&crate::model::readiness::markdown_table(
+        &crate::model::readiness::scale_rows(&scale.blocked),
+    ));
     md.push('\n');
 }

@@ -1,5 +1,6 @@
 //! `picklecost scale` on the terminal: one table per workload, the blocked import chains, the
 //! answer, where the report is.
+use crate::model::readiness;
 use crate::model::scale::{Scale, ScaleRun};
 use std::path::Path;
 
@@ -104,6 +105,11 @@ pub fn table(scale: &Scale) -> String {
             w.name,
             w.reason.as_deref().unwrap_or("?")
         ));
+    }
+    let rows = readiness::scale_rows(&scale.blocked);
+    if !rows.is_empty() {
+        s.push_str("sub-interpreter readiness (every blocker, each stubbed in turn; nothing stubbed in the runs above):\n");
+        s.push_str(&readiness::terminal_lines(&rows, "  "));
     }
     let mut hints: Vec<&str> = Vec::new();
     for b in &scale.blocked {

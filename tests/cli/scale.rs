@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 /// `picklecost scale SITE --python <the test venv> --out OUT EXTRA...`, with `env` set.
-fn scale(site: &Path, out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
+pub fn scale(site: &Path, out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
     let python = python();
     let mut cmd = Command::new(bin());
     cmd.args([

@@ -8,7 +8,7 @@ import textwrap
 import unittest
 
 import _paths  # noqa: F401
-from picklecost import generators, scale
+from picklecost import generators, scale, stubs
 
 HAS_SUBINTERPRETERS = sys.version_info >= (3, 13)
 
@@ -52,14 +52,14 @@ class Chain(unittest.TestCase):
 
     @unittest.skipUnless(HAS_SUBINTERPRETERS, "needs sub-interpreters")
     def test_chain_entry_to_the_refusing_extension(self):
-        found = scale.blocked_chain("entry")
+        found = stubs.blocked_chain("entry")
         self.assertEqual(found["chain"], ["entry", "middle", "tracemalloc", "_tracemalloc"])
         self.assertIn("subinterpreters", found["error"])
         self.assertTrue(found["hint"].startswith("middle imports tracemalloc"), found["hint"])
 
     @unittest.skipUnless(HAS_SUBINTERPRETERS, "needs sub-interpreters")
     def test_a_module_that_loads_is_not_blocked(self):
-        self.assertIsNone(scale.blocked_chain("fine"))
+        self.assertIsNone(stubs.blocked_chain("fine"))
 
 
 class Runs(unittest.TestCase):

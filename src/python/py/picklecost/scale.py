@@ -18,7 +18,7 @@ Two workloads: `render` (the adapter's per-page renderer: `Adapter.renderer(site
 `markdown` (the Markdown-to-HTML step on each page's source, with the generator's own parser when it
 loads in an isolated sub-interpreter, else the first of the adapter's other parsers that does).
 When a module a workload needs cannot load in an isolated sub-interpreter, the import chain that
-refuses is traced there (`blocked_chain`).
+refuses is traced there, and every module beyond it that refuses too (`stubs.blocked_chain`).
 
 The workers are started, fed, heard from and ended through `workers.py` (imported here as
 `crews`, since `workers` is the worker count throughout); the processes of one run form a
@@ -36,6 +36,7 @@ import pickle
 import sys
 import time
 
+from . import stubs
 from . import workers as crews
 from .util import describe, even_sample, stratified_sample
 
@@ -44,10 +45,7 @@ from .util import describe, even_sample, stratified_sample
 STRATEGIES = ("thread", "subinterpreter", "process", "forkserver", "fork")
 WORKLOADS = ("render", "markdown")
 DEFAULT_TIMEOUT = 300.0
-HINT = ("make the import lazy (import {module} inside the function that needs it), use a module "
-        "that supports sub-interpreters instead, or run the workers in legacy-config "
-        "sub-interpreters (they load any extension module but share the main GIL, so they do not "
-        "render in parallel)")
+
 
 
 def _now():
@@ -150,78 +148,6 @@ def _pc_sub_run(workload, workdir, indices):
     _pc_put(_PC_OUT, pickle.dumps({"loaded": loaded, "render_ns": render_ns, "back": back}))
 '''
 
-# Tracing the modules being imported inside an isolated sub-interpreter; `_PC_TARGET`, `_PC_OUT`.
-_TRACE_SOURCE = r'''
-import builtins, json
-import importlib._bootstrap as _pc_bootstrap
-
-_pc_stack = []
-_pc_seen = {}
-_pc_original_import = builtins.__import__
-
-
-def _pc_traced_import(name, globals=None, locals=None, fromlist=(), level=0):
-    full = name
-    if level:
-        package = (globals or {}).get("__package__") or ""
-        try:
-            full = _pc_bootstrap._resolve_name(name, package, level)
-        except Exception:
-            full = name
-    _pc_stack.append(full)
-    try:
-        return _pc_original_import(name, globals, locals, fromlist, level)
-    except BaseException as exc:
-        # The innermost import the exception passes through is where it was raised.
-        _pc_seen.setdefault(id(exc), (exc, list(_pc_stack)))
-        raise
-    finally:
-        _pc_stack.pop()
-
-
-def _pc_trace(target):
-    builtins.__import__ = _pc_traced_import
-    try:
-        exec("import " + target, {"__name__": "__pc_trace__"})
-        return None
-    except BaseException as exc:
-        error = exc
-    finally:
-        builtins.__import__ = _pc_original_import
-    stack = None
-    cause = error
-    while cause is not None and stack is None:
-        seen = _pc_seen.get(id(cause))
-        stack = seen[1] if seen and seen[0] is cause else None
-        cause = cause.__cause__ or cause.__context__
-    stack = stack or [target]
-    # The modules whose code was running when it failed, outermost first (the traceback keeps
-    # their frames, also for submodules imported through a `from package import module` list)...
-    frames = []
-    tb = error.__traceback__
-    while tb is not None:
-        frame = tb.tb_frame
-        name = frame.f_globals.get("__name__")
-        if frame.f_code.co_name == "<module>" and name and not name.startswith("__pc_") \
-                and name != "__main__" and (not frames or frames[-1] != name):
-            frames.append(name)
-        tb = tb.tb_next
-    # ...then what the traced stack holds below the last of them (the extension module that
-    # refused has no frame).
-    tail = stack
-    if frames and frames[-1] in stack:
-        tail = stack[len(stack) - stack[::-1].index(frames[-1]):]
-    elif frames:
-        tail = [m for m in stack if m not in frames]
-    chain = frames + [m for m in tail if m not in frames]
-    if not chain or chain[0] != target:
-        chain = [target] + [m for m in chain if m != target]
-    refusing = getattr(error, "name", None)
-    if refusing and chain[-1] != refusing and refusing not in chain:
-        chain.append(refusing)
-    return {"module": target, "chain": chain, "error": _pc_describe(error)}
-'''
-
 _here = {}
 exec(_JOB_SOURCE, _here)
 _memory = _here["_pc_memory"]
@@ -230,33 +156,6 @@ _memory = _here["_pc_memory"]
 def _subinterpreter(extra):
     """An isolated sub-interpreter with the job source, `extra` and the embedded package."""
     return crews.Subinterpreter("isolated", _JOB_SOURCE + extra, crews.package_sources())
-
-
-def blocked_chain(module):
-    """Import `module` in a fresh isolated sub-interpreter with builtins.__import__ wrapped:
-    None when it loads, else {"module", "chain" (entry point first, the refusing module last),
-    "error", "hint"}."""
-    name = crews.module_names([module])[0]
-    sub = _subinterpreter(_TRACE_SOURCE)
-    try:
-        error = sub.run("_pc_put(_PC_OUT, json.dumps(_pc_trace(%r)))" % name)
-        if error:
-            return {"module": name, "chain": [name], "error": error, "hint": HINT.format(module=name)}
-        found = json.loads(sub.get())
-    finally:
-        sub.close()
-    if found is None:
-        return None
-    chain = found["chain"]
-    # The import to change is the first one that leaves the importing project: in
-    # entry -> middle -> tracemalloc -> _tracemalloc, middle's `import tracemalloc`.
-    stdlib = getattr(sys, "stdlib_module_names", ())
-    edge = len(chain) - 1
-    while edge > 1 and chain[edge - 1].split(".")[0] in stdlib:
-        edge -= 1
-    importer, imported = chain[max(0, edge - 1)], chain[edge]
-    found["hint"] = "%s imports %s: %s" % (importer, imported, HINT.format(module=imported))
-    return found
 
 
 # --- workloads ---------------------------------------------------------------------------------
@@ -334,7 +233,7 @@ class MarkdownWorkload(Workload):
             if not _importable(candidate["modules"]):
                 continue
             if sub_ok:
-                blocked = [b for b in (blocked_chain(m) for m in candidate["modules"]) if b]
+                blocked = [b for b in (stubs.blocked_chain(m) for m in candidate["modules"]) if b]
                 if blocked:
                     for b in blocked:
                         b["parser"] = candidate["parser"]
@@ -892,7 +791,7 @@ def _trace_render_modules(render, support, result):
     if render is None or not render.available or not support.sub_ok:
         return
     for module in render.modules:
-        found = blocked_chain(module)
+        found = stubs.blocked_chain(module)
         if found:
             found["workload"] = "render"
             result["blocked"].append(found)
