@@ -193,3 +193,110 @@ fn analyze_reports_every_blocker_of_the_render_entry_point() {
     );
     assert!(md.contains("| middle (page) | no | _tracemalloc via middle → tracemalloc → _tracemalloc (stub: tracemalloc) | loads with 1 stub (tracemalloc) | tracemalloc.is_tracing (read 3×, called 3×) |"), "{md}");
 }
+
+/// `--what-if stubs`: the sub-interpreter rows run with both modules stubbed, say so in every
+/// row, line and chart, count what the pages asked of the stubs, and the page whose HTML
+/// depends on the stubbed `other` is reported as different.
+#[test]
+fn what_if_stubs_renders_in_subinterpreters_and_names_the_page_that_differs() {
+    if no_subinterpreters() {
+        return;
+    }
+    let tmp = TempDir::new("subinterp-what-if");
+    let project = two_refusals(&tmp);
+    let out = tmp.path().join("out");
+    let o = scale(
+        &project,
+        &out,
+        &[
+            "--loader",
+            "entry:load",
+            "--workers",
+            "1,2",
+            "--strategies",
+            "thread,subinterpreter",
+            "--what-if",
+            "stubs",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let r = read_results(&out);
+    let s = &r["scale"];
+    let stubbed = serde_json::json!(["tracemalloc", "other"]);
+    assert_eq!(s["what_if"], stubbed);
+    let pages = s["pages"].as_u64().unwrap();
+    assert_eq!(pages, 4);
+    let mut seen = 0;
+    for row in s["runs"].as_array().unwrap() {
+        let what_if_row = row["strategy"] == "subinterpreter" && row["workload"] == "render";
+        if !what_if_row {
+            // Every other row ran the real modules.
+            assert_eq!(row["what_if"], serde_json::json!([]), "{row}");
+            continue;
+        }
+        seen += 1;
+        let w = row["workers"].as_u64().unwrap();
+        assert_eq!(row["what_if"], stubbed, "{row}");
+        assert_eq!(row["available"], true, "{row}");
+        assert_eq!(row["failures"], serde_json::json!([]), "{row}");
+        let wall = row["wall_seconds"].as_f64().unwrap();
+        let base = row["sequential_seconds"].as_f64().unwrap();
+        assert!(
+            (row["speedup"].as_f64().unwrap() - base / wall).abs() < 1e-9,
+            "{row}"
+        );
+        assert_eq!(row["pages"], 4);
+        assert_eq!(row["different_pages"], 1, "{row}");
+        // Each worker imports middle (is_tracing x3); page 2 alone calls other.flavour.
+        assert_eq!(
+            row["stub_uses"],
+            serde_json::json!([
+                {"name": "other.flavour", "gets": 1, "calls": 1},
+                {"name": "tracemalloc.is_tracing", "gets": IS_TRACING_CALLS * w, "calls": IS_TRACING_CALLS * w},
+            ]),
+            "{row}"
+        );
+    }
+    assert_eq!(seen, 2);
+    let e = &s["equivalence"];
+    assert_eq!(
+        (e["pages"].as_u64(), e["identical"].as_u64()),
+        (Some(4), Some(3)),
+        "{e}"
+    );
+    assert_eq!(
+        e["different"],
+        serde_json::json!([{"page": "m2.md", "line": 2, "main": "<p>flavour 2</p>", "what_if": "<p></p>", "main_varies": false}])
+    );
+    let tag = "subinterpreter (what-if: tracemalloc, other stubbed)";
+    let text = stdout(&o);
+    assert_eq!(text.matches(tag).count(), 3, "two rows and the answer: {text}");
+    assert!(
+        text.contains("what-if: 1 of 4 pages differ from the main interpreter's"),
+        "{text}"
+    );
+    assert!(text.contains("m2.md differs at line 2"), "{text}");
+    let answer = s["answer"].as_str().unwrap();
+    assert!(
+        answer.contains("Sub-interpreters (what-if: tracemalloc, other stubbed): ")
+            && answer.contains("it took 2 stubs (tracemalloc, other;")
+            && answer.contains(
+                "3 of 4 pages came out identical to the main interpreter's (1 differs, first m2.md at line 2)"
+            ),
+        "{answer}"
+    );
+    let md = read(&out, "report.md");
+    assert_eq!(md.matches(&format!("| {tag} |")).count(), 2, "{md}");
+    assert!(md.contains("## What-if: tracemalloc, other stubbed"), "{md}");
+    assert!(
+        md.contains("| `m2.md` | 2 | `<p>flavour 2</p>` | `<p></p>` | no |"),
+        "{md}"
+    );
+    for chart in ["charts/scale-speedup-render.svg", "charts/scale-time-render.svg"] {
+        assert!(
+            read(&out, chart).contains("what-if: tracemalloc, other stubbed"),
+            "{chart}"
+        );
+    }
+}

@@ -268,3 +268,22 @@ class Sampling(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class WhatIfEquivalence(unittest.TestCase):
+    def test_the_first_differing_line_both_ways(self):
+        self.assertIsNone(scale.first_difference("a\nb", "a\nb"))
+        self.assertEqual(scale.first_difference("a\nb\nc", "a\nB\nc"),
+                         {"line": 2, "main": "b", "what_if": "B"})
+        # A page cut short differs where it ends.
+        self.assertEqual(scale.first_difference("a\nb", "a"), {"line": 2, "main": "b", "what_if": ""})
+
+    def test_a_page_equal_to_the_last_baseline_counts_as_identical(self):
+        eq = scale.Equivalence({0: "x", 1: "y\n1", 2: "z"}, lambda i: "p%d" % i)
+        row_one, row_two = {}, {}
+        eq.add(row_one, [{0: "x", 1: "y\n2"}, {2: "changed"}])
+        eq.add(row_two, [{0: "x", 1: "y\n2", 2: "z"}])
+        found = eq.settle({0: "x", 1: "y\n2", 2: "z"})  # page 1 changes between renders
+        self.assertEqual((row_one["different_pages"], row_two["different_pages"]), (1, 0))
+        self.assertEqual(found, {"pages": 3, "identical": 2, "different": [
+            {"page": "p2", "line": 1, "main": "z", "what_if": "changed", "main_varies": False}]})

@@ -44,6 +44,10 @@ from .util import describe, even_sample, stratified_sample
 # `model::scale::Strategy` and `Workload`; a test holds the two lists together).
 STRATEGIES = ("thread", "subinterpreter", "process", "forkserver", "fork")
 WORKLOADS = ("render", "markdown")
+# What-if runs (`--what-if`; the Rust side's `model::scale::WhatIf`): `stubs` runs the render
+# workload's sub-interpreter workers with every module that refused them replaced by a recording
+# stub (`stubs.py`), labelled as such, their pages compared with the main interpreter's.
+WHAT_IFS = ("stubs",)
 DEFAULT_TIMEOUT = 300.0
 
 
@@ -153,9 +157,17 @@ exec(_JOB_SOURCE, _here)
 _memory = _here["_pc_memory"]
 
 
-def _subinterpreter(extra):
-    """An isolated sub-interpreter with the job source, `extra` and the embedded package."""
-    return crews.Subinterpreter("isolated", _JOB_SOURCE + extra, crews.package_sources())
+def _subinterpreter(extra, stubbed=()):
+    """An isolated sub-interpreter with the job source, `extra` and the embedded package; with
+    `stubbed` (a what-if) those modules replaced by recording stubs before anything imports."""
+    source = _JOB_SOURCE + (stubs.STUB_SOURCE if stubbed else "") + extra
+    sub = crews.Subinterpreter("isolated", source, crews.package_sources())
+    if stubbed:
+        error = sub.run("_pc_install_stubs(%r)" % (list(stubbed),))
+        if error:
+            sub.close()
+            raise RuntimeError("installing the what-if stubs: " + error)
+    return sub
 
 
 # --- workloads ---------------------------------------------------------------------------------
@@ -172,6 +184,8 @@ class Workload:
         self.ship_reason = None  # why shipped workers cannot get the payload (None: they can)
         self.sub_reason = None  # why isolated sub-interpreters cannot run it (None: they can)
         self.cut = False  # the time limit passed before it could be set up
+        self.what_if = []  # modules stubbed in its sub-interpreter workers (--what-if stubs)
+        self.equivalence = None  # with a what-if: its pages against the main interpreter's
 
     def payload(self, indices):
         raise NotImplementedError
@@ -284,7 +298,8 @@ def _run_row(workload, strategy, workers):
             "speedup": None, "efficiency": None, "startup_seconds": 0.0,
             "ship_out_seconds": 0.0, "render_seconds": 0.0, "ship_back_seconds": 0.0,
             "payload_bytes": 0, "result_bytes": 0, "peak_memory_bytes": None,
-            "memory_kind": None, "pages": 0, "failures": []}
+            "memory_kind": None, "pages": 0, "failures": [], "what_if": [], "stub_uses": [],
+            "different_pages": None}
 
 
 def _finish(row, per_worker, wall_ns):
@@ -300,10 +315,15 @@ def _finish(row, per_worker, wall_ns):
     row["wall_seconds"] = wall_ns / 1e9
 
 
-def sequential(workload, indices):
+def sequential(workload, indices, pages=None):
+    """(seconds, bytes of output) of rendering `indices` in this interpreter; each page's output
+    put in the dict `pages` where one is given."""
     start = _now()
     out = [workload.work(i) for i in indices]
-    return (_now() - start) / 1e9, sum(len(h.encode("utf-8", "replace")) for h in out if h)
+    seconds = (_now() - start) / 1e9
+    if pages is not None:
+        pages.update(zip(indices, out))
+    return seconds, sum(len(h.encode("utf-8", "replace")) for h in out if h)
 
 
 def _chunks(indices, workers):
@@ -343,6 +363,7 @@ def run_thread(workload, indices, workers, timeout):
 
 def run_subinterpreter(workload, indices, workers, timeout, workdir):
     row = _run_row(workload, "subinterpreter", workers)
+    row["what_if"] = list(workload.what_if)
     per = [{} for _ in range(workers)]
     errors = []
     subs = [None] * workers
@@ -351,7 +372,7 @@ def run_subinterpreter(workload, indices, workers, timeout, workdir):
         def run(_):
             t_start = _now()
             try:
-                sub = subs[k] = _subinterpreter(_SUB_SOURCE)
+                sub = subs[k] = _subinterpreter(_SUB_SOURCE, workload.what_if)
                 for name in workload.modules:
                     error = sub.run("import " + name)
                     if error:
@@ -372,6 +393,9 @@ def run_subinterpreter(workload, indices, workers, timeout, workdir):
                 per[k].update(ship_out=stats["loaded"] - t_out, render=stats["render_ns"],
                               ship_back=done - stats["back"], result_bytes=len(blob),
                               pages=len(out))
+                if workload.what_if:
+                    per[k]["out"] = out
+                    per[k]["stub_uses"] = _stub_uses(sub)
             except BaseException as exc:
                 errors.append({"worker": k, "pid": os.getpid(), "page_index": None,
                                "what": describe(exc), "exit_status": None, "signal": None})
@@ -389,7 +413,77 @@ def run_subinterpreter(workload, indices, workers, timeout, workdir):
                 sub.close()
     _finish(row, per, wall)
     row["failures"] = errors
+    if workload.what_if:
+        row["stub_uses"] = _sum_uses(w.get("stub_uses", []) for w in per)
+        if workload.equivalence is not None:
+            workload.equivalence.add(row, [w.get("out", {}) for w in per])
     return row
+
+
+def _stub_uses(sub):
+    """What the code asked of a what-if worker's stubs so far (its imports and its pages)."""
+    error = sub.run("_pc_put(_PC_OUT, _pc_stub_report())")
+    if error:
+        raise RuntimeError("reading the stubs' uses: " + error)
+    return json.loads(sub.get())
+
+
+def _sum_uses(lists):
+    """The workers' stub uses added up by name."""
+    total = {}
+    for uses in lists:
+        for use in uses:
+            entry = total.setdefault(use["name"], [0, 0])
+            entry[0] += use["gets"]
+            entry[1] += use["calls"]
+    return [{"name": k, "gets": v[0], "calls": v[1]} for k, v in sorted(total.items())]
+
+
+def first_difference(expected, got):
+    """The first line where `got` differs from `expected`: {"line" (from 1), "main", "what_if"}
+    (the two lines, cut at 200 characters), or None when they are the same."""
+    if expected == got:
+        return None
+    a, b = (expected or "").splitlines(), (got or "").splitlines()
+    n = next((n for n, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    line = lambda lines: lines[n][:200] if n < len(lines) else ""  # noqa: E731
+    return {"line": n + 1, "main": line(a), "what_if": line(b)}
+
+
+class Equivalence:
+    """The pages a what-if rendered against the sequential render of the same page in the main
+    interpreter (`reference`: the first baseline's; a page that differs from it but equals the
+    last baseline's, rendered after the runs, counts as identical: the page changes between
+    renders of its own)."""
+
+    def __init__(self, reference, name_of):
+        self.reference, self.name_of = reference, name_of
+        self.rows = []  # (row, {index: html that differs from the reference})
+        self.compared = set()
+
+    def add(self, row, outputs):
+        differs = {}
+        for out in outputs:
+            for i, html in out.items():
+                self.compared.add(i)
+                if html != self.reference.get(i):
+                    differs[i] = html
+        self.rows.append((row, differs))
+
+    def settle(self, last):
+        """Each row's `different_pages`, and {"pages", "identical", "different" [{"page",
+        "line", "main", "what_if", "main_varies" (its two main-interpreter renders differ
+        too)}]} over every page rendered under stubs."""
+        different = {}
+        for row, differs in self.rows:
+            still = {i: h for i, h in differs.items() if h != last.get(i)}
+            row["different_pages"] = len(still)
+            for i, html in still.items():
+                different.setdefault(i, first_difference(self.reference.get(i), html))
+        return {"pages": len(self.compared), "identical": len(self.compared) - len(different),
+                "different": [dict(page=self.name_of(i), main_varies=(
+                    self.reference.get(i) != last.get(i)), **different[i])
+                              for i in sorted(different)]}
 
 
 def _collect(kind, crew, per, timeout, on_ready=None):
@@ -602,14 +696,17 @@ def _choose(pages, n_pages, budget, workload, counts, strategies, strata=None):
 def run(adapter, site, pages, workdir, workers=None, max_workers=None, n_pages=None,
         budget=None, timeout=DEFAULT_TIMEOUT, strategies=STRATEGIES, workloads=WORKLOADS,
         progress=None, limit=None, memory_workers=None, memory_note=None,
-        limit_of=("scale", "--scale-limit"), page_limit=None):
+        limit_of=("scale", "--scale-limit"), page_limit=None, what_if=None):
     """The whole experiment; see the module docstring. `progress(text)` is told what runs.
     Within `limit` seconds (None: none), checked between steps and runs: a run not started
     once it has passed is reported as not run, and `result["limit"]` says how many were made
     (as the phase and option `limit_of` name). Render runs of sub-interpreters and processes
     (each worker holding a copy of the site) use at most `memory_workers` workers (None: no
     cap); `memory_note` says why. `page_limit`: seconds each page rendered in a main thread
-    may take (None: no limit)."""
+    may take (None: no limit). `what_if` ("stubs" or None): see `WHAT_IFS`; nothing is
+    stubbed without it."""
+    if what_if is not None and what_if not in WHAT_IFS:
+        raise ValueError("unknown what-if %r" % (what_if,))
     say = progress or (lambda text: None)
     clock = _Clock(limit, *limit_of)
     os.makedirs(workdir, exist_ok=True)
@@ -622,7 +719,7 @@ def run(adapter, site, pages, workdir, workers=None, max_workers=None, n_pages=N
         render.page_limit = page_limit
     try:
         support = _Support()
-        _trace_render_modules(render, support, result)
+        _trace_render_modules(render, support, result, what_if)
         if not clock.passed("warming up"):
             _warm_up(render, pages, say)
         indices = _pages_to_render(adapter, pages, n_pages, budget, render, counts, strategies)
@@ -731,7 +828,7 @@ def _prepare_pages(render, chosen, clock):
 def _empty_result(counts, strategies):
     return {"sequential_seconds": None, "workers": counts, "strategies": list(strategies),
             "pages": 0, "page_keys": [], "virtual_pages": [], "workloads": [], "baselines": [], "runs": [],
-            "blocked": [], "gil_enabled": _gil_enabled(),
+            "blocked": [], "what_if": [], "equivalence": None, "gil_enabled": _gil_enabled(),
             "free_threaded_note": None if _gil_enabled() else
             "free-threaded build (GIL disabled): thread results are untested here",
             "subinterpreter_fault_isolation": (
@@ -785,9 +882,10 @@ def _page_label(adapter, pages, i):
     return name + " (virtual)" if _page_virtual(adapter, pages, i) else name
 
 
-def _trace_render_modules(render, support, result):
+def _trace_render_modules(render, support, result, what_if=None):
     """The blocked chain of the render workload's modules (what a sub-interpreter worker of the
-    generator would import); the first one is why sub-interpreters cannot render."""
+    generator would import), with every blocker past it; the first one is why sub-interpreters
+    cannot render, unless `what_if` is "stubs": then they render with every blocker stubbed."""
     if render is None or not render.available or not support.sub_ok:
         return
     for module in render.modules:
@@ -799,6 +897,24 @@ def _trace_render_modules(render, support, result):
         first = result["blocked"][0]
         render.sub_reason = "%s cannot be imported in an isolated sub-interpreter: %s (%s)" % (
             first["module"], " → ".join(first["chain"]), first["error"])
+        if what_if == "stubs":
+            _stub_render(render, result)
+
+
+def _stub_render(render, result):
+    """`--what-if stubs`: the render workload's sub-interpreter workers get every module the
+    render modules' blockers needed stubbed, when with them every render module loads."""
+    blocked = [b for b in result["blocked"] if b.get("workload") == "render"]
+    stuck = [b for b in blocked if not b.get("loads_with_stubs")]
+    if stuck:
+        render.sub_reason += "; what-if: %s does not load with stubs either (%s)" % (
+            stuck[0]["module"], stuck[0].get("stopped"))
+        return
+    names = []
+    for b in blocked:
+        names.extend(s for s in b["stubs"] if s not in names)
+    render.what_if = result["what_if"] = names
+    render.sub_reason = None
 
 
 def _warm_up(render, pages, say):
@@ -859,7 +975,10 @@ def _run_workload(workload, runs, result, say):
                 result["runs"].append(_not_run(workload, strategy, w, clock.flag))
         return
     say("%s: sequential baseline" % workload.name)
-    first, size = sequential(workload, runs.indices)
+    reference = {} if workload.what_if else None
+    first, size = sequential(workload, runs.indices, reference)
+    if workload.what_if:
+        workload.equivalence = Equivalence(reference, runs.name_of)
     rows = []
     for strategy in runs.strategies:
         for w in runs.counts:
@@ -870,7 +989,10 @@ def _run_workload(workload, runs, result, say):
             rows.append(_one(workload, strategy, w, runs))
             clock.done += 1
     say("%s: sequential baseline again" % workload.name)
-    last, _ = sequential(workload, runs.indices)
+    later = {} if workload.what_if else None
+    last, _ = sequential(workload, runs.indices, later)
+    if workload.equivalence is not None:
+        result["equivalence"] = workload.equivalence.settle(later)
     baseline = (first + last) / 2
     result["baselines"].append({"workload": workload.name, "first_seconds": first,
                                 "last_seconds": last, "seconds": baseline,
