@@ -1,5 +1,5 @@
 //! Command-line definitions only; checking them into plain settings lives in `settings.rs`.
-use crate::model::scale::Strategy;
+use crate::model::scale::{Strategy, WhatIf};
 use crate::model::{DEFAULT_MARGINAL, DEFAULT_PRACTICAL, GcMode, Stage};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -99,6 +99,11 @@ pub struct ScaleArgs {
     /// Strategies to run, comma-separated (default: thread,subinterpreter,process,forkserver,fork).
     #[arg(long, value_delimiter = ',', value_enum)]
     pub strategies: Option<Vec<Strategy>>,
+    /// A what-if, measured and labelled as such everywhere: `stubs` renders with the
+    /// sub-interpreter workers' refusing modules replaced by recording stubs and compares their
+    /// pages with the main interpreter's (default: none, nothing stubbed).
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub what_if: Option<WhatIf>,
     /// Seconds one run's workers may take before they are killed.
     #[arg(long, default_value_t = 300.0)]
     pub timeout: f64,

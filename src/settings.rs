@@ -3,7 +3,7 @@
 use crate::cli::{AnalyzeArgs, CompareArgs, InspectArgs, ScaleArgs};
 use crate::error::UserError;
 use crate::model::limit::Limit;
-use crate::model::scale::Strategy;
+use crate::model::scale::{Strategy, WhatIf};
 use crate::model::{GcMode, Stage, Thresholds};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -241,6 +241,8 @@ pub struct ScaleSettings {
     pub workers: Vec<u32>,
     /// In the order given, each once.
     pub strategies: Vec<Strategy>,
+    /// `--what-if` (None: nothing stubbed).
+    pub what_if: Option<WhatIf>,
     pub timeout_seconds: f64,
     /// Seconds the whole experiment may take (`--scale-limit`).
     pub limit_seconds: f64,
@@ -301,6 +303,7 @@ impl ScaleSettings {
             budget_seconds: args.budget,
             workers,
             strategies,
+            what_if: args.what_if,
             timeout_seconds: args.timeout,
             limit_seconds: args.scale_limit,
             memory_limit,

@@ -6,7 +6,7 @@
 //! returns or raises (its crews are context managers), so no exit path here leaves one behind.
 use crate::generators::{self, LoadedSite, Workdir};
 use crate::memory::{self, WorkerMemory};
-use crate::model::scale::{Scale, Strategy};
+use crate::model::scale::{Scale, Strategy, WhatIf};
 use crate::python::{self, Module, env, interp};
 use crate::report::OutDir;
 use crate::report::scale::{ScaleResults, files};
@@ -112,6 +112,7 @@ fn measure(
     }
     let strategies = settings.strategies.iter().map(|s| s.as_str());
     kwargs.set_item("strategies", PyList::new(py, strategies)?)?;
+    kwargs.set_item("what_if", settings.what_if.map(WhatIf::as_str))?;
     let outcome = call(py, "run", site, &workdir.path().join("scale"), &kwargs);
     progress.clear();
     outcome

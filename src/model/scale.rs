@@ -1,5 +1,6 @@
 //! `picklecost scale`: the `scale` object of results.json, as the Python side
 //! (`picklecost.scale.run`) returns it and results.json carries it, and the kinds it names.
+use super::readiness::StubUse;
 use serde::{Deserialize, Serialize};
 
 /// How `scale` renders in parallel (`--strategies`; `STRATEGIES` on the Python side).
@@ -74,6 +75,27 @@ impl Strategy {
     }
 }
 
+/// A what-if run (`--what-if`; `WHAT_IFS` on the Python side): measured, and labelled as such
+/// in every row, line and chart that uses it.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WhatIf {
+    /// The render workload's sub-interpreter workers run with every module that refused them
+    /// replaced by a recording stub; their pages are compared with the main interpreter's.
+    Stubs,
+}
+
+impl WhatIf {
+    pub const ALL: [WhatIf; 1] = [WhatIf::Stubs];
+
+    /// The name results.json and the Python side use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WhatIf::Stubs => "stubs",
+        }
+    }
+}
+
 /// What `scale` renders (`WORKLOADS` on the Python side).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -138,6 +160,13 @@ pub struct Scale {
     pub baselines: Vec<Baseline>,
     pub runs: Vec<ScaleRun>,
     pub blocked: Vec<Blocked>,
+    /// `--what-if stubs`: the modules stubbed in the render workload's sub-interpreter workers
+    /// (empty when none).
+    #[serde(default)]
+    pub what_if: Vec<String>,
+    /// With a what-if: its pages against the main interpreter's sequential render of each.
+    #[serde(default)]
+    pub equivalence: Option<Equivalence>,
     pub gil_enabled: bool,
     pub free_threaded_note: Option<String>,
     pub subinterpreter_fault_isolation: String,
@@ -231,6 +260,40 @@ pub struct ScaleRun {
     /// predicted_speedup / speedup - 1.
     #[serde(default)]
     pub prediction_error: Option<f64>,
+    /// The modules its workers had stubbed (`--what-if stubs`; empty: none, a real run).
+    #[serde(default)]
+    pub what_if: Vec<String>,
+    /// What its workers' code asked of the stubs, imports and pages, added up over workers.
+    #[serde(default)]
+    pub stub_uses: Vec<StubUse>,
+    /// With a what-if: how many of its pages differ from the main interpreter's.
+    #[serde(default)]
+    pub different_pages: Option<usize>,
+}
+
+/// The pages rendered under a what-if against the sequential render of the same page in the
+/// main interpreter (identical to the first or the last baseline's).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Equivalence {
+    /// Distinct pages rendered under the what-if.
+    pub pages: usize,
+    pub identical: usize,
+    pub different: Vec<DifferentPage>,
+}
+
+/// A page whose HTML under the what-if differs: its first differing line, both ways.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DifferentPage {
+    pub page: String,
+    /// From 1.
+    pub line: usize,
+    /// The main interpreter's line and the what-if's (cut at 200 characters).
+    pub main: String,
+    pub what_if: String,
+    /// Its two renders in the main interpreter (the baselines before and after the runs)
+    /// differ from each other too: the page changes from one render to the next on its own.
+    #[serde(default)]
+    pub main_varies: bool,
 }
 
 /// A worker that died or failed mid-run.
@@ -258,6 +321,9 @@ pub struct Blocked {
     pub workload: Option<Workload>,
     #[serde(default)]
     pub parser: Option<String>,
+    /// Every blocker beyond the first, found by stubbing each in turn.
+    #[serde(flatten)]
+    pub beyond: super::readiness::Beyond,
 }
 
 impl Scale {
@@ -298,8 +364,27 @@ pub struct Check {
 
 impl ScaleRun {
     pub fn label(&self) -> String {
-        format!("{} ×{}", self.strategy, self.workers)
+        format!(
+            "{} ×{}{}",
+            self.strategy,
+            self.workers,
+            what_if_tag(&self.what_if)
+        )
     }
+
+    /// The strategy, with its what-if where it has one: "subinterpreter (what-if: tracemalloc
+    /// stubbed)".
+    pub fn strategy_label(&self) -> String {
+        format!("{}{}", self.strategy, what_if_tag(&self.what_if))
+    }
+}
+
+/// " (what-if: tracemalloc, other stubbed)", or "" for a real run.
+pub fn what_if_tag(stubbed: &[String]) -> String {
+    if stubbed.is_empty() {
+        return String::new();
+    }
+    format!(" (what-if: {} stubbed)", stubbed.join(", "))
 }
 
 #[cfg(test)]
@@ -329,6 +414,9 @@ mod tests {
             failures: Vec::new(),
             predicted_speedup: None,
             prediction_error: None,
+            what_if: Vec::new(),
+            stub_uses: Vec::new(),
+            different_pages: None,
         }
     }
 
@@ -344,6 +432,8 @@ mod tests {
             baselines: Vec::new(),
             runs,
             blocked: Vec::new(),
+            what_if: Vec::new(),
+            equivalence: None,
             gil_enabled: true,
             free_threaded_note: None,
             subinterpreter_fault_isolation: String::new(),

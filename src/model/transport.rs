@@ -43,6 +43,9 @@ pub struct ImportRow {
     pub isolated_ok: Option<bool>,
     pub legacy_ok: Option<bool>,
     pub error: Option<String>,
+    /// Where the isolated import fails: every blocker, found by stubbing each in turn.
+    #[serde(flatten)]
+    pub beyond: super::readiness::Beyond,
 }
 
 /// A real rendered page sent back from a worker to the main interpreter, per transport: the
@@ -157,6 +160,9 @@ pub struct EntryReadiness {
     pub error: Option<String>,
     #[serde(default)]
     pub hint: Option<String>,
+    /// Every blocker beyond the first, found by stubbing each in turn.
+    #[serde(flatten)]
+    pub beyond: super::readiness::Beyond,
 }
 
 #[derive(Serialize, Debug, Clone)]

@@ -54,6 +54,7 @@ const SOURCES: &[(&str, &str, bool)] = &[
         include_str!("py/picklecost/transports.py"),
         false,
     ),
+    ("picklecost.stubs", include_str!("py/picklecost/stubs.py"), false),
     ("picklecost.scale", include_str!("py/picklecost/scale.py"), false),
     (
         "picklecost.streams",
@@ -107,6 +108,7 @@ pub enum Module {
     Repair,
     Transports,
     Streams,
+    Stubs,
     Scale,
 }
 
@@ -120,6 +122,7 @@ impl Module {
             Module::Repair => "picklecost.repair",
             Module::Transports => "picklecost.transports",
             Module::Streams => "picklecost.streams",
+            Module::Stubs => "picklecost.stubs",
             Module::Scale => "picklecost.scale",
         }
     }

@@ -3,6 +3,7 @@ use super::{Exporter, ReportFile, Run, svg};
 use crate::model::PayloadKind;
 use crate::model::TransportKind;
 use crate::model::explain::Attribution;
+use crate::model::readiness;
 use crate::model::results::{PayloadJson, Results, SiteCopy, SuggestionJson, virtual_mark};
 use crate::model::stats::{ByteStats, LatencySummary};
 use crate::model::transport::{StreamCost, VerdictRow};
@@ -1015,6 +1016,7 @@ fn results_back(md: &mut String, r: &Results) {
 }
 
 fn entry_points(md: &mut String, r: &Results) {
+    readiness(md, r);
     if r.render_entry_points.is_empty() {
         return;
     }
@@ -1040,6 +1042,21 @@ fn entry_points(md: &mut String, r: &Results) {
             ),
         };
     }
+    md.push('\n');
+}
+
+/// Every module that keeps the render entry points and the payloads out of isolated
+/// sub-interpreters, each found with the ones before it stubbed, and what the code asked of
+/// the stubs while it imported.
+fn readiness(md: &mut String, r: &Results) {
+    let rows = readiness::analyze_rows(&r.render_entry_points, &r.imports);
+    if !rows.iter().any(|row| row.loads == Some(false)) {
+        return;
+    }
+    md.push_str("### Sub-interpreter readiness: every blocker
+
+Each module imported in a fresh isolated sub-interpreter; on a refusal, the refusing module (for a private extension, the public module that imports it) is replaced by a recording stub and the import tried again in a new interpreter, until it loads (or 10 stubs). Stub uses: what the code read and called on the stubs while importing. Nothing is stubbed in any measured run.\n\n");
+    md.push_str(&readiness::markdown_table(&rows));
     md.push('\n');
 }
 

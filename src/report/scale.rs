@@ -30,11 +30,22 @@ pub fn files(results: &ScaleResults) -> Result<Vec<ReportFile>> {
             .iter()
             .filter(|r| r.workload == workload.name)
             .collect();
+        // A strategy's line carries its what-if, where its runs had one.
+        let labels: Vec<String> = scale
+            .strategies
+            .iter()
+            .map(|s| {
+                runs.iter()
+                    .find(|r| &r.strategy == s && !r.what_if.is_empty())
+                    .map_or_else(|| s.to_string(), |r| r.strategy_label())
+            })
+            .collect();
         let series: Vec<SpeedupSeries> = scale
             .strategies
             .iter()
-            .map(|s| SpeedupSeries {
-                label: s.as_str(),
+            .zip(&labels)
+            .map(|(s, label)| SpeedupSeries {
+                label,
                 points: runs
                     .iter()
                     .filter(|r| &r.strategy == s)
@@ -54,13 +65,17 @@ pub fn files(results: &ScaleResults) -> Result<Vec<ReportFile>> {
             )?,
         ));
         charts_md.push(format!("![speed-up, {}]({name})", workload.name));
-        let bars: Vec<TimeBar> = runs
+        let shown: Vec<(&&ScaleRun, String)> = runs
             .iter()
             .filter(|r| {
                 r.workers == max_w && r.available && r.wall_seconds.is_some() && r.failures.is_empty()
             })
-            .map(|r| TimeBar {
-                label: r.strategy.as_str(),
+            .map(|r| (r, r.strategy_label()))
+            .collect();
+        let bars: Vec<TimeBar> = shown
+            .iter()
+            .map(|(r, label)| TimeBar {
+                label,
                 parts: [
                     r.startup_seconds,
                     r.ship_out_seconds,
@@ -97,6 +112,7 @@ fn markdown(results: &ScaleResults, charts_md: &[String]) -> String {
         workload_section(&mut md, scale, workload);
     }
     blocked(&mut md, scale);
+    what_if(&mut md, scale);
     md.push_str("## Charts\n\n");
     for c in charts_md {
         md.push_str(&format!("{c}\n\n"));
@@ -196,12 +212,13 @@ fn run_row(r: &ScaleRun) -> String {
         r.failures
             .iter()
             .map(|f| f.what.clone())
+            .chain(crate::verdict::scale::differing(r))
             .collect::<Vec<_>>()
             .join("; ")
     };
     format!(
         "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-        r.strategy,
+        r.strategy_label(),
         r.workers,
         secs(r.wall_seconds.filter(|_| measured)),
         r.speedup.map_or("–".into(), |s| format!("{s:.2}×")),
@@ -267,6 +284,57 @@ fn blocked(md: &mut String, scale: &Scale) {
             b.error,
             b.hint
         ));
+    }
+    md.push_str("\nEvery blocker: each module imported in a fresh isolated sub-interpreter; on a refusal the refusing module (for a private extension, the public module that imports it) is replaced by a recording stub and the import tried again, until it loads (or 10 stubs). Stub uses: what the code read and called on the stubs while importing. ");
+    md.push_str(&crate::verdict::scale::stubbed_where(scale));
+    md.push_str(".\n\n");
+    md.push_str(&crate::model::readiness::markdown_table(
+        &crate::model::readiness::scale_rows(&scale.blocked),
+    ));
+    md.push('\n');
+}
+
+/// The what-if: its stubs, what the code asked of them in each run, its pages against the
+/// main interpreter's.
+fn what_if(md: &mut String, scale: &Scale) {
+    if scale.what_if.is_empty() {
+        return;
+    }
+    let tag = crate::model::scale::what_if_tag(&scale.what_if);
+    md.push_str(&format!(
+        "## What-if: {} stubbed\n\nThe rows marked{tag} ran with those modules replaced by recording stubs in every sub-interpreter worker (`--what-if stubs`); the main interpreter and every other row ran the real modules.\n\n| run | stub uses (imports and pages, all workers) |\n|---|---|\n",
+        scale.what_if.join(", ")
+    ));
+    for r in scale.runs.iter().filter(|r| !r.what_if.is_empty() && r.available) {
+        let uses: Vec<String> = r.stub_uses.iter().map(|u| u.words()).collect();
+        md.push_str(&format!(
+            "| {} | {} |\n",
+            r.label(),
+            if uses.is_empty() {
+                "none".into()
+            } else {
+                uses.join(", ")
+            }
+        ));
+    }
+    if let Some(e) = &scale.equivalence {
+        md.push_str(&format!(
+            "\nEach page rendered{tag} against the sequential render of the same page in the main interpreter (identical to the first or the last baseline's): **{} of {} identical**.\n\n",
+            e.identical, e.pages
+        ));
+        if !e.different.is_empty() {
+            md.push_str("| page | first differing line | main interpreter | what-if | main renders vary too |\n|---|---:|---|---|---|\n");
+            for d in &e.different {
+                md.push_str(&format!(
+                    "| `{}` | {} | `{}` | `{}` | {} |\n",
+                    d.page,
+                    d.line,
+                    d.main.replace('|', "\\|").replace('`', "'"),
+                    d.what_if.replace('|', "\\|").replace('`', "'"),
+                    if d.main_varies { "yes" } else { "no" }
+                ));
+            }
+        }
     }
     md.push('\n');
 }

@@ -76,6 +76,7 @@ pub fn results() -> Results {
             isolated_ok: Some(false),
             legacy_ok: Some(true),
             error: Some("ImportError: no isolation".into()),
+            beyond: Default::default(),
         }],
         render_entry_points: vec![EntryReadiness {
             module: "bengal.rendering".into(),
@@ -83,6 +84,22 @@ pub fn results() -> Results {
             chain: vec!["bengal.rendering".into(), "lxml.etree".into()],
             error: Some("module does not support sub-interpreters".into()),
             hint: Some("use processes".into()),
+            beyond: crate::model::readiness::Beyond {
+                blockers: vec![crate::model::readiness::Blocker {
+                    module: "lxml.etree".into(),
+                    chain: vec!["bengal.rendering".into(), "lxml.etree".into()],
+                    error: "module does not support sub-interpreters".into(),
+                    stub: "lxml.etree".into(),
+                }],
+                stubs: vec!["lxml.etree".into()],
+                stub_uses: vec![crate::model::readiness::StubUse {
+                    name: "lxml.etree.fromstring".into(),
+                    gets: 3,
+                    calls: 2,
+                }],
+                loads_with_stubs: Some(true),
+                stopped: None,
+            },
         }],
         render_ns: Some(latency(2_000_000)),
         render: Some(RenderJson {

@@ -1,7 +1,9 @@
 //! Which modules each payload's unpickling imports, whether they load in an isolated and a
-//! legacy-config sub-interpreter, and whether the generator's render entry points do.
+//! legacy-config sub-interpreter, and whether the generator's render entry points do; where one
+//! does not, every module that refuses (`picklecost.stubs`).
 use crate::measure::PayloadResult;
 use crate::model::PayloadKind;
+use crate::model::readiness::Beyond;
 use crate::model::transport::{EntryReadiness, ImportRow};
 use crate::payloads::Payloads;
 use crate::python::{self, Module};
@@ -32,6 +34,8 @@ pub struct Check {
     pub isolated_ok: Option<bool>,
     pub legacy_ok: Option<bool>,
     pub error: Option<String>,
+    #[serde(flatten)]
+    pub beyond: Beyond,
 }
 
 /// The modules behind each payload's pickled globals (`closures`, in `payloads`' order),
@@ -75,6 +79,7 @@ pub fn import_rows(kinds: &[PayloadKind], modules: &[Vec<String>], checks: &[Che
                     isolated_ok: c.isolated_ok,
                     legacy_ok: c.legacy_ok,
                     error: c.error.clone(),
+                    beyond: c.beyond.clone(),
                 });
             }
         }
@@ -95,10 +100,10 @@ pub fn entry_points(built: &Payloads<'_, '_>, subinterpreters: bool) -> Result<V
     if !subinterpreters {
         return Ok(modules.into_iter().map(|m| unchecked(m, None)).collect());
     }
-    let scale = python::module(py, Module::Scale)?;
+    let stubs = python::module(py, Module::Stubs)?;
     let mut out = Vec::new();
     for module in modules {
-        let found = scale.call_method1("blocked_chain", (module.as_str(),));
+        let found = stubs.call_method1("blocked_chain", (module.as_str(),));
         out.push(match found {
             Ok(f) if f.is_none() => EntryReadiness {
                 isolated_ok: Some(true),
@@ -121,6 +126,7 @@ fn unchecked(module: String, error: Option<String>) -> EntryReadiness {
         chain: Vec::new(),
         error,
         hint: None,
+        beyond: Beyond::default(),
     }
 }
 
@@ -134,6 +140,7 @@ mod tests {
             isolated_ok: Some(isolated_ok),
             legacy_ok: Some(true),
             error: (!isolated_ok).then(|| format!("ImportError: {module} refuses")),
+            beyond: Beyond::default(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! `picklecost scale` on the terminal: one table per workload, the blocked import chains, the
 //! answer, where the report is.
+use crate::model::readiness;
 use crate::model::scale::{Scale, ScaleRun};
 use std::path::Path;
 
@@ -10,6 +11,8 @@ fn secs(v: Option<f64>) -> String {
 fn row(r: &ScaleRun) -> [String; 10] {
     let status = if !r.available {
         format!("not available: {}", r.reason.as_deref().unwrap_or("?"))
+    } else if let Some(d) = crate::verdict::scale::differing(r).filter(|_| r.failures.is_empty()) {
+        d
     } else if !r.failures.is_empty() {
         format!(
             "FAILED: {}",
@@ -25,7 +28,7 @@ fn row(r: &ScaleRun) -> [String; 10] {
     let measured = r.available && r.wall_seconds.is_some();
     let part = |v: f64| if measured { secs(Some(v)) } else { "-".into() };
     [
-        r.strategy.to_string(),
+        r.strategy_label(),
         r.workers.to_string(),
         secs(r.wall_seconds.filter(|_| measured)),
         r.speedup.map_or("-".into(), |s| format!("{s:.2}×")),
@@ -105,6 +108,15 @@ pub fn table(scale: &Scale) -> String {
             w.reason.as_deref().unwrap_or("?")
         ));
     }
+    s.push_str(&what_if_lines(scale));
+    let rows = readiness::scale_rows(&scale.blocked);
+    if !rows.is_empty() {
+        s.push_str(&format!(
+            "sub-interpreter readiness (every blocker, each stubbed in turn; {}):\n",
+            crate::verdict::scale::stubbed_where(scale)
+        ));
+        s.push_str(&readiness::terminal_lines(&rows, "  "));
+    }
     let mut hints: Vec<&str> = Vec::new();
     for b in &scale.blocked {
         s.push_str(&format!(
@@ -118,6 +130,49 @@ pub fn table(scale: &Scale) -> String {
     }
     for hint in hints {
         s.push_str(&format!("  hint: {hint}\n"));
+    }
+    s
+}
+
+/// The what-if's stubs, what the code asked of them in each run, and its pages against the
+/// main interpreter's.
+fn what_if_lines(scale: &Scale) -> String {
+    let mut s = String::new();
+    if scale.what_if.is_empty() {
+        return s;
+    }
+    let tag = crate::model::scale::what_if_tag(&scale.what_if);
+    for r in scale.runs.iter().filter(|r| !r.what_if.is_empty() && r.available) {
+        let uses: Vec<String> = r.stub_uses.iter().map(|u| u.words()).collect();
+        s.push_str(&format!(
+            "{}: stub uses (imports and pages, all workers): {}\n",
+            r.label(),
+            if uses.is_empty() {
+                "none".into()
+            } else {
+                uses.join(", ")
+            }
+        ));
+    }
+    if let Some(e) = &scale.equivalence {
+        s.push_str(&format!(
+            "pages rendered{tag} against the main interpreter's: {} of {} identical\n",
+            e.identical, e.pages
+        ));
+        for d in &e.different {
+            s.push_str(&format!(
+                "  {} differs at line {}: main {:?}, what-if {:?}{}\n",
+                d.page,
+                d.line,
+                d.main,
+                d.what_if,
+                if d.main_varies {
+                    " (its two main-interpreter renders differ from each other too)"
+                } else {
+                    ""
+                }
+            ));
+        }
     }
     s
 }

@@ -1,5 +1,6 @@
 //! The short terminal summary: table, verdict, where the report is.
 use crate::model::TransportKind;
+use crate::model::readiness;
 use crate::model::results::{PayloadJson, Results};
 use crate::model::stats::{ByteStats, LatencySummary};
 use crate::model::transport::DominantPage;
@@ -28,6 +29,7 @@ pub fn text(r: &Results, out: &Path) -> String {
     payload_table(&mut s, r);
     transport_table(&mut s, r);
     failures(&mut s, r);
+    readiness(&mut s, r);
     if let Some(sg) = &r.suggestion {
         s.push_str(&format!("  suggested payload: {}\n", sg.options));
     }
@@ -319,6 +321,15 @@ fn failures(s: &mut String, r: &Results) {
         if let Some(fix) = &p.repaired {
             s.push_str(&format!("    {}\n", crate::verdict::after_repairs(fix)));
         }
+    }
+}
+
+/// Every module that keeps the renderer or a payload out of isolated sub-interpreters.
+fn readiness(s: &mut String, r: &Results) {
+    let rows = readiness::analyze_rows(&r.render_entry_points, &r.imports);
+    if rows.iter().any(|row| row.loads == Some(false)) {
+        s.push_str("  sub-interpreter readiness (every blocker, each stubbed in turn; nothing stubbed when measuring):\n");
+        s.push_str(&readiness::terminal_lines(&rows, "    "));
     }
 }
 

@@ -166,7 +166,13 @@ pub fn answer(scale: &Scale, cpus: usize) -> String {
         .iter()
         .filter(|(s, _, _)| winner.is_none_or(|w| w.0 != *s))
         .map(|(s, b, first)| match b {
-            Some(b) => format!("{s} {:.2}× at W={}", b.speedup.unwrap_or(0.0), b.workers),
+            Some(b) => format!(
+                "{} {:.2}× at W={}{}",
+                b.strategy_label(),
+                b.speedup.unwrap_or(0.0),
+                b.workers,
+                differing(b).map_or(String::new(), |d| format!(" ({d})"))
+            ),
             None => format!("{s} not measured ({})", why_not(*first)),
         })
         .collect();
@@ -180,19 +186,23 @@ pub fn answer(scale: &Scale, cpus: usize) -> String {
     } else {
         " [free-threaded build: untested here]"
     };
+    let sub = subinterpreters(scale, workload).map_or(String::new(), |s| format!(" {s}"));
     match winner {
-        Some((s, b)) if b.speedup.unwrap_or(0.0) >= SCALES_AT_ALL => format!(
-            "{what} {} pages of this site on this machine ({cpus} CPUs) scales best with {s}: {:.2}× at W={} (efficiency {:.0}%{}){rest}.{free}",
+        Some((_, b)) if b.speedup.unwrap_or(0.0) >= SCALES_AT_ALL => format!(
+            "{what} {} pages of this site on this machine ({cpus} CPUs) scales best with {}: {:.2}× at W={} (efficiency {:.0}%{}{}){rest}.{free}{sub}",
             scale.pages,
+            b.strategy_label(),
             b.speedup.unwrap_or(0.0),
             b.workers,
             b.efficiency.unwrap_or(0.0) * 100.0,
             b.predicted_speedup
-                .map_or(String::new(), |p| format!("; predicted {p:.2}×"))
+                .map_or(String::new(), |p| format!("; predicted {p:.2}×")),
+            differing(b).map_or(String::new(), |d| format!("; {d}"))
         ),
-        Some((s, b)) => format!(
-            "{what} {} pages of this site on this machine ({cpus} CPUs) does not scale: the best is {s} at {:.2}× with W={}{rest}.{free}",
+        Some((_, b)) => format!(
+            "{what} {} pages of this site on this machine ({cpus} CPUs) does not scale: the best is {} at {:.2}× with W={}{rest}.{free}{sub}",
             scale.pages,
+            b.strategy_label(),
             b.speedup.unwrap_or(0.0),
             b.workers
         ),
@@ -201,6 +211,145 @@ pub fn answer(scale: &Scale, cpus: usize) -> String {
             scale.pages
         ),
     }
+}
+
+/// A what-if run's pages against the main interpreter's: "what-if: 1 of 4 pages differ from
+/// the main interpreter's" (None for a real run, or one whose pages were not compared).
+pub fn differing(r: &ScaleRun) -> Option<String> {
+    if r.what_if.is_empty() {
+        return None;
+    }
+    Some(match r.different_pages? {
+        0 => format!(
+            "what-if: all {} pages identical to the main interpreter's",
+            r.pages
+        ),
+        n => format!(
+            "what-if: {n} of {} pages differ from the main interpreter's",
+            r.pages
+        ),
+    })
+}
+
+/// Where the runs had stubs: "nothing stubbed in the runs", or only in the what-if's rows.
+pub fn stubbed_where(scale: &Scale) -> String {
+    if scale.what_if.is_empty() {
+        "nothing stubbed in the runs".into()
+    } else {
+        format!(
+            "stubbed only in the rows marked{}",
+            crate::model::scale::what_if_tag(&scale.what_if)
+        )
+    }
+}
+
+/// The study's question for this site: sub-interpreters against threads, processes and fork at
+/// each W, with what it took (the stubs, what the code asked of them) and whether the pages
+/// stayed the same; or, without a what-if, every module that keeps them out.
+fn subinterpreters(scale: &Scale, workload: &str) -> Option<String> {
+    if scale.what_if.is_empty() || workload != "render" {
+        let modules = refusing_modules(scale);
+        return (!modules.is_empty()).then(|| {
+            format!(
+                "Sub-interpreters: {} module(s) refuse them ({}; every blocker in the readiness table); `--what-if stubs` measures them with those stubbed.",
+                modules.len(),
+                modules.join(", ")
+            )
+        });
+    }
+    let at_each_w = |strategy: Strategy| -> Option<String> {
+        let runs: Vec<String> = scale
+            .runs
+            .iter()
+            .filter(|r| r.workload == Workload::Render && r.strategy == strategy)
+            .filter_map(|r| r.speedup.map(|s| format!("{s:.2}× at W={}", r.workers)))
+            .collect();
+        (!runs.is_empty()).then(|| runs.join(", "))
+    };
+    let tag = crate::model::scale::what_if_tag(&scale.what_if);
+    let sub = at_each_w(Strategy::Subinterpreter).unwrap_or_else(|| "not measured".into());
+    let beside: Vec<String> = [
+        Strategy::Thread,
+        Strategy::Process,
+        Strategy::Forkserver,
+        Strategy::Fork,
+    ]
+    .into_iter()
+    .filter_map(|s| at_each_w(s).map(|w| format!("{s} {w}")))
+    .collect();
+    Some(format!(
+        "Sub-interpreters{tag}: {sub}{}; it took {}{}.",
+        if beside.is_empty() {
+            String::new()
+        } else {
+            format!(", beside {}", beside.join("; "))
+        },
+        took(scale),
+        scale.equivalence.as_ref().map_or(String::new(), |e| format!(
+            ", and {} of {} pages came out identical to the main interpreter's{}",
+            e.identical,
+            e.pages,
+            e.different.first().map_or(String::new(), |d| format!(
+                " ({} differ{}, first {} at line {})",
+                e.different.len(),
+                if e.different.len() == 1 { "s" } else { "" },
+                d.page,
+                d.line
+            ))
+        ))
+    ))
+}
+
+/// The render modules' refusing modules, each once, in the order found.
+fn refusing_modules(scale: &Scale) -> Vec<String> {
+    let mut modules: Vec<String> = Vec::new();
+    for b in scale
+        .blocked
+        .iter()
+        .filter(|b| b.workload != Some(Workload::Markdown))
+    {
+        let found: Vec<&String> = if b.beyond.blockers.is_empty() {
+            b.chain.last().into_iter().collect()
+        } else {
+            b.beyond.blockers.iter().map(|x| &x.module).collect()
+        };
+        for m in found {
+            if !modules.contains(m) {
+                modules.push(m.clone());
+            }
+        }
+    }
+    modules
+}
+
+/// "2 stubs (tracemalloc, other; what the code asked of them at W = 1, imports and 4 pages:
+/// other.flavour read 1×, called 1×, ...)".
+fn took(scale: &Scale) -> String {
+    let n = scale.what_if.len();
+    let uses = scale
+        .runs
+        .iter()
+        .filter(|r| r.strategy == Strategy::Subinterpreter && !r.what_if.is_empty() && r.speedup.is_some())
+        .min_by_key(|r| r.workers)
+        .map(|r| {
+            let words: Vec<String> = r.stub_uses.iter().map(|u| u.words()).collect();
+            format!(
+                "; what the code asked of them at W = {}, imports and {} pages: {}",
+                r.workers,
+                r.pages,
+                if words.is_empty() {
+                    "nothing".into()
+                } else {
+                    words.join(", ")
+                }
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "{n} stub{} ({}{uses})",
+        if n == 1 { "" } else { "s" },
+        scale.what_if.join(", ")
+    )
 }
 
 /// The experiment against its time limit, and the render workers the memory let run.
@@ -278,5 +427,41 @@ mod tests {
         predictions(&mut alone);
         assert!(alone.runs.iter().all(|r| r.predicted_speedup.is_none()));
         assert_eq!(predicted(&alone.runs[0], "–"), "–");
+    }
+
+    #[test]
+    fn the_answer_sets_the_what_if_beside_the_real_strategies_and_says_what_it_took() {
+        let mut s = scale(true);
+        s.strategies.push(Strategy::Subinterpreter);
+        for (w, speedup, differ) in [(1, 0.8, 0), (4, 1.9, 1)] {
+            let mut r: ScaleRun = serde_json::from_value(run("subinterpreter", w, Some(speedup))).unwrap();
+            r.what_if = vec!["tracemalloc".into()];
+            r.different_pages = Some(differ);
+            r.stub_uses = vec![crate::model::readiness::StubUse {
+                name: "tracemalloc.is_tracing".into(),
+                gets: 2,
+                calls: 2,
+            }];
+            s.runs.push(r);
+        }
+        s.what_if = vec!["tracemalloc".into()];
+        s.equivalence = serde_json::from_value(serde_json::json!({
+            "pages": 8, "identical": 7,
+            "different": [{"page": "a.md", "line": 3, "main": "x", "what_if": "y"}]
+        }))
+        .unwrap();
+        let a = answer(&s, 4);
+        assert!(
+            a.contains("scales best with process: 2.00× at W=4 (efficiency 0%); thread 0.90× at W=1, subinterpreter (what-if: tracemalloc stubbed) 1.90× at W=4 (what-if: 1 of 8 pages differ from the main interpreter's)."),
+            "{a}"
+        );
+        assert!(
+            a.ends_with(
+                "Sub-interpreters (what-if: tracemalloc stubbed): 0.80× at W=1, 1.90× at W=4, beside thread 0.90× at W=1, 0.80× at W=4; process 0.70× at W=1, 2.00× at W=4; it took 1 stub (tracemalloc; what the code asked of them at W = 1, imports and 8 pages: tracemalloc.is_tracing (read 2×, called 2×)), and 7 of 8 pages came out identical to the main interpreter's (1 differs, first a.md at line 3)."
+            ),
+            "{a}"
+        );
+        // Without the what-if, no sentence about sub-interpreters unless a module refuses them.
+        assert!(!answer(&scale(true), 4).contains("Sub-interpreters"));
     }
 }

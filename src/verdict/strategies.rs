@@ -609,6 +609,7 @@ mod tests {
                 "ImportError: module _tracemalloc does not support loading in subinterpreters".into(),
             ),
             hint: None,
+            beyond: Default::default(),
         }];
         let blocked = rows(&o, PAGES, Some(1_000_000), Thresholds::default());
         assert_eq!(blocked[0].class, Class::Blocked);

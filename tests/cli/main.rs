@@ -30,4 +30,5 @@ mod shared;
 mod signals;
 mod site_untouched;
 mod stream;
+mod subinterp;
 mod totals;

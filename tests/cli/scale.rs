@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 /// `picklecost scale SITE --python <the test venv> --out OUT EXTRA...`, with `env` set.
-fn scale(site: &Path, out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
+pub fn scale(site: &Path, out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
     let python = python();
     let mut cmd = Command::new(bin());
     cmd.args([
@@ -383,14 +383,14 @@ fn the_chain_to_a_refusing_module_of_the_project() {
 fn python_and_rust_name_the_same_kinds() {
     use clap::ValueEnum;
     use picklecost::model::TransportKind;
-    use picklecost::model::scale::{Strategy, Workload};
+    use picklecost::model::scale::{Strategy, WhatIf, Workload};
 
     let out = Command::new(python())
         .args([
             "-B",
             "-c",
             "import json, sys; sys.path.insert(0, sys.argv[1]); from picklecost import scale, transports; \
-             print(json.dumps({'strategies': scale.STRATEGIES, 'workloads': scale.WORKLOADS, \
+             print(json.dumps({'strategies': scale.STRATEGIES, 'workloads': scale.WORKLOADS, 'what_ifs': scale.WHAT_IFS, \
              'transports': transports.TRANSPORTS, 'available': sorted(transports.availability())}))",
             root().join("src/python/py").to_str().unwrap(),
         ])
@@ -412,6 +412,13 @@ fn python_and_rust_name_the_same_kinds() {
     }
     let workloads: Vec<&str> = Workload::ALL.iter().map(|w| w.as_str()).collect();
     assert_eq!(listed("workloads"), workloads);
+    let what_ifs: Vec<&str> = WhatIf::ALL.iter().map(|w| w.as_str()).collect();
+    assert_eq!(listed("what_ifs"), what_ifs);
+    let values: Vec<String> = WhatIf::value_variants()
+        .iter()
+        .map(|w| w.to_possible_value().unwrap().get_name().to_string())
+        .collect();
+    assert_eq!(values, what_ifs);
 
     // Every TransportKind (a new variant fails to compile here until it is listed).
     let every = |kind: TransportKind| match kind {

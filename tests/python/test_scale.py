@@ -8,7 +8,7 @@ import textwrap
 import unittest
 
 import _paths  # noqa: F401
-from picklecost import generators, scale
+from picklecost import generators, scale, stubs
 
 HAS_SUBINTERPRETERS = sys.version_info >= (3, 13)
 
@@ -52,14 +52,14 @@ class Chain(unittest.TestCase):
 
     @unittest.skipUnless(HAS_SUBINTERPRETERS, "needs sub-interpreters")
     def test_chain_entry_to_the_refusing_extension(self):
-        found = scale.blocked_chain("entry")
+        found = stubs.blocked_chain("entry")
         self.assertEqual(found["chain"], ["entry", "middle", "tracemalloc", "_tracemalloc"])
         self.assertIn("subinterpreters", found["error"])
         self.assertTrue(found["hint"].startswith("middle imports tracemalloc"), found["hint"])
 
     @unittest.skipUnless(HAS_SUBINTERPRETERS, "needs sub-interpreters")
     def test_a_module_that_loads_is_not_blocked(self):
-        self.assertIsNone(scale.blocked_chain("fine"))
+        self.assertIsNone(stubs.blocked_chain("fine"))
 
 
 class Runs(unittest.TestCase):
@@ -274,3 +274,22 @@ class Sampling(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class WhatIfEquivalence(unittest.TestCase):
+    def test_the_first_differing_line_both_ways(self):
+        self.assertIsNone(scale.first_difference("a\nb", "a\nb"))
+        self.assertEqual(scale.first_difference("a\nb\nc", "a\nB\nc"),
+                         {"line": 2, "main": "b", "what_if": "B"})
+        # A page cut short differs where it ends.
+        self.assertEqual(scale.first_difference("a\nb", "a"), {"line": 2, "main": "b", "what_if": ""})
+
+    def test_a_page_equal_to_the_last_baseline_counts_as_identical(self):
+        eq = scale.Equivalence({0: "x", 1: "y\n1", 2: "z"}, lambda i: "p%d" % i)
+        row_one, row_two = {}, {}
+        eq.add(row_one, [{0: "x", 1: "y\n2"}, {2: "changed"}])
+        eq.add(row_two, [{0: "x", 1: "y\n2", 2: "z"}])
+        found = eq.settle({0: "x", 1: "y\n2", 2: "z"})  # page 1 changes between renders
+        self.assertEqual((row_one["different_pages"], row_two["different_pages"]), (1, 0))
+        self.assertEqual(found, {"pages": 3, "identical": 2, "different": [
+            {"page": "p2", "line": 1, "main": "z", "what_if": "changed", "main_varies": False}]})

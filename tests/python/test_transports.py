@@ -195,9 +195,18 @@ class CheckImportsTests(_TempModule):
                                            "legacy_error": None})
         refused = ("ImportError: module _tracemalloc does not support loading in "
                    "subinterpreters")
-        self.assertEqual(by_name["tracemalloc"], {"module": "tracemalloc",
-                                                  "isolated_ok": False, "legacy_ok": True,
-                                                  "error": refused, "legacy_error": None})
+        traced = by_name["tracemalloc"]
+        self.assertEqual({k: traced[k] for k in ("module", "isolated_ok", "legacy_ok", "error",
+                                                   "legacy_error")},
+                         {"module": "tracemalloc", "isolated_ok": False, "legacy_ok": True,
+                          "error": refused, "legacy_error": None})
+        # Every blocker beyond the first: the private extension imported by the module itself
+        # is stubbed, and then it loads.
+        self.assertEqual(traced["blockers"], [{
+            "module": "_tracemalloc", "chain": ["tracemalloc", "_tracemalloc"], "error": refused,
+            "stub": "_tracemalloc"}])
+        self.assertEqual((traced["stubs"], traced["loads_with_stubs"], traced["stopped"]),
+                         (["_tracemalloc"], True, None))
         # The module found through a sys.path entry added at run time: the sub-interpreters
         # got this interpreter's sys.path.
         self.assertEqual(by_name["pc_needs_tracemalloc"]["error"], refused)
@@ -205,6 +214,10 @@ class CheckImportsTests(_TempModule):
         missing = by_name["no_such_module_pc"]
         self.assertEqual((missing["isolated_ok"], missing["legacy_ok"]), (False, False))
         self.assertEqual(missing["error"], "ModuleNotFoundError: No module named 'no_such_module_pc'")
+        # A missing module is no refusal: nothing is stubbed for it.
+        self.assertEqual((missing["blockers"], missing["stubs"], missing["loads_with_stubs"]),
+                         ([], [], False))
+        self.assertTrue(missing["stopped"].startswith("not a refusal to load"), missing)
         if _bengal_available():
             # Bengal's logger imports tracemalloc: no Bengal object unpickles in an isolated
             # sub-interpreter, all of them do in a legacy one.

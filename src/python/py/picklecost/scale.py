@@ -18,7 +18,7 @@ Two workloads: `render` (the adapter's per-page renderer: `Adapter.renderer(site
 `markdown` (the Markdown-to-HTML step on each page's source, with the generator's own parser when it
 loads in an isolated sub-interpreter, else the first of the adapter's other parsers that does).
 When a module a workload needs cannot load in an isolated sub-interpreter, the import chain that
-refuses is traced there (`blocked_chain`).
+refuses is traced there, and every module beyond it that refuses too (`stubs.blocked_chain`).
 
 The workers are started, fed, heard from and ended through `workers.py` (imported here as
 `crews`, since `workers` is the worker count throughout); the processes of one run form a
@@ -37,6 +37,7 @@ import pickle
 import sys
 import time
 
+from . import stubs
 from . import workers as crews
 from .util import describe, even_sample, stratified_sample
 
@@ -44,11 +45,12 @@ from .util import describe, even_sample, stratified_sample
 # `model::scale::Strategy` and `Workload`; a test holds the two lists together).
 STRATEGIES = ("thread", "subinterpreter", "process", "forkserver", "fork")
 WORKLOADS = ("render", "markdown")
+# What-if runs (`--what-if`; the Rust side's `model::scale::WhatIf`): `stubs` runs the render
+# workload's sub-interpreter workers with every module that refused them replaced by a recording
+# stub (`stubs.py`), labelled as such, their pages compared with the main interpreter's.
+WHAT_IFS = ("stubs",)
 DEFAULT_TIMEOUT = 300.0
-HINT = ("make the import lazy (import {module} inside the function that needs it), use a module "
-        "that supports sub-interpreters instead, or run the workers in legacy-config "
-        "sub-interpreters (they load any extension module but share the main GIL, so they do not "
-        "render in parallel)")
+
 
 
 def _now():
@@ -151,113 +153,22 @@ def _pc_sub_run(workload, workdir, indices):
     _pc_put(_PC_OUT, pickle.dumps({"loaded": loaded, "render_ns": render_ns, "back": back}))
 '''
 
-# Tracing the modules being imported inside an isolated sub-interpreter; `_PC_TARGET`, `_PC_OUT`.
-_TRACE_SOURCE = r'''
-import builtins, json
-import importlib._bootstrap as _pc_bootstrap
-
-_pc_stack = []
-_pc_seen = {}
-_pc_original_import = builtins.__import__
-
-
-def _pc_traced_import(name, globals=None, locals=None, fromlist=(), level=0):
-    full = name
-    if level:
-        package = (globals or {}).get("__package__") or ""
-        try:
-            full = _pc_bootstrap._resolve_name(name, package, level)
-        except Exception:
-            full = name
-    _pc_stack.append(full)
-    try:
-        return _pc_original_import(name, globals, locals, fromlist, level)
-    except BaseException as exc:
-        # The innermost import the exception passes through is where it was raised.
-        _pc_seen.setdefault(id(exc), (exc, list(_pc_stack)))
-        raise
-    finally:
-        _pc_stack.pop()
-
-
-def _pc_trace(target):
-    builtins.__import__ = _pc_traced_import
-    try:
-        exec("import " + target, {"__name__": "__pc_trace__"})
-        return None
-    except BaseException as exc:
-        error = exc
-    finally:
-        builtins.__import__ = _pc_original_import
-    stack = None
-    cause = error
-    while cause is not None and stack is None:
-        seen = _pc_seen.get(id(cause))
-        stack = seen[1] if seen and seen[0] is cause else None
-        cause = cause.__cause__ or cause.__context__
-    stack = stack or [target]
-    # The modules whose code was running when it failed, outermost first (the traceback keeps
-    # their frames, also for submodules imported through a `from package import module` list)...
-    frames = []
-    tb = error.__traceback__
-    while tb is not None:
-        frame = tb.tb_frame
-        name = frame.f_globals.get("__name__")
-        if frame.f_code.co_name == "<module>" and name and not name.startswith("__pc_") \
-                and name != "__main__" and (not frames or frames[-1] != name):
-            frames.append(name)
-        tb = tb.tb_next
-    # ...then what the traced stack holds below the last of them (the extension module that
-    # refused has no frame).
-    tail = stack
-    if frames and frames[-1] in stack:
-        tail = stack[len(stack) - stack[::-1].index(frames[-1]):]
-    elif frames:
-        tail = [m for m in stack if m not in frames]
-    chain = frames + [m for m in tail if m not in frames]
-    if not chain or chain[0] != target:
-        chain = [target] + [m for m in chain if m != target]
-    refusing = getattr(error, "name", None)
-    if refusing and chain[-1] != refusing and refusing not in chain:
-        chain.append(refusing)
-    return {"module": target, "chain": chain, "error": _pc_describe(error)}
-'''
-
 _here = {}
 exec(_JOB_SOURCE, _here)
 _memory = _here["_pc_memory"]
 
 
-def _subinterpreter(extra):
-    """An isolated sub-interpreter with the job source, `extra` and the embedded package."""
-    return crews.Subinterpreter("isolated", _JOB_SOURCE + extra, crews.package_sources())
-
-
-def blocked_chain(module):
-    """Import `module` in a fresh isolated sub-interpreter with builtins.__import__ wrapped:
-    None when it loads, else {"module", "chain" (entry point first, the refusing module last),
-    "error", "hint"}."""
-    name = crews.module_names([module])[0]
-    sub = _subinterpreter(_TRACE_SOURCE)
-    try:
-        error = sub.run("_pc_put(_PC_OUT, json.dumps(_pc_trace(%r)))" % name)
+def _subinterpreter(extra, stubbed=()):
+    """An isolated sub-interpreter with the job source, `extra` and the embedded package; with
+    `stubbed` (a what-if) those modules replaced by recording stubs before anything imports."""
+    source = _JOB_SOURCE + (stubs.STUB_SOURCE if stubbed else "") + extra
+    sub = crews.Subinterpreter("isolated", source, crews.package_sources())
+    if stubbed:
+        error = sub.run("_pc_install_stubs(%r)" % (list(stubbed),))
         if error:
-            return {"module": name, "chain": [name], "error": error, "hint": HINT.format(module=name)}
-        found = json.loads(sub.get())
-    finally:
-        sub.close()
-    if found is None:
-        return None
-    chain = found["chain"]
-    # The import to change is the first one that leaves the importing project: in
-    # entry -> middle -> tracemalloc -> _tracemalloc, middle's `import tracemalloc`.
-    stdlib = getattr(sys, "stdlib_module_names", ())
-    edge = len(chain) - 1
-    while edge > 1 and chain[edge - 1].split(".")[0] in stdlib:
-        edge -= 1
-    importer, imported = chain[max(0, edge - 1)], chain[edge]
-    found["hint"] = "%s imports %s: %s" % (importer, imported, HINT.format(module=imported))
-    return found
+            sub.close()
+            raise RuntimeError("installing the what-if stubs: " + error)
+    return sub
 
 
 # --- workloads ---------------------------------------------------------------------------------
@@ -274,6 +185,8 @@ class Workload:
         self.ship_reason = None  # why shipped workers cannot get the payload (None: they can)
         self.sub_reason = None  # why isolated sub-interpreters cannot run it (None: they can)
         self.cut = False  # the time limit passed before it could be set up
+        self.what_if = []  # modules stubbed in its sub-interpreter workers (--what-if stubs)
+        self.equivalence = None  # with a what-if: its pages against the main interpreter's
 
     def payload(self, indices):
         raise NotImplementedError
@@ -335,7 +248,7 @@ class MarkdownWorkload(Workload):
             if not _importable(candidate["modules"]):
                 continue
             if sub_ok:
-                blocked = [b for b in (blocked_chain(m) for m in candidate["modules"]) if b]
+                blocked = [b for b in (stubs.blocked_chain(m) for m in candidate["modules"]) if b]
                 if blocked:
                     for b in blocked:
                         b["parser"] = candidate["parser"]
@@ -386,7 +299,8 @@ def _run_row(workload, strategy, workers):
             "speedup": None, "efficiency": None, "startup_seconds": 0.0,
             "ship_out_seconds": 0.0, "render_seconds": 0.0, "ship_back_seconds": 0.0,
             "payload_bytes": 0, "result_bytes": 0, "peak_memory_bytes": None,
-            "memory_kind": None, "pages": 0, "failures": []}
+            "memory_kind": None, "pages": 0, "failures": [], "what_if": [], "stub_uses": [],
+            "different_pages": None}
 
 
 def _finish(row, per_worker, wall_ns):
@@ -402,10 +316,15 @@ def _finish(row, per_worker, wall_ns):
     row["wall_seconds"] = wall_ns / 1e9
 
 
-def sequential(workload, indices):
+def sequential(workload, indices, pages=None):
+    """(seconds, bytes of output) of rendering `indices` in this interpreter; each page's output
+    put in the dict `pages` where one is given."""
     start = _now()
     out = [workload.work(i) for i in indices]
-    return (_now() - start) / 1e9, sum(len(h.encode("utf-8", "replace")) for h in out if h)
+    seconds = (_now() - start) / 1e9
+    if pages is not None:
+        pages.update(zip(indices, out))
+    return seconds, sum(len(h.encode("utf-8", "replace")) for h in out if h)
 
 
 def _chunks(indices, workers):
@@ -445,6 +364,7 @@ def run_thread(workload, indices, workers, timeout):
 
 def run_subinterpreter(workload, indices, workers, timeout, workdir):
     row = _run_row(workload, "subinterpreter", workers)
+    row["what_if"] = list(workload.what_if)
     per = [{} for _ in range(workers)]
     errors = []
     subs = [None] * workers
@@ -453,7 +373,7 @@ def run_subinterpreter(workload, indices, workers, timeout, workdir):
         def run(_):
             t_start = _now()
             try:
-                sub = subs[k] = _subinterpreter(_SUB_SOURCE)
+                sub = subs[k] = _subinterpreter(_SUB_SOURCE, workload.what_if)
                 for name in workload.modules:
                     error = sub.run("import " + name)
                     if error:
@@ -474,6 +394,9 @@ def run_subinterpreter(workload, indices, workers, timeout, workdir):
                 per[k].update(ship_out=stats["loaded"] - t_out, render=stats["render_ns"],
                               ship_back=done - stats["back"], result_bytes=len(blob),
                               pages=len(out))
+                if workload.what_if:
+                    per[k]["out"] = out
+                    per[k]["stub_uses"] = _stub_uses(sub)
             except BaseException as exc:
                 errors.append({"worker": k, "pid": os.getpid(), "page_index": None,
                                "what": describe(exc), "exit_status": None, "signal": None})
@@ -491,7 +414,77 @@ def run_subinterpreter(workload, indices, workers, timeout, workdir):
                 sub.close()
     _finish(row, per, wall)
     row["failures"] = errors
+    if workload.what_if:
+        row["stub_uses"] = _sum_uses(w.get("stub_uses", []) for w in per)
+        if workload.equivalence is not None:
+            workload.equivalence.add(row, [w.get("out", {}) for w in per])
     return row
+
+
+def _stub_uses(sub):
+    """What the code asked of a what-if worker's stubs so far (its imports and its pages)."""
+    error = sub.run("_pc_put(_PC_OUT, _pc_stub_report())")
+    if error:
+        raise RuntimeError("reading the stubs' uses: " + error)
+    return json.loads(sub.get())
+
+
+def _sum_uses(lists):
+    """The workers' stub uses added up by name."""
+    total = {}
+    for uses in lists:
+        for use in uses:
+            entry = total.setdefault(use["name"], [0, 0])
+            entry[0] += use["gets"]
+            entry[1] += use["calls"]
+    return [{"name": k, "gets": v[0], "calls": v[1]} for k, v in sorted(total.items())]
+
+
+def first_difference(expected, got):
+    """The first line where `got` differs from `expected`: {"line" (from 1), "main", "what_if"}
+    (the two lines, cut at 200 characters), or None when they are the same."""
+    if expected == got:
+        return None
+    a, b = (expected or "").splitlines(), (got or "").splitlines()
+    n = next((n for n, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    line = lambda lines: lines[n][:200] if n < len(lines) else ""  # noqa: E731
+    return {"line": n + 1, "main": line(a), "what_if": line(b)}
+
+
+class Equivalence:
+    """The pages a what-if rendered against the sequential render of the same page in the main
+    interpreter (`reference`: the first baseline's; a page that differs from it but equals the
+    last baseline's, rendered after the runs, counts as identical: the page changes between
+    renders of its own)."""
+
+    def __init__(self, reference, name_of):
+        self.reference, self.name_of = reference, name_of
+        self.rows = []  # (row, {index: html that differs from the reference})
+        self.compared = set()
+
+    def add(self, row, outputs):
+        differs = {}
+        for out in outputs:
+            for i, html in out.items():
+                self.compared.add(i)
+                if html != self.reference.get(i):
+                    differs[i] = html
+        self.rows.append((row, differs))
+
+    def settle(self, last):
+        """Each row's `different_pages`, and {"pages", "identical", "different" [{"page",
+        "line", "main", "what_if", "main_varies" (its two main-interpreter renders differ
+        too)}]} over every page rendered under stubs."""
+        different = {}
+        for row, differs in self.rows:
+            still = {i: h for i, h in differs.items() if h != last.get(i)}
+            row["different_pages"] = len(still)
+            for i, html in still.items():
+                different.setdefault(i, first_difference(self.reference.get(i), html))
+        return {"pages": len(self.compared), "identical": len(self.compared) - len(different),
+                "different": [dict(page=self.name_of(i), main_varies=(
+                    self.reference.get(i) != last.get(i)), **different[i])
+                              for i in sorted(different)]}
 
 
 def _collect(kind, crew, per, timeout, on_ready=None):
@@ -704,14 +697,17 @@ def _choose(pages, n_pages, budget, workload, counts, strategies, strata=None):
 def run(adapter, site, pages, workdir, workers=None, max_workers=None, n_pages=None,
         budget=None, timeout=DEFAULT_TIMEOUT, strategies=STRATEGIES, workloads=WORKLOADS,
         progress=None, limit=None, memory_workers=None, memory_note=None,
-        limit_of=("scale", "--scale-limit"), page_limit=None):
+        limit_of=("scale", "--scale-limit"), page_limit=None, what_if=None):
     """The whole experiment; see the module docstring. `progress(text)` is told what runs.
     Within `limit` seconds (None: none), checked between steps and runs: a run not started
     once it has passed is reported as not run, and `result["limit"]` says how many were made
     (as the phase and option `limit_of` name). Render runs of sub-interpreters and processes
     (each worker holding a copy of the site) use at most `memory_workers` workers (None: no
     cap); `memory_note` says why. `page_limit`: seconds each page rendered in a main thread
-    may take (None: no limit)."""
+    may take (None: no limit). `what_if` ("stubs" or None): see `WHAT_IFS`; nothing is
+    stubbed without it."""
+    if what_if is not None and what_if not in WHAT_IFS:
+        raise ValueError("unknown what-if %r" % (what_if,))
     say = progress or (lambda text: None)
     clock = _Clock(limit, *limit_of)
     os.makedirs(workdir, exist_ok=True)
@@ -724,7 +720,7 @@ def run(adapter, site, pages, workdir, workers=None, max_workers=None, n_pages=N
         render.page_limit = page_limit
     try:
         support = _Support()
-        _trace_render_modules(render, support, result)
+        _trace_render_modules(render, support, result, what_if)
         if not clock.passed("warming up"):
             _warm_up(render, pages, say)
         indices = _pages_to_render(adapter, pages, n_pages, budget, render, counts, strategies)
@@ -848,7 +844,7 @@ def _prepare_pages(render, chosen, clock):
 def _empty_result(counts, strategies):
     return {"sequential_seconds": None, "workers": counts, "strategies": list(strategies),
             "pages": 0, "page_keys": [], "virtual_pages": [], "workloads": [], "baselines": [], "runs": [],
-            "blocked": [], "gil_enabled": _gil_enabled(),
+            "blocked": [], "what_if": [], "equivalence": None, "gil_enabled": _gil_enabled(),
             "free_threaded_note": None if _gil_enabled() else
             "free-threaded build (GIL disabled): thread results are untested here",
             "subinterpreter_fault_isolation": (
@@ -902,13 +898,14 @@ def _page_label(adapter, pages, i):
     return name + " (virtual)" if _page_virtual(adapter, pages, i) else name
 
 
-def _trace_render_modules(render, support, result):
+def _trace_render_modules(render, support, result, what_if=None):
     """The blocked chain of the render workload's modules (what a sub-interpreter worker of the
-    generator would import); the first one is why sub-interpreters cannot render."""
+    generator would import), with every blocker past it; the first one is why sub-interpreters
+    cannot render, unless `what_if` is "stubs": then they render with every blocker stubbed."""
     if render is None or not render.available or not support.sub_ok:
         return
     for module in render.modules:
-        found = blocked_chain(module)
+        found = stubs.blocked_chain(module)
         if found:
             found["workload"] = "render"
             result["blocked"].append(found)
@@ -916,6 +913,24 @@ def _trace_render_modules(render, support, result):
         first = result["blocked"][0]
         render.sub_reason = "%s cannot be imported in an isolated sub-interpreter: %s (%s)" % (
             first["module"], " → ".join(first["chain"]), first["error"])
+        if what_if == "stubs":
+            _stub_render(render, result)
+
+
+def _stub_render(render, result):
+    """`--what-if stubs`: the render workload's sub-interpreter workers get every module the
+    render modules' blockers needed stubbed, when with them every render module loads."""
+    blocked = [b for b in result["blocked"] if b.get("workload") == "render"]
+    stuck = [b for b in blocked if not b.get("loads_with_stubs")]
+    if stuck:
+        render.sub_reason += "; what-if: %s does not load with stubs either (%s)" % (
+            stuck[0]["module"], stuck[0].get("stopped"))
+        return
+    names = []
+    for b in blocked:
+        names.extend(s for s in b["stubs"] if s not in names)
+    render.what_if = result["what_if"] = names
+    render.sub_reason = None
 
 
 def _warm_up(render, pages, say):
@@ -976,7 +991,10 @@ def _run_workload(workload, runs, result, say):
                 result["runs"].append(_not_run(workload, strategy, w, clock.flag))
         return
     say("%s: sequential baseline" % workload.name)
-    first, size = sequential(workload, runs.indices)
+    reference = {} if workload.what_if else None
+    first, size = sequential(workload, runs.indices, reference)
+    if workload.what_if:
+        workload.equivalence = Equivalence(reference, runs.name_of)
     rows = []
     for strategy in runs.strategies:
         for w in runs.counts:
@@ -987,7 +1005,10 @@ def _run_workload(workload, runs, result, say):
             rows.append(_one(workload, strategy, w, runs))
             clock.done += 1
     say("%s: sequential baseline again" % workload.name)
-    last, _ = sequential(workload, runs.indices)
+    later = {} if workload.what_if else None
+    last, _ = sequential(workload, runs.indices, later)
+    if workload.equivalence is not None:
+        result["equivalence"] = workload.equivalence.settle(later)
     baseline = (first + last) / 2
     result["baselines"].append({"workload": workload.name, "first_seconds": first,
                                 "last_seconds": last, "seconds": baseline,

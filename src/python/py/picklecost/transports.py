@@ -32,7 +32,7 @@ import pickle
 import sys
 import time
 
-from . import workers
+from . import stubs, workers
 from . import workers as _workers
 from .workers import DEFAULT_TIMEOUT, TransportError, reply_value
 
@@ -227,9 +227,24 @@ def check_imports(modules):
     rows = []
     for name in modules:
         iso, leg = outcome["isolated"][name], outcome["legacy"][name]
-        rows.append({"module": name, "isolated_ok": iso is None, "legacy_ok": leg is None,
-                     "error": iso or leg, "legacy_error": leg})
+        row = {"module": name, "isolated_ok": iso is None, "legacy_ok": leg is None,
+               "error": iso or leg, "legacy_error": leg}
+        if iso is not None:
+            row.update(_beyond(name))
+        rows.append(row)
     return rows
+
+
+BEYOND_KEYS = ("blockers", "stubs", "stub_uses", "loads_with_stubs", "stopped")
+
+
+def _beyond(module):
+    """Every module that keeps `module` out of an isolated sub-interpreter, each stubbed in
+    turn, and what the code asked of the stubs (`stubs.blocked_chain`)."""
+    found = stubs.blocked_chain(module)
+    if found is None:  # it loads in a fresh interpreter: the shared one had failed before it
+        return {"loads_with_stubs": True}
+    return {key: found[key] for key in BEYOND_KEYS}
 
 
 def _imports_in(config, modules):
