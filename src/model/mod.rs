@@ -4,6 +4,7 @@ pub mod explain;
 pub mod limit;
 pub mod phase_limit;
 pub mod readiness;
+pub mod readset;
 pub mod results;
 pub mod scale;
 pub mod stats;

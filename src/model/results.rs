@@ -27,6 +27,12 @@ pub struct Results {
     pub render_entry_points: Vec<EntryReadiness>,
     pub render_ns: Option<LatencySummary>,
     pub render: Option<RenderJson>,
+    /// What rendering the sampled pages read (None: no render was traced).
+    pub read_set: Option<super::readset::ReadSet>,
+    /// Rendering the sampled pages from the read set alone (None: not done, `proof_note` says
+    /// why).
+    pub proof: Option<super::readset::Proof>,
+    pub proof_note: Option<String>,
     pub verdicts: Vec<VerdictRow>,
     pub thresholds: Option<Thresholds>,
     pub verdict: Verdict,

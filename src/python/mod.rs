@@ -28,6 +28,11 @@ const SOURCES: &[(&str, &str, bool)] = &[
         include_str!("py/picklecost/payloads.py"),
         false,
     ),
+    (
+        "picklecost.readset",
+        include_str!("py/picklecost/readset.py"),
+        false,
+    ),
     ("picklecost.walk", include_str!("py/picklecost/walk.py"), false),
     (
         "picklecost.attribution",

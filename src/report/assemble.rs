@@ -124,6 +124,9 @@ pub fn results(p: Produced) -> Results {
             .filter(|o| !o.render_hist.is_empty())
             .map(|o| LatencySummary::of(&o.render_hist)),
         render: t.map(|o| render_json(o, p.site.pages.len())),
+        read_set: t.and_then(|o| o.render.read_set.clone()),
+        proof: None,
+        proof_note: Some(proof_note(t)),
         verdicts: p.verdicts,
         thresholds: settings.transports.as_ref().map(|t| t.thresholds),
         verdict,
@@ -328,5 +331,21 @@ fn payload_json(
                 virtual_page: virtual_page(i),
             })
             .collect(),
+    }
+}
+
+/// Why results.json has no proof.
+fn proof_note(t: Option<&Outcome>) -> String {
+    match t.map(|o| &o.render) {
+        None => "no render was measured (--no-transports)".into(),
+        Some(r) if r.read_set.is_none() => format!(
+            "no read set: {}",
+            r.reason
+                .as_deref()
+                .unwrap_or("the adapter does not trace its renders")
+        ),
+        Some(_) => "not made: rendering from the read set alone in a worker is not built yet; \
+                    the read set is what the real renders read"
+            .into(),
     }
 }

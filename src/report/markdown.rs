@@ -65,6 +65,7 @@ pub(crate) fn render(r: &Results) -> String {
     why(&mut md, r);
     transports(&mut md, r);
     growth(&mut md, r);
+    super::readset::section(&mut md, r);
     charts(&mut md, r);
     largest_pages(&mut md, r);
     environment(&mut md, r);

@@ -6,6 +6,7 @@ pub mod charts;
 pub mod hgrm;
 pub mod json;
 pub mod markdown;
+pub mod readset;
 pub mod scale;
 pub mod svg;
 #[cfg(test)]

@@ -78,29 +78,7 @@ pub fn results() -> Results {
             error: Some("ImportError: no isolation".into()),
             beyond: Default::default(),
         }],
-        render_entry_points: vec![EntryReadiness {
-            module: "bengal.rendering".into(),
-            isolated_ok: Some(false),
-            chain: vec!["bengal.rendering".into(), "lxml.etree".into()],
-            error: Some("module does not support sub-interpreters".into()),
-            hint: Some("use processes".into()),
-            beyond: crate::model::readiness::Beyond {
-                blockers: vec![crate::model::readiness::Blocker {
-                    module: "lxml.etree".into(),
-                    chain: vec!["bengal.rendering".into(), "lxml.etree".into()],
-                    error: "module does not support sub-interpreters".into(),
-                    stub: "lxml.etree".into(),
-                }],
-                stubs: vec!["lxml.etree".into()],
-                stub_uses: vec![crate::model::readiness::StubUse {
-                    name: "lxml.etree.fromstring".into(),
-                    gets: 3,
-                    calls: 2,
-                }],
-                loads_with_stubs: Some(true),
-                stopped: None,
-            },
-        }],
+        render_entry_points: vec![entry_readiness()],
         render_ns: Some(latency(2_000_000)),
         render: Some(RenderJson {
             available: true,
@@ -119,6 +97,9 @@ pub fn results() -> Results {
             cut: None,
             failed: 0,
         }),
+        read_set: None,
+        proof: None,
+        proof_note: None,
         verdicts,
         thresholds: Some(Thresholds::default()),
         verdict,
@@ -140,6 +121,34 @@ pub fn results() -> Results {
             cpu_count: 8,
             platform: "Linux-6.1".into(),
             command_line: "picklecost analyze sites/blog".into(),
+        },
+    }
+}
+
+/// A render entry point an isolated sub-interpreter refuses, with the blocker found and what the
+/// code asked of its stub.
+fn entry_readiness() -> EntryReadiness {
+    EntryReadiness {
+        module: "bengal.rendering".into(),
+        isolated_ok: Some(false),
+        chain: vec!["bengal.rendering".into(), "lxml.etree".into()],
+        error: Some("module does not support sub-interpreters".into()),
+        hint: Some("use processes".into()),
+        beyond: crate::model::readiness::Beyond {
+            blockers: vec![crate::model::readiness::Blocker {
+                module: "lxml.etree".into(),
+                chain: vec!["bengal.rendering".into(), "lxml.etree".into()],
+                error: "module does not support sub-interpreters".into(),
+                stub: "lxml.etree".into(),
+            }],
+            stubs: vec!["lxml.etree".into()],
+            stub_uses: vec![crate::model::readiness::StubUse {
+                name: "lxml.etree.fromstring".into(),
+                gets: 3,
+                calls: 2,
+            }],
+            loads_with_stubs: Some(true),
+            stopped: None,
         },
     }
 }

@@ -33,6 +33,9 @@ pub fn text(r: &Results, out: &Path) -> String {
     if let Some(sg) = &r.suggestion {
         s.push_str(&format!("  suggested payload: {}\n", sg.options));
     }
+    if let Some(rs) = &r.read_set {
+        s.push_str(&format!("{}\n", wrap(&format!("  {}", rs.line()), 96)));
+    }
     s.push_str(&format!("{}\n", wrap(&r.verdict.text, 96)));
     if r.verdict.page_drags_site {
         s.push_str(

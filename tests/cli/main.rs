@@ -25,6 +25,7 @@ mod old_python;
 mod pickle_adversarial;
 mod pickle_fixtures;
 mod pickle_throughput;
+mod readset;
 mod scale;
 mod shared;
 mod signals;

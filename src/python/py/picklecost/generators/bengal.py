@@ -36,12 +36,13 @@ import importlib
 import importlib.metadata
 import importlib.util
 import os
+import random
 import shutil
 import time
 import warnings
 from pathlib import Path
 
-from .. import limits, payloads
+from .. import limits, payloads, readset
 from ..util import LoadError, captured_output, describe, even_sample, working_directory
 from .base import Adapter, past_render_deadline
 
@@ -259,6 +260,7 @@ class Bengal(Adapter):
             result = _render(site, pages, sample, workdir)
         result["errors"] = [self._named_error(error, pages) for error in result["errors"]]
         result["render_pages"] = [self.page_key(page) for page in result.get("render_pages", [])]
+        readset.name_pages(result.get("read_set"), self.page_key)
         if result["available"] and not result["render_ns"] and result["errors"]:
             result["available"] = False
             result["reason"] = "no page rendered: %s" % result["errors"][0]
@@ -476,10 +478,14 @@ def _prepare_and_render(site, chosen, output_root, original_output, result, erro
         except (Exception, limits.TimeLimit):
             pass  # it fails again, and is reported, below
     result["warmup_ns"] = time.perf_counter_ns() - start
+    before = {}  # id(page) -> its attributes just before its timed render, for the trace
     for page in chosen:
         if past_render_deadline():
             result["cut"] = result["cut"] or "rendering"
             break
+        if hasattr(page, "__dict__"):
+            before[id(page)] = dict(vars(page))
+        random.seed(readset.SEED)  # templates may pick "random" posts: the trace replays it
         start = time.perf_counter_ns()
         try:
             with limits.time_limit(limits.PAGE_SECONDS.get(), "the render (--page-limit)"):
@@ -489,7 +495,40 @@ def _prepare_and_render(site, chosen, output_root, original_output, result, erro
             continue
         result["render_ns"].append(time.perf_counter_ns() - start)
         result["render_pages"].append(page)  # named by the adapter (`render_cost`)
+    result["read_set"] = _trace_reads(site, pipeline, result["render_pages"], before)
     return stats
+
+
+def _trace_reads(site, pipeline, pages, before):
+    """The read set (`readset.Trace`) of `pages`, each rendered once more, untimed, through
+    the same pipeline with the page behind a recording proxy and the template context's `site`
+    and `config` too, from its attributes as they were before its timed render; each traced
+    HTML compared with the timed render's (`readset.traced_renders`)."""
+    engine = pipeline.renderer.template_engine
+    trace = readset.Trace(site, site.pages)
+    original = engine.render
+
+    def render(template_name, context):
+        trace.template = template_name
+        if trace.current is not None:
+            context["site"] = trace.wrap(site, readset.SITE, "site")
+            context["config"] = trace.wrap(site.config, readset.SITE, "site.config")
+        return original(template_name, context)
+
+    def traced(page):
+        page.__dict__.clear()
+        page.__dict__.update(before[id(page)])
+        with limits.time_limit(limits.PAGE_SECONDS.get(), "the traced render (--page-limit)"):
+            trace.render(page, pipeline.process_page)
+        return page.rendered_html
+
+    engine.render = render
+    try:
+        return readset.traced_renders(
+            trace, [p for p in pages if id(p) in before], lambda p: p.rendered_html, traced,
+            past_render_deadline)
+    finally:
+        del engine.render
 
 
 def _render(site, pages, sample, workdir):

@@ -13,12 +13,14 @@ run's work directory) and the `scale` render workload.
 import importlib
 import inspect
 import os
+import random
 import shutil
 import sys
 from pathlib import Path
 
+from .. import readset
 from ..util import LoadError, captured_output, describe, even_sample
-from .base import Adapter, time_renders
+from .base import Adapter, past_render_deadline, time_renders
 
 
 def _split_spec(spec):
@@ -131,12 +133,40 @@ class Custom(Adapter):
                       encoding="utf-8", errors="surrogateescape") as out:
                 out.write(html if isinstance(html, str) else str(html))
 
+        htmls = {}
+
+        def render_and_keep(page):
+            random.seed(readset.SEED)  # the traced render replays the same random picks
+            render_and_write(page)
+
         with captured_output():
-            return time_renders(
-                chosen, sampled, render_and_write, self.page_key, warmup=chosen[:1],
+            result = time_renders(
+                chosen, sampled, render_and_keep, self.page_key, warmup=chosen[:1],
                 method="`%s.render(page)` of the --loader module per page, its HTML written "
                        "under the work directory; sequential; timed after an untimed warm-up "
                        "render of the first page" % self.module_name)
+            result["read_set"] = self._trace_reads(site, pages, chosen, render, workdir, number)
+        return result
+
+    def _trace_reads(self, site, pages, chosen, render, workdir, number):
+        """The read set of the pages rendered: each rendered once more, untimed, with the page
+        behind a recording proxy (`readset`), its HTML compared with the timed render's."""
+        trace = readset.Trace(site, pages)
+        done = [p for p in chosen
+                if os.path.exists(os.path.join(workdir, "%06d.html" % number[id(p)]))]
+
+        def real(page):
+            with open(os.path.join(workdir, "%06d.html" % number[id(page)]),
+                      encoding="utf-8", errors="surrogateescape") as f:
+                return f.read()
+
+        def traced(page):
+            html = trace.render(page, render, lambda: "render(page)")
+            return html if isinstance(html, str) else str(html)
+
+        out = readset.traced_renders(trace, done, real, traced, past_render_deadline)
+        readset.name_pages(out, self.page_key)
+        return out
 
     def renderer(self, site, workdir):
         render = self._render_function()
