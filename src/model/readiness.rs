@@ -196,14 +196,30 @@ pub fn markdown_table(rows: &[ReadinessRow]) -> String {
     md
 }
 
-/// The readiness table for the terminal, each line after `indent`: one block per module
-/// (empty when there are no rows).
+/// The readiness table for the terminal, each line after `indent`: one block per module, the
+/// modules refused for the same blockers with the same outcome and stub uses in one block (the
+/// chain shown is the first one's), so that a generator whose every module fails on one import
+/// reads as one finding (empty when there are no rows).
 pub fn terminal_lines(rows: &[ReadinessRow], indent: &str) -> String {
     let mut s = String::new();
-    for r in rows {
+    let mut said = vec![false; rows.len()];
+    for (i, r) in rows.iter().enumerate() {
+        if said[i] {
+            continue;
+        }
         let [module, loads, blockers, with, uses] = r.cells();
+        let mut modules = vec![module];
+        if r.loads == Some(false) {
+            for (j, other) in rows.iter().enumerate().skip(i + 1) {
+                if !said[j] && other.loads == Some(false) && same_finding(r.beyond, other.beyond) {
+                    said[j] = true;
+                    modules.push(other.cells()[0].clone());
+                }
+            }
+        }
         s.push_str(&format!(
-            "{indent}{module}: loads in an isolated sub-interpreter: {loads}\n"
+            "{indent}{}: loads in an isolated sub-interpreter: {loads}\n",
+            modules.join(", ")
         ));
         if r.loads == Some(false) {
             s.push_str(&format!(
@@ -212,6 +228,17 @@ pub fn terminal_lines(rows: &[ReadinessRow], indent: &str) -> String {
         }
     }
     s
+}
+
+/// The same refusing modules behind the same stubs, the same outcome, the same uses.
+fn same_finding(a: &Beyond, b: &Beyond) -> bool {
+    let refusing = |x: &Beyond| -> Vec<(String, String)> {
+        x.blockers
+            .iter()
+            .map(|b| (b.module.clone(), b.stub.clone()))
+            .collect()
+    };
+    refusing(a) == refusing(b) && a.outcome() == b.outcome() && a.uses_words() == b.uses_words()
 }
 
 #[cfg(test)]
@@ -248,6 +275,44 @@ mod tests {
             loads_with_stubs: Some(true),
             stopped: None,
         }
+    }
+
+    #[test]
+    fn modules_refused_for_the_same_blockers_read_as_one_finding() {
+        let beyond = two_blockers();
+        let mut alone = two_blockers();
+        alone.blockers.pop();
+        alone.stubs.pop();
+        let rows = [
+            ReadinessRow {
+                module: "a",
+                of: Some("render"),
+                loads: Some(false),
+                beyond: &beyond,
+            },
+            ReadinessRow {
+                module: "b",
+                of: Some("site"),
+                loads: Some(false),
+                beyond: &alone,
+            },
+            ReadinessRow {
+                module: "c",
+                of: Some("page"),
+                loads: Some(false),
+                beyond: &beyond,
+            },
+        ];
+        let text = terminal_lines(&rows, "");
+        let heads: Vec<&str> = text.lines().filter(|l| !l.starts_with(' ')).collect();
+        assert_eq!(
+            heads,
+            [
+                "a (render), c (page): loads in an isolated sub-interpreter: no",
+                "b (site): loads in an isolated sub-interpreter: no"
+            ]
+        );
+        assert_eq!(text.matches("every blocker: ").count(), 2, "{text}");
     }
 
     #[test]
