@@ -207,19 +207,19 @@ pub fn terminal_lines(rows: &[ReadinessRow], indent: &str) -> String {
         if said[i] {
             continue;
         }
-        let [module, loads, blockers, with, uses] = r.cells();
-        let mut modules = vec![module];
+        let [_, loads, blockers, with, uses] = r.cells();
+        let mut group = vec![r];
         if r.loads == Some(false) {
             for (j, other) in rows.iter().enumerate().skip(i + 1) {
                 if !said[j] && other.loads == Some(false) && same_finding(r.beyond, other.beyond) {
                     said[j] = true;
-                    modules.push(other.cells()[0].clone());
+                    group.push(other);
                 }
             }
         }
         s.push_str(&format!(
             "{indent}{}: loads in an isolated sub-interpreter: {loads}\n",
-            modules.join(", ")
+            modules_words(&group)
         ));
         if r.loads == Some(false) {
             s.push_str(&format!(
@@ -228,6 +228,25 @@ pub fn terminal_lines(rows: &[ReadinessRow], indent: &str) -> String {
         }
     }
     s
+}
+
+/// "entry (render, site), middle (page)": each module once, with what it was checked for.
+fn modules_words(group: &[&ReadinessRow]) -> String {
+    let mut modules: Vec<(&str, Vec<&str>)> = Vec::new();
+    for r in group {
+        match modules.iter_mut().find(|(m, _)| *m == r.module) {
+            Some((_, ofs)) => ofs.extend(r.of),
+            None => modules.push((r.module, r.of.into_iter().collect())),
+        }
+    }
+    modules
+        .iter()
+        .map(|(m, ofs)| match ofs.is_empty() {
+            true => m.to_string(),
+            false => format!("{m} ({})", ofs.join(", ")),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The same refusing modules behind the same stubs, the same outcome, the same uses.
@@ -302,13 +321,19 @@ mod tests {
                 loads: Some(false),
                 beyond: &beyond,
             },
+            ReadinessRow {
+                module: "a",
+                of: Some("site"),
+                loads: Some(false),
+                beyond: &beyond,
+            },
         ];
         let text = terminal_lines(&rows, "");
         let heads: Vec<&str> = text.lines().filter(|l| !l.starts_with(' ')).collect();
         assert_eq!(
             heads,
             [
-                "a (render), c (page): loads in an isolated sub-interpreter: no",
+                "a (render, site), c (page): loads in an isolated sub-interpreter: no",
                 "b (site): loads in an isolated sub-interpreter: no"
             ]
         );

@@ -183,7 +183,7 @@ fn analyze_reports_every_blocker_of_the_render_entry_point() {
     let text = stdout(&o);
     assert!(text.contains("sub-interpreter readiness"), "{text}");
     assert!(
-        text.contains("entry (render): loads in an isolated sub-interpreter: no"),
+        text.contains("entry (render, site): loads in an isolated sub-interpreter: no"),
         "{text}"
     );
     let md = read(&out, "report.md");
