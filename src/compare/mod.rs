@@ -203,8 +203,13 @@ pub fn compare(before: &Run, after: &Run, settings: &CompareSettings) -> Compari
     for op in payloads.iter_mut().flat_map(|p| p.latency.iter_mut()) {
         if let Some(t) = op.test {
             let shift = t.shift_ratio.ln();
+            let raw = t.raw_shift_ratio.ln();
             let detected = t.p_value < per_test_alpha;
-            op.significant = detected && shift.is_finite() && shift.abs() >= floor;
+            // Dividing out the machine's speed may explain a change away, never make one: the
+            // samples as recorded must have moved the same way beyond the floor too (a reference
+            // that spiked on its own would otherwise turn an unchanged payload into "faster").
+            let recorded = raw.is_finite() && raw.abs() >= floor && raw.signum() == shift.signum();
+            op.significant = detected && shift.is_finite() && shift.abs() >= floor && recorded;
             op.within_noise = detected && !op.significant;
             op.finding = match (op.significant, shift > 0.0) {
                 (false, _) => "no significant change",

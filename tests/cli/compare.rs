@@ -485,6 +485,25 @@ fn a_machine_slower_as_a_whole_is_divided_out() {
         (op["test"]["shift_ratio"].as_f64().unwrap() - 1.3).abs() < 0.03,
         "{op}"
     );
+    // A reference that spiked on its own (3x) while the payload did not move: dividing it out
+    // would say "faster", but the recorded samples did not change, so nothing is reported.
+    let spiked = tmp.path().join("spiked");
+    copy_run(&r.same_a, &spiked);
+    synthetic_hgrm(&spiked.join("histograms/page-roundtrip.hgrm"), 1.0);
+    synthetic_hgrm(&spiked.join("histograms/page-reference.hgrm"), 3.0);
+    let c = json_of(&compare(&base, &spiked, &["--json"]));
+    let op = &row(&c, "page")["latency"][2];
+    assert!(
+        (op["test"]["shift_ratio"].as_f64().unwrap() - 1.0 / 3.0).abs() < 0.02,
+        "{op}"
+    );
+    assert!(
+        (op["test"]["raw_shift_ratio"].as_f64().unwrap() - 1.0).abs() < 0.02,
+        "{op}"
+    );
+    assert_eq!(op["significant"], false, "{op}");
+    assert_eq!(op["finding"], "no significant change", "{op}");
+
     let text = stdout(&compare(&base, &busy, &[]));
     assert!(text.contains("machine"), "{text}");
     let page_rt = text
