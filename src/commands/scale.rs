@@ -113,6 +113,13 @@ fn measure(
     let strategies = settings.strategies.iter().map(|s| s.as_str());
     kwargs.set_item("strategies", PyList::new(py, strategies)?)?;
     kwargs.set_item("what_if", settings.what_if.map(WhatIf::as_str))?;
+    // Where the site does not pickle, a what-if's workers load it themselves, as the tool did.
+    let reload = PyDict::new(py);
+    reload.set_item("root", settings.load.site_dir.to_string_lossy().as_ref())?;
+    reload.set_item("stage", settings.load.stage.as_str())?;
+    reload.set_item("loader", settings.load.loader.as_deref())?;
+    reload.set_item("generator", settings.load.generator.as_deref())?;
+    kwargs.set_item("reload", reload)?;
     let outcome = call(py, "run", site, &workdir.path().join("scale"), &kwargs);
     progress.clear();
     outcome

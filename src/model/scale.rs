@@ -269,6 +269,10 @@ pub struct ScaleRun {
     /// With a what-if: how many of its pages differ from the main interpreter's.
     #[serde(default)]
     pub different_pages: Option<usize>,
+    /// Each worker loaded the site itself (the site does not pickle): its payload out is that
+    /// load.
+    #[serde(default)]
+    pub reload: bool,
 }
 
 /// The pages rendered under a what-if against the sequential render of the same page in the
@@ -364,18 +368,18 @@ pub struct Check {
 
 impl ScaleRun {
     pub fn label(&self) -> String {
-        format!(
-            "{} ×{}{}",
-            self.strategy,
-            self.workers,
-            what_if_tag(&self.what_if)
-        )
+        format!("{} ×{}", self.strategy_label(), self.workers)
     }
 
     /// The strategy, with its what-if where it has one: "subinterpreter (what-if: tracemalloc
     /// stubbed)".
     pub fn strategy_label(&self) -> String {
-        format!("{}{}", self.strategy, what_if_tag(&self.what_if))
+        let reload = if self.reload {
+            " (each worker loads the site)"
+        } else {
+            ""
+        };
+        format!("{}{}{reload}", self.strategy, what_if_tag(&self.what_if))
     }
 }
 
@@ -417,6 +421,7 @@ mod tests {
             what_if: Vec::new(),
             stub_uses: Vec::new(),
             different_pages: None,
+            reload: false,
         }
     }
 

@@ -266,7 +266,12 @@ fn subinterpreters(scale: &Scale, workload: &str) -> Option<String> {
             .collect();
         (!runs.is_empty()).then(|| runs.join(", "))
     };
-    let tag = crate::model::scale::what_if_tag(&scale.what_if);
+    let reload = if scale.runs.iter().any(|r| r.reload) {
+        " (each worker loads the site)"
+    } else {
+        ""
+    };
+    let tag = format!("{}{reload}", crate::model::scale::what_if_tag(&scale.what_if));
     let sub = at_each_w(Strategy::Subinterpreter).unwrap_or_else(|| "not measured".into());
     let beside: Vec<String> = [
         Strategy::Thread,

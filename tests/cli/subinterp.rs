@@ -271,7 +271,11 @@ fn what_if_stubs_renders_in_subinterpreters_and_names_the_page_that_differs() {
     );
     let tag = "subinterpreter (what-if: tracemalloc, other stubbed)";
     let text = stdout(&o);
-    assert_eq!(text.matches(tag).count(), 3, "two rows and the answer: {text}");
+    assert_eq!(
+        text.matches(tag).count(),
+        5,
+        "two rows, their two lines of stub uses and the answer: {text}"
+    );
     assert!(
         text.contains("what-if: 1 of 4 pages differ from the main interpreter's"),
         "{text}"
@@ -299,4 +303,72 @@ fn what_if_stubs_renders_in_subinterpreters_and_names_the_page_that_differs() {
             "{chart}"
         );
     }
+}
+
+/// Where the Site does not pickle (a lock in it), the what-if's workers load the site
+/// themselves, stubs installed, and say so; their pages are compared all the same.
+#[test]
+fn what_if_stubs_on_a_site_that_does_not_pickle_loads_it_in_each_worker() {
+    if no_subinterpreters() {
+        return;
+    }
+    let tmp = TempDir::new("subinterp-reload");
+    let project = two_refusals(&tmp);
+    let entry = std::fs::read_to_string(project.join("entry.py")).unwrap();
+    let locked = entry.replace(
+        "    def __init__(self):\n",
+        "    def __init__(self):\n        import threading\n        self.lock = threading.Lock()\n",
+    );
+    assert_ne!(entry, locked);
+    std::fs::write(project.join("entry.py"), locked).unwrap();
+    let out = tmp.path().join("out");
+    let o = scale(
+        &project,
+        &out,
+        &[
+            "--loader",
+            "entry:load",
+            "--workers",
+            "1,2",
+            "--strategies",
+            "process,subinterpreter",
+            "--what-if",
+            "stubs",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let r = read_results(&out);
+    let s = &r["scale"];
+    let mut seen = 0;
+    for row in s["runs"].as_array().unwrap() {
+        if row["workload"] != "render" {
+            continue;
+        }
+        if row["strategy"] == "process" {
+            // Processes get the site pickled: it does not pickle, and no what-if changes that.
+            assert_eq!(row["available"], false, "{row}");
+            assert_eq!(row["reload"], false, "{row}");
+            continue;
+        }
+        seen += 1;
+        assert_eq!(row["available"], true, "{row}");
+        assert_eq!(row["reload"], true, "{row}");
+        assert_eq!(row["failures"], serde_json::json!([]), "{row}");
+        assert!(row["speedup"].as_f64().unwrap() > 0.0, "{row}");
+        assert_eq!(row["different_pages"], 1, "{row}");
+    }
+    assert_eq!(seen, 2);
+    let e = &s["equivalence"];
+    assert_eq!(
+        (e["pages"].as_u64(), e["identical"].as_u64()),
+        (Some(4), Some(3)),
+        "{e}"
+    );
+    assert_eq!(e["different"][0]["page"], "m2.md");
+    let text = stdout(&o);
+    assert!(
+        text.contains("subinterpreter (what-if: tracemalloc, other stubbed) (each worker loads the site)"),
+        "{text}"
+    );
 }

@@ -293,3 +293,32 @@ class WhatIfEquivalence(unittest.TestCase):
         self.assertEqual((row_one["different_pages"], row_two["different_pages"]), (1, 0))
         self.assertEqual(found, {"pages": 3, "identical": 2, "different": [
             {"page": "p2", "line": 1, "main": "z", "what_if": "changed", "main_varies": False}]})
+
+
+@unittest.skipUnless(HAS_SUBINTERPRETERS, "needs sub-interpreters")
+class CapturedOutputInWorkers(unittest.TestCase):
+    def test_workers_capturing_at_once_leave_the_process_stdout_alone(self):
+        # Two sub-interpreter workers keep a generator's output off the terminal at overlapping
+        # times (A in, B in, A out, B out): fd 1 must still be the process's stdout after.
+        import threading
+
+        from picklecost import workers
+
+        before = os.fstat(1)
+        code = ("import time\nfrom picklecost.util import captured_output\ntime.sleep(%r)\n"
+                "with captured_output():\n    time.sleep(%r)\n")
+        subs = [workers.Subinterpreter("isolated") for _ in range(2)]
+        errors = []
+        try:
+            threads = [threading.Thread(target=lambda s=s, c=c: errors.append(s.run(c)))
+                       for s, c in zip(subs, (code % (0.0, 0.2), code % (0.05, 0.3)))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            for s in subs:
+                s.close()
+        self.assertEqual(errors, [None, None])
+        after = os.fstat(1)
+        self.assertEqual((after.st_dev, after.st_ino), (before.st_dev, before.st_ino))

@@ -69,6 +69,15 @@ _JOB_SOURCE = r'''
 import os, pickle, sys, time
 
 def _pc_job(workload, payload, workdir):
+    if workload == "reload":  # the worker loads the site itself; pages by their keys
+        spec, keys = payload
+        from picklecost import generators
+        os.makedirs(workdir, exist_ok=True)
+        loaded = generators.load(spec["root"], spec["stage"], spec["loader"], workdir,
+                                 spec["generator"])
+        renderer = loaded.adapter.renderer(loaded.site, os.path.join(workdir, "render"))
+        by_key = {loaded.adapter.page_key(p): p for p in loaded.pages}
+        return (lambda i: renderer.render(by_key[keys[i]])), renderer.close
     if workload == "render":
         adapter, site, pages = payload
         renderer = adapter.renderer(site, workdir)
@@ -139,6 +148,8 @@ def _pc_sub_run(workload, workdir, indices):
     payload = pickle.loads(data)
     loaded = time.perf_counter_ns()
     work, close = _pc_job(workload, payload, workdir)
+    if workload == "reload":  # its payload out is the load
+        loaded = time.perf_counter_ns()
     out = {}
     render_ns = 0
     for i in indices:
@@ -186,6 +197,7 @@ class Workload:
         self.sub_reason = None  # why isolated sub-interpreters cannot run it (None: they can)
         self.cut = False  # the time limit passed before it could be set up
         self.what_if = []  # modules stubbed in its sub-interpreter workers (--what-if stubs)
+        self.reload = None  # with a what-if: each worker loads the site itself from this spec
         self.equivalence = None  # with a what-if: its pages against the main interpreter's
 
     def payload(self, indices):
@@ -226,6 +238,11 @@ class RenderWorkload(Workload):
     def payload(self, indices):
         # The same bytes for every worker, but dumped again for each: what shipping costs.
         return pickle.dumps((self.adapter, self.site, self.pages), 5)
+
+    def reload_payload(self, indices):
+        """For a worker that loads the site itself: the site's spec and its pages' keys."""
+        return pickle.dumps((self.reload, {i: self.adapter.page_key(self.pages[i])
+                                           for i in indices}), 5)
 
     def close(self):
         if self.renderer is not None:
@@ -300,7 +317,7 @@ def _run_row(workload, strategy, workers):
             "ship_out_seconds": 0.0, "render_seconds": 0.0, "ship_back_seconds": 0.0,
             "payload_bytes": 0, "result_bytes": 0, "peak_memory_bytes": None,
             "memory_kind": None, "pages": 0, "failures": [], "what_if": [], "stub_uses": [],
-            "different_pages": None}
+            "different_pages": None, "reload": False}
 
 
 def _finish(row, per_worker, wall_ns):
@@ -365,6 +382,9 @@ def run_thread(workload, indices, workers, timeout):
 def run_subinterpreter(workload, indices, workers, timeout, workdir):
     row = _run_row(workload, "subinterpreter", workers)
     row["what_if"] = list(workload.what_if)
+    row["reload"] = workload.reload is not None
+    job = "reload" if row["reload"] else workload.name
+    payload = workload.reload_payload if row["reload"] else workload.payload
     per = [{} for _ in range(workers)]
     errors = []
     subs = [None] * workers
@@ -380,11 +400,11 @@ def run_subinterpreter(workload, indices, workers, timeout, workdir):
                         raise RuntimeError("import %s: %s" % (name, error))
                 per[k]["startup"] = _now() - t_start
                 t_out = _now()
-                data = workload.payload(chunk)
+                data = payload(chunk)
                 per[k]["payload_bytes"] = len(data)
                 sub.put(data)
                 error = sub.run("_pc_sub_run(%r, %r, %r)" % (
-                    workload.name, os.path.join(workdir, "sub-%d-%d" % (workers, k)), list(chunk)))
+                    job, os.path.join(workdir, "sub-%d-%d" % (workers, k)), list(chunk)))
                 if error:
                     raise RuntimeError(error)
                 blob = sub.get()
@@ -697,7 +717,7 @@ def _choose(pages, n_pages, budget, workload, counts, strategies, strata=None):
 def run(adapter, site, pages, workdir, workers=None, max_workers=None, n_pages=None,
         budget=None, timeout=DEFAULT_TIMEOUT, strategies=STRATEGIES, workloads=WORKLOADS,
         progress=None, limit=None, memory_workers=None, memory_note=None,
-        limit_of=("scale", "--scale-limit"), page_limit=None, what_if=None):
+        limit_of=("scale", "--scale-limit"), page_limit=None, what_if=None, reload=None):
     """The whole experiment; see the module docstring. `progress(text)` is told what runs.
     Within `limit` seconds (None: none), checked between steps and runs: a run not started
     once it has passed is reported as not run, and `result["limit"]` says how many were made
@@ -705,7 +725,8 @@ def run(adapter, site, pages, workdir, workers=None, max_workers=None, n_pages=N
     (each worker holding a copy of the site) use at most `memory_workers` workers (None: no
     cap); `memory_note` says why. `page_limit`: seconds each page rendered in a main thread
     may take (None: no limit). `what_if` ("stubs" or None): see `WHAT_IFS`; nothing is
-    stubbed without it."""
+    stubbed without it. `reload` {"root", "stage", "loader", "generator"}: how a what-if's
+    workers load the site themselves where it does not pickle."""
     if what_if is not None and what_if not in WHAT_IFS:
         raise ValueError("unknown what-if %r" % (what_if,))
     say = progress or (lambda text: None)
@@ -720,7 +741,7 @@ def run(adapter, site, pages, workdir, workers=None, max_workers=None, n_pages=N
         render.page_limit = page_limit
     try:
         support = _Support()
-        _trace_render_modules(render, support, result, what_if)
+        _trace_render_modules(render, support, result, what_if, reload, workdir)
         if not clock.passed("warming up"):
             _warm_up(render, pages, say)
         indices = _pages_to_render(adapter, pages, n_pages, budget, render, counts, strategies)
@@ -898,7 +919,7 @@ def _page_label(adapter, pages, i):
     return name + " (virtual)" if _page_virtual(adapter, pages, i) else name
 
 
-def _trace_render_modules(render, support, result, what_if=None):
+def _trace_render_modules(render, support, result, what_if=None, reload=None, workdir=None):
     """The blocked chain of the render workload's modules (what a sub-interpreter worker of the
     generator would import), with every blocker past it; the first one is why sub-interpreters
     cannot render, unless `what_if` is "stubs": then they render with every blocker stubbed."""
@@ -914,12 +935,14 @@ def _trace_render_modules(render, support, result, what_if=None):
         render.sub_reason = "%s cannot be imported in an isolated sub-interpreter: %s (%s)" % (
             first["module"], " → ".join(first["chain"]), first["error"])
         if what_if == "stubs":
-            _stub_render(render, result)
+            _stub_render(render, result, reload, workdir)
 
 
-def _stub_render(render, result):
+def _stub_render(render, result, reload=None, workdir=None):
     """`--what-if stubs`: the render workload's sub-interpreter workers get every module the
-    render modules' blockers needed stubbed, when with them every render module loads."""
+    render modules' blockers needed stubbed, when with them every render module loads. Where
+    the site does not pickle and `reload` (root, stage, loader, generator) is given, each
+    worker loads the site itself: with the blockers of that load stubbed too."""
     blocked = [b for b in result["blocked"] if b.get("workload") == "render"]
     stuck = [b for b in blocked if not b.get("loads_with_stubs")]
     if stuck:
@@ -929,6 +952,17 @@ def _stub_render(render, result):
     names = []
     for b in blocked:
         names.extend(s for s in b["stubs"] if s not in names)
+    if render.ship_reason and reload:
+        found = stubs.load_blocked(reload, os.path.join(workdir, "load-probe"), names)
+        if found is not None:
+            found["workload"] = "render"
+            result["blocked"].append(found)
+            if not found["loads_with_stubs"]:
+                render.sub_reason += ("; what-if: each worker loading the site does not work "
+                                      "with stubs either (%s)" % found["stopped"])
+                return
+            names.extend(s for s in found["stubs"] if s not in names)
+        render.reload = reload
     render.what_if = result["what_if"] = names
     render.sub_reason = None
 
@@ -1007,7 +1041,7 @@ def _run_workload(workload, runs, result, say):
     say("%s: sequential baseline again" % workload.name)
     later = {} if workload.what_if else None
     last, _ = sequential(workload, runs.indices, later)
-    if workload.equivalence is not None:
+    if workload.equivalence is not None and workload.equivalence.compared:
         result["equivalence"] = workload.equivalence.settle(later)
     baseline = (first + last) / 2
     result["baselines"].append({"workload": workload.name, "first_seconds": first,
@@ -1044,7 +1078,9 @@ def _why_not(workload, strategy, support):
     """Why `strategy` cannot run `workload` here (None: it can)."""
     shipping = workload.ship_reason and "payload not shippable: " + workload.ship_reason
     if strategy == "subinterpreter":
-        return support.sub_reason if not support.sub_ok else workload.sub_reason or shipping
+        if not support.sub_ok:
+            return support.sub_reason
+        return workload.sub_reason or (None if workload.reload else shipping)
     if strategy == "process":
         return shipping
     if strategy == "forkserver":

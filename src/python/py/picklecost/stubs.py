@@ -16,6 +16,7 @@ Nothing here stubs anything in the main interpreter or in a measured run.
 """
 
 import json
+import os
 import sys
 
 from . import workers
@@ -58,10 +59,10 @@ def _pc_traced_import(name, globals=None, locals=None, fromlist=(), level=0):
         _pc_stack.pop()
 
 
-def _pc_trace(target):
+def _pc_trace(target, code=None):
     builtins.__import__ = _pc_traced_import
     try:
-        exec("import " + target, {"__name__": "__pc_trace__"})
+        exec(code or "import " + target, {"__name__": "__pc_trace__"})
         return None
     except BaseException as exc:
         error = exc
@@ -98,8 +99,22 @@ def _pc_trace(target):
     refusing = getattr(error, "name", None)
     if refusing and chain[-1] != refusing and refusing not in chain:
         chain.append(refusing)
+    # The extension that refused, as its message names it (`from . import _imaging` in PIL
+    # raises with the name "PIL"), and each module once in a row.
+    named = _pc_refused_name(str(error))
+    if named and named not in chain:
+        chain.append(named)
+    chain = [m for i, m in enumerate(chain) if i == 0 or chain[i - 1] != m]
     return {"module": target, "chain": chain, "error": _pc_describe(error),
             "refusal": _pc_refusal(error)}
+
+
+def _pc_refused_name(message):
+    """X of "module X does not support loading in subinterpreters" (None: another message)."""
+    words = message.split()
+    if len(words) >= 3 and words[0] == "module" and "does not support loading" in message:
+        return words[1] if all(p.isidentifier() for p in words[1].split(".")) else None
+    return None
 
 
 def _pc_refusal(error):
@@ -220,14 +235,15 @@ def stub_for(chain, target):
     return refusing
 
 
-def _attempt(name, stubs):
-    """One fresh isolated sub-interpreter with `stubs` installed: (trace or None, stub uses)."""
+def _attempt(name, stubs, code=None):
+    """One fresh isolated sub-interpreter with `stubs` installed, importing `name` (or running
+    `code`, traced under that name): (trace or None, stub uses)."""
     sub = workers.Subinterpreter("isolated", TRACE_SOURCE + STUB_SOURCE, workers.package_sources())
     try:
         error = sub.run("_pc_install_stubs(%r)" % (list(stubs),))
         if error:
             raise RuntimeError("cannot install stubs: " + error)
-        error = sub.run("_pc_put(_PC_OUT, json.dumps(_pc_trace(%r)))" % name)
+        error = sub.run("_pc_put(_PC_OUT, json.dumps(_pc_trace(%r, %r)))" % (name, code))
         if error:
             return {"module": name, "chain": [name], "error": error, "refusal": False}, []
         found = json.loads(sub.get())
@@ -238,17 +254,19 @@ def _attempt(name, stubs):
         sub.close()
 
 
-def blockers(module, limit=STUB_LIMIT):
+def blockers(module, limit=STUB_LIMIT, code=None, stubbed=()):
     """Every module that refuses to load `module` in an isolated sub-interpreter, each stubbed
     in turn: {"module", "loads" (with the stubs), "first" (the first attempt's trace, None when
     it loaded), "blockers" [{"module", "chain", "error", "stub"}], "stubs", "stub_uses"
     [{"name", "gets", "calls"}] (during the import that went furthest), "stopped" (why it
-    stopped short of loading, else None)}."""
+    stopped short of loading, else None)}. With `code`, that code is run instead of the import
+    (traced under the name `module`); `stubbed`: modules stubbed from the start (not counted
+    in "stubs")."""
     name = workers.module_names([module])[0]
     out = {"module": name, "loads": False, "first": None, "blockers": [], "stubs": [],
            "stub_uses": [], "stopped": None}
     while True:
-        found, uses = _attempt(name, out["stubs"])
+        found, uses = _attempt(name, list(stubbed) + out["stubs"], code)
         out["stub_uses"] = uses
         if out["first"] is None and found is not None:
             out["first"] = found
@@ -259,7 +277,7 @@ def blockers(module, limit=STUB_LIMIT):
             out["stopped"] = "not a refusal to load: %s" % found["error"]
             return out
         stub = stub_for(found["chain"], name)
-        if stub in out["stubs"] or stub == name:
+        if stub in out["stubs"] or stub in stubbed or stub == name:
             out["stopped"] = "%s still refuses with %s stubbed" % (found["chain"][-1], stub)
             return out
         if len(out["stubs"]) >= limit:
@@ -297,3 +315,31 @@ def blocked_chain(module, limit=STUB_LIMIT):
             "hint": hint(chain), "blockers": found["blockers"], "stubs": found["stubs"],
             "stub_uses": found["stub_uses"], "loads_with_stubs": found["loads"],
             "stopped": found["stopped"]}
+
+
+# What a worker that loads the site itself runs (`scale`'s reload payload), traced for its
+# blockers under this name: the load, the renderer, one page.
+LOAD_ENTRY = "picklecost.generators.load"
+LOAD_SOURCE = """
+from picklecost import generators
+_pc_loaded = generators.load(%(root)r, %(stage)r, %(loader)r, %(workdir)r, %(generator)r)
+_pc_renderer = _pc_loaded.adapter.renderer(_pc_loaded.site, %(workdir)r + "/render")
+_pc_renderer.render(_pc_loaded.pages[0])
+_pc_renderer.close()
+"""
+
+
+def load_blocked(spec, workdir, stubbed, limit=STUB_LIMIT):
+    """`blocked_chain` of a worker loading the site itself (`spec`: root, stage, loader,
+    generator) and rendering a page, with `stubbed` stubbed from the start (None: it runs)."""
+    os.makedirs(workdir, exist_ok=True)
+    code = LOAD_SOURCE % dict(spec, workdir=workdir)
+    found = blockers(LOAD_ENTRY, limit, code, stubbed)
+    first = found["first"]
+    if first is None:
+        return None
+    return {"module": LOAD_ENTRY, "chain": first["chain"], "error": first["error"],
+            "hint": hint(first["chain"]), "blockers": found["blockers"], "stubs": found["stubs"],
+            "stub_uses": found["stub_uses"], "loads_with_stubs": found["loads"],
+            "stopped": found["stopped"]}
+

@@ -26,10 +26,17 @@ exec(DESCRIBE_SOURCE)
 def captured_output():
     """Keep a generator's own chatter (Bengal logs to stdout) off the tool's terminal.
 
-    Python-level streams are swapped, and fd 1 too, for writers that cached the real stdout.
+    Python-level streams are swapped, and fd 1 too, for writers that cached the real stdout;
+    not fd 1 in a sub-interpreter worker (`sys._pc_subinterpreter`, set by its bootstrap): fd 1
+    is the process's, which several workers would swap and restore at once, leaving it on
+    /dev/null for good, and its streams went to a buffer before anything was imported there.
     """
     buffer = io.StringIO()
     sys.stdout.flush()
+    if getattr(sys, "_pc_subinterpreter", False):
+        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+            yield buffer
+        return
     saved_fd = os.dup(1)
     sink = open(os.devnull, "w")
     os.dup2(sink.fileno(), 1)

@@ -436,7 +436,8 @@ class Subinterpreter:
         # Python-level output (warnings the payload's imports emit: requests' on Sphinx) stays
         # off the tool's terminal, as in process workers; the interpreter shares our fds.
         prelude = ("import sys, io\nsys.path[:] = %r\nsys.dont_write_bytecode = %r\n"
-                   "sys.stdout = sys.stderr = io.StringIO()\n_PC_IN, _PC_OUT = %d, %d\n" % (
+                   "sys.stdout = sys.stderr = io.StringIO()\nsys._pc_subinterpreter = True\n"
+                   "_PC_IN, _PC_OUT = %d, %d\n" % (
                        list(sys.path), bool(sys.dont_write_bytecode), self.inq, self.outq))
         error = self.run("\n".join((prelude, DESCRIBE, queue_source(), source)))
         if error:
