@@ -93,12 +93,16 @@ fn shares_divide_the_render_total_of_a_skewed_site_and_name_its_heavy_pages() {
         "mean {} vs p50 {p50}: not skewed?",
         total / pages
     );
-    // The two heavy pages are named first, and they make about half of the render time.
+    // The heavy pages are named first, slowest first until half of the sampled render time:
+    // both of them (each about 42% of it), or one alone where the machine's load slowed it
+    // past half.
     let dominant = render["dominant"].as_array().unwrap();
     let named: Vec<&str> = dominant.iter().map(|d| d["page"].as_str().unwrap()).collect();
+    let heavy = named.iter().take_while(|n| n.starts_with("content/heavy-")).count();
+    let first_share = dominant[0]["share"].as_f64().unwrap();
     assert!(
-        named.len() >= 2 && named[..2].iter().all(|n| n.starts_with("content/heavy-")),
-        "{named:?}"
+        heavy >= 2 || (heavy == 1 && first_share > 0.5),
+        "{named:?} {dominant:?}"
     );
     let shares: f64 = dominant.iter().map(|d| d["share"].as_f64().unwrap()).sum();
     assert!(shares > 0.5 && shares <= 1.0, "{dominant:?}");
