@@ -28,6 +28,8 @@ pub struct TemplateReads {
     #[serde(default)]
     pub page_fields: Vec<FieldCount>,
     #[serde(default)]
+    pub page_calls: Vec<FieldCount>,
+    #[serde(default)]
     pub page_paths: Vec<PathCount>,
     #[serde(default)]
     pub site_paths: Vec<PathCount>,
@@ -68,6 +70,9 @@ pub struct ReadSet {
     pub failed: Vec<TraceFailure>,
     #[serde(default)]
     pub page_fields: Vec<FieldCount>,
+    /// Page methods the render only called (`page.extract_links()`): its actions on the page.
+    #[serde(default)]
+    pub page_calls: Vec<FieldCount>,
     #[serde(default)]
     pub page_paths: Vec<PathCount>,
     #[serde(default)]
@@ -123,4 +128,49 @@ pub struct Proof {
     pub identical: u64,
     #[serde(default)]
     pub different: Vec<TraceDifference>,
+}
+
+/// The page fields `page_read` carries beside the heuristic suggestion's and the generator's own
+/// payload's (Bengal 0.5's `PageView`): what is in one and not the other.
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
+pub struct ReadComparison {
+    /// `page_read`'s fields (the page fields the renders read).
+    pub read: Vec<String>,
+    /// None: no suggestion was made.
+    pub suggested: Option<Vec<String>>,
+    /// None: the generator has no payload of its own.
+    pub generator: Option<Vec<String>>,
+    pub read_not_suggested: Vec<String>,
+    pub suggested_not_read: Vec<String>,
+    pub read_not_generator: Vec<String>,
+    pub generator_not_read: Vec<String>,
+}
+
+impl ReadComparison {
+    pub fn of(rs: &ReadSet, suggested: Option<&[String]>, generator: Option<Vec<String>>) -> Self {
+        let read: Vec<String> = rs.page_fields.iter().map(|f| f.field.clone()).collect();
+        let minus = |a: &[String], b: &[String]| -> Vec<String> {
+            a.iter().filter(|x| !b.contains(x)).cloned().collect()
+        };
+        let suggested = suggested.map(<[String]>::to_vec);
+        let s = suggested.clone().unwrap_or_default();
+        let g = generator.clone().unwrap_or_default();
+        Self {
+            read_not_suggested: if suggested.is_some() {
+                minus(&read, &s)
+            } else {
+                Vec::new()
+            },
+            suggested_not_read: minus(&s, &read),
+            read_not_generator: if generator.is_some() {
+                minus(&read, &g)
+            } else {
+                Vec::new()
+            },
+            generator_not_read: minus(&g, &read),
+            read,
+            suggested,
+            generator,
+        }
+    }
 }

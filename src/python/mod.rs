@@ -33,6 +33,11 @@ const SOURCES: &[(&str, &str, bool)] = &[
         include_str!("py/picklecost/readset.py"),
         false,
     ),
+    (
+        "picklecost.readtrace",
+        include_str!("py/picklecost/readtrace.py"),
+        false,
+    ),
     ("picklecost.walk", include_str!("py/picklecost/walk.py"), false),
     (
         "picklecost.attribution",
@@ -113,6 +118,7 @@ pub enum Module {
     Transports,
     Streams,
     Scale,
+    Readtrace,
 }
 
 impl Module {
@@ -126,6 +132,7 @@ impl Module {
             Module::Transports => "picklecost.transports",
             Module::Streams => "picklecost.streams",
             Module::Scale => "picklecost.scale",
+            Module::Readtrace => "picklecost.readtrace",
         }
     }
 }

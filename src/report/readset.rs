@@ -1,7 +1,9 @@
 //! report.md's "What rendering reads" section: the read set per template, and the proof (or why
 //! there is none).
+use crate::model::PayloadKind;
 use crate::model::readset::{PathCount, ReadSet, TemplateReads};
 use crate::model::results::Results;
+use crate::units::{bytes, nanos};
 use std::fmt::Write;
 
 /// Paths listed per template and kind before "… and N more".
@@ -9,17 +11,22 @@ const MOST_PATHS: usize = 25;
 
 pub(crate) fn section(md: &mut String, r: &Results) {
     let Some(rs) = &r.read_set else {
+        if let Some(note) = &r.read_set_note {
+            let _ = writeln!(md, "## What rendering reads\n\nNot traced: {note}\n");
+        }
         return;
     };
     md.push_str("## What rendering reads\n\n");
     let _ = writeln!(
         md,
-        "Each sampled page rendered once more after its timed render, untimed, with the page \
-         (and the template context's `site`) behind a recording proxy: every attribute, key, item \
-         and call read through it, and through what it hands out, is a path below. \
-         {}\n",
+        "The render-cost probe's sampled pages rendered in a forked copy of the tool (before the \
+         payloads were measured, which the renders leave untouched), each rendered once more after \
+         its timed render with the page, and the site wherever the renderer holds it, behind a \
+         recording proxy: every attribute, key, item and call read through them, and through what \
+         they hand out, is a path below. {}\n",
         rs.line()
     );
+    comparison(md, r);
     tracing_check(md, rs);
     if !rs.produced.is_empty() {
         let _ = writeln!(
@@ -42,6 +49,64 @@ pub(crate) fn section(md: &mut String, r: &Results) {
             None => format!("none — {}", r.proof_note.as_deref().unwrap_or("not made")),
         }
     );
+}
+
+/// `page_read` (+ `site_read` once per worker) beside the suggestion and the generator's payload.
+fn comparison(md: &mut String, r: &Results) {
+    let Some(c) = &r.read_comparison else {
+        return;
+    };
+    let cost = |kind: PayloadKind| {
+        let p = r.payloads.iter().find(|p| p.name == kind);
+        (
+            p.and_then(|p| p.bytes.as_ref())
+                .map_or("–".into(), |b| bytes(b.median)),
+            p.filter(|p| p.roundtrip_ns.samples > 0)
+                .map_or("–".into(), |p| nanos(p.roundtrip_ns.p50)),
+        )
+    };
+    let list = |names: &[String]| {
+        if names.is_empty() {
+            "–".to_string()
+        } else {
+            ticked(names.iter().map(String::as_str))
+        }
+    };
+    md.push_str(
+        "`page_read` is the page data the renders read, per page; `site_read` what they read from \
+         the site, once per worker. Beside the heuristic suggestion and the generator's own payload:\n\n\
+         | payload | fields | not in `page_read` | in `page_read`, not here | size p50 | round trip p50 |\n\
+         |---|---|---|---|---:|---:|\n",
+    );
+    let (size, trip) = cost(PayloadKind::PageRead);
+    let _ = writeln!(md, "| `page_read` | {} | | | {size} | {trip} |", c.read.len());
+    let (size, trip) = cost(PayloadKind::SiteRead);
+    let _ = writeln!(md, "| `site_read` (once per worker) | – | | | {size} | {trip} |");
+    for (kind, fields, not_read, read_not) in [
+        (
+            PayloadKind::PageSuggested,
+            &c.suggested,
+            &c.suggested_not_read,
+            &c.read_not_suggested,
+        ),
+        (
+            PayloadKind::PageGenerator,
+            &c.generator,
+            &c.generator_not_read,
+            &c.read_not_generator,
+        ),
+    ] {
+        let Some(fields) = fields else { continue };
+        let (size, trip) = cost(kind);
+        let _ = writeln!(
+            md,
+            "| `{kind}` | {} | {} | {} | {size} | {trip} |",
+            fields.len(),
+            list(not_read),
+            list(read_not)
+        );
+    }
+    md.push('\n');
 }
 
 fn tracing_check(md: &mut String, rs: &ReadSet) {
@@ -80,6 +145,14 @@ fn template(md: &mut String, t: &TemplateReads) {
             fields.join(", ")
         }
     );
+    if !t.page_calls.is_empty() {
+        let calls: Vec<String> = t
+            .page_calls
+            .iter()
+            .map(|f| format!("`{}()` ×{}", f.field, f.count))
+            .collect();
+        let _ = writeln!(md, "- page methods called: {}", calls.join(", "));
+    }
     paths(md, "paths into the page", &t.page_paths);
     paths(md, "site-wide (once per worker)", &t.site_paths);
     paths(md, "other pages' data", &t.other_pages);

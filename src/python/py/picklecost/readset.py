@@ -18,6 +18,7 @@ marked `varies`: it is read from the site but is not the same for every page.
 """
 
 import collections
+import contextlib
 import datetime
 import decimal
 import pathlib
@@ -27,6 +28,10 @@ SCALARS = (str, bytes, int, float, complex, bool, type(None), datetime.date, dat
            datetime.timedelta, decimal.Decimal, pathlib.PurePath, range)
 
 PAGE, SITE, OTHER = "page", "site", "other"
+
+#: Whether an adapter's render-cost probe traces its renders (set in the forked child of
+#: `readtrace.in_fork` only: the tool's own probe does not).
+TRACING = False
 
 
 def _value_key(value):
@@ -47,7 +52,7 @@ class Trace:
         self.current = None
         self.written = set()
         self.reads = collections.Counter()  # (kind, path) -> count, for the current page
-        self.values = {}  # (kind, path) -> value key, for the current page
+        self.values = {}  # site path -> the keys of the values read there, for the current page
         self.templates = {}  # template -> {"pages": n, "reads": Counter, "produced": set}
         self.site_values = collections.defaultdict(set)  # site path -> value keys seen
         self.template = None
@@ -57,7 +62,7 @@ class Trace:
     def record(self, kind, path, value):
         self.reads[(kind, path)] += 1
         if kind == SITE and isinstance(value, SCALARS):
-            self.values[path] = _value_key(value)
+            self.values.setdefault(path, []).append(_value_key(value))
 
     def wrap(self, value, kind, path):
         """`value` as handed to the renderer: recorded under `path`, re-rooted at the site or
@@ -110,8 +115,8 @@ class Trace:
         entry["pages"] += 1
         entry["reads"].update(self.reads)
         entry["produced"].update(self.written)
-        for path, key in self.values.items():
-            self.site_values[path].add(key)
+        for path, keys in self.values.items():
+            self.site_values[path].add(hash(tuple(keys)))  # every value read, in order
 
     # --- the read set -------------------------------------------------------------------------
 
@@ -173,7 +178,15 @@ def _classified(reads, site_values):
             for p, c in sorted(_leaves(by_kind[SITE]).items())]
     other = [{"path": p, "count": c} for p, c in sorted(_leaves(by_kind[OTHER]).items())]
     page_paths = collections.Counter({p: c for (k, p), c in reads.items() if k == PAGE})
+    # A field only ever called (`page.extract_links()`) is an action of the renderer on the
+    # page, not data it reads from it.
+    called = {name for name in fields
+              if all(p.startswith("page.%s(" % name) for p in page_paths
+                     if _field(p) == name and p != "page." + name)
+              and any(p.startswith("page.%s(" % name) for p in page_paths)}
+    calls = {name: fields.pop(name) for name in sorted(called)}
     return {"page_fields": [{"field": f, "count": c} for f, c in sorted(fields.items())],
+            "page_calls": [{"field": f, "count": c} for f, c in calls.items()],
             "page_paths": [{"path": p, "count": c} for p, c in
                            sorted(_leaves(page_paths).items()) if p != "page"],
             "site_paths": site, "other_pages": other}
@@ -181,6 +194,60 @@ def _classified(reads, site_values):
 
 def _key(key):
     return "[%r]" % (key,) if isinstance(key, (str, int, float, bool, type(None))) else "[?]"
+
+
+def _arguments(args, kwargs):
+    """A call's arguments as the path spells them: short scalars by value, others as `?`."""
+    def one(value):
+        if isinstance(value, (str, int, float, bool, type(None))) and len(repr(value)) <= 40:
+            return repr(value)
+        return "?"
+
+    words = [one(a) for a in args] + ["%s=%s" % (k, one(v)) for k, v in kwargs.items()]
+    return "(%s)" % ", ".join(words)
+
+
+@contextlib.contextmanager
+def site_swapped(trace, objects=(), namespaces=()):
+    """While the body runs, the site (and its `config`) as the trace's proxies wherever the
+    renderer holds them itself rather than through the page: `site`/`config` attributes of
+    `objects` that are the site or its config, entries of `namespaces` (dicts: a template
+    engine's globals, filters, tests) that are, and closure cells of the functions in those
+    namespaces that hold either. Everything is put back afterwards."""
+    site = trace.site
+    config = getattr(site, "config", None)
+    real = {id(site): site}
+    if isinstance(config, dict):
+        real[id(config)] = config
+    proxies = {id(site): trace.wrap(site, SITE, "site")}
+    if isinstance(config, dict):
+        proxies[id(config)] = TracedDict(trace, SITE, "site.config", config)
+    undo = []
+    for obj in objects:
+        for name in ("site", "config"):
+            value = getattr(obj, name, None)
+            if value is not None and id(value) in real and value is real[id(value)]:
+                setattr(obj, name, proxies[id(value)])
+                undo.append(lambda o=obj, n=name, v=value: setattr(o, n, v))
+    for space in namespaces:
+        for key, value in list(space.items()):
+            if id(value) in real and value is real[id(value)]:
+                space[key] = proxies[id(value)]
+                undo.append(lambda s=space, k=key, v=value: s.__setitem__(k, v))
+                continue
+            for cell in getattr(value, "__closure__", None) or ():
+                try:
+                    held = cell.cell_contents
+                except ValueError:  # an empty cell
+                    continue
+                if id(held) in real and held is real[id(held)]:
+                    cell.cell_contents = proxies[id(held)]
+                    undo.append(lambda c=cell, v=held: setattr(c, "cell_contents", v))
+    try:
+        yield
+    finally:
+        for step in reversed(undo):
+            step()
 
 
 def _unwrap(value):
@@ -252,7 +319,7 @@ class Proxy:
         trace, kind, path, target = Proxy._pc(self)
         args = [_unwrap(a) for a in args]
         kwargs = {k: _unwrap(v) for k, v in kwargs.items()}
-        return trace.wrap(target(*args, **kwargs), kind, path + "()")
+        return trace.wrap(target(*args, **kwargs), kind, path + _arguments(args, kwargs))
 
     def __eq__(self, other):
         return Proxy._pc(self)[3] == _unwrap(other)

@@ -495,15 +495,20 @@ def _prepare_and_render(site, chosen, output_root, original_output, result, erro
             continue
         result["render_ns"].append(time.perf_counter_ns() - start)
         result["render_pages"].append(page)  # named by the adapter (`render_cost`)
-    result["read_set"] = _trace_reads(site, pipeline, result["render_pages"], before)
+    if readset.TRACING:
+        try:
+            result["read_set"] = _trace_reads(site, pipeline, result["render_pages"], before)
+        except Exception as exc:  # noqa: BLE001 - a renderer this adapter cannot trace
+            result["read_set_error"] = "tracing the renders failed: %s" % describe(exc)
     return stats
 
 
 def _trace_reads(site, pipeline, pages, before):
     """The read set (`readset.Trace`) of `pages`, each rendered once more, untimed, through
-    the same pipeline with the page behind a recording proxy and the template context's `site`
-    and `config` too, from its attributes as they were before its timed render; each traced
-    HTML compared with the timed render's (`readset.traced_renders`)."""
+    the same pipeline from its attributes as they were before its timed render, with the page
+    behind a recording proxy and the site wherever the pipeline, its renderer, the template
+    engine, the template context and the template functions hold it (`readset.site_swapped`);
+    each traced HTML compared with the timed render's (`readset.traced_renders`)."""
     engine = pipeline.renderer.template_engine
     trace = readset.Trace(site, site.pages)
     original = engine.render
@@ -511,14 +516,19 @@ def _trace_reads(site, pipeline, pages, before):
     def render(template_name, context):
         trace.template = template_name
         if trace.current is not None:
-            context["site"] = trace.wrap(site, readset.SITE, "site")
-            context["config"] = trace.wrap(site.config, readset.SITE, "site.config")
+            context["site"] = engine.site  # the trace's proxy, while swapped
+            context["config"] = engine.env.globals.get("config", site.config)
         return original(template_name, context)
+
+    env = getattr(engine, "env", None)
+    spaces = [getattr(env, name, None) for name in ("globals", "filters", "tests")]
+    holders = [pipeline, pipeline.renderer, engine]
 
     def traced(page):
         page.__dict__.clear()
         page.__dict__.update(before[id(page)])
-        with limits.time_limit(limits.PAGE_SECONDS.get(), "the traced render (--page-limit)"):
+        with limits.time_limit(limits.PAGE_SECONDS.get(), "the traced render (--page-limit)"), \
+                readset.site_swapped(trace, holders, [s for s in spaces if isinstance(s, dict)]):
             trace.render(page, pipeline.process_page)
         return page.rendered_html
 

@@ -145,7 +145,9 @@ class Custom(Adapter):
                 method="`%s.render(page)` of the --loader module per page, its HTML written "
                        "under the work directory; sequential; timed after an untimed warm-up "
                        "render of the first page" % self.module_name)
-            result["read_set"] = self._trace_reads(site, pages, chosen, render, workdir, number)
+            if readset.TRACING:
+                result["read_set"] = self._trace_reads(site, pages, chosen, render, workdir,
+                                                       number)
         return result
 
     def _trace_reads(self, site, pages, chosen, render, workdir, number):
