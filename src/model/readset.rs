@@ -83,6 +83,15 @@ pub struct ReadSet {
     pub produced: Vec<String>,
     #[serde(default)]
     pub templates: Vec<TemplateReads>,
+    /// Where a page holds the site (`page._site`): a stand-in page holds the site's there.
+    #[serde(default)]
+    pub site_refs: Vec<String>,
+    /// The proof, as the tracing process made it (results.json has it as `proof`).
+    #[serde(default, skip_serializing)]
+    pub proof: Option<Proof>,
+    /// Why the tracing process made no proof.
+    #[serde(default, skip_serializing)]
+    pub proof_error: Option<String>,
 }
 
 impl ReadSet {
@@ -121,13 +130,41 @@ fn listed(names: &[&str], most: usize) -> String {
     out
 }
 
-/// Rendering sampled pages from the read set alone, in a worker: how many gave the real HTML.
+/// Rendering the sampled pages from the read set alone (stand-ins holding only the traced data,
+/// in the tracing process): how many gave the real HTML, the others with their first differing
+/// line or their error, and the paths the fixpoint added (reads the trace missed).
 #[derive(Serialize, Deserialize, Debug, Clone, Default)]
 pub struct Proof {
     pub pages: u64,
     pub identical: u64,
     #[serde(default)]
     pub different: Vec<TraceDifference>,
+    #[serde(default)]
+    pub failed: Vec<TraceFailure>,
+    #[serde(default)]
+    pub added: Vec<String>,
+    #[serde(default)]
+    pub rounds: u64,
+}
+
+impl Proof {
+    /// "renders identically …: N of M page(s)" and what went otherwise.
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "renders identically from the read set alone: {} of {} page(s)",
+            self.identical, self.pages
+        );
+        if !self.failed.is_empty() {
+            line.push_str(&format!("; {} failed", self.failed.len()));
+        }
+        if !self.different.is_empty() {
+            line.push_str(&format!("; {} differ", self.different.len()));
+        }
+        if !self.added.is_empty() {
+            line.push_str(&format!("; {} path(s) added by the fixpoint", self.added.len()));
+        }
+        line
+    }
 }
 
 /// The page fields `page_read` carries beside the heuristic suggestion's and the generator's own

@@ -34,6 +34,11 @@ const SOURCES: &[(&str, &str, bool)] = &[
         false,
     ),
     (
+        "picklecost.readproof",
+        include_str!("py/picklecost/readproof.py"),
+        false,
+    ),
+    (
         "picklecost.readtrace",
         include_str!("py/picklecost/readtrace.py"),
         false,

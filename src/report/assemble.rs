@@ -126,11 +126,11 @@ pub fn results(p: Produced) -> Results {
             .filter(|o| !o.render_hist.is_empty())
             .map(|o| LatencySummary::of(&o.render_hist)),
         render: t.map(|o| render_json(o, p.site.pages.len())),
-        proof_note: Some(proof_note(p.traced.read_set.as_ref())),
+        proof_note: proof_note(p.traced.read_set.as_ref()),
+        proof: p.traced.read_set.as_ref().and_then(|rs| rs.proof.clone()),
         read_set: p.traced.read_set,
         read_set_note: p.traced.note,
         read_comparison: p.read_comparison,
-        proof: None,
         verdicts: p.verdicts,
         thresholds: settings.transports.as_ref().map(|t| t.thresholds),
         verdict,
@@ -339,12 +339,13 @@ fn payload_json(
     }
 }
 
-/// Why results.json has no proof.
-fn proof_note(read_set: Option<&crate::model::readset::ReadSet>) -> String {
+/// Why results.json has no proof (None when it has one).
+fn proof_note(read_set: Option<&crate::model::readset::ReadSet>) -> Option<String> {
     match read_set {
-        None => "no read set (read_set_note says why)".into(),
-        Some(_) => "not made: rendering from the read set alone in a worker is not built yet; \
-                    the read set is what the real renders read"
-            .into(),
+        None => Some("no read set (read_set_note says why)".into()),
+        Some(rs) if rs.proof.is_none() => Some(rs.proof_error.clone().unwrap_or_else(|| {
+            "the adapter renders no stand-ins: the read set is reported without a proof".into()
+        })),
+        Some(_) => None,
     }
 }

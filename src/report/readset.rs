@@ -38,17 +38,48 @@ pub(crate) fn section(md: &mut String, r: &Results) {
     for t in &rs.templates {
         template(md, t);
     }
+    proof(md, r);
+}
+
+fn proof(md: &mut String, r: &Results) {
+    let Some(p) = &r.proof else {
+        let _ = writeln!(
+            md,
+            "**Proof**: none — {}\n",
+            r.proof_note.as_deref().unwrap_or("not made")
+        );
+        return;
+    };
     let _ = writeln!(
         md,
-        "**Proof** (rendering the sampled pages from the read set alone, in a worker): {}\n",
-        match &r.proof {
-            Some(p) => format!(
-                "renders identically from the read set: {} of {} pages",
-                p.identical, p.pages
-            ),
-            None => format!("none — {}", r.proof_note.as_deref().unwrap_or("not made")),
-        }
+        "**Proof**: each traced page rendered again, in the tracing process (a fork of the tool), \
+         by the same renderer from stand-ins of the page and the site that hold only the read \
+         set's data (a read outside it fails with its path, which is added while the real page \
+         or site has it, up to 6 renders a page; {} renders in all): {}.\n",
+        p.rounds,
+        p.line()
     );
+    for d in &p.different {
+        let _ = writeln!(
+            md,
+            "- `{}` differs at line {}: real `{}`, from the read set `{}`",
+            d.page,
+            d.line,
+            d.real.replace('`', "'"),
+            d.traced.replace('`', "'")
+        );
+    }
+    for f in &p.failed {
+        let _ = writeln!(md, "- `{}` failed: {}", f.page, f.error.replace('`', "'"));
+    }
+    if !p.added.is_empty() {
+        let _ = writeln!(
+            md,
+            "- added by the fixpoint: {}",
+            ticked(p.added.iter().map(String::as_str))
+        );
+    }
+    md.push('\n');
 }
 
 /// `page_read` (+ `site_read` once per worker) beside the suggestion and the generator's payload.
@@ -232,6 +263,7 @@ mod tests {
             ..Default::default()
         });
         r.proof_note = Some("not made: because".into());
+        let mut with_proof = r.clone();
         let mut md = String::new();
         section(&mut md, &r);
         for want in [
@@ -243,11 +275,32 @@ mod tests {
             "- other pages' data (1): `page.next.title` ×1",
             "traced render of `a.md` differs from its real render at line 3",
             "Written by the render before it read them (its outputs, not its inputs): `rendered_html`.",
-            "none — not made: because",
+            "**Proof**: none — not made: because",
         ] {
             assert!(md.contains(want), "{want:?} not in {md}");
         }
         assert!(rs_line_is_one_line(r.read_set.as_ref().unwrap()));
+        with_proof.proof_note = None;
+        with_proof.proof = Some(crate::model::readset::Proof {
+            pages: 2,
+            identical: 1,
+            failed: vec![crate::model::readset::TraceFailure {
+                page: "b.md".into(),
+                error: "TypeError: x".into(),
+            }],
+            added: vec!["page.hidden".into()],
+            rounds: 3,
+            ..Default::default()
+        });
+        let mut md = String::new();
+        section(&mut md, &with_proof);
+        for want in [
+            "renders identically from the read set alone: 1 of 2 page(s); 1 failed; 1 path(s) added by the fixpoint",
+            "- `b.md` failed: TypeError: x",
+            "- added by the fixpoint: `page.hidden`",
+        ] {
+            assert!(md.contains(want), "{want:?} not in {md}");
+        }
     }
 
     fn rs_line_is_one_line(rs: &ReadSet) -> bool {

@@ -107,10 +107,16 @@ fn the_read_set_has_what_the_template_reads_and_other_pages_apart() {
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("## What rendering reads"), "{md}");
     assert!(md.contains("`page.prev.title` ×5"), "{md}");
+    // Rendered again from stand-ins holding only the read set: every page identical, and
+    // nothing had to be added to the read set.
+    let proof = &r["proof"];
+    assert_eq!(proof["pages"], 6, "{proof} {}", r["proof_note"]);
+    assert_eq!(proof["identical"], 6, "{proof}");
+    assert_eq!(proof["added"], serde_json::json!([]), "{proof}");
+    assert!(r["proof_note"].is_null(), "{}", r["proof_note"]);
     assert!(
-        r["proof"].is_null() && r["proof_note"].is_string(),
-        "{}",
-        r["proof_note"]
+        text.contains("renders identically from the read set alone: 6 of 6 page(s)"),
+        "{text}"
     );
     page_read_is_what_was_read(&r);
     assert!(

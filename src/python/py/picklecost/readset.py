@@ -56,6 +56,7 @@ class Trace:
         self.templates = {}  # template -> {"pages": n, "reads": Counter, "produced": set}
         self.site_values = collections.defaultdict(set)  # site path -> value keys seen
         self.template = None
+        self.site_refs = set()
 
     # --- recording --------------------------------------------------------------------------
 
@@ -72,6 +73,8 @@ class Trace:
         if value is self.current:
             kind, path = PAGE, "page"
         elif self.site is not None and value is self.site:
+            if kind == PAGE and path.startswith("page."):
+                self.site_refs.add(path)  # where a page holds the site (a stand-in puts it there)
             kind, path = SITE, "site"
         elif id(value) in self.pages and kind != OTHER:
             # The reference is read from the page (or the site): which page it is is their
@@ -128,6 +131,7 @@ class Trace:
             total.update(entry["reads"])
         out = _classified(total, self.site_values)
         out["produced"] = sorted(set().union(*(e["produced"] for e in self.templates.values())))
+        out["site_refs"] = sorted(self.site_refs)
         out["templates"] = []
         for name, entry in sorted(self.templates.items()):
             one = _classified(entry["reads"], self.site_values)
@@ -208,20 +212,26 @@ def _arguments(args, kwargs):
 
 
 @contextlib.contextmanager
-def site_swapped(trace, objects=(), namespaces=()):
+def site_swapped(trace, objects=(), namespaces=(), replacements=None):
     """While the body runs, the site (and its `config`) as the trace's proxies wherever the
     renderer holds them itself rather than through the page: `site`/`config` attributes of
     `objects` that are the site or its config, entries of `namespaces` (dicts: a template
     engine's globals, filters, tests) that are, and closure cells of the functions in those
-    namespaces that hold either. Everything is put back afterwards."""
+    namespaces that hold either. Everything is put back afterwards. With `replacements`, the
+    (site, config) given instead (the proof's stand-ins)."""
     site = trace.site
     config = getattr(site, "config", None)
     real = {id(site): site}
     if isinstance(config, dict):
         real[id(config)] = config
-    proxies = {id(site): trace.wrap(site, SITE, "site")}
-    if isinstance(config, dict):
-        proxies[id(config)] = TracedDict(trace, SITE, "site.config", config)
+    if replacements is not None:  # (site, config) stand-ins instead of the trace's proxies
+        proxies = {id(site): replacements[0]}
+        if isinstance(config, dict):
+            proxies[id(config)] = replacements[1]
+    else:
+        proxies = {id(site): trace.wrap(site, SITE, "site")}
+        if isinstance(config, dict):
+            proxies[id(config)] = TracedDict(trace, SITE, "site.config", config)
     undo = []
     for obj in objects:
         for name in ("site", "config"):
@@ -256,6 +266,31 @@ def _unwrap(value):
     return value
 
 
+def _get(trace, kind, path, target):
+    def get(key, default=None):
+        if key in target:
+            return trace.wrap(target[key], kind, path + _key(key))
+        return default
+    return get
+
+
+def _items(trace, kind, path, target):
+    def items():
+        return [(k, trace.wrap(target[k], kind, path + _key(k))) for k in list(target)]
+    return items
+
+
+def _values(trace, kind, path, target):
+    def values():
+        return [trace.wrap(target[k], kind, path + _key(k)) for k in list(target)]
+    return values
+
+
+#: A mapping's reads through its methods, recorded as its keys (`page.metadata['type']`, not
+#: `page.metadata.get('type')`), like a dict's.
+_MAPPING_READS = {"get": _get, "items": _items, "values": _values}
+
+
 class Proxy:
     """Answers for one object, recording every read through it."""
 
@@ -281,6 +316,8 @@ class Proxy:
         value = getattr(target, name)
         if name.startswith("__") and name.endswith("__"):
             return value
+        if name in _MAPPING_READS and isinstance(target, collections.abc.Mapping):
+            return _MAPPING_READS[name](trace, kind, path, target)
         return trace.wrap(value, kind, "%s.%s" % (path, name))
 
     def __setattr__(self, name, value):
@@ -358,6 +395,11 @@ class Proxy:
         trace.record(kind, path, None)
         return target.__html__()
 
+    def __reversed__(self):
+        trace, kind, path, target = Proxy._pc(self)
+        for item in reversed(target):
+            yield trace.wrap(item, kind, path + "[*]")
+
     def __next__(self):
         trace, kind, path, target = Proxy._pc(self)
         return trace.wrap(next(target), kind, path + "[*]")
@@ -424,6 +466,14 @@ class TracedList(list):
         trace, kind, path = self._pc
         for item in super().__iter__():
             yield trace.wrap(item, kind, path + "[*]")
+
+    def __reversed__(self):
+        trace, kind, path = self._pc
+        for item in super().__reversed__():
+            yield trace.wrap(item, kind, path + "[*]")
+
+    def copy(self):
+        return TracedList(*self._pc, self)
 
     def __getitem__(self, index):
         trace, kind, path = self._pc

@@ -6,13 +6,14 @@ copy of the tool: the renders (and a discovered site's preparation for them) cha
 and the payloads are measured on the graph as loaded; the fork's changes die with it.
 
 `extract(obj, paths)` is the plain data a path list reads from `obj` (the page, or the site):
-a nested dict holding, for each path, the value its leaf read (`payloads.plain_data`), under
+a nested dict holding, for each path, the value its leaf read (`leaf`), under
 the attribute names and keys it went through; `[*]` steps as lists; calls replayed where their
 arguments were recorded by value. A path that does not resolve on this object is left out.
 Reading leaves the objects it reads as they were (`_untouched`).
 """
 
 import ast
+import collections.abc
 import pickle
 import re
 import sys
@@ -38,14 +39,17 @@ def parse(path):
             steps.append(("each",))
         elif m.group(2) is not None:
             try:
-                steps.append(("key", ast.literal_eval(m.group(2))))
-            except (ValueError, SyntaxError):
+                key = ast.literal_eval(m.group(2))
+                hash(key)
+                steps.append(("key", key))
+            except (ValueError, SyntaxError, TypeError):
                 steps.append(("key?",))
         else:
             args = m.group(3)
             try:
                 value = ast.literal_eval("(%s,)" % args) if args.strip() else ()
-            except (ValueError, SyntaxError):
+                hash(value)  # a step is a dict key when paths are grouped
+            except (ValueError, SyntaxError, TypeError):
                 value = None
             steps.append(("call", value))
         at = m.end()
@@ -71,9 +75,25 @@ def _untouched(obj, read):
             own.update(before)
 
 
+def resolves(obj, steps):
+    """Whether every step of `steps` resolves from `obj` (the last may give None) to data (not
+    a method: the render calls those, it does not read them)."""
+    value = obj
+    for step in steps:
+        if step[0] == "each":
+            return True  # items may differ: tried when extracted
+        value = _step(value, step)
+        if value is _MISSING:
+            return False
+    return not callable(value) or isinstance(value, type)
+
+
 def _step(value, step):
     kind = step[0]
     try:
+        if kind == "attr" and isinstance(value, collections.abc.Mapping) and \
+                not hasattr(value, step[1]):
+            return value[step[1]]  # a key written as a name (a proof stand-in's path)
         if kind == "attr":
             return _untouched(value, lambda: getattr(value, step[1]))
         if kind == "key":
@@ -103,11 +123,15 @@ def _extract(value, paths, depth=0):
     # `page.prev.title`) keeps what the deeper paths read, unless there is nothing below.
     if all(not p for p in paths) or depth > 30 or (
             any(not p for p in paths) and isinstance(value, readset.SCALARS)):
-        return payloads.plain_data(value)
+        return leaf(value)
     paths = [p for p in paths if p]
     groups = {}
     for p in paths:
         groups.setdefault(p[0], []).append(p[1:])
+    if isinstance(value, collections.abc.Mapping):
+        # Keys in the mapping's own order: a render that iterates it sees that order.
+        order = {("key", k): n for n, k in enumerate(value) if isinstance(k, readset.SCALARS)}
+        groups = dict(sorted(groups.items(), key=lambda g: order.get(g[0], len(order))))
     out = {}
     for step, rest in groups.items():
         if step[0] == "each":
@@ -123,6 +147,20 @@ def _extract(value, paths, depth=0):
     if list(out) == ["[*]"]:
         return out["[*]"]
     return out
+
+
+def leaf(value, depth=0):
+    """A value a path ended at, as the payload carries it: scalars as they are (strings, numbers,
+    dates, paths: what the renderer computes with), containers recursively, any other object as
+    its `payloads.plain_data` (its `str()`)."""
+    if isinstance(value, readset.SCALARS) or depth > 20:
+        return value
+    if isinstance(value, collections.abc.Mapping):
+        return {k if isinstance(k, readset.SCALARS) else str(k): leaf(v, depth + 1)
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [leaf(v, depth + 1) for v in value]
+    return payloads.plain_data(value)
 
 
 def extract(obj, paths):

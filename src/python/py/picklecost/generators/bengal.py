@@ -42,7 +42,7 @@ import time
 import warnings
 from pathlib import Path
 
-from .. import limits, payloads, readset
+from .. import limits, payloads, readproof, readset
 from ..util import LoadError, captured_output, describe, even_sample, working_directory
 from .base import Adapter, past_render_deadline
 
@@ -261,6 +261,7 @@ class Bengal(Adapter):
         result["errors"] = [self._named_error(error, pages) for error in result["errors"]]
         result["render_pages"] = [self.page_key(page) for page in result.get("render_pages", [])]
         readset.name_pages(result.get("read_set"), self.page_key)
+        readset.name_pages((result.get("read_set") or {}).get("proof"), self.page_key)
         if result["available"] and not result["render_ns"] and result["errors"]:
             result["available"] = False
             result["reason"] = "no page rendered: %s" % result["errors"][0]
@@ -532,11 +533,34 @@ def _trace_reads(site, pipeline, pages, before):
             trace.render(page, pipeline.process_page)
         return page.rendered_html
 
+    def from_stand_ins(page_in, site_in):
+        config_in = dict.get(site_in, "config")
+        if not isinstance(config_in, dict):
+            config_in = readproof.StandIn({}, "site.config", site_in._pc_misses)
+        with limits.time_limit(limits.PAGE_SECONDS.get(), "the proof's render (--page-limit)"), \
+                readset.site_swapped(trace, holders, [s for s in spaces if isinstance(s, dict)],
+                                     replacements=(site_in, config_in)):
+            pipeline.process_page(page_in)
+        return dict.get(page_in, "rendered_html")
+
+    def reset(page):
+        """The site's menu marked for the page (what Bengal's renderer does first,
+        `site.mark_active_menu_items(page)`: the flags vary per page, and the site's stand-in
+        is taken after). The page stays as its traced render left it: the values it read are
+        those it holds then (`toc_items` is computed from the `toc` the render wrote)."""
+        mark = getattr(site, "mark_active_menu_items", None)
+        if callable(mark):
+            mark(page)
+
+    traced_pages = [p for p in pages if id(p) in before]
+    real = {}
     engine.render = render
     try:
-        return readset.traced_renders(
-            trace, [p for p in pages if id(p) in before], lambda p: p.rendered_html, traced,
-            past_render_deadline)
+        out = readset.traced_renders(trace, traced_pages,
+                                     lambda p: real.setdefault(id(p), p.rendered_html), traced,
+                                     past_render_deadline)
+        return readproof.prove_or_say(out, traced_pages, site, lambda p: real[id(p)],
+                                      from_stand_ins, past_render_deadline, reset)
     finally:
         del engine.render
 

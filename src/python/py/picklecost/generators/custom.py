@@ -18,7 +18,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .. import readset
+from .. import readproof, readset
 from ..util import LoadError, captured_output, describe, even_sample
 from .base import Adapter, past_render_deadline, time_renders
 
@@ -167,7 +167,11 @@ class Custom(Adapter):
             return html if isinstance(html, str) else str(html)
 
         out = readset.traced_renders(trace, done, real, traced, past_render_deadline)
+        readproof.prove_or_say(out, done, site, real,
+                               lambda page_in, site_in: _text(render(page_in)),
+                               past_render_deadline)
         readset.name_pages(out, self.page_key)
+        readset.name_pages(out["proof"], self.page_key)
         return out
 
     def renderer(self, site, workdir):
@@ -196,3 +200,7 @@ class _CustomRenderer:
 
     def close(self):
         pass
+
+
+def _text(html):
+    return html if isinstance(html, str) else str(html)
