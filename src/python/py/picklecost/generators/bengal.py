@@ -512,14 +512,13 @@ def _trace_reads(site, pipeline, pages, before):
     each traced HTML compared with the timed render's (`readset.traced_renders`)."""
     engine = pipeline.renderer.template_engine
     trace = readset.Trace(site, site.pages)
-    original = engine.render
 
     def render(template_name, context):
         trace.template = template_name
         if trace.current is not None:
             context["site"] = engine.site  # the trace's proxy, while swapped
             context["config"] = engine.env.globals.get("config", site.config)
-        return original(template_name, context)
+        return engine.render(template_name, context)
 
     env = getattr(engine, "env", None)
     spaces = [getattr(env, name, None) for name in ("globals", "filters", "tests")]
@@ -554,7 +553,10 @@ def _trace_reads(site, pipeline, pages, before):
 
     traced_pages = [p for p in pages if id(p) in before]
     real = {}
-    engine.render = render
+    renderer = pipeline.renderer
+    # The renderer's engine, its `render` wrapped (Bengal 0.5's Kida engine has slots: the
+    # method cannot be replaced on the instance, so the renderer gets a stand-in that delegates).
+    renderer.template_engine = _Recording(engine, render)
     try:
         out = readset.traced_renders(trace, traced_pages,
                                      lambda p: real.setdefault(id(p), p.rendered_html), traced,
@@ -562,7 +564,18 @@ def _trace_reads(site, pipeline, pages, before):
         return readproof.prove_or_say(out, traced_pages, site, lambda p: real[id(p)],
                                       from_stand_ins, past_render_deadline, reset)
     finally:
-        del engine.render
+        renderer.template_engine = engine
+
+
+class _Recording:
+    """A template engine whose `render` is `render`, everything else the engine's."""
+
+    def __init__(self, engine, render):
+        self._engine = engine
+        self.render = render
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
 
 
 def _render(site, pages, sample, workdir):
