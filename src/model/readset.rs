@@ -117,7 +117,10 @@ impl ReadSet {
             self.other_pages.len(),
             self.identical,
             self.pages
-        )
+        ) + &match self.failed.len() {
+            0 => String::new(),
+            n => format!(" ({n} more failed or left no HTML)"),
+        }
     }
 }
 

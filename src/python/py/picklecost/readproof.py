@@ -163,6 +163,11 @@ def prove(pages, site, read_set, real_html, render, stop=lambda: False, reset=No
         if stop():
             break
         real = real_html(page)
+        if not isinstance(real, str) or not real:
+            out["pages"] += 1
+            out["failed"].append({"page": page, "error": "no HTML to compare: the real render "
+                                                         "left none"})
+            continue
         if reset is not None:
             reset(page)  # the stand-ins never touch it: once is enough
         result = _prove_one(page, site, (page_paths, site_paths), read_set, known, real, render,

@@ -266,6 +266,14 @@ def _unwrap(value):
     return value
 
 
+def _mapping_like(target):
+    """A mapping, or an object that reads like one (`in`, `[]` and `get`: Bengal 0.5's Config)."""
+    if isinstance(target, collections.abc.Mapping):
+        return True
+    kind = type(target)
+    return all(hasattr(kind, name) for name in ("__contains__", "__getitem__", "get", "keys"))
+
+
 def _get(trace, kind, path, target):
     def get(key, default=None):
         if key in target:
@@ -316,7 +324,7 @@ class Proxy:
         value = getattr(target, name)
         if name.startswith("__") and name.endswith("__"):
             return value
-        if name in _MAPPING_READS and isinstance(target, collections.abc.Mapping):
+        if name in _MAPPING_READS and _mapping_like(target):
             return _MAPPING_READS[name](trace, kind, path, target)
         return trace.wrap(value, kind, "%s.%s" % (path, name))
 
@@ -530,6 +538,9 @@ def traced_renders(trace, pages, html_of, traced, stop=lambda: False):
         if stop():
             break
         real = html_of(page)
+        if not isinstance(real, str) or not real:
+            failed.append({"page": page, "error": "no HTML to compare: the real render left none"})
+            continue
         random.seed(SEED)
         try:
             html = traced(page)

@@ -530,7 +530,7 @@ def _trace_reads(site, pipeline, pages, before):
         with limits.time_limit(limits.PAGE_SECONDS.get(), "the traced render (--page-limit)"), \
                 readset.site_swapped(trace, holders, [s for s in spaces if isinstance(s, dict)]):
             trace.render(page, pipeline.process_page)
-        return page.rendered_html
+        return _html(getattr(page, "rendered_html", None), getattr(page, "output_path", None))
 
     def from_stand_ins(page_in, site_in):
         config_in = dict.get(site_in, "config")
@@ -540,7 +540,7 @@ def _trace_reads(site, pipeline, pages, before):
                 readset.site_swapped(trace, holders, [s for s in spaces if isinstance(s, dict)],
                                      replacements=(site_in, config_in)):
             pipeline.process_page(page_in)
-        return dict.get(page_in, "rendered_html")
+        return _html(dict.get(page_in, "rendered_html"), dict.get(page_in, "output_path"))
 
     def reset(page):
         """The site's menu marked for the page (what Bengal's renderer does first,
@@ -559,12 +559,27 @@ def _trace_reads(site, pipeline, pages, before):
     renderer.template_engine = _Recording(engine, render)
     try:
         out = readset.traced_renders(trace, traced_pages,
-                                     lambda p: real.setdefault(id(p), p.rendered_html), traced,
+                                     lambda p: real.setdefault(id(p), _html(
+                                         getattr(p, "rendered_html", None),
+                                         getattr(p, "output_path", None))), traced,
                                      past_render_deadline)
         return readproof.prove_or_say(out, traced_pages, site, lambda p: real[id(p)],
                                       from_stand_ins, past_render_deadline, reset)
     finally:
         renderer.template_engine = engine
+
+
+def _html(rendered, output_path):
+    """A render's HTML: what it left on the page, else (Bengal 0.5 writes it out without
+    keeping it) the file it wrote at the page's output path, under this run's work directory."""
+    if isinstance(rendered, str) and rendered:
+        return rendered
+    if output_path:
+        try:
+            return Path(output_path).read_text(encoding="utf-8")
+        except OSError:
+            pass
+    return None
 
 
 class _Recording:
