@@ -11,7 +11,8 @@ Checks (each one passed or failed in the test summary's log, PICKLECOST_SKIP_LOG
 - `python -m picklecost analyze <missing site>` exits 1 with one `error:` line, the standalone
   binary's line and status when --binary is given;
 - `picklecost analyze --python <another interpreter>` exits 1 with one `error:` line that says how
-  to run picklecost there.
+  to run picklecost there;
+- Ctrl-C in the middle of `picklecost analyze` exits 130 with one `error:` line and no report.
 Exit status: 0 only when every check passed. The venv is made anew each run.
 """
 import argparse
@@ -19,6 +20,7 @@ import importlib.metadata
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -100,6 +102,28 @@ def check_other_python(venv):
     assert "%s -m pip install picklecost" % other in line, line
 
 
+def check_interrupt(venv):
+    """Ctrl-C in the middle of a run: exit 130, one `error:` line, no report directory left."""
+    out = os.path.join(ROOT, "target", "tmp-out", "wheel-sigint-" + os.path.basename(venv))
+    shutil.rmtree(out, ignore_errors=True)
+    proc = subprocess.Popen([os.path.join(venv, "bin", "picklecost"), "analyze", SAMPLE, "--out", out,
+                             "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 30
+    while not os.path.isdir(out) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # inside the run (Python adopted, the site loading)
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, (proc.returncode, stderr[-2000:])
+    lines = stderr.splitlines()
+    assert lines == ["error: interrupted by SIGINT; the run stopped and wrote no report"], stderr
+    assert not os.path.exists(out), out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wheel", required=True)
@@ -114,6 +138,7 @@ def main():
         ("analyze the tiny blog", lambda: check_analyze(venv, out)),
         ("bad site: error line", lambda: check_bad_site(venv, args.binary)),
         ("--python elsewhere: error line", lambda: check_other_python(venv)),
+        ("Ctrl-C: 130 and one error line", lambda: check_interrupt(venv)),
     ]
     try:
         seconds = install(venv, os.path.abspath(args.wheel))
