@@ -1,5 +1,6 @@
 //! Find the Python environment the site runs in and check it matches the embedded libpython,
 //! before any Python starts (a mismatched stdlib would crash at import time, not explain itself).
+//! Inside a Python that is already running (the wheel), that Python's environment is the one.
 use crate::error::UserError;
 use pyo3::prelude::*;
 use std::path::{Path, PathBuf};
@@ -193,6 +194,33 @@ fn absolute(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A venv's `bin/python` is its own environment although it links to the base interpreter;
+    /// an interpreter of another venv, or a base interpreter, is not.
+    #[test]
+    fn an_interpreter_belongs_to_the_environment_of_its_pyvenv_cfg() {
+        let dir = std::env::temp_dir().join(format!("picklecost-same-env-{}", std::process::id()));
+        let (venv, other) = (dir.join("venv"), dir.join("other"));
+        for root in [&venv, &other] {
+            std::fs::create_dir_all(root.join("bin")).unwrap();
+            std::fs::write(root.join("pyvenv.cfg"), "version = 3.13.0\n").unwrap();
+        }
+        let base = dir.join("base/bin/python3");
+        std::fs::create_dir_all(base.parent().unwrap()).unwrap();
+        std::fs::write(&base, "").unwrap();
+        std::os::unix::fs::symlink(&base, venv.join("bin/python")).unwrap();
+        std::os::unix::fs::symlink(&base, other.join("bin/python")).unwrap();
+        let env = PythonEnv {
+            executable: venv.join("bin/python"),
+            root: venv.clone(),
+            version: "3.13".into(),
+            source: "the running interpreter",
+        };
+        assert!(same_environment(&env, &venv.join("bin/python")));
+        assert!(!same_environment(&env, &other.join("bin/python")));
+        assert!(!same_environment(&env, &base));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn reads_venv_and_uv_versions() {
