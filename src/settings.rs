@@ -572,7 +572,9 @@ mod tests {
         let message = parsed.expect_err("an unknown strategy is refused").to_string();
         assert!(message.contains("invalid value 'pool'"), "{message}");
         assert!(
-            message.contains("[possible values: thread, subinterpreter, process, forkserver, fork]"),
+            message.contains(
+                "[possible values: thread, subinterpreter, interpreter-pool, process, forkserver, fork]"
+            ),
             "{message}"
         );
     }

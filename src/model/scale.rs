@@ -11,6 +11,11 @@ pub enum Strategy {
     Thread,
     /// Isolated sub-interpreters (own GIL), payload pickled in, pages pickled back.
     Subinterpreter,
+    /// `concurrent.futures.InterpreterPoolExecutor` (Python 3.14+): isolated sub-interpreters
+    /// behind the executor API, its arguments and results pickled where not shareable.
+    #[serde(rename = "interpreter-pool")]
+    #[value(name = "interpreter-pool")]
+    InterpreterPool,
     /// Spawned processes of the environment's Python, payload pickled over a pipe.
     Process,
     /// Processes forked by multiprocessing's forkserver (started before the site was loaded),
@@ -27,9 +32,10 @@ impl Strategy {
     }
 
     /// Every strategy, in the order they run.
-    pub const ALL: [Strategy; 5] = [
+    pub const ALL: [Strategy; 6] = [
         Strategy::Thread,
         Strategy::Subinterpreter,
+        Strategy::InterpreterPool,
         Strategy::Process,
         Strategy::Forkserver,
         Strategy::Fork,
@@ -41,6 +47,9 @@ impl Strategy {
             Strategy::Thread => "pages handed to threads by reference",
             Strategy::Subinterpreter => {
                 "the Site and its pages pickled once per sub-interpreter, rendered pages pickled back"
+            }
+            Strategy::InterpreterPool => {
+                "the Site and its pages pickled once per task of InterpreterPoolExecutor, rendered pages pickled back by the executor"
             }
             Strategy::Process => {
                 "the Site and its pages pickled once per spawned process, rendered pages pickled back"
@@ -57,6 +66,7 @@ impl Strategy {
         match self {
             Strategy::Thread => "thread",
             Strategy::Subinterpreter => "subinterpreter",
+            Strategy::InterpreterPool => "interpreter-pool",
             Strategy::Process => "process",
             Strategy::Forkserver => "forkserver",
             Strategy::Fork => "fork",
@@ -119,8 +129,12 @@ impl Workload {
 }
 
 impl std::fmt::Display for Strategy {
+    /// Its name, and for `interpreter-pool` the API it measures, in every row and line.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        match self {
+            Strategy::InterpreterPool => f.write_str("interpreter-pool (InterpreterPoolExecutor)"),
+            _ => f.write_str(self.as_str()),
+        }
     }
 }
 

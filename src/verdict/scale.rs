@@ -274,13 +274,21 @@ fn subinterpreters(scale: &Scale, workload: &str) -> Option<String> {
     let tag = format!("{}{reload}", crate::model::scale::what_if_tag(&scale.what_if));
     let sub = at_each_w(Strategy::Subinterpreter).unwrap_or_else(|| "not measured".into());
     let beside: Vec<String> = [
+        Strategy::InterpreterPool,
         Strategy::Thread,
         Strategy::Process,
         Strategy::Forkserver,
         Strategy::Fork,
     ]
     .into_iter()
-    .filter_map(|s| at_each_w(s).map(|w| format!("{s} {w}")))
+    .filter_map(|s| {
+        // The pool's workers are sub-interpreters too: stubbed the same, labelled the same.
+        let label = match s {
+            Strategy::InterpreterPool => format!("{s}{tag}"),
+            _ => s.to_string(),
+        };
+        at_each_w(s).map(|w| format!("{label} {w}"))
+    })
     .collect();
     Some(format!(
         "Sub-interpreters{tag}: {sub}{}; it took {}{}.",
@@ -334,7 +342,11 @@ fn took(scale: &Scale) -> String {
     let uses = scale
         .runs
         .iter()
-        .filter(|r| r.strategy == Strategy::Subinterpreter && !r.what_if.is_empty() && r.speedup.is_some())
+        .filter(|r| {
+            matches!(r.strategy, Strategy::Subinterpreter | Strategy::InterpreterPool)
+                && !r.what_if.is_empty()
+                && r.speedup.is_some()
+        })
         .min_by_key(|r| r.workers)
         .map(|r| {
             let words: Vec<String> = r.stub_uses.iter().map(|u| u.words()).collect();

@@ -372,3 +372,102 @@ fn what_if_stubs_on_a_site_that_does_not_pickle_loads_it_in_each_worker() {
         "{text}"
     );
 }
+
+/// `interpreter-pool`: the same what-if through `concurrent.futures.InterpreterPoolExecutor`
+/// (3.14+), stubs installed by the pool's initializer, its pages compared like the raw
+/// sub-interpreters'; before 3.14 its rows are unavailable, and say why.
+#[test]
+fn what_if_stubs_renders_through_the_interpreter_pool_executor_where_it_exists() {
+    if no_subinterpreters() {
+        return;
+    }
+    let tmp = TempDir::new("subinterp-pool");
+    let project = two_refusals(&tmp);
+    let out = tmp.path().join("out");
+    let o = scale(
+        &project,
+        &out,
+        &[
+            "--loader",
+            "entry:load",
+            "--workers",
+            "1,2",
+            "--strategies",
+            "interpreter-pool",
+            "--what-if",
+            "stubs",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let r = read_results(&out);
+    let s = &r["scale"];
+    let pool = python_version() >= (3, 14);
+    let stubbed = serde_json::json!(["tracemalloc", "other"]);
+    let rows: Vec<&serde_json::Value> = s["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["workload"] == "render")
+        .collect();
+    assert_eq!(rows.len(), 2, "{s}");
+    for row in rows {
+        assert_eq!(row["strategy"], "interpreter-pool", "{row}");
+        if !pool {
+            assert_eq!(row["available"], false, "{row}");
+            assert!(
+                row["reason"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("needs Python 3.14's concurrent.futures.InterpreterPoolExecutor"),
+                "{row}"
+            );
+            continue;
+        }
+        let w = row["workers"].as_u64().unwrap();
+        assert_eq!(row["available"], true, "{row}");
+        assert_eq!(row["what_if"], stubbed, "{row}");
+        assert_eq!(row["failures"], serde_json::json!([]), "{row}");
+        let wall = row["wall_seconds"].as_f64().unwrap();
+        let base = row["sequential_seconds"].as_f64().unwrap();
+        assert!(wall > 0.0 && base > 0.0, "{row}");
+        assert!(
+            (row["speedup"].as_f64().unwrap() - base / wall).abs() < 1e-9,
+            "{row}"
+        );
+        assert_eq!(row["pages"], 4, "{row}");
+        assert_eq!(row["different_pages"], 1, "{row}");
+        // middle is imported once per worker interpreter: the executor may hand both chunks
+        // to one interpreter that was ready first.
+        let uses = row["stub_uses"].as_array().unwrap();
+        assert_eq!(uses.len(), 2, "{row}");
+        assert_eq!(
+            uses[0],
+            serde_json::json!({"name": "other.flavour", "gets": 1, "calls": 1})
+        );
+        assert_eq!(uses[1]["name"], "tracemalloc.is_tracing", "{row}");
+        let calls = uses[1]["calls"].as_u64().unwrap();
+        assert!(
+            calls % IS_TRACING_CALLS == 0 && (IS_TRACING_CALLS..=IS_TRACING_CALLS * w).contains(&calls),
+            "{row}"
+        );
+    }
+    let text = stdout(&o);
+    if !pool {
+        assert!(
+            text.contains("needs Python 3.14's concurrent.futures.InterpreterPoolExecutor"),
+            "{text}"
+        );
+        return;
+    }
+    let e = &s["equivalence"];
+    assert_eq!(
+        (e["pages"].as_u64(), e["identical"].as_u64()),
+        (Some(4), Some(3)),
+        "{e}"
+    );
+    let tag = "interpreter-pool (InterpreterPoolExecutor) (what-if: tracemalloc, other stubbed)";
+    assert!(text.matches(tag).count() >= 2, "{text}");
+    let md = read(&out, "report.md");
+    assert_eq!(md.matches(&format!("| {tag} |")).count(), 2, "{md}");
+}

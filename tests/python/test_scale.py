@@ -180,6 +180,32 @@ class Runs(unittest.TestCase):
             self.assertAlmostEqual(row["speedup"], result["sequential_seconds"] / row["wall_seconds"])
 
 
+    @unittest.skipUnless(HAS_SUBINTERPRETERS, "sub-interpreters need Python 3.13+")
+    def test_the_interpreter_pool_renders_every_page_where_the_executor_exists(self):
+        import _interpreters
+
+        before = len(_interpreters.list_all())
+        result = self._run(("interpreter-pool",))
+        render = [r for r in result["runs"] if r["workload"] == "render"]
+        self.assertEqual([(r["strategy"], r["workers"]) for r in render],
+                         [("interpreter-pool", 1), ("interpreter-pool", 2)])
+        if sys.version_info < (3, 14):
+            for row in render:
+                self.assertFalse(row["available"])
+                self.assertTrue(row["reason"].startswith(
+                    "needs Python 3.14's concurrent.futures.InterpreterPoolExecutor"), row)
+            return
+        self.assertEqual(len(_interpreters.list_all()), before)  # the pool shut down
+        shipped = len(pickle.dumps((self.loaded.adapter, self.loaded.site,
+                                    list(self.loaded.pages)), 5))
+        for row in render:
+            self.assertTrue(row["available"], row["reason"])
+            self.assertEqual(row["failures"], [])
+            self.assertEqual(row["pages"], 6)
+            self.assertEqual(row["payload_bytes"], row["workers"] * shipped)
+            self.assertGreater(row["result_bytes"], 0)
+            self.assertAlmostEqual(row["speedup"], result["sequential_seconds"] / row["wall_seconds"])
+
     def test_forkserver_workers_get_the_site_pickled_like_spawned_ones(self):
         from picklecost import workers
 

@@ -1,4 +1,4 @@
-"""Does rendering scale with threads, sub-interpreters, processes, a forkserver or fork?
+"""Does rendering scale with threads, sub-interpreters (raw or pooled), processes, a forkserver or fork?
 
 `run(adapter, site, pages, workdir, ...)` renders the same N pages sequentially in this
 interpreter (the baseline, timed first and last) and with W workers of each strategy:
@@ -6,6 +6,10 @@ interpreter (the baseline, timed first and last) and with W workers of each stra
 - `thread`: W threads of this interpreter, pages by reference;
 - `subinterpreter`: W isolated sub-interpreters (own GIL), each driven by one thread of this
   interpreter: its payload pickled in, its rendered pages pickled back;
+- `interpreter-pool`: the same W chunks submitted to Python 3.14's
+  `concurrent.futures.InterpreterPoolExecutor(W)`, the API a generator would use: its workers are
+  isolated sub-interpreters set up by the pool's initializer, the payload goes as pickled bytes
+  and the rendered pages come back through the executor (which pickles what is not shareable);
 - `process`: W `spawn` processes of the environment's Python, payload pickled over a pipe
   (for `render`, the site and its pages once per worker plus the worker's page indices);
 - `forkserver`: the same, the W processes forked by multiprocessing's forkserver (the default
@@ -43,7 +47,7 @@ from .util import describe, even_sample, stratified_sample
 
 # The strategies and workloads, by the names results.json uses (the Rust side's
 # `model::scale::Strategy` and `Workload`; a test holds the two lists together).
-STRATEGIES = ("thread", "subinterpreter", "process", "forkserver", "fork")
+STRATEGIES = ("thread", "subinterpreter", "interpreter-pool", "process", "forkserver", "fork")
 WORKLOADS = ("render", "markdown")
 # What-if runs (`--what-if`; the Rust side's `model::scale::WhatIf`): `stubs` runs the render
 # workload's sub-interpreter workers with every module that refused them replaced by a recording
@@ -432,6 +436,128 @@ def run_subinterpreter(workload, indices, workers, timeout, workdir):
         for thread, sub in zip(threads, subs):
             if sub is not None and not thread.is_alive():  # a busy one is left to the exit
                 sub.close()
+    _finish(row, per, wall)
+    row["failures"] = errors
+    if workload.what_if:
+        row["stub_uses"] = _sum_uses(w.get("stub_uses", []) for w in per)
+        if workload.equivalence is not None:
+            workload.equivalence.add(row, [w.get("out", {}) for w in per])
+    return row
+
+
+# An InterpreterPoolExecutor worker's module `_pc_pool`, after the finder, describe, job and
+# stub sources; made the same in this interpreter so that its functions pickle by reference
+# (the executor pickles what is not shareable: the task's function, its arguments, its result).
+_POOL_SOURCE = r'''
+def _pc_pool_init(path, sources, stubbed):
+    import io
+    sys.path[:] = path
+    sys.dont_write_bytecode = True
+    sys.stdout = sys.stderr = io.StringIO()
+    sys._pc_subinterpreter = True
+    _pc_install_finder(sources)
+    _pc_install_stubs(stubbed)
+
+
+def _pc_pool_render(job, workdir, indices, modules, data, stubbed):
+    for name in modules:
+        __import__(name)
+    imported = time.perf_counter_ns()
+    payload = pickle.loads(data)
+    loaded = time.perf_counter_ns()
+    work, close = _pc_job(job, payload, workdir)
+    if job == "reload":  # its payload out is the load
+        loaded = time.perf_counter_ns()
+    out = {}
+    render_ns = 0
+    for i in indices:
+        t0 = time.perf_counter_ns()
+        out[i] = work(i)
+        render_ns += time.perf_counter_ns() - t0
+    if close:
+        close()
+    uses = _pc_stub_report() if stubbed else "[]"
+    _pc_stub_uses.clear()  # a worker given a second chunk reports that chunk's uses alone
+    return out, {"imported": imported, "loaded": loaded, "render_ns": render_ns, "uses": uses,
+                 "back": time.perf_counter_ns()}
+'''
+
+# Made in a worker by the pool's initializer (the builtin `exec`, which pickles by reference).
+_POOL_BOOT = r'''
+import sys, types
+_m = types.ModuleType("_pc_pool")
+exec(_pc_source, _m.__dict__)
+sys.modules["_pc_pool"] = _m
+_m._pc_pool_init(_pc_path, _pc_sources, _pc_stubbed)
+'''
+
+
+def _pool_module():
+    """This interpreter's `_pc_pool` (the source the workers get) and that source."""
+    source = crews.FINDER_SOURCE + crews.DESCRIBE + _JOB_SOURCE + stubs.STUB_SOURCE + _POOL_SOURCE
+    module = sys.modules.get("_pc_pool")
+    if module is None or getattr(module, "_pc_source", None) != source:
+        import types
+
+        module = types.ModuleType("_pc_pool")
+        exec(source, module.__dict__)
+        module._pc_source = source
+        sys.modules["_pc_pool"] = module
+    return module, source
+
+
+def _pool_executor(workload, workers):
+    from concurrent.futures import InterpreterPoolExecutor
+
+    module, source = _pool_module()
+    env = {"_pc_source": source, "_pc_path": list(sys.path),
+           "_pc_sources": crews.package_sources(), "_pc_stubbed": list(workload.what_if)}
+    executor = InterpreterPoolExecutor(max_workers=workers, initializer=exec,
+                                       initargs=(_POOL_BOOT, env),
+                                       thread_name_prefix="picklecost-scale-pool")
+    return module, executor
+
+
+def run_interpreter_pool(workload, indices, workers, timeout, workdir):
+    """W chunks submitted to `concurrent.futures.InterpreterPoolExecutor(W)` (isolated
+    sub-interpreters, one per worker thread), each set up by the pool's initializer."""
+    row = _run_row(workload, "interpreter-pool", workers)
+    row["what_if"] = list(workload.what_if)
+    row["reload"] = workload.reload is not None
+    job = "reload" if row["reload"] else workload.name
+    payload = workload.reload_payload if row["reload"] else workload.payload
+    chunks = _chunks(indices, workers)
+    per = [{} for _ in chunks]
+    errors = []
+    module, executor = _pool_executor(workload, workers)
+    start = _now()
+    futures = []
+    for k, chunk in enumerate(chunks):
+        data = payload(chunk)
+        per[k].update(payload_bytes=len(data), submitted=_now())
+        futures.append(executor.submit(
+            module._pc_pool_render, job, os.path.join(workdir, "pool-%d-%d" % (workers, k)),
+            list(chunk), list(workload.modules), data, bool(workload.what_if)))
+        # The result's arrival, in the worker's thread (waiting on an earlier chunk is not it).
+        futures[-1].add_done_callback(lambda _f, k=k: per[k].setdefault("done", _now()))
+    try:
+        for k, future in enumerate(futures):
+            try:
+                out, stats = future.result(timeout=max(0.0, timeout - (_now() - start) / 1e9))
+            except BaseException as exc:
+                errors.append({"worker": k, "pid": os.getpid(), "page_index": None,
+                               "what": describe(exc), "exit_status": None, "signal": None})
+                continue
+            done = per[k].pop("done", None) or _now()
+            per[k].update(startup=stats["imported"] - per[k]["submitted"],
+                          ship_out=stats["loaded"] - stats["imported"],
+                          render=stats["render_ns"], ship_back=done - stats["back"],
+                          result_bytes=sum(len(h.encode("utf-8", "replace")) for h in
+                                           out.values() if h),
+                          pages=len(out), out=out, stub_uses=json.loads(stats["uses"]))
+        wall = _now() - start
+    finally:  # a worker still busy (timed out) is left to the process's exit
+        executor.shutdown(wait=not errors, cancel_futures=True)
     _finish(row, per, wall)
     row["failures"] = errors
     if workload.what_if:
@@ -880,6 +1006,7 @@ class _Support:
         self.sub_ok, self.sub_reason, _ = crews.subinterpreter_support()
         self.fork_ok, self.fork_reason = crews.fork_support()
         self.forkserver_ok, self.forkserver_reason = crews.forkserver_support()
+        self.pool_ok, self.pool_reason = crews.interpreter_pool_support()
 
 
 class _Runs:
@@ -895,7 +1022,7 @@ class _Runs:
 
 
 # Strategies whose render workers each hold a copy of the site (fork children share it).
-MEMORY_STRATEGIES = ("subinterpreter", "process", "forkserver")
+MEMORY_STRATEGIES = ("subinterpreter", "interpreter-pool", "process", "forkserver")
 
 
 def _page_name(adapter, pages, i):
@@ -1081,6 +1208,10 @@ def _why_not(workload, strategy, support):
         if not support.sub_ok:
             return support.sub_reason
         return workload.sub_reason or (None if workload.reload else shipping)
+    if strategy == "interpreter-pool":
+        if not support.pool_ok:
+            return support.pool_reason
+        return workload.sub_reason or (None if workload.reload else shipping)
     if strategy == "process":
         return shipping
     if strategy == "forkserver":
@@ -1104,6 +1235,8 @@ def _one(workload, strategy, w, runs):
             return run_thread(workload, runs.indices, w, runs.timeout)
         if strategy == "subinterpreter":
             return run_subinterpreter(workload, runs.indices, w, runs.timeout, runs.workdir)
+        if strategy == "interpreter-pool":
+            return run_interpreter_pool(workload, runs.indices, w, runs.timeout, runs.workdir)
         if strategy == "process":
             return run_process(workload, runs.indices, w, runs.timeout, runs.workdir,
                                runs.name_of)

@@ -142,6 +142,17 @@ def subinterpreter_support():
     return True, None, api
 
 
+def interpreter_pool_support():
+    """(available, reason) for `concurrent.futures.InterpreterPoolExecutor` (Python 3.14+)."""
+    try:
+        from concurrent.futures import InterpreterPoolExecutor  # noqa: F401
+    except ImportError:
+        return (False, "needs Python 3.14's concurrent.futures.InterpreterPoolExecutor "
+                "(this is Python %s)" % _version())
+    available, reason, _ = subinterpreter_support()
+    return available, reason
+
+
 def python_executable():
     """The Python that spawned workers run: sys.executable, unless it is not a Python (an
     embedding program), then the environment's bin/python3."""
