@@ -32,25 +32,6 @@ impl<'py> PageView<'py> {
     }
 }
 
-/// The paths real renders read (`readtrace.read_paths`, parsed Python lists): from each page,
-/// and from the site.
-pub struct ReadPaths<'py> {
-    pub page: Bound<'py, PyAny>,
-    pub site: Bound<'py, PyAny>,
-}
-
-impl<'py> ReadPaths<'py> {
-    /// The read set's paths, parsed once for every object built from them.
-    pub fn of(py: Python<'py>, read_set: &crate::model::readset::ReadSet) -> PyResult<Self> {
-        let json = python::to_py(py, read_set)
-            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
-        let (page, site) = python::module(py, Module::Readtrace)?
-            .call_method1("read_paths", (json,))?
-            .extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>()?;
-        Ok(Self { page, site })
-    }
-}
-
 /// Every payload of one run and how to build its objects.
 pub struct Payloads<'a, 'py> {
     pub py: Python<'py>,
@@ -62,8 +43,6 @@ pub struct Payloads<'a, 'py> {
     generator_payload: Option<Bound<'py, PyAny>>,
     /// The adapter's further whole-site object (`site_extra`), where it names one.
     extra_root: Option<Bound<'py, PyAny>>,
-    /// What real renders read (`page_read`, `site_read`), where they were traced.
-    read: Option<(ReadPaths<'py>, Bound<'py, PyAny>)>,
 }
 
 impl<'a, 'py> Payloads<'a, 'py> {
@@ -72,7 +51,6 @@ impl<'a, 'py> Payloads<'a, 'py> {
         site: &'a LoadedSite,
         subset: PageView<'py>,
         suggested: Option<PageView<'py>>,
-        read: Option<ReadPaths<'py>>,
     ) -> PyResult<Self> {
         let adapter = site.adapter.bind(py);
         let own = adapter.call_method1("own_payload", (site.site.bind(py),))?;
@@ -89,10 +67,6 @@ impl<'a, 'py> Payloads<'a, 'py> {
             page_payload: adapter.getattr("page_payload")?,
             generator_payload: (!own.is_none()).then_some(own),
             extra_root,
-            read: match read {
-                Some(paths) => Some((paths, python::module(py, Module::Readtrace)?.getattr("extract")?)),
-                None => None,
-            },
         })
     }
 
@@ -107,9 +81,6 @@ impl<'a, 'py> Payloads<'a, 'py> {
         }
         if self.extra_root.is_some() {
             kinds.push(PayloadKind::SiteExtra);
-        }
-        if self.read.is_some() {
-            kinds.extend([PayloadKind::PageRead, PayloadKind::SiteRead]);
         }
         kinds
     }
@@ -141,15 +112,6 @@ impl<'a, 'py> Payloads<'a, 'py> {
                 Some(obj) => Ok(obj.clone()),
                 None => Err(pyo3::exceptions::PyValueError::new_err("no extra root")),
             },
-            PayloadKind::PageRead | PayloadKind::SiteRead => {
-                let Some((paths, extract)) = &self.read else {
-                    return Err(pyo3::exceptions::PyValueError::new_err("no read set"));
-                };
-                match kind {
-                    PayloadKind::PageRead => extract.call1((self.site.pages[index].bind(py), &paths.page)),
-                    _ => extract.call1((self.site.site.bind(py), &paths.site)),
-                }
-            }
             PayloadKind::PageGenerator => match &self.generator_payload {
                 Some(build) => build.call1((self.site.pages[index].bind(py),)),
                 None => Err(pyo3::exceptions::PyValueError::new_err("no generator payload")),

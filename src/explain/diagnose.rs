@@ -30,8 +30,6 @@ fn root_name(kind: PayloadKind) -> &'static str {
         PayloadKind::PageSuggested => "suggested",
         PayloadKind::PageGenerator => "view",
         PayloadKind::SiteExtra => "extra",
-        PayloadKind::PageRead => "read",
-        PayloadKind::SiteRead => "site_read",
     }
 }
 

@@ -11,7 +11,6 @@ use crate::settings::LoadSettings;
 use anyhow::Result;
 use pyo3::prelude::*;
 
-pub mod readtrace;
 mod workdir;
 pub use workdir::Workdir;
 

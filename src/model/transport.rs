@@ -329,4 +329,8 @@ pub struct Render {
     pub cut: Option<String>,
     #[serde(default)]
     pub failed: u64,
+    /// What the rendered pages read (traced in renders of their own after the timed ones),
+    /// where the adapter traces it.
+    #[serde(default)]
+    pub read_set: Option<super::readset::ReadSet>,
 }
