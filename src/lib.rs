@@ -19,10 +19,7 @@
 //! - `report` (files), `ui` (terminal);
 //! - `compare`: two runs' report files read back and judged side by side;
 //! - `commands`: one module per subcommand (`analyze`, `compare`, `inspect`, `scale`);
-//! - `entry`: the one dispatch and exit-code map, called by both front doors: `main.rs` (the
-//!   standalone binary, which embeds Python) and `wheel` (the native module `picklecost._native`
-//!   of the pip-installable wheel, built with the `wheel` feature, run inside the Python that
-//!   imported it).
+//!   `main.rs` dispatches.
 //!
 //! `scale` (parallel renders of the real site) has no module of its own: `commands::scale`
 //! runs it (the renders themselves are the embedded package's `picklecost.scale`),
@@ -30,7 +27,6 @@
 pub mod cli;
 pub mod commands;
 pub mod compare;
-pub mod entry;
 pub mod error;
 pub mod explain;
 pub mod generators;
@@ -48,5 +44,3 @@ pub mod transport;
 pub mod ui;
 pub mod units;
 pub mod verdict;
-#[cfg(feature = "wheel")]
-mod wheel;
