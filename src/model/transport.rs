@@ -333,4 +333,8 @@ pub struct Render {
     /// where the adapter traces it.
     #[serde(default)]
     pub read_set: Option<super::readset::ReadSet>,
+    /// Why the renders were not traced where the adapter tried ("tracing the renders failed:
+    /// …"): the timed renders stand without it.
+    #[serde(default)]
+    pub read_set_error: Option<String>,
 }

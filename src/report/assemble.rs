@@ -340,8 +340,9 @@ fn proof_note(t: Option<&Outcome>) -> String {
         None => "no render was measured (--no-transports)".into(),
         Some(r) if r.read_set.is_none() => format!(
             "no read set: {}",
-            r.reason
+            r.read_set_error
                 .as_deref()
+                .or(r.reason.as_deref())
                 .unwrap_or("the adapter does not trace its renders")
         ),
         Some(_) => "not made: rendering from the read set alone in a worker is not built yet; \

@@ -98,7 +98,10 @@ fn shares_divide_the_render_total_of_a_skewed_site_and_name_its_heavy_pages() {
     // past half.
     let dominant = render["dominant"].as_array().unwrap();
     let named: Vec<&str> = dominant.iter().map(|d| d["page"].as_str().unwrap()).collect();
-    let heavy = named.iter().take_while(|n| n.starts_with("content/heavy-")).count();
+    let heavy = named
+        .iter()
+        .take_while(|n| n.starts_with("content/heavy-"))
+        .count();
     let first_share = dominant[0]["share"].as_f64().unwrap();
     assert!(
         heavy >= 2 || (heavy == 1 && first_share > 0.5),

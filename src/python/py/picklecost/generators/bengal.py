@@ -495,7 +495,12 @@ def _prepare_and_render(site, chosen, output_root, original_output, result, erro
             continue
         result["render_ns"].append(time.perf_counter_ns() - start)
         result["render_pages"].append(page)  # named by the adapter (`render_cost`)
-    result["read_set"] = _trace_reads(site, pipeline, result["render_pages"], before)
+    try:
+        result["read_set"] = _trace_reads(site, pipeline, result["render_pages"], before)
+    except Exception as exc:  # noqa: BLE001 - the timed renders stand without the trace
+        # Bengal 0.5's template engine (Kida) has slots: its `render` cannot be wrapped.
+        result["read_set"] = None
+        result["read_set_error"] = "tracing the renders failed: %s" % describe(exc)
     return stats
 
 
