@@ -385,6 +385,16 @@ impl ScaleRun {
         format!("{} ×{}", self.strategy_label(), self.workers)
     }
 
+    /// What the run's code asked of the stubs ("tracemalloc.is_tracing (read 3×, called 3×)"),
+    /// or "none".
+    pub fn stub_uses_words(&self) -> String {
+        if self.stub_uses.is_empty() {
+            return "none".into();
+        }
+        let uses: Vec<String> = self.stub_uses.iter().map(|u| u.words()).collect();
+        uses.join(", ")
+    }
+
     /// The strategy, with its what-if where it has one: "subinterpreter (what-if: tracemalloc
     /// stubbed)".
     pub fn strategy_label(&self) -> String {

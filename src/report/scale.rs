@@ -306,16 +306,7 @@ fn what_if(md: &mut String, scale: &Scale) {
         scale.what_if.join(", ")
     ));
     for r in scale.runs.iter().filter(|r| !r.what_if.is_empty() && r.available) {
-        let uses: Vec<String> = r.stub_uses.iter().map(|u| u.words()).collect();
-        md.push_str(&format!(
-            "| {} | {} |\n",
-            r.label(),
-            if uses.is_empty() {
-                "none".into()
-            } else {
-                uses.join(", ")
-            }
-        ));
+        md.push_str(&format!("| {} | {} |\n", r.label(), r.stub_uses_words()));
     }
     if let Some(e) = &scale.equivalence {
         md.push_str(&format!(

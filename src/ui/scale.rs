@@ -143,15 +143,10 @@ fn what_if_lines(scale: &Scale) -> String {
     }
     let tag = crate::model::scale::what_if_tag(&scale.what_if);
     for r in scale.runs.iter().filter(|r| !r.what_if.is_empty() && r.available) {
-        let uses: Vec<String> = r.stub_uses.iter().map(|u| u.words()).collect();
         s.push_str(&format!(
             "{}: stub uses (imports and pages, all workers): {}\n",
             r.label(),
-            if uses.is_empty() {
-                "none".into()
-            } else {
-                uses.join(", ")
-            }
+            r.stub_uses_words()
         ));
     }
     if let Some(e) = &scale.equivalence {
