@@ -8,7 +8,6 @@
 //! The worker pools are `pools::Pool`s, closed when dropped: they live in `through_pools`, so
 //! every way out of it closes them, and the forks of the last step only start once they are.
 pub mod fork;
-pub mod forkserver;
 pub mod imports;
 pub mod pools;
 pub mod process;

@@ -1,7 +1,6 @@
 //! The Python-side worker pools, owned here: a `Pool` ends its workers when it is dropped, so
 //! every way out of a measurement — its end, an error, an early return, an interrupt — closes
 //! them, and a pool's lifetime is the scope that holds it.
-use super::forkserver::Forkserver;
 use super::process::Process;
 use super::subinterpreter::{Config, Subinterpreter};
 use super::{Availability, TripError, reason_or_stop, results_back_rounds, timed_rounds};
@@ -162,7 +161,7 @@ pub struct Pools {
     /// no sub-interpreters here).
     pub legacy: Option<Result<Subinterpreter, String>>,
     pub process: Result<Process, Option<String>>,
-    pub forkserver: Result<Forkserver, Option<String>>,
+    pub forkserver: Result<Process, Option<String>>,
 }
 
 impl Pools {
@@ -187,16 +186,12 @@ impl Pools {
             true => Some(started(sub(Config::Legacy))?),
             false => None,
         };
-        let process = if availability.available(TransportKind::Process) {
-            started(Process::start(py, workers, modules, protocol))?.map_err(Some)
-        } else {
-            Err(availability.reason(TransportKind::Process))
+        let processes = |kind| match availability.available(kind) {
+            true => started(Process::start(py, kind, workers, modules, protocol)).map(|p| p.map_err(Some)),
+            false => Ok(Err(availability.reason(kind))),
         };
-        let forkserver = if availability.available(TransportKind::Forkserver) {
-            started(Forkserver::start(py, workers, modules, protocol))?.map_err(Some)
-        } else {
-            Err(availability.reason(TransportKind::Forkserver))
-        };
+        let process = processes(TransportKind::Process)?;
+        let forkserver = processes(TransportKind::Forkserver)?;
         Ok(Self {
             isolated,
             legacy,
