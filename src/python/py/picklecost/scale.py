@@ -93,6 +93,27 @@ def _pc_job(workload, payload, workdir):
     return (lambda i: markdown(sources[i])), None
 
 
+def _pc_render_chunk(workload, data, workdir, indices, each=None):
+    """Unpickle the payload `data`, make the job and render `indices` (calling `each(i)` before
+    each page): ({index: HTML}, ns when the payload was in hand, ns spent rendering)."""
+    payload = pickle.loads(data)
+    loaded = time.perf_counter_ns()
+    work, close = _pc_job(workload, payload, workdir)
+    if workload == "reload":  # its payload out is the load
+        loaded = time.perf_counter_ns()
+    out = {}
+    render_ns = 0
+    for i in indices:
+        if each is not None:
+            each(i)
+        t0 = time.perf_counter_ns()
+        out[i] = work(i)
+        render_ns += time.perf_counter_ns() - t0
+    if close:
+        close()
+    return out, loaded, render_ns
+
+
 def _pc_memory():
     """(VmHWM bytes, Private_Dirty bytes) of this process, None where unreadable."""
     found = {}
@@ -120,19 +141,8 @@ def _pc_process_main(conn, sources, modules, workload, workdir):
         __import__(name)
     _pc_reply(conn, ("ready", os.getpid(), time.perf_counter_ns()))
     indices = pickle.loads(conn.recv_bytes())
-    data = conn.recv_bytes()
-    payload = pickle.loads(data)
-    loaded = time.perf_counter_ns()
-    work, close = _pc_job(workload, payload, workdir)
-    out = {}
-    render_ns = 0
-    for i in indices:
-        _pc_reply(conn, ("page", i))
-        t0 = time.perf_counter_ns()
-        out[i] = work(i)
-        render_ns += time.perf_counter_ns() - t0
-    if close:
-        close()
+    out, loaded, render_ns = _pc_render_chunk(workload, conn.recv_bytes(), workdir, indices,
+                                              lambda i: _pc_reply(conn, ("page", i)))
     hwm, dirty = _pc_memory()
     back = time.perf_counter_ns()
     blob = pickle.dumps(out, 5)
@@ -148,20 +158,7 @@ _pc_process_main(_pc_conn, _pc_sources, _pc_modules, _pc_workload, _pc_workdir)
 # A sub-interpreter worker, after the finder and job sources; `_PC_IN`/`_PC_OUT` are queue ids.
 _SUB_SOURCE = r'''
 def _pc_sub_run(workload, workdir, indices):
-    data = _pc_get(_PC_IN)
-    payload = pickle.loads(data)
-    loaded = time.perf_counter_ns()
-    work, close = _pc_job(workload, payload, workdir)
-    if workload == "reload":  # its payload out is the load
-        loaded = time.perf_counter_ns()
-    out = {}
-    render_ns = 0
-    for i in indices:
-        t0 = time.perf_counter_ns()
-        out[i] = work(i)
-        render_ns += time.perf_counter_ns() - t0
-    if close:
-        close()
+    out, loaded, render_ns = _pc_render_chunk(workload, _pc_get(_PC_IN), workdir, indices)
     back = time.perf_counter_ns()
     blob = pickle.dumps(out, 5)
     _pc_put(_PC_OUT, blob)
@@ -463,19 +460,7 @@ def _pc_pool_render(job, workdir, indices, modules, data, stubbed):
     for name in modules:
         __import__(name)
     imported = time.perf_counter_ns()
-    payload = pickle.loads(data)
-    loaded = time.perf_counter_ns()
-    work, close = _pc_job(job, payload, workdir)
-    if job == "reload":  # its payload out is the load
-        loaded = time.perf_counter_ns()
-    out = {}
-    render_ns = 0
-    for i in indices:
-        t0 = time.perf_counter_ns()
-        out[i] = work(i)
-        render_ns += time.perf_counter_ns() - t0
-    if close:
-        close()
+    out, loaded, render_ns = _pc_render_chunk(job, data, workdir, indices)
     uses = _pc_stub_report() if stubbed else "[]"
     _pc_stub_uses.clear()  # a worker given a second chunk reports that chunk's uses alone
     return out, {"imported": imported, "loaded": loaded, "render_ns": render_ns, "uses": uses,
