@@ -45,6 +45,55 @@ fn no_subinterpreters() -> bool {
     true
 }
 
+/// `scale --what-if stubs` on `project` at W = 1, 2 through `strategies`; it must succeed.
+fn scale_what_if(project: &Path, out: &Path, strategies: &str) -> (std::process::Output, serde_json::Value) {
+    let o = scale(
+        project,
+        out,
+        &[
+            "--loader",
+            "entry:load",
+            "--workers",
+            "1,2",
+            "--strategies",
+            strategies,
+            "--what-if",
+            "stubs",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let r = read_results(out);
+    (o, r)
+}
+
+/// A what-if render row that ran: no failure, its speed-up the sequential time over its own,
+/// the 4 pages rendered and m2.md (which asks the stubbed `other`) the one that differs.
+fn assert_ran_with_one_page_different(row: &serde_json::Value) {
+    assert_eq!(row["available"], true, "{row}");
+    assert_eq!(row["failures"], serde_json::json!([]), "{row}");
+    let wall = row["wall_seconds"].as_f64().unwrap();
+    let base = row["sequential_seconds"].as_f64().unwrap();
+    assert!(wall > 0.0 && base > 0.0, "{row}");
+    assert!(
+        (row["speedup"].as_f64().unwrap() - base / wall).abs() < 1e-9,
+        "{row}"
+    );
+    assert_eq!(row["pages"], 4, "{row}");
+    assert_eq!(row["different_pages"], 1, "{row}");
+}
+
+/// The run's equivalence: 3 of the 4 pages identical, m2.md the one that differs.
+fn assert_three_of_four_identical(scale: &serde_json::Value) {
+    let e = &scale["equivalence"];
+    assert_eq!(
+        (e["pages"].as_u64(), e["identical"].as_u64()),
+        (Some(4), Some(3)),
+        "{e}"
+    );
+    assert_eq!(e["different"][0]["page"], "m2.md", "{e}");
+}
+
 /// The two blockers of `entry`, in the order they were found, with the stub made for each and
 /// what `middle` asked of the tracemalloc stub.
 fn assert_both_blockers(entry: &serde_json::Value) {
@@ -205,23 +254,7 @@ fn what_if_stubs_renders_in_subinterpreters_and_names_the_page_that_differs() {
     let tmp = TempDir::new("subinterp-what-if");
     let project = two_refusals(&tmp);
     let out = tmp.path().join("out");
-    let o = scale(
-        &project,
-        &out,
-        &[
-            "--loader",
-            "entry:load",
-            "--workers",
-            "1,2",
-            "--strategies",
-            "thread,subinterpreter",
-            "--what-if",
-            "stubs",
-        ],
-        &[],
-    );
-    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
-    let r = read_results(&out);
+    let (o, r) = scale_what_if(&project, &out, "thread,subinterpreter");
     let s = &r["scale"];
     let stubbed = serde_json::json!(["tracemalloc", "other"]);
     assert_eq!(s["what_if"], stubbed);
@@ -238,16 +271,7 @@ fn what_if_stubs_renders_in_subinterpreters_and_names_the_page_that_differs() {
         seen += 1;
         let w = row["workers"].as_u64().unwrap();
         assert_eq!(row["what_if"], stubbed, "{row}");
-        assert_eq!(row["available"], true, "{row}");
-        assert_eq!(row["failures"], serde_json::json!([]), "{row}");
-        let wall = row["wall_seconds"].as_f64().unwrap();
-        let base = row["sequential_seconds"].as_f64().unwrap();
-        assert!(
-            (row["speedup"].as_f64().unwrap() - base / wall).abs() < 1e-9,
-            "{row}"
-        );
-        assert_eq!(row["pages"], 4);
-        assert_eq!(row["different_pages"], 1, "{row}");
+        assert_ran_with_one_page_different(row);
         // Each worker imports middle (is_tracing x3); page 2 alone calls other.flavour.
         assert_eq!(
             row["stub_uses"],
@@ -259,12 +283,8 @@ fn what_if_stubs_renders_in_subinterpreters_and_names_the_page_that_differs() {
         );
     }
     assert_eq!(seen, 2);
+    assert_three_of_four_identical(s);
     let e = &s["equivalence"];
-    assert_eq!(
-        (e["pages"].as_u64(), e["identical"].as_u64()),
-        (Some(4), Some(3)),
-        "{e}"
-    );
     assert_eq!(
         e["different"],
         serde_json::json!([{"page": "m2.md", "line": 2, "main": "<p>flavour 2</p>", "what_if": "<p></p>", "main_varies": false}])
@@ -322,23 +342,7 @@ fn what_if_stubs_on_a_site_that_does_not_pickle_loads_it_in_each_worker() {
     assert_ne!(entry, locked);
     std::fs::write(project.join("entry.py"), locked).unwrap();
     let out = tmp.path().join("out");
-    let o = scale(
-        &project,
-        &out,
-        &[
-            "--loader",
-            "entry:load",
-            "--workers",
-            "1,2",
-            "--strategies",
-            "process,subinterpreter",
-            "--what-if",
-            "stubs",
-        ],
-        &[],
-    );
-    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
-    let r = read_results(&out);
+    let (o, r) = scale_what_if(&project, &out, "process,subinterpreter");
     let s = &r["scale"];
     let mut seen = 0;
     for row in s["runs"].as_array().unwrap() {
@@ -352,20 +356,11 @@ fn what_if_stubs_on_a_site_that_does_not_pickle_loads_it_in_each_worker() {
             continue;
         }
         seen += 1;
-        assert_eq!(row["available"], true, "{row}");
         assert_eq!(row["reload"], true, "{row}");
-        assert_eq!(row["failures"], serde_json::json!([]), "{row}");
-        assert!(row["speedup"].as_f64().unwrap() > 0.0, "{row}");
-        assert_eq!(row["different_pages"], 1, "{row}");
+        assert_ran_with_one_page_different(row);
     }
     assert_eq!(seen, 2);
-    let e = &s["equivalence"];
-    assert_eq!(
-        (e["pages"].as_u64(), e["identical"].as_u64()),
-        (Some(4), Some(3)),
-        "{e}"
-    );
-    assert_eq!(e["different"][0]["page"], "m2.md");
+    assert_three_of_four_identical(s);
     let text = stdout(&o);
     assert!(
         text.contains("subinterpreter (what-if: tracemalloc, other stubbed) (each worker loads the site)"),
@@ -384,23 +379,7 @@ fn what_if_stubs_renders_through_the_interpreter_pool_executor_where_it_exists()
     let tmp = TempDir::new("subinterp-pool");
     let project = two_refusals(&tmp);
     let out = tmp.path().join("out");
-    let o = scale(
-        &project,
-        &out,
-        &[
-            "--loader",
-            "entry:load",
-            "--workers",
-            "1,2",
-            "--strategies",
-            "interpreter-pool",
-            "--what-if",
-            "stubs",
-        ],
-        &[],
-    );
-    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
-    let r = read_results(&out);
+    let (o, r) = scale_what_if(&project, &out, "interpreter-pool");
     let s = &r["scale"];
     let pool = python_version() >= (3, 14);
     let stubbed = serde_json::json!(["tracemalloc", "other"]);
@@ -425,18 +404,8 @@ fn what_if_stubs_renders_through_the_interpreter_pool_executor_where_it_exists()
             continue;
         }
         let w = row["workers"].as_u64().unwrap();
-        assert_eq!(row["available"], true, "{row}");
         assert_eq!(row["what_if"], stubbed, "{row}");
-        assert_eq!(row["failures"], serde_json::json!([]), "{row}");
-        let wall = row["wall_seconds"].as_f64().unwrap();
-        let base = row["sequential_seconds"].as_f64().unwrap();
-        assert!(wall > 0.0 && base > 0.0, "{row}");
-        assert!(
-            (row["speedup"].as_f64().unwrap() - base / wall).abs() < 1e-9,
-            "{row}"
-        );
-        assert_eq!(row["pages"], 4, "{row}");
-        assert_eq!(row["different_pages"], 1, "{row}");
+        assert_ran_with_one_page_different(row);
         // middle is imported once per worker interpreter: the executor may hand both chunks
         // to one interpreter that was ready first.
         let uses = row["stub_uses"].as_array().unwrap();
@@ -460,12 +429,7 @@ fn what_if_stubs_renders_through_the_interpreter_pool_executor_where_it_exists()
         );
         return;
     }
-    let e = &s["equivalence"];
-    assert_eq!(
-        (e["pages"].as_u64(), e["identical"].as_u64()),
-        (Some(4), Some(3)),
-        "{e}"
-    );
+    assert_three_of_four_identical(s);
     let tag = "interpreter-pool (InterpreterPoolExecutor) (what-if: tracemalloc, other stubbed)";
     assert!(text.matches(tag).count() >= 2, "{text}");
     let md = read(&out, "report.md");
