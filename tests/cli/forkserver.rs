@@ -61,11 +61,19 @@ fn row_of(method: &str) -> &str {
     }
 }
 
-fn run(args: &[&str], scratch: &Path) -> IsolatedRun {
+/// The tool run with `args` in `scratch`: it must succeed and leave no process and no scratch
+/// behind; its output and the results it wrote to `out`.
+fn run(args: &[&str], scratch: &Path, out: &Path) -> (std::process::Output, serde_json::Value) {
     let python = python();
     let mut all = args.to_vec();
     all.extend(["--python", python.to_str().unwrap(), "-q"]);
-    run_isolated(&all, scratch)
+    let done = run_isolated(&all, scratch);
+    let o = &done.output;
+    assert!(o.status.success(), "{}\n{}", stdout(o), stderr(o));
+    assert_no_process_left(&done.marker);
+    assert_no_scratch_left(&done, scratch);
+    let r = read_results(out);
+    (done.output, r)
 }
 
 #[test]
@@ -77,7 +85,7 @@ fn analyze_measures_the_forkserver_transport_and_names_the_default_start_method(
     let out = tmp.path().join("out");
     let site = tiny_blog();
     let scratch = tmp.path().join("tmp");
-    let done = run(
+    let (o, r) = run(
         &[
             "analyze",
             site.to_str().unwrap(),
@@ -88,12 +96,8 @@ fn analyze_measures_the_forkserver_transport_and_names_the_default_start_method(
             "2",
         ],
         &scratch,
+        &out,
     );
-    let o = &done.output;
-    assert!(o.status.success(), "{}\n{}", stdout(o), stderr(o));
-    assert_no_process_left(&done.marker);
-    assert_no_scratch_left(&done, &scratch);
-    let r = read_results(&out);
     let method = venv_start_method();
     assert_eq!(r["python"]["default_start_method"], method.as_str());
     assert_eq!(r["transport_availability"]["forkserver"]["available"], true);
@@ -162,7 +166,7 @@ fn analyze_measures_the_forkserver_transport_and_names_the_default_start_method(
     }
     // The default start method is said with the rows that start workers that way.
     let line = start_line(&method, row_of(&method), true);
-    let said: String = stdout(o).split_whitespace().collect::<Vec<_>>().join(" ");
+    let said: String = stdout(&o).split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(said.contains(&line), "{said}");
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains(&line), "{md}");
@@ -178,7 +182,7 @@ fn scale_renders_the_pages_through_forkserver_workers() {
     let out = tmp.path().join("out");
     let site = tiny_blog();
     let scratch = tmp.path().join("tmp");
-    let done = run(
+    let (o, r) = run(
         &[
             "scale",
             site.to_str().unwrap(),
@@ -192,12 +196,8 @@ fn scale_renders_the_pages_through_forkserver_workers() {
             "forkserver",
         ],
         &scratch,
+        &out,
     );
-    let o = &done.output;
-    assert!(o.status.success(), "{}\n{}", stdout(o), stderr(o));
-    assert_no_process_left(&done.marker);
-    assert_no_scratch_left(&done, &scratch);
-    let r = read_results(&out);
     let method = venv_start_method();
     assert_eq!(r["python"]["default_start_method"], method.as_str());
     let s = &r["scale"];
@@ -233,7 +233,7 @@ fn scale_renders_the_pages_through_forkserver_workers() {
     }
     let measured = method == "forkserver";
     let line = start_line(&method, row_of(&method), measured);
-    let said: String = stdout(o).split_whitespace().collect::<Vec<_>>().join(" ");
+    let said: String = stdout(&o).split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(said.contains(&line), "{said}");
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains(&line), "{md}");
