@@ -455,7 +455,7 @@ fn site_unpicklable(site: &PayloadJson) -> String {
         ));
     }
     if let Some(fix) = &site.repaired {
-        s.push_str(&format!(" {}.", after_repairs(fix)));
+        s.push_str(&format!(" The Site {}.", after_repairs(fix)));
     }
     s
 }
@@ -845,7 +845,15 @@ mod tests {
                 "{a}"
             );
         }
-        assert!(a.ends_with(&format!(" {}.", after_repairs(site.repaired.as_ref().unwrap()))));
+        let repaired = after_repairs(site.repaired.as_ref().unwrap());
+        assert!(a.ends_with(&format!("). The Site {repaired}.")), "{a}");
+        // Past three root causes, the rest are counted.
+        let mut more = site.clone();
+        more.root_causes.push(root_cause("site.a", "_thread.lock", 3));
+        more.root_causes.push(root_cause("site.b", "_thread.lock", 2));
+        let a = answer(std::slice::from_ref(&more), &[]);
+        assert!(a.contains(" and 1 more. The Site "), "{a}");
+        assert!(!a.contains("site.b"), "{a}");
     }
 
     #[test]
