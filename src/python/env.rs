@@ -50,8 +50,8 @@ pub fn find(explicit: Option<&Path>, site_dir: &Path) -> Result<PythonEnv, UserE
 }
 
 /// Inside a running Python (the wheel), the environment is the one that launched the tool: no
-/// search and no version check. `--python` or `$VIRTUAL_ENV` naming another environment is an
-/// error that says how to run picklecost there.
+/// search and no version check. `--python` or `$VIRTUAL_ENV` naming another environment runs
+/// picklecost there when it is installed there, else is an error that says how to install it.
 fn running(explicit: Option<&Path>) -> Result<PythonEnv, UserError> {
     let env = Python::attach(|py| -> PyResult<PythonEnv> {
         let sys = py.import("sys")?;
@@ -75,14 +75,9 @@ fn running(explicit: Option<&Path>) -> Result<PythonEnv, UserError> {
             .map(|venv| ("$VIRTUAL_ENV", PathBuf::from(venv).join("bin/python"))),
     };
     match named {
-        Some((source, python)) if !same_environment(&env, &python) => Err(UserError::PythonEnv(format!(
-            "{source} names {}, but this picklecost runs inside the Python that launched it ({}); \
-             run `{} -m picklecost ...` instead (install it there with `{} -m pip install picklecost`)",
-            python.display(),
-            env.executable.display(),
-            python.display(),
-            python.display()
-        ))),
+        Some((source, python)) if !same_environment(&env, &python) => {
+            Err(super::elsewhere::run_there(source, &python, &env.executable))
+        }
         _ => Ok(env),
     }
 }

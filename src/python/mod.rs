@@ -1,5 +1,6 @@
 //! Everything that touches CPython. The Python that runs embedded is the `picklecost` package in
 //! `py/picklecost/`, real modules served from memory by a meta-path finder (`py/bootstrap.py`).
+pub mod elsewhere;
 pub mod env;
 pub mod interp;
 pub mod interrupt;

@@ -12,7 +12,9 @@ Checks (each one passed or failed in the test summary's log, PICKLECOST_SKIP_LOG
   binary's line and status when --binary is given;
 - `picklecost analyze --python <another interpreter>` exits 1 with one `error:` line that says how
   to run picklecost there;
-- Ctrl-C in the middle of `picklecost analyze` exits 130 with one `error:` line and no report.
+- Ctrl-C at `--interrupts` moments spread over a `picklecost analyze` run (start-up, load,
+  measure, the transports' forks): each exits 130 with exactly one `error:` line (no "Fatal
+  Python error", no traceback), leaves no report directory and no worker of its process group.
 Exit status: 0 only when every check passed. The venv is made anew each run.
 """
 import argparse
@@ -73,6 +75,7 @@ def check_analyze(venv, out):
     assert python["executable"] == python_in_venv, python["executable"]
     assert python["environment_found_by"] == "the running interpreter", python
     print("wheel check: analyze of %s in %s took %.2f s" % (SAMPLE, venv, seconds))
+    return seconds
 
 
 def error_line(done):
@@ -102,26 +105,56 @@ def check_other_python(venv):
     assert "%s -m pip install picklecost" % other in line, line
 
 
-def check_interrupt(venv):
-    """Ctrl-C in the middle of a run: exit 130, one `error:` line, no report directory left."""
+def check_interrupt(venv, delay):
+    """SIGINT `delay` seconds into a run: exit 130, exactly one `error:` line (no "Fatal Python
+    error", no traceback, no "Exception ignored"), no report directory left, no worker of its
+    process group left. True: it was interrupted; False: it had finished (exit 0, report whole)."""
     out = os.path.join(ROOT, "target", "tmp-out", "wheel-sigint-" + os.path.basename(venv))
     shutil.rmtree(out, ignore_errors=True)
     proc = subprocess.Popen([os.path.join(venv, "bin", "picklecost"), "analyze", SAMPLE, "--out", out,
                              "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
-    deadline = time.monotonic() + 30
-    while not os.path.isdir(out) and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(1.0)  # inside the run (Python adopted, the site loading)
+                            text=True, start_new_session=True)
+    time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     try:
         _, stderr = proc.communicate(timeout=30)
     finally:
         proc.kill()
-    assert proc.returncode == 130, (proc.returncode, stderr[-2000:])
+    if proc.returncode == 0 and not stderr:
+        # The signal came after the run's last step (a loaded machine): a finished run, which
+        # must be whole. Not counted as an interrupt.
+        assert os.path.getsize(os.path.join(out, "report.md")) > 0, out
+        return False
+    assert proc.returncode == 130, (delay, proc.returncode, stderr[-2000:])
     lines = stderr.splitlines()
-    assert lines == ["error: interrupted by SIGINT; the run stopped and wrote no report"], stderr
+    assert lines == ["error: interrupted by SIGINT; the run stopped and wrote no report"], (delay, stderr)
     assert not os.path.exists(out), out
+    deadline = time.monotonic() + 5
+    while in_group(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)  # killed workers may take a moment to be reaped
+    assert not in_group(proc.pid), ("workers left running", delay, in_group(proc.pid))
+    return True
+
+
+def in_group(pgid):
+    """Live processes of the process group `pgid` (the run's own session: its workers)."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/stat" % entry, encoding="utf-8") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[2] == str(pgid) and fields[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
+def interrupt_delays(count, run_seconds):
+    """`count` moments spread over the first 80% of a run of `run_seconds`: each phase
+    (start-up, load, measure, the transports' spawns and forks) gets some signals."""
+    span = max(run_seconds * 0.8 - 0.1, 0.2)
+    return [0.1 + span * i / max(count - 1, 1) for i in range(count)]
 
 
 def main():
@@ -130,15 +163,17 @@ def main():
     parser.add_argument("--venv", required=True)
     parser.add_argument("--suite", required=True, help="the suite's name in the summary")
     parser.add_argument("--binary", help="the standalone binary, for the same error line")
+    parser.add_argument("--interrupts", type=int, default=3,
+                        help="Ctrl-C checks, at moments spread over a run (default 3)")
     args = parser.parse_args()
     venv = os.path.abspath(args.venv)
     out = os.path.join(ROOT, "target", "tmp-out", "wheel-" + os.path.basename(venv))
+    run_seconds = []
     checks = [
         ("--version", lambda: check_version(venv, args.wheel)),
-        ("analyze the tiny blog", lambda: check_analyze(venv, out)),
+        ("analyze the tiny blog", lambda: run_seconds.append(check_analyze(venv, out))),
         ("bad site: error line", lambda: check_bad_site(venv, args.binary)),
         ("--python elsewhere: error line", lambda: check_other_python(venv)),
-        ("Ctrl-C: 130 and one error line", lambda: check_interrupt(venv)),
     ]
     try:
         seconds = install(venv, os.path.abspath(args.wheel))
@@ -146,20 +181,39 @@ def main():
               % (os.path.basename(args.wheel), venv, seconds))
     except subprocess.CalledProcessError as err:
         print("wheel check: installing failed: %s" % err, file=sys.stderr)
-        summary.record("failed", args.suite, len(checks))
+        summary.record("failed", args.suite, len(checks) + args.interrupts)
         return 1
+    failed = run_checks(checks)
+    # The Ctrl-C checks need the run's length: without a finished run, a 10 s run is assumed.
+    # A signal that came after the run's last step leaves a finished run (checked whole); at
+    # least half of them must have interrupted a run.
+    interrupted = []
+    for delay in interrupt_delays(args.interrupts, (run_seconds or [10.0])[0]):
+        failed += run_checks([("Ctrl-C %.2f s in: 130 and one error line" % delay,
+                               lambda delay=delay: interrupted.append(check_interrupt(venv, delay)))])
+    print("wheel check: %d of %d Ctrl-C runs interrupted (the rest had finished)"
+          % (sum(interrupted), len(interrupted)))
+    passed = len(checks) + args.interrupts - failed
+    if 2 * sum(interrupted) < args.interrupts:
+        failed += 1
+        print("wheel check: FAILED: fewer than half the Ctrl-C runs were interrupted", file=sys.stderr)
+    summary.record("passed", args.suite, passed)
+    if failed:
+        summary.record("failed", args.suite, failed)
+    return 1 if failed else 0
+
+
+def run_checks(checks):
+    """Run each check, say how it went; the number that failed."""
     failed = 0
     for name, check in checks:
         try:
             check()
-            print("wheel check: ok: %s" % name)
+            print("wheel check: ok: %s" % name, flush=True)
         except Exception as err:  # a missing file, bad JSON: the check failed, the rest still run
             failed += 1
-            print("wheel check: FAILED: %s: %r" % (name, err), file=sys.stderr)
-    summary.record("passed", args.suite, len(checks) - failed)
-    if failed:
-        summary.record("failed", args.suite, failed)
-    return 1 if failed else 0
+            print("wheel check: FAILED: %s: %r" % (name, err), file=sys.stderr, flush=True)
+    return failed
 
 
 if __name__ == "__main__":
