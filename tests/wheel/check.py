@@ -11,7 +11,7 @@ Checks (each one passed or failed in the test summary's log, PICKLECOST_SKIP_LOG
 - `python -m picklecost analyze <missing site>` exits 1 with one `error:` line, the standalone
   binary's line and status when --binary is given;
 - `picklecost analyze --python <another interpreter>` exits 1 with one `error:` line that says how
-  to run picklecost there;
+  to install picklecost there; naming an environment where it is installed runs it there;
 - Ctrl-C at `--interrupts` moments spread over a `picklecost analyze` run (start-up, load,
   measure, the transports' forks): each exits 130 with exactly one `error:` line (no "Fatal
   Python error", no traceback), leaves no report directory and no worker of its process group.
@@ -105,6 +105,26 @@ def check_other_python(venv):
     assert "%s -m pip install picklecost" % other in line, line
 
 
+def check_run_there(venv, wheel, out):
+    """`--python` naming another environment where picklecost is installed: the run happens
+    there (exit 0, results.json names that environment's Python), started from a second venv
+    that has the wheel but not the generator."""
+    hop = venv + "-hop"
+    shutil.rmtree(hop, ignore_errors=True)
+    shutil.rmtree(out, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", hop], check=True)
+    subprocess.run([os.path.join(hop, "bin", "python"), "-m", "pip", "install", "--quiet",
+                    "--disable-pip-version-check", wheel], check=True)
+    there = os.path.join(venv, "bin", "python")
+    done = run([os.path.join(hop, "bin", "picklecost"), "analyze", SAMPLE, "--python", there,
+                "--out", out, "--quiet", "--no-transports"])
+    assert done.returncode == 0, "exit %d: %s" % (done.returncode, done.stderr[-2000:])
+    with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
+        python = json.load(f)["python"]
+    assert python["executable"] == there, python["executable"]
+    shutil.rmtree(hop, ignore_errors=True)
+
+
 def check_interrupt(venv, delay):
     """SIGINT `delay` seconds into a run: exit 130, exactly one `error:` line (no "Fatal Python
     error", no traceback, no "Exception ignored"), no report directory left, no worker of its
@@ -151,9 +171,9 @@ def in_group(pgid):
 
 
 def interrupt_delays(count, run_seconds):
-    """`count` moments spread over the first 80% of a run of `run_seconds`: each phase
+    """`count` moments spread over the first 60% of a run of `run_seconds`: each phase
     (start-up, load, measure, the transports' spawns and forks) gets some signals."""
-    span = max(run_seconds * 0.8 - 0.1, 0.2)
+    span = max(run_seconds * 0.6 - 0.1, 0.2)
     return [0.1 + span * i / max(count - 1, 1) for i in range(count)]
 
 
@@ -174,6 +194,8 @@ def main():
         ("analyze the tiny blog", lambda: run_seconds.append(check_analyze(venv, out))),
         ("bad site: error line", lambda: check_bad_site(venv, args.binary)),
         ("--python elsewhere: error line", lambda: check_other_python(venv)),
+        ("--python where it is installed: runs there",
+         lambda: check_run_there(venv, os.path.abspath(args.wheel), out + "-there")),
     ]
     try:
         seconds = install(venv, os.path.abspath(args.wheel))
