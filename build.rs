@@ -1,7 +1,10 @@
 //! Link against the interpreter named by PYO3_PYTHON and remember its version, so the binary
 //! finds that libpython at run time (rpath) and can refuse a venv of another version up front.
+//! The wheel (feature `wheel`, no `standalone`) is an extension module: it links no libpython.
 fn main() {
-    pyo3_build_config::add_libpython_rpath_link_args();
+    if std::env::var_os("CARGO_FEATURE_STANDALONE").is_some() {
+        pyo3_build_config::add_libpython_rpath_link_args();
+    }
     let config = pyo3_build_config::get();
     let version = config.version();
     println!(

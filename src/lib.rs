@@ -19,7 +19,10 @@
 //! - `report` (files), `ui` (terminal);
 //! - `compare`: two runs' report files read back and judged side by side;
 //! - `commands`: one module per subcommand (`analyze`, `compare`, `inspect`, `scale`);
-//!   `main.rs` dispatches.
+//! - `entry`: the one dispatch and exit-code map, called by both front doors: `main.rs` (the
+//!   standalone binary, which embeds Python) and `wheel` (the native module `picklecost._native`
+//!   of the pip-installable wheel, built with the `wheel` feature, run inside the Python that
+//!   imported it).
 //!
 //! `scale` (parallel renders of the real site) has no module of its own: `commands::scale`
 //! runs it (the renders themselves are the embedded package's `picklecost.scale`),
@@ -27,6 +30,7 @@
 pub mod cli;
 pub mod commands;
 pub mod compare;
+pub mod entry;
 pub mod error;
 pub mod explain;
 pub mod generators;
@@ -44,3 +48,5 @@ pub mod transport;
 pub mod ui;
 pub mod units;
 pub mod verdict;
+#[cfg(feature = "wheel")]
+mod wheel;

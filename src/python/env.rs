@@ -1,6 +1,8 @@
 //! Find the Python environment the site runs in and check it matches the embedded libpython,
 //! before any Python starts (a mismatched stdlib would crash at import time, not explain itself).
+//! Inside a Python that is already running (the wheel), that Python's environment is the one.
 use crate::error::UserError;
+use pyo3::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// The libpython this binary is linked against, recorded by build.rs.
@@ -19,6 +21,9 @@ pub struct PythonEnv {
 }
 
 pub fn find(explicit: Option<&Path>, site_dir: &Path) -> Result<PythonEnv, UserError> {
+    if super::interp::hosted() {
+        return running(explicit);
+    }
     let env = if let Some(python) = explicit {
         from_interpreter(python, "--python")?
     } else if let Some(venv) = std::env::var_os("VIRTUAL_ENV").filter(|v| !v.is_empty()) {
@@ -42,6 +47,56 @@ pub fn find(explicit: Option<&Path>, site_dir: &Path) -> Result<PythonEnv, UserE
     };
     check_version(&env)?;
     Ok(env)
+}
+
+/// Inside a running Python (the wheel), the environment is the one that launched the tool: no
+/// search and no version check. `--python` or `$VIRTUAL_ENV` naming another environment runs
+/// picklecost there when it is installed there, else is an error that says how to install it.
+fn running(explicit: Option<&Path>) -> Result<PythonEnv, UserError> {
+    let env = Python::attach(|py| -> PyResult<PythonEnv> {
+        let sys = py.import("sys")?;
+        let info = sys.getattr("version_info")?;
+        let (major, minor): (u32, u32) = (
+            info.getattr("major")?.extract()?,
+            info.getattr("minor")?.extract()?,
+        );
+        Ok(PythonEnv {
+            executable: sys.getattr("executable")?.extract()?,
+            root: sys.getattr("prefix")?.extract()?,
+            version: format!("{major}.{minor}"),
+            source: "the running interpreter",
+        })
+    })
+    .map_err(|e| UserError::PythonEnv(format!("cannot read the running Python's sys: {e}")))?;
+    let named = match explicit {
+        Some(python) => Some(("--python", python.to_path_buf())),
+        None => std::env::var_os("VIRTUAL_ENV")
+            .filter(|v| !v.is_empty())
+            .map(|venv| ("$VIRTUAL_ENV", PathBuf::from(venv).join("bin/python"))),
+    };
+    match named {
+        Some((source, python)) if !same_environment(&env, &python) => {
+            Err(super::elsewhere::run_there(source, &python, &env.executable))
+        }
+        _ => Ok(env),
+    }
+}
+
+/// `python` belongs to the running environment: its environment's root (the directory with
+/// pyvenv.cfg beside `python` or one level up, else the directory above `bin`) is `sys.prefix`.
+/// Paths are compared canonical, but `python` itself is not resolved: a venv's `bin/python` is a
+/// symlink to its base interpreter, which is another environment.
+fn same_environment(env: &PythonEnv, python: &Path) -> bool {
+    let python = absolute(python);
+    let Some(bin) = python.parent() else {
+        return false;
+    };
+    let root = [bin, bin.parent().unwrap_or(bin)]
+        .into_iter()
+        .find(|dir| dir.join("pyvenv.cfg").is_file())
+        .unwrap_or(bin.parent().unwrap_or(bin));
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+    canonical(root).is_some() && canonical(root) == canonical(&env.root)
 }
 
 fn from_interpreter(python: &Path, source: &'static str) -> Result<PythonEnv, UserError> {
@@ -134,6 +189,33 @@ fn absolute(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A venv's `bin/python` is its own environment although it links to the base interpreter;
+    /// an interpreter of another venv, or a base interpreter, is not.
+    #[test]
+    fn an_interpreter_belongs_to_the_environment_of_its_pyvenv_cfg() {
+        let dir = std::env::temp_dir().join(format!("picklecost-same-env-{}", std::process::id()));
+        let (venv, other) = (dir.join("venv"), dir.join("other"));
+        for root in [&venv, &other] {
+            std::fs::create_dir_all(root.join("bin")).unwrap();
+            std::fs::write(root.join("pyvenv.cfg"), "version = 3.13.0\n").unwrap();
+        }
+        let base = dir.join("base/bin/python3");
+        std::fs::create_dir_all(base.parent().unwrap()).unwrap();
+        std::fs::write(&base, "").unwrap();
+        std::os::unix::fs::symlink(&base, venv.join("bin/python")).unwrap();
+        std::os::unix::fs::symlink(&base, other.join("bin/python")).unwrap();
+        let env = PythonEnv {
+            executable: venv.join("bin/python"),
+            root: venv.clone(),
+            version: "3.13".into(),
+            source: "the running interpreter",
+        };
+        assert!(same_environment(&env, &venv.join("bin/python")));
+        assert!(!same_environment(&env, &other.join("bin/python")));
+        assert!(!same_environment(&env, &base));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn reads_venv_and_uv_versions() {

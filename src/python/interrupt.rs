@@ -90,6 +90,7 @@ pub fn install(py: Python<'_>) -> PyResult<()> {
         },
     )?;
     guard();
+    super::module(py, super::Module::Env)?.call_method0("quiet_interrupts_in_callbacks")?;
     let signal = py.import("signal")?;
     for name in ["SIGINT", "SIGTERM"] {
         signal.call_method1("signal", (signal.getattr(name)?, &handler))?;

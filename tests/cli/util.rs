@@ -8,8 +8,13 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The tool under test: the standalone binary, or `$PICKLECOST_TEST_BIN` (scripts/test sets it to
+/// the `picklecost` command of a venv where the wheel is installed, to run suites through it).
 pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_picklecost"))
+    std::env::var_os("PICKLECOST_TEST_BIN")
+        .filter(|b| !b.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_picklecost")))
 }
 
 /// The venv scripts/setup made (scripts/test exports it).

@@ -46,3 +46,19 @@ def flush_streams():
             stream.flush()
         except Exception:  # a closed or replaced stream must not stop the exit
             pass
+
+
+def quiet_interrupts_in_callbacks():
+    """Once the tool's signal handler has raised KeyboardInterrupt (and recorded the signal in
+    `sys._picklecost_interrupted`), the exception can land in code Python cannot propagate it from
+    (a weakref callback, a `__del__`), and Python would print "Exception ignored ..." with a
+    traceback. The run is stopping anyway and says so in its one `error:` line: drop those only."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable):
+        if isinstance(unraisable.exc_value, KeyboardInterrupt) and getattr(
+                sys, "_picklecost_interrupted", 0):
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook

@@ -727,7 +727,7 @@ def spawn(ctx, source, namespace, name):
     process = ctx.Process(target=exec, args=(PIPE_SOURCE + tie + source, namespace),
                           daemon=True, name=name)
     started = _now()
-    process.start()
+    _start_holding_signals(process)
     child.close()
     return SpawnedWorker(process, parent, started)
 
@@ -798,7 +798,7 @@ class Forkserver:
                                    args=(PIPE_SOURCE + tie + source,
                                          dict(namespace, _pc_conn=child)),
                                    daemon=True, name=name)
-        process.start()
+        _start_holding_signals(process)
         child.close()
         worker = SpawnedWorker(process, parent, started)
         worker.name = "forkserver worker %s" % process.pid
@@ -908,30 +908,56 @@ def _die_with(tool):
         os._exit(1)
 
 
+class _SignalsHeld:
+    """SIGINT and SIGTERM held (recorded, not raised) while a worker is being started: a signal
+    that arrives then is raised after it, by the handler in force, not in the middle of it. In
+    the middle, an interrupt cuts the start short halfway: a fork's own callbacks (Python 3.14's
+    logging registers one) print "Exception ignored in atfork callback", and a spawned or
+    forkserver worker whose start-up data was cut short prints its unpickling traceback on the
+    tool's terminal. `held` lists what came; `release(end)` ends the half-started worker with
+    `end()` and raises the first signal held. Handlers can only be set, and only run, in the main
+    thread: elsewhere nothing is held."""
+
+    def __init__(self):
+        self.held = []
+        self._previous = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for kind in (signal.SIGINT, signal.SIGTERM):
+                self._previous[kind] = signal.signal(
+                    kind, lambda signum, frame: self.held.append(signum))
+        return self
+
+    def __exit__(self, *exc):
+        for kind, handler in self._previous.items():
+            signal.signal(kind, handler)
+        return False
+
+    def release(self, end):
+        """When a signal came: `end()` the worker (nobody's worker yet: the run stops), then
+        the signal goes to the handler in force again."""
+        if self.held:
+            end()
+            signal.raise_signal(self.held[0])
+
+
 def _fork_holding_signals():
-    """os.fork with SIGINT and SIGTERM held while it runs: a signal that arrives during the fork
-    is raised after it, in the parent, by the handler in force, not inside the fork's own
-    callbacks (Python 3.14's logging registers one, and an interrupt raised there is printed as
-    "Exception ignored in atfork callback" and lost). The child drops what was held: the parent
-    ends it."""
-    if threading.current_thread() is not threading.main_thread():
-        return os.fork()  # handlers can only be set, and only run, in the main thread
-    held = []
-    kinds = (signal.SIGINT, signal.SIGTERM)
-    previous = {kind: signal.signal(kind, lambda signum, frame: held.append(signum))
-                for kind in kinds}
-    try:
+    """os.fork with SIGINT and SIGTERM held while it runs (`_SignalsHeld`). The child drops what
+    was held: the parent ends it."""
+    with _SignalsHeld() as signals:
         pid = os.fork()
-    finally:
-        for kind in kinds:
-            signal.signal(kind, previous[kind])
-    if pid != 0 and held:
-        # The run stops: this child is nobody's worker yet, so it is ended here, then the
-        # signal goes to the handler in force again, now that the fork is done.
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        signal.raise_signal(held[0])
+    if pid != 0:
+        signals.release(lambda: (os.kill(pid, signal.SIGKILL), os.waitpid(pid, 0)))
     return pid
+
+
+def _start_holding_signals(process):
+    """multiprocessing's `process.start()` (spawn, forkserver) with SIGINT and SIGTERM held
+    while it sends the worker its start-up data (`_SignalsHeld`)."""
+    with _SignalsHeld() as signals:
+        process.start()
+    signals.release(lambda: (process.kill(), process.join()))
 
 
 def fork(child):
