@@ -202,13 +202,18 @@ pub fn holdout(model: GrowthModel, points: &[(f64, f64)]) -> Option<Holdout> {
 /// How many times the interval at `x` widens beyond the fit's own: the holdout's error,
 /// compounded over every extrapolation step as long as the holdout's own (largest / the largest
 /// point it was fitted on) between the largest copy measured and `x`. 1 within the measured range.
+/// The holdout's error counts as at least 1% per step: one comparison that happens to land
+/// closer cannot show a smaller error (a pickle's paths gain a digit at the 100th copy).
 pub fn widening(h: &Holdout, largest: f64, x: f64) -> f64 {
     let step = (h.pages as f64 / h.fitted_up_to as f64).ln();
     if x <= largest || step <= 0.0 {
         return 1.0;
     }
-    (h.log_error * (x / largest).ln() / step).exp()
+    (h.log_error.max(MIN_STEP_ERROR) * (x / largest).ln() / step).exp()
 }
+
+/// ln(1.01): the smallest error per extrapolation step `widening` assumes.
+pub const MIN_STEP_ERROR: f64 = 0.009_950_330_853_168_083;
 
 /// A step up in the per-page cost (y / x): the first point whose per-page cost, and every later
 /// one's, is at least `STEP_UP` times the lowest before it.
@@ -300,6 +305,10 @@ mod tests {
         assert!((widening(&h, 800.0, 1_600.0) - 1.1).abs() < 1e-12);
         // Four doublings: 1.1^4.
         assert!((widening(&h, 800.0, 12_800.0) - 1.1f64.powi(4)).abs() < 1e-12);
+        // A check that landed within 1% still counts 1% a step.
+        let exact = Holdout { log_error: 1e-5, ..h };
+        assert!((widening(&exact, 800.0, 3_200.0) - 1.01f64.powi(2)).abs() < 1e-12);
+        assert!((MIN_STEP_ERROR - 1.01f64.ln()).abs() < 1e-15);
         // A power-law fit's interval and value at x.
         let power: Vec<(f64, f64)> = [10.0, 20.0, 40.0, 80.0]
             .iter()

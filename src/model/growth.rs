@@ -95,6 +95,16 @@ pub enum CopyReason {
     Asked,
 }
 
+impl CopyReason {
+    pub fn label(self) -> &'static str {
+        match self {
+            CopyReason::Ladder => "1/8 .. 4 times the pages",
+            CopyReason::Cache => "doubling toward the last-level cache",
+            CopyReason::Asked => "--growth-pages",
+        }
+    }
+}
+
 #[derive(Serialize, Debug, Clone)]
 pub struct GrowthPoint {
     pub pages: u64,

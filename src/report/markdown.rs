@@ -901,9 +901,9 @@ fn growth(md: &mut String, r: &Results) {
     for c in &g.copies {
         let _ = writeln!(
             md,
-            "| {} | {:?} | {} | {:.1} s |",
+            "| {} | {} | {} | {:.1} s |",
             thousands(c.pages),
-            c.reason,
+            c.reason.label(),
             nanos(c.load_ns),
             c.seconds
         );
