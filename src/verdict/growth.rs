@@ -80,11 +80,19 @@ pub fn projection(g: &GrowthJson) -> String {
         }
     }
     let supported_to = (largest as f64 * g.max_extrapolation) as u64;
-    let mut s = if parts.is_empty() {
+    let factor = pages as f64 / largest as f64;
+    let mut s = if parts.is_empty() && factor <= g.max_extrapolation {
+        format!(
+            "At {} pages there is no projection: the {} copies measured (up to {} pages) allow no out-of-sample check of a model.",
+            thousands(pages),
+            g.copies.len(),
+            thousands(largest)
+        )
+    } else if parts.is_empty() {
         format!(
             "At {} pages there is no projection: {:.0}× beyond the largest copy measured ({} pages), past the {}× this tool projects (supported up to {} pages; --budget or --growth-pages {} measure bigger copies).",
             thousands(pages),
-            pages as f64 / largest as f64,
+            factor,
             thousands(largest),
             g.max_extrapolation,
             thousands(supported_to),
@@ -149,4 +157,69 @@ pub fn findings(g: &GrowthJson) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::results::{CopyReason, GrowthCopy};
+
+    fn growth(largest: u64, supported: bool) -> GrowthJson {
+        let copy = |pages| GrowthCopy {
+            factor: 1.0,
+            pages,
+            load_ns: 1,
+            reason: CopyReason::Ladder,
+            seconds: 0.1,
+        };
+        let extrapolation = 10_000.0 / largest as f64;
+        let site = |quantity, value: f64| GrowthProjection {
+            pages: 10_000,
+            payload: Some(PayloadKind::Site),
+            quantity,
+            extrapolation,
+            supported,
+            value: supported.then_some(value),
+            low: supported.then_some(value * 0.5),
+            high: supported.then_some(value * 2.0),
+            fit_low: supported.then_some(value * 0.9),
+            fit_high: supported.then_some(value * 1.1),
+        };
+        GrowthJson {
+            copies: vec![copy(largest / 2), copy(largest)],
+            points: vec![crate::model::results::GrowthPoint {
+                pages: largest,
+                payload: PayloadKind::Site,
+                bytes: Some(1),
+                dumps_ns: None,
+                loads_ns: None,
+                roundtrip_ns: None,
+            }],
+            projections: vec![
+                site(GrowthQuantity::Bytes, 76_000_000.0),
+                site(GrowthQuantity::RoundtripNs, 231_000_000.0),
+            ],
+            max_extrapolation: 10.0,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_projection_states_its_extrapolation_or_why_there_is_none() {
+        let s = projection(&growth(2_000, true));
+        assert!(
+            s.contains(
+                "the Site would pickle to 76.0 MB (38.0 MB–152.0 MB, 5.0× beyond the largest copy measured)"
+            ),
+            "{s}"
+        );
+        assert!(s.contains("231.00 ms (115.50 ms–462.00 ms, 5.0× beyond"), "{s}");
+        let far = projection(&growth(228, false));
+        assert!(
+            far.contains("At 10,000 pages there is no projection: 44× beyond the largest copy measured (228 pages), past the 10× this tool projects (supported up to 2,280 pages"),
+            "{far}"
+        );
+        let unchecked = projection(&growth(2_000, false));
+        assert!(unchecked.contains("allow no out-of-sample check"), "{unchecked}");
+    }
 }
