@@ -34,9 +34,9 @@ pub fn factors(pages: usize) -> Vec<f64> {
 /// The cache doublings stop at this many pages whatever the cache (a site whose pickle is tiny).
 const CACHE_MAX_PAGES: f64 = 200_000.0;
 
-/// A copy's time is guessed as this many times the previous (doubled) one's before starting
-/// it: loading grows faster than the pages (Bengal 0.1.2's is about quadratic).
-const NEXT_COPY_GUESS: f64 = 3.0;
+/// A doubled copy's generator load is guessed as this many times the previous copy's before
+/// starting it: loading grows faster than the pages (Bengal 0.1.2's is about quadratic).
+const NEXT_LOAD_GUESS: f64 = 4.0;
 
 struct Silent;
 
@@ -180,9 +180,13 @@ impl Run<'_> {
             if bytes >= llc || factor * pages as f64 > CACHE_MAX_PAGES {
                 break;
             }
-            let last = self.growth.copies.last().map_or(0.0, |c| c.seconds);
-            let guess = last * NEXT_COPY_GUESS;
+            // The doublings still needed share what is left of the budget; a copy takes its
+            // share (its measuring stops there) or its load, whichever is longer.
             let left = self.time.budget_seconds - self.spent();
+            let needed = (llc as f64 / bytes.max(1) as f64).log2().ceil().max(1.0);
+            let share = left / needed;
+            let last_load = self.growth.copies.last().map_or(0.0, |c| c.load_ns as f64 / 1e9);
+            let guess = share.max(last_load * NEXT_LOAD_GUESS);
             if guess > left || self.spent() + guess > self.time.limit_seconds {
                 self.growth.errors.push(format!(
                     "x{factor}: not measured, a copy of about {:.0} pages (about {guess:.0} s) would not fit the {:.0} s left of --budget / --growth-limit; the largest copy measured, {largest} pages, pickles to {bytes} B against a {llc} B last-level cache",
@@ -192,7 +196,7 @@ impl Run<'_> {
                 break;
             }
             let copies = self.growth.copies.len();
-            self.copy(py, factor, CopyReason::Cache, Some(left / 2.0))?;
+            self.copy(py, factor, CopyReason::Cache, Some(share))?;
             if self.growth.copies.len() == copies {
                 break;
             }

@@ -26,9 +26,14 @@ pub fn growth_of(site: &std::path::Path, factors: usize) {
     assert_eq!(before, snapshot(&site), "the site directory changed");
     let r = read_results(&out);
     let g = &r["growth"];
-    // The only copy left out is a doubling the budget would not cover, said so.
+    // The only copy left out is a doubling the budget would not cover, said so (or, where /sys
+    // has no cache sizes, as in a chroot, no doublings, said so).
     for e in g["errors"].as_array().unwrap() {
-        assert!(e.as_str().unwrap().contains("would not fit"), "{g}");
+        let e = e.as_str().unwrap();
+        assert!(
+            e.contains("would not fit") || e.contains("not readable from /sys"),
+            "{g}"
+        );
     }
     let copies = g["copies"].as_array().unwrap();
     let ladder = copies.iter().filter(|c| c["reason"] == "ladder").count();
@@ -372,12 +377,15 @@ fn growth_with_a_loader_needs_its_make_variant() {
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_results(&out);
     let errors = r["growth"]["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), 6, "{errors:?}");
-    assert!(
-        errors[0]
-            .as_str()
-            .unwrap()
-            .contains("needs make_variant(root, dest, factor) in module 'stepproj'"),
-        "{errors:?}"
-    );
+    let needs = errors
+        .iter()
+        .filter(|e| {
+            e.as_str()
+                .unwrap()
+                .contains("needs make_variant(root, dest, factor) in module 'stepproj'")
+        })
+        .count();
+    // Every copy of the ladder; the doublings need a measured copy to start from.
+    assert_eq!(needs, 6, "{errors:?}");
+    assert!(r["growth"]["copies"].as_array().unwrap().is_empty());
 }
