@@ -77,13 +77,15 @@ fn analyse(payload: Option<PayloadKind>, quantity: GrowthQuantity, points: &[(f6
     // A quantity that does not grow with the pages (a median page's size) is modelled as its mean.
     let grows = exponent.is_none_or(|k| k >= 0.3);
     let step_up = if grows { fit::step_up(&sorted) } else { None };
-    let start = match (grows, step_up) {
+    // The copies from the step up on, where at least three; else the largest `UPPER` (a step
+    // at the largest copies leaves too few after it for a fit and its check).
+    let after_step = step_up.and_then(|s| sorted.iter().position(|p| p.0 as u64 == s.to_pages));
+    let start = match (grows, after_step) {
         (false, _) => 0,
-        (true, Some(s)) => sorted.iter().position(|p| p.0 as u64 == s.to_pages).unwrap_or(0),
-        (true, None) => sorted.len().saturating_sub(UPPER),
+        (true, Some(i)) if sorted.len() - i >= 3 => i,
+        (true, _) => sorted.len().saturating_sub(UPPER),
     };
-    // The check needs three points: reach back below the step when there are fewer after it.
-    let upper = &sorted[start.min(sorted.len().saturating_sub(3))..];
+    let upper = &sorted[start..];
     let candidates: &[GrowthModel] = if grows {
         &[GrowthModel::Power, GrowthModel::Linear]
     } else {
@@ -183,4 +185,83 @@ fn sum_holdout(d: &Series, l: &Series, roundtrip: &[(f64, f64)]) -> Option<Holdo
         measured,
         log_error: (measured / predicted).ln().abs(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::results::{CopyReason, GrowthCopy};
+
+    /// The Site's size at 2 B a page up to 1,600 pages, then 4 B a page at 3,200.
+    fn stepped() -> GrowthJson {
+        let pages = [100u64, 200, 400, 800, 1_600, 3_200];
+        GrowthJson {
+            copies: pages
+                .iter()
+                .map(|&p| GrowthCopy {
+                    factor: 1.0,
+                    pages: p,
+                    load_ns: p * 1_000,
+                    reason: CopyReason::Ladder,
+                    seconds: 0.1,
+                })
+                .collect(),
+            points: pages
+                .iter()
+                .map(|&p| GrowthPoint {
+                    pages: p,
+                    payload: PayloadKind::Site,
+                    bytes: Some(if p > 1_600 { 4 * p } else { 2 * p }),
+                    dumps_ns: None,
+                    loads_ns: None,
+                    roundtrip_ns: None,
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_step_at_the_largest_copy_widens_by_the_check_it_fails() {
+        let mut g = stepped();
+        fit_and_project(&mut g);
+        let fit = g
+            .fits
+            .iter()
+            .find(|f| f.quantity == GrowthQuantity::Bytes)
+            .unwrap();
+        let step = fit.step_up.unwrap();
+        assert_eq!((step.from_pages, step.to_pages), (1_600, 3_200));
+        assert_eq!((step.per_page_before, step.per_page_after), (2.0, 4.0));
+        // Too few copies after the step: the five largest, from 200 pages.
+        assert_eq!(fit.fitted_from_pages, 200);
+        // Fitted on 200 .. 1,600 (exactly 2 B a page), the check predicts 6,400 B at 3,200
+        // pages, where 12,800 B were measured: ln 2 per doubling.
+        let h = fit.holdout.unwrap();
+        assert_eq!((h.pages, h.fitted_up_to), (3_200, 1_600));
+        assert!((h.predicted - 6_400.0).abs() < 1e-6 && h.measured == 12_800.0);
+        assert!((h.log_error - 2f64.ln()).abs() < 1e-9);
+        let at = |pages| {
+            g.projections
+                .iter()
+                .find(|p| p.pages == pages && p.quantity == GrowthQuantity::Bytes)
+                .unwrap()
+        };
+        // 10,000 pages is 3.125x beyond: the fit's interval widened 3.125 times each way.
+        let p = at(10_000);
+        assert!(p.supported && (p.extrapolation - 3.125).abs() < 1e-12);
+        let w = 3.125;
+        assert!((p.high.unwrap() / p.fit_high.unwrap() - w).abs() < 1e-9, "{p:?}");
+        assert!((p.fit_low.unwrap() / p.low.unwrap() - w).abs() < 1e-9, "{p:?}");
+        // 100,000 pages is 31x beyond: refused, no number.
+        let far = at(100_000);
+        assert!(!far.supported && far.value.is_none() && far.low.is_none());
+        // The generator's load, 1 µs a page: fitted and projected as well.
+        let load = g
+            .projections
+            .iter()
+            .find(|p| p.pages == 10_000 && p.quantity == GrowthQuantity::GeneratorLoadNs)
+            .unwrap();
+        assert!((load.value.unwrap() - 1e7).abs() < 1.0, "{load:?}");
+    }
 }
