@@ -197,10 +197,16 @@ pub struct AnalyzeArgs {
     pub max_visits: u64,
 
     /// Also model cost against page count: copies of the site (outside it) with 1/8 .. all of
-    /// its pages (and 2x, 4x for small sites), each loaded and measured, fitted and projected
-    /// to 10,000 and 100,000 pages. The copies share one more --budget.
+    /// its pages (and 2x, 4x for small sites), then doublings until the Site's pickle outgrows
+    /// the last-level cache, each loaded and measured, fitted and projected to 10,000 and
+    /// 100,000 pages (no further than 10x the largest copy). The copies share one more --budget.
     #[arg(long)]
     pub growth: bool,
+
+    /// Also build and measure real copies of the site at these page counts (implies --growth;
+    /// within --growth-limit, whatever --budget), e.g. 10000.
+    #[arg(long, value_name = "N[,M...]", value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..))]
+    pub growth_pages: Vec<u64>,
 
     /// Skip the transports (thread, sub-interpreter, process) and the render cost.
     #[arg(long)]

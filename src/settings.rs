@@ -102,6 +102,8 @@ pub struct AnalyzeSettings {
     pub growth: bool,
     /// Seconds the growth copies may take in all (`--growth-limit`).
     pub growth_limit_seconds: f64,
+    /// Page counts of copies to measure for real (`--growth-pages`).
+    pub growth_pages: Vec<u64>,
     /// Seconds the real parallel check may take (`--check-limit`); None: `--no-check`.
     pub check_limit_seconds: Option<f64>,
     pub quiet: bool,
@@ -111,12 +113,6 @@ pub struct AnalyzeSettings {
 impl AnalyzeSettings {
     pub fn from_args(args: AnalyzeArgs) -> Result<Self, UserError> {
         let (site_dir, out_dir) = site_and_out(&args.site_dir, &args.out)?;
-        if args.growth && args.loader.is_some() {
-            return Err(UserError::Fields(
-                "--growth makes copies of the site through its generator adapter; it cannot with --loader"
-                    .into(),
-            ));
-        }
         if args.loader.is_some() && args.generator.is_some() {
             return Err(UserError::Fields(
                 "--loader and --generator both choose how to load the site: give one of them".into(),
@@ -220,8 +216,9 @@ impl AnalyzeSettings {
                 seconds: args.diagnose_limit,
             }),
             transports,
-            growth: args.growth,
+            growth: args.growth || !args.growth_pages.is_empty(),
             growth_limit_seconds: args.growth_limit,
+            growth_pages: args.growth_pages,
             check_limit_seconds: (!args.no_check).then_some(args.check_limit),
             quiet: args.quiet,
             command_line: command_line(),

@@ -350,18 +350,16 @@ impl Steps<'_> {
         let time = growth::Time {
             budget_seconds: settings.measure.budget_seconds,
             limit_seconds: settings.growth_limit_seconds,
+            asked_pages: settings.growth_pages.clone(),
         };
-        let g = self.phases.time("growth", || {
-            growth::run(
-                py,
-                site,
-                &settings.load,
-                fields,
-                &settings.exclude_keys,
-                settings.measure.protocol,
-                time,
-            )
-        });
+        let request = growth::Request {
+            site,
+            load: &settings.load,
+            fields,
+            exclude_keys: &settings.exclude_keys,
+            protocol: settings.measure.protocol,
+        };
+        let g = self.phases.time("growth", || growth::run(py, request, time));
         self.progress.clear();
         let (g, limit) = g?;
         self.limits.push(limit);

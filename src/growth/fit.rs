@@ -1,4 +1,6 @@
-//! Least-squares fits of a quantity against page count, and projections with their uncertainty.
+//! Least-squares fits of a quantity against page count, and projections with their uncertainty:
+//! the out-of-sample check, the widening it implies, and where the per-page cost steps up.
+use crate::model::results::{GrowthModel, Holdout, StepUp};
 
 /// y = intercept + slope * x, fitted on the measured points.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,6 +105,136 @@ fn t975(df: usize) -> f64 {
     }
 }
 
+/// A model of y against x fitted on points: a line, a power law (a line in log-log), or the
+/// mean.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fitted {
+    pub model: GrowthModel,
+    line: Option<Linear>,
+    flat: Option<(f64, (f64, f64))>,
+}
+
+impl Fitted {
+    pub fn fit(model: GrowthModel, points: &[(f64, f64)]) -> Option<Self> {
+        match model {
+            GrowthModel::Linear => Linear::fit(points).map(|l| Self {
+                model,
+                line: Some(l),
+                flat: None,
+            }),
+            GrowthModel::Power => {
+                let logs: Vec<(f64, f64)> = points
+                    .iter()
+                    .filter(|p| p.0 > 0.0 && p.1 > 0.0)
+                    .map(|p| (p.0.ln(), p.1.ln()))
+                    .collect();
+                if logs.len() < points.len() {
+                    return None;
+                }
+                Linear::fit(&logs).map(|l| Self {
+                    model,
+                    line: Some(l),
+                    flat: None,
+                })
+            }
+            GrowthModel::Flat => flat(points).map(|f| Self {
+                model,
+                line: None,
+                flat: Some(f),
+            }),
+        }
+    }
+
+    /// The exponent k of a power law.
+    pub fn exponent(&self) -> Option<f64> {
+        (self.model == GrowthModel::Power)
+            .then(|| self.line.map(|l| l.slope))
+            .flatten()
+    }
+
+    pub fn at(&self, x: f64) -> f64 {
+        match (self.model, self.line, self.flat) {
+            (GrowthModel::Linear, Some(l), _) => l.at(x),
+            (GrowthModel::Power, Some(l), _) => l.at(x.ln()).exp(),
+            (_, _, Some((mean, _))) => mean,
+            _ => f64::NAN,
+        }
+    }
+
+    /// The fit's own 95% prediction interval at `x`.
+    pub fn interval(&self, x: f64) -> (f64, f64) {
+        match (self.model, self.line, self.flat) {
+            (GrowthModel::Linear, Some(l), _) => l.interval(x),
+            (GrowthModel::Power, Some(l), _) => {
+                let (lo, hi) = l.interval(x.ln());
+                (lo.exp(), hi.exp())
+            }
+            (_, _, Some((_, range))) => range,
+            _ => (f64::NAN, f64::NAN),
+        }
+    }
+}
+
+/// The out-of-sample check: `model` fitted on every point but the largest (by x), and what it
+/// predicts for that one. None with fewer than three points or a prediction that is not
+/// positive (the model cannot describe the largest point at all).
+pub fn holdout(model: GrowthModel, points: &[(f64, f64)]) -> Option<Holdout> {
+    let mut sorted = points.to_vec();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (&(x, y), rest) = sorted.split_last()?;
+    if rest.len() < 2 || y <= 0.0 {
+        return None;
+    }
+    let fitted_up_to = rest.last()?.0;
+    if fitted_up_to >= x {
+        return None;
+    }
+    let predicted = Fitted::fit(model, rest)?.at(x);
+    (predicted > 0.0).then(|| Holdout {
+        pages: x as u64,
+        fitted_up_to: fitted_up_to as u64,
+        predicted,
+        measured: y,
+        log_error: (y / predicted).ln().abs(),
+    })
+}
+
+/// How many times the interval at `x` widens beyond the fit's own: the holdout's error,
+/// compounded over every extrapolation step as long as the holdout's own (largest / the largest
+/// point it was fitted on) between the largest copy measured and `x`. 1 within the measured range.
+/// The holdout's error counts as at least 1% per step: one comparison that happens to land
+/// closer cannot show a smaller error (a pickle's paths gain a digit at the 100th copy).
+pub fn widening(h: &Holdout, largest: f64, x: f64) -> f64 {
+    let step = (h.pages as f64 / h.fitted_up_to as f64).ln();
+    if x <= largest || step <= 0.0 {
+        return 1.0;
+    }
+    (h.log_error.max(MIN_STEP_ERROR) * (x / largest).ln() / step).exp()
+}
+
+/// ln(1.01): the smallest error per extrapolation step `widening` assumes.
+pub const MIN_STEP_ERROR: f64 = 0.009_950_330_853_168_083;
+
+/// A step up in the per-page cost (y / x): the first point whose per-page cost, and every later
+/// one's, is at least `STEP_UP` times the lowest before it.
+pub const STEP_UP: f64 = 1.3;
+
+pub fn step_up(points: &[(f64, f64)]) -> Option<StepUp> {
+    let mut sorted: Vec<(f64, f64)> = points.iter().copied().filter(|p| p.0 > 0.0).collect();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let per_page: Vec<f64> = sorted.iter().map(|p| p.1 / p.0).collect();
+    (1..per_page.len()).find_map(|i| {
+        let before = per_page[..i].iter().copied().fold(f64::INFINITY, f64::min);
+        let up = before > 0.0 && per_page[i..].iter().all(|&c| c >= STEP_UP * before);
+        up.then(|| StepUp {
+            from_pages: sorted[i - 1].0 as u64,
+            to_pages: sorted[i].0 as u64,
+            per_page_before: before,
+            per_page_after: per_page[i],
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,5 +265,83 @@ mod tests {
         let quad: Vec<(f64, f64)> = [10.0, 20.0, 40.0, 80.0].iter().map(|&x| (x, x * x)).collect();
         assert!((exponent(&quad).unwrap() - 2.0).abs() < 1e-9);
         assert!(Linear::fit(&[(1.0, 2.0)]).is_none());
+    }
+
+    #[test]
+    fn the_holdout_predicts_the_largest_point_from_the_others() {
+        // y = 2x + 10 below 400, then 3x + 10 at 800: a line through 100, 200, 400 predicts
+        // 1,610 at 800 where 2,410 was measured.
+        let pts = [(100.0, 210.0), (200.0, 410.0), (400.0, 810.0), (800.0, 2_410.0)];
+        let h = holdout(GrowthModel::Linear, &pts).unwrap();
+        assert_eq!((h.pages, h.fitted_up_to), (800, 400));
+        assert!((h.predicted - 1_610.0).abs() < 1e-6, "{h:?}");
+        assert_eq!(h.measured, 2_410.0);
+        assert!((h.log_error - (2_410.0f64 / 1_610.0).ln()).abs() < 1e-12);
+        // Power law on exact y = 3 x^1.5: predicted exactly.
+        let power: Vec<(f64, f64)> = [10.0, 20.0, 40.0]
+            .iter()
+            .map(|&x: &f64| (x, 3.0 * x.powf(1.5)))
+            .collect();
+        let h = holdout(GrowthModel::Power, &power).unwrap();
+        assert!(h.log_error < 1e-9 && (h.predicted - 3.0 * 40f64.powf(1.5)).abs() < 1e-6);
+        assert!(
+            holdout(GrowthModel::Linear, &pts[..2]).is_none(),
+            "two points leave one to fit on"
+        );
+    }
+
+    #[test]
+    fn the_widening_compounds_the_holdout_error_over_the_extrapolation() {
+        let h = Holdout {
+            pages: 800,
+            fitted_up_to: 400,
+            predicted: 1_000.0,
+            measured: 1_100.0,
+            log_error: 1.1f64.ln(),
+        };
+        // Within the measured range: no widening.
+        assert_eq!(widening(&h, 800.0, 600.0), 1.0);
+        // One holdout step (x2) beyond the largest copy: the holdout's own 10%.
+        assert!((widening(&h, 800.0, 1_600.0) - 1.1).abs() < 1e-12);
+        // Four doublings: 1.1^4.
+        assert!((widening(&h, 800.0, 12_800.0) - 1.1f64.powi(4)).abs() < 1e-12);
+        // A check that landed within 1% still counts 1% a step.
+        let exact = Holdout { log_error: 1e-5, ..h };
+        assert!((widening(&exact, 800.0, 3_200.0) - 1.01f64.powi(2)).abs() < 1e-12);
+        assert!((MIN_STEP_ERROR - 1.01f64.ln()).abs() < 1e-15);
+        // A power-law fit's interval and value at x.
+        let power: Vec<(f64, f64)> = [10.0, 20.0, 40.0, 80.0]
+            .iter()
+            .map(|&x: &f64| (x, 5.0 * x * x))
+            .collect();
+        let f = Fitted::fit(GrowthModel::Power, &power).unwrap();
+        assert!((f.at(1_000.0) - 5e6).abs() < 1e-3 && (f.exponent().unwrap() - 2.0).abs() < 1e-12);
+        let flat_fit = Fitted::fit(GrowthModel::Flat, &[(1.0, 4.0), (2.0, 6.0)]).unwrap();
+        assert_eq!(flat_fit.at(1e6), 5.0);
+    }
+
+    #[test]
+    fn a_step_up_is_found_where_the_per_page_cost_stays_up() {
+        // Per page: 10, 9, 9, 9, then 20 and 21 from 160 pages.
+        let pts = [
+            (10.0, 100.0),
+            (20.0, 180.0),
+            (40.0, 360.0),
+            (80.0, 720.0),
+            (160.0, 3_200.0),
+            (320.0, 6_720.0),
+        ];
+        let s = step_up(&pts).unwrap();
+        assert_eq!((s.from_pages, s.to_pages), (80, 160));
+        assert_eq!((s.per_page_before, s.per_page_after), (9.0, 20.0));
+        // A one-off spike that falls back is no step.
+        let spike = [(10.0, 100.0), (20.0, 400.0), (40.0, 400.0), (80.0, 800.0)];
+        assert_eq!(step_up(&spike), None);
+        // A line with an intercept only gets cheaper per page.
+        let line: Vec<(f64, f64)> = [10.0, 20.0, 40.0, 80.0]
+            .iter()
+            .map(|&x| (x, 50.0 + 3.0 * x))
+            .collect();
+        assert_eq!(step_up(&line), None);
     }
 }

@@ -1,6 +1,7 @@
 //! Plain data every stage shares: the kinds of things picklecost measures (enums serialized to
 //! the strings results.json uses) and the results document. Imports nothing of the pipeline.
 pub mod explain;
+pub mod growth;
 pub mod limit;
 pub mod phase_limit;
 pub mod readiness;

@@ -1,6 +1,10 @@
 //! results.json: the machine-readable record of one run. Every number in it was measured in
 //! this run.
 use super::explain::{Attribution, Culprit, Drag, Dropped, FieldComparison, RootCause};
+pub use super::growth::{
+    CopyReason, GrowthCopy, GrowthFit, GrowthJson, GrowthModel, GrowthPoint, GrowthProjection,
+    GrowthQuantity, Holdout, StepUp,
+};
 use super::stats::{ByteStats, LatencySummary};
 use super::transport::{EntryReadiness, ImportRow, ResultBack, Setup, StreamCost, VerdictRow};
 use super::{PayloadKind, Stage, Thresholds, TransportKind};
@@ -404,66 +408,6 @@ pub struct Verdict {
     pub page_to_site_bytes: Option<f64>,
     pub subset_smaller_than_page: Option<f64>,
     pub subset_faster_than_page: Option<f64>,
-}
-
-/// `--growth`: real loads of real copies of the site with fewer or more pages, fitted against
-/// page count and projected (a projection, labelled so).
-#[derive(Serialize, Debug, Clone, Default)]
-pub struct GrowthJson {
-    /// Content factors of the copies (1 = the site itself, copied).
-    pub factors: Vec<f64>,
-    pub points: Vec<GrowthPoint>,
-    pub fits: Vec<GrowthFit>,
-    pub projections: Vec<GrowthProjection>,
-    /// Copies that could not be made or measured, and why.
-    pub errors: Vec<String>,
-}
-
-impl GrowthJson {
-    /// The payloads measured on the copies, each once, in report order.
-    pub fn payloads(&self) -> Vec<PayloadKind> {
-        let mut kinds: Vec<PayloadKind> = self.points.iter().map(|p| p.payload).collect();
-        kinds.sort();
-        kinds.dedup();
-        kinds
-    }
-}
-
-#[derive(Serialize, Debug, Clone)]
-pub struct GrowthPoint {
-    pub pages: u64,
-    pub payload: PayloadKind,
-    /// The Site's size, or the median page's; None when it does not pickle.
-    pub bytes: Option<u64>,
-    /// Round trip p50.
-    pub roundtrip_ns: Option<u64>,
-}
-
-#[derive(Serialize, Debug, Clone)]
-pub struct GrowthFit {
-    pub payload: PayloadKind,
-    /// "bytes" or "roundtrip_ns"
-    pub quantity: &'static str,
-    pub intercept: f64,
-    pub slope_per_page: f64,
-    pub r2: f64,
-    /// k of quantity ~ pages^k (log-log fit): 1 is linear.
-    pub exponent: Option<f64>,
-    /// The measured points grow but bend away from a line (k at least 0.3 and outside 0.8..1.2);
-    /// a quantity with k < 0.3 does not grow with the pages and is projected as its mean.
-    pub bends: bool,
-}
-
-#[derive(Serialize, Debug, Clone)]
-pub struct GrowthProjection {
-    pub pages: u64,
-    pub payload: PayloadKind,
-    pub bytes: Option<f64>,
-    pub bytes_low: Option<f64>,
-    pub bytes_high: Option<f64>,
-    pub roundtrip_ns: Option<f64>,
-    pub roundtrip_ns_low: Option<f64>,
-    pub roundtrip_ns_high: Option<f64>,
 }
 
 #[cfg(test)]

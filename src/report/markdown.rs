@@ -4,10 +4,10 @@ use crate::model::PayloadKind;
 use crate::model::TransportKind;
 use crate::model::explain::Attribution;
 use crate::model::readiness;
-use crate::model::results::{PayloadJson, Results, SiteCopy, SuggestionJson, virtual_mark};
+use crate::model::results::{GrowthJson, PayloadJson, Results, SiteCopy, SuggestionJson, virtual_mark};
 use crate::model::stats::{ByteStats, LatencySummary};
 use crate::model::transport::{StreamCost, VerdictRow};
-use crate::units::{bytes, nanos};
+use crate::units::{bytes, nanos, thousands};
 use anyhow::Result;
 use std::fmt::Write;
 
@@ -886,61 +886,107 @@ fn growth(md: &mut String, r: &Results) {
     md.push_str("## Growth: cost against page count\n\n");
     let _ = writeln!(
         md,
-        "Copies of the site (in a temporary directory, never in the site) with {} times its content pages, each loaded by the generator adapter and measured like the site itself (size: the Site, or the median page; round trip p50).\n",
+        "Copies of the site (in a temporary directory, never in the site) with {} times its content pages, each loaded by the generator adapter and measured like the site itself (size: the Site, or the median page; p50 of dumps, loads and the round trip). Last-level cache: {}.\n",
         g.factors
             .iter()
-            .map(|f| format!("{f}"))
+            .map(|f| format!("{f:.3}")
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+                .to_string())
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", "),
+        g.llc_bytes.map_or("not readable from /sys".into(), bytes)
     );
-    md.push_str("| pages | payload | size | round trip p50 |\n|---:|---|---:|---:|\n");
+    md.push_str("| pages | why | generator load | copy made, loaded, measured in |\n|---:|---|---:|---:|\n");
+    for c in &g.copies {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {:.1} s |",
+            thousands(c.pages),
+            c.reason.label(),
+            nanos(c.load_ns),
+            c.seconds
+        );
+    }
+    md.push_str("\n| pages | payload | size | dumps p50 | loads p50 | round trip p50 |\n|---:|---|---:|---:|---:|---:|\n");
+    let t = |v: Option<u64>| v.map_or("–".into(), nanos);
     for p in &g.points {
         let _ = writeln!(
             md,
-            "| {} | `{}` | {} | {} |",
+            "| {} | `{}` | {} | {} | {} | {} |",
             p.pages,
             p.payload,
             p.bytes.map_or("not picklable".into(), bytes),
-            p.roundtrip_ns.map_or("–".into(), nanos)
+            t(p.dumps_ns),
+            t(p.loads_ns),
+            t(p.roundtrip_ns)
         );
     }
-    md.push_str("\nFits (least squares against pages; k from a log-log fit, 1 = linear):\n\n| payload | quantity | per page | R² | k | bends away from a line |\n|---|---|---:|---:|---:|---|\n");
-    for f in &g.fits {
-        let _ = writeln!(
-            md,
-            "| `{}` | {} | {:.1} | {:.3} | {} | {} |",
-            f.payload,
-            f.quantity,
-            f.slope_per_page,
-            f.r2,
-            f.exponent.map_or("–".into(), |k| format!("{k:.2}")),
-            if f.bends { "**yes**" } else { "no" }
-        );
-    }
-    md.push_str("\n**Projection** (from the fits above, 95% prediction interval; not a measurement):\n\n| pages | payload | size | round trip p50 |\n|---:|---|---|---|\n");
-    let range = |v: Option<f64>, lo: Option<f64>, hi: Option<f64>, f: fn(u64) -> String| match (v, lo, hi) {
-        (Some(v), Some(lo), Some(hi)) => format!("{} ({} – {})", f(v as u64), f(lo as u64), f(hi as u64)),
-        _ => "–".into(),
-    };
+    growth_fits(md, g);
+    md.push_str("\n**Projection** (not a measurement: the fit's 95% prediction interval, widened by the out-of-sample check as it compounds over the extrapolation; none beyond ");
+    let _ = writeln!(
+        md,
+        "{}× the largest copy measured):\n\n| pages | payload | quantity | projection |\n|---:|---|---|---|",
+        g.max_extrapolation
+    );
     for p in &g.projections {
         let _ = writeln!(
             md,
-            "| {} | `{}` | {} | {} |",
-            crate::units::thousands(p.pages),
-            p.payload,
-            range(p.bytes, p.bytes_low, p.bytes_high, bytes),
-            range(p.roundtrip_ns, p.roundtrip_ns_low, p.roundtrip_ns_high, nanos)
+            "| {} | {} | {} | {} |",
+            thousands(p.pages),
+            p.payload.map_or("the generator".into(), |k| format!("`{k}`")),
+            p.quantity.label(),
+            crate::verdict::growth::projected(g, p)
         );
+    }
+    for f in crate::verdict::growth::findings(g) {
+        let _ = writeln!(md, "\n- {f}");
     }
     for e in &g.errors {
         let _ = writeln!(md, "\n- not measured: {e}");
     }
     let _ = writeln!(
         md,
-        "\n![Size against pages](charts/{})\n\n![Round trip against pages](charts/{})\n",
+        "\n![Size against pages](charts/{})\n\n![Round trip against pages](charts/{})\n\n![Generator load against pages](charts/{})\n",
         svg::GROWTH_BYTES,
-        svg::GROWTH_ROUNDTRIP
+        svg::GROWTH_ROUNDTRIP,
+        svg::GROWTH_LOAD
     );
+}
+
+/// The fits table: every copy's line and exponent, the larger copies' exponent, the model the
+/// projection uses, the step up and the out-of-sample check.
+fn growth_fits(md: &mut String, g: &GrowthJson) {
+    md.push_str("\nFits (least squares against pages over every copy; k from a log-log fit, 1 = linear; the projection's model fitted on the larger copies, chosen by how well it predicted the largest copy from the others):\n\n| payload | quantity | per page | R² | k | k (larger copies) | model | per-page cost steps up | out of sample: largest copy predicted / measured |\n|---|---|---:|---:|---:|---:|---|---|---|\n");
+    for f in &g.fits {
+        let amount = |v: f64| crate::verdict::growth::amount(f.quantity, v);
+        let _ = writeln!(
+            md,
+            "| {} | {} | {:.1} | {:.3} | {} | {} | {} | {} | {} |",
+            f.payload.map_or("the generator".into(), |k| format!("`{k}`")),
+            f.quantity.label(),
+            f.slope_per_page,
+            f.r2,
+            f.exponent.map_or("–".into(), |k| format!("{k:.2}")),
+            f.upper_exponent.map_or("–".into(), |k| format!("{k:.2}")),
+            f.model.map_or("dumps + loads".into(), |m| format!(
+                "{m:?} from {} pages",
+                thousands(f.fitted_from_pages)
+            )),
+            f.step_up.map_or("no".into(), |s| format!(
+                "**{} → {} pages**",
+                thousands(s.from_pages),
+                thousands(s.to_pages)
+            )),
+            f.holdout.map_or("–".into(), |h| format!(
+                "{} / {} at {} pages (fit up to {})",
+                amount(h.predicted),
+                amount(h.measured),
+                thousands(h.pages),
+                thousands(h.fitted_up_to)
+            ))
+        );
+    }
 }
 
 /// What the idle round trip and the stream columns are.

@@ -2,7 +2,7 @@
 //! `charts/`.
 use super::charts::{self, ChartPayload};
 use super::{Exporter, ReportFile, Run};
-use crate::model::results::GrowthJson;
+use crate::model::results::{GrowthJson, GrowthPoint, GrowthQuantity};
 use crate::model::{PayloadKind, explain::ByteTree};
 use anyhow::Result;
 
@@ -12,6 +12,7 @@ pub const SITE_BYTES: &str = "site-bytes-icicle.svg";
 pub const SHARES: &str = "transfer-vs-render.svg";
 pub const GROWTH_BYTES: &str = "growth-bytes.svg";
 pub const GROWTH_ROUNDTRIP: &str = "growth-roundtrip.svg";
+pub const GROWTH_LOAD: &str = "growth-load.svg";
 
 pub fn transport_chart(payload: PayloadKind) -> String {
     format!("transports-{payload}.svg")
@@ -131,47 +132,92 @@ fn transport_charts(run: &Run, cells: &[crate::transport::Cell]) -> Result<Vec<R
     Ok(files)
 }
 
-/// Size and round trip against page count: the measured copies and the projections.
+/// Size, round trip and the generator's load against page count: the measured copies, the fit
+/// and the projections (marked as such).
 fn growth_charts(g: &GrowthJson) -> Result<Vec<ReportFile>> {
+    use GrowthQuantity as Q;
     let mut files = Vec::new();
-    for (file, title, bytes) in [
-        (GROWTH_BYTES, "Pickled size against page count", true),
-        (GROWTH_ROUNDTRIP, "Round trip (p50) against page count", false),
+    for (file, title, quantities) in [
+        (GROWTH_BYTES, "Pickled size against page count", &[Q::Bytes][..]),
+        (
+            GROWTH_ROUNDTRIP,
+            "Round trip, dumps and loads (p50) against page count",
+            &[Q::RoundtripNs, Q::DumpsNs, Q::LoadsNs][..],
+        ),
+        (
+            GROWTH_LOAD,
+            "The generator's load against page count",
+            &[Q::GeneratorLoadNs][..],
+        ),
     ] {
-        let series: Vec<charts::GrowthSeries> = g
-            .payloads()
+        let series: Vec<charts::GrowthSeries> = quantities
             .iter()
-            .map(|&kind| growth_series(g, kind, bytes))
+            .flat_map(|&q| growth_series(g, q))
             .filter(|s| !s.measured.is_empty())
             .collect();
+        let bytes = quantities.contains(&Q::Bytes);
         files.push(chart(file.into(), charts::growth(&series, title, bytes)?));
     }
     Ok(files)
 }
 
-/// One payload's growth line: sizes (`bytes`) or round trips.
-fn growth_series(g: &GrowthJson, kind: PayloadKind, bytes: bool) -> charts::GrowthSeries<'_> {
-    let pick = |b: Option<u64>, r: Option<u64>| if bytes { b } else { r };
-    charts::GrowthSeries {
-        name: kind.name(),
-        measured: g
-            .points
+/// One line per payload (or one for the generator's load) of quantity `q`.
+fn growth_series(g: &GrowthJson, q: GrowthQuantity) -> Vec<charts::GrowthSeries<'static>> {
+    let value = |p: &GrowthPoint| match q {
+        GrowthQuantity::Bytes => p.bytes,
+        GrowthQuantity::DumpsNs => p.dumps_ns,
+        GrowthQuantity::LoadsNs => p.loads_ns,
+        GrowthQuantity::RoundtripNs => p.roundtrip_ns,
+        GrowthQuantity::GeneratorLoadNs => None,
+    };
+    let projected = |payload: Option<PayloadKind>| -> Vec<charts::Projected> {
+        g.projections
             .iter()
-            .filter(|p| p.payload == kind)
-            .filter_map(|p| pick(p.bytes, p.roundtrip_ns).map(|v| (p.pages as f64, v as f64)))
-            .collect(),
-        projected: g
-            .projections
-            .iter()
-            .filter(|p| p.payload == kind)
+            .filter(|p| p.payload == payload && p.quantity == q && p.supported)
             .filter_map(|p| {
-                let (v, lo, hi) = if bytes {
-                    (p.bytes, p.bytes_low, p.bytes_high)
-                } else {
-                    (p.roundtrip_ns, p.roundtrip_ns_low, p.roundtrip_ns_high)
-                };
-                Some((p.pages as f64, v?, lo?, hi?))
+                Some(charts::Projected {
+                    pages: p.pages as f64,
+                    value: p.value?,
+                    low: p.low?,
+                    high: p.high?,
+                    fit_low: p.fit_low?,
+                    fit_high: p.fit_high?,
+                })
             })
-            .collect(),
+            .collect()
+    };
+    let name = |kind: Option<PayloadKind>| match (kind, q) {
+        (None, _) => "generator load".to_string(),
+        (Some(k), GrowthQuantity::Bytes) => k.name().to_string(),
+        (Some(k), _) => format!("{} {}", k.name(), q.label()),
+    };
+    if q == GrowthQuantity::GeneratorLoadNs {
+        let measured = g
+            .copies
+            .iter()
+            .map(|c| (c.pages as f64, c.load_ns as f64))
+            .collect();
+        return vec![charts::GrowthSeries {
+            name: name(None).into(),
+            measured,
+            projected: projected(None),
+        }];
     }
+    g.payloads()
+        .into_iter()
+        // Dumps and loads apart for the Site only: one chart stays readable.
+        .filter(|&k| {
+            matches!(q, GrowthQuantity::Bytes | GrowthQuantity::RoundtripNs) || k == PayloadKind::Site
+        })
+        .map(|kind| charts::GrowthSeries {
+            name: name(Some(kind)).into(),
+            measured: g
+                .points
+                .iter()
+                .filter(|p| p.payload == kind)
+                .filter_map(|p| value(p).map(|v| (p.pages as f64, v as f64)))
+                .collect(),
+            projected: projected(Some(kind)),
+        })
+        .collect()
 }

@@ -332,41 +332,52 @@ fn transports() -> Vec<TransportJson> {
 }
 
 fn growth() -> GrowthJson {
+    let point = |pages, bytes, rt: Option<u64>| GrowthPoint {
+        pages,
+        payload: PayloadKind::PageSubset,
+        bytes,
+        dumps_ns: rt.map(|r| r / 2),
+        loads_ns: rt.map(|r| r / 2),
+        roundtrip_ns: rt,
+    };
     GrowthJson {
         factors: vec![1.0, 2.0],
-        points: vec![
-            GrowthPoint {
-                pages: 12,
-                payload: PayloadKind::PageSubset,
-                bytes: Some(1_500),
-                roundtrip_ns: Some(20_000),
-            },
-            GrowthPoint {
-                pages: 24,
-                payload: PayloadKind::PageSubset,
-                bytes: Some(1_600),
-                roundtrip_ns: None,
-            },
-        ],
+        llc_bytes: Some(32 << 20),
+        copies: vec![GrowthCopy {
+            factor: 1.0,
+            pages: 12,
+            load_ns: 40_000_000,
+            reason: CopyReason::Ladder,
+            seconds: 0.5,
+        }],
+        points: vec![point(12, Some(1_500), Some(20_000)), point(24, Some(1_600), None)],
         fits: vec![GrowthFit {
-            payload: PayloadKind::PageSubset,
-            quantity: "bytes",
+            payload: Some(PayloadKind::PageSubset),
+            quantity: GrowthQuantity::Bytes,
             intercept: 1_400.0,
             slope_per_page: 8.25,
             r2: 0.987,
             exponent: Some(1.45),
+            upper_exponent: Some(1.45),
             bends: true,
+            model: Some(GrowthModel::Power),
+            fitted_from_pages: 12,
+            step_up: None,
+            holdout: None,
         }],
         projections: vec![GrowthProjection {
             pages: 10_000,
-            payload: PayloadKind::PageSubset,
-            bytes: Some(83_900.0),
-            bytes_low: Some(80_000.0),
-            bytes_high: Some(88_000.0),
-            roundtrip_ns: None,
-            roundtrip_ns_low: None,
-            roundtrip_ns_high: None,
+            payload: Some(PayloadKind::PageSubset),
+            quantity: GrowthQuantity::Bytes,
+            extrapolation: 416.7,
+            supported: false,
+            value: None,
+            low: None,
+            high: None,
+            fit_low: None,
+            fit_high: None,
         }],
+        max_extrapolation: 10.0,
         errors: vec!["the 4x copy failed to load".into()],
     }
 }

@@ -1,6 +1,7 @@
 //! The verdicts, from measured numbers only: the one-paragraph comparison of `site`, `page` and
 //! `page_subset`, the one-line answer, and (in `strategies`) the per-strategy rows.
 pub mod check;
+pub mod growth;
 pub mod predict;
 pub mod scale;
 pub mod strategies;
@@ -8,9 +9,11 @@ pub mod strategies;
 pub mod testdata;
 pub mod totals;
 
+pub use growth::projection;
+
 use crate::model::PayloadKind;
 use crate::model::phase_limit::{LimitedPhase, PhaseLimit};
-use crate::model::results::{GrowthJson, PayloadJson, RepairedJson, SuggestionJson, Verdict};
+use crate::model::results::{PayloadJson, RepairedJson, SuggestionJson, Verdict};
 use crate::model::transport::VerdictRow;
 use crate::units::{bytes, nanos, ratio};
 
@@ -548,67 +551,6 @@ pub fn after_repairs(fix: &RepairedJson) -> String {
         }
         (None, None) => format!("{}: not measured", fix.label),
     }
-}
-
-/// "At 10,000 pages (projection) the Site would pickle to 77.5 MB (75.1–79.9 MB), ..."
-pub fn projection(g: &GrowthJson) -> String {
-    let Some(pages) = crate::growth::PROJECT_TO.first().copied() else {
-        return String::new();
-    };
-    let mut parts = Vec::new();
-    // A full Page that drags the Site projects like the Site: left out.
-    for p in g
-        .projections
-        .iter()
-        .filter(|p| p.pages == pages && p.payload != PayloadKind::Page)
-    {
-        let what = if p.payload == PayloadKind::Site {
-            "the Site would pickle to".to_string()
-        } else {
-            format!("a median `{}` would pickle to", p.payload)
-        };
-        if let (Some(b), Some(lo), Some(hi)) = (p.bytes, p.bytes_low, p.bytes_high) {
-            let mut s = format!(
-                "{what} {} ({}–{})",
-                bytes(b as u64),
-                bytes(lo as u64),
-                bytes(hi as u64)
-            );
-            if let Some(rt) = p.roundtrip_ns {
-                s.push_str(&format!(", {} per round trip at p50", nanos(rt as u64)));
-            }
-            parts.push(s);
-        }
-    }
-    if parts.is_empty() {
-        return String::new();
-    }
-    let bends: Vec<String> = g
-        .fits
-        .iter()
-        .filter(|f| f.bends)
-        .map(|f| {
-            format!(
-                "`{}` {} grows like pages^{:.2}",
-                f.payload,
-                f.quantity,
-                f.exponent.unwrap_or(f64::NAN)
-            )
-        })
-        .collect();
-    let mut s = format!(
-        "At {} pages (a projection from {} measured copies, 95% interval) {}.",
-        crate::units::thousands(pages),
-        g.factors.len(),
-        parts.join("; ")
-    );
-    if !bends.is_empty() {
-        s.push_str(&format!(
-            " The measured points bend away from a line: {}.",
-            bends.join(", ")
-        ));
-    }
-    s
 }
 
 #[cfg(test)]

@@ -224,8 +224,8 @@ fn sigterm_during_the_render_cost_stops_the_tool_and_its_pools() {
     analyze_in("render", "TERM", &["--no-diagnose"]);
 }
 
-/// `--growth` needs a generator's copies (not a `--loader`'s): the sample blog, signalled as soon
-/// as the first copy appears in the run's scratch.
+/// `--growth` copies made by the generator adapter (a `--loader` module may offer its own): the
+/// sample blog, signalled as soon as the first copy appears in the run's scratch.
 #[test]
 fn sigint_while_growth_copies_the_site_stops_the_tool_and_removes_the_copy() {
     interrupt(

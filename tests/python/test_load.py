@@ -34,6 +34,10 @@ class CustomLoaderTests(unittest.TestCase):
             "    site.stage = stage\n"
             "    (root / 'built-here.txt').write_text(stage)\n"
             "    return site\n"
+            "def make_variant(root, dest, factor):\n"
+            "    import pathlib\n"
+            "    pathlib.Path(dest).mkdir()\n"
+            "    (pathlib.Path(dest) / 'factor.txt').write_text(repr(factor))\n"
         )
 
     def tearDown(self):
@@ -65,6 +69,16 @@ class CustomLoaderTests(unittest.TestCase):
                 with self.assertRaises(load.LoadError) as caught:
                     load.load(str(self.root), "discovered", spec, self.work)
                 self.assertIn(expected, str(caught.exception))
+
+    def test_make_variant_is_the_loader_modules_own_or_a_load_error(self):
+        loaded = load.load(str(self.root), "discovered", "proj_loader:load", self.work)
+        dest = pathlib.Path(self.work) / "variant"
+        self.assertEqual(loaded.adapter.make_variant(str(self.root), str(dest), 0.25), str(dest))
+        self.assertEqual((dest / "factor.txt").read_text(), "0.25")
+        del sys.modules["proj_loader"].make_variant
+        with self.assertRaises(load.LoadError) as caught:
+            loaded.adapter.make_variant(str(self.root), str(dest) + "2", 2.0)
+        self.assertIn("needs make_variant(root, dest, factor) in module 'proj_loader'", str(caught.exception))
 
     def test_import_writes_no_bytecode_into_the_site(self):
         load.load(str(self.root), "discovered", "proj_loader:load", self.work)

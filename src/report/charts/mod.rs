@@ -20,7 +20,7 @@ mod sizes;
 mod testdata;
 
 pub use comparison::comparison;
-pub use growth::{GrowthSeries, growth};
+pub use growth::{GrowthSeries, Projected, growth};
 pub use icicle::icicle;
 pub use latency::latency_percentiles;
 pub use scale::{SpeedupSeries, TIME_PARTS, TimeBar, scale_speedup, scale_time};

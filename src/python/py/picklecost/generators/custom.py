@@ -6,6 +6,9 @@ The module is imported with the site directory first on `sys.path` (no bytecode 
 `stage="rendered"`, and must accept that keyword (a function without it is called for the
 `discovered` stage only, without the keyword).
 
+A module that offers `make_variant(root, dest, factor)` (a copy of the site at `dest` with about
+`factor` times its pages) can be used with `--growth`.
+
 A module that offers `render(page) -> str` gets a render cost (each page's HTML written under the
 run's work directory) and the `scale` render workload.
 """
@@ -106,6 +109,24 @@ class Custom(Adapter):
     def stage_method(self, stage, build_root):
         where = " on a temporary copy of the site (removed afterwards)" if build_root else ""
         return "`%s`: the object graph returned by the --loader function `%s`%s" % (stage, self.spec, where)
+
+    # --- growth: a loader module may offer `make_variant(root, dest, factor)` -------------------
+
+    def make_variant(self, root, dest, factor):
+        """The loader module's own `make_variant(root, dest, factor)`: a copy of the site at
+        `dest` with about `factor` times its pages (root is read, never written)."""
+        make = getattr(sys.modules.get(self.module_name), "make_variant", None)
+        if not callable(make):
+            raise LoadError(
+                "--growth with --loader %s needs make_variant(root, dest, factor) in module %r: "
+                "a copy of the site at dest with about factor times its pages"
+                % (self.spec, self.module_name))
+        try:
+            with captured_output():
+                make(str(root), str(dest), factor)
+        except Exception as exc:
+            raise LoadError("--loader module %r: make_variant raised %s" % (self.module_name, describe(exc)))
+        return str(dest)
 
     # --- scale: a loader module may offer `render(page) -> str` ---------------------------------
 
