@@ -146,6 +146,7 @@ fn point(
         &variant,
         PageView::new(py, fields.to_vec(), exclude_keys)?,
         None,
+        None,
     )?;
     let budget = (share_seconds - started.elapsed().as_secs_f64()).max(0.2);
     let settings = MeasureSettings {

@@ -34,7 +34,11 @@ pub fn text(r: &Results, out: &Path) -> String {
         s.push_str(&format!("  suggested payload: {}\n", sg.options));
     }
     if let Some(rs) = &r.read_set {
-        s.push_str(&format!("{}\n", wrap(&format!("  {}", rs.line()), 96)));
+        let proof = match &r.proof {
+            Some(p) => p.line(),
+            None => format!("no proof: {}", r.proof_note.as_deref().unwrap_or("not made")),
+        };
+        s.push_str(&format!("{}\n", wrap(&format!("  {}; {proof}", rs.line()), 96)));
     }
     s.push_str(&format!("{}\n", wrap(&r.verdict.text, 96)));
     if r.verdict.page_drags_site {
