@@ -49,6 +49,10 @@ pub struct TraceDifference {
     pub real: String,
     #[serde(default)]
     pub traced: String,
+    /// Reads outside the read set the render made (the proof's stand-ins answered them with a
+    /// missing name, which a renderer may catch and render otherwise), where there were any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outside: Vec<String>,
 }
 
 /// A traced render that failed.

@@ -6,6 +6,18 @@ use crate::model::results::Results;
 use crate::units::{bytes, nanos};
 use std::fmt::Write;
 
+/// " (read outside the read set: `a`, `b`)", or nothing.
+fn outside(paths: &[String]) -> String {
+    if paths.is_empty() {
+        return String::new();
+    }
+    let listed: Vec<String> = paths
+        .iter()
+        .map(|p| format!("`{}`", p.replace('`', "'")))
+        .collect();
+    format!(" (read outside the read set: {})", listed.join(", "))
+}
+
 /// Paths listed per template and kind before "… and N more".
 const MOST_PATHS: usize = 25;
 
@@ -62,11 +74,12 @@ fn proof(md: &mut String, r: &Results) {
     for d in &p.different {
         let _ = writeln!(
             md,
-            "- `{}` differs at line {}: real `{}`, from the read set `{}`",
+            "- `{}` differs at line {}: real `{}`, from the read set `{}`{}",
             d.page,
             d.line,
             d.real.replace('`', "'"),
-            d.traced.replace('`', "'")
+            d.traced.replace('`', "'"),
+            outside(&d.outside)
         );
     }
     for f in &p.failed {
@@ -254,6 +267,7 @@ mod tests {
                 line: 3,
                 real: "<a>".into(),
                 traced: "<b>".into(),
+                outside: vec![],
             }],
             page_fields: t.page_fields.clone(),
             site_paths: t.site_paths.clone(),
@@ -282,21 +296,29 @@ mod tests {
         assert!(rs_line_is_one_line(r.read_set.as_ref().unwrap()));
         with_proof.proof_note = None;
         with_proof.proof = Some(crate::model::readset::Proof {
-            pages: 2,
+            pages: 3,
             identical: 1,
             failed: vec![crate::model::readset::TraceFailure {
                 page: "b.md".into(),
                 error: "TypeError: x".into(),
             }],
+            different: vec![TraceDifference {
+                page: "c.md".into(),
+                line: 1,
+                real: "<!DOCTYPE html>".into(),
+                traced: "<!doctype html>".into(),
+                outside: vec!["page.template".into()],
+            }],
             added: vec!["page.hidden".into()],
             rounds: 3,
-            ..Default::default()
         });
         let mut md = String::new();
         section(&mut md, &with_proof);
         for want in [
-            "renders identically from the read set alone: 1 of 2 page(s); 1 failed; 1 path(s) added by the fixpoint",
+            "renders identically from the read set alone: 1 of 3 page(s); 1 failed; 1 differ; 1 path(s) added by the fixpoint",
             "- `b.md` failed: TypeError: x",
+            "- `c.md` differs at line 1: real `<!DOCTYPE html>`, from the read set `<!doctype html>` \
+             (read outside the read set: `page.template`)",
             "- added by the fixpoint: `page.hidden`",
         ] {
             assert!(md.contains(want), "{want:?} not in {md}");

@@ -99,10 +99,30 @@ class ReadTraceTest(unittest.TestCase):
         self.assertEqual(got, {"title": "t2", "metadata": {"tags": ["a", "b"]},
                                "prev": {"title": "t1"}, "url": "/t2/",
                                "get": {"('tags')": ["a", "b"]}})
-        # A page without a previous one: the reference is read as None.
+        # A page without a previous one: the reference is read as None, also where only paths
+        # below it were read (a template that tests it first).
         self.assertIsNone(readtrace.extract(first, paths)["prev"])
+        self.assertEqual(readtrace.extract(first, [readtrace.parse("page.prev.title")]),
+                         {"prev": None})
         # The cached property is not left in the page (it would grow the pickled page).
         self.assertNotIn("url", vars(page))
+
+    def test_an_attribute_and_a_key_of_one_name_read_both_into_one_dict(self):
+        # Bengal 0.5's Config answers `config.build.strict_mode` and `config['build'][...]`.
+        class Section(dict):
+            def __getattr__(self, name):
+                return Section(self[name]) if isinstance(self[name], dict) else self[name]
+
+        class Holder:
+            config = Section({"build": {"strict_mode": False, "fast_mode": True, "x": 1}})
+
+        paths = [readtrace.parse(p) for p in (
+            "site.config.build.strict_mode", "site.config['build']['fast_mode']")]
+        self.assertEqual(readtrace.extract(Holder(), paths),
+                         {"config": {"build": {"strict_mode": False, "fast_mode": True}}})
+        paths.reverse()
+        self.assertEqual(readtrace.extract(Holder(), paths),
+                         {"config": {"build": {"strict_mode": False, "fast_mode": True}}})
 
     def test_a_method_called_leaves_its_object_as_it_was(self):
         page = Page(1)

@@ -140,6 +140,26 @@ def _new_paths(misses, page, site, known):
     return found
 
 
+def _answered_by_real(misses, page, site):
+    """The reads outside the stand-ins that the real page or site answers (with data, or a
+    method: what a stand-in cannot give), in the order made; the others the real objects lack
+    too."""
+    found = []
+    for miss in dict.fromkeys(misses):
+        try:
+            steps = readtrace.parse(miss)
+        except ValueError:
+            continue
+        value = page if miss.startswith("page") else site
+        for step in steps:
+            value = readtrace._step(value, step) if step[0] != "each" else value
+            if value is readtrace._MISSING:
+                break
+        else:
+            found.append(miss)
+    return found
+
+
 def prove_or_say(read_set, *args, **kwargs):
     """`prove(..., read_set, ...)` into `read_set["proof"]`, or why not into
     `read_set["proof_error"]` (the read set stands without it)."""
@@ -209,5 +229,6 @@ def _prove_one(page, site, paths, read_set, known, real, render, out):
     else:
         line, was, got = readset.first_difference(real, html)
         out["different"].append({"page": page, "line": line, "real": was[:200],
-                                 "traced": got[:200]})
+                                 "traced": got[:200],
+                                 "outside": _answered_by_real(misses, page, site)[:8]})
     return False

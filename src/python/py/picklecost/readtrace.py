@@ -128,7 +128,9 @@ def _label(step):
 def _extract(value, paths, depth=0):
     # A path that ends here while others go on (`page.prev` read for its truth, then
     # `page.prev.title`) keeps what the deeper paths read, unless there is nothing below.
-    if all(not p for p in paths) or depth > 30 or (
+    # None has nothing to read below it (`page._section` of a page outside any section, read
+    # where the template tests it before reading `page._section.name`): it stays None.
+    if value is None or all(not p for p in paths) or depth > 30 or (
             any(not p for p in paths) and isinstance(value, readset.SCALARS)):
         return leaf(value)
     paths = [p for p in paths if p]
@@ -150,10 +152,22 @@ def _extract(value, paths, depth=0):
             continue
         child = _step(value, step)
         if child is not _MISSING:
-            out[_label(step)] = _extract(child, rest, depth + 1)
+            _merge(out, _label(step), _extract(child, rest, depth + 1))
     if list(out) == ["[*]"]:
         return out["[*]"]
     return out
+
+
+def _merge(out, label, data):
+    """`data` under `label` in `out`, merged with what another step of the same label put
+    there (`config.build.strict_mode` and `config['build']['fast_mode']`: one `build` holding
+    both, as a stand-in answers either spelling from it)."""
+    held = out.get(label, _MISSING)
+    if isinstance(held, dict) and isinstance(data, dict):
+        for key, value in data.items():
+            _merge(held, key, value)
+    else:
+        out[label] = data
 
 
 def leaf(value, depth=0):
