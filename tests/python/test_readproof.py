@@ -56,6 +56,25 @@ class ReadProofTest(unittest.TestCase):
             site_in.secret
         self.assertEqual(misses, ["site.secret"])
 
+    def test_the_site_is_put_where_the_page_holds_it_and_nowhere_else(self):
+        # `page._section._site` was traced on a page in a section; a page outside any section
+        # (`_section` None) keeps None there, not an empty stand-in a template would read on.
+        misses = []
+        site_in = readproof.StandIn({"name": "S"}, "site", misses)
+        steps = readproof.readtrace.parse("page._section._site")
+        outside = readproof.StandIn({"_section": None}, "page", misses)
+        readproof._put_site(outside, steps, site_in, misses)
+        self.assertIsNone(outside._section)
+        inside = readproof.StandIn({"_section": {"name": "docs"}}, "page", misses)
+        readproof._put_site(inside, steps, site_in, misses)
+        self.assertIs(inside._section._site, site_in)
+        bare = readproof.StandIn({}, "page", misses)
+        readproof._put_site(bare, steps, site_in, misses)
+        self.assertIs(bare._section._site, site_in)
+        with self.assertRaises(AttributeError):
+            bare._section.name
+        self.assertEqual(misses, ["page._section.name"])
+
 
 if __name__ == "__main__":
     unittest.main()

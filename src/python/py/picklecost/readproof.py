@@ -112,16 +112,27 @@ def stand_ins(page, site, paths, read_set, misses):
     for entry in read_set.get("page_calls", []):
         dict.__setitem__(page_in, entry["field"], _action)
     for ref in site_refs:
-        steps = readtrace.parse(ref)
-        if steps and all(s[0] in ("attr", "key") for s in steps):
-            holder = page_in
-            for step in steps[:-1]:
-                label = readtrace._label(step)
-                if not isinstance(dict.get(holder, label), StandIn):
-                    dict.__setitem__(holder, label, StandIn({}, "page", misses))
-                holder = dict.__getitem__(holder, label)
-            dict.__setitem__(holder, readtrace._label(steps[-1]), site_in)
+        _put_site(page_in, readtrace.parse(ref), site_in, misses)
     return page_in, site_in
+
+
+def _put_site(page_in, steps, site_in, misses):
+    """The site's stand-in where the page holds the site (`steps` of a `site_refs` path:
+    `page._section._site`). A holder on the way the page's data lacks is made (empty); one it
+    holds as something else (None: a page outside any section) is left as it is: this page holds
+    no site there."""
+    if not steps or not all(s[0] in ("attr", "key") for s in steps):
+        return
+    holder, path = page_in, "page"
+    for step in steps[:-1]:
+        label = readtrace._label(step)
+        path += _step_text(label)
+        if not dict.__contains__(holder, label):
+            dict.__setitem__(holder, label, StandIn({}, path, misses))
+        holder = dict.__getitem__(holder, label)
+        if not isinstance(holder, StandIn):
+            return
+    dict.__setitem__(holder, readtrace._label(steps[-1]), site_in)
 
 
 def _new_paths(misses, page, site, known):
