@@ -32,6 +32,51 @@ impl<'py> PageView<'py> {
     }
 }
 
+/// What real renders read, as payloads: `page_read` of each page (in the site's page order)
+/// and `site_read`, built in a forked child from the read set's paths
+/// (`readtrace.payloads_in_fork`) and unpickled here: plain data the tool made, so that
+/// building them leaves the measured graph as it was (reading a path computes what the graph
+/// computes lazily, and caches it in objects reached on the way).
+pub struct ReadPayloads<'py> {
+    pub pages: Bound<'py, PyAny>,
+    pub site: Bound<'py, PyAny>,
+}
+
+/// Seconds the forked child may take to build the read payloads of every page.
+const READ_PAYLOADS_SECONDS: f64 = 300.0;
+
+impl<'py> ReadPayloads<'py> {
+    /// The read payloads of `site` from `read_set`, or why they could not be built (Ok(Err)).
+    pub fn build(
+        py: Python<'py>,
+        site: &LoadedSite,
+        read_set: &crate::model::readset::ReadSet,
+    ) -> Result<std::result::Result<Self, String>> {
+        let json = python::to_py(py, read_set)?;
+        let readtrace = python::module(py, Module::Readtrace)?;
+        let (page, site_paths) = readtrace
+            .call_method1("read_paths", (json,))?
+            .extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>()?;
+        let built = readtrace.call_method1(
+            "payloads_in_fork",
+            (
+                site.site.bind(py),
+                site.page_list(py)?,
+                page,
+                site_paths,
+                READ_PAYLOADS_SECONDS,
+            ),
+        )?;
+        if let Ok(error) = built.get_item("error") {
+            return Ok(Err(error.extract::<String>()?));
+        }
+        Ok(Ok(Self {
+            pages: built.get_item("pages")?,
+            site: built.get_item("site")?,
+        }))
+    }
+}
+
 /// Every payload of one run and how to build its objects.
 pub struct Payloads<'a, 'py> {
     pub py: Python<'py>,
@@ -43,6 +88,8 @@ pub struct Payloads<'a, 'py> {
     generator_payload: Option<Bound<'py, PyAny>>,
     /// The adapter's further whole-site object (`site_extra`), where it names one.
     extra_root: Option<Bound<'py, PyAny>>,
+    /// What real renders read (`page_read`, `site_read`), where they were traced.
+    read: Option<ReadPayloads<'py>>,
 }
 
 impl<'a, 'py> Payloads<'a, 'py> {
@@ -51,6 +98,7 @@ impl<'a, 'py> Payloads<'a, 'py> {
         site: &'a LoadedSite,
         subset: PageView<'py>,
         suggested: Option<PageView<'py>>,
+        read: Option<ReadPayloads<'py>>,
     ) -> PyResult<Self> {
         let adapter = site.adapter.bind(py);
         let own = adapter.call_method1("own_payload", (site.site.bind(py),))?;
@@ -67,6 +115,7 @@ impl<'a, 'py> Payloads<'a, 'py> {
             page_payload: adapter.getattr("page_payload")?,
             generator_payload: (!own.is_none()).then_some(own),
             extra_root,
+            read,
         })
     }
 
@@ -81,6 +130,9 @@ impl<'a, 'py> Payloads<'a, 'py> {
         }
         if self.extra_root.is_some() {
             kinds.push(PayloadKind::SiteExtra);
+        }
+        if self.read.is_some() {
+            kinds.extend([PayloadKind::PageRead, PayloadKind::SiteRead]);
         }
         kinds
     }
@@ -112,6 +164,15 @@ impl<'a, 'py> Payloads<'a, 'py> {
                 Some(obj) => Ok(obj.clone()),
                 None => Err(pyo3::exceptions::PyValueError::new_err("no extra root")),
             },
+            PayloadKind::PageRead | PayloadKind::SiteRead => {
+                let Some(read) = &self.read else {
+                    return Err(pyo3::exceptions::PyValueError::new_err("no read set"));
+                };
+                match kind {
+                    PayloadKind::PageRead => read.pages.get_item(index),
+                    _ => Ok(read.site.clone()),
+                }
+            }
             PayloadKind::PageGenerator => match &self.generator_payload {
                 Some(build) => build.call1((self.site.pages[index].bind(py),)),
                 None => Err(pyo3::exceptions::PyValueError::new_err("no generator payload")),

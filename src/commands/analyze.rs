@@ -96,7 +96,16 @@ fn analyze(
         let mut notes = Vec::new();
         let suggestion = steps.suggestion(py, site, &mut notes)?;
         let generator_comparison = compare_with_generator(py, site, suggestion.as_ref(), &mut notes)?;
-        let built = build_payloads(py, site, &fields, settings, suggestion.as_ref())?;
+        let traced = steps.trace_reads(py, site, &workdir)?;
+        let built = build_payloads(
+            py,
+            site,
+            &fields,
+            settings,
+            suggestion.as_ref(),
+            &traced,
+            &mut notes,
+        )?;
         let (measured, facts) = steps.measure(&built)?;
         let diagnoses = steps.diagnose(&built, &measured)?;
         let transported = steps.ship(&built, &measured, &facts, &workdir, loaded.loaded_site)?;
@@ -111,6 +120,7 @@ fn analyze(
             _ => Vec::new(),
         };
         let check = steps.check(py, site, &workdir, &verdicts, transported.as_ref())?;
+        let read_comparison = compare_reads(py, site, &traced, suggestion.as_ref(), &mut notes)?;
         let limits = std::mem::take(&mut steps.limits);
 
         let report_started = Instant::now();
@@ -146,6 +156,8 @@ fn analyze(
             notes,
             limits,
             check,
+            traced,
+            read_comparison,
         });
         // The report phase is timed up to the moment results.json is serialised.
         steps.phases.add("report", report_started.elapsed().as_secs_f64());
@@ -337,6 +349,32 @@ impl Steps<'_> {
         }
         self.phases.add("render", outcome.render_seconds);
         Ok(Some(outcome))
+    }
+
+    /// What real renders read (the adapter's probe, traced in a fork), before the payloads are
+    /// built: it defines `page_read` and `site_read`. Needs the render probe's settings: None
+    /// with `--no-transports`.
+    fn trace_reads(
+        &mut self,
+        py: Python<'_>,
+        site: &LoadedSite,
+        workdir: &Workdir,
+    ) -> Result<generators::readtrace::Traced> {
+        let Some(t) = &self.settings.transports else {
+            return Ok(generators::readtrace::Traced {
+                read_set: None,
+                note: Some("no render was traced (--no-transports)".into()),
+            });
+        };
+        self.progress
+            .spinner("tracing what rendering reads (sampled pages rendered in a forked copy)");
+        let sample = site.pages.len().min(crate::settings::tuning::RENDER_PAGES);
+        let limits = (t.render_limit_seconds, t.page_limit_seconds);
+        let traced = self.phases.time("trace", || {
+            generators::readtrace::trace(py, site, workdir, sample, limits)
+        });
+        self.progress.clear();
+        traced
     }
 
     /// Copies of the site with fewer and more pages, measured (with `--growth`).
@@ -550,13 +588,52 @@ fn build_payloads<'a, 'py>(
     fields: &[String],
     settings: &AnalyzeSettings,
     suggestion: Option<&Suggestion>,
+    traced: &generators::readtrace::Traced,
+    notes: &mut Vec<String>,
 ) -> Result<Payloads<'a, 'py>> {
     let subset = PageView::new(py, fields.to_vec(), &settings.exclude_keys)?;
     let suggested = match suggestion {
         Some(s) => Some(PageView::new(py, s.fields.clone(), &s.exclude_keys)?),
         None => None,
     };
-    Ok(Payloads::new(py, site, subset, suggested)?)
+    let read = match &traced.read_set {
+        Some(rs) if !rs.page_fields.is_empty() => match payloads::ReadPayloads::build(py, site, rs)? {
+            Ok(read) => Some(read),
+            Err(why) => {
+                notes.push(format!("page_read and site_read were not built: {why}"));
+                None
+            }
+        },
+        _ => None,
+    };
+    Ok(Payloads::new(py, site, subset, suggested, read)?)
+}
+
+/// The fields `page_read` carries beside the suggestion's and the generator's own payload's
+/// (None without a read set; a failure to list the generator's is noted).
+fn compare_reads(
+    py: Python<'_>,
+    site: &LoadedSite,
+    traced: &generators::readtrace::Traced,
+    suggestion: Option<&Suggestion>,
+    notes: &mut Vec<String>,
+) -> Result<Option<crate::model::readset::ReadComparison>> {
+    let Some(rs) = &traced.read_set else {
+        return Ok(None);
+    };
+    let generator = match explain::generator_fields(py, site) {
+        Ok(fields) => fields,
+        Err(e) if is_interrupt(&e) => return Err(e),
+        Err(e) => {
+            notes.push(format!("listing the generator's payload fields: {e}"));
+            None
+        }
+    };
+    Ok(Some(crate::model::readset::ReadComparison::of(
+        rs,
+        suggestion.map(|s| s.fields.as_slice()),
+        generator,
+    )))
 }
 
 /// The subset's fields (given, or the adapter's default), with `--exclude-keys` checked against

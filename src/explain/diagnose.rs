@@ -30,6 +30,8 @@ fn root_name(kind: PayloadKind) -> &'static str {
         PayloadKind::PageSuggested => "suggested",
         PayloadKind::PageGenerator => "view",
         PayloadKind::SiteExtra => "extra",
+        PayloadKind::PageRead => "read",
+        PayloadKind::SiteRead => "site_read",
     }
 }
 

@@ -105,6 +105,22 @@ pub fn measure_repaired(py: Python<'_>, obj: &Bound<'_, PyAny>, protocol: u8) ->
 
 /// The suggested fields against the generator's own payload for the first page, where the
 /// generator ships one.
+/// The field names of the generator's own payload for the first page (None where it has none).
+pub fn generator_fields(py: Python<'_>, site: &LoadedSite) -> Result<Option<Vec<String>>> {
+    let own = site
+        .adapter
+        .bind(py)
+        .call_method1("own_payload", (site.site.bind(py),))?;
+    let Some(first) = site.pages.first() else {
+        return Ok(None);
+    };
+    if own.is_none() {
+        return Ok(None);
+    }
+    let example = own.call1((first.bind(py),))?;
+    call(py, "payload_fields", (example,)).map(Some)
+}
+
 pub fn compare_with_generator(
     py: Python<'_>,
     site: &LoadedSite,

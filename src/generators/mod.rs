@@ -11,6 +11,7 @@ use crate::settings::LoadSettings;
 use anyhow::Result;
 use pyo3::prelude::*;
 
+pub mod readtrace;
 mod workdir;
 pub use workdir::Workdir;
 

@@ -253,6 +253,7 @@ fn point(
         &variant,
         PageView::new(py, r.fields.to_vec(), r.exclude_keys)?,
         None,
+        None,
     )?;
     let budget = (share_seconds - started.elapsed().as_secs_f64()).max(0.2);
     let settings = MeasureSettings {

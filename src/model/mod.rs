@@ -57,6 +57,10 @@ pub enum PayloadKind {
     /// A further whole-site object the adapter names (Sphinx's build environment, `app.env`),
     /// shipped once per worker like the Site.
     SiteExtra,
+    /// Per page, the data real renders read from it (and from other pages through it).
+    PageRead,
+    /// The data real renders read from the site: `page_read`'s once-per-worker part.
+    SiteRead,
 }
 
 impl PayloadKind {
@@ -81,12 +85,17 @@ impl PayloadKind {
             PayloadKind::PageSuggested => "page_suggested",
             PayloadKind::PageGenerator => "page_generator",
             PayloadKind::SiteExtra => "site_extra",
+            PayloadKind::PageRead => "page_read",
+            PayloadKind::SiteRead => "site_read",
         }
     }
 
     /// One object for the whole site, or one per page.
     pub fn per_page(self) -> bool {
-        !matches!(self, PayloadKind::Site | PayloadKind::SiteExtra)
+        !matches!(
+            self,
+            PayloadKind::Site | PayloadKind::SiteExtra | PayloadKind::SiteRead
+        )
     }
 }
 

@@ -37,6 +37,10 @@ pub struct Results {
     /// why).
     pub proof: Option<super::readset::Proof>,
     pub proof_note: Option<String>,
+    /// Why there is no read set (None when there is one).
+    pub read_set_note: Option<String>,
+    /// `page_read`'s fields beside the suggestion's and the generator's payload's.
+    pub read_comparison: Option<super::readset::ReadComparison>,
     pub verdicts: Vec<VerdictRow>,
     pub thresholds: Option<Thresholds>,
     pub verdict: Verdict,

@@ -329,12 +329,4 @@ pub struct Render {
     pub cut: Option<String>,
     #[serde(default)]
     pub failed: u64,
-    /// What the rendered pages read (traced in renders of their own after the timed ones),
-    /// where the adapter traces it.
-    #[serde(default)]
-    pub read_set: Option<super::readset::ReadSet>,
-    /// Why the renders were not traced where the adapter tried ("tracing the renders failed:
-    /// …"): the timed renders stand without it.
-    #[serde(default)]
-    pub read_set_error: Option<String>,
 }

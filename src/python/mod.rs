@@ -34,6 +34,16 @@ const SOURCES: &[(&str, &str, bool)] = &[
         include_str!("py/picklecost/readset.py"),
         false,
     ),
+    (
+        "picklecost.readproof",
+        include_str!("py/picklecost/readproof.py"),
+        false,
+    ),
+    (
+        "picklecost.readtrace",
+        include_str!("py/picklecost/readtrace.py"),
+        false,
+    ),
     ("picklecost.walk", include_str!("py/picklecost/walk.py"), false),
     (
         "picklecost.attribution",
@@ -116,6 +126,7 @@ pub enum Module {
     Streams,
     Stubs,
     Scale,
+    Readtrace,
 }
 
 impl Module {
@@ -130,6 +141,7 @@ impl Module {
             Module::Streams => "picklecost.streams",
             Module::Stubs => "picklecost.stubs",
             Module::Scale => "picklecost.scale",
+            Module::Readtrace => "picklecost.readtrace",
         }
     }
 }

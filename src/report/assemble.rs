@@ -31,6 +31,8 @@ pub struct Produced<'a> {
     pub notes: Vec<String>,
     pub limits: Vec<crate::model::phase_limit::PhaseLimit>,
     pub check: Option<crate::model::scale::Check>,
+    pub traced: crate::generators::readtrace::Traced,
+    pub read_comparison: Option<crate::model::readset::ReadComparison>,
 }
 
 fn site_info(site: &LoadedSite, settings: &AnalyzeSettings) -> SiteInfo {
@@ -124,9 +126,11 @@ pub fn results(p: Produced) -> Results {
             .filter(|o| !o.render_hist.is_empty())
             .map(|o| LatencySummary::of(&o.render_hist)),
         render: t.map(|o| render_json(o, p.site.pages.len())),
-        read_set: t.and_then(|o| o.render.read_set.clone()),
-        proof: None,
-        proof_note: Some(proof_note(t)),
+        proof_note: proof_note(p.traced.read_set.as_ref()),
+        proof: p.traced.read_set.as_ref().and_then(|rs| rs.proof.clone()),
+        read_set: p.traced.read_set,
+        read_set_note: p.traced.note,
+        read_comparison: p.read_comparison,
         verdicts: p.verdicts,
         thresholds: settings.transports.as_ref().map(|t| t.thresholds),
         verdict,
@@ -253,6 +257,7 @@ fn payload_json(
     let key = |i: usize| match p.kind {
         PayloadKind::Site => "site".to_string(),
         PayloadKind::SiteExtra => "site_extra".to_string(),
+        PayloadKind::SiteRead => "site_read".to_string(),
         _ => site.page_keys[i].clone(),
     };
     let virtual_page = |i: usize| p.kind.per_page() && site.page_virtual.get(i) == Some(&true);
@@ -334,19 +339,13 @@ fn payload_json(
     }
 }
 
-/// Why results.json has no proof.
-fn proof_note(t: Option<&Outcome>) -> String {
-    match t.map(|o| &o.render) {
-        None => "no render was measured (--no-transports)".into(),
-        Some(r) if r.read_set.is_none() => format!(
-            "no read set: {}",
-            r.read_set_error
-                .as_deref()
-                .or(r.reason.as_deref())
-                .unwrap_or("the adapter does not trace its renders")
-        ),
-        Some(_) => "not made: rendering from the read set alone in a worker is not built yet; \
-                    the read set is what the real renders read"
-            .into(),
+/// Why results.json has no proof (None when it has one).
+fn proof_note(read_set: Option<&crate::model::readset::ReadSet>) -> Option<String> {
+    match read_set {
+        None => Some("no read set (read_set_note says why)".into()),
+        Some(rs) if rs.proof.is_none() => Some(rs.proof_error.clone().unwrap_or_else(|| {
+            "the adapter renders no stand-ins: the read set is reported without a proof".into()
+        })),
+        Some(_) => None,
     }
 }

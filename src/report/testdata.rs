@@ -100,6 +100,8 @@ pub fn results() -> Results {
         read_set: None,
         proof: None,
         proof_note: None,
+        read_set_note: None,
+        read_comparison: None,
         verdicts,
         thresholds: Some(Thresholds::default()),
         verdict,

@@ -34,7 +34,16 @@ pub fn text(r: &Results, out: &Path) -> String {
         s.push_str(&format!("  suggested payload: {}\n", sg.options));
     }
     if let Some(rs) = &r.read_set {
-        s.push_str(&format!("{}\n", wrap(&format!("  {}", rs.line()), 96)));
+        let proof = match &r.proof {
+            Some(p) => p.line(),
+            None => format!("no proof: {}", r.proof_note.as_deref().unwrap_or("not made")),
+        };
+        s.push_str(&format!("{}\n", wrap(&format!("  {}; {proof}", rs.line()), 96)));
+    } else if let Some(note) = &r.read_set_note {
+        s.push_str(&format!(
+            "{}\n",
+            wrap(&format!("read set: not traced — {note}"), 96)
+        ));
     }
     s.push_str(&format!("{}\n", wrap(&r.verdict.text, 96)));
     if r.verdict.page_drags_site {
@@ -408,6 +417,20 @@ mod tests {
         );
         r.python.default_start_method = None;
         assert!(!joined(&r).contains("ProcessPoolExecutor"));
+    }
+
+    #[test]
+    fn summary_says_when_the_renders_were_not_traced() {
+        let mut r = testdata::results();
+        assert!(!text(&r, Path::new("/out")).contains("read set"));
+        r.read_set_note = Some("tracing the renders failed: TypeError: slots".into());
+        let s = text(&r, Path::new("/out"));
+        let lines: Vec<&str> = s.lines().filter(|l| l.contains("read set")).collect();
+        assert_eq!(
+            lines,
+            ["read set: not traced — tracing the renders failed: TypeError: slots"],
+            "{s}"
+        );
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub enum Strategy {
 impl Strategy {
     pub fn of(payload: PayloadKind) -> Self {
         match payload {
-            PayloadKind::Site | PayloadKind::SiteExtra => Strategy::SitePerWorker,
+            PayloadKind::Site | PayloadKind::SiteExtra | PayloadKind::SiteRead => Strategy::SitePerWorker,
             PayloadKind::Page => Strategy::EachPage,
             _ => Strategy::EachPayload,
         }
@@ -40,10 +40,10 @@ impl Strategy {
             return match self {
                 Strategy::SitePerWorker => format!(
                     "fork workers after loading: the {} shared copy-on-write",
-                    if payload == PayloadKind::SiteExtra {
-                        "site_extra object"
-                    } else {
-                        "Site"
+                    match payload {
+                        PayloadKind::SiteExtra => "site_extra object",
+                        PayloadKind::SiteRead => "site_read part",
+                        _ => "Site",
                     }
                 ),
                 Strategy::EachPage => "fork workers: each Page shared, handed over by index".into(),
@@ -53,6 +53,9 @@ impl Strategy {
         match self {
             Strategy::SitePerWorker if payload == PayloadKind::SiteExtra => {
                 "ship the site_extra object once per worker".into()
+            }
+            Strategy::SitePerWorker if payload == PayloadKind::SiteRead => {
+                "ship the site_read part (what renders read from the site) once per worker".into()
             }
             Strategy::SitePerWorker => "ship the full Site once per worker".into(),
             Strategy::EachPage => "ship each full Page".into(),

@@ -107,9 +107,58 @@ fn the_read_set_has_what_the_template_reads_and_other_pages_apart() {
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("## What rendering reads"), "{md}");
     assert!(md.contains("`page.prev.title` ×5"), "{md}");
+    // Rendered again from stand-ins holding only the read set: every page identical, and
+    // nothing had to be added to the read set.
+    let proof = &r["proof"];
+    assert_eq!(proof["pages"], 6, "{proof} {}", r["proof_note"]);
+    assert_eq!(proof["identical"], 6, "{proof}");
+    assert_eq!(proof["added"], serde_json::json!([]), "{proof}");
+    assert!(r["proof_note"].is_null(), "{}", r["proof_note"]);
     assert!(
-        r["proof"].is_null() && r["proof_note"].is_string(),
-        "{}",
-        r["proof_note"]
+        text.contains("renders identically from the read set alone: 6 of 6 page(s)"),
+        "{text}"
     );
+    page_read_is_what_was_read(&r);
+    assert!(
+        md.contains("| `page_suggested` |") && md.contains("`layout`"),
+        "{md}"
+    );
+}
+
+/// `page_read` holds, per page, the values its paths read (the previous page's title under
+/// `prev`), `site_read` the site's name: their reported sizes are the pickles of exactly that.
+fn page_read_is_what_was_read(r: &serde_json::Value) {
+    let protocol = r["settings"]["protocol"].as_u64().unwrap();
+    let script = format!(
+        r#"
+import json, pickle
+sizes = []
+for n in range(1, 7):
+    page = {{"body": "word " * (20 * n), "layout": "article",
+             "prev": {{"title": "Title %d" % (n - 1)}} if n > 1 else None, "title": "Title %d" % n}}
+    sizes.append(len(pickle.dumps(page, {protocol})))
+print(json.dumps({{"page_read": sizes, "site_read": [len(pickle.dumps({{"name": "A site"}}, {protocol}))]}}))
+"#
+    );
+    let out = std::process::Command::new(python())
+        .args(["-B", "-c", &script])
+        .output()
+        .expect("running python");
+    let truth: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the sizes");
+    for name in ["page_read", "site_read"] {
+        let p = payload(r, name);
+        assert_eq!(p["picklable"], true, "{p}");
+        assert_eq!(reported_sizes(p), sorted_u64(&truth[name]), "{name}");
+    }
+    let c = &r["read_comparison"];
+    let listed = |key: &str| -> Vec<&str> {
+        c[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect()
+    };
+    assert!(listed("read_not_suggested").contains(&"layout"), "{c}");
+    assert!(c["generator"].is_null(), "{c}");
 }

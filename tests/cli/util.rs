@@ -108,9 +108,13 @@ pub fn notes_bengal_yaml() -> PathBuf {
 }
 
 /// The real Bengal showcase beside the project (`../shared/sites/`): only the ignored `shared::`
-/// tests use it, and scripts/test runs them only when it is there.
+/// tests use it, and scripts/test runs them only when it is there. `PICKLECOST_SHARED_SITES`
+/// names the sites directory instead (a worktree whose parent has no `shared/`).
 pub fn showcase() -> PathBuf {
-    let path = root().join("../shared/sites/bengal-showcase");
+    let sites = std::env::var_os("PICKLECOST_SHARED_SITES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/sites"));
+    let path = sites.join("bengal-showcase");
     assert!(
         path.join("bengal.toml").is_file(),
         "the shared showcase site is missing at {path:?}: the shared:: tests need ../shared/sites"

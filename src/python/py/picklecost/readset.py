@@ -18,6 +18,7 @@ marked `varies`: it is read from the site but is not the same for every page.
 """
 
 import collections
+import contextlib
 import datetime
 import decimal
 import pathlib
@@ -27,6 +28,10 @@ SCALARS = (str, bytes, int, float, complex, bool, type(None), datetime.date, dat
            datetime.timedelta, decimal.Decimal, pathlib.PurePath, range)
 
 PAGE, SITE, OTHER = "page", "site", "other"
+
+#: Whether an adapter's render-cost probe traces its renders (set in the forked child of
+#: `readtrace.in_fork` only: the tool's own probe does not).
+TRACING = False
 
 
 def _value_key(value):
@@ -47,17 +52,18 @@ class Trace:
         self.current = None
         self.written = set()
         self.reads = collections.Counter()  # (kind, path) -> count, for the current page
-        self.values = {}  # (kind, path) -> value key, for the current page
+        self.values = {}  # site path -> the keys of the values read there, for the current page
         self.templates = {}  # template -> {"pages": n, "reads": Counter, "produced": set}
         self.site_values = collections.defaultdict(set)  # site path -> value keys seen
         self.template = None
+        self.site_refs = set()
 
     # --- recording --------------------------------------------------------------------------
 
     def record(self, kind, path, value):
         self.reads[(kind, path)] += 1
         if kind == SITE and isinstance(value, SCALARS):
-            self.values[path] = _value_key(value)
+            self.values.setdefault(path, []).append(_value_key(value))
 
     def wrap(self, value, kind, path):
         """`value` as handed to the renderer: recorded under `path`, re-rooted at the site or
@@ -67,6 +73,8 @@ class Trace:
         if value is self.current:
             kind, path = PAGE, "page"
         elif self.site is not None and value is self.site:
+            if kind == PAGE and path.startswith("page."):
+                self.site_refs.add(path)  # where a page holds the site (a stand-in puts it there)
             kind, path = SITE, "site"
         elif id(value) in self.pages and kind != OTHER:
             # The reference is read from the page (or the site): which page it is is their
@@ -110,8 +118,8 @@ class Trace:
         entry["pages"] += 1
         entry["reads"].update(self.reads)
         entry["produced"].update(self.written)
-        for path, key in self.values.items():
-            self.site_values[path].add(key)
+        for path, keys in self.values.items():
+            self.site_values[path].add(hash(tuple(keys)))  # every value read, in order
 
     # --- the read set -------------------------------------------------------------------------
 
@@ -123,6 +131,7 @@ class Trace:
             total.update(entry["reads"])
         out = _classified(total, self.site_values)
         out["produced"] = sorted(set().union(*(e["produced"] for e in self.templates.values())))
+        out["site_refs"] = sorted(self.site_refs)
         out["templates"] = []
         for name, entry in sorted(self.templates.items()):
             one = _classified(entry["reads"], self.site_values)
@@ -173,7 +182,15 @@ def _classified(reads, site_values):
             for p, c in sorted(_leaves(by_kind[SITE]).items())]
     other = [{"path": p, "count": c} for p, c in sorted(_leaves(by_kind[OTHER]).items())]
     page_paths = collections.Counter({p: c for (k, p), c in reads.items() if k == PAGE})
+    # A field only ever called (`page.extract_links()`) is an action of the renderer on the
+    # page, not data it reads from it.
+    called = {name for name in fields
+              if all(p.startswith("page.%s(" % name) for p in page_paths
+                     if _field(p) == name and p != "page." + name)
+              and any(p.startswith("page.%s(" % name) for p in page_paths)}
+    calls = {name: fields.pop(name) for name in sorted(called)}
     return {"page_fields": [{"field": f, "count": c} for f, c in sorted(fields.items())],
+            "page_calls": [{"field": f, "count": c} for f, c in calls.items()],
             "page_paths": [{"path": p, "count": c} for p, c in
                            sorted(_leaves(page_paths).items()) if p != "page"],
             "site_paths": site, "other_pages": other}
@@ -183,10 +200,103 @@ def _key(key):
     return "[%r]" % (key,) if isinstance(key, (str, int, float, bool, type(None))) else "[?]"
 
 
+def _arguments(args, kwargs):
+    """A call's arguments as the path spells them: short scalars by value, others as `?`."""
+    def one(value):
+        if isinstance(value, (str, int, float, bool, type(None))) and len(repr(value)) <= 40:
+            return repr(value)
+        return "?"
+
+    words = [one(a) for a in args] + ["%s=%s" % (k, one(v)) for k, v in kwargs.items()]
+    return "(%s)" % ", ".join(words)
+
+
+@contextlib.contextmanager
+def site_swapped(trace, objects=(), namespaces=(), replacements=None):
+    """While the body runs, the site (and its `config`) as the trace's proxies wherever the
+    renderer holds them itself rather than through the page: `site`/`config` attributes of
+    `objects` that are the site or its config, entries of `namespaces` (dicts: a template
+    engine's globals, filters, tests) that are, and closure cells of the functions in those
+    namespaces that hold either. Everything is put back afterwards. With `replacements`, the
+    (site, config) given instead (the proof's stand-ins)."""
+    site = trace.site
+    config = getattr(site, "config", None)
+    real = {id(site): site}
+    if isinstance(config, dict):
+        real[id(config)] = config
+    if replacements is not None:  # (site, config) stand-ins instead of the trace's proxies
+        proxies = {id(site): replacements[0]}
+        if isinstance(config, dict):
+            proxies[id(config)] = replacements[1]
+    else:
+        proxies = {id(site): trace.wrap(site, SITE, "site")}
+        if isinstance(config, dict):
+            proxies[id(config)] = TracedDict(trace, SITE, "site.config", config)
+    undo = []
+    for obj in objects:
+        for name in ("site", "config"):
+            value = getattr(obj, name, None)
+            if value is not None and id(value) in real and value is real[id(value)]:
+                setattr(obj, name, proxies[id(value)])
+                undo.append(lambda o=obj, n=name, v=value: setattr(o, n, v))
+    for space in namespaces:
+        for key, value in list(space.items()):
+            if id(value) in real and value is real[id(value)]:
+                space[key] = proxies[id(value)]
+                undo.append(lambda s=space, k=key, v=value: s.__setitem__(k, v))
+                continue
+            for cell in getattr(value, "__closure__", None) or ():
+                try:
+                    held = cell.cell_contents
+                except ValueError:  # an empty cell
+                    continue
+                if id(held) in real and held is real[id(held)]:
+                    cell.cell_contents = proxies[id(held)]
+                    undo.append(lambda c=cell, v=held: setattr(c, "cell_contents", v))
+    try:
+        yield
+    finally:
+        for step in reversed(undo):
+            step()
+
+
 def _unwrap(value):
     if isinstance(value, Proxy):
         return object.__getattribute__(value, "_pc_target")
     return value
+
+
+def _mapping_like(target):
+    """A mapping, or an object that reads like one (`in`, `[]` and `get`: Bengal 0.5's Config)."""
+    if isinstance(target, collections.abc.Mapping):
+        return True
+    kind = type(target)
+    return all(hasattr(kind, name) for name in ("__contains__", "__getitem__", "get", "keys"))
+
+
+def _get(trace, kind, path, target):
+    def get(key, default=None):
+        if key in target:
+            return trace.wrap(target[key], kind, path + _key(key))
+        return default
+    return get
+
+
+def _items(trace, kind, path, target):
+    def items():
+        return [(k, trace.wrap(target[k], kind, path + _key(k))) for k in list(target)]
+    return items
+
+
+def _values(trace, kind, path, target):
+    def values():
+        return [trace.wrap(target[k], kind, path + _key(k)) for k in list(target)]
+    return values
+
+
+#: A mapping's reads through its methods, recorded as its keys (`page.metadata['type']`, not
+#: `page.metadata.get('type')`), like a dict's.
+_MAPPING_READS = {"get": _get, "items": _items, "values": _values}
 
 
 class Proxy:
@@ -214,6 +324,8 @@ class Proxy:
         value = getattr(target, name)
         if name.startswith("__") and name.endswith("__"):
             return value
+        if name in _MAPPING_READS and _mapping_like(target):
+            return _MAPPING_READS[name](trace, kind, path, target)
         return trace.wrap(value, kind, "%s.%s" % (path, name))
 
     def __setattr__(self, name, value):
@@ -252,7 +364,7 @@ class Proxy:
         trace, kind, path, target = Proxy._pc(self)
         args = [_unwrap(a) for a in args]
         kwargs = {k: _unwrap(v) for k, v in kwargs.items()}
-        return trace.wrap(target(*args, **kwargs), kind, path + "()")
+        return trace.wrap(target(*args, **kwargs), kind, path + _arguments(args, kwargs))
 
     def __eq__(self, other):
         return Proxy._pc(self)[3] == _unwrap(other)
@@ -290,6 +402,11 @@ class Proxy:
         trace, kind, path, target = Proxy._pc(self)
         trace.record(kind, path, None)
         return target.__html__()
+
+    def __reversed__(self):
+        trace, kind, path, target = Proxy._pc(self)
+        for item in reversed(target):
+            yield trace.wrap(item, kind, path + "[*]")
 
     def __next__(self):
         trace, kind, path, target = Proxy._pc(self)
@@ -358,6 +475,14 @@ class TracedList(list):
         for item in super().__iter__():
             yield trace.wrap(item, kind, path + "[*]")
 
+    def __reversed__(self):
+        trace, kind, path = self._pc
+        for item in super().__reversed__():
+            yield trace.wrap(item, kind, path + "[*]")
+
+    def copy(self):
+        return TracedList(*self._pc, self)
+
     def __getitem__(self, index):
         trace, kind, path = self._pc
         value = super().__getitem__(index)
@@ -413,6 +538,9 @@ def traced_renders(trace, pages, html_of, traced, stop=lambda: False):
         if stop():
             break
         real = html_of(page)
+        if not isinstance(real, str) or not real:
+            failed.append({"page": page, "error": "no HTML to compare: the real render left none"})
+            continue
         random.seed(SEED)
         try:
             html = traced(page)

@@ -42,7 +42,7 @@ import time
 import warnings
 from pathlib import Path
 
-from .. import limits, payloads, readset
+from .. import limits, payloads, readproof, readset
 from ..util import LoadError, captured_output, describe, even_sample, working_directory
 from .base import Adapter, past_render_deadline
 
@@ -261,6 +261,7 @@ class Bengal(Adapter):
         result["errors"] = [self._named_error(error, pages) for error in result["errors"]]
         result["render_pages"] = [self.page_key(page) for page in result.get("render_pages", [])]
         readset.name_pages(result.get("read_set"), self.page_key)
+        readset.name_pages((result.get("read_set") or {}).get("proof"), self.page_key)
         if result["available"] and not result["render_ns"] and result["errors"]:
             result["available"] = False
             result["reason"] = "no page rendered: %s" % result["errors"][0]
@@ -495,45 +496,101 @@ def _prepare_and_render(site, chosen, output_root, original_output, result, erro
             continue
         result["render_ns"].append(time.perf_counter_ns() - start)
         result["render_pages"].append(page)  # named by the adapter (`render_cost`)
-    try:
-        result["read_set"] = _trace_reads(site, pipeline, result["render_pages"], before)
-    except Exception as exc:  # noqa: BLE001 - the timed renders stand without the trace
-        # Bengal 0.5's template engine (Kida) has slots: its `render` cannot be wrapped.
-        result["read_set"] = None
-        result["read_set_error"] = "tracing the renders failed: %s" % describe(exc)
+    if readset.TRACING:
+        try:
+            result["read_set"] = _trace_reads(site, pipeline, result["render_pages"], before)
+        except Exception as exc:  # noqa: BLE001 - a renderer this adapter cannot trace
+            result["read_set_error"] = "tracing the renders failed: %s" % describe(exc)
     return stats
 
 
 def _trace_reads(site, pipeline, pages, before):
     """The read set (`readset.Trace`) of `pages`, each rendered once more, untimed, through
-    the same pipeline with the page behind a recording proxy and the template context's `site`
-    and `config` too, from its attributes as they were before its timed render; each traced
-    HTML compared with the timed render's (`readset.traced_renders`)."""
+    the same pipeline from its attributes as they were before its timed render, with the page
+    behind a recording proxy and the site wherever the pipeline, its renderer, the template
+    engine, the template context and the template functions hold it (`readset.site_swapped`);
+    each traced HTML compared with the timed render's (`readset.traced_renders`)."""
     engine = pipeline.renderer.template_engine
     trace = readset.Trace(site, site.pages)
-    original = engine.render
 
     def render(template_name, context):
         trace.template = template_name
         if trace.current is not None:
-            context["site"] = trace.wrap(site, readset.SITE, "site")
-            context["config"] = trace.wrap(site.config, readset.SITE, "site.config")
-        return original(template_name, context)
+            context["site"] = engine.site  # the trace's proxy, while swapped
+            context["config"] = engine.env.globals.get("config", site.config)
+        return engine.render(template_name, context)
+
+    env = getattr(engine, "env", None)
+    spaces = [getattr(env, name, None) for name in ("globals", "filters", "tests")]
+    holders = [pipeline, pipeline.renderer, engine]
 
     def traced(page):
         page.__dict__.clear()
         page.__dict__.update(before[id(page)])
-        with limits.time_limit(limits.PAGE_SECONDS.get(), "the traced render (--page-limit)"):
+        with limits.time_limit(limits.PAGE_SECONDS.get(), "the traced render (--page-limit)"), \
+                readset.site_swapped(trace, holders, [s for s in spaces if isinstance(s, dict)]):
             trace.render(page, pipeline.process_page)
-        return page.rendered_html
+        return _html(getattr(page, "rendered_html", None), getattr(page, "output_path", None))
 
-    engine.render = render
+    def from_stand_ins(page_in, site_in):
+        config_in = dict.get(site_in, "config")
+        if not isinstance(config_in, dict):
+            config_in = readproof.StandIn({}, "site.config", site_in._pc_misses)
+        with limits.time_limit(limits.PAGE_SECONDS.get(), "the proof's render (--page-limit)"), \
+                readset.site_swapped(trace, holders, [s for s in spaces if isinstance(s, dict)],
+                                     replacements=(site_in, config_in)):
+            pipeline.process_page(page_in)
+        return _html(dict.get(page_in, "rendered_html"), dict.get(page_in, "output_path"))
+
+    def reset(page):
+        """The site's menu marked for the page (what Bengal's renderer does first,
+        `site.mark_active_menu_items(page)`: the flags vary per page, and the site's stand-in
+        is taken after). The page stays as its traced render left it: the values it read are
+        those it holds then (`toc_items` is computed from the `toc` the render wrote)."""
+        mark = getattr(site, "mark_active_menu_items", None)
+        if callable(mark):
+            mark(page)
+
+    traced_pages = [p for p in pages if id(p) in before]
+    real = {}
+    renderer = pipeline.renderer
+    # The renderer's engine, its `render` wrapped (Bengal 0.5's Kida engine has slots: the
+    # method cannot be replaced on the instance, so the renderer gets a stand-in that delegates).
+    renderer.template_engine = _Recording(engine, render)
     try:
-        return readset.traced_renders(
-            trace, [p for p in pages if id(p) in before], lambda p: p.rendered_html, traced,
-            past_render_deadline)
+        out = readset.traced_renders(trace, traced_pages,
+                                     lambda p: real.setdefault(id(p), _html(
+                                         getattr(p, "rendered_html", None),
+                                         getattr(p, "output_path", None))), traced,
+                                     past_render_deadline)
+        return readproof.prove_or_say(out, traced_pages, site, lambda p: real[id(p)],
+                                      from_stand_ins, past_render_deadline, reset)
     finally:
-        del engine.render
+        renderer.template_engine = engine
+
+
+def _html(rendered, output_path):
+    """A render's HTML: what it left on the page, else (Bengal 0.5 writes it out without
+    keeping it) the file it wrote at the page's output path, under this run's work directory."""
+    if isinstance(rendered, str) and rendered:
+        return rendered
+    if output_path:
+        try:
+            return Path(output_path).read_text(encoding="utf-8")
+        except OSError:
+            pass
+    return None
+
+
+class _Recording:
+    """A template engine whose `render` is `render`, everything else the engine's."""
+
+    def __init__(self, engine, render):
+        self._engine = engine
+        self.render = render
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
 
 
 def _render(site, pages, sample, workdir):

@@ -21,7 +21,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .. import readset
+from .. import readproof, readset
 from ..util import LoadError, captured_output, describe, even_sample
 from .base import Adapter, past_render_deadline, time_renders
 
@@ -166,7 +166,9 @@ class Custom(Adapter):
                 method="`%s.render(page)` of the --loader module per page, its HTML written "
                        "under the work directory; sequential; timed after an untimed warm-up "
                        "render of the first page" % self.module_name)
-            result["read_set"] = self._trace_reads(site, pages, chosen, render, workdir, number)
+            if readset.TRACING:
+                result["read_set"] = self._trace_reads(site, pages, chosen, render, workdir,
+                                                       number)
         return result
 
     def _trace_reads(self, site, pages, chosen, render, workdir, number):
@@ -186,7 +188,11 @@ class Custom(Adapter):
             return html if isinstance(html, str) else str(html)
 
         out = readset.traced_renders(trace, done, real, traced, past_render_deadline)
+        readproof.prove_or_say(out, done, site, real,
+                               lambda page_in, site_in: _text(render(page_in)),
+                               past_render_deadline)
         readset.name_pages(out, self.page_key)
+        readset.name_pages(out["proof"], self.page_key)
         return out
 
     def renderer(self, site, workdir):
@@ -215,3 +221,7 @@ class _CustomRenderer:
 
     def close(self):
         pass
+
+
+def _text(html):
+    return html if isinstance(html, str) else str(html)
