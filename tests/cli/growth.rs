@@ -3,7 +3,7 @@
 use crate::util::*;
 
 #[test]
-fn growth_points_match_standalone_runs_and_project_to_10k_and_100k() {
+fn growth_points_match_standalone_runs_and_projections_stay_within_their_limit() {
     growth_of(&tiny_blog(), 6);
 }
 

@@ -42,7 +42,7 @@ fn ctrl_c_stops_the_tool_and_leaves_nothing_behind() {
 
 #[test]
 #[ignore = "needs ../shared/sites (scripts/test runs it when present)"]
-fn growth_points_match_standalone_runs_and_project_to_10k_and_100k() {
+fn growth_points_match_standalone_runs_and_projections_stay_within_their_limit() {
     crate::growth::growth_of(&showcase(), 6);
 }
 
