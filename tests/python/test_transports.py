@@ -394,6 +394,29 @@ class ForkserverTests(_TempModule):
             os.waitpid(server, os.WNOHANG)
         self.assertTrue(_gone(worker.pid))
 
+    def test_an_interrupt_cutting_the_server_start_short_leaves_no_temporary_directory(self):
+        from multiprocessing import process, util
+
+        server = workers.Forkserver()
+        made = []
+        real = server._server.ensure_running
+
+        def cut_short():  # the interrupt lands once multiprocessing made its directory
+            made.append(util.get_temp_dir())
+            raise KeyboardInterrupt
+
+        self.assertIsNone(process.current_process()._config.get("tempdir"))
+        server._server.ensure_running = cut_short
+        try:
+            with self.assertRaises(KeyboardInterrupt):
+                with workers.Crew() as crew:
+                    crew.add_server(server).worker("pass\n", {}, "pc-test")
+        finally:
+            server._server.ensure_running = real
+        self.assertEqual(len(made), 1)
+        self.assertFalse(os.path.exists(made[0]), made[0])
+        self.assertIsNone(process.current_process()._config.get("tempdir"))
+
     def test_the_server_ends_when_its_crew_block_raises(self):
         with self.assertRaises(RuntimeError):
             with workers.Crew() as crew:

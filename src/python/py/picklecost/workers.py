@@ -781,10 +781,15 @@ class Forkserver:
 
         config = process.current_process()._config
         had_tempdir = config.get("tempdir") is not None
-        self._server.ensure_running()
-        if not had_tempdir and config.get("tempdir") is not None:  # the server's socket is there
-            self._tempdir = config["tempdir"]
-        self.pid = self._server._forkserver_pid
+        try:
+            self._server.ensure_running()
+        finally:
+            # Recorded even when an interrupt cuts the start short after the directory was
+            # made (the server's socket goes there) or the server forked, so `stop` ends both
+            # on every way out.
+            if not had_tempdir and config.get("tempdir") is not None:
+                self._tempdir = config["tempdir"]
+            self.pid = self._server._forkserver_pid  # a server started, even if cut short
         return self.pid
 
     def worker(self, source, namespace, name):
@@ -810,6 +815,7 @@ class Forkserver:
         server = self._server
         pid = server._forkserver_pid
         if pid is None or pid != self.pid:  # never started here, or ended already
+            self._remove_tempdir()
             return True
         if interrupted():
             _kill(pid)
@@ -830,10 +836,13 @@ class Forkserver:
         if hasattr(server, "_forkserver_authkey"):  # 3.14: the control socket's key
             server._forkserver_authkey = None
         self.pid = None
+        self._remove_tempdir()
+        return True
+
+    def _remove_tempdir(self):
         if self._tempdir is not None:
             _remove_temp_dir(self._tempdir)
             self._tempdir = None
-        return True
 
 
 def _remove_temp_dir(tempdir):
