@@ -52,13 +52,26 @@ def quiet_interrupts_in_callbacks():
     """Once the tool's signal handler has raised KeyboardInterrupt (and recorded the signal in
     `sys._picklecost_interrupted`), the exception can land in code Python cannot propagate it from
     (a weakref callback, a `__del__`), and Python would print "Exception ignored ..." with a
-    traceback. The run is stopping anyway and says so in its one `error:` line: drop those only."""
+    traceback. The run is stopping anyway and says so in its one `error:` line: drop those only.
+    Warnings raised while it stops are dropped too: the interrupt itself causes them (multiprocessing
+    finding its resource tracker gone while the workers are ended says "process died
+    unexpectedly, relaunching"), and they would stand beside that one line."""
+    import warnings
+
     previous = sys.unraisablehook
+    show = warnings.showwarning
+
+    def interrupted():
+        return bool(getattr(sys, "_picklecost_interrupted", 0))
 
     def hook(unraisable):
-        if isinstance(unraisable.exc_value, KeyboardInterrupt) and getattr(
-                sys, "_picklecost_interrupted", 0):
+        if isinstance(unraisable.exc_value, KeyboardInterrupt) and interrupted():
             return
         previous(unraisable)
 
+    def showwarning(*args, **kwargs):
+        if not interrupted():
+            show(*args, **kwargs)
+
     sys.unraisablehook = hook
+    warnings.showwarning = showwarning
