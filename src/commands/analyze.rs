@@ -361,10 +361,9 @@ impl Steps<'_> {
         workdir: &Workdir,
     ) -> Result<generators::readtrace::Traced> {
         let Some(t) = &self.settings.transports else {
-            return Ok(generators::readtrace::Traced {
-                read_set: None,
-                note: Some("no render was traced (--no-transports)".into()),
-            });
+            return Ok(generators::readtrace::Traced::none(
+                "no render was traced (--no-transports)".into(),
+            ));
         };
         self.progress
             .spinner("tracing what rendering reads (sampled pages rendered in a forked copy)");

@@ -103,10 +103,9 @@ pub fn measure_repaired(py: Python<'_>, obj: &Bound<'_, PyAny>, protocol: u8) ->
     python::from_py(&value).context("reading the repaired measurement")
 }
 
-/// The suggested fields against the generator's own payload for the first page, where the
-/// generator ships one.
-/// The field names of the generator's own payload for the first page (None where it has none).
-pub fn generator_fields(py: Python<'_>, site: &LoadedSite) -> Result<Option<Vec<String>>> {
+/// The generator's own payload for the first page (None where it ships none, or there are no
+/// pages).
+fn generator_example<'py>(py: Python<'py>, site: &LoadedSite) -> Result<Option<Bound<'py, PyAny>>> {
     let own = site
         .adapter
         .bind(py)
@@ -117,25 +116,26 @@ pub fn generator_fields(py: Python<'_>, site: &LoadedSite) -> Result<Option<Vec<
     if own.is_none() {
         return Ok(None);
     }
-    let example = own.call1((first.bind(py),))?;
-    call(py, "payload_fields", (example,)).map(Some)
+    Ok(Some(own.call1((first.bind(py),))?))
 }
 
+/// The field names of the generator's own payload for the first page (None where it has none).
+pub fn generator_fields(py: Python<'_>, site: &LoadedSite) -> Result<Option<Vec<String>>> {
+    match generator_example(py, site)? {
+        Some(example) => call(py, "payload_fields", (example,)).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The suggested fields against the generator's own payload for the first page, where the
+/// generator ships one.
 pub fn compare_with_generator(
     py: Python<'_>,
     site: &LoadedSite,
     fields: &[String],
 ) -> Result<Option<FieldComparison>> {
-    let own = site
-        .adapter
-        .bind(py)
-        .call_method1("own_payload", (site.site.bind(py),))?;
-    let Some(first) = site.pages.first() else {
-        return Ok(None);
-    };
-    if own.is_none() {
-        return Ok(None);
+    match generator_example(py, site)? {
+        Some(example) => call(py, "compare_payloads", (fields.to_vec(), example)).map(Some),
+        None => Ok(None),
     }
-    let example = own.call1((first.bind(py),))?;
-    call(py, "compare_payloads", (fields.to_vec(), example)).map(Some)
 }

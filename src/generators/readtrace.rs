@@ -13,6 +13,16 @@ pub struct Traced {
     pub note: Option<String>,
 }
 
+impl Traced {
+    /// No read set, and why.
+    pub fn none(note: String) -> Self {
+        Self {
+            read_set: None,
+            note: Some(note),
+        }
+    }
+}
+
 /// Seconds the forked trace may take beyond the probe's own limit (starting, tracing,
 /// answering).
 const SLACK_SECONDS: f64 = 60.0;
@@ -48,29 +58,22 @@ pub fn trace(
             if let Some(stop) = python::interrupt::interrupted(py, &e) {
                 return Err(stop.into());
             }
-            return Ok(Traced {
-                read_set: None,
-                note: Some(format!(
-                    "tracing the renders failed: {}",
-                    python::describe_error(py, &e)
-                )),
-            });
+            return Ok(Traced::none(format!(
+                "tracing the renders failed: {}",
+                python::describe_error(py, &e)
+            )));
         }
     };
     let error: Option<String> = answer.get_item("error").ok().and_then(|v| v.extract().ok());
     if let Some(error) = error {
-        return Ok(Traced {
-            read_set: None,
-            note: Some(format!("tracing the renders failed: {error}")),
-        });
+        return Ok(Traced::none(format!("tracing the renders failed: {error}")));
     }
     let read_set = answer.get_item("read_set")?;
     if read_set.is_none() {
         let reason: Option<String> = answer.get_item("reason")?.extract()?;
-        return Ok(Traced {
-            read_set: None,
-            note: Some(reason.unwrap_or_else(|| "the adapter traced nothing".into())),
-        });
+        return Ok(Traced::none(
+            reason.unwrap_or_else(|| "the adapter traced nothing".into()),
+        ));
     }
     Ok(Traced {
         read_set: Some(python::from_py(&read_set)?),

@@ -216,11 +216,7 @@ def read_paths(read_set):
 def in_fork(adapter, site, pages, sample, workdir, seconds, page_seconds, timeout):
     """The adapter's render-cost probe with tracing on, in a forked child: {"read_set": ...}
     (None where the adapter does not trace, with "reason"), or {"error": why}."""
-    from . import transports, workers
-
-    available, reason = workers.fork_support()
-    if not available:
-        return {"error": reason}
+    from . import transports
 
     def child(conn):
         readset.TRACING = True
@@ -231,33 +227,34 @@ def in_fork(adapter, site, pages, sample, workdir, seconds, page_seconds, timeou
             why = "the %s adapter does not trace its renders" % adapter.name
         conn.send_bytes(pickle.dumps({"read_set": result.get("read_set"), "reason": why}))
 
-    worker = workers.fork(child)
-    try:
-        return worker.receive(timeout, "tracing what rendering reads")
-    except workers.TransportError as exc:
-        return {"error": str(exc)}
-    finally:
-        worker.stop(workers.STOP_TIMEOUT)
+    return _answer_from_fork(child, timeout, "tracing what rendering reads")
 
 
 def payloads_in_fork(site, pages, page_paths, site_paths, timeout):
     """({"pages": [page_read of each page of `pages`], "site": site_read}) built by `extract`
     in a forked child and unpickled here: plain data the tool made, with the measured graph left
     as it was; or {"error": why}."""
-    from . import workers
-
-    available, reason = workers.fork_support()
-    if not available:
-        return {"error": reason}
 
     def child(conn):
         built = {"pages": [extract(page, page_paths) for page in pages],
                  "site": extract(site, site_paths)}
         conn.send_bytes(pickle.dumps(built, pickle.HIGHEST_PROTOCOL))
 
+    return _answer_from_fork(child, timeout, "building the read payloads")
+
+
+def _answer_from_fork(child, timeout, doing):
+    """What `child(conn)`, run in a forked copy of the tool, sends back within `timeout`
+    seconds (`doing` names it in a failure); {"error": why} where there is no fork or it
+    failed. The child is ended on every way out."""
+    from . import workers
+
+    available, reason = workers.fork_support()
+    if not available:
+        return {"error": reason}
     worker = workers.fork(child)
     try:
-        return worker.receive(timeout, "building the read payloads")
+        return worker.receive(timeout, doing)
     except workers.TransportError as exc:
         return {"error": str(exc)}
     finally:
