@@ -44,6 +44,9 @@ pub struct TemplateReads {
 #[derive(Serialize, Deserialize, Debug, Clone, Default)]
 pub struct TraceDifference {
     pub page: String,
+    /// The page has no source file of its own (the generator made it).
+    #[serde(default)]
+    pub virtual_page: bool,
     pub line: u64,
     #[serde(default)]
     pub real: String,
@@ -59,6 +62,8 @@ pub struct TraceDifference {
 #[derive(Serialize, Deserialize, Debug, Clone, Default)]
 pub struct TraceFailure {
     pub page: String,
+    #[serde(default)]
+    pub virtual_page: bool,
     pub error: String,
 }
 

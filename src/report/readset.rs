@@ -74,8 +74,8 @@ fn proof(md: &mut String, r: &Results) {
     for d in &p.different {
         let _ = writeln!(
             md,
-            "- `{}` differs at line {}: real `{}`, from the read set `{}`{}",
-            d.page,
+            "- {} differs at line {}: real `{}`, from the read set `{}`{}",
+            named(&d.page, d.virtual_page),
             d.line,
             d.real.replace('`', "'"),
             d.traced.replace('`', "'"),
@@ -83,7 +83,12 @@ fn proof(md: &mut String, r: &Results) {
         );
     }
     for f in &p.failed {
-        let _ = writeln!(md, "- `{}` failed: {}", f.page, f.error.replace('`', "'"));
+        let _ = writeln!(
+            md,
+            "- {} failed: {}",
+            named(&f.page, f.virtual_page),
+            f.error.replace('`', "'")
+        );
     }
     if !p.added.is_empty() {
         let _ = writeln!(
@@ -153,19 +158,31 @@ fn comparison(md: &mut String, r: &Results) {
     md.push('\n');
 }
 
+/// A page in a list line: its name in code, and " (virtual):" after it where the generator made
+/// it (the mark every page list of the report carries).
+fn named(page: &str, virtual_page: bool) -> String {
+    let mark = if virtual_page { " (virtual):" } else { "" };
+    format!("`{page}`{mark}")
+}
+
 fn tracing_check(md: &mut String, rs: &ReadSet) {
     for d in &rs.different {
         let _ = writeln!(
             md,
-            "- traced render of `{}` differs from its real render at line {}: real `{}`, traced `{}`",
-            d.page,
+            "- traced render of {} differs from its real render at line {}: real `{}`, traced `{}`",
+            named(&d.page, d.virtual_page),
             d.line,
             d.real.replace('`', "'"),
             d.traced.replace('`', "'")
         );
     }
     for f in &rs.failed {
-        let _ = writeln!(md, "- traced render of `{}` failed: {}", f.page, f.error);
+        let _ = writeln!(
+            md,
+            "- traced render of {} failed: {}",
+            named(&f.page, f.virtual_page),
+            f.error
+        );
     }
     if !rs.different.is_empty() || !rs.failed.is_empty() {
         md.push('\n');
@@ -268,6 +285,7 @@ mod tests {
                 real: "<a>".into(),
                 traced: "<b>".into(),
                 outside: vec![],
+                virtual_page: false,
             }],
             page_fields: t.page_fields.clone(),
             site_paths: t.site_paths.clone(),
@@ -301,21 +319,35 @@ mod tests {
             failed: vec![crate::model::readset::TraceFailure {
                 page: "b.md".into(),
                 error: "TypeError: x".into(),
+                ..Default::default()
             }],
-            different: vec![TraceDifference {
-                page: "c.md".into(),
-                line: 1,
-                real: "<!DOCTYPE html>".into(),
-                traced: "<!doctype html>".into(),
-                outside: vec!["page.template".into()],
-            }],
+            different: vec![
+                TraceDifference {
+                    page: "c.md".into(),
+                    line: 1,
+                    real: "<!DOCTYPE html>".into(),
+                    traced: "<!doctype html>".into(),
+                    outside: vec!["page.template".into()],
+                    ..Default::default()
+                },
+                TraceDifference {
+                    page: "tags/index.md".into(),
+                    virtual_page: true,
+                    line: 4,
+                    real: "a".into(),
+                    traced: "b".into(),
+                    ..Default::default()
+                },
+            ],
             added: vec!["page.hidden".into()],
             rounds: 3,
         });
         let mut md = String::new();
         section(&mut md, &with_proof);
         for want in [
-            "renders identically from the read set alone: 1 of 3 page(s); 1 failed; 1 differ; 1 path(s) added by the fixpoint",
+            "renders identically from the read set alone: 1 of 3 page(s); 1 failed; 2 differ; 1 path(s) added by the fixpoint",
+            // A page the generator made carries the report's virtual mark.
+            "- `tags/index.md` (virtual): differs at line 4: real `a`, from the read set `b`",
             "- `b.md` failed: TypeError: x",
             "- `c.md` differs at line 1: real `<!DOCTYPE html>`, from the read set `<!doctype html>` \
              (read outside the read set: `page.template`)",

@@ -560,7 +560,10 @@ def traced_renders(trace, pages, html_of, traced, stop=lambda: False):
     return out
 
 
-def name_pages(read_set, key):
-    """The pages of a `traced_renders` result named by `key(page)` (in place)."""
+def name_pages(read_set, key, virtual=lambda page: False):
+    """The pages of a `traced_renders` result named by `key(page)`, and marked where
+    `virtual(page)` (no source file of its own), in place."""
     for entry in (read_set or {}).get("different", []) + (read_set or {}).get("failed", []):
-        entry["page"] = key(entry["page"])
+        page = entry["page"]
+        entry["page"] = key(page)
+        entry["virtual_page"] = bool(virtual(page))

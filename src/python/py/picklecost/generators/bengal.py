@@ -260,8 +260,8 @@ class Bengal(Adapter):
             result = _render(site, pages, sample, workdir)
         result["errors"] = [self._named_error(error, pages) for error in result["errors"]]
         result["render_pages"] = [self.page_key(page) for page in result.get("render_pages", [])]
-        readset.name_pages(result.get("read_set"), self.page_key)
-        readset.name_pages((result.get("read_set") or {}).get("proof"), self.page_key)
+        readset.name_pages(result.get("read_set"), self.page_key, self.page_virtual)
+        readset.name_pages((result.get("read_set") or {}).get("proof"), self.page_key, self.page_virtual)
         if result["available"] and not result["render_ns"] and result["errors"]:
             result["available"] = False
             result["reason"] = "no page rendered: %s" % result["errors"][0]

@@ -191,8 +191,8 @@ class Custom(Adapter):
         readproof.prove_or_say(out, done, site, real,
                                lambda page_in, site_in: _text(render(page_in)),
                                past_render_deadline)
-        readset.name_pages(out, self.page_key)
-        readset.name_pages(out["proof"], self.page_key)
+        readset.name_pages(out, self.page_key, self.page_virtual)
+        readset.name_pages(out["proof"], self.page_key, self.page_virtual)
         return out
 
     def renderer(self, site, workdir):
