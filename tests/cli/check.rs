@@ -44,7 +44,8 @@ fn a_real_run_checks_the_rows_and_no_practical_row_is_slower_than_sequential() {
         "{check}"
     );
     let margin = check["margin"].as_f64().unwrap();
-    assert_eq!(margin, noise.max(0.10));
+    // Recomputed from rounded JSON values: equal to the last bits, not bit for bit.
+    assert!((margin - noise.max(0.10)).abs() < 1e-12, "{check}");
     let runs = scale["runs"].as_array().unwrap();
     let limit = r["limits"]
         .as_array()
