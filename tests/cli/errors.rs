@@ -94,17 +94,6 @@ fn loader_errors_show_their_cause() {
     );
 }
 
-#[test]
-fn no_python_environment_found() {
-    let tmp = TempDir::new("err-noenv");
-    let out = tmp.path().join("out");
-    // The site's parents (the temp dir, /) hold no .venv, VIRTUAL_ENV is removed, no --python.
-    let o = analyze(&tiny_blog_copy(&tmp), &out, &[]);
-    assert_one_error_line(&o, "no Python environment found");
-    let o = analyze(&tiny_blog(), &out, &["--python", "/nonexistent/bin/python"]);
-    assert_one_error_line(&o, "does not exist");
-}
-
 fn tiny_blog_copy(tmp: &TempDir) -> std::path::PathBuf {
     let site = tmp.path().join("blog");
     copy_dir(&tiny_blog(), &site);
@@ -122,42 +111,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
-}
-
-#[test]
-fn python_version_mismatch_names_both_versions_and_the_rebuild() {
-    let tmp = TempDir::new("err-version");
-    let venv = tmp.path().join("venv311");
-    std::fs::create_dir_all(venv.join("bin")).unwrap();
-    std::fs::write(venv.join("pyvenv.cfg"), "home = /usr/bin\nversion = 3.11.7\n").unwrap();
-    std::fs::write(venv.join("bin/python"), "").unwrap();
-    let out = tmp.path().join("out");
-    let o = analyze(
-        &tiny_blog(),
-        &out,
-        &["--python", venv.join("bin/python").to_str().unwrap()],
-    );
-    assert_one_error_line(
-        &o,
-        &format!(
-            "is Python 3.11, but this picklecost embeds Python {}",
-            installed().python
-        ),
-    );
-    assert!(stderr(&o).contains("PYO3_PYTHON="));
-    // uv writes version_info instead of version
-    std::fs::write(
-        venv.join("pyvenv.cfg"),
-        "home = /usr/bin\nversion_info = 3.12.4.final.0\n",
-    )
-    .unwrap();
-    let o = analyze(
-        &tiny_blog(),
-        &out,
-        &["--python", venv.join("bin/python").to_str().unwrap()],
-    );
-    assert_one_error_line(&o, "is Python 3.12");
-    assert!(!out.exists());
 }
 
 #[test]

@@ -319,9 +319,17 @@ fn a_step_up_in_per_page_cost_is_located_and_widens_or_refuses_the_projection() 
             > 10.0 * fit["step_up"]["per_page_before"].as_f64().unwrap(),
         "{fit}"
     );
-    // The out-of-sample check, fitted below the largest copy, misses it by what the step adds.
+    // The out-of-sample check, fitted below the largest copy, misses it by what the step adds
+    // when the step lies between them. The ladder doubles on while the Site fits the machine's
+    // last-level cache (300 MiB on some), so the fit may reach past the step: then the step is
+    // inside what was fitted and the check holds closely.
     let h = &fit["holdout"];
-    assert!(h["log_error"].as_f64().unwrap() > 0.5, "{h}");
+    let fitted_up_to = h["fitted_up_to"].as_u64().unwrap();
+    if fitted_up_to < 80 {
+        assert!(h["log_error"].as_f64().unwrap() > 0.5, "{h}");
+    } else {
+        assert!(h["log_error"].as_f64().unwrap() < 0.1, "{h}");
+    }
     let largest = *pages.iter().max().unwrap() as f64;
     for p in g["projections"]
         .as_array()

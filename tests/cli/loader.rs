@@ -227,58 +227,6 @@ fn a_payload_needing_a_module_refused_by_subinterpreters_is_not_shippable() {
     assert!(!project.join("__pycache__").exists());
 }
 
-#[test]
-fn environment_found_from_virtual_env_or_a_venv_beside_the_site() {
-    let venv = python().parent().unwrap().parent().unwrap().to_path_buf();
-    let tmp = TempDir::new("envfind");
-    let out = tmp.path().join("out");
-    let run = |site: &std::path::Path, virtual_env: Option<&std::path::Path>| {
-        let mut cmd = std::process::Command::new(bin());
-        cmd.args(["analyze", site.to_str().unwrap(), "--out", out.to_str().unwrap()])
-            .args(["--no-transports", "--no-diagnose", "--budget", "30"])
-            .env_remove("PYTHONUNBUFFERED")
-            .env_remove("PYTHONDONTWRITEBYTECODE")
-            .env_remove("VIRTUAL_ENV");
-        if let Some(v) = virtual_env {
-            cmd.env("VIRTUAL_ENV", v);
-        }
-        cmd.output().unwrap()
-    };
-    // $VIRTUAL_ENV, as an activated venv sets it.
-    let o = run(&tiny_blog(), Some(&venv));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let r = read_results(&out);
-    assert_eq!(r["python"]["environment_found_by"], "$VIRTUAL_ENV");
-    assert_eq!(r["python"]["prefix"].as_str().unwrap(), venv.to_str().unwrap());
-    // A .venv in a parent of the site directory.
-    let project = tmp.path().join("project");
-    std::fs::create_dir_all(&project).unwrap();
-    std::os::unix::fs::symlink(&venv, project.join(".venv")).unwrap();
-    let site = project.join("site");
-    std::fs::create_dir_all(&site).unwrap();
-    std::fs::write(site.join("mini.py"), "class S:\n    def __init__(self):\n        self.pages = [{'a': 1}, {'a': 2}]\n\ndef load(root):\n    return S()\n").unwrap();
-    let o = std::process::Command::new(bin())
-        .args([
-            "analyze",
-            site.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--loader",
-            "mini:load",
-        ])
-        .args(["--no-transports", "--no-diagnose", "--budget", "30"])
-        .env_remove("VIRTUAL_ENV")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
-    let r = read_results(&out);
-    assert_eq!(r["python"]["environment_found_by"], ".venv");
-    assert_eq!(r["site"]["pages"], 2);
-    assert_eq!(payload(&r, "page")["count"], 2);
-    // Pages that are plain dicts: their keys are the fields.
-    assert_eq!(r["settings"]["fields"], serde_json::json!(["a"]));
-}
-
 /// A project whose objects take milliseconds to pickle: a Site of four Pages of 20,000 strings.
 const KNOWN: &str = r#"
 class Page:

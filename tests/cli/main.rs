@@ -30,6 +30,7 @@ mod scale;
 mod shared;
 mod signals;
 mod site_untouched;
+mod standalone;
 mod stream;
 mod subinterp;
 mod totals;

@@ -1,12 +1,13 @@
-//! picklecost built against a Python without per-interpreter queues (scripts/test builds it
-//! against 3.12 or 3.11): sub-interpreters are reported unavailable, everything else completes.
+//! picklecost run by a Python without per-interpreter queues (scripts/test installs the wheel into
+//! a 3.12 or 3.11 venv, `PICKLECOST_OLD_BIN`): sub-interpreters are reported unavailable,
+//! everything else completes.
 use crate::util::*;
 use std::process::Command;
 
 #[test]
 fn subinterpreters_unavailable_the_rest_completes() {
     let bin = std::env::var("PICKLECOST_OLD_BIN")
-        .expect("PICKLECOST_OLD_BIN is not set: run the suite with scripts/test, which builds picklecost against Python 3.12/3.11 too");
+        .expect("PICKLECOST_OLD_BIN is not set: run the suite with scripts/test, which installs the wheel into a Python 3.12/3.11 venv too");
     let py = std::env::var("PICKLECOST_OLD_PYTHON")
         .expect("PICKLECOST_OLD_PYTHON is not set (scripts/test sets it)");
     let tmp = TempDir::new("oldpy");

@@ -17,6 +17,12 @@ pub fn bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_picklecost")))
 }
 
+/// The suite runs through an installed wheel's `picklecost` (scripts/test sets
+/// `PICKLECOST_TEST_BIN`), not the standalone binary.
+pub fn through_wheel() -> bool {
+    std::env::var_os("PICKLECOST_TEST_BIN").is_some_and(|b| !b.is_empty())
+}
+
 /// The venv scripts/setup made (scripts/test exports it).
 pub fn python() -> PathBuf {
     std::env::var_os("PICKLECOST_TEST_PYTHON")
