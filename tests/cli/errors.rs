@@ -94,25 +94,6 @@ fn loader_errors_show_their_cause() {
     );
 }
 
-fn tiny_blog_copy(tmp: &TempDir) -> std::path::PathBuf {
-    let site = tmp.path().join("blog");
-    copy_dir(&tiny_blog(), &site);
-    site
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn unknown_fields_list_the_available_attributes() {
     let tmp = TempDir::new("err-fields");

@@ -5,7 +5,7 @@
 //! the suite runs (`PICKLECOST_TEST_BIN`), and check that both front doors measure alike.
 use crate::util::*;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// The standalone binary, whatever `PICKLECOST_TEST_BIN` names.
 fn standalone_bin() -> std::path::PathBuf {
@@ -18,34 +18,12 @@ fn standalone_python() -> std::path::PathBuf {
 }
 
 fn standalone_analyze(site: &Path, out: &Path, extra: &[&str]) -> Output {
-    Command::new(standalone_bin())
+    as_a_user(&standalone_bin())
         .args(["analyze", site.to_str().unwrap(), "--out", out.to_str().unwrap()])
         .args(["--budget", "2", "--no-transports"])
         .args(extra)
-        .env_remove("PYTHONUNBUFFERED")
-        .env_remove("PYTHONDONTWRITEBYTECODE")
-        .env_remove("VIRTUAL_ENV")
         .output()
         .expect("running the standalone picklecost")
-}
-
-fn tiny_blog_copy(tmp: &TempDir) -> std::path::PathBuf {
-    let site = tmp.path().join("blog");
-    copy_tree(&tiny_blog(), &site);
-    site
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]
@@ -106,12 +84,9 @@ fn environment_found_from_virtual_env_or_a_venv_beside_the_site() {
     let tmp = TempDir::new("envfind");
     let out = tmp.path().join("out");
     let run = |site: &std::path::Path, virtual_env: Option<&std::path::Path>| {
-        let mut cmd = std::process::Command::new(standalone_bin());
+        let mut cmd = as_a_user(&standalone_bin());
         cmd.args(["analyze", site.to_str().unwrap(), "--out", out.to_str().unwrap()])
-            .args(["--no-transports", "--no-diagnose", "--budget", "30"])
-            .env_remove("PYTHONUNBUFFERED")
-            .env_remove("PYTHONDONTWRITEBYTECODE")
-            .env_remove("VIRTUAL_ENV");
+            .args(["--no-transports", "--no-diagnose", "--budget", "30"]);
         if let Some(v) = virtual_env {
             cmd.env("VIRTUAL_ENV", v);
         }
@@ -164,7 +139,7 @@ fn the_wheel_and_the_standalone_binary_measure_the_same_sizes() {
     }
     let tmp = TempDir::new("front-doors");
     let run = |tool: &Path, python: &Path, out: &Path| {
-        let o = Command::new(tool)
+        let o = as_a_user(tool)
             .args([
                 "analyze",
                 tiny_blog().to_str().unwrap(),
@@ -173,9 +148,6 @@ fn the_wheel_and_the_standalone_binary_measure_the_same_sizes() {
             ])
             .args(["--python", python.to_str().unwrap()])
             .args(["--no-transports", "--no-diagnose", "--budget", "5", "-q"])
-            .env_remove("PYTHONUNBUFFERED")
-            .env_remove("PYTHONDONTWRITEBYTECODE")
-            .env_remove("VIRTUAL_ENV")
             .output()
             .unwrap();
         assert!(o.status.success(), "{}: {}", tool.display(), stderr(&o));

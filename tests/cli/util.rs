@@ -132,6 +132,27 @@ pub fn tiny_blog() -> PathBuf {
     root().join("samples/tiny-blog").canonicalize().unwrap()
 }
 
+/// A copy of the tiny blog in `tmp/blog`: for runs whose site must have no `.venv` above it, or
+/// that write next to it.
+pub fn tiny_blog_copy(tmp: &TempDir) -> PathBuf {
+    let site = tmp.path().join("blog");
+    copy_dir(&tiny_blog(), &site);
+    site
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 pub struct TempDir(pub PathBuf);
 
 impl TempDir {
@@ -157,12 +178,16 @@ impl Drop for TempDir {
 
 /// Run `picklecost` as a user's shell would: without the machine's Python output variables.
 pub fn picklecost(args: &[&str]) -> Output {
-    let mut cmd = Command::new(bin());
-    cmd.args(args)
-        .env_remove("PYTHONUNBUFFERED")
+    as_a_user(&bin()).args(args).output().expect("running picklecost")
+}
+
+/// `program` as a user's shell starts it: no Python output variables, no activated venv.
+pub fn as_a_user(program: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_remove("PYTHONUNBUFFERED")
         .env_remove("PYTHONDONTWRITEBYTECODE")
         .env_remove("VIRTUAL_ENV");
-    cmd.output().expect("running picklecost")
+    cmd
 }
 
 /// `picklecost analyze SITE --python <the test venv> --out OUT EXTRA...`
